@@ -1,0 +1,380 @@
+/*
+ * propensity.h: the one public header of libpropensity.
+ *
+ * libpropensity trains and serves credit-card installment propensity models: which cardholders,
+ * if called, are most likely to take an installment plan.  Data flows one way:
+ *
+ *   CSV / columns -> frame -> encoders -> dense float matrix -> members -> voting ensemble
+ *                 -> calibrator -> seven bands -> ranked call list
+ *
+ * and a fitted pipeline is one read-only object (prop_model), saved to and loaded from one file.
+ *
+ * Conventions (they hold for every function below unless its comment says otherwise):
+ *  - Every exported symbol and type starts with prop_ / PROP_.
+ *  - Functions return an int status: PROP_OK (0) or a negative prop_status code.  On failure
+ *    prop_last_error() gives a message with context (file, row, column or field).  Outputs are
+ *    left untouched or set to NULL on failure.
+ *  - Handles are opaque and come in create/free pairs; every *_free accepts NULL.
+ *  - Where the output size is known the caller allocates it ("double *prob" of n entries).  Where
+ *    the library allocates, the comment names the matching free function.
+ *  - The library never prints, never exits and never reads environment variables; messages reach
+ *    the caller through the log and progress callbacks in the options structs.
+ *  - Threads: a fitted prop_model is read-only after train or load: any number of threads may
+ *    score with one model at once.  Other handles (frame, reader, scorer, band table) are
+ *    owned by one thread at a time.  prop_last_error() is thread-local.
+ *  - Strings are UTF-8 and NUL-terminated.  Probabilities are doubles in [0,1].
+ *  - Bands are numbered 1 (lowest probability) to nbands (highest); 0 means "not scored".
+ */
+#ifndef PROPENSITY_H
+#define PROPENSITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Export macro and version
+ * ------------------------------------------------------------------------------------------- */
+#if defined(PROP_STATIC)
+#define PROP_API
+#elif defined(PROP_BUILDING_LIBRARY)
+#define PROP_API __attribute__((visibility("default")))
+#else
+#define PROP_API
+#endif
+
+#define PROP_VERSION_MAJOR 0
+#define PROP_VERSION_MINOR 1
+#define PROP_VERSION_PATCH 0
+#define PROP_VERSION_NUMBER (PROP_VERSION_MAJOR * 10000 + PROP_VERSION_MINOR * 100 + PROP_VERSION_PATCH)
+#define PROP_VERSION_STRING "0.1.0"
+
+/*! prop_version(): the library's version string, e.g. "0.1.0" (static storage, never NULL).
+ *  Compare with PROP_VERSION_STRING to detect a header/library mismatch.  Thread-safe. */
+PROP_API const char *prop_version(void);
+
+/*! prop_version_number(): PROP_VERSION_NUMBER of the library actually linked.  Thread-safe. */
+PROP_API unsigned prop_version_number(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------------------------- */
+/*! Status codes.  The values are fixed forever: bindings may rely on them. */
+typedef enum prop_status {
+  PROP_OK = 0,
+  PROP_ERR_NOMEM = -1,      /*!< an allocation failed */
+  PROP_ERR_ARG = -2,        /*!< invalid argument (NULL where a value is required, bad size) */
+  PROP_ERR_IO = -3,         /*!< a file could not be opened, read, written or renamed */
+  PROP_ERR_CSV = -4,        /*!< malformed CSV: bad quoting, wrong column count, empty file */
+  PROP_ERR_SCHEMA = -5,     /*!< a column is missing, duplicated or of the wrong type */
+  PROP_ERR_VALUE = -6,      /*!< a cell is not a number, or is NaN/Inf where a number is needed */
+  PROP_ERR_CATEGORY = -7,   /*!< a category or label is not known (e.g. the positive label) */
+  PROP_ERR_RECIPE = -8,     /*!< a recipe field is unknown or out of range */
+  PROP_ERR_FORMAT = -9,     /*!< not a propensity model file (bad magic) */
+  PROP_ERR_VERSION = -10,   /*!< model file written by a newer format version */
+  PROP_ERR_TRUNCATED = -11, /*!< model file or buffer ends early */
+  PROP_ERR_CORRUPT = -12,   /*!< checksum mismatch or inconsistent contents */
+  PROP_ERR_TRAIN = -13,     /*!< training impossible: one class only, too few rows ... */
+  PROP_ERR_BACKEND = -14,   /*!< XGBoost or another backend reported an error */
+  PROP_ERR_CANCELLED = -15, /*!< the progress callback asked to stop */
+  PROP_ERR_STATE = -16,     /*!< the call does not fit the object's state */
+  PROP_ERR_RANGE = -17      /*!< an index is out of range */
+} prop_status;
+
+/*! prop_strerror(): a fixed description of a status code (static storage, never NULL; an
+ *  unknown code gives "unknown error").  Thread-safe. */
+PROP_API const char *prop_strerror(int code);
+
+/*! prop_last_error(): the message of the last failure on the calling thread, with context such
+ *  as "demo.csv:12:income: 'abc' is not a number".  Empty string when there was none.  The
+ *  pointer stays valid until the next failing call on the same thread.  Thread-local, never NULL. */
+PROP_API const char *prop_last_error(void);
+
+/*! prop_last_error_code(): the status of the last failure on the calling thread (0 if none). */
+PROP_API int prop_last_error_code(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Callbacks: the only way the library talks
+ * ------------------------------------------------------------------------------------------- */
+typedef enum prop_log_level { PROP_LOG_DEBUG = 0, PROP_LOG_INFO = 1, PROP_LOG_WARN = 2 } prop_log_level;
+
+/*! Log callback: receives one line (no trailing newline).  Called on the thread that called the
+ *  library function (training may call it from that thread only, never from worker threads). */
+typedef void (*prop_log_fn)(void *user, int level, const char *message);
+
+/*! Progress callback: stage is a short name ("cv", "fit:xgboost", ...), done/total count steps
+ *  of that stage.  Return 0 to go on, non-zero to cancel (the call then fails with
+ *  PROP_ERR_CANCELLED).  Called on the calling thread. */
+typedef int (*prop_progress_fn)(void *user, const char *stage, size_t done, size_t total);
+
+/* ---------------------------------------------------------------------------------------------
+ * Frames: typed columns
+ * ------------------------------------------------------------------------------------------- */
+/*! Column types of a schema. */
+typedef enum prop_coltype {
+  PROP_COL_AUTO = -1,       /*!< infer: numeric when every non-missing cell parses as a number */
+  PROP_COL_NUMERIC = 0,     /*!< a feature; numbers, missing allowed */
+  PROP_COL_CATEGORICAL = 1, /*!< a feature; labels, missing allowed */
+  PROP_COL_ID = 2,          /*!< the customer id; copied to outputs, never a feature */
+  PROP_COL_TARGET = 3,      /*!< the label to learn; never a feature */
+  PROP_COL_IGNORE = 4       /*!< read past and dropped */
+} prop_coltype;
+
+typedef struct prop_frame prop_frame;
+
+/*! Options of the CSV reader.  Initialise with prop_csv_options_default(). */
+typedef struct prop_csv_options {
+  char delimiter;              /*!< default ',' */
+  const char *const *na_values; /*!< cells meaning "missing", besides the empty cell; NULL = {"NA"} */
+  size_t n_na_values;
+  /*! Declared column types by name (others are PROP_COL_AUTO).  Arrays of n_declared. */
+  const char *const *declared_names;
+  const prop_coltype *declared_types;
+  size_t n_declared;
+  /*! 1 (default): a malformed row is an error naming file and row.  0: the row is kept, its
+   *  cells become missing, and prop_frame_row_error() tells why (used for scoring). */
+  int strict;
+} prop_csv_options;
+
+/*! Fill *opt with the defaults: ',' delimiter, "NA" as missing, strict. */
+PROP_API void prop_csv_options_default(prop_csv_options *opt);
+
+/*! prop_frame_read_csv(): read a whole CSV file with a header row into a new frame.  Handles
+ *  quoted fields (RFC 4180), CRLF, a UTF-8 BOM, and empty / NA cells as missing.  Column types
+ *  come from opt->declared_* and are otherwise inferred.  Errors name file, row and column.
+ *  opt may be NULL (defaults).  On success *out is a new frame: free with prop_frame_free(). */
+PROP_API int prop_frame_read_csv(const char *path, const prop_csv_options *opt, prop_frame **out);
+
+/*! prop_frame_create(): an empty frame of nrows rows, to be filled column by column with
+ *  prop_frame_add_*().  Free with prop_frame_free(). */
+PROP_API int prop_frame_create(size_t nrows, prop_frame **out);
+
+/*! Add a numeric column (values copied; NaN = missing; +-Inf is PROP_ERR_VALUE naming the row). */
+PROP_API int prop_frame_add_numeric(prop_frame *f, const char *name, const double *values);
+
+/*! Add a categorical (or id / target, by type) column of strings; NULL entries are missing.
+ *  type must be PROP_COL_CATEGORICAL, PROP_COL_ID or PROP_COL_TARGET.  Strings are copied. */
+PROP_API int prop_frame_add_strings(prop_frame *f, const char *name, prop_coltype type,
+                                    const char *const *values);
+
+/*! Free a frame and everything it owns.  NULL is a no-op. */
+PROP_API void prop_frame_free(prop_frame *f);
+
+PROP_API size_t prop_frame_nrows(const prop_frame *f);
+PROP_API size_t prop_frame_ncols(const prop_frame *f);
+/*! Name of column j (owned by the frame), or NULL when j is out of range. */
+PROP_API const char *prop_frame_colname(const prop_frame *f, size_t j);
+/*! Type of column j, or PROP_COL_AUTO when j is out of range. */
+PROP_API prop_coltype prop_frame_coltype(const prop_frame *f, size_t j);
+/*! Index of the column called name, or -1. */
+PROP_API long prop_frame_find(const prop_frame *f, const char *name);
+/*! Why row i (0-based) could not be read, or NULL when it is fine (only non-strict reads). */
+PROP_API const char *prop_frame_row_error(const prop_frame *f, size_t i);
+
+/*! Streaming CSV reader: reads a file of any size in chunks of rows; memory is bounded by the
+ *  chunk size.  Column types come from a model's schema (see prop_reader_open_for_model). */
+typedef struct prop_reader prop_reader;
+
+/*! Open path for chunked reading of the input columns of model m (the model's features plus
+ *  its id column; other columns are ignored).  The read is non-strict: a bad row becomes a row
+ *  with prop_frame_row_error() set, never a dropped row.  Free with prop_reader_free(). */
+typedef struct prop_model prop_model;
+PROP_API int prop_reader_open_for_model(const char *path, const prop_model *m,
+                                        const prop_csv_options *opt, prop_reader **out);
+
+/*! Read up to max_rows rows into a new frame *chunk (free it with prop_frame_free()).  At end of
+ *  file *chunk is NULL and the status is PROP_OK.  The chunk's rows know their 1-based data row
+ *  numbers (prop_frame_row_number). */
+PROP_API int prop_reader_next(prop_reader *r, size_t max_rows, prop_frame **chunk);
+PROP_API void prop_reader_free(prop_reader *r);
+
+/*! 1-based data row number in the source file of row i of a frame read from CSV (header is row
+ *  0); i + 1 for frames built in memory. */
+PROP_API size_t prop_frame_row_number(const prop_frame *f, size_t i);
+
+/* ---------------------------------------------------------------------------------------------
+ * Recipes: what to train (JSON, documented in models/README.md)
+ * ------------------------------------------------------------------------------------------- */
+typedef struct prop_recipe prop_recipe;
+
+/*! The built-in default recipe (the bank's method; same content as models/installment.json). */
+PROP_API int prop_recipe_default(prop_recipe **out);
+/*! Parse a recipe from JSON text; errors name the field ("members[1].params.C: must be > 0")
+ *  or the line and column of a JSON syntax error.  source names the text in messages (may be NULL). */
+PROP_API int prop_recipe_parse(const char *json, const char *source, prop_recipe **out);
+/*! Read and parse a recipe file.  Errors name the file. */
+PROP_API int prop_recipe_load(const char *path, prop_recipe **out);
+/*! The recipe as canonical JSON with every default filled in.  *json is malloc'd: free() it. */
+PROP_API int prop_recipe_to_json(const prop_recipe *r, char **json);
+PROP_API void prop_recipe_free(prop_recipe *r);
+
+/* ---------------------------------------------------------------------------------------------
+ * Training
+ * ------------------------------------------------------------------------------------------- */
+/*! Options of prop_model_train().  Initialise with prop_train_options_default(). */
+typedef struct prop_train_options {
+  const char *target;          /*!< target column (required) */
+  const char *positive;        /*!< positive label; NULL: "1" when the labels are 0/1 */
+  const char *id;              /*!< id column or NULL */
+  const char *const *ignore;   /*!< columns to leave out of the features */
+  size_t n_ignore;
+  const char *connected;       /*!< optional 0/1 column "call connected"; never a feature */
+  const char *time_col;        /*!< optional month column; never a feature */
+  int nthread;                 /*!< worker threads; 0 = all cores */
+  prop_log_fn log;             /*!< may be NULL */
+  prop_progress_fn progress;   /*!< may be NULL */
+  void *user;                  /*!< passed to log and progress */
+} prop_train_options;
+
+PROP_API void prop_train_options_default(prop_train_options *opt);
+
+/*! prop_model_train(): fit the whole pipeline of recipe r (NULL = the default recipe) on frame f:
+ *  schema, encoders, members (with out-of-fold validation), ensemble, calibrator and bands.
+ *  The model copies what it needs: f and r may be freed afterwards.  Free *out with
+ *  prop_model_free(). */
+PROP_API int prop_model_train(const prop_frame *f, const prop_recipe *r, const prop_train_options *opt,
+                              prop_model **out);
+
+/*! Free a model.  NULL is a no-op.  No other thread may be using it. */
+PROP_API void prop_model_free(prop_model *m);
+
+/* ---------------------------------------------------------------------------------------------
+ * Model files
+ * ------------------------------------------------------------------------------------------- */
+/*! Save m to path atomically (temporary file in the same folder, fsync, rename): a reader never
+ *  sees a half-written model.  Thread-safe with respect to scoring. */
+PROP_API int prop_model_save(const prop_model *m, const char *path);
+/*! Load a model file.  Refuses, each with its own code: a file from another program
+ *  (PROP_ERR_FORMAT), a newer format (PROP_ERR_VERSION), a truncated file (PROP_ERR_TRUNCATED)
+ *  and a corrupted one (PROP_ERR_CORRUPT).  Free *out with prop_model_free(). */
+PROP_API int prop_model_load(const char *path, prop_model **out);
+/*! The model file's bytes in memory.  *data is malloc'd: free() it. */
+PROP_API int prop_model_save_to_buffer(const prop_model *m, unsigned char **data, size_t *len);
+/*! Load from bytes (as written by prop_model_save_to_buffer); the bytes are not kept. */
+PROP_API int prop_model_load_from_buffer(const void *data, size_t len, prop_model **out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Inspecting a model
+ * ------------------------------------------------------------------------------------------- */
+/*! Number of input features (columns the model reads, in schema order). */
+PROP_API size_t prop_model_n_inputs(const prop_model *m);
+/*! Name of input j (owned by the model) or NULL. */
+PROP_API const char *prop_model_input_name(const prop_model *m, size_t j);
+/*! PROP_COL_NUMERIC or PROP_COL_CATEGORICAL for input j; PROP_COL_AUTO when out of range. */
+PROP_API prop_coltype prop_model_input_type(const prop_model *m, size_t j);
+/*! Index of the input called name, or -1. */
+PROP_API long prop_model_input_index(const prop_model *m, const char *name);
+/*! Number of training categories of categorical input j (0 for numeric inputs). */
+PROP_API size_t prop_model_n_categories(const prop_model *m, size_t j);
+/*! Label of category k of input j, or NULL. */
+PROP_API const char *prop_model_category(const prop_model *m, size_t j, size_t k);
+/*! Code of label for categorical input j: its index, or -1 when unseen in training (scored
+ *  through the "unseen" bucket).  Use the code as the input value in dense rows. */
+PROP_API double prop_model_category_code(const prop_model *m, size_t j, const char *label);
+/*! The id column's name, or NULL when the model has none. */
+PROP_API const char *prop_model_id_column(const prop_model *m);
+/*! The target column's name and positive label (owned by the model). */
+PROP_API const char *prop_model_target(const prop_model *m);
+PROP_API const char *prop_model_positive_label(const prop_model *m);
+/*! Number of bands and their edges: edges has nbands+1 entries, edges[0]=0, edges[nbands]=1;
+ *  band b (1-based) is [edges[b-1], edges[b]), the last one closed. */
+PROP_API size_t prop_model_n_bands(const prop_model *m);
+PROP_API const double *prop_model_band_edges(const prop_model *m);
+/*! The model's metadata as JSON (rows, positives, version, creation time, recipe, per-member
+ *  validation report, importances).  Owned by the model; valid until prop_model_free(). */
+PROP_API const char *prop_model_metadata_json(const prop_model *m);
+/*! Number of members kept in the ensemble and member i's name ("xgboost", "svc", ...). */
+PROP_API size_t prop_model_n_members(const prop_model *m);
+PROP_API const char *prop_model_member_name(const prop_model *m, size_t i);
+
+/* ---------------------------------------------------------------------------------------------
+ * Scoring
+ * ------------------------------------------------------------------------------------------- */
+/*! Score every row of f: calibrated probability into prob[i] and band (1..nbands) into band[i]
+ *  (either output may be NULL).  Columns are matched by name; other columns are ignored.
+ *  A row that cannot be scored (a read error recorded in the frame, a non-finite number) gets
+ *  prob NaN and band 0, and status[i] (if status is non-NULL) gets its prop_status code; the
+ *  call itself still succeeds.  Read-only on m: thread-safe. */
+PROP_API int prop_model_predict_frame(const prop_model *m, const prop_frame *f, double *prob, int *band,
+                                      int *status);
+
+/*! Element type of a dense matrix. */
+typedef enum prop_dtype { PROP_FLOAT32 = 0, PROP_FLOAT64 = 1 } prop_dtype;
+
+/*! Score a dense row-major matrix of nrows rows whose ncols == prop_model_n_inputs(m) columns are
+ *  the model's inputs in schema order.  Numeric inputs hold values (NaN = missing); categorical
+ *  inputs hold prop_model_category_code() codes (NaN = missing, -1 = unseen).  row_stride is in
+ *  elements (>= ncols).  X is read in place, never copied whole.  Outputs and status as for
+ *  prop_model_predict_frame.  Thread-safe. */
+PROP_API int prop_model_predict_dense(const prop_model *m, const void *X, prop_dtype dtype, size_t nrows,
+                                      size_t ncols, size_t row_stride, double *prob, int *band, int *status);
+
+/*! A reusable single-customer scoring context for real-time use: created once per thread, it
+ *  owns all scratch memory, so prop_scorer_score() does not allocate in libpropensity.  The
+ *  model must outlive the scorer.  One scorer per thread; many scorers may share one model. */
+typedef struct prop_scorer prop_scorer;
+PROP_API int prop_scorer_create(const prop_model *m, prop_scorer **out);
+PROP_API void prop_scorer_free(prop_scorer *s);
+/*! Score one row given as prop_model_n_inputs() doubles (see prop_model_predict_dense).  Gives
+ *  exactly the same probability and band as the batch functions for the same row. */
+PROP_API int prop_scorer_score(prop_scorer *s, const double *row, double *prob, int *band);
+
+/*! Band (1..nbands) of a probability under m's edges; 0 for NaN. */
+PROP_API int prop_model_band_of(const prop_model *m, double p);
+
+/* ---------------------------------------------------------------------------------------------
+ * Bands and band tables
+ * ------------------------------------------------------------------------------------------- */
+/*! The seven default edges: 0, .1, .2, .3, .4, .5, .7, 1. */
+#define PROP_DEFAULT_NBANDS 7
+
+/*! One row of a band table. */
+typedef struct prop_band_row {
+  int band;              /*!< 1..nbands */
+  double lo, hi;         /*!< the band's range of probability */
+  size_t count;          /*!< rows in the band */
+  double share;          /*!< count / all rows */
+  size_t positives;      /*!< rows with target = positive */
+  double success_rate;   /*!< positives / count (NaN when count = 0) */
+  double success_lo, success_hi; /*!< Wilson 95% interval of success_rate */
+  double lift;           /*!< success_rate / base rate */
+  double mean_prob;      /*!< mean predicted probability in the band */
+  size_t connected;      /*!< rows with connected = 1 (0 when no connected column) */
+  double connect_rate;   /*!< connected / count (NaN when no connected column) */
+  double success_connected; /*!< positives among connected / connected (NaN when none) */
+} prop_band_row;
+
+/*! Compute a band table from probabilities prob[n], labels y[n] (0/1) and optional connected[n]
+ *  (0/1, NULL when absent) with edges[nbands+1].  Rows with NaN prob are skipped and counted in
+ *  *n_unscored (may be NULL).  rows must hold nbands entries (caller-allocated).  Thread-safe. */
+PROP_API int prop_band_table(const double *prob, const int *y, const int *connected, size_t n,
+                             const double *edges, size_t nbands, prop_band_row *rows, size_t *n_unscored);
+
+/* ---------------------------------------------------------------------------------------------
+ * Metrics (all thread-safe; NaN entries of score are an error)
+ * ------------------------------------------------------------------------------------------- */
+/*! Area under the ROC curve (ties count one half).  PROP_ERR_TRAIN when y has one class. */
+PROP_API int prop_metric_auc(const double *score, const int *y, size_t n, double *auc);
+
+/* ---------------------------------------------------------------------------------------------
+ * Demo data
+ * ------------------------------------------------------------------------------------------- */
+/*! Parameters of the synthetic installment-campaign generator (see README "Demo data"). */
+typedef struct prop_demo_options {
+  uint64_t seed;          /*!< default 42 */
+  size_t customers_per_month; /*!< default 4000 */
+  size_t months;          /*!< default 6 */
+  double missing_rate;    /*!< share of missing cells in income / card age; default 0.03 */
+} prop_demo_options;
+
+PROP_API void prop_demo_options_default(prop_demo_options *opt);
+/*! Write the demo CSV atomically to path.  Same options give the same bytes on every machine. */
+PROP_API int prop_demo_write_csv(const char *path, const prop_demo_options *opt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PROPENSITY_H */

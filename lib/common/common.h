@@ -1,0 +1,152 @@
+/* lib/common: what every stage needs: errors, checked allocation, the seeded RNG, the byte codec
+ * used by the model file, atomic file writes, the callback context and a string hash map.
+ * Internal: nothing here is exported (hidden visibility); the internal prefix is pp_. */
+#ifndef PP_COMMON_H
+#define PP_COMMON_H
+
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "propensity.h"
+
+#if defined(__GNUC__)
+#define PP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define PP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define PP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define PP_PRINTF(a, b)
+#define PP_LIKELY(x) (x)
+#define PP_UNLIKELY(x) (x)
+#endif
+
+/* ---- errors --------------------------------------------------------------------------------
+ * pp_err() records code and a formatted message in the calling thread's last-error slot and
+ * returns code, so failures read:  return pp_err(PROP_ERR_VALUE, "%s:%zu:%s: ...", file, row, col);
+ * pp_err_prefix() prepends context to the message already recorded ("loading m.bin: " + old). */
+int pp_err(int code, const char *fmt, ...) PP_PRINTF(2, 3);
+int pp_err_prefix(int code, const char *fmt, ...) PP_PRINTF(2, 3);
+void pp_err_clear(void);
+#define PP_TRY(expr)                 \
+  do {                               \
+    int pp_rc_ = (expr);             \
+    if (PP_UNLIKELY(pp_rc_ != 0)) return pp_rc_; \
+  } while (0)
+
+/* ---- allocation: every allocation is checked; on failure these record PROP_ERR_NOMEM ------- */
+void *pp_malloc(size_t size);
+void *pp_calloc(size_t n, size_t size);              /* zeroed, overflow-checked */
+void *pp_malloc_array(size_t n, size_t size);        /* overflow-checked */
+int pp_realloc_array(void *pptr, size_t n, size_t size); /* *(void**)pptr grows; 0 or NOMEM */
+char *pp_strdup(const char *s);                      /* NULL in -> NULL out (no error) */
+char *pp_asprintf(const char *fmt, ...) PP_PRINTF(1, 2);
+
+/* ---- RNG: xoshiro256** seeded by splitmix64.  Never rand(). -------------------------------- */
+typedef struct pp_rng {
+  uint64_t s[4];
+} pp_rng;
+void pp_rng_seed(pp_rng *r, uint64_t seed);
+uint64_t pp_rng_next(pp_rng *r);
+double pp_rng_uniform(pp_rng *r);               /* [0,1) with 53 random bits */
+uint64_t pp_rng_below(pp_rng *r, uint64_t n);   /* uniform in [0,n), unbiased; 0 when n == 0 */
+double pp_rng_normal(pp_rng *r);                /* standard normal */
+void pp_rng_shuffle(pp_rng *r, size_t *a, size_t n);
+/* An independent stream for (master seed, index): e.g. tree t of a forest gets
+ * pp_seed_derive(seed, t), so results do not depend on the thread count. */
+uint64_t pp_seed_derive(uint64_t master, uint64_t index);
+
+/* ---- callback context passed down the pipeline -------------------------------------------- */
+typedef struct pp_ctx {
+  prop_log_fn log;
+  prop_progress_fn progress;
+  void *user;
+  int nthread;   /* >= 1 after pp_ctx_init */
+  uint64_t seed;
+} pp_ctx;
+void pp_ctx_init(pp_ctx *c, const prop_train_options *opt, uint64_t seed);
+void pp_log(const pp_ctx *c, int level, const char *fmt, ...) PP_PRINTF(3, 4);
+/* Returns 0, or PROP_ERR_CANCELLED (with message) when the callback asks to stop. */
+int pp_progress(const pp_ctx *c, const char *stage, size_t done, size_t total);
+
+/* ---- byte codec: little-endian, used by every section of the model file ------------------- */
+typedef struct pp_buf {
+  unsigned char *data;
+  size_t len, cap;
+  int failed; /* sticky: an allocation failed; pp_buf_status() reports it */
+} pp_buf;
+void pp_buf_init(pp_buf *b);
+void pp_buf_free(pp_buf *b);
+int pp_buf_status(const pp_buf *b); /* 0 or PROP_ERR_NOMEM */
+void pp_put_bytes(pp_buf *b, const void *p, size_t n);
+void pp_put_u8(pp_buf *b, uint8_t v);
+void pp_put_u32(pp_buf *b, uint32_t v);
+void pp_put_u64(pp_buf *b, uint64_t v);
+void pp_put_i32(pp_buf *b, int32_t v);
+void pp_put_f32(pp_buf *b, float v);
+void pp_put_f64(pp_buf *b, double v);
+void pp_put_str(pp_buf *b, const char *s);            /* u32 length + bytes; NULL as 0xFFFFFFFF */
+void pp_put_f32s(pp_buf *b, const float *v, size_t n);  /* no length prefix */
+void pp_put_f64s(pp_buf *b, const double *v, size_t n);
+void pp_put_i32s(pp_buf *b, const int32_t *v, size_t n);
+
+/* Bounds-checked reader: every get fails with PROP_ERR_CORRUPT naming `what` and the offset
+ * rather than reading past the end.  Loaders must also validate counts, sizes and indices. */
+typedef struct pp_rd {
+  const unsigned char *p;
+  size_t len, pos;
+  const char *what; /* e.g. "section MEMB[0] (random_forest)" */
+} pp_rd;
+void pp_rd_init(pp_rd *r, const void *p, size_t len, const char *what);
+int pp_get_bytes(pp_rd *r, void *out, size_t n);
+int pp_get_u8(pp_rd *r, uint8_t *v);
+int pp_get_u32(pp_rd *r, uint32_t *v);
+int pp_get_u64(pp_rd *r, uint64_t *v);
+int pp_get_i32(pp_rd *r, int32_t *v);
+int pp_get_f32(pp_rd *r, float *v);
+int pp_get_f64(pp_rd *r, double *v);
+int pp_get_str(pp_rd *r, char **s);  /* malloc'd copy; NULL for a NULL string */
+/* Arrays: count is checked against the bytes left before allocating (a crafted count cannot
+ * make us allocate gigabytes).  *v is malloc'd (NULL when n == 0). */
+int pp_get_f32s(pp_rd *r, float **v, size_t n);
+int pp_get_f64s(pp_rd *r, double **v, size_t n);
+int pp_get_i32s(pp_rd *r, int32_t **v, size_t n);
+/* A u64 count that must be <= max; error names `field`. */
+int pp_get_count(pp_rd *r, size_t *n, size_t max, const char *field);
+int pp_rd_end(const pp_rd *r); /* PROP_ERR_CORRUPT when bytes are left over */
+
+/* ---- files --------------------------------------------------------------------------------- */
+/* Write atomically: path.tmp.XXXXXX in the same folder, fsync, rename over path. */
+int pp_write_file_atomic(const char *path, const void *data, size_t len);
+/* Atomic writer for streamed output (CSV): open gives a FILE* on a temporary file, commit
+ * flushes, fsyncs and renames; abort removes the temporary file. */
+typedef struct pp_atomic_file {
+  void *fp; /* FILE* */
+  char *tmp_path;
+  char *path;
+} pp_atomic_file;
+int pp_atomic_open(pp_atomic_file *af, const char *path);
+int pp_atomic_commit(pp_atomic_file *af);
+void pp_atomic_abort(pp_atomic_file *af);
+int pp_read_file(const char *path, unsigned char **data, size_t *len);
+
+/* ---- string -> index hash map (open addressing, keys copied) ------------------------------ */
+typedef struct pp_strmap {
+  char **keys;
+  size_t *vals;
+  size_t cap, count;
+} pp_strmap;
+void pp_strmap_init(pp_strmap *m);
+void pp_strmap_free(pp_strmap *m);
+/* Returns 1 and sets *val when found, 0 when absent. */
+int pp_strmap_get(const pp_strmap *m, const char *key, size_t *val);
+/* Insert key -> val if absent; *existing (may be NULL) gets the stored value.  0 or NOMEM. */
+int pp_strmap_put(pp_strmap *m, const char *key, size_t val, size_t *existing);
+
+/* ---- small numeric helpers ---------------------------------------------------------------- */
+uint32_t pp_crc32(const void *data, size_t len);
+int pp_parse_double(const char *s, double *out); /* whole string must parse; 0 ok, -1 not a number */
+int pp_cmp_double(const void *a, const void *b);
+double pp_median_inplace(double *v, size_t n); /* reorders v; NaN when n == 0 */
+
+#endif

@@ -1,0 +1,36 @@
+#include <stdio.h>
+
+#include "common.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+void pp_ctx_init(pp_ctx *c, const prop_train_options *opt, uint64_t seed) {
+  c->log = opt ? opt->log : NULL;
+  c->progress = opt ? opt->progress : NULL;
+  c->user = opt ? opt->user : NULL;
+  int nt = opt ? opt->nthread : 0;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_num_procs();
+#endif
+  c->nthread = nt > 0 ? nt : 1;
+  c->seed = seed;
+}
+
+void pp_log(const pp_ctx *c, int level, const char *fmt, ...) {
+  if (!c || !c->log) return;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  c->log(c->user, level, msg);
+}
+
+int pp_progress(const pp_ctx *c, const char *stage, size_t done, size_t total) {
+  if (!c || !c->progress) return 0;
+  if (c->progress(c->user, stage, done, total) != 0)
+    return pp_err(PROP_ERR_CANCELLED, "cancelled by the progress callback during %s", stage);
+  return 0;
+}

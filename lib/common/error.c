@@ -1,0 +1,66 @@
+/* Thread-local last error (XGBGetLastError / sqlite3_errmsg style, but per thread). */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+#define PP_ERRMSG_MAX 1024
+
+static _Thread_local char tl_msg[PP_ERRMSG_MAX];
+static _Thread_local int tl_code;
+
+const char *prop_version(void) { return PROP_VERSION_STRING; }
+unsigned prop_version_number(void) { return PROP_VERSION_NUMBER; }
+
+const char *prop_strerror(int code) {
+  switch (code) {
+  case PROP_OK: return "ok";
+  case PROP_ERR_NOMEM: return "out of memory";
+  case PROP_ERR_ARG: return "invalid argument";
+  case PROP_ERR_IO: return "input/output error";
+  case PROP_ERR_CSV: return "malformed CSV";
+  case PROP_ERR_SCHEMA: return "schema mismatch";
+  case PROP_ERR_VALUE: return "invalid value";
+  case PROP_ERR_CATEGORY: return "unknown category or label";
+  case PROP_ERR_RECIPE: return "invalid recipe";
+  case PROP_ERR_FORMAT: return "not a propensity model file";
+  case PROP_ERR_VERSION: return "model file from a newer version";
+  case PROP_ERR_TRUNCATED: return "truncated model file";
+  case PROP_ERR_CORRUPT: return "corrupted model file";
+  case PROP_ERR_TRAIN: return "training failed";
+  case PROP_ERR_BACKEND: return "backend error";
+  case PROP_ERR_CANCELLED: return "cancelled";
+  case PROP_ERR_STATE: return "invalid state";
+  case PROP_ERR_RANGE: return "index out of range";
+  default: return "unknown error";
+  }
+}
+
+const char *prop_last_error(void) { return tl_msg; }
+int prop_last_error_code(void) { return tl_code; }
+
+void pp_err_clear(void) {
+  tl_msg[0] = '\0';
+  tl_code = 0;
+}
+
+int pp_err(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(tl_msg, sizeof tl_msg, fmt, ap);
+  va_end(ap);
+  tl_code = code;
+  return code;
+}
+
+int pp_err_prefix(int code, const char *fmt, ...) {
+  char old[PP_ERRMSG_MAX];
+  memcpy(old, tl_msg, sizeof old);
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tl_msg, sizeof tl_msg, fmt, ap);
+  va_end(ap);
+  if (n >= 0 && (size_t)n < sizeof tl_msg) snprintf(tl_msg + n, sizeof tl_msg - (size_t)n, "%s", old);
+  tl_code = code;
+  return code;
+}

@@ -1,0 +1,140 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "common.h"
+
+uint32_t pp_crc32(const void *data, size_t len) {
+  uLong c = crc32(0L, Z_NULL, 0);
+  const unsigned char *p = data;
+  while (len > 0) {
+    uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
+    c = crc32(c, p, chunk);
+    p += chunk;
+    len -= chunk;
+  }
+  return (uint32_t)c;
+}
+
+int pp_parse_double(const char *s, double *out) {
+  if (!s) return -1;
+  while (*s == ' ' || *s == '\t') s++;
+  if (!*s) return -1;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s) return -1;
+  while (*end == ' ' || *end == '\t') end++;
+  if (*end) return -1;
+  *out = v;
+  return 0;
+}
+
+int pp_cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double select_kth(double *v, size_t n, size_t k) {
+  size_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    double pivot = v[lo + (hi - lo) / 2];
+    size_t i = lo, j = hi;
+    while (i <= j) {
+      while (v[i] < pivot) i++;
+      while (v[j] > pivot) j--;
+      if (i <= j) {
+        double t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+        i++;
+        if (j == 0) break;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return v[k];
+  }
+  return v[k];
+}
+
+double pp_median_inplace(double *v, size_t n) {
+  if (n == 0) return NAN;
+  double hi = select_kth(v, n, n / 2);
+  if (n % 2) return hi;
+  double lo = select_kth(v, n, n / 2 - 1);
+  return 0.5 * (lo + hi);
+}
+
+/* ---- string map: open addressing with linear probing, FNV-1a ---- */
+static uint64_t fnv1a(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+void pp_strmap_init(pp_strmap *m) { memset(m, 0, sizeof *m); }
+
+void pp_strmap_free(pp_strmap *m) {
+  if (m->keys)
+    for (size_t i = 0; i < m->cap; i++) free(m->keys[i]);
+  free(m->keys);
+  free(m->vals);
+  memset(m, 0, sizeof *m);
+}
+
+int pp_strmap_get(const pp_strmap *m, const char *key, size_t *val) {
+  if (!m->cap) return 0;
+  size_t mask = m->cap - 1;
+  for (size_t i = (size_t)fnv1a(key) & mask;; i = (i + 1) & mask) {
+    if (!m->keys[i]) return 0;
+    if (strcmp(m->keys[i], key) == 0) {
+      if (val) *val = m->vals[i];
+      return 1;
+    }
+  }
+}
+
+static int grow(pp_strmap *m) {
+  size_t ncap = m->cap ? m->cap * 2 : 16;
+  char **nk = pp_calloc(ncap, sizeof *nk);
+  size_t *nv = pp_calloc(ncap, sizeof *nv);
+  if (!nk || !nv) {
+    free(nk);
+    free(nv);
+    return PROP_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < m->cap; i++) {
+    if (!m->keys[i]) continue;
+    size_t j = (size_t)fnv1a(m->keys[i]) & (ncap - 1);
+    while (nk[j]) j = (j + 1) & (ncap - 1);
+    nk[j] = m->keys[i];
+    nv[j] = m->vals[i];
+  }
+  free(m->keys);
+  free(m->vals);
+  m->keys = nk;
+  m->vals = nv;
+  m->cap = ncap;
+  return 0;
+}
+
+int pp_strmap_put(pp_strmap *m, const char *key, size_t val, size_t *existing) {
+  if ((m->count + 1) * 2 > m->cap) PP_TRY(grow(m));
+  size_t mask = m->cap - 1;
+  size_t i = (size_t)fnv1a(key) & mask;
+  for (; m->keys[i]; i = (i + 1) & mask) {
+    if (strcmp(m->keys[i], key) == 0) {
+      if (existing) *existing = m->vals[i];
+      return 0;
+    }
+  }
+  m->keys[i] = pp_strdup(key);
+  if (!m->keys[i]) return PROP_ERR_NOMEM;
+  m->vals[i] = val;
+  m->count++;
+  if (existing) *existing = val;
+  return 0;
+}

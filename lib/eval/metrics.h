@@ -1,0 +1,30 @@
+/* lib/eval: metrics, splits and validation helpers.  Depends on common only.
+ * Scores are doubles; labels are ints 0/1.  Every function is thread-safe. */
+#ifndef PP_METRICS_H
+#define PP_METRICS_H
+
+#include "common/common.h"
+
+/* ROC AUC with ties counted one half (Mann-Whitney).  NaN when only one class is present. */
+double pp_auc(const double *s, const int *y, size_t n);
+/* Average precision (PR-AUC, step-wise as scikit-learn's average_precision_score, ties grouped). */
+double pp_pr_auc(const double *s, const int *y, size_t n);
+/* Kolmogorov-Smirnov statistic: max |TPR - FPR| over thresholds (ties grouped). */
+double pp_ks(const double *s, const int *y, size_t n);
+/* Mean log-loss with p clipped to [1e-15, 1 - 1e-15]. */
+double pp_logloss(const double *p, const int *y, size_t n);
+/* Mean (p - y)^2. */
+double pp_brier(const double *p, const int *y, size_t n);
+/* Expected calibration error with nbins equal-width bins on [0,1]: sum over non-empty bins of
+ * (bin count / n) * |mean p - mean y|.  Empty bins contribute nothing. */
+double pp_ece(const double *p, const int *y, size_t n, size_t nbins);
+/* Share of all positives found in the top frac of rows by score (ties broken by index, i.e.
+ * stable order), e.g. frac = 0.3 for "top-30% capture".  Lift = capture / frac. */
+double pp_capture(const double *s, const int *y, size_t n, double frac);
+
+/* Stratified split: each row goes to test with probability close to test_frac, exactly
+ * round(test_frac * n_c) rows of each class c in test.  is_test[n] gets 0/1. */
+int pp_split_stratified(const int *y, size_t n, double test_frac, uint64_t seed, unsigned char *is_test);
+/* Stratified k-fold: fold[i] in 0..k-1, class proportions equal across folds (+-1 row). */
+int pp_kfold_stratified(const int *y, size_t n, size_t k, uint64_t seed, int *fold);
+#endif

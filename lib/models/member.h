@@ -1,0 +1,87 @@
+/* lib/models: one file per model family behind this one small interface.
+ *
+ * Rules: a member sees only the encoded dense float matrix (row-major, n x d, no NaN: the
+ * encoders impute), labels in {0,1} and optional sample weights.  Members do not include each
+ * other; shared tree code lives in cart.h.  Only xgb.c includes xgboost/c_api.h.  Members never
+ * print: messages go through pp_log(ctx, ...).  A fitted member is read-only: predict may run on
+ * many threads at once. */
+#ifndef PP_MEMBER_H
+#define PP_MEMBER_H
+
+#include <jansson.h>
+
+#include "common/common.h"
+
+/* How the recipe asks members to treat an imbalanced target. */
+typedef enum pp_imbalance {
+  PP_IMB_NONE = 0,       /* no correction */
+  PP_IMB_WEIGHTS = 1,    /* "balanced" class weights (xgboost: scale_pos_weight = neg/pos) */
+  PP_IMB_UNDERSAMPLE = 2 /* the pipeline under-samples the majority before fit; members do nothing */
+} pp_imbalance;
+
+typedef struct pp_dataset {
+  const float *X;               /* n x d, row-major, finite */
+  size_t n, d;
+  const float *y;               /* n labels, 0.0f or 1.0f */
+  const float *w;               /* n sample weights (> 0) or NULL for all ones */
+  const char *const *colnames;  /* d encoded column names (for messages and importance) */
+  int imbalance;                /* pp_imbalance: members honour PP_IMB_WEIGHTS themselves */
+} pp_dataset;
+
+typedef struct pp_member_ops {
+  const char *name; /* "xgboost", "svc", "decision_tree", "random_forest", "knn", "logistic" */
+
+  /* Parse and validate hyperparameters from a JSON object (json_t*, or NULL for all defaults).
+   * Unknown keys and out-of-range values fail with PROP_ERR_RECIPE naming path.key (use the
+   * pp_json_* helpers of common/jsonx.h).  *params is owned by the caller: free_params(). */
+  int (*parse_params)(const json_t *obj, const char *path, void **params);
+  /* Canonical JSON of params with every default filled in (new reference). */
+  json_t *(*params_to_json)(const void *params);
+  void (*free_params)(void *params);
+
+  /* Fit on train.  valid (may be NULL) is a held-out split for early stopping where the member
+   * supports it.  ctx gives seed, nthread, log and progress.  The model copies what it keeps:
+   * it never points into train. */
+  int (*fit)(const void *params, const pp_dataset *train, const pp_dataset *valid, const pp_ctx *ctx,
+             void **model);
+
+  /* Bytes of scratch predict needs for n rows (may be 0).  The single-customer scorer
+   * preallocates scratch_bytes(model, 1) so that scoring one row does not allocate. */
+  size_t (*scratch_bytes)(const void *model, size_t n);
+  /* P(y = 1) of n rows of X (row-major, d columns as at fit) into out[n].  scratch is NULL (the
+   * member allocates what it needs) or scratch_bytes(model, n) bytes.  Read-only on model:
+   * thread-safe.  Uses at most nthread threads for large n (0 = library default). */
+  int (*predict)(const void *model, const float *X, size_t n, double *out, void *scratch, int nthread);
+
+  /* Serialise into out / restore from in.  load validates every count, size and index against
+   * d (the encoded width) and the bytes present: a crafted file fails with PROP_ERR_CORRUPT,
+   * never reads out of bounds. */
+  int (*save)(const void *model, pp_buf *out);
+  int (*load)(pp_rd *in, size_t d, void **model);
+  void (*free_model)(void *model);
+
+  /* Optional (NULL when unsupported): importance of each of the d encoded columns into imp[d]
+   * (xgboost: total gain; trees: impurity decrease). */
+  int (*importance)(const void *model, double *imp, size_t d);
+  /* Optional: facts worth reporting after fit (support vectors, rows cap applied, oob score,
+   * best iteration ...) as a new JSON object, or NULL. */
+  json_t *(*info)(const void *model);
+} pp_member_ops;
+
+extern const pp_member_ops pp_xgb_ops;
+extern const pp_member_ops pp_svc_ops;
+extern const pp_member_ops pp_tree_ops;
+extern const pp_member_ops pp_forest_ops;
+extern const pp_member_ops pp_knn_ops;
+extern const pp_member_ops pp_logistic_ops;
+
+/* The member family called name, or NULL. */
+const pp_member_ops *pp_member_find(const char *name);
+/* NULL-terminated list of all families, in the order reports show them. */
+extern const pp_member_ops *const pp_member_all[];
+
+/* Helpers shared by members (members.c). */
+/* Class weights for "balanced": w_c = n / (2 n_c).  Fails with PROP_ERR_TRAIN on one class. */
+int pp_balanced_weights(const float *y, size_t n, double *w_neg, double *w_pos);
+/* Effective weight of row i: w[i] (or 1) times the class weight when imbalance == WEIGHTS. */
+#endif
