@@ -174,6 +174,17 @@ PROP_API long prop_frame_find(const prop_frame *f, const char *name);
 /*! Why row i (0-based) could not be read, or NULL when it is fine (only non-strict reads). */
 PROP_API const char *prop_frame_row_error(const prop_frame *f, size_t i);
 
+/*! Copy numeric column j into out[nrows] (caller-allocated; NaN = missing).  PROP_ERR_SCHEMA
+ *  when column j is not numeric, PROP_ERR_RANGE when j is out of range. */
+PROP_API int prop_frame_numeric_values(const prop_frame *f, size_t j, double *out);
+/*! The string in row i of an id, categorical or target column j (owned by the frame), or NULL when
+ *  the cell is missing, the column is numeric, or an index is out of range. */
+PROP_API const char *prop_frame_string_value(const prop_frame *f, size_t j, size_t i);
+/*! Column `name` as 0/1 into y[nrows] (caller-allocated): 1 where the label equals positive
+ *  (NULL: labels must be 0/1, and 1 is positive).  A missing cell is PROP_ERR_VALUE naming the
+ *  row; an absent positive label PROP_ERR_CATEGORY; an absent column PROP_ERR_SCHEMA. */
+PROP_API int prop_frame_binary_values(const prop_frame *f, const char *name, const char *positive, int *y);
+
 /*! Streaming CSV reader: reads a file of any size in chunks of rows; memory is bounded by the
  *  chunk size.  Column types come from a model's schema (see prop_reader_open_for_model). */
 typedef struct prop_reader prop_reader;
@@ -293,24 +304,35 @@ PROP_API const char *prop_model_member_name(const prop_model *m, size_t i);
 /* ---------------------------------------------------------------------------------------------
  * Scoring
  * ------------------------------------------------------------------------------------------- */
+/*! Options of the batch scoring functions.  Initialise with prop_predict_options_default(). */
+typedef struct prop_predict_options {
+  int nthread;        /*!< worker threads; 0 = all cores */
+  size_t block_rows;  /*!< rows encoded and scored together; 0 = 2048 */
+} prop_predict_options;
+
+PROP_API void prop_predict_options_default(prop_predict_options *opt);
+
 /*! Score every row of f: calibrated probability into prob[i] and band (1..nbands) into band[i]
- *  (either output may be NULL).  Columns are matched by name; other columns are ignored.
+ *  (either output may be NULL; both caller-allocated with prop_frame_nrows(f) entries).  Columns
+ *  are matched by name; other columns are ignored; a missing input column is PROP_ERR_SCHEMA.
  *  A row that cannot be scored (a read error recorded in the frame, a non-finite number) gets
  *  prob NaN and band 0, and status[i] (if status is non-NULL) gets its prop_status code; the
- *  call itself still succeeds.  Read-only on m: thread-safe. */
+ *  call itself still succeeds.  opt may be NULL.  Read-only on m: thread-safe. */
 PROP_API int prop_model_predict_frame(const prop_model *m, const prop_frame *f, double *prob, int *band,
-                                      int *status);
+                                      int *status, const prop_predict_options *opt);
 
 /*! Element type of a dense matrix. */
 typedef enum prop_dtype { PROP_FLOAT32 = 0, PROP_FLOAT64 = 1 } prop_dtype;
 
 /*! Score a dense row-major matrix of nrows rows whose ncols == prop_model_n_inputs(m) columns are
  *  the model's inputs in schema order.  Numeric inputs hold values (NaN = missing); categorical
- *  inputs hold prop_model_category_code() codes (NaN = missing, -1 = unseen).  row_stride is in
- *  elements (>= ncols).  X is read in place, never copied whole.  Outputs and status as for
- *  prop_model_predict_frame.  Thread-safe. */
+ *  inputs hold prop_model_category_code() codes (NaN = missing, -1 = unseen; any other value that
+ *  is not a valid code is a row error PROP_ERR_VALUE).  row_stride is in elements (>= ncols).
+ *  X is read in place, never copied whole.  Outputs and status as for prop_model_predict_frame.
+ *  Thread-safe. */
 PROP_API int prop_model_predict_dense(const prop_model *m, const void *X, prop_dtype dtype, size_t nrows,
-                                      size_t ncols, size_t row_stride, double *prob, int *band, int *status);
+                                      size_t ncols, size_t row_stride, double *prob, int *band, int *status,
+                                      const prop_predict_options *opt);
 
 /*! A reusable single-customer scoring context for real-time use: created once per thread, it
  *  owns all scratch memory, so prop_scorer_score() does not allocate in libpropensity.  The
@@ -324,6 +346,78 @@ PROP_API int prop_scorer_score(prop_scorer *s, const double *row, double *prob, 
 
 /*! Band (1..nbands) of a probability under m's edges; 0 for NaN. */
 PROP_API int prop_model_band_of(const prop_model *m, double p);
+
+/*! The scorer's member probabilities of the last prop_scorer_score() call: out[i] for member i
+ *  (prop_model_n_members entries, caller-allocated), before voting and calibration. */
+PROP_API int prop_scorer_member_probabilities(const prop_scorer *s, double *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Ranking: the call list
+ * ------------------------------------------------------------------------------------------- */
+typedef enum prop_rank_by {
+  PROP_RANK_PROBABILITY = 0, /*!< by calibrated probability */
+  PROP_RANK_VALUE = 1        /*!< by expected value: probability x value (e.g. installment amount) */
+} prop_rank_by;
+
+/*! Options of prop_rank().  Initialise with prop_rank_options_default(). */
+typedef struct prop_rank_options {
+  int by;                   /*!< prop_rank_by; default PROP_RANK_PROBABILITY */
+  size_t capacity;          /*!< call at most this many rows; 0 = no limit */
+  const size_t *band_quota; /*!< NULL, or nbands entries: at most band_quota[b-1] rows from band b */
+  size_t nbands;            /*!< entries of band_quota */
+} prop_rank_options;
+
+PROP_API void prop_rank_options_default(prop_rank_options *opt);
+
+/*! The largest dialer rank.  VICIdial's list rank is a signed SMALLINT and higher is called first;
+ *  dialer ranks are 1..PROP_DIALER_RANK_MAX for selected rows and 0 otherwise (never negative, so
+ *  never VICIdial's -9999). */
+#define PROP_DIALER_RANK_MAX 32767
+
+/*! prop_rank(): order rows into a call list.  Scored rows (prob not NaN) are sorted by key
+ *  (probability, or probability x value[i] with NaN value counted as 0) descending, ties broken
+ *  by ids ascending (byte order; NULL ids: by row index), then by row index.  Walking that order,
+ *  a row is selected while capacity and its band's quota allow.  Outputs (caller-allocated, n
+ *  entries each, any may be NULL):
+ *   - rank[i]: 1-based call order: selected rows first (in key order), then unselected scored
+ *     rows; 0 for unscored rows;
+ *   - selected[i]: 1 when the row is in the call list;
+ *   - dialer_rank[i]: 1..32767 for selected rows, higher called first, 0 otherwise.  Each run of
+ *     equal bands in call order gets its own range, so a higher band never shares a dialer rank
+ *     with a lower one; within a band the order is kept (strictly while the list has at most
+ *     32767 rows, non-increasing beyond).
+ *  *n_selected (may be NULL) gets the number of selected rows.  Thread-safe. */
+PROP_API int prop_rank(const double *prob, const int *band, const double *value, const char *const *ids, size_t n,
+                       const prop_rank_options *opt, size_t *rank, unsigned char *selected, int *dialer_rank,
+                       size_t *n_selected);
+
+/* ---------------------------------------------------------------------------------------------
+ * Explanation
+ * ------------------------------------------------------------------------------------------- */
+/*! Gain importance per input feature (prop_model_n_inputs entries into imp, caller-allocated),
+ *  taken from the XGBoost member when the model has one, else from the first member that reports
+ *  importance (impurity decrease for trees, |coefficient| for logistic).  One-hot columns are summed
+ *  back onto their original feature.  *member (may be NULL) gets the member's name (static).
+ *  PROP_ERR_STATE when no member reports importance. */
+PROP_API int prop_model_importance(const prop_model *m, double *imp, const char **member);
+
+/*! Permutation importance of the whole pipeline on labelled rows f (held out from training):
+ *  for each input feature, the mean drop in AUC over n_repeats shuffles of that feature's column
+ *  (seeded).  imp[prop_model_n_inputs] (caller-allocated); *base_auc (may be NULL) gets the
+ *  unshuffled AUC.  The target column is the model's.  Thread-safe. */
+PROP_API int prop_model_permutation_importance(const prop_model *m, const prop_frame *f, size_t n_repeats,
+                                               uint64_t seed, double *imp, double *base_auc);
+
+/* ---------------------------------------------------------------------------------------------
+ * Out-of-time validation
+ * ------------------------------------------------------------------------------------------- */
+/*! prop_backtest(): for each month k+1 of opt->time_col (sorted numerically), train recipe r on
+ *  months 1..k and score month k+1 (starting at the second month; min_train_months >= 1).  For
+ *  each scored month: rows, positives, AUC, the band table, calibration error (ECE, 10 bins) and
+ *  the share of acceptances captured in the top 10/20/30% of the list.  *json (malloc'd, free())
+ *  gets the report (schema in README "Back-testing").  Progress goes to opt->progress. */
+PROP_API int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_options *opt,
+                           size_t min_train_months, char **json);
 
 /* ---------------------------------------------------------------------------------------------
  * Bands and band tables
@@ -368,6 +462,10 @@ typedef struct prop_demo_options {
   size_t customers_per_month; /*!< default 4000 */
   size_t months;          /*!< default 6 */
   double missing_rate;    /*!< share of missing cells in income / card age; default 0.03 */
+  size_t first_month;     /*!< number of the first month written; default 1.  Month m's customers are
+                               the same whatever range is written, so files split by month agree. */
+  int with_outcomes;      /*!< 1 (default): write connected, accepted, installment_amount; 0: a call
+                               list to score (no outcome columns) */
 } prop_demo_options;
 
 PROP_API void prop_demo_options_default(prop_demo_options *opt);

@@ -28,7 +28,8 @@ int pp_realloc_array(void *pptr, size_t n, size_t size) {
   void **pp = (void **)pptr;
   if (size && n > SIZE_MAX / size)
     return pp_err(PROP_ERR_NOMEM, "out of memory (array of %zu x %zu bytes overflows)", n, size);
-  void *q = realloc(*pp, n * size ? n * size : 1);
+  size_t bytes = n * size;
+  void *q = realloc(*pp, bytes ? bytes : 1);
   if (!q) return pp_err(PROP_ERR_NOMEM, "out of memory (growing to %zu bytes)", n * size);
   *pp = q;
   return 0;

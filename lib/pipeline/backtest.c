@@ -1,0 +1,185 @@
+/* Out-of-time validation: train on months 1..k, score month k+1, for each k. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bands/bands.h"
+#include "eval/metrics.h"
+#include "pipeline/pipeline.h"
+
+/* A new frame holding rows idx[0..n) of f (all columns, same dictionaries). */
+static int frame_subset(const prop_frame *f, const size_t *idx, size_t n, prop_frame **out) {
+  prop_frame *g = NULL;
+  PP_TRY(prop_frame_create(n, &g));
+  int rc = 0;
+  if (f->source && !(g->source = pp_strdup(f->source))) rc = PROP_ERR_NOMEM;
+  if (!rc && !(g->rownum = pp_malloc_array(n ? n : 1, sizeof *g->rownum))) rc = PROP_ERR_NOMEM;
+  for (size_t i = 0; i < n && !rc; i++) g->rownum[i] = prop_frame_row_number(f, idx[i]);
+  for (size_t j = 0; j < f->ncols && !rc; j++) {
+    const pp_column *c = &f->cols[j];
+    size_t gj;
+    if ((rc = pp_frame_add_column(g, c->name, c->type, &gj))) break;
+    pp_column *d = &g->cols[gj];
+    if (c->type == PROP_COL_NUMERIC) {
+      for (size_t i = 0; i < n; i++) d->num[i] = c->num[idx[i]];
+    } else if (c->type == PROP_COL_ID) {
+      for (size_t i = 0; i < n && !rc; i++)
+        if (c->str[idx[i]] && !(d->str[i] = pp_strdup(c->str[idx[i]]))) rc = PROP_ERR_NOMEM;
+    } else {
+      for (size_t k = 0; k < c->ndict && !rc; k++) {
+        int32_t code;
+        rc = pp_column_intern(d, c->dict[k], &code);
+      }
+      for (size_t i = 0; i < n; i++) d->code[i] = c->code[idx[i]];
+    }
+  }
+  if (rc) {
+    prop_frame_free(g);
+    return rc;
+  }
+  *out = g;
+  return 0;
+}
+
+static json_t *bands_json(const prop_band_row *rows, size_t nb) {
+  json_t *arr = json_array();
+  for (size_t b = 0; b < nb; b++) {
+    json_t *o = json_object();
+    json_object_set_new(o, "band", json_integer(rows[b].band));
+    json_object_set_new(o, "lo", json_real(rows[b].lo));
+    json_object_set_new(o, "hi", json_real(rows[b].hi));
+    json_object_set_new(o, "count", json_integer((json_int_t)rows[b].count));
+    json_object_set_new(o, "positives", json_integer((json_int_t)rows[b].positives));
+    json_object_set_new(o, "success_rate", rows[b].count ? json_real(rows[b].success_rate) : json_null());
+    json_object_set_new(o, "success_lo", rows[b].count ? json_real(rows[b].success_lo) : json_null());
+    json_object_set_new(o, "success_hi", rows[b].count ? json_real(rows[b].success_hi) : json_null());
+    json_object_set_new(o, "mean_probability", rows[b].count ? json_real(rows[b].mean_prob) : json_null());
+    json_object_set_new(o, "connect_rate", rows[b].connect_rate == rows[b].connect_rate ? json_real(rows[b].connect_rate) : json_null());
+    json_object_set_new(o, "success_among_connected",
+                        rows[b].success_connected == rows[b].success_connected ? json_real(rows[b].success_connected)
+                                                                              : json_null());
+    json_array_append_new(arr, o);
+  }
+  return arr;
+}
+
+int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_options *opt, size_t min_train_months,
+                  char **json) {
+  if (!f || !opt || !json) return pp_err(PROP_ERR_ARG, "prop_backtest: NULL argument");
+  *json = NULL;
+  if (!opt->time_col) return pp_err(PROP_ERR_ARG, "prop_backtest: options.time_col is required");
+  long tc = prop_frame_find(f, opt->time_col);
+  if (tc < 0) return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' not found", pp_frame_source(f), opt->time_col);
+  const pp_column *col = &f->cols[tc];
+  if (col->type != PROP_COL_NUMERIC)
+    return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' must be numeric (e.g. 1, 2, ... or 202401)",
+                  pp_frame_source(f), opt->time_col);
+  size_t n = f->nrows;
+  if (min_train_months < 1) min_train_months = 1;
+  double *months = pp_malloc_array(n ? n : 1, sizeof *months);
+  if (!months) return PROP_ERR_NOMEM;
+  size_t nm = 0;
+  for (size_t i = 0; i < n; i++) {
+    double v = col->num[i];
+    if (v != v) {
+      free(months);
+      return pp_err(PROP_ERR_VALUE, "%s:%zu:%s: missing time value", pp_frame_source(f), prop_frame_row_number(f, i),
+                    opt->time_col);
+    }
+    months[nm++] = v;
+  }
+  qsort(months, nm, sizeof *months, pp_cmp_double);
+  size_t nu = 0;
+  for (size_t i = 0; i < nm; i++)
+    if (nu == 0 || months[i] != months[nu - 1]) months[nu++] = months[i];
+  if (nu <= min_train_months) {
+    free(months);
+    return pp_err(PROP_ERR_TRAIN, "%s: '%s' has %zu distinct values; back-testing needs more than %zu",
+                  pp_frame_source(f), opt->time_col, nu, min_train_months);
+  }
+  size_t *idx_tr = pp_malloc_array(n ? n : 1, sizeof *idx_tr), *idx_te = pp_malloc_array(n ? n : 1, sizeof *idx_te);
+  json_t *root = json_object(), *arr = json_array();
+  int rc = (!idx_tr || !idx_te) ? PROP_ERR_NOMEM : 0;
+  pp_ctx ctx;
+  pp_ctx_init(&ctx, opt, 0);
+  for (size_t k = min_train_months; k < nu && !rc; k++) {
+    size_t ntr = 0, nte = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (col->num[i] < months[k]) idx_tr[ntr++] = i;
+      else if (col->num[i] == months[k]) idx_te[nte++] = i;
+    }
+    prop_frame *ftr = NULL, *fte = NULL;
+    prop_model *model = NULL;
+    double *p = NULL;
+    int *band = NULL, *y = NULL, *conn = NULL;
+    char *pos = NULL, *cpos = NULL;
+    if ((rc = pp_progress(&ctx, "backtest", k - min_train_months, nu - min_train_months))) break;
+    rc = frame_subset(f, idx_tr, ntr, &ftr);
+    if (!rc) rc = frame_subset(f, idx_te, nte, &fte);
+    if (!rc) {
+      prop_train_options o2 = *opt;
+      o2.progress = NULL; /* progress is reported per month here */
+      rc = prop_model_train(ftr, r, &o2, &model);
+      if (rc) pp_err_prefix(rc, "training on months before %g: ", months[k]);
+    }
+    if (!rc) {
+      p = pp_malloc_array(nte ? nte : 1, sizeof *p);
+      band = pp_malloc_array(nte ? nte : 1, sizeof *band);
+      if (!p || !band) rc = PROP_ERR_NOMEM;
+    }
+    if (!rc) rc = prop_model_predict_frame(model, fte, p, band, NULL, NULL);
+    if (!rc) rc = pp_frame_binary_column(fte, model->schema->target, model->schema->positive, &y, &pos);
+    if (!rc && opt->connected && prop_frame_find(fte, opt->connected) >= 0)
+      rc = pp_frame_binary_column(fte, opt->connected, NULL, &conn, &cpos);
+    if (!rc) {
+      prop_band_row rows[64];
+      size_t unscored = 0;
+      rc = prop_band_table(p, y, conn, nte, model->edges, model->nbands, rows, &unscored);
+      if (!rc) {
+        size_t npos = 0;
+        for (size_t i = 0; i < nte; i++) npos += (size_t)y[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "month", json_real(months[k]));
+        json_object_set_new(o, "train_rows", json_integer((json_int_t)ntr));
+        json_object_set_new(o, "rows", json_integer((json_int_t)nte));
+        json_object_set_new(o, "positives", json_integer((json_int_t)npos));
+        double auc = pp_auc(p, y, nte);
+        json_object_set_new(o, "auc", auc == auc ? json_real(auc) : json_null());
+        json_object_set_new(o, "ece", json_real(pp_ece(p, y, nte, 10)));
+        json_object_set_new(o, "capture_top10", json_real(pp_capture(p, y, nte, 0.1)));
+        json_object_set_new(o, "capture_top20", json_real(pp_capture(p, y, nte, 0.2)));
+        json_object_set_new(o, "capture_top30", json_real(pp_capture(p, y, nte, 0.3)));
+        json_object_set_new(o, "unscored", json_integer((json_int_t)unscored));
+        json_object_set_new(o, "bands", bands_json(rows, model->nbands));
+        json_t *mem = json_array();
+        for (size_t j = 0; j < model->nmem; j++) json_array_append_new(mem, json_string(model->mem[j].ops->name));
+        json_object_set_new(o, "members", mem);
+        json_array_append_new(arr, o);
+        pp_log(&ctx, PROP_LOG_INFO, "month %g: AUC %.4f on %zu rows", months[k], auc, nte);
+      }
+    }
+    prop_frame_free(ftr);
+    prop_frame_free(fte);
+    prop_model_free(model);
+    free(p);
+    free(band);
+    free(y);
+    free(pos);
+    free(conn);
+    free(cpos);
+  }
+  if (!rc) {
+    json_object_set_new(root, "time_column", json_string(opt->time_col));
+    json_object_set_new(root, "target", json_string(opt->target));
+    json_object_set_new(root, "months", arr);
+    arr = NULL;
+    *json = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    if (!*json) rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the back-test report");
+  }
+  json_decref(arr);
+  json_decref(root);
+  free(months);
+  free(idx_tr);
+  free(idx_te);
+  return rc;
+}

@@ -1,0 +1,87 @@
+/* lib/pipeline: the fitted pipeline object (prop_model), the recipe, the training procedure,
+ * scoring, ranking and back-testing.  It sits on top of every other stage and is the only place
+ * that knows how they fit together.  Model-file sections are assembled in model_io.c through
+ * lib/io's container. */
+#ifndef PP_PIPELINE_H
+#define PP_PIPELINE_H
+
+#include <jansson.h>
+
+#include "common/common.h"
+#include "data/frame.h"
+#include "encode/encoder.h"
+#include "models/member.h"
+
+enum { PP_VOTE_SOFT = 0, PP_VOTE_HARD = 1 };
+enum { PP_WEIGHTS_EQUAL = 0, PP_WEIGHTS_FIXED = 1, PP_WEIGHTS_FIT = 2 };
+enum { PP_SELECT_ALL = 0, PP_SELECT_TOPK = 1 };
+enum { PP_CALIB_NONE = 0, PP_CALIB_PLATT = 1, PP_CALIB_ISOTONIC = 2 };
+
+typedef struct pp_member_spec {
+  const pp_member_ops *ops;
+  void *params;
+  double weight; /* used when weights are "fixed" */
+} pp_member_spec;
+
+struct prop_recipe {
+  char *name;
+  char *description;
+  uint64_t seed;
+  long cv_folds;
+  int imbalance; /* pp_imbalance */
+  pp_encode_opts enc;
+  pp_member_spec *members;
+  size_t nmembers;
+  int voting, weights, selection;
+  long top_k;
+  int calibration;
+  double edges[65];
+  size_t nbands;
+  double valid_frac; /* share of training rows held out for early stopping (0 = none) */
+};
+
+/* The recipe as a canonical JSON object (new reference). */
+json_t *pp_recipe_json(const prop_recipe *r);
+int pp_recipe_copy(const prop_recipe *r, prop_recipe **out);
+
+typedef struct pp_fitted_member {
+  const pp_member_ops *ops;
+  void *model;
+  double weight;
+} pp_fitted_member;
+
+struct prop_model {
+  pp_schema *schema;
+  pp_encoder *enc;
+  size_t width; /* encoded columns */
+  pp_fitted_member *mem;
+  size_t nmem;
+  int voting;
+  int calibration;
+  double platt_a, platt_b;
+  double *iso_x, *iso_v;
+  size_t iso_k;
+  double edges[65];
+  size_t nbands;
+  char *recipe_json;
+  char *meta_json;
+};
+
+/* Ensemble score of member probabilities p[nmem] (soft: weighted mean; hard: weighted share of
+ * members with p >= 0.5), before calibration. */
+double pp_ensemble_combine(const prop_model *m, const double *p);
+/* Calibrated probability of an ensemble score. */
+double pp_calibrate_apply(const prop_model *m, double s);
+
+/* Score n encoded rows X (n x width) into prob/band; scratch per member may be NULL. */
+int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp /* n x nmem */,
+                     void *const *scratch, double *prob, int *band);
+
+/* Fit the soft-vote weights: non-negative, summing to 1, minimising the log-loss of the weighted
+ * mean of P (n x k, row-major) against y.  w[k] out. */
+int pp_fit_vote_weights(const double *P, const int *y, size_t n, size_t k, double *w);
+
+/* Model serialisation (model_io.c). */
+int pp_model_serialize(const prop_model *m, pp_buf *out);
+int pp_model_deserialize(const void *data, size_t len, const char *source, prop_model **out);
+#endif

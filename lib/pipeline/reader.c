@@ -1,0 +1,75 @@
+/* Streaming reads of scoring data for a model: the model's inputs and id column are typed from
+ * its schema; every other column of the file is ignored.  Reads are non-strict: a bad row is
+ * kept with its reason (prop_frame_row_error), never dropped. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/pipeline.h"
+
+struct prop_reader {
+  pp_csv *csv;
+};
+
+int prop_reader_open_for_model(const char *path, const prop_model *m, const prop_csv_options *opt,
+                               prop_reader **out) {
+  if (!path || !m || !out) return pp_err(PROP_ERR_ARG, "prop_reader_open_for_model: NULL argument");
+  *out = NULL;
+  prop_csv_options o;
+  if (opt) o = *opt;
+  else prop_csv_options_default(&o);
+  o.strict = 0;
+  o.declared_names = NULL;
+  o.declared_types = NULL;
+  o.n_declared = 0;
+  prop_reader *r = pp_calloc(1, sizeof *r);
+  if (!r) return PROP_ERR_NOMEM;
+  int rc = pp_csv_open(path, &o, &r->csv);
+  if (rc) {
+    free(r);
+    return rc;
+  }
+  size_t nc = pp_csv_ncols(r->csv);
+  prop_coltype *types = pp_malloc_array(nc ? nc : 1, sizeof *types);
+  if (!types) {
+    prop_reader_free(r);
+    return PROP_ERR_NOMEM;
+  }
+  for (size_t j = 0; j < nc; j++) {
+    const char *name = pp_csv_colname(r->csv, j);
+    types[j] = PROP_COL_IGNORE;
+    if (m->schema->id_col && strcmp(name, m->schema->id_col) == 0) types[j] = PROP_COL_ID;
+    for (size_t k = 0; k < m->schema->nfeat; k++)
+      if (strcmp(name, m->schema->feat[k].name) == 0) types[j] = m->schema->feat[k].type;
+  }
+  /* every input must be present: say which is missing now, not at the first chunk */
+  for (size_t k = 0; k < m->schema->nfeat; k++) {
+    int found = 0;
+    for (size_t j = 0; j < nc && !found; j++) found = strcmp(pp_csv_colname(r->csv, j), m->schema->feat[k].name) == 0;
+    if (!found) {
+      free(types);
+      prop_reader_free(r);
+      return pp_err(PROP_ERR_SCHEMA, "%s: column '%s' required by the model is missing", path,
+                    m->schema->feat[k].name);
+    }
+  }
+  rc = pp_csv_set_types(r->csv, types);
+  free(types);
+  if (rc) {
+    prop_reader_free(r);
+    return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+int prop_reader_next(prop_reader *r, size_t max_rows, prop_frame **chunk) {
+  if (!r || !chunk) return pp_err(PROP_ERR_ARG, "prop_reader_next: NULL argument");
+  if (max_rows == 0) return pp_err(PROP_ERR_ARG, "prop_reader_next: max_rows is 0");
+  return pp_csv_next(r->csv, max_rows, chunk);
+}
+
+void prop_reader_free(prop_reader *r) {
+  if (!r) return;
+  pp_csv_free(r->csv);
+  free(r);
+}

@@ -1,0 +1,317 @@
+/* Scoring: batch (frame or dense matrix) and single customer.  All three paths end in
+ * pp_score_encoded(), and members compute each row's prediction independently of the rows beside
+ * it, so a row gets bit-for-bit the same probability whichever path scores it. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "bands/bands.h"
+#include "pipeline/pipeline.h"
+
+#define DEFAULT_BLOCK 2048
+
+void prop_predict_options_default(prop_predict_options *opt) {
+  if (opt) memset(opt, 0, sizeof *opt);
+}
+
+int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp, void *const *scratch, double *prob,
+                     int *band) {
+  for (size_t j = 0; j < m->nmem; j++)
+    PP_TRY(m->mem[j].ops->predict(m->mem[j].model, X, n, memp + j * n, scratch ? scratch[j] : NULL, 1));
+  double p[32];
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < m->nmem; j++) p[j] = memp[j * n + i];
+    double q = pp_calibrate_apply(m, pp_ensemble_combine(m, p));
+    if (prob) prob[i] = q;
+    if (band) band[i] = pp_band_of(m->edges, m->nbands, q);
+  }
+  return 0;
+}
+
+/* Per-thread working memory of the batch paths. */
+typedef struct work {
+  double *raw;  /* block x nfeat */
+  float *X;     /* block x width */
+  double *memp; /* nmem x block */
+  double *prob;
+  int *band;
+  int *st;
+} work;
+
+static void work_free(work *w) {
+  free(w->raw);
+  free(w->X);
+  free(w->memp);
+  free(w->prob);
+  free(w->band);
+  free(w->st);
+  memset(w, 0, sizeof *w);
+}
+
+static int work_alloc(work *w, const prop_model *m, size_t block) {
+  memset(w, 0, sizeof *w);
+  w->raw = pp_malloc_array(block, m->schema->nfeat * sizeof(double));
+  w->X = pp_malloc_array(block, (m->width ? m->width : 1) * sizeof(float));
+  w->memp = pp_malloc_array(block, m->nmem * sizeof(double));
+  w->prob = pp_malloc_array(block, sizeof(double));
+  w->band = pp_malloc_array(block, sizeof(int));
+  w->st = pp_malloc_array(block, sizeof(int));
+  if (!w->raw || !w->X || !w->memp || !w->prob || !w->band || !w->st) {
+    work_free(w);
+    return PROP_ERR_NOMEM;
+  }
+  return 0;
+}
+
+/* Checks of one raw input row: numeric inputs finite or NaN; categorical inputs NaN or an
+ * integer code in [-1, ncats). */
+static int check_raw_row(const pp_schema *s, const double *row) {
+  for (size_t k = 0; k < s->nfeat; k++) {
+    double v = row[k];
+    if (v != v) continue;
+    if (s->feat[k].type == PROP_COL_NUMERIC) {
+      if (isinf(v)) return PROP_ERR_VALUE;
+    } else if (!(v == floor(v) && v >= -1.0 && v < (double)s->feat[k].ncats)) {
+      return PROP_ERR_VALUE;
+    }
+  }
+  return 0;
+}
+
+static void finish_block(const prop_model *m, size_t nb, const work *w, size_t off, double *prob, int *band,
+                         int *status) {
+  for (size_t i = 0; i < nb; i++) {
+    int bad = w->st[i] != 0;
+    if (prob) prob[off + i] = bad ? NAN : w->prob[i];
+    if (band) band[off + i] = bad ? 0 : w->band[i];
+    if (status) status[off + i] = w->st[i];
+  }
+  (void)m;
+}
+
+static int resolve_threads(const prop_predict_options *opt, size_t nblocks) {
+  int nt = opt ? opt->nthread : 0;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_num_procs();
+#endif
+  if (nt <= 0) nt = 1;
+  if ((size_t)nt > nblocks) nt = (int)(nblocks ? nblocks : 1);
+  return nt;
+}
+
+/* Source of raw rows for the shared batch loop. */
+typedef struct source {
+  const pp_binding *bind;  /* frame path */
+  const void *X;           /* dense path */
+  prop_dtype dtype;
+  size_t stride;
+} source;
+
+static void fill_raw(const prop_model *m, const source *src, size_t row0, size_t nb, work *w) {
+  size_t nf = m->schema->nfeat;
+  if (src->bind) {
+    pp_binding_rows(src->bind, row0, nb, w->raw, w->st);
+  } else {
+    for (size_t i = 0; i < nb; i++) {
+      size_t r = row0 + i;
+      double *dst = w->raw + i * nf;
+      if (src->dtype == PROP_FLOAT64) {
+        memcpy(dst, (const double *)src->X + r * src->stride, nf * sizeof(double));
+      } else {
+        const float *s = (const float *)src->X + r * src->stride;
+        for (size_t k = 0; k < nf; k++) dst[k] = (double)s[k];
+      }
+      w->st[i] = 0;
+    }
+  }
+  for (size_t i = 0; i < nb; i++)
+    if (!w->st[i]) w->st[i] = check_raw_row(m->schema, w->raw + i * nf);
+}
+
+static int batch(const prop_model *m, const source *src, size_t nrows, double *prob, int *band, int *status,
+                 const prop_predict_options *opt) {
+  size_t block = (opt && opt->block_rows) ? opt->block_rows : DEFAULT_BLOCK;
+  size_t nblocks = (nrows + block - 1) / block;
+  int nt = resolve_threads(opt, nblocks);
+  int rc = 0;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    work w;
+    int lrc = work_alloc(&w, m, block);
+    if (lrc) {
+#pragma omp atomic write
+      rc = lrc;
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (size_t b = 0; b < nblocks; b++) {
+      if (lrc) continue;
+      size_t row0 = b * block, nb = nrows - row0 < block ? nrows - row0 : block;
+      fill_raw(m, src, row0, nb, &w);
+      pp_encoder_transform(m->enc, w.raw, nb, m->schema->nfeat, w.X);
+      lrc = pp_score_encoded(m, w.X, nb, w.memp, NULL, w.prob, w.band);
+      if (lrc) {
+#pragma omp atomic write
+        rc = lrc;
+      } else {
+        finish_block(m, nb, &w, row0, prob, band, status);
+      }
+    }
+    work_free(&w);
+  }
+  return rc;
+}
+
+int prop_model_predict_frame(const prop_model *m, const prop_frame *f, double *prob, int *band, int *status,
+                             const prop_predict_options *opt) {
+  if (!m || !f) return pp_err(PROP_ERR_ARG, "prop_model_predict_frame: NULL model or frame");
+  pp_binding *bind = NULL;
+  PP_TRY(pp_binding_create(m->schema, f, &bind));
+  source src = {bind, NULL, PROP_FLOAT64, 0};
+  int rc = batch(m, &src, f->nrows, prob, band, status, opt);
+  pp_binding_free(bind);
+  return rc;
+}
+
+int prop_model_predict_dense(const prop_model *m, const void *X, prop_dtype dtype, size_t nrows, size_t ncols,
+                             size_t row_stride, double *prob, int *band, int *status,
+                             const prop_predict_options *opt) {
+  if (!m || (!X && nrows)) return pp_err(PROP_ERR_ARG, "prop_model_predict_dense: NULL model or matrix");
+  if (ncols != m->schema->nfeat)
+    return pp_err(PROP_ERR_SCHEMA, "prop_model_predict_dense: the model has %zu inputs, the matrix %zu columns",
+                  m->schema->nfeat, ncols);
+  if (row_stride < ncols)
+    return pp_err(PROP_ERR_ARG, "prop_model_predict_dense: row_stride %zu < ncols %zu", row_stride, ncols);
+  if (dtype != PROP_FLOAT32 && dtype != PROP_FLOAT64)
+    return pp_err(PROP_ERR_ARG, "prop_model_predict_dense: unknown dtype %d", (int)dtype);
+  source src = {NULL, X, dtype, row_stride};
+  return batch(m, &src, nrows, prob, band, status, opt);
+}
+
+/* ---- single customer ------------------------------------------------------------------------ */
+struct prop_scorer {
+  const prop_model *m;
+  double *raw;
+  float *X;
+  double *memp;
+  void **scratch;
+};
+
+void prop_scorer_free(prop_scorer *s) {
+  if (!s) return;
+  if (s->scratch)
+    for (size_t j = 0; j < s->m->nmem; j++) free(s->scratch[j]);
+  free(s->scratch);
+  free(s->raw);
+  free(s->X);
+  free(s->memp);
+  free(s);
+}
+
+int prop_scorer_create(const prop_model *m, prop_scorer **out) {
+  if (!m || !out) return pp_err(PROP_ERR_ARG, "prop_scorer_create: NULL argument");
+  *out = NULL;
+  prop_scorer *s = pp_calloc(1, sizeof *s);
+  if (!s) return PROP_ERR_NOMEM;
+  s->m = m;
+  s->raw = pp_calloc(m->schema->nfeat ? m->schema->nfeat : 1, sizeof(double));
+  s->X = pp_calloc(m->width ? m->width : 1, sizeof(float));
+  s->memp = pp_calloc(m->nmem, sizeof(double));
+  s->scratch = pp_calloc(m->nmem, sizeof(void *));
+  if (!s->raw || !s->X || !s->memp || !s->scratch) {
+    prop_scorer_free(s);
+    return PROP_ERR_NOMEM;
+  }
+  for (size_t j = 0; j < m->nmem; j++) {
+    size_t bytes = m->mem[j].ops->scratch_bytes ? m->mem[j].ops->scratch_bytes(m->mem[j].model, 1) : 0;
+    if (bytes && !(s->scratch[j] = pp_malloc(bytes))) {
+      prop_scorer_free(s);
+      return PROP_ERR_NOMEM;
+    }
+  }
+  *out = s;
+  return 0;
+}
+
+int prop_scorer_score(prop_scorer *s, const double *row, double *prob, int *band) {
+  if (!s || !row) return pp_err(PROP_ERR_ARG, "prop_scorer_score: NULL argument");
+  const prop_model *m = s->m;
+  int rc = check_raw_row(m->schema, row);
+  if (rc) {
+    if (prob) *prob = NAN;
+    if (band) *band = 0;
+    for (size_t k = 0; k < m->schema->nfeat; k++) {
+      double v = row[k];
+      if (v == v && (isinf(v) || (m->schema->feat[k].type == PROP_COL_CATEGORICAL && check_raw_row(m->schema, row))))
+        return pp_err(rc, "input %zu (%s): invalid value %g", k, m->schema->feat[k].name, v);
+    }
+    return pp_err(rc, "invalid input row");
+  }
+  pp_encoder_transform(m->enc, row, 1, m->schema->nfeat, s->X);
+  return pp_score_encoded(m, s->X, 1, s->memp, s->scratch, prob, band);
+}
+
+int prop_scorer_member_probabilities(const prop_scorer *s, double *out) {
+  if (!s || !out) return pp_err(PROP_ERR_ARG, "prop_scorer_member_probabilities: NULL argument");
+  memcpy(out, s->memp, s->m->nmem * sizeof(double));
+  return 0;
+}
+
+/* ---- accessors -------------------------------------------------------------------------------- */
+int prop_model_band_of(const prop_model *m, double p) { return m ? pp_band_of(m->edges, m->nbands, p) : 0; }
+size_t prop_model_n_inputs(const prop_model *m) { return m ? m->schema->nfeat : 0; }
+const char *prop_model_input_name(const prop_model *m, size_t j) {
+  return (m && j < m->schema->nfeat) ? m->schema->feat[j].name : NULL;
+}
+prop_coltype prop_model_input_type(const prop_model *m, size_t j) {
+  return (m && j < m->schema->nfeat) ? m->schema->feat[j].type : PROP_COL_AUTO;
+}
+long prop_model_input_index(const prop_model *m, const char *name) {
+  if (!m || !name) return -1;
+  for (size_t j = 0; j < m->schema->nfeat; j++)
+    if (strcmp(m->schema->feat[j].name, name) == 0) return (long)j;
+  return -1;
+}
+size_t prop_model_n_categories(const prop_model *m, size_t j) {
+  return (m && j < m->schema->nfeat) ? m->schema->feat[j].ncats : 0;
+}
+const char *prop_model_category(const prop_model *m, size_t j, size_t k) {
+  return (m && j < m->schema->nfeat && k < m->schema->feat[j].ncats) ? m->schema->feat[j].cats[k] : NULL;
+}
+double prop_model_category_code(const prop_model *m, size_t j, const char *label) {
+  if (!m || j >= m->schema->nfeat || !label) return NAN;
+  return pp_schema_code(m->schema, j, label);
+}
+const char *prop_model_id_column(const prop_model *m) { return m ? m->schema->id_col : NULL; }
+const char *prop_model_target(const prop_model *m) { return m ? m->schema->target : NULL; }
+const char *prop_model_positive_label(const prop_model *m) { return m ? m->schema->positive : NULL; }
+size_t prop_model_n_bands(const prop_model *m) { return m ? m->nbands : 0; }
+const double *prop_model_band_edges(const prop_model *m) { return m ? m->edges : NULL; }
+const char *prop_model_metadata_json(const prop_model *m) { return m ? m->meta_json : NULL; }
+size_t prop_model_n_members(const prop_model *m) { return m ? m->nmem : 0; }
+const char *prop_model_member_name(const prop_model *m, size_t i) {
+  return (m && i < m->nmem) ? m->mem[i].ops->name : NULL;
+}
+
+int prop_model_importance(const prop_model *m, double *imp, const char **member) {
+  if (!m || !imp) return pp_err(PROP_ERR_ARG, "prop_model_importance: NULL argument");
+  size_t pick = m->nmem;
+  for (size_t j = 0; j < m->nmem; j++)
+    if (m->mem[j].ops == &pp_xgb_ops) pick = j;
+  for (size_t j = 0; j < m->nmem && pick == m->nmem; j++)
+    if (m->mem[j].ops->importance) pick = j;
+  if (pick == m->nmem) return pp_err(PROP_ERR_STATE, "no member of this model reports importance");
+  double *col = pp_calloc(m->width ? m->width : 1, sizeof *col);
+  if (!col) return PROP_ERR_NOMEM;
+  int rc = m->mem[pick].ops->importance(m->mem[pick].model, col, m->width);
+  if (!rc) {
+    memset(imp, 0, m->schema->nfeat * sizeof *imp);
+    for (size_t c = 0; c < m->width; c++) imp[pp_encoder_source(m->enc, c)] += col[c];
+    if (member) *member = m->mem[pick].ops->name;
+  }
+  free(col);
+  return rc;
+}

@@ -1,0 +1,34 @@
+/* Shared pieces of the propensity program's subcommands. */
+#ifndef PROP_CLI_H
+#define PROP_CLI_H
+
+#include <stdio.h>
+
+#include "propensity.h"
+
+typedef struct args args;
+
+const char *arg_get(args *a, const char *name);
+int arg_flag(args *a, const char *name);
+int arg_leftover(args *a, const char *cmd);
+int exit_code_for(int status);
+int fail(const char *cmd, int status);
+int usage_error(const char *cmd, const char *msg);
+int parse_size(const char *s, size_t *out);
+char **split_list(const char *s, size_t *n, char **storage);
+void cli_log(void *user, int level, const char *msg);
+int cli_progress(void *user, const char *stage, size_t done, size_t total);
+void cli_progress_init(void);
+void cli_progress_end(void);
+void print_band_table(FILE *out, const prop_band_row *rows, size_t nb, int with_connected);
+int print_backtest(const char *report, const char *json_path);
+int gen_files(const char *dir, const prop_demo_options *base);
+
+int cmd_gen(args *a);
+int cmd_train(args *a);
+int cmd_backtest(args *a);
+int cmd_score(args *a);
+int cmd_bands(args *a);
+int cmd_info(args *a);
+int cmd_importance(args *a);
+#endif

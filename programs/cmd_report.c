@@ -1,0 +1,204 @@
+/* propensity bands / info / importance, the back-test printer and the demo writer. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_bands(args *a) {
+  const char *model_path = arg_get(a, "--model"), *data = arg_get(a, "--data"), *target = arg_get(a, "--target"),
+             *conn = arg_get(a, "--connected"), *json = arg_get(a, "--json");
+  if (arg_leftover(a, "bands")) return 1;
+  if (!model_path || !data || !*model_path || !*data) return usage_error("bands", "--model and --data are required");
+  prop_model *m = NULL;
+  int st = prop_model_load(model_path, &m);
+  if (st) return fail("bands", st);
+  if (!target) target = prop_model_target(m);
+  prop_frame *f = NULL;
+  prop_csv_options co;
+  prop_csv_options_default(&co);
+  const char *names[2] = {target, prop_model_id_column(m)};
+  prop_coltype types[2] = {PROP_COL_TARGET, PROP_COL_ID};
+  co.declared_names = names;
+  co.declared_types = types;
+  co.n_declared = names[1] ? 2 : 1;
+  st = prop_frame_read_csv(data, &co, &f);
+  size_t n = f ? prop_frame_nrows(f) : 0;
+  double *prob = malloc((n ? n : 1) * sizeof *prob);
+  int *y = malloc((n ? n : 1) * sizeof *y), *c = NULL;
+  if (!st && (!prob || !y)) st = PROP_ERR_NOMEM;
+  if (!st) st = prop_model_predict_frame(m, f, prob, NULL, NULL, NULL);
+  if (!st) st = prop_frame_binary_values(f, target, prop_model_positive_label(m), y);
+  if (!st && conn) {
+    c = malloc((n ? n : 1) * sizeof *c);
+    st = c ? prop_frame_binary_values(f, conn, NULL, c) : PROP_ERR_NOMEM;
+  }
+  prop_band_row rows[64];
+  size_t unscored = 0, nb = prop_model_n_bands(m);
+  if (!st) st = prop_band_table(prob, y, c, n, prop_model_band_edges(m), nb, rows, &unscored);
+  int ec = 0;
+  if (st) ec = fail("bands", st);
+  else {
+    printf("band table of %s (%zu rows%s) under %s\n", data, n, unscored ? ", some unscored" : "", model_path);
+    print_band_table(stdout, rows, nb, c != NULL);
+    double auc;
+    if (prop_metric_auc(prob, y, n, &auc) == 0) printf("AUC %.4f\n", auc);
+    if (unscored) printf("%zu rows could not be scored (see propensity score for reasons)\n", unscored);
+    if (json) {
+      json_t *arr = json_array();
+      for (size_t b = 0; b < nb; b++) {
+        json_t *o = json_pack("{s:i,s:f,s:f,s:I,s:I}", "band", rows[b].band, "lo", rows[b].lo, "hi", rows[b].hi, "count",
+                              (json_int_t)rows[b].count, "positives", (json_int_t)rows[b].positives);
+        json_object_set_new(o, "success_rate", rows[b].count ? json_real(rows[b].success_rate) : json_null());
+        json_object_set_new(o, "success_lo", rows[b].count ? json_real(rows[b].success_lo) : json_null());
+        json_object_set_new(o, "success_hi", rows[b].count ? json_real(rows[b].success_hi) : json_null());
+        json_object_set_new(o, "lift", rows[b].count ? json_real(rows[b].lift) : json_null());
+        json_object_set_new(o, "connect_rate", c && rows[b].count ? json_real(rows[b].connect_rate) : json_null());
+        json_object_set_new(o, "success_among_connected",
+                            c && rows[b].connected ? json_real(rows[b].success_connected) : json_null());
+        json_array_append_new(arr, o);
+      }
+      json_t *root = json_pack("{s:s,s:I,s:o}", "data", data, "rows", (json_int_t)n, "bands", arr);
+      if (json_dump_file(root, json, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) ec = 5;
+      json_decref(root);
+    }
+  }
+  free(prob);
+  free(y);
+  free(c);
+  prop_frame_free(f);
+  prop_model_free(m);
+  return ec;
+}
+
+int cmd_info(args *a) {
+  const char *model_path = arg_get(a, "--model");
+  if (arg_leftover(a, "info")) return 1;
+  if (!model_path || !*model_path) return usage_error("info", "--model is required");
+  prop_model *m = NULL;
+  int st = prop_model_load(model_path, &m);
+  if (st) return fail("info", st);
+  printf("%s\n", prop_model_metadata_json(m));
+  prop_model_free(m);
+  return 0;
+}
+
+int cmd_importance(args *a) {
+  const char *model_path = arg_get(a, "--model"), *data = arg_get(a, "--data"), *rep = arg_get(a, "--repeats");
+  if (arg_leftover(a, "importance")) return 1;
+  if (!model_path || !*model_path) return usage_error("importance", "--model is required");
+  size_t repeats = 3;
+  if (rep && parse_size(rep, &repeats)) return usage_error("importance", "--repeats takes a whole number");
+  prop_model *m = NULL;
+  int st = prop_model_load(model_path, &m);
+  if (st) return fail("importance", st);
+  size_t k = prop_model_n_inputs(m);
+  double *gain = calloc(k ? k : 1, sizeof *gain), *perm = calloc(k ? k : 1, sizeof *perm);
+  const char *member = NULL;
+  int have_gain = prop_model_importance(m, gain, &member) == 0;
+  prop_frame *f = NULL;
+  double base = NAN;
+  if (data) {
+    prop_csv_options co;
+    prop_csv_options_default(&co);
+    st = prop_frame_read_csv(data, &co, &f);
+    if (!st) st = prop_model_permutation_importance(m, f, repeats, 0, perm, &base);
+  }
+  int ec = 0;
+  if (st) ec = fail("importance", st);
+  else {
+    double tot = 0;
+    for (size_t j = 0; j < k; j++) tot += gain[j];
+    printf("%-28s %14s%s\n", "feature", have_gain ? "gain share" : "", data ? "   AUC drop (permutation)" : "");
+    for (size_t j = 0; j < k; j++) {
+      printf("%-28s ", prop_model_input_name(m, j));
+      if (have_gain) printf("%13.1f%%", tot > 0 ? 100.0 * gain[j] / tot : 0.0);
+      else printf("%14s", "");
+      if (data) printf("   %+.4f", perm[j]);
+      printf("\n");
+    }
+    if (have_gain) printf("gain importance from the %s member\n", member);
+    if (data) printf("permutation importance on %s: base AUC %.4f, %zu repeats\n", data, base, repeats);
+  }
+  free(gain);
+  free(perm);
+  prop_frame_free(f);
+  prop_model_free(m);
+  return ec;
+}
+
+int print_backtest(const char *report, const char *json_path) {
+  json_error_t err;
+  json_t *root = json_loads(report, 0, &err);
+  if (!root) return 6;
+  json_t *months = json_object_get(root, "months");
+  printf("month  train rows   rows  accepted    AUC     ECE  top10%%  top20%%  top30%%  members\n");
+  size_t i;
+  json_t *mo;
+  json_array_foreach(months, i, mo) {
+    printf("%5g  %10lld  %5lld  %8lld  %.4f  %.4f  %5.1f%%  %5.1f%%  %5.1f%%  ",
+           json_number_value(json_object_get(mo, "month")),
+           (long long)json_integer_value(json_object_get(mo, "train_rows")),
+           (long long)json_integer_value(json_object_get(mo, "rows")),
+           (long long)json_integer_value(json_object_get(mo, "positives")),
+           json_number_value(json_object_get(mo, "auc")), json_number_value(json_object_get(mo, "ece")),
+           100 * json_number_value(json_object_get(mo, "capture_top10")),
+           100 * json_number_value(json_object_get(mo, "capture_top20")),
+           100 * json_number_value(json_object_get(mo, "capture_top30")));
+    size_t j;
+    json_t *name;
+    json_array_foreach(json_object_get(mo, "members"), j, name) printf("%s%s", j ? "," : "", json_string_value(name));
+    printf("\n");
+  }
+  json_array_foreach(months, i, mo) {
+    printf("\nmonth %g band table (success rate per band):\n", json_number_value(json_object_get(mo, "month")));
+    size_t b;
+    json_t *bo;
+    printf("band  rows  accepted  success  connect  success|conn\n");
+    json_array_foreach(json_object_get(mo, "bands"), b, bo) {
+      json_t *sr = json_object_get(bo, "success_rate"), *cr = json_object_get(bo, "connect_rate"),
+             *sc = json_object_get(bo, "success_among_connected");
+      printf("%4lld  %4lld  %8lld  ", (long long)json_integer_value(json_object_get(bo, "band")),
+             (long long)json_integer_value(json_object_get(bo, "count")),
+             (long long)json_integer_value(json_object_get(bo, "positives")));
+      if (json_is_number(sr)) printf("%6.1f%%", 100 * json_number_value(sr));
+      else printf("%7s", "-");
+      if (json_is_number(cr)) printf("  %6.1f%%", 100 * json_number_value(cr));
+      else printf("  %7s", "-");
+      if (json_is_number(sc)) printf("  %11.1f%%\n", 100 * json_number_value(sc));
+      else printf("  %12s\n", "-");
+    }
+  }
+  int ec = 0;
+  if (json_path && json_dump_file(root, json_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+    fprintf(stderr, "propensity backtest: cannot write %s\n", json_path);
+    ec = 5;
+  }
+  json_decref(root);
+  return ec;
+}
+
+/* The demo: history.csv (months 1..M-1, outcomes known), latest.csv (month M, outcomes known:
+ * the month the band table is shown for), calllist.csv (month M+1, no outcomes: tonight's list). */
+int gen_files(const char *dir, const prop_demo_options *base) {
+  char path[4096];
+  prop_demo_options o = *base;
+  size_t months = base->months;
+  struct {
+    const char *name;
+    size_t first, count;
+    int outcomes;
+  } files[3] = {{"history.csv", 1, months - 1, 1}, {"latest.csv", months, 1, 1}, {"calllist.csv", months + 1, 1, 0}};
+  for (int i = 0; i < 3; i++) {
+    o.first_month = files[i].first;
+    o.months = files[i].count;
+    o.with_outcomes = files[i].outcomes;
+    snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
+    int st = prop_demo_write_csv(path, &o);
+    if (st) return fail("gen", st);
+    fprintf(stderr, "[info] wrote %s (months %zu..%zu, %zu customers a month%s)\n", path, files[i].first,
+            files[i].first + files[i].count - 1, o.customers_per_month, files[i].outcomes ? "" : ", no outcomes");
+  }
+  return 0;
+}
