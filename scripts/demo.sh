@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The main job on the built-in demo data: install, build, generate the demo campaign, train the
+# default recipe (models/installment.json), print the member comparison and the band table of the
+# latest month, and write tonight's ranked call list to demo/ranked.csv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+scripts/build.sh build/release
+cli=build/release/bin/propensity
+$cli gen --out-dir demo
+time $cli train --data demo/history.csv --target accepted --id customer_id --ignore installment_amount \
+  --connected connected --time-col month --recipe models/installment.json --out demo/installment.model
+echo
+echo "== member comparison (out-of-fold, months 1-5) =="
+/usr/bin/python3 - <<'PY'
+import json, subprocess
+meta = json.loads(subprocess.check_output(["build/release/bin/propensity", "info", "--model", "demo/installment.model"]))
+print(f"{'member':15s} {'OOF AUC':>8s} {'log-loss':>9s} {'Brier':>7s} {'weight':>7s}  selected")
+for m in sorted(meta["members"], key=lambda m: -m["oof_auc"]):
+    print(f"{m['name']:15s} {m['oof_auc']:8.4f} {m['oof_logloss']:9.4f} {m['oof_brier']:7.4f} {m['weight']:7.3f}  {'yes' if m['selected'] else ''}")
+e = meta["ensemble"]
+print(f"{'ensemble':15s} {e['oof_auc_calibrated']:8.4f} {e['oof_logloss']:9.4f} {e['oof_brier']:7.4f}"
+      f"   ECE {e['oof_ece_before_calibration']:.4f} -> {e['oof_ece_after_calibration']:.4f} after calibration")
+PY
+echo
+echo "== band table, latest month (month 6, out of time) =="
+$cli bands --model demo/installment.model --data demo/latest.csv --connected connected
+echo
+$cli score --model demo/installment.model --data demo/calllist.csv --out demo/ranked.csv
+echo "== top of tonight's call list (demo/ranked.csv) =="
+head -n 11 demo/ranked.csv | cut -d, -f1-7 | column -t -s,

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages propensity needs (only those missing).  Run as root, or with
+# sudo available.  Used by scripts/demo.sh and scripts/test.sh.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libxgboost-dev libopenblas-dev libcmocka-dev libjansson-dev
+      libcsv-dev zlib1g-dev python3 python3-numpy python3-pandas python3-sklearn python3-xgboost
+      python3-dask python3-distributed)
+if [ "${1:-}" = "--with-browser" ]; then pkgs+=(chromium); fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

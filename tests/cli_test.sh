@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# End-to-end tests of the propensity program: gen -> train -> score -> bands -> backtest, the
+# output contract, and the exit code of every kind of bad input.
+set -uo pipefail
+cli=$1
+src_dir=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/prop-cli.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "ok   - $1"; }
+no() { fail=$((fail+1)); echo "FAIL - $1"; }
+expect_code() { # name expected_code command...
+  local name=$1 want=$2; shift 2
+  "$@" >"$work/out.txt" 2>"$work/err.txt"; local got=$?
+  if [ "$got" = "$want" ]; then ok "$name (exit $got)"; else no "$name: exit $got, wanted $want: $(head -c 400 "$work/err.txt")"; fi
+}
+has() { # name file pattern
+  if grep -q -- "$3" "$2"; then ok "$1"; else no "$1: '$3' not in $2: $(head -c 400 "$2")"; fi
+}
+
+recipe=$src_dir/tests/recipes/small.json
+expect_code "gen writes the demo" 0 "$cli" gen --out-dir "$work/demo" --customers 600 --months 3 --seed 5
+for f in history.csv latest.csv calllist.csv; do [ -s "$work/demo/$f" ] && ok "gen wrote $f" || no "gen wrote $f"; done
+head -n 1 "$work/demo/calllist.csv" | grep -q accepted && no "call list has no outcome columns" || ok "call list has no outcome columns"
+
+expect_code "train" 0 "$cli" train --data "$work/demo/history.csv" --target accepted --id customer_id \
+  --ignore installment_amount --connected connected --time-col month --recipe "$recipe" --out "$work/m.bin"
+[ -s "$work/m.bin" ] && ok "model file written" || no "model file written"
+ls "$work"/m.bin.tmp.* >/dev/null 2>&1 && no "no temporary files left" || ok "no temporary files left"
+
+expect_code "score" 0 "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" --out "$work/ranked.csv"
+head -n 1 "$work/ranked.csv" | grep -q '^id,probability,band,rank,error' && ok "output header" || no "output header"
+in_rows=$(($(wc -l <"$work/demo/calllist.csv") - 1)); out_rows=$(($(wc -l <"$work/ranked.csv") - 1))
+[ "$in_rows" = "$out_rows" ] && ok "one output row per input row ($out_rows)" || no "rows in $in_rows, out $out_rows"
+awk -F, 'NR>1 && $4 != NR-1 {bad=1} END {exit bad}' "$work/ranked.csv" && ok "sorted by rank 1..n" || no "sorted by rank"
+awk -F, 'NR>1 && ($3 < 1 || $3 > 7) {bad=1} END {exit bad}' "$work/ranked.csv" && ok "bands 1..7" || no "bands 1..7"
+awk -F, 'NR>2 && $2 > prev+1e-15 {bad=1} {prev=$2} END {exit bad}' "$work/ranked.csv" && ok "probabilities non-increasing" || no "probabilities non-increasing"
+
+# the same model and data give the same bytes again
+"$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" --out "$work/ranked2.csv" 2>/dev/null
+cmp -s "$work/ranked.csv" "$work/ranked2.csv" && ok "scoring is deterministic" || no "scoring is deterministic"
+
+# rows that cannot be scored keep their row and say why
+{ head -n 1 "$work/demo/calllist.csv"; sed -n '2,4p' "$work/demo/calllist.csv";
+  sed -n '5p' "$work/demo/calllist.csv" | awk -F, -v OFS=, '{$3="not-a-number"; print}';
+  sed -n '6p' "$work/demo/calllist.csv" | cut -d, -f1-4;
+  sed -n '7,9p' "$work/demo/calllist.csv"; } >"$work/bad.csv"
+expect_code "score with bad rows" 0 "$cli" score --model "$work/m.bin" --data "$work/bad.csv" --out "$work/bad_out.csv"
+[ "$(($(wc -l <"$work/bad_out.csv") - 1))" = 8 ] && ok "bad rows kept (8 rows out)" || no "bad rows kept: $(cat "$work/bad_out.csv")"
+has "non-number reported with row and column" "$work/bad_out.csv" 'bad.csv:4'
+has "short row reported" "$work/bad_out.csv" 'bad.csv:5'
+
+expect_code "score by value with capacity" 0 "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" \
+  --out "$work/value.csv" --rank-by value --value-col credit_limit --capacity 100
+head -n 1 "$work/value.csv" | grep -q expected_value && ok "value columns" || no "value columns"
+[ "$(awk -F, 'NR>1 && $7==1' "$work/value.csv" | wc -l)" = 100 ] && ok "capacity 100 selected" || no "capacity selected"
+awk -F, 'NR>1 && ($6 < 0 || $6 > 32767) {bad=1} END {exit bad}' "$work/value.csv" && ok "dialer rank in 0..32767" || no "dialer rank range"
+
+expect_code "bands" 0 "$cli" bands --model "$work/m.bin" --data "$work/demo/latest.csv" --connected connected --json "$work/bands.json"
+has "band table printed" "$work/out.txt" 'success'
+has "connect rate column" "$work/out.txt" 'connect'
+has "bands json" "$work/bands.json" '"success_rate"'
+
+expect_code "info" 0 "$cli" info --model "$work/m.bin"
+has "metadata has members" "$work/out.txt" '"oof_auc"'
+expect_code "importance" 0 "$cli" importance --model "$work/m.bin" --data "$work/demo/latest.csv" --repeats 1
+has "importance lists inputs" "$work/out.txt" 'past_installments'
+
+expect_code "backtest" 0 "$cli" backtest --data "$work/demo/history.csv" --target accepted --id customer_id \
+  --ignore installment_amount --connected connected --time-col month --recipe "$recipe" --json "$work/bt.json"
+has "backtest json" "$work/bt.json" '"capture_top30"'
+
+# ---- bad input: each gets a clear message and its exit code ------------------------------------
+expect_code "usage: no arguments" 1 "$cli"
+expect_code "usage: unknown flag" 1 "$cli" score --model "$work/m.bin" --data x --out y --bogus 1
+expect_code "missing data file" 5 "$cli" train --data "$work/nope.csv" --target accepted --out "$work/x.bin"
+has "missing file named" "$work/err.txt" 'nope.csv'
+printf 'a,b,accepted\n1,2,1\n3,"4,0\n' >"$work/quote.csv"
+expect_code "unterminated quote" 2 "$cli" train --data "$work/quote.csv" --target accepted --out "$work/x.bin"
+printf 'a,b,accepted\n1,2,1\n3,4\n' >"$work/short.csv"
+expect_code "wrong column count" 2 "$cli" train --data "$work/short.csv" --target accepted --out "$work/x.bin"
+has "row named" "$work/err.txt" 'short.csv:2'
+printf 'a,b,accepted\n1,inf,1\n3,4,0\n' >"$work/inf.csv"
+expect_code "Inf in training data" 2 "$cli" train --data "$work/inf.csv" --target accepted --out "$work/x.bin"
+has "Inf cell named" "$work/err.txt" 'inf.csv:1'
+echo '{"members": [{"name": "xgboost", "params": {"max_depth": 0}}]}' >"$work/bad_recipe.json"
+expect_code "bad recipe" 2 "$cli" train --data "$work/demo/history.csv" --target accepted --recipe "$work/bad_recipe.json" --out "$work/x.bin"
+has "recipe field named" "$work/err.txt" 'members\[0\].params.max_depth'
+head -c 1000 "$work/m.bin" >"$work/trunc.bin"
+expect_code "truncated model" 3 "$cli" score --model "$work/trunc.bin" --data "$work/demo/calllist.csv" --out "$work/o.csv"
+has "truncated named" "$work/err.txt" 'truncated'
+cp "$work/m.bin" "$work/corrupt.bin"; printf '\xff\xfe' | dd of="$work/corrupt.bin" bs=1 seek=3000 conv=notrunc 2>/dev/null
+expect_code "corrupted model" 3 "$cli" score --model "$work/corrupt.bin" --data "$work/demo/calllist.csv" --out "$work/o.csv"
+expect_code "not a model" 3 "$cli" score --model "$recipe" --data "$work/demo/calllist.csv" --out "$work/o.csv"
+cut -d, -f1-3 "$work/demo/calllist.csv" >"$work/few_cols.csv"
+expect_code "missing input column" 2 "$cli" score --model "$work/m.bin" --data "$work/few_cols.csv" --out "$work/o.csv"
+[ -e "$work/o.csv" ] && no "no output written on failure" || ok "no output written on failure"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

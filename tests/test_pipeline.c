@@ -1,0 +1,607 @@
+/* End-to-end and pipeline tests: recipe, train, save/load, scoring paths, voting, calibration,
+ * ranking, bad model files, threads. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bands/bands.h"
+#include "calibrate/calibrate.h"
+#include "pipeline/pipeline.h"
+#include "testutil.h"
+
+/* ---- shared fixture: a small demo data set and a model trained on it once ---------------- */
+static prop_model *g_model;
+static prop_frame *g_frame;
+static char g_csv[1024], g_model_path[1024];
+
+static prop_recipe *small_recipe(void) {
+  prop_recipe *r = NULL;
+  int rc = prop_recipe_load(PROP_SOURCE_DIR "/tests/recipes/small.json", &r);
+  if (rc) fprintf(stderr, "%s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  return r;
+}
+
+static void read_demo(const char *path, prop_frame **f) {
+  const char *names[] = {"accepted", "customer_id", "installment_amount"};
+  prop_coltype types[] = {PROP_COL_TARGET, PROP_COL_ID, PROP_COL_IGNORE};
+  prop_csv_options co;
+  prop_csv_options_default(&co);
+  co.declared_names = names;
+  co.declared_types = types;
+  co.n_declared = 3;
+  int rc = prop_frame_read_csv(path, &co, f);
+  if (rc) fprintf(stderr, "%s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+}
+
+static void train_opts(prop_train_options *o) {
+  prop_train_options_default(o);
+  o->target = "accepted";
+  o->id = "customer_id";
+  o->connected = "connected";
+  o->time_col = "month";
+  o->nthread = 2;
+}
+
+static int setup_model(void **state) {
+  (void)state;
+  snprintf(g_csv, sizeof g_csv, "%s", tu_path("demo.csv"));
+  snprintf(g_model_path, sizeof g_model_path, "%s", tu_path("model.bin"));
+  prop_demo_options d;
+  prop_demo_options_default(&d);
+  d.customers_per_month = 700;
+  d.months = 3;
+  d.seed = 11;
+  if (prop_demo_write_csv(g_csv, &d) != 0) return -1;
+  read_demo(g_csv, &g_frame);
+  prop_recipe *r = small_recipe();
+  prop_train_options o;
+  train_opts(&o);
+  int rc = prop_model_train(g_frame, r, &o, &g_model);
+  if (rc) fprintf(stderr, "train: %s\n", prop_last_error());
+  prop_recipe_free(r);
+  return rc;
+}
+
+static int teardown_model(void **state) {
+  (void)state;
+  prop_model_free(g_model);
+  prop_frame_free(g_frame);
+  remove(g_csv);
+  remove(g_model_path);
+  return 0;
+}
+
+/* ---- recipe --------------------------------------------------------------------------------- */
+static void test_default_recipe_matches_file(void **state) {
+  (void)state;
+  prop_recipe *a = NULL, *b = NULL;
+  assert_int_equal(prop_recipe_default(&a), 0);
+  assert_int_equal(prop_recipe_load(PROP_SOURCE_DIR "/models/installment.json", &b), 0);
+  char *ja, *jb;
+  assert_int_equal(prop_recipe_to_json(a, &ja), 0);
+  assert_int_equal(prop_recipe_to_json(b, &jb), 0);
+  assert_string_equal(ja, jb);
+  free(ja);
+  free(jb);
+  prop_recipe_free(a);
+  prop_recipe_free(b);
+}
+
+static void expect_recipe_error(const char *json, const char *needle) {
+  prop_recipe *r = (prop_recipe *)0x1;
+  int rc = prop_recipe_parse(json, "r.json", &r);
+  assert_int_equal(rc, PROP_ERR_RECIPE);
+  assert_null(r);
+  if (!strstr(prop_last_error(), needle)) fprintf(stderr, "message was: %s\n", prop_last_error());
+  assert_non_null(strstr(prop_last_error(), needle));
+}
+
+static void test_bad_recipes_name_the_field(void **state) {
+  (void)state;
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"colour\": 1}", "colour");
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"cv_folds\": 1}", "cv_folds");
+  expect_recipe_error("{\"members\": [{\"name\": \"boosted\"}]}", "members[0].name");
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\", \"params\": {\"max_depth\": 0}}]}",
+                      "members[0].params.max_depth");
+  expect_recipe_error("{\"members\": [{\"name\": \"knn\", \"params\": {\"k\": -3}}]}", "members[0].params.k");
+  expect_recipe_error("{\"members\": [{\"name\": \"svc\", \"params\": {\"C\": 0}}]}", "members[0].params.C");
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"bands\": [0, 0.5, 0.4, 1]}", "bands");
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"ensemble\": {\"selection\": \"top_k\", \"k\": 2}}",
+                      "ensemble.k");
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"calibration\": \"magic\"}", "calibration");
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}, {\"name\": \"xgboost\"}]}", "appears twice");
+  expect_recipe_error("{\"members\": []}", "members");
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}],\n \"seed\": }", "r.json:2:");
+}
+
+static void test_recipe_round_trip_through_model_file(void **state) {
+  (void)state;
+  unsigned char *buf;
+  size_t len;
+  assert_int_equal(prop_model_save_to_buffer(g_model, &buf, &len), 0);
+  prop_model *m2 = NULL;
+  assert_int_equal(prop_model_load_from_buffer(buf, len, &m2), 0);
+  prop_recipe *r = small_recipe(), *r2 = NULL;
+  char *canon;
+  assert_int_equal(prop_recipe_to_json(r, &canon), 0);
+  assert_int_equal(prop_recipe_parse(m2->recipe_json, "from model", &r2), 0);
+  char *canon2;
+  assert_int_equal(prop_recipe_to_json(r2, &canon2), 0);
+  assert_string_equal(canon, canon2);
+  /* and the metadata says what was trained */
+  assert_non_null(strstr(prop_model_metadata_json(m2), "\"rows\": 2100"));
+  assert_non_null(strstr(prop_model_metadata_json(m2), "\"library_version\": \"" PROP_VERSION_STRING "\""));
+  free(canon);
+  free(canon2);
+  free(buf);
+  prop_recipe_free(r);
+  prop_recipe_free(r2);
+  prop_model_free(m2);
+}
+
+/* ---- training result and file round trip --------------------------------------------------- */
+static void test_model_shape(void **state) {
+  (void)state;
+  assert_int_equal(prop_model_n_members(g_model), 3);
+  assert_int_equal(prop_model_n_bands(g_model), 7);
+  assert_string_equal(prop_model_id_column(g_model), "customer_id");
+  assert_string_equal(prop_model_target(g_model), "accepted");
+  assert_string_equal(prop_model_positive_label(g_model), "1");
+  /* outcome, time and connected columns never become inputs */
+  assert_true(prop_model_input_index(g_model, "connected") < 0);
+  assert_true(prop_model_input_index(g_model, "month") < 0);
+  assert_true(prop_model_input_index(g_model, "accepted") < 0);
+  assert_true(prop_model_input_index(g_model, "installment_amount") < 0);
+  assert_true(prop_model_input_index(g_model, "age") >= 0);
+  long ct = prop_model_input_index(g_model, "card_type");
+  assert_true(ct >= 0);
+  assert_int_equal(prop_model_input_type(g_model, (size_t)ct), PROP_COL_CATEGORICAL);
+  assert_true(prop_model_category_code(g_model, (size_t)ct, "gold") >= 0);
+  assert_true(prop_model_category_code(g_model, (size_t)ct, "titanium") == -1.0);
+}
+
+static void test_save_load_identical_probabilities(void **state) {
+  (void)state;
+  size_t n = prop_frame_nrows(g_frame);
+  double *p1 = malloc(n * sizeof *p1), *p2 = malloc(n * sizeof *p2);
+  int *b1 = malloc(n * sizeof *b1), *b2 = malloc(n * sizeof *b2);
+  assert_int_equal(prop_model_predict_frame(g_model, g_frame, p1, b1, NULL, NULL), 0);
+  assert_int_equal(prop_model_save(g_model, g_model_path), 0);
+  prop_model *m2 = NULL;
+  assert_int_equal(prop_model_load(g_model_path, &m2), 0);
+  assert_int_equal(prop_model_predict_frame(m2, g_frame, p2, b2, NULL, NULL), 0);
+  assert_memory_equal(p1, p2, n * sizeof *p1);
+  assert_memory_equal(b1, b2, n * sizeof *b1);
+  for (size_t i = 0; i < n; i++) {
+    assert_true(p1[i] >= 0.0 && p1[i] <= 1.0);
+    assert_true(b1[i] >= 1 && b1[i] <= 7);
+    assert_int_equal(b1[i], prop_model_band_of(g_model, p1[i]));
+  }
+  /* the model ranks: in-sample AUC well above chance */
+  int *y = malloc(n * sizeof *y);
+  assert_int_equal(prop_frame_binary_values(g_frame, "accepted", NULL, y), 0);
+  double auc;
+  assert_int_equal(prop_metric_auc(p1, y, n, &auc), 0);
+  assert_true(auc > 0.7);
+  free(y);
+  free(p1);
+  free(p2);
+  free(b1);
+  free(b2);
+  prop_model_free(m2);
+}
+
+/* Batch (frame), dense and single-customer scoring agree bit for bit. */
+static void test_batch_dense_single_agree(void **state) {
+  (void)state;
+  size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(g_model);
+  double *pf = malloc(n * sizeof *pf), *pd = malloc(n * sizeof *pd), *raw = malloc(n * k * sizeof *raw);
+  int *bf = malloc(n * sizeof *bf);
+  assert_int_equal(prop_model_predict_frame(g_model, g_frame, pf, bf, NULL, NULL), 0);
+  /* build raw rows by hand from the frame: numbers, or category codes */
+  for (size_t j = 0; j < k; j++) {
+    long fj = prop_frame_find(g_frame, prop_model_input_name(g_model, j));
+    assert_true(fj >= 0);
+    if (prop_model_input_type(g_model, j) == PROP_COL_NUMERIC) {
+      double *col = malloc(n * sizeof *col);
+      assert_int_equal(prop_frame_numeric_values(g_frame, (size_t)fj, col), 0);
+      for (size_t i = 0; i < n; i++) raw[i * k + j] = col[i];
+      free(col);
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        const char *s = prop_frame_string_value(g_frame, (size_t)fj, i);
+        raw[i * k + j] = s ? prop_model_category_code(g_model, j, s) : NAN;
+      }
+    }
+  }
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  po.block_rows = 97; /* odd block size: results must not depend on blocking */
+  po.nthread = 2;
+  assert_int_equal(prop_model_predict_dense(g_model, raw, PROP_FLOAT64, n, k, k, pd, NULL, NULL, &po), 0);
+  assert_memory_equal(pf, pd, n * sizeof *pf);
+  prop_scorer *s = NULL;
+  assert_int_equal(prop_scorer_create(g_model, &s), 0);
+  for (size_t i = 0; i < n; i++) {
+    double p;
+    int b;
+    assert_int_equal(prop_scorer_score(s, raw + i * k, &p, &b), 0);
+    assert_memory_equal(&p, &pf[i], sizeof p);
+    assert_int_equal(b, bf[i]);
+  }
+  /* a bad single row: Inf in a numeric input, an invalid category code */
+  double *row = malloc(k * sizeof *row);
+  memcpy(row, raw, k * sizeof *row);
+  row[prop_model_input_index(g_model, "age")] = INFINITY;
+  double p;
+  int b;
+  assert_int_equal(prop_scorer_score(s, row, &p, &b), PROP_ERR_VALUE);
+  assert_non_null(strstr(prop_last_error(), "age"));
+  assert_true(isnan(p));
+  assert_int_equal(b, 0);
+  free(row);
+  prop_scorer_free(s);
+  prop_scorer_free(NULL);
+  free(pf);
+  free(pd);
+  free(bf);
+  free(raw);
+}
+
+/* ---- frames with problems: unseen categories, missing columns, row errors ------------------ */
+static void test_scoring_bad_rows_keeps_them(void **state) {
+  (void)state;
+  size_t k = prop_model_n_inputs(g_model);
+  prop_frame *f = NULL;
+  assert_int_equal(prop_frame_create(3, &f), 0);
+  for (size_t j = 0; j < k; j++) {
+    const char *name = prop_model_input_name(g_model, j);
+    if (prop_model_input_type(g_model, j) == PROP_COL_NUMERIC) {
+      double v[3] = {1.0, NAN, 2.0};
+      assert_int_equal(prop_frame_add_numeric(f, name, v), 0);
+    } else {
+      const char *v[3] = {"never-seen", NULL, prop_model_category(g_model, j, 0)};
+      assert_int_equal(prop_frame_add_strings(f, name, PROP_COL_CATEGORICAL, v), 0);
+    }
+  }
+  double p[3];
+  int b[3], st[3];
+  assert_int_equal(prop_model_predict_frame(g_model, f, p, b, st, NULL), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(st[i], 0); /* unseen and missing values are scored, not refused */
+    assert_true(p[i] >= 0 && p[i] <= 1);
+  }
+  prop_frame_free(f);
+  /* a frame without one of the inputs is refused, naming the column */
+  assert_int_equal(prop_frame_create(2, &f), 0);
+  double v[2] = {30, 40};
+  assert_int_equal(prop_frame_add_numeric(f, "age", v), 0);
+  assert_int_equal(prop_model_predict_frame(g_model, f, p, b, st, NULL), PROP_ERR_SCHEMA);
+  const char *first_missing = NULL;
+  for (size_t j = 0; j < k && !first_missing; j++)
+    if (strcmp(prop_model_input_name(g_model, j), "age") != 0) first_missing = prop_model_input_name(g_model, j);
+  assert_non_null(strstr(prop_last_error(), first_missing));
+  prop_frame_free(f);
+}
+
+/* ---- bad model files ------------------------------------------------------------------------ */
+static void write_bytes(const char *path, const unsigned char *d, size_t n) {
+  FILE *fp = fopen(path, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(d, 1, n, fp), n);
+  fclose(fp);
+}
+
+static void test_bad_model_files(void **state) {
+  (void)state;
+  unsigned char *buf;
+  size_t len;
+  assert_int_equal(prop_model_save_to_buffer(g_model, &buf, &len), 0);
+  const char *path = tu_path("bad.bin");
+  prop_model *m = NULL;
+  /* truncated at several places */
+  size_t cuts[] = {3, 10, 24, len / 3, len / 2, len - 5, len - 1};
+  for (size_t c = 0; c < sizeof cuts / sizeof *cuts; c++) {
+    write_bytes(path, buf, cuts[c]);
+    int rc = prop_model_load(path, &m);
+    assert_int_equal(rc, PROP_ERR_TRUNCATED);
+    assert_null(m);
+    assert_non_null(strstr(prop_last_error(), path));
+  }
+  /* a corrupted byte in the middle */
+  unsigned char *bad = malloc(len);
+  memcpy(bad, buf, len);
+  bad[len / 2] ^= 0x5A;
+  write_bytes(path, bad, len);
+  assert_int_equal(prop_model_load(path, &m), PROP_ERR_CORRUPT);
+  /* another program's file */
+  write_bytes(path, (const unsigned char *)"PK\x03\x04 this is a zip file, not a model", 38);
+  assert_int_equal(prop_model_load(path, &m), PROP_ERR_FORMAT);
+  /* a newer format version (the version follows the 8-byte magic) */
+  memcpy(bad, buf, len);
+  bad[8] = 99;
+  write_bytes(path, bad, len);
+  assert_int_equal(prop_model_load(path, &m), PROP_ERR_VERSION);
+  /* a missing file */
+  assert_int_equal(prop_model_load(tu_path("does-not-exist.bin"), &m), PROP_ERR_IO);
+  assert_null(m);
+  free(bad);
+  free(buf);
+  remove(path);
+}
+
+/* ---- voting and calibration ------------------------------------------------------------------ */
+static void test_voting_math(void **state) {
+  (void)state;
+  pp_fitted_member mem[3] = {{NULL, NULL, 0.5}, {NULL, NULL, 0.3}, {NULL, NULL, 0.2}};
+  prop_model m;
+  memset(&m, 0, sizeof m);
+  m.mem = mem;
+  m.nmem = 3;
+  double p[3] = {0.9, 0.2, 0.6};
+  m.voting = PP_VOTE_SOFT;
+  /* 0.5*0.9 + 0.3*0.2 + 0.2*0.6 = 0.45 + 0.06 + 0.12 = 0.63 */
+  assert_double_equal(pp_ensemble_combine(&m, p), 0.63, 1e-12);
+  m.voting = PP_VOTE_HARD;
+  /* votes: 1, 0, 1 -> 0.5 + 0.2 = 0.7 */
+  assert_double_equal(pp_ensemble_combine(&m, p), 0.7, 1e-12);
+  /* unnormalised weights are normalised */
+  mem[0].weight = 5;
+  mem[1].weight = 3;
+  mem[2].weight = 2;
+  m.voting = PP_VOTE_SOFT;
+  assert_double_equal(pp_ensemble_combine(&m, p), 0.63, 1e-12);
+}
+
+static void test_vote_weights_fit(void **state) {
+  (void)state;
+  /* member 0 is informative, member 1 is noise: the fitted weight goes to member 0 */
+  size_t n = 2000;
+  double *P = malloc(n * 2 * sizeof *P);
+  int *y = malloc(n * sizeof *y);
+  uint64_t st = 3;
+  for (size_t i = 0; i < n; i++) {
+    y[i] = tu_uniform(&st) < 0.3;
+    P[2 * i] = y[i] ? 0.55 + 0.4 * tu_uniform(&st) : 0.05 + 0.4 * tu_uniform(&st);
+    P[2 * i + 1] = tu_uniform(&st);
+  }
+  double w[2];
+  assert_int_equal(pp_fit_vote_weights(P, y, n, 2, w), 0);
+  assert_double_equal(w[0] + w[1], 1.0, 1e-9);
+  assert_true(w[0] >= 0 && w[1] >= 0);
+  assert_true(w[0] > 0.9);
+  free(P);
+  free(y);
+}
+
+static void test_calibrators_monotone(void **state) {
+  (void)state;
+  size_t n = 3000;
+  double *s = malloc(n * sizeof *s);
+  float *y = malloc(n * sizeof *y);
+  uint64_t st = 9;
+  for (size_t i = 0; i < n; i++) {
+    s[i] = tu_uniform(&st);
+    y[i] = tu_uniform(&st) < s[i] * s[i] ? 1.0f : 0.0f; /* true P = s^2: miscalibrated scores */
+  }
+  double *x, *v;
+  size_t k;
+  assert_int_equal(pp_isotonic_fit(s, y, NULL, n, &x, &v, &k), 0);
+  assert_true(k > 3);
+  double prev = -1;
+  for (int g = 0; g <= 1000; g++) {
+    double q = pp_isotonic_apply(x, v, k, g / 1000.0);
+    assert_true(q >= prev);
+    assert_true(q >= 0 && q <= 1);
+    prev = q;
+  }
+  /* it learns the square: at s = 0.5 the calibrated value is near 0.25 */
+  assert_true(fabs(pp_isotonic_apply(x, v, k, 0.5) - 0.25) < 0.08);
+  free(x);
+  free(v);
+  double A, B;
+  assert_int_equal(pp_platt_fit(s, y, n, &A, &B), 0);
+  prev = -1;
+  for (int g = 0; g <= 100; g++) {
+    double q = pp_platt_apply(A, B, g / 100.0);
+    assert_true(q >= prev);
+    prev = q;
+  }
+  free(s);
+  free(y);
+}
+
+/* ---- ranking --------------------------------------------------------------------------------- */
+static void test_rank_ties_deterministic(void **state) {
+  (void)state;
+  double p[6] = {0.5, 0.9, 0.5, NAN, 0.5, 0.1};
+  int band[6] = {6, 7, 6, 0, 6, 2};
+  const char *ids[6] = {"c", "z", "a", "q", "b", "y"};
+  size_t rank[6];
+  unsigned char sel[6];
+  int dr[6];
+  size_t ns;
+  assert_int_equal(prop_rank(p, band, NULL, ids, 6, NULL, rank, sel, dr, &ns), 0);
+  /* order: z (0.9), then ties at 0.5 by id a, b, c, then y; q unscored */
+  assert_int_equal(rank[1], 1);
+  assert_int_equal(rank[2], 2);
+  assert_int_equal(rank[4], 3);
+  assert_int_equal(rank[0], 4);
+  assert_int_equal(rank[5], 5);
+  assert_int_equal(rank[3], 0);
+  assert_int_equal(ns, 5);
+  assert_int_equal(sel[3], 0);
+  assert_int_equal(dr[3], 0);
+  assert_true(dr[1] > dr[2] && dr[2] > dr[4] && dr[4] > dr[0] && dr[0] > dr[5] && dr[5] >= 1);
+  assert_true(dr[1] <= PROP_DIALER_RANK_MAX);
+  /* capacity 2 selects z and a; the others are ranked after */
+  prop_rank_options ro;
+  prop_rank_options_default(&ro);
+  ro.capacity = 2;
+  assert_int_equal(prop_rank(p, band, NULL, ids, 6, &ro, rank, sel, dr, &ns), 0);
+  assert_int_equal(ns, 2);
+  assert_true(sel[1] && sel[2] && !sel[0] && !sel[4] && !sel[5]);
+  assert_int_equal(dr[0], 0);
+  /* band quotas: at most one row from band 6 */
+  size_t q[7] = {10, 10, 10, 10, 10, 1, 10};
+  ro.capacity = 0;
+  ro.band_quota = q;
+  ro.nbands = 7;
+  assert_int_equal(prop_rank(p, band, NULL, ids, 6, &ro, rank, sel, dr, &ns), 0);
+  assert_int_equal(ns, 3); /* z, a, y */
+  assert_true(sel[1] && sel[2] && sel[5] && !sel[0] && !sel[4]);
+  assert_int_equal(rank[5], 3);
+  /* by value: expected value p * v reorders */
+  double v[6] = {100, 1, 10, 5, 50, 1000};
+  prop_rank_options_default(&ro);
+  ro.by = PROP_RANK_VALUE;
+  assert_int_equal(prop_rank(p, band, v, ids, 6, &ro, rank, sel, dr, &ns), 0);
+  assert_int_equal(rank[5], 1); /* 0.1 * 1000 = 100 */
+  assert_int_equal(rank[0], 2); /* 0.5 * 100 = 50 */
+  assert_int_equal(rank[4], 3); /* 25 */
+}
+
+static void test_dialer_rank_large_lists(void **state) {
+  (void)state;
+  size_t n = 100000;
+  double *p = malloc(n * sizeof *p);
+  int *band = malloc(n * sizeof *band), *dr = malloc(n * sizeof *dr);
+  size_t *rank = malloc(n * sizeof *rank);
+  uint64_t st = 5;
+  for (size_t i = 0; i < n; i++) {
+    p[i] = tu_uniform(&st);
+    band[i] = pp_band_of(pp_default_edges, 7, p[i]);
+  }
+  assert_int_equal(prop_rank(p, band, NULL, NULL, n, NULL, rank, NULL, dr, NULL), 0);
+  size_t *order = malloc(n * sizeof *order);
+  for (size_t i = 0; i < n; i++) order[rank[i] - 1] = i;
+  for (size_t k = 0; k < n; k++) {
+    int d = dr[order[k]];
+    assert_true(d >= 1 && d <= PROP_DIALER_RANK_MAX);
+    if (k) {
+      int dprev = dr[order[k - 1]];
+      assert_true(d <= dprev); /* call order kept */
+      if (band[order[k]] != band[order[k - 1]]) assert_true(d < dprev); /* bands never share a rank */
+    }
+  }
+  free(order);
+  free(p);
+  free(band);
+  free(dr);
+  free(rank);
+}
+
+/* ---- threads: one model, many scoring threads -------------------------------------------- */
+typedef struct thr {
+  const prop_model *m;
+  const prop_frame *f;
+  double *p;
+  int rc;
+} thr;
+
+static void *score_thread(void *arg) {
+  thr *t = arg;
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  po.nthread = 1;
+  for (int rep = 0; rep < 3 && !t->rc; rep++) t->rc = prop_model_predict_frame(t->m, t->f, t->p, NULL, NULL, &po);
+  return NULL;
+}
+
+static void test_threads_share_one_model(void **state) {
+  (void)state;
+  size_t n = prop_frame_nrows(g_frame);
+  double *ref = malloc(n * sizeof *ref);
+  assert_int_equal(prop_model_predict_frame(g_model, g_frame, ref, NULL, NULL, NULL), 0);
+  enum { T = 6 };
+  pthread_t th[T];
+  thr t[T];
+  for (int i = 0; i < T; i++) {
+    t[i] = (thr){g_model, g_frame, malloc(n * sizeof(double)), 0};
+    assert_int_equal(pthread_create(&th[i], NULL, score_thread, &t[i]), 0);
+  }
+  for (int i = 0; i < T; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(t[i].rc, 0);
+    assert_memory_equal(t[i].p, ref, n * sizeof *ref);
+    free(t[i].p);
+  }
+  free(ref);
+}
+
+/* ---- training errors ------------------------------------------------------------------------ */
+static void test_training_errors(void **state) {
+  (void)state;
+  prop_train_options o;
+  train_opts(&o);
+  prop_model *m = NULL;
+  o.target = "no_such_column";
+  assert_int_equal(prop_model_train(g_frame, NULL, &o, &m), PROP_ERR_SCHEMA);
+  assert_non_null(strstr(prop_last_error(), "no_such_column"));
+  assert_null(m);
+  /* one class only */
+  prop_frame *f = NULL;
+  assert_int_equal(prop_frame_create(50, &f), 0);
+  double x[50];
+  const char *yv[50];
+  for (int i = 0; i < 50; i++) {
+    x[i] = i;
+    yv[i] = "0";
+  }
+  assert_int_equal(prop_frame_add_numeric(f, "x", x), 0);
+  assert_int_equal(prop_frame_add_strings(f, "y", PROP_COL_TARGET, yv), 0);
+  prop_train_options_default(&o);
+  o.target = "y";
+  assert_int_equal(prop_model_train(f, NULL, &o, &m), PROP_ERR_TRAIN);
+  assert_null(m);
+  /* a positive label that does not occur */
+  o.positive = "yes";
+  assert_int_equal(prop_model_train(f, NULL, &o, &m), PROP_ERR_CATEGORY);
+  prop_frame_free(f);
+}
+
+/* ---- back-test ------------------------------------------------------------------------------ */
+static void test_backtest(void **state) {
+  (void)state;
+  prop_recipe *r = small_recipe();
+  prop_train_options o;
+  train_opts(&o);
+  char *json = NULL;
+  int rc = prop_backtest(g_frame, r, &o, 1, &json);
+  if (rc) fprintf(stderr, "%s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  assert_non_null(json);
+  /* 3 months: months 2 and 3 are scored */
+  assert_non_null(strstr(json, "\"month\": 2"));
+  assert_non_null(strstr(json, "\"month\": 3"));
+  assert_null(strstr(json, "\"month\": 1,"));
+  assert_non_null(strstr(json, "capture_top30"));
+  free(json);
+  prop_recipe_free(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_default_recipe_matches_file),
+      cmocka_unit_test(test_bad_recipes_name_the_field),
+      cmocka_unit_test(test_voting_math),
+      cmocka_unit_test(test_vote_weights_fit),
+      cmocka_unit_test(test_calibrators_monotone),
+      cmocka_unit_test(test_rank_ties_deterministic),
+      cmocka_unit_test(test_dialer_rank_large_lists),
+      cmocka_unit_test(test_model_shape),
+      cmocka_unit_test(test_recipe_round_trip_through_model_file),
+      cmocka_unit_test(test_save_load_identical_probabilities),
+      cmocka_unit_test(test_batch_dense_single_agree),
+      cmocka_unit_test(test_scoring_bad_rows_keeps_them),
+      cmocka_unit_test(test_bad_model_files),
+      cmocka_unit_test(test_threads_share_one_model),
+      cmocka_unit_test(test_training_errors),
+      cmocka_unit_test(test_backtest),
+  };
+  return cmocka_run_group_tests(tests, setup_model, teardown_model);
+}
