@@ -37,7 +37,13 @@ const char *pp_frame_source(const prop_frame *f);
 /* Labels of the target column as 0/1: y[i] = (label == positive).  positive NULL means the
  * labels must be a subset of {"0","1"} (also "0.0"/"1.0") and "1" is positive.  A missing
  * target cell is PROP_ERR_VALUE naming the row; an absent positive label PROP_ERR_CATEGORY.
- * *y is malloc'd (nrows entries).  *pos_label gets the positive label actually used (malloc'd). */
+ * *y is malloc'd (nrows entries).  *pos_label gets the positive label actually used (malloc'd):
+ * positive itself, or "1".
+ * Matching: a label equals positive when the strings are equal or both read as the same finite
+ * number ("1" and "1.0").  Categorical / target columns: positive must be in the column's
+ * dictionary; with positive NULL a row whose label is not 0/1 is PROP_ERR_CATEGORY naming it.
+ * Numeric columns: positive must read as a finite number (else PROP_ERR_CATEGORY); with positive
+ * NULL every value must be 0 or 1.  An id column is PROP_ERR_SCHEMA. */
 int pp_frame_binary_column(const prop_frame *f, const char *col, const char *positive, int **y, char **pos_label);
 
 /* ---- schema: the model's input features, fixed at training ---------------------------- */
@@ -61,7 +67,12 @@ typedef struct pp_schema {
 
 /* Build the schema from a training frame: every NUMERIC / CATEGORICAL column that is not the
  * target, id, connected, time column or ignored becomes an input, in frame order.  Columns named
- * in opt that are absent from the frame are PROP_ERR_SCHEMA naming them. */
+ * in opt that are absent from the frame are PROP_ERR_SCHEMA naming them, except ignored names
+ * (the CSV reader drops PROP_COL_IGNORE columns, so they are usually absent).  The categories of
+ * a categorical input are the labels that occur in at least one row (a subset frame may carry
+ * unused dictionary entries), sorted by strcmp.  A non-numeric target with more than two labels
+ * in its rows needs opt->positive (else PROP_ERR_SCHEMA); an id-typed target is PROP_ERR_SCHEMA.
+ * s->positive is a copy of opt->positive (may be NULL; training sets the label actually used). */
 int pp_schema_from_frame(const prop_frame *f, const prop_train_options *opt, pp_schema **out);
 void pp_schema_free(pp_schema *s);
 int pp_schema_save(const pp_schema *s, pp_buf *out);
@@ -72,8 +83,14 @@ double pp_schema_code(const pp_schema *s, size_t j, const char *label);
 /* A frame bound to a schema: column positions and category re-coding computed once. */
 typedef struct pp_binding pp_binding;
 /* Fails with PROP_ERR_SCHEMA naming the first input column missing from f, or one whose type
- * cannot serve (a categorical column where a number is needed is PROP_ERR_SCHEMA; a numeric
- * frame column for a categorical feature is accepted and matched by its printed value). */
+ * cannot serve (a categorical column where a number is needed is PROP_ERR_SCHEMA, and so is an
+ * id column for any input; a numeric frame column for a categorical feature is accepted).
+ * Categorical frame columns are re-coded by label through a remap array built once over the
+ * frame's dictionary.  A numeric cell for a categorical feature is matched by value: it gets
+ * the code of the training category whose label reads as the same finite number
+ * (pp_parse_double; "3", "3.0" and "03" all match 3.0; if several labels read as that number, the
+ * first in byte order), or -1 when none does.  The binding keeps pointers into s and f, which
+ * must outlive it; it is read-only after creation (pp_binding_rows may run on many threads). */
 int pp_binding_create(const pp_schema *s, const prop_frame *f, pp_binding **out);
 void pp_binding_free(pp_binding *b);
 /* Input rows row0 .. row0+n-1 of the frame as n x nfeat doubles (row-major, raw: numeric
@@ -84,14 +101,28 @@ void pp_binding_rows(const pp_binding *b, size_t row0, size_t n, double *raw, in
 /* ---- CSV ------------------------------------------------------------------------------- */
 /* Low-level chunked reader: header handling, quotes, CRLF, BOM, NA values, column typing.
  * types[] (ncols of the file, known after open) gives each column's type; AUTO columns are
- * typed by prop_frame_read_csv from the whole file.  See csv.c. */
+ * typed by prop_frame_read_csv from the whole file.  See csv.c for the details.
+ *  - pp_csv_open reads the header (PROP_ERR_CSV "f.csv: empty file (no header)"; an empty or
+ *    duplicate name is PROP_ERR_SCHEMA "f.csv: header: duplicate column name 'age' (columns 2
+ *    and 5)") and applies opt->declared_* (a declared name absent from the header is
+ *    PROP_ERR_SCHEMA naming it); other columns start as PROP_COL_AUTO.  IO errors name the file.
+ *  - Rows are data records numbered from 1 (header = 0), also across quoted line breaks.
+ *  - Messages: "f.csv:12:income: 'abc' is not a number", "f.csv:12:income: 'inf' is not a
+ *    finite number" (PROP_ERR_VALUE), "f.csv:7: expected 11 fields, found 10", "f.csv:3:
+ *    unterminated quoted field (column 'b')", "f.csv:3:b: bad quoting (...)" (PROP_ERR_CSV).
+ *    Strict: the read fails with that message.  Non-strict: the row is kept with every cell
+ *    missing and the message in row_err (a quoting error resynchronises at the next line end).
+ *  - Cells are not trimmed (RFC 4180); numbers may carry spaces (pp_parse_double).  Empty cells
+ *    and na_values are missing in every column type (an id cell "NA" is a missing id). */
 typedef struct pp_csv pp_csv;
 int pp_csv_open(const char *path, const prop_csv_options *opt, pp_csv **out);
 size_t pp_csv_ncols(const pp_csv *c);
 const char *pp_csv_colname(const pp_csv *c, size_t j);
 /* Set the type of every file column before reading (IGNORE columns are skipped). */
 int pp_csv_set_types(pp_csv *c, const prop_coltype *types);
-/* Read up to max_rows rows into a new frame (NULL at end of file). */
+/* Read up to max_rows (>= 1) rows into a new frame (NULL at end of file).  Every chunk has its
+ * own dictionaries, frame->rownum and frame->source.  All types must be known: an AUTO column is
+ * PROP_ERR_STATE.  After an error the reader only returns PROP_ERR_STATE. */
 int pp_csv_next(pp_csv *c, size_t max_rows, prop_frame **chunk);
 void pp_csv_free(pp_csv *c);
 #endif

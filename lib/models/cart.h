@@ -1,0 +1,156 @@
+/* lib/models/cart.h: the CART builder shared by the decision tree (tree.c) and the random forest
+ * (forest.c).  It is not a member itself: members do not include each other, so the tree code
+ * they share lives here.
+ *
+ * Fit (binary classification, y in {0,1}):
+ *  1. pp_cart_bins_build() bins every column once into at most max_bins quantile bins (uint16
+ *     codes, column-major).  A column with no more distinct values than max_bins gets one bin per
+ *     value, so its splits are exactly those of a sort-based CART; NaN gets its own code.  Bin
+ *     edges are midpoints between neighbouring distinct values, so a split "bins 0..k left" is the
+ *     threshold test x <= edge[k] at predict time.  A forest bins once and shares the codes
+ *     read-only between all trees and threads.
+ *  2. pp_cart_grow() grows one tree depth-first on the rows with multiplicity > 0 (a bootstrap
+ *     sample, or every row).  At each node, features are drawn without replacement until
+ *     max_features non-constant ones have been evaluated (constant ones do not count, as in
+ *     scikit-learn); per feature a weighted class histogram over the bins (dense when the node is
+ *     large, a sorted run list when it is small) is scanned for the best gini / entropy decrease.
+ *     Missing values (NaN) are tried on both sides; default_left records the better one (or the
+ *     heavier child when the node saw no missing value).  A split needs min_samples_leaf rows on
+ *     each side (bootstrap multiplicity counted); zero-gain splits are allowed, as in
+ *     scikit-learn, so that XOR-like structure can be found.
+ *  3. Trees are stored flat: the nodes of all trees of a model in one contiguous array, tree t
+ *     owning [start[t], start[t+1]); child indices are local to the tree and always point forward,
+ *     so a walk ends in at most (tree size) steps.
+ *
+ * The builder is deterministic: the same input and RNG state give the same tree bit for bit.
+ * Nothing here prints or allocates behind the caller's back; every allocation is checked. */
+#ifndef PP_CART_H
+#define PP_CART_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+enum { PP_CART_GINI = 0, PP_CART_ENTROPY = 1 };
+
+/* Bins per feature: codes are uint16 and code nbins[j] means "missing". */
+#define PP_CART_MAX_BINS 65535u
+#define PP_CART_DEFAULT_BINS 255u
+
+/* ---- pre-binned training matrix ------------------------------------------------------------- */
+typedef struct pp_cart_bins {
+  size_t n, d;
+  uint16_t *code;   /* d x n column-major: code[j * n + i] = bin of X[i][j]; nbins[j] for NaN */
+  uint32_t *nbins;  /* d: bins of column j (>= 1) */
+  size_t *eoff;     /* d + 1: the nbins[j] - 1 edges of column j are edge[eoff[j] .. eoff[j+1]) */
+  float *edge;      /* edge[k] of a column: upper bound of bin k (x <= edge[k] is in bins 0..k) */
+  uint32_t max_nbins;
+} pp_cart_bins;
+
+/* Bin X (n x d row-major, NaN allowed, +-Inf treated as ordinary values) into at most max_bins
+ * (2 .. PP_CART_MAX_BINS) bins per column.  Columns are binned in parallel (nthread), with a
+ * result independent of the thread count.  Free with pp_cart_bins_free(). */
+int pp_cart_bins_build(const float *X, size_t n, size_t d, size_t max_bins, int nthread, pp_cart_bins *b);
+void pp_cart_bins_free(pp_cart_bins *b);
+
+/* ---- growth parameters ---------------------------------------------------------------------- */
+typedef struct pp_cart_params {
+  int criterion;            /* PP_CART_GINI or PP_CART_ENTROPY */
+  size_t max_depth;         /* 0 = unlimited */
+  size_t min_samples_split; /* >= 2 */
+  size_t min_samples_leaf;  /* >= 1 */
+  size_t max_features;      /* features evaluated per split, 1..d (d = all, no RNG used) */
+} pp_cart_params;
+
+/* max_features from a recipe choice: kind 0 = all, 1 = sqrt, 2 = log2, 3 = fraction frac of d.
+ * Always in [1, d] (scikit-learn's rounding: floor, at least 1). */
+enum { PP_CART_MF_ALL = 0, PP_CART_MF_SQRT = 1, PP_CART_MF_LOG2 = 2, PP_CART_MF_FRACTION = 3 };
+size_t pp_cart_max_features(int kind, double frac, size_t d);
+
+/* ---- flat trees ------------------------------------------------------------------------------- */
+typedef struct pp_cart_node {
+  int32_t feature;   /* column, or -1 for a leaf */
+  float threshold;   /* x <= threshold goes left, x > threshold right, NaN by default_left */
+  int32_t left;      /* child indices local to the tree, > own index; -1 for a leaf */
+  int32_t right;
+} pp_cart_node;
+
+typedef struct pp_cart_trees {
+  size_t d;            /* columns the trees read */
+  size_t n_trees;
+  size_t n_nodes;      /* over all trees */
+  size_t cap;          /* allocated nodes (growth) */
+  size_t *start;       /* n_trees + 1 entries */
+  pp_cart_node *node;  /* n_nodes: hot part, read by predict */
+  uint8_t *default_left; /* n_nodes: 1 when NaN goes left */
+  double *value;       /* n_nodes: weighted share of class 1 among the node's training rows */
+  double *weight;      /* n_nodes: weighted training rows (sample x class weight x multiplicity) */
+  double *gain;        /* n_nodes: weighted impurity decrease of the split (0 for leaves) */
+  uint32_t *count;     /* n_nodes: training rows reaching the node (multiplicity counted) */
+} pp_cart_trees;
+
+void pp_cart_trees_init(pp_cart_trees *t, size_t d);
+void pp_cart_trees_free(pp_cart_trees *t);
+/* Concatenate parts[0..k) (each any number of trees, same d) into *out, in order; the parts are
+ * left intact. */
+int pp_cart_trees_concat(pp_cart_trees *const *parts, size_t k, pp_cart_trees *out);
+
+/* Per-thread scratch of the builder, sized for one pp_cart_bins. */
+typedef struct pp_cart_work pp_cart_work;
+int pp_cart_work_create(const pp_cart_bins *b, pp_cart_work **out);
+void pp_cart_work_free(pp_cart_work *w);
+
+/* Grow one tree and append it to *out (out->d == b->d).
+ *  y[n]: labels 0/1;  rw[n]: row weights > 0 (sample weight x class weight), NULL = all 1;
+ *  mult[n]: multiplicity of each row in the sample (0 = not used), NULL = every row once.
+ *  rng is used only when max_features < d.  Fails (NOMEM, or ARG when no row is used or n does
+ *  not fit in 32 bits) with out unchanged. */
+int pp_cart_grow(const pp_cart_bins *b, const float *y, const double *rw, const uint32_t *mult,
+                 const pp_cart_params *p, pp_rng *rng, pp_cart_work *w, pp_cart_trees *out);
+
+/* ---- use ---------------------------------------------------------------------------------------- */
+/* Leaf index (global) reached by row x (d floats) in tree t. */
+static inline size_t pp_cart_leaf(const pp_cart_trees *t, size_t tree, const float *x) {
+  const size_t base = t->start[tree];
+  const pp_cart_node *nd = t->node + base;
+  int32_t i = 0;
+  while (nd[i].feature >= 0) {
+    const pp_cart_node *c = nd + i;
+    float v = x[c->feature];
+    if (v <= c->threshold) i = c->left;
+    else if (v > c->threshold) i = c->right;
+    else i = t->default_left[base + (size_t)i] ? c->left : c->right; /* NaN */
+  }
+  return base + (size_t)i;
+}
+
+/* Mean over all trees of the leaf value, for n rows of X (row-major, t->d columns) into out[n].
+ * Rows are processed in blocks, each block walking every tree in order (the sum is the same for
+ * any thread count); nthread threads (0 = OpenMP default). */
+void pp_cart_predict(const pp_cart_trees *t, const float *X, size_t n, double *out, int nthread);
+
+/* Importance per column (imp[d]): per tree, the impurity decrease of its splits summed per column
+ * and divided by the tree's total (trees without a split are skipped), then averaged over trees
+ * and normalised to sum to 1 (all zeros when no tree has a split).  As scikit-learn's
+ * feature_importances_. */
+int pp_cart_importance(const pp_cart_trees *t, double *imp, size_t d);
+
+/* Depth (edges from root to deepest leaf) of tree t, and its number of leaves. */
+size_t pp_cart_depth(const pp_cart_trees *t, size_t tree);
+size_t pp_cart_leaves(const pp_cart_trees *t, size_t tree);
+
+/* ---- serialisation ----------------------------------------------------------------------------- */
+/* Writes n_trees, n_nodes, tree starts and the node arrays (no d: the member writes it). */
+void pp_cart_save(const pp_cart_trees *t, pp_buf *b);
+/* Reads what pp_cart_save wrote and validates it against d: tree starts increasing, every tree
+ * non-empty, features < d, children in range and pointing forward inside their tree (so walks
+ * terminate), leaves marked consistently, thresholds not NaN, values in [0,1], weights and gains
+ * finite; counts are checked against the bytes present before anything is allocated.
+ * max_trees bounds the tree count.  Fails with PROP_ERR_CORRUPT naming in->what. */
+int pp_cart_load(pp_rd *in, size_t d, size_t max_trees, pp_cart_trees *t);
+
+/* ROC AUC of s[n] against y[n] (0/1), ties one half, into *auc (NaN when a class is missing).
+ * Used for the out-of-bag score (members may not depend on lib/eval).  0 or PROP_ERR_NOMEM. */
+int pp_cart_auc(const double *s, const float *y, size_t n, double *auc);
+#endif

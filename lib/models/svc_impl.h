@@ -1,0 +1,113 @@
+/* Internals of the C-SVC member (svc.c, svc_smo.c, svc_kernel.c), visible to tests/test_svc.c.
+ *
+ *   svc_kernel.c  kernel blocks with OpenBLAS sgemm: the full Gram matrix, the decision function
+ *   svc_smo.c     the SMO solver (WSS3 working-set selection, shrinking, per-row bounds C_i,
+ *                 an LRU cache of kernel rows when the full matrix does not fit the budget)
+ *   svc.c         the member: parameters, row cap, probability folds, Platt, save / load, info
+ *
+ * Kernel values are single precision (what sgemm gives, half the memory of libsvm's cache);
+ * gradients, alphas and decision sums are double. */
+#ifndef PP_SVC_IMPL_H
+#define PP_SVC_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+enum { PP_SVC_RBF = 0, PP_SVC_LINEAR = 1 };
+
+/* ---- kernel blocks (svc_kernel.c) --------------------------------------------------------- */
+
+/* Squared norms of n rows of X (stride d) into sq[n] (accumulated in double). */
+void pp_svc_sqnorms(const float *X, size_t n, size_t d, float *sq);
+
+/* C (m x n, leading dimension ldc) = A (m x d) . B (n x d)^T with cblas_sgemm.  When
+ * single_thread is set the product is cut into tiles small enough that OpenBLAS runs each on the
+ * calling thread (its threading threshold is m*n*k <= 65536*4), so that callers that already run
+ * on several threads do not oversubscribe the cores. */
+void pp_svc_gemm_nt(const float *A, size_t m, const float *B, size_t n, size_t d, float *C, size_t ldc,
+                    int single_thread);
+
+/* Turn a block of dot products into kernel values in place: row r of the block belongs to a row
+ * of squared norm sqa[r], column c to sqb[c]; RBF: exp(-gamma * max(0, sqa + sqb - 2 dot)). */
+void pp_svc_kernel_transform(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,
+                             int kernel, float gamma);
+
+/* The full n x n Gram matrix of X (row-major, malloc'd into *K), tiles on up to nthread threads;
+ * only the upper triangle is computed, the lower is its mirror, so K is exactly symmetric. */
+int pp_svc_kernel_full(const float *X, const float *sq, size_t n, size_t d, int kernel, float gamma, int nthread,
+                       float **K);
+
+/* ---- the solver (svc_smo.c) ------------------------------------------------------------------ */
+
+/* The dual  min 1/2 a'Qa - e'a  s.t.  y'a = 0, 0 <= a_i <= C_i,  Q_ij = y_i y_j K(x_i, x_j). */
+typedef struct pp_svc_problem {
+  size_t n;
+  const float *y; /* n labels 0/1 (1 = positive class, +1 in the dual) */
+  const double *C; /* n upper bounds (> 0) */
+  int kernel;
+  float gamma;
+  /* Kernel source, one of:
+   *  full: Kfull (ldk columns) is a precomputed Gram matrix of a larger set; row i of this problem
+   *        is row gidx[i] of Kfull (gidx NULL: identity).  Read-only, may be shared by solvers.
+   *  rows: X (n x d) with squared norms sq; rows of K are computed on demand with sgemm and kept in
+   *        an LRU cache of cache_bytes. */
+  const float *Kfull;
+  size_t ldk;
+  const size_t *gidx;
+  const float *X;
+  const float *sq;
+  size_t d;
+} pp_svc_problem;
+
+typedef struct pp_svc_opts {
+  double tol;         /* stopping tolerance on the maximal violating pair (libsvm's eps) */
+  size_t cache_bytes; /* kernel row cache (rows mode) */
+  uint64_t max_iter;  /* 0 = unlimited (a safety cap of max(1e7, 100 n) still applies) */
+  int shrinking;
+  int single_thread;  /* rows mode: keep OpenBLAS on the calling thread */
+  /* Polled every 1000 iterations; a non-zero return stops the solver (result->stopped). */
+  int (*poll)(void *arg, uint64_t iter);
+  void *poll_arg;
+} pp_svc_opts;
+
+typedef struct pp_svc_result {
+  double rho;     /* decision f(x) = sum_i a_i y_i K(x_i, x) - rho */
+  uint64_t iter;
+  int capped;     /* stopped by max_iter (or the safety cap) before the tolerance was met */
+  int stopped;    /* stopped by poll() */
+  double obj;     /* dual objective at the end */
+} pp_svc_result;
+
+/* Solve; alpha[n] (caller-allocated) receives the solution in problem order.  0, NOMEM or ARG
+ * (message recorded on the calling thread). */
+int pp_svc_solve(const pp_svc_problem *pb, const pp_svc_opts *opt, double *alpha, pp_svc_result *res);
+
+/* ---- the fitted model (svc.c) ---------------------------------------------------------------- */
+typedef struct pp_svc_model {
+  int kernel;
+  size_t d;
+  double gamma, rho, A, B;
+  size_t nsv;
+  float *sv;     /* nsv x d, copied */
+  float *sv_sq;  /* nsv squared norms */
+  double *coef;  /* nsv dual coefficients a_i y_i (y in {-1, +1}) */
+  double *w;     /* linear kernel: d weights sum_i coef_i sv_i (derived, not saved) */
+  /* facts for info() */
+  uint64_t iter;
+  size_t rows_used, rows_in, max_rows;
+  int capped, iter_capped, full_matrix;
+} pp_svc_model;
+
+/* A model from a solution: the rows of X (n x d) with alpha > 0 become support vectors. */
+int pp_svc_model_build(const float *X, size_t n, size_t d, const float *y, const double *alpha, double rho,
+                       int kernel, double gamma, pp_svc_model **out);
+void pp_svc_model_free(pp_svc_model *m);
+/* Bytes of scratch pp_svc_decision() needs for n rows on one thread. */
+size_t pp_svc_scratch(const pp_svc_model *m, size_t n);
+/* Decision values of n rows of X (d columns) into dec[n].  scratch: NULL or pp_svc_scratch(m, n)
+ * bytes (used when one thread runs).  Each row's value depends on that row only. */
+int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread);
+
+#endif

@@ -1,0 +1,184 @@
+/* Kernel blocks for the C-SVC: dot products with OpenBLAS sgemm, turned into RBF or linear
+ * kernel values; the full Gram matrix; the decision function of a fitted model. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "models/svc_impl.h"
+
+/* OpenBLAS (0.3.x, pthread build) runs a gemm on one thread when m*n*k <= 65536 * 4; above that
+ * it wakes its own pool.  Tiles below this size keep the caller in control of the threads. */
+#define SVC_BLAS_SINGLE_MNK 262144.0
+/* Rows of a prediction block (scratch is PRED_BLOCK x n_sv floats). */
+#define PRED_BLOCK 64
+
+void pp_svc_sqnorms(const float *X, size_t n, size_t d, float *sq) {
+  for (size_t i = 0; i < n; i++) {
+    const float *x = X + i * d;
+    double s = 0;
+    for (size_t k = 0; k < d; k++) s += (double)x[k] * (double)x[k];
+    sq[i] = (float)s;
+  }
+}
+
+static void gemm_nt(const float *A, size_t m, const float *B, size_t n, size_t d, float *C, size_t ldc) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)d, 1.0f, A, (blasint)d, B,
+              (blasint)d, 0.0f, C, (blasint)ldc);
+}
+
+void pp_svc_gemm_nt(const float *A, size_t m, const float *B, size_t n, size_t d, float *C, size_t ldc,
+                    int single_thread) {
+  if (m == 0 || n == 0) return;
+  if (d == 0) {
+    for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(float));
+    return;
+  }
+  if (!single_thread || (double)m * (double)n * (double)d <= SVC_BLAS_SINGLE_MNK) {
+    gemm_nt(A, m, B, n, d, C, ldc);
+    return;
+  }
+  size_t mt = m < 64 ? m : 64;
+  size_t nt = (size_t)(SVC_BLAS_SINGLE_MNK / ((double)mt * (double)d));
+  if (nt < 16) nt = 16;
+  for (size_t i0 = 0; i0 < m; i0 += mt) {
+    size_t mi = m - i0 < mt ? m - i0 : mt;
+    for (size_t j0 = 0; j0 < n; j0 += nt) {
+      size_t nj = n - j0 < nt ? n - j0 : nt;
+      gemm_nt(A + i0 * d, mi, B + j0 * d, nj, d, C + i0 * ldc + j0, ldc);
+    }
+  }
+}
+
+void pp_svc_kernel_transform(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,
+                             int kernel, float gamma) {
+  if (kernel != PP_SVC_RBF) return; /* linear: the dot product is the kernel */
+  const float ng = -gamma;
+  for (size_t i = 0; i < m; i++) {
+    float *c = C + i * ldc;
+    const float a = sqa[i];
+    for (size_t j = 0; j < n; j++) {
+      float d2 = a + sqb[j] - 2.0f * c[j];
+      c[j] = expf(ng * (d2 > 0.0f ? d2 : 0.0f));
+    }
+  }
+}
+
+int pp_svc_kernel_full(const float *X, const float *sq, size_t n, size_t d, int kernel, float gamma, int nthread,
+                       float **Kout) {
+  *Kout = NULL;
+  if (n == 0) return pp_err(PROP_ERR_ARG, "svc: empty kernel matrix");
+  if (n > SIZE_MAX / sizeof(float) / n) return pp_err(PROP_ERR_NOMEM, "svc: kernel matrix of %zu rows is too large", n);
+  float *K = pp_malloc(n * n * sizeof(float));
+  if (!K) return PROP_ERR_NOMEM;
+  /* square tiles T x T with T*T*d under the single-thread threshold of OpenBLAS */
+  size_t T = (size_t)sqrt(SVC_BLAS_SINGLE_MNK / (double)(d ? d : 1));
+  T = T / 8 * 8;
+  if (T < 32) T = 32;
+  if (T > 512) T = 512;
+  size_t nb = (n + T - 1) / T, ntile = nb * (nb + 1) / 2;
+  int nt = nthread > 0 ? nthread : 1;
+  (void)nt;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1 && ntile > 1)
+  for (size_t t = 0; t < ntile; t++) {
+    /* tile t -> (bi, bj) with bi <= bj, row-major over the upper triangle */
+    size_t bi = 0, left = t;
+    while (left >= nb - bi) {
+      left -= nb - bi;
+      bi++;
+    }
+    size_t bj = bi + left;
+    size_t i0 = bi * T, j0 = bj * T;
+    size_t mi = n - i0 < T ? n - i0 : T, nj = n - j0 < T ? n - j0 : T;
+    float *C = K + i0 * n + j0;
+    gemm_nt(X + i0 * d, mi, X + j0 * d, nj, d, C, n);
+    pp_svc_kernel_transform(C, mi, nj, n, sq + i0, sq + j0, kernel, gamma);
+    if (bi == bj) {
+      for (size_t a = 0; a < mi; a++)
+        for (size_t b = 0; b < a; b++) C[a * n + b] = C[b * n + a];
+    } else {
+      float *Ct = K + j0 * n + i0;
+      for (size_t a = 0; a < mi; a++)
+        for (size_t b = 0; b < nj; b++) Ct[b * n + a] = C[a * n + b];
+    }
+  }
+  *Kout = K;
+  return 0;
+}
+
+/* ---- decision function ---------------------------------------------------------------------- */
+
+size_t pp_svc_scratch(const pp_svc_model *m, size_t n) {
+  if (!m || m->kernel == PP_SVC_LINEAR || m->nsv == 0 || n == 0) return 0;
+  size_t nb = n < PRED_BLOCK ? n : PRED_BLOCK;
+  return nb * m->nsv * sizeof(float);
+}
+
+/* RBF decision values of rows [0, nb) of Xb into dec, with D (nb x nsv) as workspace. */
+static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *D, double *dec) {
+  const size_t ns = m->nsv, d = m->d;
+  pp_svc_gemm_nt(Xb, nb, m->sv, ns, d, D, ns, 1);
+  const double ng = -m->gamma;
+  for (size_t r = 0; r < nb; r++) {
+    const float *x = Xb + r * d;
+    double sx = 0;
+    for (size_t k = 0; k < d; k++) sx += (double)x[k] * (double)x[k];
+    sx = (double)(float)sx; /* the same rounding as the support vectors' norms */
+    const float *dr = D + r * ns;
+    double s = 0;
+    for (size_t k = 0; k < ns; k++) {
+      double d2 = (double)m->sv_sq[k] + sx - 2.0 * (double)dr[k];
+      s += m->coef[k] * exp(ng * (d2 > 0 ? d2 : 0));
+    }
+    dec[r] = s - m->rho;
+  }
+}
+
+int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread) {
+  if (n == 0) return 0;
+  const size_t d = m->d;
+  if (m->kernel == PP_SVC_LINEAR || m->nsv == 0) {
+    for (size_t i = 0; i < n; i++) {
+      double s = 0;
+      if (m->w)
+        for (size_t k = 0; k < d; k++) s += m->w[k] * (double)X[i * d + k];
+      dec[i] = s - m->rho;
+    }
+    return 0;
+  }
+  size_t nblk = (n + PRED_BLOCK - 1) / PRED_BLOCK;
+  int nt = nthread > 0 ? nthread : 1;
+  if ((size_t)nt > nblk) nt = (int)nblk;
+  if (nt <= 1) {
+    float *D = scratch;
+    if (!D && !(D = pp_malloc(pp_svc_scratch(m, n)))) return PROP_ERR_NOMEM;
+    for (size_t b = 0; b < nblk; b++) {
+      size_t i0 = b * PRED_BLOCK, nb = n - i0 < PRED_BLOCK ? n - i0 : PRED_BLOCK;
+      rbf_block(m, X + i0 * d, nb, D, dec + i0);
+    }
+    if (D != scratch) free(D);
+    return 0;
+  }
+  int nomem = 0;
+#pragma omp parallel num_threads(nt)
+  {
+    float *D = malloc((size_t)PRED_BLOCK * m->nsv * sizeof(float));
+    if (!D) {
+#pragma omp atomic write
+      nomem = 1;
+    }
+#pragma omp for schedule(dynamic, 4)
+    for (size_t b = 0; b < nblk; b++) {
+      if (!D) continue;
+      size_t i0 = b * PRED_BLOCK, nb = n - i0 < PRED_BLOCK ? n - i0 : PRED_BLOCK;
+      rbf_block(m, X + i0 * d, nb, D, dec + i0);
+    }
+    free(D);
+  }
+  if (nomem) return pp_err(PROP_ERR_NOMEM, "svc: out of memory for prediction scratch");
+  return 0;
+}

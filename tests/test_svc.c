@@ -1,0 +1,728 @@
+/* The "svc" member (lib/models/svc*.c): parameters, the SMO solver's optimality conditions, the
+ * kernel sources (shared Gram matrix, LRU row cache), probabilities, save/load, row cap. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/jsonx.h"
+#include "models/member.h"
+#include "models/svc_impl.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  assert_non_null(p);
+  return p;
+}
+
+static void *parse(const char *js) {
+  json_error_t e;
+  json_t *o = js ? json_loads(js, 0, &e) : NULL;
+  if (js) assert_non_null(o);
+  void *params = NULL;
+  int rc = pp_svc_ops.parse_params(o, "members[1].params", &params);
+  if (rc) fprintf(stderr, "%s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  json_decref(o);
+  return params;
+}
+
+static int parse_rc(const char *js, const char *must_contain) {
+  json_error_t e;
+  json_t *o = json_loads(js, 0, &e);
+  assert_non_null(o);
+  void *params = NULL;
+  int rc = pp_svc_ops.parse_params(o, "members[1].params", &params);
+  json_decref(o);
+  assert_null(params);
+  if (must_contain && !strstr(prop_last_error(), must_contain)) {
+    fprintf(stderr, "message \"%s\" lacks \"%s\"\n", prop_last_error(), must_contain);
+    fail();
+  }
+  return rc;
+}
+
+typedef struct logcap {
+  int warns;
+  char last[512];
+} logcap;
+
+static void log_fn(void *user, int level, const char *msg) {
+  logcap *lc = user;
+  if (level == PROP_LOG_WARN) lc->warns++;
+  snprintf(lc->last, sizeof lc->last, "%s", msg);
+}
+
+static pp_ctx make_ctx(uint64_t seed, int nthread, logcap *lc) {
+  pp_ctx c;
+  pp_ctx_init(&c, NULL, seed);
+  c.nthread = nthread;
+  if (lc) {
+    c.log = log_fn;
+    c.user = lc;
+  }
+  return c;
+}
+
+static pp_svc_model *fit(const char *params_json, const float *X, const float *y, size_t n, size_t d, int imbalance,
+                         uint64_t seed, int nthread) {
+  void *params = parse(params_json);
+  pp_dataset ds = {X, n, d, y, NULL, NULL, imbalance};
+  pp_ctx c = make_ctx(seed, nthread, NULL);
+  void *model = NULL;
+  int rc = pp_svc_ops.fit(params, &ds, NULL, &c, &model);
+  if (rc) fprintf(stderr, "%s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  assert_non_null(model);
+  pp_svc_ops.free_params(params);
+  return model;
+}
+
+static double info_num(const void *model, const char *key) {
+  json_t *o = pp_svc_ops.info(model);
+  assert_non_null(o);
+  json_t *v = json_object_get(o, key);
+  assert_non_null(v);
+  double x = json_is_boolean(v) ? (double)json_is_true(v) : json_number_value(v);
+  json_decref(o);
+  return x;
+}
+
+/* ---- parameters ----------------------------------------------------------------------------- */
+
+static void test_params_defaults(void **state) {
+  (void)state;
+  void *p = parse(NULL);
+  json_t *j = pp_svc_ops.params_to_json(p);
+  assert_non_null(j);
+  assert_true(json_number_value(json_object_get(j, "C")) == 1.0);
+  assert_string_equal(json_string_value(json_object_get(j, "kernel")), "rbf");
+  assert_string_equal(json_string_value(json_object_get(j, "gamma")), "scale");
+  assert_true(json_is_null(json_object_get(j, "class_weight")));
+  assert_true(json_number_value(json_object_get(j, "tol")) == 1e-3);
+  assert_int_equal(json_integer_value(json_object_get(j, "cache_mb")), 200);
+  assert_int_equal(json_integer_value(json_object_get(j, "max_iter")), 0);
+  assert_int_equal(json_integer_value(json_object_get(j, "max_train_rows")), 5000);
+  assert_int_equal(json_integer_value(json_object_get(j, "probability_folds")), 5);
+  assert_true(json_is_true(json_object_get(j, "shrinking")));
+  /* the canonical JSON parses back to the same thing */
+  char *s = json_dumps(j, JSON_SORT_KEYS);
+  void *p2 = parse(s);
+  json_t *j2 = pp_svc_ops.params_to_json(p2);
+  assert_true(json_equal(j, j2));
+  free(s);
+  json_decref(j);
+  json_decref(j2);
+  pp_svc_ops.free_params(p);
+  pp_svc_ops.free_params(p2);
+
+  p = parse("{\"C\": 3.5, \"kernel\": \"linear\", \"gamma\": 0.25, \"class_weight\": \"balanced\", \"tol\": 0.01,"
+            " \"cache_mb\": 16, \"max_iter\": 500, \"max_train_rows\": 0, \"probability_folds\": 3,"
+            " \"shrinking\": false}");
+  j = pp_svc_ops.params_to_json(p);
+  assert_true(json_number_value(json_object_get(j, "gamma")) == 0.25);
+  assert_string_equal(json_string_value(json_object_get(j, "class_weight")), "balanced");
+  assert_true(json_is_false(json_object_get(j, "shrinking")));
+  json_decref(j);
+  pp_svc_ops.free_params(p);
+}
+
+static void test_params_bad_fields_are_named(void **state) {
+  (void)state;
+  assert_int_equal(parse_rc("{\"C\": -1}", "members[1].params.C"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"C\": 0}", "members[1].params.C"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"kernel\": \"poly\"}", "members[1].params.kernel"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"gamma\": -2}", "members[1].params.gamma"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"gamma\": 0}", "members[1].params.gamma"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"gamma\": \"auto\"}", "members[1].params.gamma"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"class_weight\": \"heavy\"}", "members[1].params.class_weight"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"tol\": 0}", "members[1].params.tol"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"cache_mb\": 0}", "members[1].params.cache_mb"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"max_iter\": -3}", "members[1].params.max_iter"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"max_train_rows\": 5}", "members[1].params.max_train_rows"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"probability_folds\": 1}", "members[1].params.probability_folds"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"shrinking\": 1}", "members[1].params.shrinking"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("{\"degree\": 3}", "members[1].params.degree"), PROP_ERR_RECIPE);
+  assert_int_equal(parse_rc("[1]", "members[1].params"), PROP_ERR_RECIPE);
+}
+
+/* ---- the solver ---------------------------------------------------------------------------- */
+
+/* Check the KKT conditions of a solution through the model's own decision function:
+ * a_i = 0 -> y f >= 1 - tol;  0 < a_i < C_i -> |y f - 1| <= tol;  a_i = C_i -> y f <= 1 + tol,
+ * and sum a_i y_i = 0.  slack covers single-precision kernel values. */
+static void check_kkt(const float *X, const float *y, const double *C, size_t n, size_t d, const double *alpha,
+                      double rho, int kernel, double gamma, double tol, double slack) {
+  pp_svc_model *m = NULL;
+  assert_int_equal(pp_svc_model_build(X, n, d, y, alpha, rho, kernel, gamma, &m), 0);
+  double *f = xmalloc(n * sizeof *f);
+  assert_int_equal(pp_svc_decision(m, X, n, f, NULL, 1), 0);
+  double sum = 0, asum = 0;
+  size_t nfree = 0;
+  for (size_t i = 0; i < n; i++) {
+    double yi = y[i] > 0.5f ? 1 : -1, yf = yi * f[i];
+    assert_true(alpha[i] >= 0 && alpha[i] <= C[i]);
+    sum += yi * alpha[i];
+    asum += alpha[i];
+    if (alpha[i] == 0) {
+      if (!(yf >= 1 - tol - slack)) fprintf(stderr, "row %zu: a=0, y f = %.6f\n", i, yf);
+      assert_true(yf >= 1 - tol - slack);
+    } else if (alpha[i] == C[i]) {
+      if (!(yf <= 1 + tol + slack)) fprintf(stderr, "row %zu: a=C, y f = %.6f\n", i, yf);
+      assert_true(yf <= 1 + tol + slack);
+    } else {
+      nfree++;
+      if (!(fabs(yf - 1) <= tol + slack)) fprintf(stderr, "row %zu: free, y f = %.6f\n", i, yf);
+      assert_true(fabs(yf - 1) <= tol + slack);
+    }
+  }
+  assert_true(fabs(sum) <= 1e-9 * (asum + 1));
+  assert_true(nfree > 0);
+  free(f);
+  pp_svc_model_free(m);
+}
+
+typedef struct solved {
+  double *alpha;
+  pp_svc_result res;
+} solved;
+
+static solved solve(const float *X, const float *y, const double *C, size_t n, size_t d, int kernel, float gamma,
+                    const float *K, size_t cache_rows, int shrinking, double tol) {
+  float *sq = xmalloc(n * sizeof *sq);
+  pp_svc_sqnorms(X, n, d, sq);
+  pp_svc_problem pb;
+  memset(&pb, 0, sizeof pb);
+  pb.n = n;
+  pb.y = y;
+  pb.C = C;
+  pb.kernel = kernel;
+  pb.gamma = gamma;
+  if (K) {
+    pb.Kfull = K;
+    pb.ldk = n;
+  } else {
+    pb.X = X;
+    pb.sq = sq;
+    pb.d = d;
+  }
+  pp_svc_opts o;
+  memset(&o, 0, sizeof o);
+  o.tol = tol;
+  o.cache_bytes = cache_rows * n * sizeof(float);
+  o.shrinking = shrinking;
+  o.single_thread = 1;
+  solved s;
+  s.alpha = xmalloc(n * sizeof(double));
+  assert_int_equal(pp_svc_solve(&pb, &o, s.alpha, &s.res), 0);
+  assert_false(s.res.capped);
+  free(sq);
+  return s;
+}
+
+static void test_kkt_all_kernel_sources(void **state) {
+  (void)state;
+  const size_t n = 500, d = 4;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y), *sq = xmalloc(n * sizeof *sq);
+  double *C = xmalloc(n * sizeof *C);
+  tu_blobs(n, d, 0.35, 0.9, 7, X, y); /* overlapping: many bound and free support vectors */
+  uint64_t st = 3;
+  for (size_t i = 0; i < n; i++) C[i] = 0.5 + 1.5 * tu_uniform(&st); /* per-row bounds */
+  const float gamma = 0.3f;
+  pp_svc_sqnorms(X, n, d, sq);
+  float *K = NULL;
+  assert_int_equal(pp_svc_kernel_full(X, sq, n, d, PP_SVC_RBF, gamma, 2, &K), 0);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < i; j++) assert_true(K[i * n + j] == K[j * n + i]);
+
+  const double tol = 1e-3;
+  solved a = solve(X, y, C, n, d, PP_SVC_RBF, gamma, K, 0, 1, tol);    /* full matrix, shrinking */
+  solved b = solve(X, y, C, n, d, PP_SVC_RBF, gamma, NULL, 3, 1, tol); /* 3-row LRU cache */
+  solved c = solve(X, y, C, n, d, PP_SVC_RBF, gamma, NULL, 40, 0, tol); /* no shrinking */
+  check_kkt(X, y, C, n, d, a.alpha, a.res.rho, PP_SVC_RBF, gamma, tol, 1e-4);
+  check_kkt(X, y, C, n, d, b.alpha, b.res.rho, PP_SVC_RBF, gamma, tol, 1e-4);
+  check_kkt(X, y, C, n, d, c.alpha, c.res.rho, PP_SVC_RBF, gamma, tol, 1e-4);
+  /* the three reach the same optimum (within what tol allows) */
+  assert_true(a.res.obj < 0);
+  assert_true(fabs(a.res.obj - b.res.obj) <= 1e-3 * fabs(a.res.obj));
+  assert_true(fabs(a.res.obj - c.res.obj) <= 1e-3 * fabs(a.res.obj));
+  assert_true(fabs(a.res.rho - b.res.rho) < 0.01);
+  free(a.alpha);
+  free(b.alpha);
+  free(c.alpha);
+  free(K);
+  free(X);
+  free(y);
+  free(sq);
+  free(C);
+}
+
+static void test_linear_separable_hard_margin(void **state) {
+  (void)state;
+  const size_t n = 300, d = 3;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  uint64_t st = 21;
+  /* two classes on either side of the plane x0 + 0.5 x1 - 0.25 x2 = 0, gap of 0.4 */
+  for (size_t i = 0; i < n;) {
+    double v[3];
+    for (size_t k = 0; k < d; k++) v[k] = 4 * tu_uniform(&st) - 2;
+    double s = v[0] + 0.5 * v[1] - 0.25 * v[2];
+    if (fabs(s) < 0.4) continue;
+    for (size_t k = 0; k < d; k++) X[i * d + k] = (float)v[k];
+    y[i] = s > 0 ? 1.0f : 0.0f;
+    i++;
+  }
+  pp_svc_model *m = fit("{\"kernel\": \"linear\", \"C\": 1000, \"tol\": 1e-4, \"class_weight\": \"none\"}", X, y, n,
+                        d, PP_IMB_NONE, 1, 1);
+  double *f = xmalloc(n * sizeof *f), *p = xmalloc(n * sizeof *p);
+  assert_int_equal(pp_svc_decision(m, X, n, f, NULL, 1), 0);
+  assert_int_equal(pp_svc_ops.predict(m, X, n, p, NULL, 1), 0);
+  size_t correct = 0;
+  for (size_t i = 0; i < n; i++) {
+    double yi = y[i] > 0.5f ? 1 : -1;
+    assert_true(yi * f[i] >= 1 - 1e-3); /* no margin errors */
+    correct += (f[i] > 0) == (y[i] > 0.5f);
+    assert_true((p[i] > 0.5) == (y[i] > 0.5f));
+  }
+  assert_int_equal(correct, n);
+  /* the hard-margin plane is close to the generating one: w proportional to (1, 0.5, -0.25) */
+  assert_non_null(m->w);
+  assert_true(m->w[0] > 0 && fabs(m->w[1] / m->w[0] - 0.5) < 0.1 && fabs(m->w[2] / m->w[0] + 0.25) < 0.1);
+  assert_true(m->nsv < n / 4);
+  free(f);
+  free(p);
+  pp_svc_ops.free_model(m);
+  free(X);
+  free(y);
+}
+
+/* ---- the member ------------------------------------------------------------------------------ */
+
+static void test_rbf_blobs_auc_and_probabilities(void **state) {
+  (void)state;
+  const size_t n = 800, nt = 1000, d = 5;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *Xt = xmalloc(nt * d * sizeof *Xt), *yt = xmalloc(nt * sizeof *yt);
+  tu_blobs(n, d, 0.3, 1.2, 1, X, y);
+  tu_blobs(nt, d, 0.3, 1.2, 2, Xt, yt);
+  pp_svc_model *m = fit(NULL, X, y, n, d, PP_IMB_WEIGHTS, 5, 2);
+  double *p = xmalloc(nt * sizeof *p);
+  assert_int_equal(pp_svc_ops.predict(m, Xt, nt, p, NULL, 2), 0);
+  double mean = 0, ymean = 0;
+  for (size_t i = 0; i < nt; i++) {
+    assert_true(p[i] >= 0.0 && p[i] <= 1.0);
+    mean += p[i];
+    ymean += yt[i];
+  }
+  double auc = tu_auc_ref(p, yt, nt);
+  assert_true(auc > 0.95);
+  /* Platt on out-of-fold values: calibrated on average */
+  assert_true(fabs(mean / nt - ymean / nt) < 0.05);
+  assert_true(m->A < 0);
+  assert_true(info_num(m, "n_sv") > 0 && info_num(m, "n_sv") < n);
+  assert_true(info_num(m, "gamma") > 0);
+  assert_true(info_num(m, "rows_used") == n);
+  assert_true(info_num(m, "cap_applied") == 0);
+  free(p);
+  pp_svc_ops.free_model(m);
+  free(X);
+  free(y);
+  free(Xt);
+  free(yt);
+}
+
+static void test_gamma_scale(void **state) {
+  (void)state;
+  const size_t n = 200, d = 3;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  tu_blobs(n, d, 0.5, 1.0, 4, X, y);
+  double mean = 0, m2 = 0;
+  for (size_t i = 0; i < n * d; i++) mean += X[i];
+  mean /= (double)(n * d);
+  for (size_t i = 0; i < n * d; i++) m2 += (X[i] - mean) * (X[i] - mean);
+  double want = 1.0 / ((double)d * m2 / (double)(n * d));
+  pp_svc_model *m = fit(NULL, X, y, n, d, PP_IMB_NONE, 1, 1);
+  assert_true(fabs(m->gamma - want) < 1e-9 * want);
+  pp_svc_ops.free_model(m);
+  m = fit("{\"gamma\": 0.125}", X, y, n, d, PP_IMB_NONE, 1, 1);
+  assert_true(m->gamma == 0.125);
+  pp_svc_ops.free_model(m);
+  free(X);
+  free(y);
+}
+
+static void test_single_row_scratch_and_threads_agree(void **state) {
+  (void)state;
+  const size_t n = 600, nt = 300, d = 6;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *Xt = xmalloc(nt * d * sizeof *Xt), *yt = xmalloc(nt * sizeof *yt);
+  tu_blobs(n, d, 0.4, 0.6, 8, X, y);
+  tu_blobs(nt, d, 0.4, 0.6, 9, Xt, yt);
+  pp_svc_model *m = fit(NULL, X, y, n, d, PP_IMB_NONE, 3, 2);
+  double *pb = xmalloc(nt * sizeof *pb), *p2 = xmalloc(nt * sizeof *p2), p1;
+  assert_int_equal(pp_svc_ops.predict(m, Xt, nt, pb, NULL, 1), 0);
+  assert_int_equal(pp_svc_ops.predict(m, Xt, nt, p2, NULL, 2), 0);
+  assert_memory_equal(pb, p2, nt * sizeof *pb);
+  size_t sb = pp_svc_ops.scratch_bytes(m, 1);
+  assert_true(sb > 0);
+  void *scratch = xmalloc(sb);
+  for (size_t i = 0; i < nt; i++) {
+    assert_int_equal(pp_svc_ops.predict(m, Xt + i * d, 1, &p1, scratch, 1), 0);
+    assert_memory_equal(&p1, &pb[i], sizeof p1); /* a row's probability does not depend on its batch */
+  }
+  /* batch with caller scratch */
+  void *big = xmalloc(pp_svc_ops.scratch_bytes(m, nt));
+  assert_int_equal(pp_svc_ops.predict(m, Xt, nt, p2, big, 1), 0);
+  assert_memory_equal(pb, p2, nt * sizeof *pb);
+  free(big);
+  free(scratch);
+
+  /* the fit does not depend on the thread count; it does on the seed (folds) */
+  pp_svc_model *m1 = fit(NULL, X, y, n, d, PP_IMB_NONE, 3, 1);
+  assert_int_equal(pp_svc_ops.predict(m1, Xt, nt, p2, NULL, 1), 0);
+  assert_memory_equal(pb, p2, nt * sizeof *pb);
+  pp_svc_model *m3 = fit(NULL, X, y, n, d, PP_IMB_NONE, 4, 2);
+  assert_true(m3->A != m->A || m3->B != m->B);
+  assert_true(m3->rho == m->rho); /* the final SVM uses every row whatever the folds */
+  pp_svc_ops.free_model(m1);
+  pp_svc_ops.free_model(m3);
+  free(pb);
+  free(p2);
+  pp_svc_ops.free_model(m);
+  free(X);
+  free(y);
+  free(Xt);
+  free(yt);
+}
+
+static void test_row_cache_mode(void **state) {
+  (void)state;
+  /* 1200 rows: the Gram matrix (5.5 MiB) does not fit cache_mb = 1, rows go through the LRU */
+  const size_t n = 1200, nt = 500, d = 4;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *Xt = xmalloc(nt * d * sizeof *Xt), *yt = xmalloc(nt * sizeof *yt);
+  tu_blobs(n, d, 0.3, 0.8, 12, X, y);
+  tu_blobs(nt, d, 0.3, 0.8, 13, Xt, yt);
+  pp_svc_model *a = fit("{\"cache_mb\": 1}", X, y, n, d, PP_IMB_NONE, 1, 2);
+  pp_svc_model *b = fit(NULL, X, y, n, d, PP_IMB_NONE, 1, 2);
+  json_t *o = pp_svc_ops.info(a);
+  assert_string_equal(json_string_value(json_object_get(o, "kernel_matrix")), "row cache");
+  json_decref(o);
+  o = pp_svc_ops.info(b);
+  assert_string_equal(json_string_value(json_object_get(o, "kernel_matrix")), "full");
+  json_decref(o);
+  double *pa = xmalloc(nt * sizeof *pa), *pb = xmalloc(nt * sizeof *pb);
+  assert_int_equal(pp_svc_ops.predict(a, Xt, nt, pa, NULL, 1), 0);
+  assert_int_equal(pp_svc_ops.predict(b, Xt, nt, pb, NULL, 1), 0);
+  for (size_t i = 0; i < nt; i++) assert_true(fabs(pa[i] - pb[i]) < 0.01);
+  assert_true(fabs(tu_auc_ref(pa, yt, nt) - tu_auc_ref(pb, yt, nt)) < 0.005);
+  free(pa);
+  free(pb);
+  pp_svc_ops.free_model(a);
+  pp_svc_ops.free_model(b);
+  free(X);
+  free(y);
+  free(Xt);
+  free(yt);
+}
+
+static void test_max_train_rows_cap(void **state) {
+  (void)state;
+  const size_t n = 1500, d = 3;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  tu_blobs(n, d, 0.2, 1.0, 31, X, y);
+  pp_svc_model *m = fit("{\"max_train_rows\": 300}", X, y, n, d, PP_IMB_NONE, 2, 2);
+  assert_true(info_num(m, "cap_applied") == 1);
+  assert_true(info_num(m, "rows_used") == 300);
+  assert_true(info_num(m, "rows_available") == n);
+  assert_true(info_num(m, "max_train_rows") == 300);
+  assert_true(m->nsv <= 300);
+  pp_svc_ops.free_model(m);
+  m = fit("{\"max_train_rows\": 0}", X, y, n, d, PP_IMB_NONE, 2, 2);
+  assert_true(info_num(m, "cap_applied") == 0);
+  assert_true(info_num(m, "rows_used") == n);
+  pp_svc_ops.free_model(m);
+  free(X);
+  free(y);
+}
+
+static void test_class_weights_and_sample_weights(void **state) {
+  (void)state;
+  const size_t n = 400, d = 3;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y), *w = xmalloc(n * sizeof *w);
+  tu_blobs(n, d, 0.15, 0.7, 41, X, y);
+  pp_svc_model *none = fit("{\"class_weight\": \"none\"}", X, y, n, d, PP_IMB_WEIGHTS, 1, 1);
+  pp_svc_model *bal = fit("{\"class_weight\": \"balanced\"}", X, y, n, d, PP_IMB_NONE, 1, 1);
+  pp_svc_model *follow = fit(NULL, X, y, n, d, PP_IMB_WEIGHTS, 1, 1);
+  /* balanced weights move the threshold towards the minority (positive) class */
+  assert_true(-bal->rho > -none->rho);
+  assert_true(follow->rho == bal->rho && follow->nsv == bal->nsv);
+  /* sample weights: all 2.0 equals C doubled */
+  for (size_t i = 0; i < n; i++) w[i] = 2.0f;
+  void *params = parse("{\"class_weight\": \"none\"}");
+  pp_dataset ds = {X, n, d, y, w, NULL, PP_IMB_NONE};
+  pp_ctx c = make_ctx(1, 1, NULL);
+  void *mw = NULL;
+  assert_int_equal(pp_svc_ops.fit(params, &ds, NULL, &c, &mw), 0);
+  pp_svc_model *c2 = fit("{\"class_weight\": \"none\", \"C\": 2}", X, y, n, d, PP_IMB_NONE, 1, 1);
+  assert_true(((pp_svc_model *)mw)->nsv == c2->nsv);
+  assert_true(fabs(((pp_svc_model *)mw)->rho - c2->rho) < 1e-12);
+  pp_svc_ops.free_params(params);
+  pp_svc_ops.free_model(mw);
+  pp_svc_ops.free_model(c2);
+  pp_svc_ops.free_model(none);
+  pp_svc_ops.free_model(bal);
+  pp_svc_ops.free_model(follow);
+  free(X);
+  free(y);
+  free(w);
+}
+
+static void test_fit_errors_and_limits(void **state) {
+  (void)state;
+  const size_t n = 300, d = 2;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  tu_blobs(n, d, 0.5, 0.5, 51, X, y);
+  void *params = parse(NULL);
+  pp_ctx c = make_ctx(1, 1, NULL);
+  void *model = NULL;
+  /* one class */
+  float *y1 = xmalloc(n * sizeof *y1);
+  for (size_t i = 0; i < n; i++) y1[i] = 1.0f;
+  pp_dataset ds1 = {X, n, d, y1, NULL, NULL, PP_IMB_NONE};
+  assert_int_equal(pp_svc_ops.fit(params, &ds1, NULL, &c, &model), PROP_ERR_TRAIN);
+  assert_null(model);
+  /* bad sample weight */
+  float *w = xmalloc(n * sizeof *w);
+  for (size_t i = 0; i < n; i++) w[i] = 1.0f;
+  w[7] = 0.0f;
+  pp_dataset dsw = {X, n, d, y, w, NULL, PP_IMB_NONE};
+  assert_int_equal(pp_svc_ops.fit(params, &dsw, NULL, &c, &model), PROP_ERR_VALUE);
+  assert_null(model);
+  pp_svc_ops.free_params(params);
+
+  /* max_iter: the solves stop early, with a warning, and the model still scores */
+  logcap lc;
+  memset(&lc, 0, sizeof lc);
+  params = parse("{\"max_iter\": 5}");
+  pp_ctx cl = make_ctx(1, 2, &lc);
+  pp_dataset ds = {X, n, d, y, NULL, NULL, PP_IMB_NONE};
+  assert_int_equal(pp_svc_ops.fit(params, &ds, NULL, &cl, &model), 0);
+  assert_true(lc.warns >= 1);
+  assert_true(info_num(model, "iteration_limit_hit") == 1);
+  assert_true(info_num(model, "iterations") == 5);
+  double p[3];
+  assert_int_equal(pp_svc_ops.predict(model, X, 3, p, NULL, 1), 0);
+  for (int i = 0; i < 3; i++) assert_true(p[i] >= 0 && p[i] <= 1);
+  pp_svc_ops.free_model(model);
+  pp_svc_ops.free_params(params);
+  free(y1);
+  free(w);
+  free(X);
+  free(y);
+}
+
+static void test_degenerate_data(void **state) {
+  (void)state;
+  double p[20];
+  /* two rows, one per class: every probability fold trains on one class */
+  float X2[2] = {-1.0f, 1.0f}, y2[2] = {0.0f, 1.0f};
+  pp_svc_model *m = fit(NULL, X2, y2, 2, 1, PP_IMB_NONE, 1, 2);
+  assert_int_equal(pp_svc_ops.predict(m, X2, 2, p, NULL, 1), 0);
+  assert_true(p[1] > p[0]);
+  pp_svc_ops.free_model(m);
+  /* identical rows with both labels: the kernel matrix is all ones */
+  float X[20 * 2], y[20];
+  for (int i = 0; i < 20; i++) {
+    X[2 * i] = 0.5f;
+    X[2 * i + 1] = -0.5f;
+    y[i] = (float)(i % 3 == 0);
+  }
+  m = fit(NULL, X, y, 20, 2, PP_IMB_NONE, 1, 1);
+  assert_int_equal(pp_svc_ops.predict(m, X, 20, p, NULL, 1), 0);
+  for (int i = 0; i < 20; i++) assert_true(p[i] >= 0 && p[i] <= 1 && p[i] == p[0]);
+  pp_svc_ops.free_model(m);
+  /* a class with a single row among many */
+  const size_t n = 60;
+  float *Xb = xmalloc(n * 3 * sizeof *Xb), *yb = xmalloc(n * sizeof *yb);
+  tu_blobs(n, 3, 0.5, 1.0, 81, Xb, yb);
+  for (size_t i = 0; i < n; i++) yb[i] = i == 17 ? 1.0f : 0.0f;
+  m = fit("{\"class_weight\": \"balanced\"}", Xb, yb, n, 3, PP_IMB_NONE, 1, 2);
+  assert_int_equal(pp_svc_ops.predict(m, Xb, 20, p, NULL, 1), 0);
+  for (int i = 0; i < 20; i++) assert_true(p[i] >= 0 && p[i] <= 1);
+  pp_svc_ops.free_model(m);
+  free(Xb);
+  free(yb);
+}
+
+static int cancel_cb(void *user, const char *stage, size_t done, size_t total) {
+  (void)stage;
+  (void)done;
+  (void)total;
+  int *calls = user;
+  return ++*calls >= 2;
+}
+
+static void test_cancel(void **state) {
+  (void)state;
+  const size_t n = 300, d = 2;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  tu_blobs(n, d, 0.5, 0.5, 52, X, y);
+  void *params = parse(NULL);
+  int calls = 0;
+  pp_ctx c = make_ctx(1, 2, NULL);
+  c.progress = cancel_cb;
+  c.user = &calls;
+  void *model = NULL;
+  pp_dataset ds = {X, n, d, y, NULL, NULL, PP_IMB_NONE};
+  assert_int_equal(pp_svc_ops.fit(params, &ds, NULL, &c, &model), PROP_ERR_CANCELLED);
+  assert_null(model);
+  pp_svc_ops.free_params(params);
+  free(X);
+  free(y);
+}
+
+/* ---- save / load ------------------------------------------------------------------------------ */
+
+static void test_save_load_bitwise(void **state) {
+  (void)state;
+  const size_t n = 400, nt = 200, d = 4;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *Xt = xmalloc(nt * d * sizeof *Xt), *yt = xmalloc(nt * sizeof *yt);
+  tu_blobs(n, d, 0.3, 0.8, 61, X, y);
+  tu_blobs(nt, d, 0.3, 0.8, 62, Xt, yt);
+  for (int kernel = 0; kernel < 2; kernel++) {
+    pp_svc_model *m = fit(kernel ? "{\"kernel\": \"linear\"}" : NULL, X, y, n, d, PP_IMB_NONE, 1, 2);
+    pp_buf b;
+    pp_buf_init(&b);
+    assert_int_equal(pp_svc_ops.save(m, &b), 0);
+    pp_rd rd;
+    pp_rd_init(&rd, b.data, b.len, "test svc");
+    void *l = NULL;
+    assert_int_equal(pp_svc_ops.load(&rd, d, &l), 0);
+    assert_int_equal(pp_rd_end(&rd), 0);
+    double *p1 = xmalloc(nt * sizeof *p1), *p2 = xmalloc(nt * sizeof *p2);
+    assert_int_equal(pp_svc_ops.predict(m, Xt, nt, p1, NULL, 1), 0);
+    assert_int_equal(pp_svc_ops.predict(l, Xt, nt, p2, NULL, 1), 0);
+    assert_memory_equal(p1, p2, nt * sizeof *p1);
+    /* info survives */
+    assert_true(info_num(l, "n_sv") == (double)m->nsv);
+    assert_true(info_num(l, "rows_used") == n);
+    /* saving the loaded model gives the same bytes */
+    pp_buf b2;
+    pp_buf_init(&b2);
+    assert_int_equal(pp_svc_ops.save(l, &b2), 0);
+    assert_int_equal(b2.len, b.len);
+    assert_memory_equal(b2.data, b.data, b.len);
+    pp_buf_free(&b2);
+    free(p1);
+    free(p2);
+    pp_svc_ops.free_model(l);
+    pp_svc_ops.free_model(m);
+    pp_buf_free(&b);
+  }
+  free(X);
+  free(y);
+  free(Xt);
+  free(yt);
+}
+
+static void test_load_rejects_bad_payloads(void **state) {
+  (void)state;
+  const size_t n = 150, d = 3;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  tu_blobs(n, d, 0.4, 0.8, 71, X, y);
+  pp_svc_model *m = fit(NULL, X, y, n, d, PP_IMB_NONE, 1, 1);
+  pp_buf b;
+  pp_buf_init(&b);
+  assert_int_equal(pp_svc_ops.save(m, &b), 0);
+  void *l = NULL;
+  pp_rd rd;
+  /* every truncation fails cleanly (ASan checks the reads) */
+  for (size_t len = 0; len < b.len; len++) {
+    unsigned char *copy = xmalloc(len);
+    memcpy(copy, b.data, len);
+    pp_rd_init(&rd, copy, len, "trunc");
+    int rc = pp_svc_ops.load(&rd, d, &l);
+    assert_true(rc == PROP_ERR_CORRUPT || rc == PROP_ERR_TRUNCATED);
+    assert_null(l);
+    free(copy);
+  }
+  /* wrong width */
+  pp_rd_init(&rd, b.data, b.len, "width");
+  assert_int_equal(pp_svc_ops.load(&rd, d + 1, &l), PROP_ERR_CORRUPT);
+  assert_null(l);
+  unsigned char *c = xmalloc(b.len);
+  /* newer version */
+  memcpy(c, b.data, b.len);
+  c[0] = 99;
+  pp_rd_init(&rd, c, b.len, "version");
+  assert_int_equal(pp_svc_ops.load(&rd, d, &l), PROP_ERR_VERSION);
+  /* unknown kernel */
+  memcpy(c, b.data, b.len);
+  c[4] = 7;
+  pp_rd_init(&rd, c, b.len, "kernel");
+  assert_int_equal(pp_svc_ops.load(&rd, d, &l), PROP_ERR_CORRUPT);
+  /* layout: u32 ver, u32 kernel, u64 d, f64 gamma rho A B, u64 x4, u8 flags, u64 nsv, ... */
+  const size_t off_gamma = 16, off_nsv = 16 + 32 + 32 + 1, off_coef = off_nsv + 8;
+  /* NaN gamma */
+  memcpy(c, b.data, b.len);
+  double nan = NAN;
+  memcpy(c + off_gamma, &nan, 8);
+  pp_rd_init(&rd, c, b.len, "gamma");
+  assert_int_equal(pp_svc_ops.load(&rd, d, &l), PROP_ERR_CORRUPT);
+  /* huge support-vector count */
+  memcpy(c, b.data, b.len);
+  uint64_t huge = (uint64_t)1 << 60;
+  memcpy(c + off_nsv, &huge, 8);
+  pp_rd_init(&rd, c, b.len, "nsv");
+  assert_int_equal(pp_svc_ops.load(&rd, d, &l), PROP_ERR_CORRUPT);
+  assert_non_null(strstr(prop_last_error(), "n_sv"));
+  /* non-finite coefficient */
+  memcpy(c, b.data, b.len);
+  double inf = INFINITY;
+  memcpy(c + off_coef, &inf, 8);
+  pp_rd_init(&rd, c, b.len, "coef");
+  assert_int_equal(pp_svc_ops.load(&rd, d, &l), PROP_ERR_CORRUPT);
+  /* non-finite support vector entry (the last float of the payload) */
+  memcpy(c, b.data, b.len);
+  float fnan = NAN;
+  memcpy(c + b.len - 4, &fnan, 4);
+  pp_rd_init(&rd, c, b.len, "sv");
+  assert_int_equal(pp_svc_ops.load(&rd, d, &l), PROP_ERR_CORRUPT);
+  assert_null(l);
+  /* the untouched payload still loads */
+  memcpy(c, b.data, b.len);
+  pp_rd_init(&rd, c, b.len, "ok");
+  assert_int_equal(pp_svc_ops.load(&rd, d, &l), 0);
+  pp_svc_ops.free_model(l);
+  free(c);
+  pp_buf_free(&b);
+  pp_svc_ops.free_model(m);
+  free(X);
+  free(y);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_params_defaults),
+      cmocka_unit_test(test_params_bad_fields_are_named),
+      cmocka_unit_test(test_kkt_all_kernel_sources),
+      cmocka_unit_test(test_linear_separable_hard_margin),
+      cmocka_unit_test(test_rbf_blobs_auc_and_probabilities),
+      cmocka_unit_test(test_gamma_scale),
+      cmocka_unit_test(test_single_row_scratch_and_threads_agree),
+      cmocka_unit_test(test_row_cache_mode),
+      cmocka_unit_test(test_max_train_rows_cap),
+      cmocka_unit_test(test_class_weights_and_sample_weights),
+      cmocka_unit_test(test_fit_errors_and_limits),
+      cmocka_unit_test(test_degenerate_data),
+      cmocka_unit_test(test_cancel),
+      cmocka_unit_test(test_save_load_bitwise),
+      cmocka_unit_test(test_load_rejects_bad_payloads),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
