@@ -227,6 +227,55 @@ static void test_type_inference(void **state) {
   prop_frame_free(f);
 }
 
+/* Numbers read from CSV are bit-identical to strtod's, whatever their spelling. */
+static void test_numbers_match_strtod(void **state) {
+  (void)state;
+  const char *p = tu_path("numbers.csv");
+  FILE *fp = fopen(p, "wb");
+  assert_non_null(fp);
+  fprintf(fp, "v\n");
+  enum { N = 30000 };
+  static char cells[N][48];
+  uint64_t st = 99;
+  for (size_t i = 0; i < N; i++) {
+    uint64_t r = tu_rand(&st);
+    int digits = 1 + (int)(r % 20), frac = (int)((r >> 8) % 24);
+    char *q = cells[i];
+    size_t k = 0;
+    if ((r >> 16) % 3 == 0) q[k++] = '-';
+    else if ((r >> 18) % 7 == 0) q[k++] = '+';
+    for (int d = 0; d < digits; d++) q[k++] = (char)('0' + tu_rand(&st) % 10);
+    if (frac || (r >> 20) % 5 == 0) q[k++] = '.';
+    for (int d = 0; d < frac && k < 44; d++) q[k++] = (char)('0' + tu_rand(&st) % 10);
+    if ((r >> 24) % 11 == 0) k += (size_t)snprintf(q + k, 48 - k, "e%d", (int)((r >> 28) % 40) - 20);
+    q[k] = '\0';
+    if (i % 1000 == 0) snprintf(q, 48, "%s", (const char *[]){"9007199254740993", "0.1", "-0", ".5", "5.",
+                                                               "123456789012345678901", "2.2250738585072014e-308",
+                                                               "0.30000000000000004", "1e22", "-.0",
+                                                               "4503599627370497.5", "7.0e-10", "00000.0000001",
+                                                               "17976931348623157e292", "0x1p3", " 7 ",
+                                                               "18446744073709551616", "9007199254740992.5",
+                                                               "0.0000000000000000000000123", "+.1", "1.",
+                                                               "99999999999999999999", "3.1415926535897932",
+                                                               "1.7976931348623157e308", "5e-324", "12",
+                                                               "-9007199254740993.0", "8.5", "1e-7", "4.35"}[i / 1000 % 30]);
+    fprintf(fp, "%s\n", q);
+  }
+  fclose(fp);
+  const char *names[] = {"v"};
+  prop_coltype types[] = {PROP_COL_NUMERIC};
+  prop_csv_options o;
+  declare(&o, names, types, 1);
+  prop_frame *f = read_ok(p, &o);
+  assert_int_equal(prop_frame_nrows(f), N);
+  for (size_t i = 0; i < N; i++) {
+    double want = strtod(cells[i], NULL), got = f->cols[0].num[i];
+    if (memcmp(&want, &got, sizeof want) != 0) fprintf(stderr, "'%s': %.17g vs %.17g\n", cells[i], got, want);
+    assert_memory_equal(&want, &got, sizeof want);
+  }
+  prop_frame_free(f);
+}
+
 static void test_declared_types(void **state) {
   (void)state;
   const char *p = write_tmp("decl.csv",
@@ -1075,6 +1124,7 @@ int main(void) {
       cmocka_unit_test(test_crlf_bom_delimiter),
       cmocka_unit_test(test_na_and_empty_cells),
       cmocka_unit_test(test_type_inference),
+      cmocka_unit_test(test_numbers_match_strtod),
       cmocka_unit_test(test_declared_types),
       cmocka_unit_test(test_nonfinite_text),
       cmocka_unit_test(test_wrong_field_count),

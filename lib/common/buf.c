@@ -106,34 +106,34 @@ static int get_le(pp_rd *r, uint64_t *v, int nbytes) {
 }
 
 int pp_get_u8(pp_rd *r, uint8_t *v) {
-  uint64_t x;
+  uint64_t x = 0;
   PP_TRY(get_le(r, &x, 1));
   *v = (uint8_t)x;
   return 0;
 }
 int pp_get_u32(pp_rd *r, uint32_t *v) {
-  uint64_t x;
+  uint64_t x = 0;
   PP_TRY(get_le(r, &x, 4));
   *v = (uint32_t)x;
   return 0;
 }
 int pp_get_u64(pp_rd *r, uint64_t *v) { return get_le(r, v, 8); }
 int pp_get_i32(pp_rd *r, int32_t *v) {
-  uint64_t x;
+  uint64_t x = 0;
   PP_TRY(get_le(r, &x, 4));
   uint32_t u = (uint32_t)x;
   memcpy(v, &u, 4);
   return 0;
 }
 int pp_get_f32(pp_rd *r, float *v) {
-  uint64_t x;
+  uint64_t x = 0;
   PP_TRY(get_le(r, &x, 4));
   uint32_t u = (uint32_t)x;
   memcpy(v, &u, 4);
   return 0;
 }
 int pp_get_f64(pp_rd *r, double *v) {
-  uint64_t x;
+  uint64_t x = 0;
   PP_TRY(get_le(r, &x, 8));
   memcpy(v, &x, 8);
   return 0;
@@ -182,7 +182,7 @@ int pp_get_f64s(pp_rd *r, double **v, size_t n) { return get_array(r, (void **)v
 int pp_get_i32s(pp_rd *r, int32_t **v, size_t n) { return get_array(r, (void **)v, n, 4); }
 
 int pp_get_count(pp_rd *r, size_t *n, size_t max, const char *field) {
-  uint64_t x;
+  uint64_t x = 0;
   PP_TRY(pp_get_u64(r, &x));
   if (x > max) return pp_err(PROP_ERR_CORRUPT, "%s: %s = %llu exceeds the limit %zu", r->what, field,
                              (unsigned long long)x, max);

@@ -69,6 +69,8 @@ struct pp_csv {
   int parser_ok;
   unsigned char *buf;
   size_t len, pos;
+  size_t cr_at;      /* offset of the next CR at or after pos, len if none, SIZE_MAX if unknown */
+  int nul_seen;      /* a block held a NUL byte: fields must be checked for one */
   int eof, bom_checked, skip_eol, done;
   int failed, rc;
   /* options: owned copies */
@@ -130,6 +132,44 @@ static void reset_record(pp_csv *c) {
 static const char *field(const pp_csv *c, size_t j) { return c->arena + c->off[j]; }
 
 static const char *colname(const pp_csv *c, size_t j) { return j < c->ncols ? c->names[j] : "?"; }
+
+/* Exact powers of ten (all representable in a double). */
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* A cell as a number.  Plain decimals ("-12.50") take a fast path: when the digits form an integer
+ * m <= 2^53 and there are at most 22 decimals, m / 10^k is one correctly rounded IEEE division of
+ * two exact values, so the result is the one strtod gives.  Everything else (spaces, exponents,
+ * hex, inf/nan, long mantissas) goes to pp_parse_double.  0 ok, -1 not a number. */
+static int parse_number(const char *s, size_t len, double *out) {
+  size_t i = 0;
+  int neg = 0;
+  if (len && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    i = 1;
+  }
+  uint64_t m = 0;
+  size_t ndig = 0, nfrac = 0;
+  int dot = 0;
+  for (; i < len; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch >= '0' && ch <= '9') {
+      if (ndig == 19) return pp_parse_double(s, out); /* would overflow m: slow path */
+      m = m * 10 + (uint64_t)(ch - '0');
+      ndig++;
+      nfrac += (size_t)dot;
+    } else if (ch == '.' && !dot) {
+      dot = 1;
+    } else {
+      return pp_parse_double(s, out);
+    }
+  }
+  if (ndig == 0 || m > ((uint64_t)1 << 53) || nfrac > 22) return pp_parse_double(s, out);
+  double v = (double)m;
+  if (nfrac) v /= pow10_exact[nfrac];
+  *out = neg ? -v : v;
+  return 0;
+}
 
 static int is_missing(const pp_csv *c, const char *s, size_t len) {
   if (len == 0) return 1;
@@ -362,7 +402,7 @@ static void data_row(pp_csv *c) {
     c->aflag[j] = A_OK;
     if (kind != K_NUM && kind != K_AUTO_NUM) continue;
     double v;
-    if (pp_parse_double(t, &v) != 0) {
+    if (parse_number(t, len, &v) != 0) {
       if (kind == K_AUTO_NUM) {
         c->aflag[j] = A_FLIP;
         continue;
@@ -468,7 +508,7 @@ static void cb_field(void *s, size_t len, void *data) {
   char *dst = c->arena + c->arena_len;
   if (len) {
     memcpy(dst, s, len);
-    if (!c->nul_field && memchr(dst, 0, len)) c->nul_field = idx + 1;
+    if (c->nul_seen && !c->nul_field && memchr(dst, 0, len)) c->nul_field = idx + 1;
   }
   dst[len] = '\0';
   c->off[idx] = c->arena_len;
@@ -501,6 +541,8 @@ static void read_block(pp_csv *c) {
   }
   c->len = n;
   c->pos = 0;
+  c->cr_at = SIZE_MAX;
+  if (n && memchr(c->buf, 0, n)) c->nul_seen = 1; /* sticky: a field may span blocks */
   if (!c->bom_checked) {
     c->bom_checked = 1;
     if (n >= 3 && memcmp(c->buf, "\xEF\xBB\xBF", 3) == 0) c->pos = 3;
@@ -547,13 +589,19 @@ static int want_more(const pp_csv *c) {
   return 0;
 }
 
-/* Length of the next piece: through the first CR or LF, or everything left. */
-static size_t line_piece(const unsigned char *p, size_t n) {
-  const unsigned char *lf = memchr(p, '\n', n);
-  size_t lim = lf ? (size_t)(lf - p) : n;
-  const unsigned char *cr = memchr(p, '\r', lim);
-  if (cr) return (size_t)(cr - p) + 1;
-  return lf ? lim + 1 : n;
+/* Length of the next piece: through the first CR or LF, or everything left in the block.  The
+ * position of the next CR is cached, so LF-only files scan each block for CR once. */
+static size_t line_piece(pp_csv *c) {
+  const unsigned char *p = c->buf + c->pos;
+  size_t n = c->len - c->pos;
+  if (c->cr_at == SIZE_MAX || c->cr_at < c->pos) {
+    const unsigned char *cr = memchr(p, '\r', n);
+    c->cr_at = cr ? c->pos + (size_t)(cr - p) : c->len;
+  }
+  size_t lim = c->cr_at - c->pos; /* bytes before the next CR (or all of them) */
+  const unsigned char *lf = memchr(p, '\n', lim);
+  if (lf) return (size_t)(lf - p) + 1;
+  return lim < n ? lim + 1 : n;
 }
 
 static int pump(pp_csv *c) {
@@ -564,7 +612,7 @@ static int pump(pp_csv *c) {
       continue;
     }
     const unsigned char *p = c->buf + c->pos;
-    size_t piece = line_piece(p, c->len - c->pos);
+    size_t piece = line_piece(c);
     int ends_line = p[piece - 1] == '\n' || p[piece - 1] == '\r';
     if (c->skip_eol) { /* resynchronising after a quoting error */
       c->pos += piece;

@@ -29,6 +29,13 @@ void pp_svc_sqnorms(const float *X, size_t n, size_t d, float *sq);
 void pp_svc_gemm_nt(const float *A, size_t m, const float *B, size_t n, size_t d, float *C, size_t ldc,
                     int single_thread);
 
+/* out[n] = X (n x d) . x with cblas_sgemv, in row chunks below OpenBLAS's gemv threading threshold
+ * when single_thread is set. */
+void pp_svc_gemv(const float *X, size_t n, size_t d, const float *x, float *out, int single_thread);
+
+/* exp(x) for x <= 0 (clamped to [-87, 0]), single precision, vectorisable. */
+float pp_svc_expf_neg(float x);
+
 /* Turn a block of dot products into kernel values in place: row r of the block belongs to a row
  * of squared norm sqa[r], column c to sqb[c]; RBF: exp(-gamma * max(0, sqa + sqb - 2 dot)). */
 void pp_svc_kernel_transform(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,

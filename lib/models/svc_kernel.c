@@ -14,6 +14,7 @@
 /* OpenBLAS (0.3.x, pthread build) runs a gemm on one thread when m*n*k <= 65536 * 4; above that
  * it wakes its own pool.  Tiles below this size keep the caller in control of the threads. */
 #define SVC_BLAS_SINGLE_MNK 262144.0
+#define SVC_BLAS_SINGLE_MV 9200.0
 /* Rows of a prediction block (scratch is PRED_BLOCK x n_sv floats). */
 #define PRED_BLOCK 64
 
@@ -54,6 +55,51 @@ void pp_svc_gemm_nt(const float *A, size_t m, const float *B, size_t n, size_t d
   }
 }
 
+void pp_svc_gemv(const float *X, size_t n, size_t d, const float *x, float *out, int single_thread) {
+  if (n == 0) return;
+  if (d == 0) {
+    memset(out, 0, n * sizeof(float));
+    return;
+  }
+  /* OpenBLAS threads a gemv when m * n >= 2304 * 4 */
+  size_t chunk = n;
+  if (single_thread) {
+    chunk = (size_t)(SVC_BLAS_SINGLE_MV / (double)d);
+    if (chunk < 64) chunk = 64;
+  }
+  for (size_t i0 = 0; i0 < n; i0 += chunk) {
+    size_t m = n - i0 < chunk ? n - i0 : chunk;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)m, (blasint)d, 1.0f, X + i0 * d, (blasint)d, x, 1, 0.0f,
+                out + i0, 1);
+  }
+}
+
+/* exp(x) for x <= 0 in single precision, written so that the compiler vectorises the loops that
+ * call it (libm's expf is a call per element and dominated the kernel's cost).  x = k ln2 + r with
+ * k = round(x / ln2) and a two-part ln2 (Cody-Waite), |r| <= ln2/2; exp(r) by its Taylor series to
+ * r^7 (truncation below 5e-9 relative), times 2^k built in the exponent bits.  Below -87 (results
+ * under 1.6e-38) it returns exp(-87): a kernel value that small is zero for every purpose here.
+ * Within 2 ulp of the correctly rounded value (checked by tests/test_svc.c). */
+float pp_svc_expf_neg(float x) {
+  const float log2e = 1.44269504088896341f, ln2_hi = 0.693145751953125f, ln2_lo = 1.42860682030941723e-6f;
+  const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+  x = x < -87.0f ? -87.0f : (x > 0.0f ? 0.0f : x);
+  float k = (x * log2e + shifter) - shifter;
+  float r = (x - k * ln2_hi) - k * ln2_lo;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  int32_t bits = ((int32_t)k + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
 void pp_svc_kernel_transform(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,
                              int kernel, float gamma) {
   if (kernel != PP_SVC_RBF) return; /* linear: the dot product is the kernel */
@@ -61,9 +107,10 @@ void pp_svc_kernel_transform(float *C, size_t m, size_t n, size_t ldc, const flo
   for (size_t i = 0; i < m; i++) {
     float *c = C + i * ldc;
     const float a = sqa[i];
+#pragma omp simd
     for (size_t j = 0; j < n; j++) {
       float d2 = a + sqb[j] - 2.0f * c[j];
-      c[j] = expf(ng * (d2 > 0.0f ? d2 : 0.0f));
+      c[j] = pp_svc_expf_neg(ng * (d2 > 0.0f ? d2 : 0.0f));
     }
   }
 }
@@ -115,25 +162,21 @@ int pp_svc_kernel_full(const float *X, const float *sq, size_t n, size_t d, int 
 size_t pp_svc_scratch(const pp_svc_model *m, size_t n) {
   if (!m || m->kernel == PP_SVC_LINEAR || m->nsv == 0 || n == 0) return 0;
   size_t nb = n < PRED_BLOCK ? n : PRED_BLOCK;
-  return nb * m->nsv * sizeof(float);
+  return nb * (m->nsv + 1) * sizeof(float);
 }
 
-/* RBF decision values of rows [0, nb) of Xb into dec, with D (nb x nsv) as workspace. */
-static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *D, double *dec) {
+/* RBF decision values of rows [0, nb) of Xb into dec; work holds nb x (nsv + 1) floats.  The
+ * kernel values are computed exactly as in training (pp_svc_kernel_transform). */
+static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *work, double *dec) {
   const size_t ns = m->nsv, d = m->d;
+  float *D = work, *sx = work + nb * ns;
   pp_svc_gemm_nt(Xb, nb, m->sv, ns, d, D, ns, 1);
-  const double ng = -m->gamma;
+  pp_svc_sqnorms(Xb, nb, d, sx);
+  pp_svc_kernel_transform(D, nb, ns, ns, sx, m->sv_sq, PP_SVC_RBF, (float)m->gamma);
   for (size_t r = 0; r < nb; r++) {
-    const float *x = Xb + r * d;
-    double sx = 0;
-    for (size_t k = 0; k < d; k++) sx += (double)x[k] * (double)x[k];
-    sx = (double)(float)sx; /* the same rounding as the support vectors' norms */
-    const float *dr = D + r * ns;
+    const float *kr = D + r * ns;
     double s = 0;
-    for (size_t k = 0; k < ns; k++) {
-      double d2 = (double)m->sv_sq[k] + sx - 2.0 * (double)dr[k];
-      s += m->coef[k] * exp(ng * (d2 > 0 ? d2 : 0));
-    }
+    for (size_t k = 0; k < ns; k++) s += m->coef[k] * (double)kr[k];
     dec[r] = s - m->rho;
   }
 }
@@ -166,7 +209,7 @@ int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec
   int nomem = 0;
 #pragma omp parallel num_threads(nt)
   {
-    float *D = malloc((size_t)PRED_BLOCK * m->nsv * sizeof(float));
+    float *D = malloc((size_t)PRED_BLOCK * (m->nsv + 1) * sizeof(float));
     if (!D) {
 #pragma omp atomic write
       nomem = 1;

@@ -132,7 +132,7 @@ static const float *krow(smo *s, size_t p) {
   int fresh;
   float *row = lru_get(&s->cache, k, &fresh);
   if (fresh) {
-    pp_svc_gemm_nt(pb->X + k * pb->d, 1, pb->X, s->n, pb->d, row, s->n, s->single_thread);
+    pp_svc_gemv(pb->X, s->n, pb->d, pb->X + k * pb->d, row, s->single_thread);
     pp_svc_kernel_transform(row, 1, s->n, s->n, pb->sq + k, pb->sq, pb->kernel, pb->gamma);
   }
   return row;
