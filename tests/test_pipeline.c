@@ -345,16 +345,16 @@ static void test_voting_math(void **state) {
   double p[3] = {0.9, 0.2, 0.6};
   m.voting = PP_VOTE_SOFT;
   /* 0.5*0.9 + 0.3*0.2 + 0.2*0.6 = 0.45 + 0.06 + 0.12 = 0.63 */
-  assert_double_equal(pp_ensemble_combine(&m, p), 0.63, 1e-12);
+  tu_assert_close(pp_ensemble_combine(&m, p), 0.63, 1e-12);
   m.voting = PP_VOTE_HARD;
   /* votes: 1, 0, 1 -> 0.5 + 0.2 = 0.7 */
-  assert_double_equal(pp_ensemble_combine(&m, p), 0.7, 1e-12);
+  tu_assert_close(pp_ensemble_combine(&m, p), 0.7, 1e-12);
   /* unnormalised weights are normalised */
   mem[0].weight = 5;
   mem[1].weight = 3;
   mem[2].weight = 2;
   m.voting = PP_VOTE_SOFT;
-  assert_double_equal(pp_ensemble_combine(&m, p), 0.63, 1e-12);
+  tu_assert_close(pp_ensemble_combine(&m, p), 0.63, 1e-12);
 }
 
 static void test_vote_weights_fit(void **state) {
@@ -371,7 +371,7 @@ static void test_vote_weights_fit(void **state) {
   }
   double w[2];
   assert_int_equal(pp_fit_vote_weights(P, y, n, 2, w), 0);
-  assert_double_equal(w[0] + w[1], 1.0, 1e-9);
+  tu_assert_close(w[0] + w[1], 1.0, 1e-9);
   assert_true(w[0] >= 0 && w[1] >= 0);
   assert_true(w[0] > 0.9);
   free(P);

@@ -28,4 +28,6 @@ double tu_uniform(uint64_t *state);
 double tu_normal(uint64_t *state);
 /* AUC of scores against labels (independent reference: O(n^2) pair count, ties = 1/2). */
 double tu_auc_ref(const double *s, const float *y, size_t n);
+/* |a - b| <= eps (Debian 12's cmocka 1.1.5 has no assert_double_equal). */
+#define tu_assert_close(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
 #endif

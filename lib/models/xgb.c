@@ -1,0 +1,881 @@
+/* The "xgboost" member: gradient-boosted trees through XGBoost's C API (Debian libxgboost 1.7),
+ * tree_method hist, objective binary:logistic.  The only file of the library that includes
+ * xgboost/c_api.h.
+ *
+ * fit:
+ *  1. scale_pos_weight: given -> used as is; absent -> (sum of negative weights) / (sum of positive
+ *     weights) when the recipe's imbalance is "weights" (neg / pos counts without sample weights),
+ *     else 1.
+ *  2. A DMatrix of the training rows (labels, sample weights) and, with early stopping, one of the
+ *     validation rows; rounds of XGBoosterUpdateOneIter.  With early_stopping_rounds > 0 and a
+ *     validation set, each round's validation log-loss (XGBoosterEvalOneIter, weighted when the
+ *     validation rows have weights) is compared with the best so far; a strictly lower value is a
+ *     new best; training stops after early_stopping_rounds rounds without one.
+ *  3. The booster is sliced to the rounds 0..best_iteration, saved to XGBoost's JSON format and
+ *     re-created from those bytes, exactly as load does: a fitted and a loaded model are the same
+ *     thing and predict bit-for-bit alike, the trees after the best iteration are gone (predict
+ *     and importance see only the kept ones), and the training DMatrix caches are released.
+ *
+ * Model bytes (save/load): our header (format version, d, iterations, scale_pos_weight, ...) then
+ * XGBoost's own model in its JSON text format ("format": "json").  JSON rather than UBJSON because
+ * XGBoost 1.7's UBJSON reader does not check lengths against the buffer, while its JSON text reader
+ * does.  Before XGBoost sees the bytes, load checks (with jansson) what XGBoost 1.7's loader and
+ * predictor use without checking, as far as we know them from its source: the nesting depth, one
+ * gbtree booster with binary:logistic, num_feature == d, num_trees == the trees and tree_info
+ * arrays, tree ids, and in every tree the child indices (each node reached once from the root: no cycle, nothing out of
+ * range), split features < d, and no categorical splits.  What XGBoost itself rejects comes back
+ * as PROP_ERR_CORRUPT with XGBGetLastError()'s message.
+ *
+ * Threads: XGBoost documents that calling only in-place prediction (XGBoosterPredictFromDense) from
+ * many threads at once on one booster is safe and lock free; the result buffer it returns lives in
+ * storage local to the calling thread and that booster, and we copy it into out[] at once.  After
+ * fit/load the booster is configured (one warm-up prediction) and never touched by anything but
+ * PredictFromDense until free: save hands out the cached JSON bytes and importance the cached
+ * total gains.  So predict takes no mutex and uses no per-thread handles.  predict's nthread: the
+ * booster's own nthread is 0, so XGBoost sizes its OpenMP team from the calling thread's
+ * omp_get_max_threads(); predict sets that (omp_set_num_threads, a per-thread setting) for the call
+ * and restores it (1.7's predict configuration has no nthread field).
+ *
+ * Silence: every booster gets verbosity 0.  XGBoost 1.7 keeps its log callback per thread (a
+ * message logged on a thread that did not register one goes to stderr), so each thread registers
+ * our callback before its first XGBoost call (a thread-local flag makes that once per thread).  The
+ * callback forwards to pp_log of the fit in progress on that thread (DEBUG level), else drops. */
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <xgboost/c_api.h>
+
+#include "common/jsonx.h"
+#include "models/member.h"
+
+#define XGB_FORMAT_VERSION 1u
+#define XGB_BLOB_JSON 1u
+#define XGB_MAX_ROUNDS 100000L
+#define XGB_MAX_DEPTH_JSON 64 /* XGBoost's own model documents nest 7 deep */
+#define XGB_MAX_WIDTH ((size_t)1 << 24)
+
+static const char *const k_keys[] = {"eta",       "max_depth", "rounds", "subsample",
+                                     "colsample", "min_child_weight", "lambda", "gamma",
+                                     "max_bin",   "scale_pos_weight", "early_stopping_rounds",
+                                     "seed",      "nthread", NULL};
+
+typedef struct xgb_params {
+  double eta;
+  long max_depth;
+  long rounds;
+  double subsample;
+  double colsample;
+  double min_child_weight;
+  double lambda;
+  double gamma;
+  long max_bin;
+  double scale_pos_weight; /* < 0: automatic */
+  long early_stopping_rounds;
+  long seed;    /* < 0: ctx->seed */
+  long nthread; /* 0: ctx->nthread */
+} xgb_params;
+
+typedef struct xgb_model {
+  BoosterHandle h;
+  size_t d;
+  uint32_t best_iteration; /* 0-based; the model keeps rounds 0..best_iteration */
+  uint32_t rounds_boosted; /* rounds trained before stopping */
+  uint32_t rounds_param;   /* rounds asked for */
+  uint32_t es_rounds;      /* early_stopping_rounds asked for (0 = off) */
+  double spw;              /* scale_pos_weight used */
+  int spw_auto;            /* 1 when it was computed, not given */
+  int early_stopped;       /* 1 when validation ended training before rounds_param */
+  int used_valid;          /* 1 when a validation set was evaluated */
+  double best_score;       /* validation log-loss at best_iteration (NaN without validation) */
+  char *blob;              /* XGBoost's JSON model */
+  size_t blob_len;
+  double *imp; /* d total gains */
+} xgb_model;
+
+/* ---- XGBoost plumbing ------------------------------------------------------------------------ */
+
+static _Thread_local int tl_log_registered;
+static _Thread_local const pp_ctx *tl_log_ctx;
+
+static void xgb_log_cb(const char *msg) {
+  if (tl_log_ctx && msg) pp_log(tl_log_ctx, PROP_LOG_DEBUG, "xgboost: %s", msg);
+}
+
+/* XGBoost's message without its stack trace, newlines folded, bounded. */
+static void xgb_message(char *buf, size_t cap) {
+  const char *m = XGBGetLastError();
+  if (!m || !*m) m = "unknown error";
+  size_t k = 0;
+  for (const char *p = m; *p && k + 1 < cap; p++) {
+    if (strncmp(p, "Stack trace:", 12) == 0) break;
+    char c = *p;
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (c == ' ' && k > 0 && buf[k - 1] == ' ') continue;
+    buf[k++] = c;
+  }
+  while (k > 0 && buf[k - 1] == ' ') k--;
+  buf[k] = '\0';
+}
+
+static int backend_err(const char *what) {
+  char msg[640];
+  xgb_message(msg, sizeof msg);
+  return pp_err(PROP_ERR_BACKEND, "xgboost: %s: %s", what, msg);
+}
+
+/* Once per thread, before the thread's first XGBoost call. */
+static int xgb_thread_init(void) {
+  if (tl_log_registered) return 0;
+  if (XGBRegisterLogCallback(xgb_log_cb) != 0) return backend_err("registering the log callback");
+  tl_log_registered = 1;
+  return 0;
+}
+
+/* __array_interface__ (version 3) of a row-major float32 matrix, read-only. */
+static void array_interface(char *buf, size_t cap, const float *X, size_t n, size_t d) {
+  snprintf(buf, cap, "{\"data\":[%ju,true],\"shape\":[%zu,%zu],\"strides\":null,\"typestr\":\"<f4\",\"version\":3}",
+           (uintmax_t)(uintptr_t)X, n, d);
+}
+
+static int dmatrix_from(const float *X, size_t n, size_t d, const float *y, const float *w, int nthread,
+                        DMatrixHandle *out) {
+  *out = NULL;
+  char ai[256], cfg[64];
+  array_interface(ai, sizeof ai, X, n, d);
+  snprintf(cfg, sizeof cfg, "{\"missing\":NaN,\"nthread\":%d}", nthread);
+  DMatrixHandle m = NULL;
+  if (XGDMatrixCreateFromDense(ai, cfg, &m) != 0) return backend_err("creating the DMatrix");
+  if (XGDMatrixSetFloatInfo(m, "label", y, (bst_ulong)n) != 0 ||
+      (w && XGDMatrixSetFloatInfo(m, "weight", w, (bst_ulong)n) != 0)) {
+    int rc = backend_err("setting labels and weights");
+    XGDMatrixFree(m);
+    return rc;
+  }
+  *out = m;
+  return 0;
+}
+
+static int set_param(BoosterHandle h, const char *name, const char *value) {
+  if (XGBoosterSetParam(h, name, value) != 0) {
+    char what[96];
+    snprintf(what, sizeof what, "setting parameter %s=%s", name, value);
+    return backend_err(what);
+  }
+  return 0;
+}
+
+static int set_param_f(BoosterHandle h, const char *name, double v) {
+  char s[40];
+  snprintf(s, sizeof s, "%.17g", v);
+  return set_param(h, name, s);
+}
+
+static int set_param_l(BoosterHandle h, const char *name, long v) {
+  char s[24];
+  snprintf(s, sizeof s, "%ld", v);
+  return set_param(h, name, s);
+}
+
+/* ---- parameters ------------------------------------------------------------------------------ */
+
+static int positive(const char *path, const char *key, double v) {
+  if (v > 0) return 0;
+  return pp_err(PROP_ERR_RECIPE, "%s%s%s: must be > 0, got %g", path, *path ? "." : "", key, v);
+}
+
+static int xgb_parse_params(const json_t *obj, const char *path, void **out) {
+  *out = NULL;
+  if (!path) path = "";
+  PP_TRY(pp_json_check_keys(obj, path, k_keys));
+  xgb_params p;
+  memset(&p, 0, sizeof p);
+  PP_TRY(pp_json_double(obj, path, "eta", 0.0, 1.0, 0.1, &p.eta));
+  PP_TRY(positive(path, "eta", p.eta));
+  PP_TRY(pp_json_int(obj, path, "max_depth", 1, 64, 6, &p.max_depth));
+  PP_TRY(pp_json_int(obj, path, "rounds", 1, XGB_MAX_ROUNDS, 300, &p.rounds));
+  PP_TRY(pp_json_double(obj, path, "subsample", 0.0, 1.0, 0.8, &p.subsample));
+  PP_TRY(positive(path, "subsample", p.subsample));
+  PP_TRY(pp_json_double(obj, path, "colsample", 0.0, 1.0, 0.8, &p.colsample));
+  PP_TRY(positive(path, "colsample", p.colsample));
+  PP_TRY(pp_json_double(obj, path, "min_child_weight", 0.0, 1e9, 1.0, &p.min_child_weight));
+  PP_TRY(pp_json_double(obj, path, "lambda", 0.0, 1e9, 1.0, &p.lambda));
+  PP_TRY(pp_json_double(obj, path, "gamma", 0.0, 1e9, 0.0, &p.gamma));
+  PP_TRY(pp_json_int(obj, path, "max_bin", 2, 65536, 256, &p.max_bin));
+  PP_TRY(pp_json_double(obj, path, "scale_pos_weight", 0.0, 1e9, -1.0, &p.scale_pos_weight));
+  if (p.scale_pos_weight >= 0) PP_TRY(positive(path, "scale_pos_weight", p.scale_pos_weight));
+  PP_TRY(pp_json_int(obj, path, "early_stopping_rounds", 0, XGB_MAX_ROUNDS, 0, &p.early_stopping_rounds));
+  PP_TRY(pp_json_int(obj, path, "seed", 0, 2147483647L, -1, &p.seed));
+  PP_TRY(pp_json_int(obj, path, "nthread", 0, 1024, 0, &p.nthread));
+  xgb_params *q = pp_malloc(sizeof *q);
+  if (!q) return PROP_ERR_NOMEM;
+  *q = p;
+  *out = q;
+  return 0;
+}
+
+static json_t *xgb_params_to_json(const void *params) {
+  const xgb_params *p = params;
+  json_t *o = json_object();
+  if (!o) return NULL;
+  json_object_set_new(o, "eta", json_real(p->eta));
+  json_object_set_new(o, "max_depth", json_integer(p->max_depth));
+  json_object_set_new(o, "rounds", json_integer(p->rounds));
+  json_object_set_new(o, "subsample", json_real(p->subsample));
+  json_object_set_new(o, "colsample", json_real(p->colsample));
+  json_object_set_new(o, "min_child_weight", json_real(p->min_child_weight));
+  json_object_set_new(o, "lambda", json_real(p->lambda));
+  json_object_set_new(o, "gamma", json_real(p->gamma));
+  json_object_set_new(o, "max_bin", json_integer(p->max_bin));
+  json_object_set_new(o, "scale_pos_weight", p->scale_pos_weight < 0 ? json_null() : json_real(p->scale_pos_weight));
+  json_object_set_new(o, "early_stopping_rounds", json_integer(p->early_stopping_rounds));
+  json_object_set_new(o, "seed", p->seed < 0 ? json_null() : json_integer(p->seed));
+  json_object_set_new(o, "nthread", json_integer(p->nthread));
+  return o;
+}
+
+static void xgb_free_params(void *params) { free(params); }
+
+/* ---- the model ------------------------------------------------------------------------------- */
+
+static void xgb_free_model(void *model) {
+  xgb_model *m = model;
+  if (!m) return;
+  if (m->h) XGBoosterFree(m->h);
+  free(m->blob);
+  free(m->imp);
+  free(m);
+}
+
+/* Fixed predict configuration: values (type 0), every tree of the (sliced) model, NaN = missing. */
+static const char k_predict_cfg[] = "{\"type\":0,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,"
+                                    "\"strict_shape\":false,\"cache_id\":0,\"missing\":NaN}";
+
+/* PredictFromDense of n rows into out[n]; copies XGBoost's thread-local buffer at once. */
+static int predict_raw(BoosterHandle h, const float *X, size_t n, size_t d, double *out) {
+  char ai[256];
+  array_interface(ai, sizeof ai, X, n, d);
+  const bst_ulong *shape = NULL;
+  bst_ulong dim = 0;
+  const float *res = NULL;
+  if (XGBoosterPredictFromDense(h, ai, k_predict_cfg, NULL, &shape, &dim, &res) != 0)
+    return backend_err("in-place prediction");
+  size_t total = 1;
+  for (bst_ulong k = 0; k < dim; k++) total *= (size_t)shape[k];
+  if (dim < 1 || dim > 2 || total != n || (size_t)shape[0] != n || !res)
+    return pp_err(PROP_ERR_BACKEND, "xgboost: in-place prediction gave %zu values for %zu rows", total, n);
+  for (size_t i = 0; i < n; i++) out[i] = (double)res[i];
+  return 0;
+}
+
+/* ---- validation of XGBoost's JSON before XGBoost parses it -------------------------------------- */
+
+/* Lexical pass over the text: it starts with {" (XGBoost's loader would otherwise take the bytes for
+ * UBJSON or its old binary format), strings are closed and hold no escapes or control bytes (so
+ * that jansson and XGBoost read the same keys), nesting is bounded.  Bare NaN / Infinity tokens
+ * (XGBoost may write them; jansson does not read them) are replaced in the copy `scan` by numbers of
+ * the same length, for the structural check only. */
+static int lex_check(const char *txt, size_t len, char *scan, const char *what) {
+  if (len < 2 || txt[0] != '{' || txt[1] != '"')
+    return pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model is not XGBoost's JSON format", what);
+  memcpy(scan, txt, len);
+  int depth = 0, in_str = 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)txt[i];
+    if (in_str) {
+      if (c == '"') in_str = 0;
+      else if (c == '\\' || c < 0x20)
+        return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON: unexpected byte 0x%02x in a string at byte %zu", what,
+                      c, i);
+      continue;
+    }
+    if (c == '"') in_str = 1;
+    else if (c == '{' || c == '[') {
+      if (++depth > XGB_MAX_DEPTH_JSON)
+        return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON nests deeper than %d at byte %zu", what,
+                      XGB_MAX_DEPTH_JSON, i);
+    } else if (c == '}' || c == ']') {
+      if (--depth < 0)
+        return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON: unbalanced '%c' at byte %zu", what, c, i);
+    } else if (c == 'N' && len - i >= 3 && memcmp(txt + i, "NaN", 3) == 0) {
+      memcpy(scan + i, "0.0", 3);
+      i += 2;
+    } else if (c == 'I' && len - i >= 8 && memcmp(txt + i, "Infinity", 8) == 0) {
+      memcpy(scan + i, "0.000000", 8);
+      i += 7;
+    }
+  }
+  if (in_str || depth != 0) return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON ends early", what);
+  return 0;
+}
+
+/* A non-negative integer given as a JSON integer or as a decimal string (XGBoost writes parameters
+ * as strings: "num_trees": "300").  -1 when it is neither or exceeds max. */
+static long long jcount(const json_t *v, long long max) {
+  long long x = -1;
+  if (json_is_integer(v)) x = json_integer_value(v);
+  else if (json_is_string(v)) {
+    const char *s = json_string_value(v);
+    if (!*s || strlen(s) > 18) return -1;
+    x = 0;
+    for (; *s; s++) {
+      if (*s < '0' || *s > '9') return -1;
+      x = x * 10 + (*s - '0');
+    }
+  }
+  return x >= 0 && x <= max ? x : -1;
+}
+
+static const json_t *jget(const json_t *o, const char *key) {
+  return json_is_object(o) ? json_object_get(o, key) : NULL;
+}
+
+static int jstr_is(const json_t *v, const char *s) { return json_is_string(v) && strcmp(json_string_value(v), s) == 0; }
+
+/* An array of exactly n integers (n == (size_t)-1: any length), or NULL. */
+static const json_t *jints(const json_t *o, const char *key, size_t n) {
+  const json_t *a = jget(o, key);
+  if (!json_is_array(a) || (n != (size_t)-1 && json_array_size(a) != n)) return NULL;
+  for (size_t i = 0; i < json_array_size(a); i++)
+    if (!json_is_integer(json_array_get(a, i))) return NULL;
+  return a;
+}
+
+static long long jat(const json_t *a, size_t i) { return json_integer_value(json_array_get(a, i)); }
+
+/* One tree: every node reachable from the root is visited once (no cycle, no shared child), child
+ * indices are in range, split features < d, no categorical splits.  stack/seen hold nn entries. */
+static int check_tree(const json_t *t, size_t ti, size_t d, size_t *stack, unsigned char *seen, size_t cap,
+                      const char *what) {
+  const json_t *tp = jget(t, "tree_param");
+  long long nn = jcount(jget(tp, "num_nodes"), (long long)cap);
+  if (nn < 1) return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: bad num_nodes", what, ti);
+  long long slv = jcount(jget(tp, "size_leaf_vector"), 1);
+  if (jget(tp, "size_leaf_vector") && slv < 0)
+    return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: vector leaves are not supported", what, ti);
+  size_t n = (size_t)nn;
+  const json_t *L = jints(t, "left_children", n), *R = jints(t, "right_children", n);
+  const json_t *F = jints(t, "split_indices", n);
+  if (!L || !R || !F)
+    return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: child or split arrays missing or not of %zu integers", what,
+                  ti, n);
+  if (jget(t, "split_type")) {
+    const json_t *S = jints(t, "split_type", n);
+    if (!S) return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: bad split_type array", what, ti);
+    for (size_t i = 0; i < n; i++)
+      if (jat(S, i) != 0) return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: categorical split", what, ti);
+  }
+  static const char *const cats[] = {"categories", "categories_nodes", "categories_segments", "categories_sizes"};
+  for (size_t k = 0; k < sizeof cats / sizeof cats[0]; k++) {
+    const json_t *c = jget(t, cats[k]);
+    if (c && (!json_is_array(c) || json_array_size(c) != 0))
+      return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: categorical split data", what, ti);
+  }
+  memset(seen, 0, n);
+  size_t top = 0;
+  stack[top++] = 0;
+  while (top) {
+    size_t i = stack[--top];
+    if (seen[i]) return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: node %zu is reached twice", what, ti, i);
+    seen[i] = 1;
+    long long l = jat(L, i), r = jat(R, i);
+    if (l == -1) continue; /* a leaf (XGBoost tests the left child only) */
+    if (l < 1 || l >= nn || r < 1 || r >= nn || l == r)
+      return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: node %zu has children %lld, %lld of %lld nodes", what, ti,
+                    i, l, r, nn);
+    long long f = jat(F, i);
+    if (f < 0 || (unsigned long long)f >= d)
+      return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: node %zu splits on feature %lld of %zu", what, ti, i, f,
+                    d);
+    if (top + 2 > n) /* each node is pushed at most once per parent, so a valid tree never gets here */
+      return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: inconsistent structure", what, ti);
+    stack[top++] = (size_t)l;
+    stack[top++] = (size_t)r;
+  }
+  return 0;
+}
+
+static int check_model_json(const char *txt, size_t len, size_t d, size_t *ntrees_out, const char *what) {
+  char *scan = pp_malloc(len ? len : 1);
+  if (!scan) return PROP_ERR_NOMEM;
+  int rc = lex_check(txt, len, scan, what);
+  json_t *root = NULL;
+  size_t *stack = NULL;
+  unsigned char *seen = NULL;
+  if (!rc) {
+    json_error_t e;
+    root = json_loadb(scan, len, JSON_REJECT_DUPLICATES, &e);
+    if (!root) rc = pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON, byte %d: %s", what, e.position, e.text);
+  }
+  free(scan);
+  if (rc) return rc;
+  const json_t *learner = jget(root, "learner");
+  const json_t *lmp = jget(learner, "learner_model_param");
+  const json_t *gb = jget(learner, "gradient_booster");
+  const json_t *model = jget(gb, "model");
+  const json_t *gmp = jget(model, "gbtree_model_param");
+  const json_t *trees = jget(model, "trees");
+  const json_t *info = jints(model, "tree_info", (size_t)-1);
+  long long nf = jcount(jget(lmp, "num_feature"), LLONG_MAX / 2);
+  long long ncls = jcount(jget(lmp, "num_class"), 1);
+  const json_t *nt_j = jget(lmp, "num_target");
+  long long ntrees = jcount(jget(gmp, "num_trees"), INT_MAX);
+  long long npar = jcount(jget(gmp, "num_parallel_tree"), 1);
+  if (!learner || !lmp || !gb || !model || !gmp)
+    rc = pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON lacks the learner or its gbtree model", what);
+  else if (!jstr_is(jget(gb, "name"), "gbtree"))
+    rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost booster is not gbtree", what);
+  else if (!jstr_is(jget(jget(learner, "objective"), "name"), "binary:logistic"))
+    rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost objective is not binary:logistic", what);
+  else if (nf < 0 || (unsigned long long)nf != d)
+    rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model's num_feature is not the encoded width %zu", what, d);
+  else if (ncls < 0 || (nt_j && jcount(nt_j, 1) != 1))
+    rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model is not a single-output model", what);
+  else if (npar != 1) rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model has parallel trees", what);
+  else if (!json_is_array(trees) || !info || ntrees < 1 || json_array_size(trees) != (size_t)ntrees ||
+           json_array_size(info) != (size_t)ntrees)
+    rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model's tree count, trees and tree_info disagree", what);
+  if (!rc) {
+    size_t cap = 0;
+    /* bounded by what is present: a tree's num_nodes must equal its arrays' length */
+    for (size_t t = 0; t < (size_t)ntrees; t++) {
+      const json_t *lc = jget(json_array_get(trees, t), "left_children");
+      if (json_is_array(lc) && json_array_size(lc) > cap) cap = json_array_size(lc);
+    }
+    stack = pp_malloc_array(cap ? cap : 1, sizeof *stack);
+    seen = pp_malloc(cap ? cap : 1);
+    if (!stack || !seen) rc = PROP_ERR_NOMEM;
+    for (size_t t = 0; !rc && t < (size_t)ntrees; t++) {
+      const json_t *tr = json_array_get(trees, t);
+      if (jat(info, t) != 0) rc = pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu belongs to another output", what, t);
+      else if (!json_is_integer(jget(tr, "id")) || json_integer_value(jget(tr, "id")) != (json_int_t)t)
+        rc = pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu has a wrong id", what, t);
+      else rc = check_tree(tr, t, d, stack, seen, cap, what);
+    }
+  }
+  free(stack);
+  free(seen);
+  json_decref(root);
+  if (!rc) *ntrees_out = (size_t)ntrees;
+  return rc;
+}
+
+/* ---- model from XGBoost's JSON bytes (shared by fit and load) ----------------------------------- */
+
+static int total_gain(xgb_model *m) {
+  m->imp = pp_calloc(m->d, sizeof *m->imp);
+  if (!m->imp) return PROP_ERR_NOMEM;
+  bst_ulong nfeat = 0, dim = 0;
+  const char **names = NULL;
+  const bst_ulong *shape = NULL;
+  const float *scores = NULL;
+  if (XGBoosterFeatureScore(m->h, "{\"importance_type\":\"total_gain\"}", &nfeat, &names, &dim, &shape, &scores) != 0)
+    return backend_err("feature scores");
+  for (bst_ulong k = 0; k < nfeat; k++) {
+    const char *s = names[k];
+    size_t j = 0;
+    int ok = s && s[0] == 'f' && s[1] >= '0' && s[1] <= '9';
+    for (const char *p = s ? s + 1 : NULL; ok && *p; p++) {
+      if (*p < '0' || *p > '9' || j > XGB_MAX_WIDTH) ok = 0;
+      else j = j * 10 + (size_t)(*p - '0');
+    }
+    if (!ok || j >= m->d)
+      return pp_err(PROP_ERR_BACKEND, "xgboost: feature score for an unknown feature \"%s\"", s ? s : "(null)");
+    m->imp[j] += (double)scores[k];
+  }
+  return 0;
+}
+
+/* Takes ownership of blob.  Validates, loads it into a new booster, checks the booster against d
+ * and kept rounds, configures it with one warm-up prediction and caches the importances. */
+static int model_from_blob(char *blob, size_t len, size_t d, uint32_t kept, xgb_model **out, const char *what) {
+  *out = NULL;
+  xgb_model *m = pp_calloc(1, sizeof *m);
+  if (!m) {
+    free(blob);
+    return PROP_ERR_NOMEM;
+  }
+  m->blob = blob;
+  m->blob_len = len;
+  m->d = d;
+  size_t ntrees = 0;
+  int rc = check_model_json(blob, len, d, &ntrees, what);
+  if (!rc && ntrees != kept)
+    rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model has %zu trees, the header says %u rounds", what, ntrees, kept);
+  if (!rc && XGBoosterCreate(NULL, 0, &m->h) != 0) rc = backend_err("creating a booster");
+  if (!rc && XGBoosterLoadModelFromBuffer(m->h, blob, (bst_ulong)len) != 0) {
+    char msg[640];
+    xgb_message(msg, sizeof msg);
+    rc = pp_err(PROP_ERR_CORRUPT, "%s: XGBoost rejected the model: %s", what, msg);
+  }
+  /* nthread 0: XGBoost follows the calling thread's OpenMP setting, which predict sets */
+  if (!rc) rc = set_param(m->h, "verbosity", "0");
+  if (!rc) rc = set_param(m->h, "nthread", "0");
+  if (!rc) {
+    bst_ulong nf = 0;
+    int rounds = 0;
+    if (XGBoosterGetNumFeature(m->h, &nf) != 0) rc = backend_err("reading the feature count");
+    else if ((size_t)nf != d)
+      rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model has %llu features, the encoder gives %zu", what,
+                  (unsigned long long)nf, d);
+    else if (XGBoosterBoostedRounds(m->h, &rounds) != 0) rc = backend_err("reading the boosted rounds");
+    else if (rounds < 0 || (uint32_t)rounds != kept)
+      rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model has %d rounds, the header says %u", what, rounds, kept);
+  }
+  if (!rc) {
+    /* warm-up: XGBoost configures the booster on its first prediction; do it here, on one thread */
+    float *zero = pp_calloc(d, sizeof(float));
+    double p;
+    if (!zero) rc = PROP_ERR_NOMEM;
+    else rc = predict_raw(m->h, zero, 1, d, &p);
+    free(zero);
+  }
+  if (!rc) rc = total_gain(m);
+  if (rc) {
+    xgb_free_model(m);
+    return rc;
+  }
+  *out = m;
+  return 0;
+}
+
+/* ---- fit ------------------------------------------------------------------------------------- */
+
+/* The value after "valid-logloss:" in XGBoosterEvalOneIter's text. */
+static int parse_eval(const char *s, double *v) {
+  const char *k = s ? strstr(s, "valid-logloss:") : NULL;
+  if (!k) return -1;
+  char *end = NULL;
+  *v = strtod(k + 14, &end);
+  return end == k + 14 || isnan(*v) ? -1 : 0;
+}
+
+static int check_rows(const pp_dataset *ds, const char *which, double *sw_neg, double *sw_pos,
+                      size_t *npos) {
+  *sw_neg = *sw_pos = 0;
+  *npos = 0;
+  for (size_t i = 0; i < ds->n; i++) {
+    float y = ds->y[i];
+    if (y != 0.0f && y != 1.0f)
+      return pp_err(PROP_ERR_VALUE, "xgboost: %s label of row %zu must be 0 or 1, got %g", which, i, (double)y);
+    double w = ds->w ? (double)ds->w[i] : 1.0;
+    if (!(w > 0) || !isfinite(w))
+      return pp_err(PROP_ERR_VALUE, "xgboost: %s sample weight of row %zu must be > 0, got %g", which, i, w);
+    if (y == 1.0f) {
+      *sw_pos += w;
+      (*npos)++;
+    } else {
+      *sw_neg += w;
+    }
+  }
+  return 0;
+}
+
+static int xgb_fit(const void *params, const pp_dataset *train, const pp_dataset *valid, const pp_ctx *ctx,
+                   void **model) {
+  *model = NULL;
+  xgb_params dflt;
+  const xgb_params *p = params;
+  if (!p) {
+    void *q = NULL;
+    PP_TRY(xgb_parse_params(NULL, "", &q));
+    dflt = *(xgb_params *)q;
+    free(q);
+    p = &dflt;
+  }
+  if (!train || !train->X || !train->y || train->d == 0 || train->n == 0)
+    return pp_err(PROP_ERR_ARG, "xgboost: no training data");
+  const size_t n = train->n, d = train->d;
+  if (d > XGB_MAX_WIDTH) return pp_err(PROP_ERR_ARG, "xgboost: %zu columns is too many", d);
+  double swn, swp;
+  size_t npos;
+  PP_TRY(check_rows(train, "training", &swn, &swp, &npos));
+  if (npos == 0 || npos == n)
+    return pp_err(PROP_ERR_TRAIN, "xgboost: the training rows hold only one class (%zu positives of %zu)", npos, n);
+  int use_valid = p->early_stopping_rounds > 0 && valid && valid->n > 0;
+  if (use_valid) {
+    if (!valid->X || !valid->y || valid->d != d)
+      return pp_err(PROP_ERR_ARG, "xgboost: the validation set has %zu columns, the training set %zu", valid->d, d);
+    double a, b;
+    size_t c;
+    PP_TRY(check_rows(valid, "validation", &a, &b, &c));
+  } else if (p->early_stopping_rounds > 0) {
+    pp_log(ctx, PROP_LOG_WARN,
+           "xgboost: early_stopping_rounds is set but there is no validation set (validation_fraction); "
+           "training all %ld rounds",
+           p->rounds);
+  }
+  double spw = p->scale_pos_weight;
+  int spw_auto = spw < 0;
+  if (spw_auto) spw = train->imbalance == PP_IMB_WEIGHTS ? swn / swp : 1.0;
+  int nthread = p->nthread > 0 ? (int)p->nthread : (ctx && ctx->nthread > 0 ? ctx->nthread : 1);
+  long seed = p->seed >= 0 ? p->seed : (long)((ctx ? ctx->seed : 0) & 0x7fffffffu);
+
+  PP_TRY(xgb_thread_init());
+  const pp_ctx *saved_ctx = tl_log_ctx;
+  tl_log_ctx = ctx;
+  DMatrixHandle dtrain = NULL, dvalid = NULL;
+  BoosterHandle h = NULL, hs = NULL;
+  char *blob = NULL;
+  size_t blob_len = 0;
+  int rc = dmatrix_from(train->X, n, d, train->y, train->w, nthread, &dtrain);
+  if (!rc && use_valid) rc = dmatrix_from(valid->X, valid->n, d, valid->y, valid->w, nthread, &dvalid);
+  if (!rc) {
+    DMatrixHandle cache[2] = {dtrain, dvalid};
+    if (XGBoosterCreate(cache, use_valid ? 2 : 1, &h) != 0) rc = backend_err("creating the booster");
+  }
+  if (!rc) rc = set_param(h, "verbosity", "0");
+  if (!rc) rc = set_param(h, "booster", "gbtree");
+  if (!rc) rc = set_param(h, "tree_method", "hist");
+  if (!rc) rc = set_param(h, "objective", "binary:logistic");
+  if (!rc) rc = set_param(h, "eval_metric", "logloss");
+  if (!rc) rc = set_param_f(h, "eta", p->eta);
+  if (!rc) rc = set_param_l(h, "max_depth", p->max_depth);
+  if (!rc) rc = set_param_f(h, "subsample", p->subsample);
+  if (!rc) rc = set_param_f(h, "colsample_bytree", p->colsample);
+  if (!rc) rc = set_param_f(h, "min_child_weight", p->min_child_weight);
+  if (!rc) rc = set_param_f(h, "lambda", p->lambda);
+  if (!rc) rc = set_param_f(h, "gamma", p->gamma);
+  if (!rc) rc = set_param_l(h, "max_bin", p->max_bin);
+  if (!rc) rc = set_param_f(h, "scale_pos_weight", spw);
+  if (!rc) rc = set_param_l(h, "seed", seed);
+  if (!rc) rc = set_param_l(h, "nthread", nthread);
+
+  uint32_t boosted = 0, best = 0;
+  double best_score = NAN;
+  const uint32_t rounds = (uint32_t)p->rounds, esr = (uint32_t)p->early_stopping_rounds;
+  int stopped = 0;
+  if (!rc) rc = pp_progress(ctx, "fit:xgboost", 0, rounds);
+  for (uint32_t it = 0; !rc && it < rounds; it++) {
+    if (XGBoosterUpdateOneIter(h, (int)it, dtrain) != 0) {
+      rc = backend_err("boosting a round");
+      break;
+    }
+    boosted = it + 1;
+    if (use_valid) {
+      const char *names[1] = {"valid"};
+      const char *res = NULL;
+      double v;
+      DMatrixHandle ev[1] = {dvalid};
+      if (XGBoosterEvalOneIter(h, (int)it, ev, names, 1, &res) != 0) {
+        rc = backend_err("evaluating the validation set");
+        break;
+      }
+      if (parse_eval(res, &v) != 0) {
+        rc = pp_err(PROP_ERR_BACKEND, "xgboost: cannot read the validation log-loss from \"%.80s\"", res ? res : "");
+        break;
+      }
+      if (it == 0 || v < best_score) {
+        best_score = v;
+        best = it;
+      } else if (it - best >= esr) {
+        stopped = 1;
+      }
+    } else {
+      best = it;
+    }
+    rc = pp_progress(ctx, "fit:xgboost", boosted, rounds);
+    if (stopped) break;
+  }
+  const uint32_t kept = best + 1;
+  if (!rc && kept < boosted) {
+    int s = XGBoosterSlice(h, 0, (int)kept, 1, &hs);
+    if (s != 0) rc = backend_err("keeping the rounds up to the best iteration");
+  }
+  if (!rc) {
+    bst_ulong blen = 0;
+    const char *bytes = NULL;
+    if (XGBoosterSaveModelToBuffer(hs ? hs : h, "{\"format\":\"json\"}", &blen, &bytes) != 0)
+      rc = backend_err("saving the model");
+    else if (!(blob = pp_malloc(blen ? (size_t)blen : 1)))
+      rc = PROP_ERR_NOMEM;
+    else {
+      memcpy(blob, bytes, (size_t)blen);
+      blob_len = (size_t)blen;
+    }
+  }
+  if (hs) XGBoosterFree(hs);
+  if (h) XGBoosterFree(h);
+  if (dtrain) XGDMatrixFree(dtrain);
+  if (dvalid) XGDMatrixFree(dvalid);
+  xgb_model *m = NULL;
+  if (!rc) {
+    rc = model_from_blob(blob, blob_len, d, kept, &m, "xgboost fit");
+    blob = NULL;
+    if (rc == PROP_ERR_CORRUPT) rc = pp_err_prefix(PROP_ERR_BACKEND, "xgboost: the trained model does not check: ");
+  }
+  free(blob);
+  tl_log_ctx = saved_ctx;
+  if (rc) return rc;
+  m->best_iteration = best;
+  m->rounds_boosted = boosted;
+  m->rounds_param = rounds;
+  m->es_rounds = esr;
+  m->spw = spw;
+  m->spw_auto = spw_auto;
+  m->early_stopped = stopped;
+  m->used_valid = use_valid;
+  m->best_score = use_valid ? best_score : NAN;
+  if (use_valid)
+    pp_log(ctx, PROP_LOG_DEBUG, "xgboost: best iteration %u of %u boosted (validation log-loss %.6g)%s", best, boosted,
+           best_score, stopped ? ", stopped early" : "");
+  *model = m;
+  return 0;
+}
+
+/* ---- predict --------------------------------------------------------------------------------- */
+
+static size_t xgb_scratch_bytes(const void *model, size_t n) {
+  (void)model;
+  (void)n;
+  return 0; /* XGBoost allocates its own (thread-local) output buffer */
+}
+
+static int xgb_predict(const void *model, const float *X, size_t n, double *out, void *scratch, int nthread) {
+  const xgb_model *m = model;
+  (void)scratch;
+  if (!m || (!X && n) || (!out && n)) return pp_err(PROP_ERR_ARG, "xgboost predict: NULL argument");
+  if (n == 0) return 0;
+  PP_TRY(xgb_thread_init());
+  /* The booster's nthread is 0, so XGBoost takes its thread count from this thread's OpenMP
+   * setting: set it for the call and put it back. */
+#ifdef _OPENMP
+  int saved = 0;
+  if (nthread > 0 && omp_get_max_threads() != nthread) {
+    saved = omp_get_max_threads();
+    omp_set_num_threads(nthread);
+  }
+#else
+  (void)nthread;
+#endif
+  int rc = predict_raw(m->h, X, n, m->d, out);
+#ifdef _OPENMP
+  if (saved > 0) omp_set_num_threads(saved);
+#endif
+  return rc;
+}
+
+/* ---- save / load ----------------------------------------------------------------------------- */
+
+static int xgb_save(const void *model, pp_buf *b) {
+  const xgb_model *m = model;
+  pp_put_u32(b, XGB_FORMAT_VERSION);
+  pp_put_u64(b, m->d);
+  pp_put_u32(b, m->best_iteration);
+  pp_put_u32(b, m->rounds_boosted);
+  pp_put_u32(b, m->rounds_param);
+  pp_put_u32(b, m->es_rounds);
+  pp_put_f64(b, m->spw);
+  pp_put_u8(b, (uint8_t)((m->spw_auto ? 1 : 0) | (m->early_stopped ? 2 : 0) | (m->used_valid ? 4 : 0)));
+  pp_put_f64(b, m->best_score);
+  pp_put_u32(b, XGB_BLOB_JSON);
+  pp_put_u64(b, m->blob_len);
+  pp_put_bytes(b, m->blob, m->blob_len);
+  return pp_buf_status(b);
+}
+
+static int xgb_load(pp_rd *in, size_t d, void **out) {
+  *out = NULL;
+  const char *what = in->what ? in->what : "xgboost";
+  uint32_t ver, best, boosted, rparam, esr, fmt;
+  uint64_t dd, blen;
+  double spw, best_score;
+  uint8_t flags;
+  PP_TRY(pp_get_u32(in, &ver));
+  if (ver == 0) return pp_err(PROP_ERR_CORRUPT, "%s: invalid xgboost payload version 0", what);
+  if (ver > XGB_FORMAT_VERSION)
+    return pp_err(PROP_ERR_VERSION, "%s: xgboost payload version %u is newer than this library (%u)", what, ver,
+                  XGB_FORMAT_VERSION);
+  PP_TRY(pp_get_u64(in, &dd));
+  if (dd != d || d == 0 || d > XGB_MAX_WIDTH)
+    return pp_err(PROP_ERR_CORRUPT, "%s: xgboost model has %llu inputs, the encoder gives %zu", what,
+                  (unsigned long long)dd, d);
+  PP_TRY(pp_get_u32(in, &best));
+  PP_TRY(pp_get_u32(in, &boosted));
+  PP_TRY(pp_get_u32(in, &rparam));
+  PP_TRY(pp_get_u32(in, &esr));
+  PP_TRY(pp_get_f64(in, &spw));
+  PP_TRY(pp_get_u8(in, &flags));
+  PP_TRY(pp_get_f64(in, &best_score));
+  if (rparam < 1 || rparam > XGB_MAX_ROUNDS || boosted < 1 || boosted > rparam || best >= boosted ||
+      esr > XGB_MAX_ROUNDS || !(spw > 0) || !isfinite(spw) || flags > 7 || isinf(best_score))
+    return pp_err(PROP_ERR_CORRUPT, "%s: inconsistent xgboost training facts", what);
+  PP_TRY(pp_get_u32(in, &fmt));
+  if (fmt != XGB_BLOB_JSON) return pp_err(PROP_ERR_CORRUPT, "%s: unknown XGBoost model format %u", what, fmt);
+  PP_TRY(pp_get_u64(in, &blen));
+  size_t left = in->pos <= in->len ? in->len - in->pos : 0;
+  if (blen < 2 || blen > left)
+    return pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model claims %llu bytes, %zu are present", what,
+                  (unsigned long long)blen, left);
+  PP_TRY(xgb_thread_init());
+  char *blob = pp_malloc((size_t)blen);
+  if (!blob) return PROP_ERR_NOMEM;
+  int rc = pp_get_bytes(in, blob, (size_t)blen);
+  if (rc) {
+    free(blob);
+    return rc;
+  }
+  xgb_model *m = NULL;
+  PP_TRY(model_from_blob(blob, (size_t)blen, d, best + 1, &m, what));
+  m->best_iteration = best;
+  m->rounds_boosted = boosted;
+  m->rounds_param = rparam;
+  m->es_rounds = esr;
+  m->spw = spw;
+  m->spw_auto = flags & 1;
+  m->early_stopped = (flags >> 1) & 1;
+  m->used_valid = (flags >> 2) & 1;
+  m->best_score = best_score;
+  *out = m;
+  return 0;
+}
+
+/* ---- explanation ----------------------------------------------------------------------------- */
+
+static int xgb_importance(const void *model, double *imp, size_t d) {
+  const xgb_model *m = model;
+  if (!m || !imp) return pp_err(PROP_ERR_ARG, "xgboost importance: NULL argument");
+  if (d != m->d) return pp_err(PROP_ERR_ARG, "xgboost importance: asked for %zu columns, the model has %zu", d, m->d);
+  memcpy(imp, m->imp, d * sizeof *imp);
+  return 0;
+}
+
+static json_t *xgb_info(const void *model) {
+  const xgb_model *m = model;
+  json_t *o = json_object();
+  if (!o) return NULL;
+  json_object_set_new(o, "best_iteration", json_integer(m->best_iteration));
+  json_object_set_new(o, "rounds_used", json_integer((json_int_t)m->best_iteration + 1));
+  json_object_set_new(o, "rounds_boosted", json_integer(m->rounds_boosted));
+  json_object_set_new(o, "rounds", json_integer(m->rounds_param));
+  json_object_set_new(o, "early_stopping_rounds", json_integer(m->es_rounds));
+  json_object_set_new(o, "early_stopped", json_boolean(m->early_stopped));
+  json_object_set_new(o, "best_valid_logloss", m->used_valid && isfinite(m->best_score) ? json_real(m->best_score)
+                                                                                     : json_null());
+  json_object_set_new(o, "scale_pos_weight", json_real(m->spw));
+  json_object_set_new(o, "scale_pos_weight_auto", json_boolean(m->spw_auto));
+  json_object_set_new(o, "model_bytes", json_integer((json_int_t)m->blob_len));
+  return o;
+}
+
+const pp_member_ops pp_xgb_ops = {
+    .name = "xgboost",
+    .parse_params = xgb_parse_params,
+    .params_to_json = xgb_params_to_json,
+    .free_params = xgb_free_params,
+    .fit = xgb_fit,
+    .scratch_bytes = xgb_scratch_bytes,
+    .predict = xgb_predict,
+    .save = xgb_save,
+    .load = xgb_load,
+    .free_model = xgb_free_model,
+    .importance = xgb_importance,
+    .info = xgb_info,
+};

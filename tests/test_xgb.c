@@ -1,0 +1,765 @@
+/* The "xgboost" member (lib/models/xgb.c): parameters, fit quality on a nonlinear problem, sample
+ * weights and scale_pos_weight, early stopping, save/load (bit-for-bit, corrupted and crafted
+ * payloads), importance, concurrent prediction, silence. */
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/jsonx.h"
+#include "models/member.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  assert_non_null(p);
+  return p;
+}
+
+static void *parse(const char *js) {
+  json_error_t e;
+  json_t *o = js ? json_loads(js, 0, &e) : NULL;
+  if (js) assert_non_null(o);
+  void *params = NULL;
+  int rc = pp_xgb_ops.parse_params(o, "members[0].params", &params);
+  if (rc) fprintf(stderr, "%s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  json_decref(o);
+  return params;
+}
+
+static void parse_fails(const char *js, const char *must_contain) {
+  json_error_t e;
+  json_t *o = json_loads(js, 0, &e);
+  assert_non_null(o);
+  void *params = NULL;
+  int rc = pp_xgb_ops.parse_params(o, "members[0].params", &params);
+  json_decref(o);
+  assert_int_equal(rc, PROP_ERR_RECIPE);
+  assert_null(params);
+  if (!strstr(prop_last_error(), must_contain)) {
+    fprintf(stderr, "message \"%s\" lacks \"%s\"\n", prop_last_error(), must_contain);
+    fail();
+  }
+}
+
+typedef struct logcap {
+  int warns, lines;
+  char last[512];
+} logcap;
+
+static void log_fn(void *user, int level, const char *msg) {
+  logcap *lc = user;
+  lc->lines++;
+  if (level == PROP_LOG_WARN) lc->warns++;
+  snprintf(lc->last, sizeof lc->last, "%s", msg);
+}
+
+static pp_ctx make_ctx(uint64_t seed, logcap *lc) {
+  pp_ctx c;
+  pp_ctx_init(&c, NULL, seed);
+  c.nthread = 2;
+  if (lc) {
+    c.log = log_fn;
+    c.user = lc;
+  }
+  return c;
+}
+
+/* A nonlinear problem: y = 1 when x0 * x1 > 0 (XOR of signs) or x2 > 1.2, 5% of labels flipped;
+ * x3.. are noise.  Uniform inputs on [-2, 2]. */
+static void xor_data(size_t n, size_t d, uint64_t seed, float *X, float *y) {
+  uint64_t st = seed;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)(4.0 * tu_uniform(&st) - 2.0);
+    const float *x = X + i * d;
+    int c = (x[0] * x[1] > 0) || x[2] > 1.2f;
+    if (tu_uniform(&st) < 0.05) c = !c;
+    y[i] = (float)c;
+  }
+}
+
+/* A weak-signal problem for early stopping: P(y = 1) = sigmoid(0.6 x0), other columns noise. */
+static void noisy_data(size_t n, size_t d, uint64_t seed, float *X, float *y) {
+  uint64_t st = seed;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
+    double p = 1.0 / (1.0 + exp(-0.6 * X[i * d]));
+    y[i] = (float)(tu_uniform(&st) < p);
+  }
+}
+
+static void *fit(const char *params_js, const float *X, const float *y, const float *w, size_t n, size_t d,
+                 int imbalance, const float *Xv, const float *yv, size_t nv, logcap *lc) {
+  void *params = parse(params_js);
+  pp_dataset tr = {X, n, d, y, w, NULL, imbalance};
+  pp_dataset va = {Xv, nv, d, yv, NULL, NULL, imbalance};
+  pp_ctx c = make_ctx(11, lc);
+  void *model = NULL;
+  int rc = pp_xgb_ops.fit(params, &tr, Xv ? &va : NULL, &c, &model);
+  if (rc) fprintf(stderr, "fit: %s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  assert_non_null(model);
+  pp_xgb_ops.free_params(params);
+  return model;
+}
+
+static double *predict(const void *model, const float *X, size_t n, int nthread) {
+  double *p = xmalloc(n * sizeof *p);
+  int rc = pp_xgb_ops.predict(model, X, n, p, NULL, nthread);
+  if (rc) fprintf(stderr, "predict: %s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  return p;
+}
+
+static json_int_t info_int(const void *model, const char *key) {
+  json_t *o = pp_xgb_ops.info(model);
+  assert_non_null(o);
+  json_t *v = json_object_get(o, key);
+  assert_true(json_is_integer(v));
+  json_int_t x = json_integer_value(v);
+  json_decref(o);
+  return x;
+}
+
+static double info_real(const void *model, const char *key) {
+  json_t *o = pp_xgb_ops.info(model);
+  assert_non_null(o);
+  json_t *v = json_object_get(o, key);
+  assert_true(json_is_number(v));
+  double x = json_number_value(v);
+  json_decref(o);
+  return x;
+}
+
+static int info_bool(const void *model, const char *key) {
+  json_t *o = pp_xgb_ops.info(model);
+  assert_non_null(o);
+  json_t *v = json_object_get(o, key);
+  assert_true(json_is_boolean(v));
+  int x = json_is_true(v);
+  json_decref(o);
+  return x;
+}
+
+static int load_bytes(const void *data, size_t len, size_t d, void **model) {
+  pp_rd rd;
+  pp_rd_init(&rd, data, len, "section MEMB[0] (xgboost)");
+  *model = NULL;
+  int rc = pp_xgb_ops.load(&rd, d, model);
+  if (rc) assert_null(*model);
+  else assert_non_null(*model);
+  return rc;
+}
+
+/* ---- shared fixture: one model on the XOR problem ------------------------------------------- */
+
+#define ND 6
+#define NTR 3000
+#define NTE 1500
+
+typedef struct fixture {
+  float *X, *y, *Xt, *yt;
+  void *model;
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  if (!f) return -1;
+  f->X = malloc(NTR * ND * sizeof(float));
+  f->y = malloc(NTR * sizeof(float));
+  f->Xt = malloc(NTE * ND * sizeof(float));
+  f->yt = malloc(NTE * sizeof(float));
+  if (!f->X || !f->y || !f->Xt || !f->yt) return -1;
+  xor_data(NTR, ND, 1, f->X, f->y);
+  xor_data(NTE, ND, 2, f->Xt, f->yt);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  if (f->model) pp_xgb_ops.free_model(f->model);
+  free(f->X);
+  free(f->y);
+  free(f->Xt);
+  free(f->yt);
+  free(f);
+  return 0;
+}
+
+static const char *k_xor_params = "{\"eta\": 0.2, \"max_depth\": 4, \"rounds\": 120, \"subsample\": 0.9, "
+                                  "\"colsample\": 1.0, \"min_child_weight\": 1}";
+
+static void *xor_model(fixture *f) {
+  if (!f->model) f->model = fit(k_xor_params, f->X, f->y, NULL, NTR, ND, PP_IMB_NONE, NULL, NULL, 0, NULL);
+  return f->model;
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static void test_params(void **state) {
+  (void)state;
+  void *p = parse(NULL);
+  json_t *j = pp_xgb_ops.params_to_json(p);
+  assert_true(fabs(json_real_value(json_object_get(j, "eta")) - 0.1) < 1e-12);
+  assert_int_equal(json_integer_value(json_object_get(j, "max_depth")), 6);
+  assert_int_equal(json_integer_value(json_object_get(j, "rounds")), 300);
+  assert_int_equal(json_integer_value(json_object_get(j, "max_bin")), 256);
+  assert_int_equal(json_integer_value(json_object_get(j, "early_stopping_rounds")), 0);
+  assert_true(json_is_null(json_object_get(j, "scale_pos_weight")));
+  assert_true(json_is_null(json_object_get(j, "seed")));
+  json_decref(j);
+  pp_xgb_ops.free_params(p);
+
+  p = parse("{\"eta\": 0.05, \"max_depth\": 3, \"rounds\": 50, \"gamma\": 0.5, \"lambda\": 2, \"max_bin\": 64, "
+            "\"scale_pos_weight\": 4, \"early_stopping_rounds\": 7, \"seed\": 9, \"colsample\": 0.5}");
+  j = pp_xgb_ops.params_to_json(p);
+  assert_true(fabs(json_number_value(json_object_get(j, "scale_pos_weight")) - 4.0) < 1e-12);
+  assert_true(fabs(json_number_value(json_object_get(j, "gamma")) - 0.5) < 1e-12);
+  assert_true(fabs(json_number_value(json_object_get(j, "colsample")) - 0.5) < 1e-12);
+  assert_int_equal(json_integer_value(json_object_get(j, "seed")), 9);
+  assert_int_equal(json_integer_value(json_object_get(j, "early_stopping_rounds")), 7);
+  /* the canonical JSON parses back to the same JSON */
+  void *p2 = NULL;
+  assert_int_equal(pp_xgb_ops.parse_params(j, "x", &p2), 0);
+  json_t *j2 = pp_xgb_ops.params_to_json(p2);
+  assert_true(json_equal(j, j2));
+  json_decref(j);
+  json_decref(j2);
+  pp_xgb_ops.free_params(p);
+  pp_xgb_ops.free_params(p2);
+
+  parse_fails("{\"max_depth\": 0}", "members[0].params.max_depth");
+  parse_fails("{\"max_depth\": 2.5}", "members[0].params.max_depth");
+  parse_fails("{\"eta\": 0}", "members[0].params.eta");
+  parse_fails("{\"eta\": 1.5}", "members[0].params.eta");
+  parse_fails("{\"rounds\": 0}", "members[0].params.rounds");
+  parse_fails("{\"subsample\": 0}", "members[0].params.subsample");
+  parse_fails("{\"colsample\": 2}", "members[0].params.colsample");
+  parse_fails("{\"min_child_weight\": -1}", "members[0].params.min_child_weight");
+  parse_fails("{\"lambda\": \"big\"}", "members[0].params.lambda");
+  parse_fails("{\"gamma\": -0.1}", "members[0].params.gamma");
+  parse_fails("{\"max_bin\": 1}", "members[0].params.max_bin");
+  parse_fails("{\"scale_pos_weight\": 0}", "members[0].params.scale_pos_weight");
+  parse_fails("{\"early_stopping_rounds\": -3}", "members[0].params.early_stopping_rounds");
+  parse_fails("{\"seed\": -1}", "members[0].params.seed");
+  parse_fails("{\"colsample_bytree\": 0.5}", "members[0].params.colsample_bytree");
+}
+
+static void test_fit_auc_and_roundtrip(void **state) {
+  fixture *f = *state;
+  void *m = xor_model(f);
+  double *p = predict(m, f->Xt, NTE, 2);
+  for (size_t i = 0; i < NTE; i++) assert_true(p[i] >= 0.0 && p[i] <= 1.0);
+  double auc = tu_auc_ref(p, f->yt, NTE);
+  fprintf(stderr, "xgboost held-out AUC on the XOR problem: %.4f\n", auc);
+  assert_true(auc > 0.9);
+  /* the model keeps every round without early stopping */
+  assert_int_equal(info_int(m, "best_iteration"), 119);
+  assert_int_equal(info_int(m, "rounds_used"), 120);
+  assert_int_equal(info_int(m, "rounds_boosted"), 120);
+
+  /* save -> load: the same probabilities bit for bit, the same importance and facts */
+  pp_buf b;
+  pp_buf_init(&b);
+  assert_int_equal(pp_xgb_ops.save(m, &b), 0);
+  void *m2 = NULL;
+  assert_int_equal(load_bytes(b.data, b.len, ND, &m2), 0);
+  double *p2 = predict(m2, f->Xt, NTE, 1);
+  assert_memory_equal(p, p2, NTE * sizeof *p);
+  double i1[ND], i2[ND];
+  assert_int_equal(pp_xgb_ops.importance(m, i1, ND), 0);
+  assert_int_equal(pp_xgb_ops.importance(m2, i2, ND), 0);
+  assert_memory_equal(i1, i2, sizeof i1);
+  assert_int_equal(info_int(m2, "best_iteration"), 119);
+  /* saving the loaded model gives the same bytes */
+  pp_buf b2;
+  pp_buf_init(&b2);
+  assert_int_equal(pp_xgb_ops.save(m2, &b2), 0);
+  assert_int_equal(b.len, b2.len);
+  assert_memory_equal(b.data, b2.data, b.len);
+  /* a loader with another encoded width refuses */
+  void *m3 = NULL;
+  assert_int_equal(load_bytes(b.data, b.len, ND + 1, &m3), PROP_ERR_CORRUPT);
+  assert_non_null(strstr(prop_last_error(), "section MEMB[0] (xgboost)"));
+
+  /* single rows (scratch_bytes 0, no scratch) give the batch's values */
+  assert_int_equal(pp_xgb_ops.scratch_bytes(m2, 1), 0);
+  for (size_t i = 0; i < 50; i++) {
+    double q;
+    assert_int_equal(pp_xgb_ops.predict(m2, f->Xt + i * ND, 1, &q, NULL, 1), 0);
+    assert_memory_equal(&q, &p[i], sizeof q);
+  }
+  assert_int_equal(pp_xgb_ops.predict(m2, f->Xt, 0, p2, NULL, 1), 0);
+  pp_xgb_ops.free_model(m2);
+  pp_buf_free(&b);
+  pp_buf_free(&b2);
+  free(p);
+  free(p2);
+}
+
+/* Header of our payload: version u32, d u64, best u32, boosted u32, rounds u32, esr u32, spw f64,
+ * flags u8, best score f64, format u32, then the JSON length u64 at offset 49 and the JSON. */
+#define BLOB_LEN_AT 49
+#define BLOB_AT 57
+
+static size_t rebuild(const pp_buf *orig, const char *json, size_t jlen, unsigned char **out) {
+  size_t len = BLOB_AT + jlen;
+  unsigned char *p = xmalloc(len);
+  memcpy(p, orig->data, BLOB_LEN_AT);
+  for (int k = 0; k < 8; k++) p[BLOB_LEN_AT + k] = (unsigned char)((uint64_t)jlen >> (8 * k));
+  memcpy(p + BLOB_AT, json, jlen);
+  *out = p;
+  return len;
+}
+
+/* Replace the first occurrence of `from` after `after` (or anywhere) in the model JSON. */
+static void load_modified(const pp_buf *b, const char *after, const char *from, const char *to, int expect_rc,
+                          const char *must_contain) {
+  size_t jlen = b->len - BLOB_AT;
+  char *js = xmalloc(jlen + 1);
+  memcpy(js, b->data + BLOB_AT, jlen);
+  js[jlen] = '\0';
+  char *start = after ? strstr(js, after) : js;
+  assert_non_null(start);
+  char *at = strstr(start, from);
+  assert_non_null(at);
+  size_t nl = jlen - strlen(from) + strlen(to);
+  char *mod = xmalloc(nl + 1);
+  size_t pre = (size_t)(at - js);
+  memcpy(mod, js, pre);
+  memcpy(mod + pre, to, strlen(to));
+  memcpy(mod + pre + strlen(to), at + strlen(from), jlen - pre - strlen(from));
+  unsigned char *bytes = NULL;
+  size_t len = rebuild(b, mod, nl, &bytes);
+  void *m = NULL;
+  int rc = load_bytes(bytes, len, ND, &m);
+  if (rc != expect_rc || (must_contain && !strstr(prop_last_error(), must_contain))) {
+    fprintf(stderr, "replacing %s by %s: rc %d, message \"%s\" (want %d, \"%s\")\n", from, to, rc, prop_last_error(),
+            expect_rc, must_contain ? must_contain : "");
+    fail();
+  }
+  if (m) pp_xgb_ops.free_model(m);
+  free(js);
+  free(mod);
+  free(bytes);
+}
+
+static void test_corrupt_payloads(void **state) {
+  fixture *f = *state;
+  void *m = fit("{\"eta\": 0.3, \"max_depth\": 3, \"rounds\": 12}", f->X, f->y, NULL, NTR, ND, PP_IMB_NONE, NULL, NULL,
+                0, NULL);
+  pp_buf b;
+  pp_buf_init(&b);
+  assert_int_equal(pp_xgb_ops.save(m, &b), 0);
+  assert_true(b.len > BLOB_AT + 100);
+  assert_memory_equal(b.data + BLOB_AT, "{\"learner\"", 10); /* XGBoost's JSON text */
+  void *x = NULL;
+
+  /* the unmodified bytes load (sanity of the rebuild helper) */
+  load_modified(&b, NULL, "\"learner\"", "\"learner\"", 0, NULL);
+
+  /* truncated anywhere: an error, never a crash */
+  for (size_t cut = 0; cut < b.len; cut += (cut < BLOB_AT + 64 ? 1 : 97)) {
+    int rc = load_bytes(b.data, cut, ND, &x);
+    assert_true(rc == PROP_ERR_CORRUPT || rc == PROP_ERR_TRUNCATED);
+  }
+  /* a JSON length that claims more than is present */
+  unsigned char *bad = xmalloc(b.len);
+  memcpy(bad, b.data, b.len);
+  bad[BLOB_LEN_AT] ^= 0x40;
+  bad[BLOB_LEN_AT + 2] = 0x7f;
+  assert_int_equal(load_bytes(bad, b.len, ND, &x), PROP_ERR_CORRUPT);
+  /* the JSON cut short inside (length adjusted to match) */
+  unsigned char *cutb = NULL;
+  size_t cl = rebuild(&b, (const char *)b.data + BLOB_AT, (b.len - BLOB_AT) / 2, &cutb);
+  assert_int_equal(load_bytes(cutb, cl, ND, &x), PROP_ERR_CORRUPT);
+  free(cutb);
+  /* header facts out of range: version from the future, best iteration beyond the rounds */
+  memcpy(bad, b.data, b.len);
+  bad[0] = 9;
+  assert_int_equal(load_bytes(bad, b.len, ND, &x), PROP_ERR_VERSION);
+  memcpy(bad, b.data, b.len);
+  bad[12] = 200; /* best_iteration */
+  assert_int_equal(load_bytes(bad, b.len, ND, &x), PROP_ERR_CORRUPT);
+
+  /* crafted JSON that XGBoost would trust: caught before XGBoost sees it */
+  load_modified(&b, "\"left_children\":[", "\"left_children\":[1", "\"left_children\":[99999", PROP_ERR_CORRUPT,
+                "children");
+  load_modified(&b, NULL, "\"left_children\":[1", "\"left_children\":[0", PROP_ERR_CORRUPT, "children 0, 2");
+  /* tree 0 is full (15 nodes, children of node k at 2k+1, 2k+2): node 1 -> 2 makes node 2 a child twice */
+  load_modified(&b, NULL, "\"left_children\":[1,3,", "\"left_children\":[1,2,", PROP_ERR_CORRUPT, "reached twice");
+  load_modified(&b, NULL, "\"split_indices\":[", "\"split_indices\":[4000000000,", PROP_ERR_CORRUPT,
+                "not of");
+  load_modified(&b, NULL, "\"split_indices\":[", "\"split_indices\":[7", PROP_ERR_CORRUPT, "splits on feature");
+  load_modified(&b, NULL, "\"num_trees\":\"12\"", "\"num_trees\":\"13\"", PROP_ERR_CORRUPT, "tree count");
+  load_modified(&b, "\"learner_model_param\"", "\"num_feature\":\"6\"", "\"num_feature\":\"7\"", PROP_ERR_CORRUPT,
+                "num_feature");
+  load_modified(&b, NULL, "\"id\":0", "\"id\":1", PROP_ERR_CORRUPT, "wrong id");
+  load_modified(&b, NULL, "\"split_type\":[0", "\"split_type\":[1", PROP_ERR_CORRUPT, "categorical");
+  load_modified(&b, NULL, "\"learner\"", "\"lear\\u006eer\"", PROP_ERR_CORRUPT, "in a string");
+  load_modified(&b, NULL, "{\"learner\":",
+                "{\"zz\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+                "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],\"learner\":",
+                PROP_ERR_CORRUPT, "nests deeper");
+  load_modified(&b, NULL, "{\"learner\"", "{L\"learner\"", PROP_ERR_CORRUPT, "JSON");
+  /* structurally sound for us, rejected by XGBoost: its message is passed on */
+  load_modified(&b, NULL, "\"loss_changes\"", "\"loss_chXnges\"", PROP_ERR_CORRUPT, "XGBoost rejected the model");
+  load_modified(&b, NULL, "\"sum_hessian\"", "\"sum_hXssian\"", PROP_ERR_CORRUPT, "XGBoost rejected the model");
+
+  /* random byte flips anywhere: an error or a model, never a crash (ASan watches our side) */
+  uint64_t st = 99;
+  for (int k = 0; k < 150; k++) {
+    memcpy(bad, b.data, b.len);
+    int flips = 1 + (int)(tu_rand(&st) % 3);
+    for (int q = 0; q < flips; q++) bad[tu_rand(&st) % b.len] ^= (unsigned char)(1u << (tu_rand(&st) % 8));
+    int rc = load_bytes(bad, b.len, ND, &x);
+    if (rc == 0) {
+      double p;
+      assert_int_equal(pp_xgb_ops.predict(x, f->Xt, 1, &p, NULL, 1), 0);
+      pp_xgb_ops.free_model(x);
+    } else {
+      assert_true(rc == PROP_ERR_CORRUPT || rc == PROP_ERR_TRUNCATED || rc == PROP_ERR_VERSION);
+    }
+  }
+  free(bad);
+  pp_buf_free(&b);
+  pp_xgb_ops.free_model(m);
+}
+
+static void test_importance(void **state) {
+  fixture *f = *state;
+  /* y depends on column 0 only; column 3 is constant and can never be split on */
+  const size_t n = 2000, d = 5;
+  float *X = xmalloc(n * d * sizeof(float)), *y = xmalloc(n * sizeof(float));
+  uint64_t st = 5;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
+    X[i * d + 3] = 1.0f;
+    y[i] = (float)(X[i * d] + 0.3 * tu_normal(&st) > 0.2);
+  }
+  void *m = fit("{\"eta\": 0.3, \"max_depth\": 3, \"rounds\": 40, \"colsample\": 1}", X, y, NULL, n, d, PP_IMB_NONE,
+                NULL, NULL, 0, NULL);
+  double imp[5];
+  assert_int_equal(pp_xgb_ops.importance(m, imp, d), 0);
+  for (size_t j = 0; j < d; j++) assert_true(imp[j] >= 0.0);
+  assert_true(imp[3] == 0.0);
+  for (size_t j = 1; j < d; j++) assert_true(imp[0] > 10.0 * imp[j]);
+  assert_int_equal(pp_xgb_ops.importance(m, imp, d + 1), PROP_ERR_ARG);
+  pp_xgb_ops.free_model(m);
+  /* on the XOR problem the two XOR columns and x2 carry the gain, not the noise columns */
+  double ix[ND];
+  assert_int_equal(pp_xgb_ops.importance(xor_model(f), ix, ND), 0);
+  for (size_t j = 3; j < ND; j++) {
+    assert_true(ix[0] > ix[j]);
+    assert_true(ix[1] > ix[j]);
+    assert_true(ix[2] > ix[j]);
+  }
+  free(X);
+  free(y);
+}
+
+static void test_early_stopping(void **state) {
+  (void)state;
+  const size_t n = 1500, nv = 600, d = 8;
+  float *X = xmalloc(n * d * sizeof(float)), *y = xmalloc(n * sizeof(float));
+  float *Xv = xmalloc(nv * d * sizeof(float)), *yv = xmalloc(nv * sizeof(float));
+  noisy_data(n, d, 21, X, y);
+  noisy_data(nv, d, 22, Xv, yv);
+  const char *js = "{\"eta\": 0.1, \"max_depth\": 4, \"rounds\": 200, \"early_stopping_rounds\": 10, "
+                   "\"subsample\": 0.8, \"seed\": 5}";
+  void *m = fit(js, X, y, NULL, n, d, PP_IMB_NONE, Xv, yv, nv, NULL);
+  json_int_t best = info_int(m, "best_iteration");
+  fprintf(stderr, "early stopping: best iteration %lld, boosted %lld, valid log-loss %.5f\n", (long long)best,
+          (long long)info_int(m, "rounds_boosted"), info_real(m, "best_valid_logloss"));
+  assert_true(best < 199);
+  assert_true(info_bool(m, "early_stopped"));
+  assert_int_equal(info_int(m, "rounds_boosted"), best + 1 + 10);
+  assert_int_equal(info_int(m, "rounds_used"), best + 1);
+  double ll = info_real(m, "best_valid_logloss");
+  assert_true(ll > 0.3 && ll < 0.7);
+
+  /* the model predicts with the best iteration: the same as a model trained for best + 1 rounds */
+  char js2[256];
+  snprintf(js2, sizeof js2, "{\"eta\": 0.1, \"max_depth\": 4, \"rounds\": %lld, \"subsample\": 0.8, \"seed\": 5}",
+           (long long)best + 1);
+  void *m2 = fit(js2, X, y, NULL, n, d, PP_IMB_NONE, NULL, NULL, 0, NULL);
+  double *p = predict(m, Xv, nv, 2), *p2 = predict(m2, Xv, nv, 2);
+  assert_memory_equal(p, p2, nv * sizeof *p);
+  /* and its validation log-loss is the one reported (XGBoost's float sigmoid: 1e-5) */
+  double s = 0;
+  for (size_t i = 0; i < nv; i++) {
+    double q = p[i] < 1e-15 ? 1e-15 : (p[i] > 1 - 1e-15 ? 1 - 1e-15 : p[i]);
+    s -= yv[i] > 0.5f ? log(q) : log(1 - q);
+  }
+  assert_true(fabs(s / (double)nv - ll) < 1e-5);
+  /* ... which the model after save/load keeps */
+  pp_buf b;
+  pp_buf_init(&b);
+  assert_int_equal(pp_xgb_ops.save(m, &b), 0);
+  void *m3 = NULL;
+  assert_int_equal(load_bytes(b.data, b.len, d, &m3), 0);
+  double *p3 = predict(m3, Xv, nv, 1);
+  assert_memory_equal(p, p3, nv * sizeof *p);
+  assert_int_equal(info_int(m3, "best_iteration"), best);
+  assert_true(info_bool(m3, "early_stopped"));
+
+  /* early stopping asked for without a validation set: a warning, every round trained */
+  logcap lc;
+  memset(&lc, 0, sizeof lc);
+  void *m4 = fit("{\"rounds\": 15, \"early_stopping_rounds\": 3}", X, y, NULL, n, d, PP_IMB_NONE, NULL, NULL, 0, &lc);
+  assert_int_equal(lc.warns, 1);
+  assert_non_null(strstr(lc.last, "validation"));
+  assert_int_equal(info_int(m4, "best_iteration"), 14);
+  assert_false(info_bool(m4, "early_stopped"));
+
+  pp_buf_free(&b);
+  pp_xgb_ops.free_model(m);
+  pp_xgb_ops.free_model(m2);
+  pp_xgb_ops.free_model(m3);
+  pp_xgb_ops.free_model(m4);
+  free(p);
+  free(p2);
+  free(p3);
+  free(X);
+  free(y);
+  free(Xv);
+  free(yv);
+}
+
+static void test_weights_and_scale_pos_weight(void **state) {
+  (void)state;
+  const size_t n = 800, d = 3;
+  float *X = xmalloc(n * d * sizeof(float)), *y = xmalloc(n * sizeof(float)), *w = xmalloc(n * sizeof(float));
+  uint64_t st = 3;
+  for (size_t i = 0; i < n; i++) {
+    y[i] = (float)(i % 4 == 0); /* 200 positives, 600 negatives */
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)(tu_normal(&st) + 0.5 * y[i]);
+    w[i] = y[i] > 0.5f ? 2.0f : 1.0f;
+  }
+  const char *js = "{\"rounds\": 30, \"max_depth\": 3, \"eta\": 0.3}";
+  void *a = fit(js, X, y, NULL, n, d, PP_IMB_WEIGHTS, NULL, NULL, 0, NULL);
+  assert_true(fabs(info_real(a, "scale_pos_weight") - 3.0) < 1e-12);
+  assert_true(info_bool(a, "scale_pos_weight_auto"));
+  void *b = fit(js, X, y, w, n, d, PP_IMB_WEIGHTS, NULL, NULL, 0, NULL);
+  assert_true(fabs(info_real(b, "scale_pos_weight") - 1.5) < 1e-12); /* 600 / (200 x 2) */
+  void *c = fit(js, X, y, NULL, n, d, PP_IMB_NONE, NULL, NULL, 0, NULL);
+  assert_true(info_real(c, "scale_pos_weight") == 1.0);
+  void *e = fit("{\"rounds\": 10, \"max_depth\": 3, \"scale_pos_weight\": 2.5}", X, y, NULL, n, d, PP_IMB_WEIGHTS, NULL,
+                NULL, 0, NULL);
+  assert_true(info_real(e, "scale_pos_weight") == 2.5);
+  assert_false(info_bool(e, "scale_pos_weight_auto"));
+  /* weights and scale_pos_weight act.  Near convergence the weighted mean of the probabilities
+   * matches the weighted share of positives (the gradient of the leaf weights sums to ~0). */
+  double *pa = predict(a, X, n, 1), *pb = predict(b, X, n, 1), *pc = predict(c, X, n, 1);
+  /* spw 3, or weight 2 x spw 1.5: every positive counts 3 (not bit-identical models: hist's
+   * quantile sketch uses the sample weights) */
+  void *g = fit(js, X, y, w, n, d, PP_IMB_NONE, NULL, NULL, 0, NULL);
+  double *pg = predict(g, X, n, 1);
+  double sa = 0, swa = 0, sb = 0, sc = 0, sg = 0, swg = 0;
+  for (size_t i = 0; i < n; i++) {
+    double wa = y[i] > 0.5f ? 3.0 : 1.0;
+    sa += wa * pa[i];
+    sb += wa * pb[i];
+    swa += wa;
+    sc += pc[i];
+    sg += w[i] * pg[i];
+    swg += w[i];
+  }
+  fprintf(stderr, "weighted mean probability: spw 3 %.4f, 2 x 1.5 %.4f (0.5), none %.4f (0.25), weights 2 %.4f (0.4)\n",
+          sa / swa, sb / swa, sc / (double)n, sg / swg);
+  assert_true(fabs(sa / swa - 0.5) < 0.02);
+  assert_true(fabs(sb / swa - 0.5) < 0.02);
+  assert_true(fabs(sc / (double)n - 0.25) < 0.02);
+  assert_true(fabs(sg / swg - 0.4) < 0.02);
+
+  /* one class, bad labels, bad weights */
+  void *params = parse(js), *model = NULL;
+  pp_ctx cx = make_ctx(1, NULL);
+  float *y1 = xmalloc(n * sizeof(float));
+  for (size_t i = 0; i < n; i++) y1[i] = 0.0f;
+  pp_dataset ds = {X, n, d, y1, NULL, NULL, 0};
+  assert_int_equal(pp_xgb_ops.fit(params, &ds, NULL, &cx, &model), PROP_ERR_TRAIN);
+  y1[5] = 0.5f;
+  assert_int_equal(pp_xgb_ops.fit(params, &ds, NULL, &cx, &model), PROP_ERR_VALUE);
+  w[7] = 0.0f;
+  pp_dataset dw = {X, n, d, y, w, NULL, 0};
+  assert_int_equal(pp_xgb_ops.fit(params, &dw, NULL, &cx, &model), PROP_ERR_VALUE);
+  assert_null(model);
+  pp_xgb_ops.free_params(params);
+
+  pp_xgb_ops.free_model(a);
+  pp_xgb_ops.free_model(b);
+  pp_xgb_ops.free_model(c);
+  pp_xgb_ops.free_model(e);
+  pp_xgb_ops.free_model(g);
+  free(pa);
+  free(pb);
+  free(pc);
+  free(pg);
+  free(X);
+  free(y);
+  free(y1);
+  free(w);
+}
+
+/* The progress callback sees every round and can cancel the fit. */
+typedef struct progcap {
+  size_t calls, last_done, total, stop_at;
+} progcap;
+
+static int prog_fn(void *user, const char *stage, size_t done, size_t total) {
+  progcap *pc = user;
+  assert_string_equal(stage, "fit:xgboost");
+  pc->calls++;
+  pc->last_done = done;
+  pc->total = total;
+  return pc->stop_at && done >= pc->stop_at;
+}
+
+static void test_progress_cancel(void **state) {
+  fixture *f = *state;
+  void *params = parse("{\"rounds\": 8, \"max_depth\": 2}");
+  pp_dataset tr = {f->X, 600, ND, f->y, NULL, NULL, PP_IMB_NONE};
+  progcap pc;
+  memset(&pc, 0, sizeof pc);
+  pp_ctx c = make_ctx(1, NULL);
+  c.progress = prog_fn;
+  c.user = &pc;
+  void *model = NULL;
+  assert_int_equal(pp_xgb_ops.fit(params, &tr, NULL, &c, &model), 0);
+  assert_int_equal(pc.calls, 9); /* 0 of 8, then after each round */
+  assert_int_equal(pc.last_done, 8);
+  assert_int_equal(pc.total, 8);
+  pp_xgb_ops.free_model(model);
+  model = NULL;
+  memset(&pc, 0, sizeof pc);
+  pc.stop_at = 3;
+  assert_int_equal(pp_xgb_ops.fit(params, &tr, NULL, &c, &model), PROP_ERR_CANCELLED);
+  assert_null(model);
+  assert_int_equal(pc.last_done, 3);
+  pp_xgb_ops.free_params(params);
+}
+
+/* ---- threads ----------------------------------------------------------------------------------- */
+
+typedef struct job {
+  const void *model;
+  const float *X;
+  size_t n;
+  double *out;
+  int rc;
+} job;
+
+static void *job_run(void *arg) {
+  job *j = arg;
+  /* batches, then single rows, then batches again: every call on the shared model */
+  for (int rep = 0; rep < 3 && !j->rc; rep++) {
+    if (rep == 1) {
+      for (size_t i = 0; i < j->n && !j->rc; i++)
+        j->rc = pp_xgb_ops.predict(j->model, j->X + i * ND, 1, j->out + i, NULL, 1);
+    } else {
+      j->rc = pp_xgb_ops.predict(j->model, j->X, j->n, j->out, NULL, rep == 0 ? 1 : 2);
+    }
+  }
+  return NULL;
+}
+
+static void test_threads(void **state) {
+  fixture *f = *state;
+  void *m = xor_model(f);
+  double *ref = predict(m, f->Xt, NTE, 1);
+  enum { NT = 8 };
+  pthread_t th[NT];
+  job jobs[NT];
+  for (int t = 0; t < NT; t++) {
+    jobs[t].model = m;
+    jobs[t].X = f->Xt;
+    jobs[t].n = NTE;
+    jobs[t].out = xmalloc(NTE * sizeof(double));
+    jobs[t].rc = 0;
+    assert_int_equal(pthread_create(&th[t], NULL, job_run, &jobs[t]), 0);
+  }
+  for (int t = 0; t < NT; t++) {
+    assert_int_equal(pthread_join(th[t], NULL), 0);
+    assert_int_equal(jobs[t].rc, 0);
+    assert_memory_equal(jobs[t].out, ref, NTE * sizeof(double));
+    free(jobs[t].out);
+  }
+  free(ref);
+}
+
+/* Nothing reaches stdout or stderr while fitting, predicting, saving and loading, on the main
+ * thread and on a new one (XGBoost keeps its log callback per thread). */
+static void *fit_thread(void *arg) {
+  fixture *f = arg;
+  void *params = parse("{\"rounds\": 5, \"max_depth\": 2, \"early_stopping_rounds\": 2}");
+  pp_dataset tr = {f->X, 500, ND, f->y, NULL, NULL, PP_IMB_WEIGHTS};
+  pp_dataset va = {f->Xt, 300, ND, f->yt, NULL, NULL, PP_IMB_WEIGHTS};
+  pp_ctx c = make_ctx(3, NULL);
+  void *model = NULL;
+  int rc = pp_xgb_ops.fit(params, &tr, &va, &c, &model);
+  pp_xgb_ops.free_params(params);
+  if (!rc) {
+    double p[10];
+    rc = pp_xgb_ops.predict(model, f->Xt, 10, p, NULL, 2);
+    pp_xgb_ops.free_model(model);
+  }
+  return rc ? (void *)f : NULL;
+}
+
+static void test_silence(void **state) {
+  fixture *f = *state;
+  const char *path = tu_path("xgb_out.txt");
+  fflush(stdout);
+  fflush(stderr);
+  int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  assert_true(fd >= 0);
+  int o1 = dup(1), o2 = dup(2);
+  dup2(fd, 1);
+  dup2(fd, 2);
+  void *r1 = fit_thread(f);
+  pthread_t t;
+  void *r2 = f;
+  if (pthread_create(&t, NULL, fit_thread, f) == 0) pthread_join(t, &r2);
+  fflush(stdout);
+  fflush(stderr);
+  dup2(o1, 1);
+  dup2(o2, 2);
+  close(o1);
+  close(o2);
+  close(fd);
+  assert_null(r1);
+  assert_null(r2);
+  struct stat sb;
+  assert_int_equal(stat(path, &sb), 0);
+  if (sb.st_size != 0) {
+    char *s = tu_read(path, NULL);
+    fprintf(stderr, "printed: %s\n", s ? s : "?");
+    free(s);
+  }
+  assert_int_equal(sb.st_size, 0);
+  unlink(path);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_params),
+      cmocka_unit_test(test_fit_auc_and_roundtrip),
+      cmocka_unit_test(test_corrupt_payloads),
+      cmocka_unit_test(test_importance),
+      cmocka_unit_test(test_early_stopping),
+      cmocka_unit_test(test_weights_and_scale_pos_weight),
+      cmocka_unit_test(test_progress_cancel),
+      cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_silence),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
