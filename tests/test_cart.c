@@ -1,0 +1,741 @@
+/* The CART builder (lib/models/cart.c): binning, growth with known answers (separable data,
+ * XOR, gini vs entropy, missing-value directions, leaf sizes, multiplicities and weights), flat
+ * storage, prediction, importance, serialisation and the out-of-bag AUC helper. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/cart.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  assert_non_null(p);
+  return p;
+}
+
+static pp_cart_params params(int crit, size_t depth, size_t mss, size_t msl, size_t mf) {
+  pp_cart_params p = {crit, depth, mss, msl, mf};
+  return p;
+}
+
+/* Bin X and grow one tree into *t (initialised here). */
+static void grow(const float *X, const float *y, const double *rw, const uint32_t *mult, size_t n, size_t d,
+                 const pp_cart_params *p, uint64_t seed, pp_cart_trees *t) {
+  pp_cart_bins b;
+  int rc = pp_cart_bins_build(X, n, d, PP_CART_DEFAULT_BINS, 1, &b);
+  assert_int_equal(rc, 0);
+  pp_cart_work *w = NULL;
+  assert_int_equal(pp_cart_work_create(&b, &w), 0);
+  pp_rng rng;
+  pp_rng_seed(&rng, seed);
+  pp_cart_trees_init(t, d);
+  rc = pp_cart_grow(&b, y, rw, mult, p, &rng, w, t);
+  if (rc) fprintf(stderr, "%s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  pp_cart_work_free(w);
+  pp_cart_bins_free(&b);
+}
+
+static double leaf_value(const pp_cart_trees *t, size_t tree, const float *x) {
+  return t->value[pp_cart_leaf(t, tree, x)];
+}
+
+/* ---- binning ------------------------------------------------------------------------------- */
+
+static void test_bins_exact_values_and_missing(void **state) {
+  (void)state;
+  /* column 0: 3 distinct values and a NaN; column 1: all NaN; column 2: +-inf and 0 */
+  const float X[] = {3, NAN, -INFINITY, 1, NAN, 0, 2, NAN, INFINITY, 2, NAN, 0, NAN, NAN, -INFINITY, 1, NAN, INFINITY};
+  pp_cart_bins b;
+  assert_int_equal(pp_cart_bins_build(X, 6, 3, 255, 1, &b), 0);
+  assert_int_equal(b.nbins[0], 3);
+  assert_int_equal(b.eoff[0], 0);
+  assert_int_equal(b.eoff[1], 2);
+  assert_true(b.edge[0] == 1.5f && b.edge[1] == 2.5f);
+  const uint16_t c0[] = {2, 0, 1, 1, 3, 0};
+  for (size_t i = 0; i < 6; i++) assert_int_equal(b.code[i], c0[i]);
+  assert_int_equal(b.nbins[1], 1); /* no value: one (empty) bin and the missing code */
+  for (size_t i = 0; i < 6; i++) assert_int_equal(b.code[6 + i], 1);
+  assert_int_equal(b.nbins[2], 3);
+  const uint16_t c2[] = {0, 1, 2, 1, 0, 2};
+  for (size_t i = 0; i < 6; i++) assert_int_equal(b.code[12 + i], c2[i]);
+  /* the codes agree with the threshold test x <= edge[k] */
+  for (size_t i = 0; i < 6; i++) {
+    float v = X[i * 3 + 2];
+    size_t k = b.code[12 + i];
+    const float *e = b.edge + b.eoff[2];
+    if (k < b.nbins[2] - 1) assert_true(v <= e[k]);
+    if (k > 0) assert_true(v > e[k - 1]);
+  }
+  assert_int_equal(b.max_nbins, 3);
+  pp_cart_bins_free(&b);
+
+  assert_int_equal(pp_cart_bins_build(X, 6, 3, 1, 1, &b), PROP_ERR_ARG);
+  assert_int_equal(pp_cart_bins_build(X, 0, 3, 255, 1, &b), PROP_ERR_ARG);
+}
+
+static void test_bins_quantiles_and_threads(void **state) {
+  (void)state;
+  const size_t n = 10000, d = 3;
+  float *X = xmalloc(n * d * sizeof *X);
+  uint64_t st = 7;
+  for (size_t i = 0; i < n; i++) {
+    X[i * d + 0] = (float)tu_uniform(&st);                     /* distinct values */
+    X[i * d + 1] = i % 10 < 9 ? 0.0f : (float)tu_normal(&st);  /* 90% ties at 0 */
+    X[i * d + 2] = i % 7 == 0 ? NAN : (float)(i % 300);       /* 300 values, missing */
+  }
+  pp_cart_bins a, b;
+  assert_int_equal(pp_cart_bins_build(X, n, d, 16, 1, &a), 0);
+  assert_int_equal(pp_cart_bins_build(X, n, d, 16, 2, &b), 0);
+  assert_int_equal(a.nbins[0], 16);
+  assert_true(a.nbins[1] <= 16 && a.nbins[2] <= 16);
+  size_t cnt[16] = {0};
+  for (size_t i = 0; i < n; i++) cnt[a.code[i]]++;
+  for (size_t k = 0; k < 16; k++) assert_true(cnt[k] >= n / 16 - 2 && cnt[k] <= n / 16 + 2);
+  for (size_t j = 0; j < d; j++)
+    for (size_t i = 0; i < n; i++) {
+      float v = X[i * d + j];
+      size_t k = a.code[j * n + i];
+      const float *e = a.edge + a.eoff[j];
+      if (v != v) {
+        assert_int_equal(k, a.nbins[j]);
+        continue;
+      }
+      assert_true(k < a.nbins[j]);
+      if (k < a.nbins[j] - 1) assert_true(v <= e[k]);
+      if (k > 0) assert_true(v > e[k - 1]);
+    }
+  /* the zeros of column 1 share one bin */
+  for (size_t i = 1; i < n; i++)
+    if (X[i * d + 1] == 0.0f) assert_int_equal(a.code[n + i], a.code[n]);
+  /* independent of the thread count */
+  assert_int_equal(a.max_nbins, b.max_nbins);
+  assert_memory_equal(a.code, b.code, n * d * sizeof *a.code);
+  assert_memory_equal(a.nbins, b.nbins, d * sizeof *a.nbins);
+  assert_memory_equal(a.eoff, b.eoff, (d + 1) * sizeof *a.eoff);
+  assert_memory_equal(a.edge, b.edge, a.eoff[d] * sizeof *a.edge);
+  pp_cart_bins_free(&a);
+  pp_cart_bins_free(&b);
+  free(X);
+}
+
+/* ---- growth: known answers ------------------------------------------------------------------ */
+
+static void test_separable_fits_exactly(void **state) {
+  (void)state;
+  const size_t n = 400, d = 4;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  uint64_t st = 11;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
+    y[i] = X[i * d + 1] + 0.5f * X[i * d + 3] > 0.2f ? 1.0f : 0.0f; /* oblique: needs many splits */
+  }
+  pp_cart_params p = params(PP_CART_GINI, 0, 2, 1, d);
+  pp_cart_trees t;
+  grow(X, y, NULL, NULL, n, d, &p, 1, &t);
+  assert_int_equal(t.n_trees, 1);
+  for (size_t i = 0; i < n; i++) assert_true(leaf_value(&t, 0, X + i * d) == (double)y[i]);
+  /* every leaf pure, every split's gain non-negative, children forward */
+  for (size_t g = 0; g < t.n_nodes; g++) {
+    if (t.node[g].feature < 0) assert_true(t.value[g] == 0.0 || t.value[g] == 1.0);
+    else {
+      assert_true(t.node[g].left > (int32_t)g && t.node[g].right > (int32_t)g);
+      assert_true(t.gain[g] >= 0);
+    }
+  }
+  assert_int_equal(t.count[0], n);
+  assert_int_equal(pp_cart_leaves(&t, 0), (t.n_nodes + 1) / 2);
+  pp_cart_trees_free(&t);
+  free(X);
+  free(y);
+}
+
+static void test_xor_at_depth_two(void **state) {
+  (void)state;
+  /* four corners, 100 rows each: class = (x0 > 0) xor (x1 > 0); the root split gains nothing on
+   * either feature, yet depth 2 separates the classes */
+  const size_t n = 400, d = 2;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  for (size_t i = 0; i < n; i++) {
+    int a = (int)(i & 1), c = (int)((i >> 1) & 1);
+    X[i * d + 0] = a ? 1.0f : -1.0f;
+    X[i * d + 1] = c ? 2.0f : -3.0f;
+    y[i] = (float)(a ^ c);
+  }
+  pp_cart_params p = params(PP_CART_GINI, 2, 2, 1, d);
+  pp_cart_trees t;
+  grow(X, y, NULL, NULL, n, d, &p, 1, &t);
+  assert_int_equal(pp_cart_depth(&t, 0), 2);
+  assert_int_equal(t.n_nodes, 7);
+  assert_true(t.gain[0] < 1e-9); /* the root split gains nothing, but makes the next ones possible */
+  for (size_t i = 0; i < n; i++) assert_true(leaf_value(&t, 0, X + i * d) == (double)y[i]);
+  pp_cart_trees_free(&t);
+  /* depth 1 cannot: every leaf is half and half */
+  p.max_depth = 1;
+  grow(X, y, NULL, NULL, n, d, &p, 1, &t);
+  assert_int_equal(t.n_nodes, 3);
+  assert_true(fabs(t.value[1] - 0.5) < 1e-12 && fabs(t.value[2] - 0.5) < 1e-12);
+  pp_cart_trees_free(&t);
+  free(X);
+  free(y);
+}
+
+static void test_min_samples_leaf_and_split(void **state) {
+  (void)state;
+  const size_t n = 600, d = 3;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  uint32_t *mult = xmalloc(n * sizeof *mult);
+  uint64_t st = 9;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
+    y[i] = tu_uniform(&st) < 0.3 + 0.2 * (X[i * d] > 0) ? 1.0f : 0.0f; /* noisy: grows deep */
+    mult[i] = (uint32_t)(tu_rand(&st) % 3);
+  }
+  const size_t msls[] = {1, 7, 40};
+  for (size_t k = 0; k < 3; k++) {
+    for (int use_mult = 0; use_mult < 2; use_mult++) {
+      pp_cart_params p = params(PP_CART_GINI, 0, 2, msls[k], d);
+      pp_cart_trees t;
+      grow(X, y, NULL, use_mult ? mult : NULL, n, d, &p, 3, &t);
+      uint64_t total = 0, expect = 0;
+      for (size_t i = 0; i < n; i++) expect += use_mult ? mult[i] : 1;
+      for (size_t g = 0; g < t.n_nodes; g++) {
+        if (t.node[g].feature >= 0) {
+          assert_int_equal(t.count[g], t.count[(size_t)t.node[g].left] + t.count[(size_t)t.node[g].right]);
+          continue;
+        }
+        assert_true(t.count[g] >= msls[k]);
+        total += t.count[g];
+      }
+      assert_int_equal(total, expect);
+      assert_int_equal(t.count[0], expect);
+      if (msls[k] == 1) assert_true(t.n_nodes > 50);
+      pp_cart_trees_free(&t);
+    }
+  }
+  /* min_samples_split: a node of fewer rows is a leaf */
+  pp_cart_params p = params(PP_CART_GINI, 0, 100, 1, d);
+  pp_cart_trees t;
+  grow(X, y, NULL, NULL, n, d, &p, 3, &t);
+  for (size_t g = 0; g < t.n_nodes; g++)
+    if (t.node[g].feature >= 0) assert_true(t.count[g] >= 100);
+  pp_cart_trees_free(&t);
+  p = params(PP_CART_GINI, 0, n + 1, 1, d);
+  grow(X, y, NULL, NULL, n, d, &p, 3, &t);
+  assert_int_equal(t.n_nodes, 1);
+  pp_cart_trees_free(&t);
+  free(X);
+  free(y);
+  free(mult);
+}
+
+static void test_gini_and_entropy_choose_differently(void **state) {
+  (void)state;
+  /* 16 rows, 8 per class.  Feature 0 (B) puts 3 positives alone on its low side:
+   *   B: {0 neg, 3 pos} | {8 neg, 5 pos}: weighted gini 0 + 2*8*5/13 = 6.1538, entropy 12.4961 bits
+   * feature 1 (A):
+   *   A: {2 neg, 6 pos} | {6 neg, 2 pos}: weighted gini 3 + 3 = 6.0000,        entropy 12.9804 bits
+   * Gini prefers A (6.00 < 6.15), entropy prefers B (12.50 < 12.98). */
+  const size_t n = 16, d = 2;
+  float X[32], y[16];
+  for (size_t i = 0; i < n; i++) {
+    int pos = i >= 8;
+    size_t r = pos ? i - 8 : i; /* rank within the class */
+    y[i] = (float)pos;
+    X[i * d + 0] = (pos && r < 3) ? 0.0f : 1.0f;
+    X[i * d + 1] = pos ? (r < 6 ? 0.0f : 1.0f) : (r < 2 ? 0.0f : 1.0f);
+  }
+  pp_cart_params p = params(PP_CART_GINI, 1, 2, 1, d);
+  pp_cart_trees t;
+  grow(X, y, NULL, NULL, n, d, &p, 1, &t);
+  assert_int_equal(t.node[0].feature, 1);
+  assert_true(fabs(t.gain[0] - (8.0 - 6.0)) < 1e-9); /* parent: 2*8*8/16 = 8 */
+  assert_true(t.node[0].threshold == 0.5f);
+  assert_true(fabs(t.value[t.node[0].left] - 0.75) < 1e-12);
+  pp_cart_trees_free(&t);
+  p.criterion = PP_CART_ENTROPY;
+  grow(X, y, NULL, NULL, n, d, &p, 1, &t);
+  assert_int_equal(t.node[0].feature, 0);
+  double hr = -8 * log2(8.0 / 13) - 5 * log2(5.0 / 13); /* 13 rows x H(8/13) = 12.4961 bits */
+  assert_true(fabs(t.gain[0] - (16.0 - hr)) < 1e-9);      /* parent: 16 rows x 1 bit */
+  assert_true(t.value[t.node[0].left] == 1.0);
+  pp_cart_trees_free(&t);
+}
+
+static void test_missing_direction_is_learned(void **state) {
+  (void)state;
+  /* x0 < 1 -> class 0, x0 in [2,3) -> class 1, NaN -> class c: the best split sends NaN with c */
+  const size_t n = 90, d = 2;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  for (int c = 0; c < 2; c++) {
+    uint64_t st = 21;
+    for (size_t i = 0; i < n; i++) {
+      int grp = (int)(i % 3); /* 0: low, 1: high, 2: missing */
+      X[i * d + 0] = grp == 0 ? (float)tu_uniform(&st) : grp == 1 ? (float)(2 + tu_uniform(&st)) : NAN;
+      X[i * d + 1] = (float)tu_normal(&st); /* noise */
+      y[i] = grp == 0 ? 0.0f : grp == 1 ? 1.0f : (float)c;
+    }
+    pp_cart_params p = params(PP_CART_GINI, 1, 2, 1, d);
+    pp_cart_trees t;
+    grow(X, y, NULL, NULL, n, d, &p, 1, &t);
+    assert_int_equal(t.node[0].feature, 0);
+    assert_true(t.node[0].threshold > 1.0f && t.node[0].threshold < 2.0f);
+    assert_int_equal(t.default_left[0], c == 0); /* class 0 lives on the left */
+    float xm[2] = {NAN, 0.0f};
+    assert_true(leaf_value(&t, 0, xm) == (double)c);
+    for (size_t i = 0; i < n; i++) assert_true(leaf_value(&t, 0, X + i * d) == (double)y[i]);
+    pp_cart_trees_free(&t);
+  }
+  /* presence itself is the signal: every present value class 0, missing class 1 */
+  for (size_t i = 0; i < n; i++) {
+    X[i * d + 0] = i % 2 ? NAN : (float)i;
+    X[i * d + 1] = 0.0f;
+    y[i] = (float)(i % 2);
+  }
+  pp_cart_params p = params(PP_CART_GINI, 1, 2, 1, d);
+  pp_cart_trees t;
+  grow(X, y, NULL, NULL, n, d, &p, 1, &t);
+  assert_int_equal(t.node[0].feature, 0);
+  assert_true(isinf(t.node[0].threshold) && t.node[0].threshold > 0);
+  assert_int_equal(t.default_left[0], 0);
+  float big[2] = {1e30f, 0}, miss[2] = {NAN, 0};
+  assert_true(leaf_value(&t, 0, big) == 0.0 && leaf_value(&t, 0, miss) == 1.0);
+  pp_cart_trees_free(&t);
+  /* no missing value in training: NaN follows the heavier child (here the left, 60 of 90 rows) */
+  for (size_t i = 0; i < n; i++) {
+    X[i * d + 0] = (float)i;
+    y[i] = i < 60 ? 0.0f : 1.0f;
+  }
+  grow(X, y, NULL, NULL, n, d, &p, 1, &t);
+  assert_int_equal(t.default_left[0], 1);
+  assert_true(leaf_value(&t, 0, miss) == 0.0);
+  pp_cart_trees_free(&t);
+  free(X);
+  free(y);
+}
+
+static void test_multiplicity_equals_duplicated_rows(void **state) {
+  (void)state;
+  const size_t n = 300, d = 3;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  uint32_t *mult = xmalloc(n * sizeof *mult);
+  uint64_t st = 13;
+  size_t N = 0;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)(int)(tu_normal(&st) * 10); /* ties */
+    y[i] = tu_uniform(&st) < (X[i * d] > 0 ? 0.7 : 0.2) ? 1.0f : 0.0f;
+    mult[i] = 1 + (uint32_t)(tu_rand(&st) % 3);
+    N += mult[i];
+  }
+  float *XD = xmalloc(N * d * sizeof *XD), *yD = xmalloc(N * sizeof *yD);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    for (uint32_t c = 0; c < mult[i]; c++) {
+      memcpy(XD + k * d, X + i * d, d * sizeof *X);
+      yD[k++] = y[i];
+    }
+  pp_cart_params p = params(PP_CART_ENTROPY, 6, 2, 5, d);
+  pp_cart_trees a, b;
+  grow(X, y, NULL, mult, n, d, &p, 1, &a);
+  grow(XD, yD, NULL, NULL, N, d, &p, 1, &b);
+  assert_int_equal(a.n_nodes, b.n_nodes);
+  for (size_t g = 0; g < a.n_nodes; g++) {
+    assert_int_equal(a.node[g].feature, b.node[g].feature);
+    assert_true(a.node[g].threshold == b.node[g].threshold);
+    assert_int_equal(a.count[g], b.count[g]);
+    assert_true(fabs(a.value[g] - b.value[g]) < 1e-12);
+    assert_true(fabs(a.gain[g] - b.gain[g]) < 1e-9 * (1 + b.gain[g]));
+  }
+  pp_cart_trees_free(&a);
+  pp_cart_trees_free(&b);
+  /* row weights w: leaf values are weighted shares (a single leaf: min_samples_split > n) */
+  double *rw = xmalloc(n * sizeof *rw);
+  double W = 0, W1 = 0;
+  for (size_t i = 0; i < n; i++) {
+    rw[i] = 0.5 + (double)(i % 4);
+    W += rw[i] * mult[i];
+    W1 += y[i] == 1.0f ? rw[i] * mult[i] : 0;
+  }
+  p = params(PP_CART_GINI, 0, 100000, 1, d);
+  grow(X, y, rw, mult, n, d, &p, 1, &a);
+  assert_int_equal(a.n_nodes, 1);
+  assert_true(fabs(a.value[0] - W1 / W) < 1e-12);
+  assert_true(fabs(a.weight[0] - W) < 1e-9);
+  pp_cart_trees_free(&a);
+  /* an empty sample is refused and leaves the output unchanged */
+  memset(mult, 0, n * sizeof *mult);
+  pp_cart_bins bb;
+  assert_int_equal(pp_cart_bins_build(X, n, d, 255, 1, &bb), 0);
+  pp_cart_work *w = NULL;
+  assert_int_equal(pp_cart_work_create(&bb, &w), 0);
+  pp_rng rng;
+  pp_rng_seed(&rng, 1);
+  pp_cart_trees_init(&a, d);
+  assert_int_equal(pp_cart_grow(&bb, y, NULL, mult, &p, &rng, w, &a), PROP_ERR_ARG);
+  assert_int_equal(a.n_trees, 0);
+  assert_int_equal(a.n_nodes, 0);
+  pp_cart_trees_free(&a);
+  pp_cart_work_free(w);
+  pp_cart_bins_free(&bb);
+  free(rw);
+  free(X);
+  free(y);
+  free(XD);
+  free(yD);
+  free(mult);
+}
+
+static void test_threshold_in_the_middle_of_the_gap(void **state) {
+  (void)state;
+  /* x0 = 0..13 (one bin each); the sample leaves out 4..9, so the node sees the gap 3 | 10 and the
+   * threshold is the middle bin's edge 6.5 (as the midpoint (3 + 10) / 2 a sort-based CART takes),
+   * not 3.5 next to the left values */
+  const size_t n = 140, d = 1;
+  float X[140], y[140];
+  uint32_t mult[140];
+  for (size_t i = 0; i < n; i++) {
+    X[i] = (float)(i % 14);
+    y[i] = X[i] >= 10 ? 1.0f : 0.0f;
+    mult[i] = (X[i] >= 4 && X[i] <= 9) ? 0 : 1;
+  }
+  pp_cart_params p = params(PP_CART_GINI, 0, 2, 1, d);
+  pp_cart_trees t;
+  grow(X, y, NULL, mult, n, d, &p, 1, &t);
+  assert_int_equal(t.n_nodes, 3);
+  assert_true(t.node[0].threshold == 6.5f);
+  const float x6 = 6.0f, x7 = 7.0f;
+  assert_true(leaf_value(&t, 0, &x6) == 0.0 && leaf_value(&t, 0, &x7) == 1.0);
+  pp_cart_trees_free(&t);
+}
+
+static void test_max_features_and_rng(void **state) {
+  (void)state;
+  assert_int_equal(pp_cart_max_features(PP_CART_MF_SQRT, 0, 25), 5);
+  assert_int_equal(pp_cart_max_features(PP_CART_MF_SQRT, 0, 24), 4);
+  assert_int_equal(pp_cart_max_features(PP_CART_MF_LOG2, 0, 25), 4);
+  assert_int_equal(pp_cart_max_features(PP_CART_MF_LOG2, 0, 1), 1);
+  assert_int_equal(pp_cart_max_features(PP_CART_MF_FRACTION, 0.33, 10), 3);
+  assert_int_equal(pp_cart_max_features(PP_CART_MF_FRACTION, 0.01, 10), 1);
+  assert_int_equal(pp_cart_max_features(PP_CART_MF_ALL, 0, 17), 17);
+  /* max_features 1: each split looks at one random non-constant feature; different seeds give
+   * different trees, the same seed the same tree */
+  const size_t n = 500, d = 6;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  uint64_t st = 17;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
+    X[i * d + 4] = 1.0f; /* constant: never counts as a drawn feature */
+    y[i] = X[i * d] + X[i * d + 1] > 0 ? 1.0f : 0.0f;
+  }
+  pp_cart_params p = params(PP_CART_GINI, 4, 2, 1, 1);
+  pp_cart_trees a, b, c;
+  grow(X, y, NULL, NULL, n, d, &p, 1, &a);
+  grow(X, y, NULL, NULL, n, d, &p, 1, &b);
+  grow(X, y, NULL, NULL, n, d, &p, 2, &c);
+  assert_int_equal(a.n_nodes, b.n_nodes);
+  assert_memory_equal(a.node, b.node, a.n_nodes * sizeof *a.node);
+  int differ = a.n_nodes != c.n_nodes;
+  for (size_t g = 0; !differ && g < a.n_nodes; g++) differ = a.node[g].feature != c.node[g].feature;
+  assert_true(differ);
+  for (size_t g = 0; g < a.n_nodes; g++) assert_true(a.node[g].feature != 4);
+  pp_cart_trees_free(&a);
+  pp_cart_trees_free(&b);
+  pp_cart_trees_free(&c);
+  /* a constant feature drawn first does not use up max_features = 1: the root always splits on
+   * the informative one, whatever the seed */
+  for (size_t i = 0; i < n; i++) {
+    X[i * 2] = 3.0f;
+    X[i * 2 + 1] = (float)i;
+    y[i] = i >= n / 2 ? 1.0f : 0.0f;
+  }
+  for (uint64_t seed = 1; seed <= 16; seed++) {
+    grow(X, y, NULL, NULL, n, 2, &p, seed, &a);
+    assert_int_equal(a.n_nodes, 3);
+    assert_int_equal(a.node[0].feature, 1);
+    pp_cart_trees_free(&a);
+  }
+  free(X);
+  free(y);
+}
+
+/* ---- use: prediction, importance, shape, concatenation ------------------------------------- */
+
+/* Three trees on bootstrap-like samples of a noisy problem. */
+static void small_forest(const float *X, const float *y, size_t n, size_t d, size_t ntree, pp_cart_trees *out) {
+  pp_cart_bins b;
+  assert_int_equal(pp_cart_bins_build(X, n, d, 64, 2, &b), 0);
+  pp_cart_work *w = NULL;
+  assert_int_equal(pp_cart_work_create(&b, &w), 0);
+  uint32_t *mult = xmalloc(n * sizeof *mult);
+  pp_cart_trees_init(out, d);
+  pp_cart_params p = params(PP_CART_GINI, 5, 2, 3, 2);
+  for (size_t t = 0; t < ntree; t++) {
+    pp_rng rng;
+    pp_rng_seed(&rng, pp_seed_derive(99, t));
+    memset(mult, 0, n * sizeof *mult);
+    for (size_t k = 0; k < n; k++) mult[pp_rng_below(&rng, n)]++;
+    assert_int_equal(pp_cart_grow(&b, y, NULL, mult, &p, &rng, w, out), 0);
+  }
+  free(mult);
+  pp_cart_work_free(w);
+  pp_cart_bins_free(&b);
+}
+
+static void noisy_data(size_t n, size_t d, uint64_t seed, float *X, float *y) {
+  uint64_t st = seed;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
+    if (i % 11 == 0) X[i * d + 2] = NAN;
+    double z = X[i * d] - 0.5 * X[i * d + 1] + 0.3 * tu_normal(&st);
+    y[i] = z > 0.3 ? 1.0f : 0.0f;
+  }
+}
+
+static void test_predict_mean_blocks_and_threads(void **state) {
+  (void)state;
+  const size_t n = 700, d = 5, T = 7;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  noisy_data(n, d, 3, X, y);
+  pp_cart_trees t;
+  small_forest(X, y, n, d, T, &t);
+  assert_int_equal(t.n_trees, T);
+  double *p1 = xmalloc(n * sizeof *p1), *p2 = xmalloc(n * sizeof *p2), *p3 = xmalloc(n * sizeof *p3);
+  pp_cart_predict(&t, X, n, p1, 1);
+  pp_cart_predict(&t, X, n, p2, 2);
+  pp_cart_predict(&t, X, n, p3, 3);
+  assert_memory_equal(p1, p2, n * sizeof *p1);
+  assert_memory_equal(p1, p3, n * sizeof *p1);
+  for (size_t i = 0; i < n; i++) {
+    double s = 0;
+    for (size_t k = 0; k < T; k++) s += leaf_value(&t, k, X + i * d);
+    assert_true(p1[i] == s / (double)T);
+    double one;
+    pp_cart_predict(&t, X + i * d, 1, &one, 1); /* single row: same value */
+    assert_true(one == p1[i]);
+  }
+  /* concatenation: the trees in parts give the same forest */
+  pp_cart_trees a, b, c;
+  pp_cart_trees_init(&a, d);
+  pp_cart_trees_init(&b, d);
+  pp_cart_trees_init(&c, d);
+  pp_cart_trees *parts[2] = {&a, &b}, *whole[1] = {&t};
+  assert_int_equal(pp_cart_trees_concat(whole, 1, &a), 0);
+  assert_int_equal(pp_cart_trees_concat(whole, 1, &b), 0);
+  assert_int_equal(pp_cart_trees_concat(parts, 2, &c), 0);
+  assert_int_equal(c.n_trees, 2 * T);
+  assert_int_equal(c.n_nodes, 2 * t.n_nodes);
+  pp_cart_predict(&c, X, n, p2, 2);
+  for (size_t i = 0; i < n; i++) assert_true(fabs(p2[i] - p1[i]) < 1e-12);
+  for (size_t k = 0; k < T; k++) {
+    assert_int_equal(c.start[T + k + 1] - c.start[T + k], t.start[k + 1] - t.start[k]);
+    assert_int_equal(pp_cart_depth(&c, T + k), pp_cart_depth(&t, k));
+  }
+  pp_cart_trees_free(&a);
+  pp_cart_trees_free(&b);
+  pp_cart_trees_free(&c);
+  /* an empty model predicts NaN */
+  pp_cart_trees e;
+  pp_cart_trees_init(&e, d);
+  pp_cart_predict(&e, X, 2, p3, 1);
+  assert_true(isnan(p3[0]) && isnan(p3[1]));
+  pp_cart_trees_free(&t);
+  free(p1);
+  free(p2);
+  free(p3);
+  free(X);
+  free(y);
+}
+
+static void test_importance_known(void **state) {
+  (void)state;
+  /* y depends on feature 2 only, and one split separates it: all importance on feature 2 */
+  const size_t n = 200, d = 3;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  uint64_t st = 23;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
+    y[i] = X[i * d + 2] > 0 ? 1.0f : 0.0f;
+  }
+  pp_cart_params p = params(PP_CART_GINI, 0, 2, 1, d);
+  pp_cart_trees t;
+  grow(X, y, NULL, NULL, n, d, &p, 1, &t);
+  assert_int_equal(t.n_nodes, 3);
+  double imp[3];
+  assert_int_equal(pp_cart_importance(&t, imp, d), 0);
+  assert_true(imp[0] == 0 && imp[1] == 0 && imp[2] == 1.0);
+  assert_int_equal(pp_cart_importance(&t, imp, 2), PROP_ERR_ARG);
+  pp_cart_trees_free(&t);
+  /* two levels, by hand: y = 1 when x0 = 1, else y = x1; x1 = 1 on a quarter of the rows.
+   * root: 200 rows, 125 positive: weighted gini 2*125*75/200 = 93.75.
+   *   split on x0: {x0=1: 100 pos} 0 + {x0=0: 25 pos of 100} 2*25*75/100 = 37.5  -> gain 56.25
+   *   split on x1: {x1=1: 50 pos} 0 + {x1=0: 75 pos of 150} 75                    -> gain 18.75
+   * then x1 splits the x0=0 node into pure children: gain 37.5.  Shares 56.25/93.75 = 0.6, 0.4. */
+  for (size_t i = 0; i < n; i++) {
+    X[i * d + 0] = (float)(i % 2);
+    X[i * d + 1] = (i / 2) % 4 == 0 ? 1.0f : 0.0f;
+    X[i * d + 2] = 0.0f;
+    y[i] = (i % 2) ? 1.0f : X[i * d + 1];
+  }
+  grow(X, y, NULL, NULL, n, d, &p, 1, &t);
+  assert_int_equal(pp_cart_importance(&t, imp, d), 0);
+  assert_int_equal(t.node[0].feature, 0);
+  assert_true(fabs(t.gain[0] - 56.25) < 1e-9);
+  assert_true(fabs(imp[0] - 0.6) < 1e-12 && fabs(imp[1] - 0.4) < 1e-12 && imp[2] == 0);
+  /* several trees: each tree's shares count alike, however large its gains.  Tree A (200 rows)
+   * splits on x0 only, tree B (20 rows, far smaller gains) on x1 only: [0.5, 0.5, 0] */
+  pp_cart_trees ta, tb, both;
+  for (size_t i = 0; i < n; i++) y[i] = X[i * d + 0] > 0.5f ? 1.0f : 0.0f;
+  grow(X, y, NULL, NULL, n, d, &p, 1, &ta);
+  for (size_t i = 0; i < 20; i++) {
+    X[i * d + 0] = 0.0f;
+    X[i * d + 1] = (float)i;
+    y[i] = i >= 10 ? 1.0f : 0.0f;
+  }
+  grow(X, y, NULL, NULL, 20, d, &p, 1, &tb);
+  assert_int_equal(ta.node[0].feature, 0);
+  assert_int_equal(tb.node[0].feature, 1);
+  assert_true(ta.gain[0] > 5 * tb.gain[0]);
+  pp_cart_trees *parts[2] = {&ta, &tb};
+  pp_cart_trees_init(&both, d);
+  assert_int_equal(pp_cart_trees_concat(parts, 2, &both), 0);
+  assert_int_equal(pp_cart_importance(&both, imp, d), 0);
+  assert_true(fabs(imp[0] - 0.5) < 1e-12 && fabs(imp[1] - 0.5) < 1e-12 && imp[2] == 0);
+  pp_cart_trees_free(&ta);
+  pp_cart_trees_free(&tb);
+  pp_cart_trees_free(&both);
+  pp_cart_trees_free(&t);
+  free(X);
+  free(y);
+}
+
+/* ---- serialisation ------------------------------------------------------------------------------ */
+
+static void test_save_load_and_crafted_files(void **state) {
+  (void)state;
+  const size_t n = 300, d = 4;
+  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  noisy_data(n, d, 8, X, y);
+  pp_cart_trees t;
+  small_forest(X, y, n, d, 3, &t);
+  pp_buf b;
+  pp_buf_init(&b);
+  pp_cart_save(&t, &b);
+  assert_int_equal(pp_buf_status(&b), 0);
+  assert_int_equal(b.len, 16 + 8 * 3 + 45 * t.n_nodes);
+  pp_rd rd;
+  pp_rd_init(&rd, b.data, b.len, "test trees");
+  pp_cart_trees u;
+  assert_int_equal(pp_cart_load(&rd, d, 10, &u), 0);
+  assert_int_equal(pp_rd_end(&rd), 0);
+  pp_buf b2;
+  pp_buf_init(&b2);
+  pp_cart_save(&u, &b2);
+  assert_int_equal(b2.len, b.len);
+  assert_memory_equal(b2.data, b.data, b.len);
+  pp_buf_free(&b2);
+  pp_cart_trees_free(&u);
+  /* limits: wrong width, too many trees */
+  int32_t maxf = 0;
+  for (size_t g = 0; g < t.n_nodes; g++)
+    if (t.node[g].feature > maxf) maxf = t.node[g].feature;
+  pp_rd_init(&rd, b.data, b.len, "test trees");
+  assert_int_equal(pp_cart_load(&rd, (size_t)maxf, 10, &u), PROP_ERR_CORRUPT); /* feature maxf out of range */
+  pp_rd_init(&rd, b.data, b.len, "test trees");
+  assert_int_equal(pp_cart_load(&rd, d, 2, &u), PROP_ERR_CORRUPT);
+  pp_rd_init(&rd, b.data, b.len, "test trees");
+  assert_int_equal(pp_cart_load(&rd, 0, 10, &u), PROP_ERR_CORRUPT);
+  /* every truncation fails cleanly */
+  for (size_t len = 0; len < b.len; len++) {
+    pp_rd_init(&rd, b.data, len, "test trees");
+    assert_int_equal(pp_cart_load(&rd, d, 10, &u), PROP_ERR_CORRUPT);
+  }
+  /* every byte flipped: fails with CORRUPT, or loads a model whose walks stay in bounds */
+  unsigned char *c = xmalloc(b.len);
+  double *pr = xmalloc(n * sizeof *pr);
+  size_t rejected = 0;
+  for (size_t pos = 0; pos < b.len; pos++) {
+    for (int v = 0; v < 2; v++) {
+      memcpy(c, b.data, b.len);
+      c[pos] ^= v ? 0xFF : 0x01;
+      pp_rd_init(&rd, c, b.len, "test trees");
+      int rc = pp_cart_load(&rd, d, 10, &u);
+      if (rc) {
+        assert_int_equal(rc, PROP_ERR_CORRUPT);
+        rejected++;
+        continue;
+      }
+      pp_cart_predict(&u, X, 50, pr, 1);
+      for (size_t i = 0; i < 50; i++) assert_true(pr[i] >= 0 && pr[i] <= 1);
+      double imp[4];
+      assert_int_equal(pp_cart_importance(&u, imp, d), 0);
+      for (size_t k = 0; k < u.n_trees; k++) assert_true(pp_cart_depth(&u, k) < u.start[k + 1] - u.start[k]);
+      pp_cart_trees_free(&u);
+    }
+  }
+  assert_true(rejected > b.len / 4);
+  /* hand-made: a child pointing back to its parent (a cycle) */
+  assert_true(t.node[0].feature >= 0);
+  memcpy(c, b.data, b.len);
+  size_t node0 = 16 + 8 * 3;          /* first node of tree 0, its root: a split */
+  int32_t back = 0;
+  memcpy(c + node0 + 8, &back, 4);    /* left child := 0 (itself) */
+  pp_rd_init(&rd, c, b.len, "test trees");
+  assert_int_equal(pp_cart_load(&rd, d, 10, &u), PROP_ERR_CORRUPT);
+  assert_non_null(strstr(prop_last_error(), "test trees"));
+  free(c);
+  free(pr);
+  pp_buf_free(&b);
+  pp_cart_trees_free(&t);
+  free(X);
+  free(y);
+}
+
+/* ---- AUC ---------------------------------------------------------------------------------------- */
+
+static void test_auc_matches_reference(void **state) {
+  (void)state;
+  const size_t n = 500;
+  double *s = xmalloc(n * sizeof *s);
+  float *y = xmalloc(n * sizeof *y);
+  uint64_t st = 31;
+  for (size_t i = 0; i < n; i++) {
+    y[i] = tu_uniform(&st) < 0.3 ? 1.0f : 0.0f;
+    s[i] = floor((tu_uniform(&st) + 0.3 * y[i]) * 20) / 20; /* many ties */
+  }
+  double auc;
+  assert_int_equal(pp_cart_auc(s, y, n, &auc), 0);
+  assert_true(fabs(auc - tu_auc_ref(s, y, n)) < 1e-12);
+  const double s4[] = {0.1, 0.4, 0.35, 0.8};
+  const float y4[] = {0, 0, 1, 1};
+  assert_int_equal(pp_cart_auc(s4, y4, 4, &auc), 0);
+  assert_true(fabs(auc - 0.75) < 1e-15);
+  const float y0[] = {0, 0, 0, 0};
+  assert_int_equal(pp_cart_auc(s4, y0, 4, &auc), 0);
+  assert_true(isnan(auc));
+  free(s);
+  free(y);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bins_exact_values_and_missing),
+      cmocka_unit_test(test_bins_quantiles_and_threads),
+      cmocka_unit_test(test_separable_fits_exactly),
+      cmocka_unit_test(test_xor_at_depth_two),
+      cmocka_unit_test(test_min_samples_leaf_and_split),
+      cmocka_unit_test(test_gini_and_entropy_choose_differently),
+      cmocka_unit_test(test_missing_direction_is_learned),
+      cmocka_unit_test(test_multiplicity_equals_duplicated_rows),
+      cmocka_unit_test(test_threshold_in_the_middle_of_the_gap),
+      cmocka_unit_test(test_max_features_and_rng),
+      cmocka_unit_test(test_predict_mean_blocks_and_threads),
+      cmocka_unit_test(test_importance_known),
+      cmocka_unit_test(test_save_load_and_crafted_files),
+      cmocka_unit_test(test_auc_matches_reference),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
