@@ -472,6 +472,43 @@ PROP_API void prop_demo_options_default(prop_demo_options *opt);
 /*! Write the demo CSV atomically to path.  Same options give the same bytes on every machine. */
 PROP_API int prop_demo_write_csv(const char *path, const prop_demo_options *opt);
 
+/* ---------------------------------------------------------------------------------------------
+ * Model comparison: every member alone and the ensemble, on one held-out split
+ * ------------------------------------------------------------------------------------------- */
+/*! Options of prop_compare().  Initialise with prop_compare_options_default(). */
+typedef struct prop_compare_options {
+  /*! Columns, threads and callbacks, as for training: target (required), positive, id, ignore,
+   *  connected (adds connect rates to the band table), time_col, nthread, log, progress, user. */
+  prop_train_options train;
+  /*! With train.time_col: the last month (largest value) is the test set.  Without: a stratified
+   *  split putting test_frac of each class in the test set (default 0.3, in (0,1)). */
+  double test_frac;
+  uint64_t seed;             /*!< seed of the stratified split (default 42); members use the recipe's seed */
+  size_t batch_runs;         /*!< batch predictions of the test rows per model (default 5); the median
+                                  rate is reported */
+  double batch_budget_seconds; /*!< stop repeating a model's batch runs once they took this long
+                                  (default 3; at least one run is always made) */
+  size_t latency_runs;       /*!< single-row calls timed per model (default 2000) */
+  size_t max_curve_points;   /*!< ROC curve points kept per model, 2..10000 (default 200) */
+  int backtest;              /*!< 1 (default): with train.time_col, add prop_backtest()'s monthly series */
+  size_t min_train_months;   /*!< months before the first back-tested month (default 1) */
+  const char *data_path;     /*!< the CSV the frame came from, or NULL: recorded with its SHA-256 */
+} prop_compare_options;
+
+PROP_API void prop_compare_options_default(prop_compare_options *opt);
+
+/*! prop_compare(): the analyst's model comparison.  Splits f into training and test rows (see
+ *  prop_compare_options), fits the recipe's encoders on the training rows only, then for every
+ *  member of recipe r (NULL = the default recipe) fits that member alone on the encoded training
+ *  rows and measures it on the test rows; then trains the whole pipeline with prop_model_train()
+ *  on the training rows and measures it through prop_model_predict_frame() and prop_scorer.  Per
+ *  model: AUC, PR-AUC, KS, log-loss, Brier, ECE, capture and lift at 10/20/30%, fit time, batch
+ *  rows/s, single-row latency p50/p99 and curves (ROC, cumulative gains, reliability); for the
+ *  ensemble also the band table of the test rows and the importance per input; with a time
+ *  column the back-test series.  *json (malloc'd, free()) gets the report, documented field by
+ *  field in bench/README.md (schema_version 1).  Timings are wall-clock on this machine. */
+PROP_API int prop_compare(const prop_frame *f, const prop_recipe *r, const prop_compare_options *opt, char **json);
+
 #ifdef __cplusplus
 }
 #endif

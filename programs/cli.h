@@ -31,4 +31,7 @@ int cmd_score(args *a);
 int cmd_bands(args *a);
 int cmd_info(args *a);
 int cmd_importance(args *a);
+int cmd_compare(args *a);
+/* The HTML report of a prop_compare() JSON report (report_html.c): malloc'd page, NULL on failure. */
+char *report_html(const char *json_text, size_t *len);
 #endif

@@ -1,0 +1,1018 @@
+/* prop_compare(): the analyst's model comparison.
+ *
+ * One split of the rows (the last month held out when there is a time column, else a stratified
+ * test_frac); the recipe's encoders fitted on the training rows only; then, on the same encoded
+ * rows, every member of the recipe fitted alone and the whole pipeline trained by
+ * prop_model_train().  Every model is measured on the same test rows: ranking and probability
+ * metrics, curves, fit time, batch throughput and single-row latency.  The report is JSON, its
+ * schema documented field by field in bench/README.md (schema_version 1).
+ *
+ * Timings are wall clock (CLOCK_MONOTONIC).  Batch throughput is the median over up to
+ * batch_runs predictions of the whole test set; latency is the nearest-rank p50/p99 of
+ * latency_runs one-row calls after a short warm-up, cycling through the test rows (members:
+ * their predict with scratch preallocated once; the ensemble: prop_scorer_score). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "bands/bands.h"
+#include "eval/metrics.h"
+#include "pipeline/pipeline.h"
+
+#define SCHEMA_VERSION 1
+#define LATENCY_WARMUP 20
+#define RELIABILITY_BINS 10
+#define GAINS_POINTS 101
+
+void prop_compare_options_default(prop_compare_options *opt) {
+  if (!opt) return;
+  memset(opt, 0, sizeof *opt);
+  prop_train_options_default(&opt->train);
+  opt->test_frac = 0.3;
+  opt->seed = 42;
+  opt->batch_runs = 5;
+  opt->batch_budget_seconds = 3.0;
+  opt->latency_runs = 2000;
+  opt->max_curve_points = 200;
+  opt->backtest = 1;
+  opt->min_train_months = 1;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- JSON building with a sticky failure flag (jansson returns NULL / -1 when out of memory) -- */
+typedef struct jb {
+  int failed;
+} jb;
+
+static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+static json_t *jsize(size_t v) { return json_integer((json_int_t)v); }
+static json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
+
+static void jset(jb *b, json_t *obj, const char *key, json_t *v) {
+  if (!v || json_object_set_new(obj, key, v) != 0) b->failed = 1;
+}
+
+static void jpush(jb *b, json_t *arr, json_t *v) {
+  if (!v || json_array_append_new(arr, v) != 0) b->failed = 1;
+}
+
+static json_t *jpair(jb *b, double x, double y) {
+  json_t *a = json_array();
+  jpush(b, a, jnum(x));
+  jpush(b, a, jnum(y));
+  if (!a) b->failed = 1;
+  return a;
+}
+
+/* ---- SHA-256 (FIPS 180-4) of a file, streamed ------------------------------------------------- */
+typedef struct sha256 {
+  uint32_t h[8];
+  uint64_t bytes;
+  unsigned char block[64];
+  size_t fill;
+} sha256;
+
+static const uint32_t k_sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+static uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32u - n)); }
+
+static void sha256_init(sha256 *s) {
+  static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  memcpy(s->h, h0, sizeof h0);
+  s->bytes = 0;
+  s->fill = 0;
+}
+
+static void sha256_block(sha256 *s, const unsigned char *p) {
+  uint32_t w[64];
+  for (int t = 0; t < 16; t++)
+    w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 | (uint32_t)p[4 * t + 2] << 8 | p[4 * t + 3];
+  for (int t = 16; t < 64; t++) {
+    uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
+    uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
+    w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+  }
+  uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
+  for (int t = 0; t < 64; t++) {
+    uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k_sha_k[t] + w[t];
+    uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+    h = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = c;
+    c = b;
+    b = a;
+    a = t1 + t2;
+  }
+  s->h[0] += a;
+  s->h[1] += b;
+  s->h[2] += c;
+  s->h[3] += d;
+  s->h[4] += e;
+  s->h[5] += f;
+  s->h[6] += g;
+  s->h[7] += h;
+}
+
+static void sha256_update(sha256 *s, const unsigned char *p, size_t n) {
+  s->bytes += n;
+  while (n > 0) {
+    size_t take = 64 - s->fill < n ? 64 - s->fill : n;
+    memcpy(s->block + s->fill, p, take);
+    s->fill += take;
+    p += take;
+    n -= take;
+    if (s->fill == 64) {
+      sha256_block(s, s->block);
+      s->fill = 0;
+    }
+  }
+}
+
+static void sha256_hex(sha256 *s, char hex[65]) {
+  uint64_t bits = s->bytes * 8;
+  unsigned char pad[72];
+  size_t np = (s->fill < 56 ? 56 : 120) - s->fill;
+  memset(pad, 0, sizeof pad);
+  pad[0] = 0x80;
+  for (int i = 0; i < 8; i++) pad[np + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
+  sha256_update(s, pad, np + 8);
+  for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", (unsigned)s->h[i]);
+}
+
+/* SHA-256 of the file's bytes into hex[65]; *size gets the byte count. */
+static int hash_file(const char *path, char hex[65], uint64_t *size) {
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return pp_err(PROP_ERR_IO, "%s: cannot open to compute its SHA-256", path);
+  unsigned char *buf = pp_malloc(1 << 16);
+  if (!buf) {
+    fclose(fp);
+    return PROP_ERR_NOMEM;
+  }
+  sha256 s;
+  sha256_init(&s);
+  size_t got;
+  while ((got = fread(buf, 1, 1 << 16, fp)) > 0) sha256_update(&s, buf, got);
+  int bad = ferror(fp);
+  fclose(fp);
+  free(buf);
+  if (bad) return pp_err(PROP_ERR_IO, "%s: read error while computing its SHA-256", path);
+  *size = s.bytes;
+  sha256_hex(&s, hex);
+  return 0;
+}
+
+/* ---- the machine ------------------------------------------------------------------------------ */
+/* "model name" of the first processor in /proc/cpuinfo (x86; "Model"/"Hardware" elsewhere). */
+static void cpu_model(char *out, size_t n) {
+  snprintf(out, n, "unknown");
+  FILE *fp = fopen("/proc/cpuinfo", "r");
+  if (!fp) return;
+  char line[512];
+  while (fgets(line, sizeof line, fp)) {
+    if (strncmp(line, "model name", 10) != 0 && strncmp(line, "Model", 5) != 0 && strncmp(line, "Hardware", 8) != 0)
+      continue;
+    char *colon = strchr(line, ':');
+    if (!colon) continue;
+    colon++;
+    while (*colon == ' ' || *colon == '\t') colon++;
+    size_t len = strcspn(colon, "\r\n");
+    if (len == 0) continue;
+    snprintf(out, n, "%.*s", (int)len, colon);
+    break;
+  }
+  fclose(fp);
+}
+
+static long logical_cpus(void) {
+#ifdef _OPENMP
+  return (long)omp_get_num_procs();
+#else
+  long v = sysconf(_SC_NPROCESSORS_ONLN);
+  return v > 0 ? v : 1;
+#endif
+}
+
+/* ---- rows ------------------------------------------------------------------------------------- */
+/* A new frame holding rows idx[0..n) of f (all columns, same dictionaries, same row numbers). */
+static int subset_frame(const prop_frame *f, const size_t *idx, size_t n, prop_frame **out) {
+  prop_frame *g = NULL;
+  PP_TRY(prop_frame_create(n, &g));
+  int rc = 0;
+  if (f->source && !(g->source = pp_strdup(f->source))) rc = PROP_ERR_NOMEM;
+  if (!rc && !(g->rownum = pp_malloc_array(n ? n : 1, sizeof *g->rownum))) rc = PROP_ERR_NOMEM;
+  for (size_t i = 0; i < n && !rc; i++) g->rownum[i] = prop_frame_row_number(f, idx[i]);
+  for (size_t j = 0; j < f->ncols && !rc; j++) {
+    const pp_column *c = &f->cols[j];
+    size_t gj;
+    if ((rc = pp_frame_add_column(g, c->name, c->type, &gj))) break;
+    pp_column *d = &g->cols[gj];
+    if (c->type == PROP_COL_NUMERIC) {
+      for (size_t i = 0; i < n; i++) d->num[i] = c->num[idx[i]];
+    } else if (c->type == PROP_COL_ID) {
+      for (size_t i = 0; i < n && !rc; i++)
+        if (c->str[idx[i]] && !(d->str[i] = pp_strdup(c->str[idx[i]]))) rc = PROP_ERR_NOMEM;
+    } else {
+      for (size_t k = 0; k < c->ndict && !rc; k++) {
+        int32_t code;
+        rc = pp_column_intern(d, c->dict[k], &code);
+      }
+      for (size_t i = 0; i < n; i++) d->code[i] = c->code[idx[i]];
+    }
+  }
+  if (rc) {
+    prop_frame_free(g);
+    return rc;
+  }
+  *out = g;
+  return 0;
+}
+
+/* The split: is_test[n]; *test_month gets the held-out month (NaN for a stratified split). */
+static int split_rows(const prop_frame *f, const prop_compare_options *o, const int *y, unsigned char *is_test,
+                      double *test_month) {
+  size_t n = f->nrows;
+  *test_month = NAN;
+  const char *tcol = o->train.time_col;
+  if (!tcol) return pp_split_stratified(y, n, o->test_frac, o->seed, is_test);
+  long tc = prop_frame_find(f, tcol);
+  if (tc < 0) return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' not found", pp_frame_source(f), tcol);
+  const pp_column *c = &f->cols[tc];
+  if (c->type != PROP_COL_NUMERIC)
+    return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' must be numeric (e.g. 1, 2, ... or 202401)",
+                  pp_frame_source(f), tcol);
+  double last = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    if (isnan(c->num[i]))
+      return pp_err(PROP_ERR_VALUE, "%s:%zu:%s: missing time value", pp_frame_source(f), prop_frame_row_number(f, i),
+                    tcol);
+    if (c->num[i] > last) last = c->num[i];
+  }
+  size_t ntest = 0;
+  for (size_t i = 0; i < n; i++) ntest += (is_test[i] = c->num[i] == last);
+  if (ntest == n)
+    return pp_err(PROP_ERR_TRAIN, "%s: '%s' has one value only (%g); holding out the last month needs two or more",
+                  pp_frame_source(f), tcol, last);
+  *test_month = last;
+  return 0;
+}
+
+/* ---- fitting one member alone, as prop_model_train's final fit does: the recipe's imbalance
+ * strategy (under-sampling here, class weights inside the member) and its validation hold-out
+ * for early stopping. */
+static int fit_alone(const pp_member_spec *spec, const prop_recipe *r, const float *X, const float *y, size_t m,
+                     size_t d, const char *const *names, const pp_ctx *ctx, uint64_t seed, void **model) {
+  size_t *keep = pp_malloc_array(m ? m : 1, sizeof *keep);
+  unsigned char *is_val = NULL;
+  int *yk = NULL;
+  float *Xt = NULL, *yt = NULL, *Xv = NULL, *yv = NULL;
+  if (!keep) return PROP_ERR_NOMEM;
+  pp_rng rng;
+  pp_rng_seed(&rng, seed);
+  size_t nk = 0;
+  if (r->imbalance == PP_IMB_UNDERSAMPLE) {
+    size_t pos = 0;
+    for (size_t i = 0; i < m; i++) pos += y[i] > 0.5f;
+    int pos_minor = pos * 2 <= m;
+    size_t need = pos_minor ? pos : m - pos, left = m - need; /* keep `need` of the `left` majority rows */
+    for (size_t i = 0; i < m; i++) {
+      if ((y[i] > 0.5f) == pos_minor) keep[nk++] = i;
+      else {
+        if (pp_rng_below(&rng, left) < need) {
+          keep[nk++] = i;
+          need--;
+        }
+        left--;
+      }
+    }
+  } else {
+    for (size_t i = 0; i < m; i++) keep[nk++] = i;
+  }
+  int rc = 0;
+  size_t nv = 0;
+  if (r->valid_frac > 0.0 && nk >= 50) {
+    yk = pp_malloc_array(nk, sizeof *yk);
+    is_val = pp_malloc(nk);
+    if (!yk || !is_val) rc = PROP_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < nk; i++) yk[i] = y[keep[i]] > 0.5f;
+    if (!rc) rc = pp_split_stratified(yk, nk, r->valid_frac, seed ^ 0x5eedull, is_val);
+    for (size_t i = 0; !rc && i < nk; i++) nv += is_val[i];
+  }
+  size_t nt = nk - nv;
+  if (!rc) {
+    Xt = pp_malloc_array(nt ? nt : 1, d * sizeof(float));
+    yt = pp_malloc_array(nt ? nt : 1, sizeof(float));
+    Xv = pp_malloc_array(nv ? nv : 1, d * sizeof(float));
+    yv = pp_malloc_array(nv ? nv : 1, sizeof(float));
+    if (!Xt || !yt || !Xv || !yv) rc = PROP_ERR_NOMEM;
+  }
+  if (!rc) {
+    size_t a = 0, b = 0;
+    for (size_t i = 0; i < nk; i++) {
+      size_t src = keep[i];
+      if (is_val && is_val[i]) {
+        memcpy(Xv + b * d, X + src * d, d * sizeof(float));
+        yv[b++] = y[src];
+      } else {
+        memcpy(Xt + a * d, X + src * d, d * sizeof(float));
+        yt[a++] = y[src];
+      }
+    }
+    pp_dataset tr = {Xt, nt, d, yt, NULL, names, r->imbalance};
+    pp_dataset va = {Xv, nv, d, yv, NULL, names, r->imbalance};
+    pp_ctx c2 = *ctx;
+    c2.seed = seed;
+    rc = spec->ops->fit(spec->params, &tr, nv ? &va : NULL, &c2, model);
+  }
+  free(keep);
+  free(is_val);
+  free(yk);
+  free(Xt);
+  free(yt);
+  free(Xv);
+  free(yv);
+  return rc;
+}
+
+/* ---- timing ----------------------------------------------------------------------------------- */
+typedef struct timing {
+  double fit_seconds;
+  double rows_per_second;
+  size_t predict_runs;
+  double p50_us, p99_us;
+  size_t latency_runs;
+} timing;
+
+/* Nearest-rank percentile of sorted v[n]. */
+static double percentile(const double *v, size_t n, double q) {
+  if (n == 0) return NAN;
+  double r = ceil(q * (double)n);
+  size_t k = r < 1 ? 0 : (size_t)r - 1;
+  return v[k < n ? k : n - 1];
+}
+
+static void latency_summary(double *us, size_t n, timing *t) {
+  qsort(us, n, sizeof *us, pp_cmp_double);
+  t->p50_us = percentile(us, n, 0.50);
+  t->p99_us = percentile(us, n, 0.99);
+  t->latency_runs = n;
+}
+
+/* rows per second from the run times secs[runs] (median run). */
+static void batch_summary(double *secs, size_t runs, size_t rows, timing *t) {
+  double med = pp_median_inplace(secs, runs);
+  t->rows_per_second = med > 0 ? (double)rows / med : NAN;
+  t->predict_runs = runs;
+}
+
+static int all_finite(const double *p, size_t n, const char *who) {
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(p[i]) || p[i] < 0.0 || p[i] > 1.0)
+      return pp_err(PROP_ERR_BACKEND, "%s: test row %zu got probability %g (not in [0,1])", who, i, p[i]);
+  return 0;
+}
+
+/* Batch and single-row timing of one member fitted alone; p[nte] gets its probabilities. */
+static int measure_member(const pp_member_ops *ops, const void *model, const float *Xte, size_t nte, size_t d,
+                          const prop_compare_options *o, int nthread, double *p, double *secs, double *us,
+                          timing *t) {
+  size_t runs = 0;
+  double spent = 0;
+  for (size_t k = 0; k < o->batch_runs; k++) {
+    double t0 = now_seconds();
+    PP_TRY(ops->predict(model, Xte, nte, p, NULL, nthread));
+    secs[runs] = now_seconds() - t0;
+    spent += secs[runs++];
+    if (spent >= o->batch_budget_seconds) break;
+  }
+  batch_summary(secs, runs, nte, t);
+  PP_TRY(all_finite(p, nte, ops->name));
+  size_t bytes = ops->scratch_bytes ? ops->scratch_bytes(model, 1) : 0;
+  void *scratch = bytes ? pp_malloc(bytes) : NULL;
+  if (bytes && !scratch) return PROP_ERR_NOMEM;
+  int rc = 0;
+  double one;
+  for (size_t k = 0; k < LATENCY_WARMUP + o->latency_runs && !rc; k++) {
+    const float *row = Xte + (k % nte) * d;
+    double t0 = now_seconds();
+    rc = ops->predict(model, row, 1, &one, scratch, 1);
+    double dt = now_seconds() - t0;
+    if (k >= LATENCY_WARMUP) us[k - LATENCY_WARMUP] = 1e6 * dt;
+  }
+  free(scratch);
+  if (rc) return rc;
+  latency_summary(us, o->latency_runs, t);
+  return 0;
+}
+
+/* The ensemble through the public API: prop_model_predict_frame (batch) and prop_scorer_score. */
+static int measure_ensemble(const prop_model *m, const prop_frame *fte, const prop_compare_options *o, int nthread,
+                            double *p, double *secs, double *us, timing *t) {
+  size_t nte = fte->nrows;
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  po.nthread = nthread;
+  size_t runs = 0;
+  double spent = 0;
+  for (size_t k = 0; k < o->batch_runs; k++) {
+    double t0 = now_seconds();
+    PP_TRY(prop_model_predict_frame(m, fte, p, NULL, NULL, &po));
+    secs[runs] = now_seconds() - t0;
+    spent += secs[runs++];
+    if (spent >= o->batch_budget_seconds) break;
+  }
+  batch_summary(secs, runs, nte, t);
+  PP_TRY(all_finite(p, nte, "ensemble"));
+  /* the raw input rows, as a real-time caller would hold them */
+  size_t nf = m->schema->nfeat;
+  pp_binding *bind = NULL;
+  PP_TRY(pp_binding_create(m->schema, fte, &bind));
+  double *raw = pp_malloc_array(nte, nf * sizeof(double));
+  prop_scorer *sc = NULL;
+  int rc = raw ? prop_scorer_create(m, &sc) : PROP_ERR_NOMEM;
+  if (!rc) pp_binding_rows(bind, 0, nte, raw, NULL);
+  double one;
+  int band;
+  for (size_t k = 0; k < LATENCY_WARMUP + o->latency_runs && !rc; k++) {
+    const double *row = raw + (k % nte) * nf;
+    double t0 = now_seconds();
+    rc = prop_scorer_score(sc, row, &one, &band);
+    double dt = now_seconds() - t0;
+    if (k >= LATENCY_WARMUP) us[k - LATENCY_WARMUP] = 1e6 * dt;
+  }
+  prop_scorer_free(sc);
+  free(raw);
+  pp_binding_free(bind);
+  if (rc) return rc;
+  latency_summary(us, o->latency_runs, t);
+  return 0;
+}
+
+/* ---- metrics and curves ----------------------------------------------------------------------- */
+typedef struct ranked {
+  double s;
+  size_t i;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b) {
+  const ranked *x = a, *z = b;
+  if (x->s > z->s) return -1;
+  if (x->s < z->s) return 1;
+  return (x->i > z->i) - (x->i < z->i);
+}
+
+/* ROC points (fpr, tpr) from (0,0) to (1,1), one per distinct score, thinned to at most maxpts
+ * (first and last kept, evenly spaced in between). */
+static json_t *roc_json(jb *b, const ranked *t, const int *y, size_t n, size_t P, size_t maxpts) {
+  json_t *arr = json_array();
+  size_t N = n - P;
+  if (P == 0 || N == 0) return arr; /* NULL (out of memory) is caught by jset */
+  double *fx = pp_malloc_array(n + 1, sizeof *fx), *fy = pp_malloc_array(n + 1, sizeof *fy);
+  if (!fx || !fy) {
+    b->failed = 1;
+    free(fx);
+    free(fy);
+    return arr;
+  }
+  size_t k = 0, tp = 0, fp = 0;
+  fx[k] = 0;
+  fy[k++] = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && t[j].s == t[i].s) {
+      if (y[t[j].i]) tp++;
+      else fp++;
+      j++;
+    }
+    fx[k] = (double)fp / (double)N;
+    fy[k++] = (double)tp / (double)P;
+    i = j;
+  }
+  size_t keep = k < maxpts ? k : maxpts;
+  for (size_t q = 0; q < keep; q++) {
+    size_t src = keep == 1 ? 0 : (size_t)llround((double)q * (double)(k - 1) / (double)(keep - 1));
+    jpush(b, arr, jpair(b, fx[src], fy[src]));
+  }
+  free(fx);
+  free(fy);
+  return arr;
+}
+
+/* Cumulative gains: (share of rows called, share of positives found), the list in score order
+ * (ties by row, as pp_capture), at 0%, 1%, ..., 100% of the rows. */
+static json_t *gains_json(jb *b, const ranked *t, const int *y, size_t n, size_t P) {
+  json_t *arr = json_array();
+  if (P == 0) return arr;
+  size_t pts = n + 1 < GAINS_POINTS ? n + 1 : GAINS_POINTS, done = 0, found = 0;
+  for (size_t q = 0; q < pts; q++) {
+    size_t upto = (size_t)llround((double)q * (double)n / (double)(pts - 1));
+    while (done < upto) found += (size_t)(y[t[done++].i] != 0);
+    jpush(b, arr, jpair(b, (double)upto / (double)n, (double)found / (double)P));
+  }
+  return arr;
+}
+
+/* Reliability diagram: 10 equal-width bins of predicted probability; the non-empty ones. */
+static json_t *reliability_json(jb *b, const double *p, const int *y, size_t n) {
+  double ps[RELIABILITY_BINS] = {0}, ys[RELIABILITY_BINS] = {0};
+  size_t cnt[RELIABILITY_BINS] = {0};
+  for (size_t i = 0; i < n; i++) {
+    size_t k = (size_t)(p[i] * RELIABILITY_BINS);
+    if (k >= RELIABILITY_BINS) k = RELIABILITY_BINS - 1;
+    ps[k] += p[i];
+    ys[k] += y[i] != 0;
+    cnt[k]++;
+  }
+  json_t *arr = json_array();
+  for (size_t k = 0; k < RELIABILITY_BINS; k++) {
+    if (!cnt[k]) continue;
+    json_t *o = json_object();
+    jset(b, o, "lo", jnum((double)k / RELIABILITY_BINS));
+    jset(b, o, "hi", jnum((double)(k + 1) / RELIABILITY_BINS));
+    jset(b, o, "count", jsize(cnt[k]));
+    jset(b, o, "mean_predicted", jnum(ps[k] / (double)cnt[k]));
+    jset(b, o, "fraction_positive", jnum(ys[k] / (double)cnt[k]));
+    jpush(b, arr, o);
+  }
+  return arr;
+}
+
+/* One entry of "models": metrics, timing and curves of probabilities p[n] against y. */
+static json_t *model_json(jb *b, const char *name, const char *kind, const double *p, const int *y, size_t n,
+                          const timing *t, size_t maxpts) {
+  json_t *o = json_object();
+  jset(b, o, "name", jstr(name));
+  jset(b, o, "kind", jstr(kind));
+  jset(b, o, "auc", jnum(pp_auc(p, y, n)));
+  jset(b, o, "pr_auc", jnum(pp_pr_auc(p, y, n)));
+  jset(b, o, "ks", jnum(pp_ks(p, y, n)));
+  jset(b, o, "logloss", jnum(pp_logloss(p, y, n)));
+  jset(b, o, "brier", jnum(pp_brier(p, y, n)));
+  jset(b, o, "ece", jnum(pp_ece(p, y, n, RELIABILITY_BINS)));
+  static const char *const cap_keys[3] = {"capture_10", "capture_20", "capture_30"};
+  static const char *const lift_keys[3] = {"lift_10", "lift_20", "lift_30"};
+  double cap[3];
+  for (int k = 0; k < 3; k++) jset(b, o, cap_keys[k], jnum(cap[k] = pp_capture(p, y, n, 0.1 * (k + 1))));
+  for (int k = 0; k < 3; k++) jset(b, o, lift_keys[k], jnum(cap[k] / (0.1 * (k + 1))));
+  jset(b, o, "fit_seconds", jnum(t->fit_seconds));
+  jset(b, o, "predict_rows_per_second", jnum(t->rows_per_second));
+  jset(b, o, "predict_runs", jsize(t->predict_runs));
+  jset(b, o, "latency_p50_us", jnum(t->p50_us));
+  jset(b, o, "latency_p99_us", jnum(t->p99_us));
+  jset(b, o, "latency_runs", jsize(t->latency_runs));
+  ranked *r = pp_malloc_array(n ? n : 1, sizeof *r);
+  json_t *curves = json_object();
+  if (!r) {
+    b->failed = 1;
+  } else {
+    size_t P = 0;
+    for (size_t i = 0; i < n; i++) {
+      r[i].s = p[i];
+      r[i].i = i;
+      P += (size_t)(y[i] != 0);
+    }
+    qsort(r, n, sizeof *r, cmp_ranked);
+    jset(b, curves, "roc", roc_json(b, r, y, n, P, maxpts));
+    jset(b, curves, "gains", gains_json(b, r, y, n, P));
+    jset(b, curves, "reliability", reliability_json(b, p, y, n));
+    free(r);
+  }
+  jset(b, o, "curves", curves);
+  return o;
+}
+
+static json_t *bands_json(jb *b, const prop_band_row *rows, size_t nb, int with_connected) {
+  json_t *arr = json_array();
+  for (size_t k = 0; k < nb; k++) {
+    const prop_band_row *r = &rows[k];
+    json_t *o = json_object();
+    jset(b, o, "band", json_integer(r->band));
+    jset(b, o, "lo", jnum(r->lo));
+    jset(b, o, "hi", jnum(r->hi));
+    jset(b, o, "count", jsize(r->count));
+    jset(b, o, "share", jnum(r->share));
+    jset(b, o, "positives", jsize(r->positives));
+    jset(b, o, "success_rate", jnum(r->success_rate));
+    jset(b, o, "success_lo", jnum(r->success_lo));
+    jset(b, o, "success_hi", jnum(r->success_hi));
+    jset(b, o, "lift", jnum(r->lift));
+    jset(b, o, "mean_probability", jnum(r->mean_prob));
+    jset(b, o, "connected", with_connected ? jsize(r->connected) : json_null());
+    jset(b, o, "connect_rate", jnum(r->connect_rate));
+    jset(b, o, "success_among_connected", jnum(r->success_connected));
+    jpush(b, arr, o);
+  }
+  return arr;
+}
+
+/* Importance per input feature, largest first, with its share of the total. */
+static json_t *importance_json(jb *b, const prop_model *m, const char **member) {
+  json_t *arr = json_array();
+  size_t k = m->schema->nfeat;
+  double *imp = pp_calloc(k, sizeof *imp);
+  size_t *ord = pp_malloc_array(k, sizeof *ord);
+  *member = NULL;
+  if (!imp || !ord) {
+    b->failed = 1;
+  } else if (prop_model_importance(m, imp, member) == 0) {
+    double tot = 0;
+    for (size_t j = 0; j < k; j++) {
+      ord[j] = j;
+      tot += imp[j];
+    }
+    for (size_t i = 1; i < k; i++) { /* insertion sort, descending, stable */
+      size_t v = ord[i], j = i;
+      while (j > 0 && imp[ord[j - 1]] < imp[v]) {
+        ord[j] = ord[j - 1];
+        j--;
+      }
+      ord[j] = v;
+    }
+    for (size_t i = 0; i < k; i++) {
+      json_t *o = json_object();
+      jset(b, o, "feature", jstr(m->schema->feat[ord[i]].name));
+      jset(b, o, "importance", jnum(imp[ord[i]]));
+      jset(b, o, "share", jnum(tot > 0 ? imp[ord[i]] / tot : 0.0));
+      jpush(b, arr, o);
+    }
+  } else {
+    pp_err_clear(); /* no member reports importance: an empty list, not a failure */
+  }
+  free(imp);
+  free(ord);
+  return arr;
+}
+
+/* The back-test series: one entry per back-tested month, from prop_backtest()'s report. */
+static int months_json(jb *b, const prop_frame *f, const prop_recipe *r, const prop_compare_options *o, json_t *arr) {
+  char *text = NULL;
+  PP_TRY(prop_backtest(f, r, &o->train, o->min_train_months, &text));
+  json_error_t err;
+  json_t *root = json_loads(text, 0, &err);
+  free(text);
+  if (!root) return pp_err(PROP_ERR_NOMEM, "reading the back-test report: %s", err.text);
+  size_t i;
+  json_t *mo;
+  json_array_foreach(json_object_get(root, "months"), i, mo) {
+    json_t *e = json_object();
+    static const char *const copy[][2] = {{"month", "month"},           {"train_rows", "train_rows"},
+                                          {"rows", "rows"},             {"positives", "positives"},
+                                          {"auc", "auc"},               {"ece", "ece"},
+                                          {"capture_top10", "capture_10"}, {"capture_top20", "capture_20"},
+                                          {"capture_top30", "capture_30"}, {"members", "members"}};
+    for (size_t k = 0; k < sizeof copy / sizeof copy[0]; k++) {
+      json_t *v = json_object_get(mo, copy[k][0]);
+      jset(b, e, copy[k][1], v ? json_incref(v) : json_null());
+    }
+    jpush(b, arr, e);
+  }
+  json_decref(root);
+  return 0;
+}
+
+/* The ensemble's training reports progress as "ensemble/<stage>" and keeps its "done" to itself,
+ * so that a progress bar sees one comparison.  Log lines pass through unchanged. */
+typedef struct relay {
+  const prop_train_options *to;
+} relay;
+
+static void relay_log(void *user, int level, const char *msg) {
+  const relay *rl = user;
+  if (rl->to->log) rl->to->log(rl->to->user, level, msg);
+}
+
+static int relay_progress(void *user, const char *stage, size_t done, size_t total) {
+  const relay *rl = user;
+  if (!rl->to->progress || strcmp(stage, "done") == 0) return 0;
+  char name[96];
+  snprintf(name, sizeof name, "ensemble/%s", stage);
+  return rl->to->progress(rl->to->user, name, done, total);
+}
+
+static void iso8601_now(char *buf, size_t n) {
+  time_t t = time(NULL);
+  struct tm tmv;
+  gmtime_r(&t, &tmv);
+  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+}
+
+/* ---- the comparison --------------------------------------------------------------------------- */
+int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_compare_options *o, char **json) {
+  if (!json) return pp_err(PROP_ERR_ARG, "prop_compare: json is NULL");
+  *json = NULL;
+  if (!f || !o) return pp_err(PROP_ERR_ARG, "prop_compare: frame and options are required");
+  if (!o->train.target) return pp_err(PROP_ERR_ARG, "prop_compare: options.train.target is required");
+  if (!o->train.time_col && !(o->test_frac > 0.0 && o->test_frac < 1.0))
+    return pp_err(PROP_ERR_ARG, "prop_compare: options.test_frac must be in (0, 1), got %g", o->test_frac);
+  if (o->batch_runs < 1 || o->latency_runs < 1)
+    return pp_err(PROP_ERR_ARG, "prop_compare: options.batch_runs and options.latency_runs must be >= 1");
+  if (o->max_curve_points < 2 || o->max_curve_points > 10000)
+    return pp_err(PROP_ERR_ARG, "prop_compare: options.max_curve_points must be in [2, 10000], got %zu",
+                  o->max_curve_points);
+  size_t n = f->nrows;
+  if (f->row_err)
+    for (size_t i = 0; i < n; i++)
+      if (f->row_err[i])
+        return pp_err(f->row_code[i] ? f->row_code[i] : PROP_ERR_CSV, "%s:%zu: %s", pp_frame_source(f),
+                      prop_frame_row_number(f, i), f->row_err[i]);
+  pp_err_clear();
+
+  prop_recipe *own_recipe = NULL;
+  if (!recipe) {
+    PP_TRY(prop_recipe_default(&own_recipe));
+    recipe = own_recipe;
+  }
+  const prop_recipe *r = recipe;
+  pp_ctx ctx;
+  pp_ctx_init(&ctx, &o->train, r->seed);
+  const size_t M = r->nmembers;
+  const size_t steps = M + 1 + (o->backtest && o->train.time_col ? 1 : 0);
+
+  int rc = 0;
+  jb b = {0};
+  json_t *root = NULL, *models = NULL;
+  int *y = NULL, *y_te = NULL, *conn = NULL, *st = NULL;
+  char *pos_label = NULL, *conn_label = NULL;
+  unsigned char *is_test = NULL;
+  size_t *idx_tr = NULL, *idx_te = NULL;
+  prop_frame *ftr = NULL, *fte = NULL;
+  pp_schema *schema = NULL;
+  pp_binding *bind_tr = NULL, *bind_te = NULL;
+  double *raw_tr = NULL, *raw_te = NULL, *p = NULL, *secs = NULL, *us = NULL;
+  float *Xtr = NULL, *Xte = NULL, *ytr = NULL;
+  pp_encoder *enc = NULL;
+  prop_model *ens = NULL;
+  size_t ntr = 0, nte = 0, npos = 0, npos_te = 0;
+  double test_month = NAN;
+  char sha[65] = "";
+  uint64_t file_bytes = 0;
+
+  if (o->data_path && (rc = hash_file(o->data_path, sha, &file_bytes))) goto done;
+
+  /* ---- split ------------------------------------------------------------------------------- */
+  if ((rc = pp_frame_binary_column(f, o->train.target, o->train.positive, &y, &pos_label))) goto done;
+  is_test = pp_malloc(n ? n : 1);
+  idx_tr = pp_malloc_array(n ? n : 1, sizeof *idx_tr);
+  idx_te = pp_malloc_array(n ? n : 1, sizeof *idx_te);
+  if (!is_test || !idx_tr || !idx_te) {
+    rc = PROP_ERR_NOMEM;
+    goto done;
+  }
+  if ((rc = split_rows(f, o, y, is_test, &test_month))) goto done;
+  for (size_t i = 0; i < n; i++) {
+    npos += (size_t)y[i];
+    if (is_test[i]) idx_te[nte++] = i;
+    else idx_tr[ntr++] = i;
+  }
+  if (nte == 0 || ntr == 0) {
+    rc = pp_err(PROP_ERR_TRAIN, "%s: %zu rows are too few to hold out a test set", pp_frame_source(f), n);
+    goto done;
+  }
+  if ((rc = subset_frame(f, idx_tr, ntr, &ftr)) || (rc = subset_frame(f, idx_te, nte, &fte))) goto done;
+  y_te = pp_malloc_array(nte, sizeof *y_te);
+  ytr = pp_malloc_array(ntr, sizeof *ytr);
+  if (!y_te || !ytr) {
+    rc = PROP_ERR_NOMEM;
+    goto done;
+  }
+  for (size_t i = 0; i < nte; i++) npos_te += (size_t)(y_te[i] = y[idx_te[i]]);
+  for (size_t i = 0; i < ntr; i++) ytr[i] = (float)y[idx_tr[i]];
+  if (o->train.connected &&
+      (rc = pp_frame_binary_column(fte, o->train.connected, NULL, &conn, &conn_label)))
+    goto done;
+  pp_log(&ctx, PROP_LOG_INFO, "compare: %zu training rows, %zu test rows (%zu positive)%s", ntr, nte, npos_te,
+         o->train.time_col ? ", the last month held out" : "");
+
+  /* ---- encoders fitted on the training rows only ------------------------------------------- */
+  if ((rc = pp_schema_from_frame(ftr, &o->train, &schema))) goto done;
+  if (schema->nfeat == 0) {
+    rc = pp_err(PROP_ERR_SCHEMA, "%s: no feature columns left after target, id and ignored columns",
+                pp_frame_source(f));
+    goto done;
+  }
+  size_t nf = schema->nfeat;
+  raw_tr = pp_malloc_array(ntr, nf * sizeof(double));
+  raw_te = pp_malloc_array(nte, nf * sizeof(double));
+  st = pp_malloc_array(ntr > nte ? ntr : nte, sizeof *st);
+  if (!raw_tr || !raw_te || !st) {
+    rc = PROP_ERR_NOMEM;
+    goto done;
+  }
+  if ((rc = pp_binding_create(schema, ftr, &bind_tr)) || (rc = pp_binding_create(schema, fte, &bind_te))) goto done;
+  for (int part = 0; part < 2; part++) {
+    prop_frame *g = part ? fte : ftr;
+    size_t m = g->nrows;
+    pp_binding_rows(part ? bind_te : bind_tr, 0, m, part ? raw_te : raw_tr, st);
+    for (size_t i = 0; i < m; i++)
+      if (st[i]) {
+        rc = pp_err(st[i], "%s:%zu: row cannot be used (non-finite value)", pp_frame_source(f),
+                    prop_frame_row_number(g, i));
+        goto done;
+      }
+  }
+  if ((rc = pp_encoder_fit(schema, raw_tr, ntr, &r->enc, &enc))) goto done;
+  size_t d = pp_encoder_width(enc);
+  Xtr = pp_malloc_array(ntr, (d ? d : 1) * sizeof(float));
+  Xte = pp_malloc_array(nte, (d ? d : 1) * sizeof(float));
+  p = pp_malloc_array(nte, sizeof *p);
+  secs = pp_malloc_array(o->batch_runs, sizeof *secs);
+  us = pp_malloc_array(o->latency_runs, sizeof *us);
+  if (!Xtr || !Xte || !p || !secs || !us) {
+    rc = PROP_ERR_NOMEM;
+    goto done;
+  }
+  pp_encoder_transform(enc, raw_tr, ntr, nf, Xtr);
+  pp_encoder_transform(enc, raw_te, nte, nf, Xte);
+
+  root = json_object();
+  models = json_array();
+  if (!root || !models) {
+    rc = PROP_ERR_NOMEM;
+    goto done;
+  }
+
+  /* ---- every member alone ------------------------------------------------------------------ */
+  for (size_t j = 0; j < M; j++) {
+    const pp_member_spec *spec = &r->members[j];
+    char stage[64];
+    snprintf(stage, sizeof stage, "compare:%s", spec->ops->name);
+    if ((rc = pp_progress(&ctx, stage, j, steps))) goto done;
+    timing t;
+    memset(&t, 0, sizeof t);
+    void *model = NULL;
+    double t0 = now_seconds();
+    rc = fit_alone(spec, r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &ctx, pp_seed_derive(r->seed, j), &model);
+    t.fit_seconds = now_seconds() - t0;
+    if (!rc) rc = measure_member(spec->ops, model, Xte, nte, d, o, ctx.nthread, p, secs, us, &t);
+    if (model) spec->ops->free_model(model);
+    if (rc) {
+      pp_err_prefix(rc, "compare, member %s: ", spec->ops->name);
+      goto done;
+    }
+    jpush(&b, models, model_json(&b, spec->ops->name, "member", p, y_te, nte, &t, o->max_curve_points));
+    pp_log(&ctx, PROP_LOG_INFO, "compare: %-14s AUC %.4f  fit %.2f s  %.0f rows/s  p50 %.1f us", spec->ops->name,
+           pp_auc(p, y_te, nte), t.fit_seconds, t.rows_per_second, t.p50_us);
+  }
+
+  /* ---- the ensemble: the whole pipeline on the training rows -------------------------------- */
+  if ((rc = pp_progress(&ctx, "compare:ensemble", M, steps))) goto done;
+  {
+    timing t;
+    memset(&t, 0, sizeof t);
+    relay rl = {&o->train};
+    prop_train_options to = o->train;
+    to.log = relay_log;
+    to.progress = relay_progress;
+    to.user = &rl;
+    double t0 = now_seconds();
+    rc = prop_model_train(ftr, r, &to, &ens);
+    t.fit_seconds = now_seconds() - t0;
+    if (rc) {
+      pp_err_prefix(rc, "compare, ensemble: ");
+      goto done;
+    }
+    if ((rc = measure_ensemble(ens, fte, o, ctx.nthread, p, secs, us, &t))) {
+      pp_err_prefix(rc, "compare, ensemble: ");
+      goto done;
+    }
+    json_t *e = model_json(&b, "ensemble", "ensemble", p, y_te, nte, &t, o->max_curve_points);
+    json_t *mem = json_array();
+    for (size_t s = 0; s < ens->nmem; s++) {
+      json_t *mo = json_object();
+      jset(&b, mo, "name", jstr(ens->mem[s].ops->name));
+      jset(&b, mo, "weight", jnum(ens->mem[s].weight));
+      jpush(&b, mem, mo);
+    }
+    jset(&b, e, "members", mem);
+    jpush(&b, models, e);
+    pp_log(&ctx, PROP_LOG_INFO, "compare: %-14s AUC %.4f  fit %.2f s  %.0f rows/s  p50 %.1f us", "ensemble",
+           pp_auc(p, y_te, nte), t.fit_seconds, t.rows_per_second, t.p50_us);
+  }
+
+  /* ---- the report --------------------------------------------------------------------------- */
+  {
+    char when[32], cpu[256];
+    iso8601_now(when, sizeof when);
+    cpu_model(cpu, sizeof cpu);
+    jset(&b, root, "schema_version", json_integer(SCHEMA_VERSION));
+    jset(&b, root, "tool", jstr("propensity compare"));
+    jset(&b, root, "library_version", jstr(PROP_VERSION_STRING));
+    jset(&b, root, "created_at", jstr(when));
+    jset(&b, root, "seed", json_integer((json_int_t)o->seed));
+    json_t *mach = json_object();
+    jset(&b, mach, "cpu_model", jstr(cpu));
+    jset(&b, mach, "cores", json_integer(logical_cpus()));
+    jset(&b, mach, "threads_used", json_integer(ctx.nthread));
+    jset(&b, root, "machine", mach);
+
+    json_t *ds = json_object();
+    jset(&b, ds, "path", jstr(o->data_path));
+    jset(&b, ds, "sha256", o->data_path ? jstr(sha) : json_null());
+    jset(&b, ds, "bytes", o->data_path ? json_integer((json_int_t)file_bytes) : json_null());
+    jset(&b, ds, "target", jstr(o->train.target));
+    jset(&b, ds, "positive_label", jstr(pos_label));
+    jset(&b, ds, "rows", jsize(n));
+    jset(&b, ds, "train_rows", jsize(ntr));
+    jset(&b, ds, "test_rows", jsize(nte));
+    jset(&b, ds, "positives", jsize(npos));
+    jset(&b, ds, "test_positives", jsize(npos_te));
+    jset(&b, ds, "features", jsize(nf));
+    jset(&b, ds, "encoded_columns", jsize(d));
+    json_t *sp = json_object();
+    jset(&b, sp, "method", jstr(o->train.time_col ? "last_month" : "stratified"));
+    jset(&b, sp, "time_column", jstr(o->train.time_col));
+    jset(&b, sp, "test_month", jnum(test_month));
+    jset(&b, sp, "test_frac", o->train.time_col ? json_null() : jnum(o->test_frac));
+    jset(&b, sp, "seed", o->train.time_col ? json_null() : json_integer((json_int_t)o->seed));
+    jset(&b, ds, "split", sp);
+    jset(&b, root, "dataset", ds);
+
+    json_t *tm = json_object();
+    jset(&b, tm, "clock", jstr("wall clock (CLOCK_MONOTONIC)"));
+    jset(&b, tm, "batch_statistic", jstr("median"));
+    jset(&b, tm, "batch_runs", jsize(o->batch_runs));
+    jset(&b, tm, "batch_budget_seconds", jnum(o->batch_budget_seconds));
+    jset(&b, tm, "latency_statistic", jstr("nearest-rank percentiles"));
+    jset(&b, tm, "latency_warmup_calls", json_integer(LATENCY_WARMUP));
+    jset(&b, root, "timing", tm);
+    jset(&b, root, "recipe", pp_recipe_json(r));
+    jset(&b, root, "models", models);
+    models = NULL;
+
+    prop_band_row rows[64];
+    size_t unscored = 0;
+    if ((rc = prop_band_table(p, y_te, conn, nte, ens->edges, ens->nbands, rows, &unscored))) goto done;
+    jset(&b, root, "bands", bands_json(&b, rows, ens->nbands, conn != NULL));
+    const char *imp_member = NULL;
+    json_t *imp = importance_json(&b, ens, &imp_member);
+    jset(&b, root, "importance_member", jstr(imp_member));
+    jset(&b, root, "importance", imp);
+
+    json_t *months = json_array();
+    if (o->backtest && o->train.time_col) {
+      if (!(rc = pp_progress(&ctx, "compare:backtest", M + 1, steps)) && (rc = months_json(&b, f, r, o, months)))
+        pp_err_prefix(rc, "compare, back-test: ");
+    }
+    jset(&b, root, "months", months); /* takes the reference, also on failure */
+    if (rc) goto done;
+  }
+  pp_progress(&ctx, "done", steps, steps);
+  if (b.failed) {
+    rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the comparison report");
+    goto done;
+  }
+  *json = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+  if (!*json) rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the comparison report");
+
+done:
+  json_decref(root);
+  json_decref(models);
+  free(y);
+  free(y_te);
+  free(conn);
+  free(st);
+  free(pos_label);
+  free(conn_label);
+  free(is_test);
+  free(idx_tr);
+  free(idx_te);
+  prop_frame_free(ftr);
+  prop_frame_free(fte);
+  pp_binding_free(bind_tr);
+  pp_binding_free(bind_te);
+  pp_schema_free(schema);
+  free(raw_tr);
+  free(raw_te);
+  free(p);
+  free(secs);
+  free(us);
+  free(Xtr);
+  free(Xte);
+  free(ytr);
+  pp_encoder_free(enc);
+  prop_model_free(ens);
+  prop_recipe_free(own_recipe);
+  return rc;
+}

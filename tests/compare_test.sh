@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# End-to-end test of propensity compare: gen -> compare (last-month and stratified splits), the JSON
+# against the schema tables of bench/README.md (both directions), the HTML's self-containment, and
+# the HTML rendered in headless Chromium (charts in the DOM, a screenshot that is not blank).
+# Usage: bash compare_test.sh CLI_PATH BUILD_DIR
+set -uo pipefail
+cli=$1
+src_dir=$(cd "$(dirname "$0")/.." && pwd)
+py=/usr/bin/python3
+chromium=/usr/bin/chromium
+work=$(mktemp -d "${TMPDIR:-/tmp}/prop-compare.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); echo "ok   - $1"; }
+no() { fail=$((fail+1)); echo "FAIL - $1"; }
+expect_code() { # name expected_code command...
+  local name=$1 want=$2; shift 2
+  "$@" >"$work/out.txt" 2>"$work/err.txt"; local got=$?
+  if [ "$got" = "$want" ]; then ok "$name (exit $got)"; else no "$name: exit $got, wanted $want: $(head -c 600 "$work/err.txt")"; fi
+}
+has() { # name file pattern
+  if grep -q -- "$3" "$2"; then ok "$1"; else no "$1: '$3' not in $2: $(head -c 400 "$2")"; fi
+}
+check() { # name python-script args... : the script prints problems, one a line; none = pass
+  local name=$1; shift
+  if "$py" "$@" >"$work/check.txt" 2>&1; then ok "$name"; else no "$name: $(head -c 1500 "$work/check.txt")"; fi
+}
+
+recipe=$src_dir/tests/recipes/small.json
+expect_code "gen" 0 "$cli" gen --out-dir "$work/demo" --customers 500 --months 4 --seed 9
+
+# ---- last-month split with the back-test ----------------------------------------------------------
+expect_code "compare, last month held out" 0 "$cli" compare --data "$work/demo/history.csv" --target accepted \
+  --id customer_id --ignore installment_amount --connected connected --time-col month --recipe "$recipe" \
+  --threads 2 --json "$work/a.json" --html "$work/a.html"
+cp "$work/out.txt" "$work/a_stdout.txt"
+[ -s "$work/a.json" ] && ok "JSON written" || no "JSON written"
+[ -s "$work/a.html" ] && ok "HTML written" || no "HTML written"
+ls "$work"/*.tmp.* >/dev/null 2>&1 && no "no temporary files left" || ok "no temporary files left"
+for m in xgboost random_forest svc decision_tree knn logistic ensemble; do
+  has "stdout table lists $m" "$work/a_stdout.txt" "^$m "
+done
+has "stdout names both files" "$work/a_stdout.txt" "wrote $work/a.json and $work/a.html"
+
+# The JSON against bench/README.md's tables: every documented field present with its type, every
+# field present documented; then the values that must hold.
+cat >"$work/schema.py" <<'PY'
+import json, re, sys
+doc, report = sys.argv[1], sys.argv[2]
+fields = {}
+for line in open(doc, encoding="utf-8"):
+    m = re.match(r"^\| `([^`]+)` \| ([^|]+) \|", line)
+    if m: fields[m.group(1)] = m.group(2).strip()
+if len(fields) < 60: sys.exit(f"only {len(fields)} documented fields found in {doc}")
+r = json.load(open(report))
+problems = []
+def type_ok(v, t):
+    base = t.replace(", optional", "").strip()
+    nullable = base.endswith(" or null")
+    base = base.replace(" or null", "")
+    if v is None: return nullable
+    if base == "integer": return isinstance(v, int) and not isinstance(v, bool)
+    if base == "number": return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if base == "string": return isinstance(v, str)
+    if base == "boolean": return isinstance(v, bool)
+    if base == "object": return isinstance(v, dict)
+    if base == "array": return isinstance(v, list)
+    if base == "[x, y] array":
+        return isinstance(v, list) and all(isinstance(p, list) and len(p) == 2 and
+                                           all(isinstance(c, (int, float)) for c in p) for p in v)
+    problems.append(f"unknown type '{t}' in the documentation"); return True
+class Missing:
+    def __init__(self, depth): self.depth = depth
+def values(node, parts, depth=0):
+    """Every value reached by the documented path parts; Missing(depth) where parts[depth] is absent."""
+    if depth == len(parts): yield node; return
+    key = parts[depth]
+    arr = key.endswith("[]")
+    name = key[:-2] if arr else key
+    if not isinstance(node, dict) or name not in node: yield Missing(depth); return
+    v = node[name]
+    if arr:
+        if not isinstance(v, list): yield TypeError; return
+        for e in v: yield from values(e, parts, depth + 1)
+    else:
+        yield from values(v, parts, depth + 1)
+def optional(parts, depth):
+    """True when the field that is absent (parts[depth]) is documented as optional."""
+    pre = ".".join(parts[:depth + 1])
+    return "optional" in fields.get(pre[:-2] if pre.endswith("[]") else pre, "")
+for path, t in fields.items():
+    parts = re.findall(r"[a-z_0-9]+(?:\[\])?", path)
+    for v in values(r, parts):
+        if isinstance(v, Missing):
+            if not optional(parts, v.depth): problems.append(f"{path}: documented but missing")
+        elif v is TypeError: problems.append(f"{path}: not an array where documented")
+        elif not type_ok(v, t): problems.append(f"{path}: {json.dumps(v)[:60]} is not {t}")
+# the other direction: every field present is documented (the recipe's own fields are in models/README.md)
+def walk(node, path):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            p = f"{path}.{k}" if path else k
+            if p not in fields: problems.append(f"{p}: present but not documented")
+            elif fields[p] in ("object", "object, optional") and p != "recipe" or fields[p].startswith("array"):
+                walk(v, p)
+    elif isinstance(node, list):
+        for e in node: walk(e, path + "[]")
+walk(r, "")
+print("\n".join(sorted(set(problems))))
+sys.exit(1 if problems else 0)
+PY
+check "JSON matches the documented schema (last-month split)" "$work/schema.py" "$src_dir/bench/README.md" "$work/a.json"
+
+cat >"$work/values.py" <<'PY'
+import json, sys, hashlib
+r = json.load(open(sys.argv[1])); data = sys.argv[2]; mode = sys.argv[3]
+p = []
+def want(cond, msg):
+    if not cond: p.append(msg)
+want(r["schema_version"] == 1, "schema_version is 1")
+want(r["tool"] == "propensity compare", "tool")
+ds = r["dataset"]
+want(ds["sha256"] == hashlib.sha256(open(data, "rb").read()).hexdigest(), "sha256 of the data file")
+want(ds["bytes"] == len(open(data, "rb").read()), "bytes")
+rows = sum(1 for _ in open(data)) - 1
+want(ds["rows"] == rows, f"rows {ds['rows']} != {rows}")
+want(ds["train_rows"] + ds["test_rows"] == rows, "train + test = rows")
+want(r["machine"]["threads_used"] >= 1 and r["machine"]["cores"] >= 1, "machine")
+names = [m["name"] for m in r["models"]]
+want(names == ["xgboost", "random_forest", "svc", "decision_tree", "knn", "logistic", "ensemble"], f"models {names}")
+for m in r["models"]:
+    n = m["name"]
+    for k in ("auc", "pr_auc", "ks", "brier", "ece", "capture_10", "capture_20", "capture_30"):
+        want(isinstance(m[k], (int, float)) and 0 <= m[k] <= 1, f"{n}.{k} = {m[k]} in [0,1]")
+    want(m["auc"] > 0.6, f"{n}: AUC {m['auc']} above chance")
+    want(m["capture_10"] <= m["capture_20"] <= m["capture_30"], f"{n}: captures increase")
+    for f in (10, 20, 30):
+        want(abs(m[f"lift_{f}"] - m[f"capture_{f}"] / (f / 100)) < 1e-6, f"{n}: lift_{f}")
+    want(m["fit_seconds"] > 0 and m["predict_rows_per_second"] > 0, f"{n}: timings positive")
+    want(0 < m["latency_p50_us"] <= m["latency_p99_us"], f"{n}: p50 <= p99")
+    want(m["latency_runs"] == (300 if mode == "stratified" else 2000), f"{n}: latency_runs {m['latency_runs']}")
+    roc, gains = m["curves"]["roc"], m["curves"]["gains"]
+    want(2 <= len(roc) <= 200 and roc[0] == [0, 0] and roc[-1] == [1, 1], f"{n}: ROC ends")
+    want(len(gains) == 101 and gains[0] == [0, 0] and gains[-1] == [1, 1], f"{n}: gains ends")
+    want(abs(gains[30][1] - m["capture_30"]) < 1e-9, f"{n}: gains at 30% = capture_30")
+    want(sum(b["count"] for b in m["curves"]["reliability"]) == ds["test_rows"], f"{n}: reliability counts")
+want(sum(b["count"] for b in r["bands"]) == ds["test_rows"], "band counts sum to the test rows")
+want(sum(b["positives"] for b in r["bands"]) == ds["test_positives"], "band positives")
+want(len(r["bands"]) == 7, "seven bands")
+want(abs(sum(e["share"] for e in r["importance"]) - 1) < 1e-9, "importance shares sum to 1")
+if mode == "last_month":
+    want(ds["split"]["method"] == "last_month" and ds["split"]["test_month"] == 3, "split: month 3 held out")
+    want([m["month"] for m in r["months"]] == [2, 3], f"back-test months {[m['month'] for m in r['months']]}")
+    want(abs(r["months"][-1]["auc"] - r["models"][-1]["auc"]) < 1e-8, "last back-test month = the ensemble's split")
+    want(all(isinstance(b["connect_rate"], float) for b in r["bands"] if b["count"]), "connect rates")
+else:
+    want(ds["split"]["method"] == "stratified" and ds["split"]["test_frac"] == 0.25 and ds["split"]["seed"] == 3,
+         "split: stratified 25%, seed 3")
+    want(abs(ds["test_rows"] - 0.25 * rows) <= 1, "test share 25%")
+    want(r["months"] == [], "no months without a time column")
+    want(all(b["connect_rate"] is None for b in r["bands"]), "no connect rates without --connected")
+print("\n".join(p)); sys.exit(1 if p else 0)
+PY
+check "JSON values (last-month split)" "$work/values.py" "$work/a.json" "$work/demo/history.csv" last_month
+
+# ---- stratified split, no time column -------------------------------------------------------------
+expect_code "compare, stratified split" 0 "$cli" compare --data "$work/demo/latest.csv" --target accepted \
+  --id customer_id --ignore installment_amount,month,connected --test-frac 0.25 --seed 3 --recipe "$recipe" \
+  --latency-runs 300 --json "$work/b.json" --html "$work/b.html"
+check "JSON matches the documented schema (stratified split)" "$work/schema.py" "$src_dir/bench/README.md" "$work/b.json"
+check "JSON values (stratified split)" "$work/values.py" "$work/b.json" "$work/demo/latest.csv" stratified
+grep -q 'id="chart-months"' "$work/b.html" && no "no month chart without months" || ok "no month chart without months"
+has "the report says why there is no back-test" "$work/b.html" "No time column"
+
+# ---- usage and input errors ----------------------------------------------------------------------
+base=(--data "$work/demo/history.csv" --target accepted --id customer_id --recipe "$recipe")
+expect_code "usage: --time-col with --test-frac" 1 "$cli" compare "${base[@]}" --time-col month --test-frac 0.3 \
+  --json "$work/x.json" --html "$work/x.html"
+expect_code "usage: --html missing" 1 "$cli" compare "${base[@]}" --json "$work/x.json"
+expect_code "usage: bad --test-frac" 1 "$cli" compare "${base[@]}" --test-frac 1.5 --json "$work/x.json" --html "$work/x.html"
+expect_code "usage: unknown flag" 1 "$cli" compare "${base[@]}" --json "$work/x.json" --html "$work/x.html" --bogus
+expect_code "missing data file" 5 "$cli" compare --data "$work/nope.csv" --target accepted --json "$work/x.json" --html "$work/x.html"
+has "missing file named" "$work/err.txt" 'nope.csv'
+expect_code "unknown target column" 2 "$cli" compare --data "$work/demo/history.csv" --target accpted \
+  --recipe "$recipe" --json "$work/x.json" --html "$work/x.html"
+expect_code "one month only" 4 "$cli" compare --data "$work/demo/latest.csv" --target accepted --id customer_id \
+  --time-col month --recipe "$recipe" --json "$work/x.json" --html "$work/x.html"
+[ -e "$work/x.json" ] || [ -e "$work/x.html" ] && no "no output written on failure" || ok "no output written on failure"
+
+# ---- the HTML: self-contained ------------------------------------------------------------------
+grep -qi '<script' "$work/a.html" && no "HTML has no script" || ok "HTML has no script"
+grep -Eqi '<link|<img|<iframe|@import|url\(' "$work/a.html" && no "HTML loads nothing" || ok "HTML loads nothing"
+grep -o 'https\?://[^" ]*' "$work/a.html" | grep -qv '^http://www.w3.org/2000/svg$' \
+  && no "no URL but the SVG namespace" || ok "no URL but the SVG namespace"
+for c in roc gains reliability bands importance months; do has "chart-$c in the HTML" "$work/a.html" "id=\"chart-$c\""; done
+
+# ---- the HTML rendered in headless Chromium ------------------------------------------------------
+if [ ! -x "$chromium" ]; then
+  echo "skipped: $chromium not found (Debian package chromium; scripts/deps.sh installs it), browser checks skipped"
+else
+  flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking
+         --disable-component-update --disable-sync --hide-scrollbars --window-size=1280,4000)
+  timeout 180 "$chromium" "${flags[@]}" --user-data-dir="$(mktemp -d "$work/chr.XXXXXX")" --dump-dom \
+    "file://$work/a.html" >"$work/dom.html" 2>"$work/chromium.err"
+  [ -s "$work/dom.html" ] && ok "Chromium dumped the DOM" || no "Chromium dumped the DOM: $(tail -c 600 "$work/chromium.err")"
+  cat >"$work/dom.py" <<'PY'
+import re, sys
+dom = open(sys.argv[1], encoding="utf-8").read(); p = []
+for c in ("roc", "gains", "reliability", "bands", "importance", "months"):
+    m = re.search(r'<svg[^>]*id="chart-%s"[^>]*>(.*?)</svg>' % c, dom, re.S)
+    if not m: p.append(f"chart-{c}: no <svg> in the rendered DOM"); continue
+    body = m.group(1)
+    paths = [d for d in re.findall(r'<path[^>]*\sd="([^"]*)"', body) if len(re.findall(r"[ML]", d)) >= 2]
+    shapes = len(paths) + len(re.findall(r"<rect|<circle", body))
+    if shapes < 3: p.append(f"chart-{c}: only {shapes} drawn shapes")
+    if c in ("roc", "gains"):
+        curves = re.findall(r'<path class="curve" data-model="([a-z_]+)"', body)
+        if len(curves) != 7: p.append(f"chart-{c}: {len(curves)} model curves, wanted 7")
+    if "<title" not in body: p.append(f"chart-{c}: no title")
+print("\n".join(p)); sys.exit(1 if p else 0)
+PY
+  check "rendered DOM holds every chart with drawn paths" "$work/dom.py" "$work/dom.html"
+  timeout 180 "$chromium" "${flags[@]}" --user-data-dir="$(mktemp -d "$work/chr.XXXXXX")" \
+    --screenshot="$work/shot.png" "file://$work/a.html" >/dev/null 2>"$work/chromium.err"
+  [ -s "$work/shot.png" ] && ok "screenshot written ($(stat -c %s "$work/shot.png") bytes)" \
+    || no "screenshot written: $(tail -c 600 "$work/chromium.err")"
+  cat >"$work/png.py" <<'PY'
+import struct, sys, zlib
+def rows(path):
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n": raise SystemExit("not a PNG")
+    pos, idat = 8, []
+    while pos < len(data):
+        ln, = struct.unpack(">I", data[pos:pos + 4]); typ = data[pos + 4:pos + 8]; body = data[pos + 8:pos + 8 + ln]
+        pos += 12 + ln
+        if typ == b"IHDR": w, h, depth, ctype, _, _, inter = struct.unpack(">IIBBBBB", body)
+        elif typ == b"IDAT": idat.append(body)
+    if depth != 8 or ctype not in (2, 6) or inter: raise SystemExit(f"unsupported PNG (depth {depth}, type {ctype})")
+    bpp = 3 if ctype == 2 else 4; stride = w * bpp
+    raw = zlib.decompress(b"".join(idat)); prev = bytearray(stride); out = []
+    for y in range(h):
+        o = y * (stride + 1); f = raw[o]; line = bytearray(raw[o + 1:o + 1 + stride])
+        if f == 1:
+            for x in range(bpp, stride): line[x] = (line[x] + line[x - bpp]) & 255
+        elif f == 2:
+            line = bytearray((a + b) & 255 for a, b in zip(line, prev))
+        elif f == 3:
+            for x in range(stride): line[x] = (line[x] + (((line[x - bpp] if x >= bpp else 0) + prev[x]) >> 1)) & 255
+        elif f == 4:
+            for x in range(stride):
+                a = line[x - bpp] if x >= bpp else 0; b = prev[x]; c = prev[x - bpp] if x >= bpp else 0
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else (b if pb <= pc else c))) & 255
+        out.append(bytes(line)); prev = line
+    return w, h, bpp, out
+w, h, bpp, img = rows(sys.argv[1]); p = []
+if (w, h) != (1280, 4000): p.append(f"size {w}x{h}, wanted 1280x4000")
+colours = {}
+for r in img:
+    for x in range(0, len(r), bpp):
+        k = r[x:x + 3]; colours[k] = colours.get(k, 0) + 1
+bg = max(colours, key=colours.get)
+drawn = sum(v for k, v in colours.items() if k != bg) / (w * h)
+if len(colours) < 200: p.append(f"only {len(colours)} distinct colours: blank or nearly blank")
+if drawn < 0.10: p.append(f"only {100 * drawn:.1f}% of the pixels differ from the background")
+# the palette's line colours must appear (Okabe-Ito blue, green, orange, vermillion, purple)
+for name, rgb in (("blue", (0, 114, 178)), ("green", (0, 158, 115)), ("orange", (230, 159, 0)),
+                  ("vermillion", (213, 94, 0)), ("purple", (204, 121, 167))):
+    n = sum(v for k, v in colours.items() if all(abs(k[i] - rgb[i]) <= 6 for i in range(3)))
+    if n < 200: p.append(f"palette colour {name} drawn on only {n} pixels")
+print(f"{len(colours)} colours, {100 * drawn:.1f}% drawn", file=sys.stderr)
+print("\n".join(p)); sys.exit(1 if p else 0)
+PY
+  check "screenshot is not blank and shows the palette" "$work/png.py" "$work/shot.png"
+  [ -n "${PROP_KEEP_SCREENSHOT:-}" ] && cp "$work/shot.png" "$PROP_KEEP_SCREENSHOT"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,543 @@
+/* prop_compare(): the report's schema (checked field by field, as bench/README.md documents it),
+ * its numbers against independent computations on the same split, the split rules, the file
+ * hash against the FIPS 180-4 test vectors, and the errors. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/metrics.h"
+#include "testutil.h"
+
+/* A fast recipe: three families, small settings. */
+static const char k_recipe[] =
+    "{\"name\": \"compare-test\", \"seed\": 5, \"cv_folds\": 3, \"imbalance\": \"weights\",\n"
+    " \"members\": [\n"
+    "   {\"name\": \"xgboost\", \"params\": {\"eta\": 0.3, \"max_depth\": 3, \"rounds\": 15}},\n"
+    "   {\"name\": \"decision_tree\", \"params\": {\"max_depth\": 4, \"min_samples_leaf\": 20}},\n"
+    "   {\"name\": \"logistic\", \"params\": {\"C\": 1.0}}],\n"
+    " \"ensemble\": {\"voting\": \"soft\", \"weights\": \"fit\", \"selection\": \"top_k\", \"k\": 2},\n"
+    " \"calibration\": \"isotonic\"}";
+static const char *const k_members[] = {"xgboost", "decision_tree", "logistic"};
+#define NMEM 3
+#define LATENCY_RUNS 150
+
+/* ---- synthetic data: x1 carries the signal, cat a little, x2 is noise with missing cells ---- */
+typedef struct data {
+  size_t n;
+  double *x1, *x2, *month, *conn;
+  const char **cat, **y;
+  int *yi;
+} data;
+
+static void data_make(data *d, size_t n, uint64_t seed, int months) {
+  static const char *const cats[3] = {"A", "B", "C"};
+  d->n = n;
+  d->x1 = calloc(n, sizeof(double));
+  d->x2 = calloc(n, sizeof(double));
+  d->month = calloc(n, sizeof(double));
+  d->conn = calloc(n, sizeof(double));
+  d->cat = calloc(n, sizeof(char *));
+  d->y = calloc(n, sizeof(char *));
+  d->yi = calloc(n, sizeof(int));
+  assert_non_null(d->yi);
+  uint64_t s = seed;
+  for (size_t i = 0; i < n; i++) {
+    d->x1[i] = tu_normal(&s);
+    d->x2[i] = tu_uniform(&s) < 0.05 ? NAN : tu_normal(&s);
+    size_t c = (size_t)(tu_uniform(&s) * 3) % 3;
+    d->cat[i] = cats[c];
+    d->month[i] = (double)(1 + i % (size_t)months);
+    d->conn[i] = tu_uniform(&s) < 0.6 ? 1 : 0;
+    double z = -1.3 + 1.8 * d->x1[i] + (c == 2 ? 0.8 : 0.0);
+    d->yi[i] = tu_uniform(&s) < 1.0 / (1.0 + exp(-z));
+    d->y[i] = d->yi[i] ? "yes" : "no";
+  }
+}
+
+static void data_free(data *d) {
+  free(d->x1);
+  free(d->x2);
+  free(d->month);
+  free(d->conn);
+  free(d->cat);
+  free(d->y);
+  free(d->yi);
+}
+
+/* A frame of the rows i with keep == NULL or keep[i] == want. */
+static prop_frame *data_frame(const data *d, const unsigned char *keep, int want) {
+  size_t m = 0;
+  for (size_t i = 0; i < d->n; i++) m += !keep || keep[i] == want;
+  double *x1 = calloc(m, sizeof(double)), *x2 = calloc(m, sizeof(double)), *mo = calloc(m, sizeof(double)),
+         *cn = calloc(m, sizeof(double));
+  const char **cat = calloc(m, sizeof(char *)), **y = calloc(m, sizeof(char *));
+  assert_non_null(y);
+  size_t k = 0;
+  for (size_t i = 0; i < d->n; i++) {
+    if (keep && keep[i] != want) continue;
+    x1[k] = d->x1[i];
+    x2[k] = d->x2[i];
+    mo[k] = d->month[i];
+    cn[k] = d->conn[i];
+    cat[k] = d->cat[i];
+    y[k++] = d->y[i];
+  }
+  prop_frame *f = NULL;
+  assert_int_equal(prop_frame_create(m, &f), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "x1", x1), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "x2", x2), 0);
+  assert_int_equal(prop_frame_add_strings(f, "cat", PROP_COL_CATEGORICAL, cat), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "month", mo), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "connected", cn), 0);
+  assert_int_equal(prop_frame_add_strings(f, "y", PROP_COL_TARGET, y), 0);
+  free(x1);
+  free(x2);
+  free(mo);
+  free(cn);
+  free(cat);
+  free(y);
+  return f;
+}
+
+static prop_recipe *recipe(void) {
+  prop_recipe *r = NULL;
+  int rc = prop_recipe_parse(k_recipe, "compare-test", &r);
+  if (rc) fprintf(stderr, "%s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  return r;
+}
+
+static const char *const k_ignore_month[] = {"month"};
+
+static void options(prop_compare_options *o) {
+  prop_compare_options_default(o);
+  o->train.target = "y";
+  o->train.positive = "yes";
+  o->train.connected = "connected";
+  o->train.nthread = 2;
+  o->latency_runs = LATENCY_RUNS;
+  o->batch_runs = 2;
+}
+
+static json_t *run(const prop_frame *f, const prop_compare_options *o) {
+  prop_recipe *r = recipe();
+  char *text = NULL;
+  int rc = prop_compare(f, r, o, &text);
+  if (rc) fprintf(stderr, "prop_compare: %s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  assert_non_null(text);
+  json_error_t err;
+  json_t *root = json_loads(text, 0, &err);
+  if (!root) fprintf(stderr, "JSON: %s at line %d\n", err.text, err.line);
+  assert_non_null(root);
+  free(text);
+  prop_recipe_free(r);
+  return root;
+}
+
+/* ---- the schema, field by field ---------------------------------------------------------------- */
+static const json_t *field(const json_t *o, const char *key) {
+  const json_t *v = json_object_get(o, key);
+  if (!v) fprintf(stderr, "missing field: %s\n", key);
+  assert_non_null(v);
+  return v;
+}
+
+static double number(const json_t *o, const char *key) {
+  const json_t *v = field(o, key);
+  if (!json_is_number(v)) fprintf(stderr, "field %s is not a number\n", key);
+  assert_true(json_is_number(v));
+  return json_number_value(v);
+}
+
+static long long integer(const json_t *o, const char *key) {
+  const json_t *v = field(o, key);
+  if (!json_is_integer(v)) fprintf(stderr, "field %s is not an integer\n", key);
+  assert_true(json_is_integer(v));
+  return (long long)json_integer_value(v);
+}
+
+static const char *string(const json_t *o, const char *key) {
+  const json_t *v = field(o, key);
+  assert_true(json_is_string(v));
+  return json_string_value(v);
+}
+
+static void in_unit(const json_t *o, const char *key) {
+  double v = number(o, key);
+  if (!(v >= 0.0 && v <= 1.0)) fprintf(stderr, "%s = %g is not in [0, 1]\n", key, v);
+  assert_true(v >= 0.0 && v <= 1.0);
+}
+
+/* [[x, y], ...] with x and y in [0,1], both non-decreasing, from (0,0) to (1,1). */
+static size_t check_curve(const json_t *pts, size_t max_points) {
+  assert_true(json_is_array(pts));
+  size_t k = json_array_size(pts);
+  assert_true(k >= 2 && k <= max_points);
+  double px = -1, py = -1;
+  for (size_t i = 0; i < k; i++) {
+    const json_t *pt = json_array_get(pts, i);
+    assert_true(json_is_array(pt) && json_array_size(pt) == 2);
+    double x = json_number_value(json_array_get(pt, 0)), y = json_number_value(json_array_get(pt, 1));
+    assert_true(x >= 0 && x <= 1 && y >= 0 && y <= 1);
+    assert_true(x >= px && y >= py);
+    px = x;
+    py = y;
+  }
+  assert_true(json_number_value(json_array_get(json_array_get(pts, 0), 0)) == 0.0);
+  assert_true(json_number_value(json_array_get(json_array_get(pts, 0), 1)) == 0.0);
+  assert_true(px == 1.0 && py == 1.0);
+  return k;
+}
+
+static void check_model(const json_t *m, const char *name, size_t test_rows) {
+  assert_string_equal(string(m, "name"), name);
+  assert_string_equal(string(m, "kind"), strcmp(name, "ensemble") == 0 ? "ensemble" : "member");
+  static const char *const unit[] = {"auc", "pr_auc", "ks", "brier", "ece", "capture_10", "capture_20", "capture_30"};
+  for (size_t k = 0; k < sizeof unit / sizeof unit[0]; k++) in_unit(m, unit[k]);
+  assert_true(number(m, "logloss") > 0.0);
+  /* x1 carries a strong signal: every model ranks well above chance */
+  assert_true(number(m, "auc") > 0.75);
+  double c10 = number(m, "capture_10"), c20 = number(m, "capture_20"), c30 = number(m, "capture_30");
+  assert_true(c10 <= c20 && c20 <= c30);
+  assert_true(fabs(number(m, "lift_10") - c10 / 0.1) < 1e-6);
+  assert_true(fabs(number(m, "lift_20") - c20 / 0.2) < 1e-6);
+  assert_true(fabs(number(m, "lift_30") - c30 / 0.3) < 1e-6);
+  assert_true(number(m, "fit_seconds") > 0.0);
+  assert_true(number(m, "predict_rows_per_second") > 0.0);
+  long long runs = integer(m, "predict_runs");
+  assert_true(runs >= 1 && runs <= 2);
+  double p50 = number(m, "latency_p50_us"), p99 = number(m, "latency_p99_us");
+  assert_true(p50 > 0.0 && p50 <= p99);
+  assert_int_equal(integer(m, "latency_runs"), LATENCY_RUNS);
+
+  const json_t *cv = field(m, "curves");
+  check_curve(field(cv, "roc"), 200);
+  const json_t *gains = field(cv, "gains");
+  assert_int_equal(check_curve(gains, 101), 101);
+  /* the gains curve at 10/20/30% of the list is the capture reported */
+  assert_true(fabs(json_number_value(json_array_get(json_array_get(gains, 10), 1)) - c10) < 1e-9);
+  assert_true(fabs(json_number_value(json_array_get(json_array_get(gains, 30), 1)) - c30) < 1e-9);
+  const json_t *rel = field(cv, "reliability");
+  assert_true(json_is_array(rel) && json_array_size(rel) >= 1 && json_array_size(rel) <= 10);
+  long long cnt = 0;
+  size_t i;
+  const json_t *b;
+  json_array_foreach(rel, i, b) {
+    double lo = number(b, "lo"), hi = number(b, "hi"), mp = number(b, "mean_predicted");
+    assert_true(fabs(hi - lo - 0.1) < 1e-12);
+    assert_true(mp >= lo - 1e-12 && mp <= hi + 1e-12);
+    in_unit(b, "fraction_positive");
+    cnt += integer(b, "count");
+  }
+  assert_int_equal(cnt, (long long)test_rows);
+}
+
+/* Everything the schema requires; returns the models array. */
+static const json_t *check_report(const json_t *root, size_t rows) {
+  assert_int_equal(integer(root, "schema_version"), 1);
+  assert_string_equal(string(root, "tool"), "propensity compare");
+  assert_string_equal(string(root, "library_version"), PROP_VERSION_STRING);
+  const char *when = string(root, "created_at");
+  assert_int_equal(strlen(when), 20);
+  assert_true(when[4] == '-' && when[10] == 'T' && when[19] == 'Z');
+  integer(root, "seed");
+  const json_t *mach = field(root, "machine");
+  assert_true(strlen(string(mach, "cpu_model")) > 0);
+  assert_true(integer(mach, "cores") >= 1);
+  assert_int_equal(integer(mach, "threads_used"), 2);
+
+  const json_t *ds = field(root, "dataset");
+  field(ds, "path");
+  field(ds, "sha256");
+  assert_string_equal(string(ds, "target"), "y");
+  assert_string_equal(string(ds, "positive_label"), "yes");
+  assert_int_equal(integer(ds, "rows"), (long long)rows);
+  long long tr = integer(ds, "train_rows"), te = integer(ds, "test_rows");
+  assert_int_equal(tr + te, (long long)rows);
+  assert_true(integer(ds, "test_positives") <= integer(ds, "positives"));
+  assert_int_equal(integer(ds, "features"), 3); /* x1, x2, cat */
+  /* x1, x2, x2_missing, cat one-hot (A, B, C, unseen) */
+  assert_true(integer(ds, "encoded_columns") >= 3);
+  const json_t *sp = field(ds, "split");
+  string(sp, "method");
+
+  const json_t *tm = field(root, "timing");
+  assert_string_equal(string(tm, "batch_statistic"), "median");
+  assert_int_equal(integer(tm, "batch_runs"), 2);
+  assert_true(json_is_object(field(root, "recipe")));
+
+  const json_t *models = field(root, "models");
+  assert_true(json_is_array(models));
+  assert_int_equal(json_array_size(models), NMEM + 1);
+  for (size_t j = 0; j < NMEM; j++) check_model(json_array_get(models, j), k_members[j], (size_t)te);
+  const json_t *ens = json_array_get(models, NMEM);
+  check_model(ens, "ensemble", (size_t)te);
+  const json_t *mem = field(ens, "members");
+  assert_int_equal(json_array_size(mem), 2); /* top_k = 2 */
+  double wsum = 0;
+  size_t i;
+  const json_t *e;
+  json_array_foreach(mem, i, e) {
+    string(e, "name");
+    wsum += number(e, "weight");
+  }
+  assert_true(fabs(wsum - 1.0) < 1e-9);
+
+  const json_t *bands = field(root, "bands");
+  assert_int_equal(json_array_size(bands), PROP_DEFAULT_NBANDS);
+  long long cnt = 0, pos = 0;
+  json_array_foreach(bands, i, e) {
+    assert_int_equal(integer(e, "band"), (long long)i + 1);
+    number(e, "lo");
+    number(e, "hi");
+    cnt += integer(e, "count");
+    pos += integer(e, "positives");
+    static const char *const keys[] = {"share", "success_rate", "success_lo", "success_hi", "lift",
+                                       "mean_probability", "connected", "connect_rate", "success_among_connected"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) field(e, keys[k]);
+    if (integer(e, "count") > 0) {
+      double lo = number(e, "success_lo"), sr = number(e, "success_rate"), hi = number(e, "success_hi");
+      assert_true(lo <= sr && sr <= hi);
+      in_unit(e, "connect_rate");
+    }
+  }
+  assert_int_equal(cnt, te);
+  assert_int_equal(pos, integer(ds, "test_positives"));
+
+  string(root, "importance_member");
+  const json_t *imp = field(root, "importance");
+  assert_int_equal(json_array_size(imp), 3);
+  double share = 0, prev = INFINITY;
+  json_array_foreach(imp, i, e) {
+    string(e, "feature");
+    double v = number(e, "importance");
+    assert_true(v >= 0 && v <= prev);
+    prev = v;
+    share += number(e, "share");
+  }
+  assert_true(fabs(share - 1.0) < 1e-9);
+  /* the signal is in x1 */
+  assert_string_equal(string(json_array_get(imp, 0), "feature"), "x1");
+  assert_true(json_is_array(field(root, "months")));
+  return models;
+}
+
+/* ---- tests ------------------------------------------------------------------------------------- */
+static void test_stratified_split_report(void **state) {
+  (void)state;
+  data d;
+  data_make(&d, 1500, 7, 3);
+  prop_frame *f = data_frame(&d, NULL, 0);
+  const char *hash_path = tu_path("abc.txt");
+  tu_write(hash_path, "abc");
+  prop_compare_options o;
+  options(&o);
+  o.train.ignore = k_ignore_month;
+  o.train.n_ignore = 1;
+  o.data_path = hash_path;
+  json_t *root = run(f, &o);
+  const json_t *models = check_report(root, d.n);
+  const json_t *ds = json_object_get(root, "dataset");
+  /* FIPS 180-4 example: SHA-256("abc") */
+  assert_string_equal(string(ds, "sha256"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assert_int_equal(integer(ds, "bytes"), 3);
+  assert_string_equal(string(ds, "path"), hash_path);
+  const json_t *sp = json_object_get(ds, "split");
+  assert_string_equal(string(sp, "method"), "stratified");
+  assert_true(fabs(number(sp, "test_frac") - 0.3) < 1e-12);
+  assert_int_equal(integer(sp, "seed"), 42);
+  assert_int_equal(json_array_size(json_object_get(root, "months")), 0);
+
+  /* The split is pp_split_stratified's (exactly round(0.3 n_c) of each class), and the ensemble's
+   * AUC is that of prop_model_train on those training rows, scored on those test rows. */
+  size_t P = 0;
+  for (size_t i = 0; i < d.n; i++) P += (size_t)d.yi[i];
+  assert_int_equal(integer(ds, "positives"), (long long)P);
+  assert_int_equal(integer(ds, "test_rows"), llround(0.3 * (double)P) + llround(0.3 * (double)(d.n - P)));
+  assert_int_equal(integer(ds, "test_positives"), llround(0.3 * (double)P));
+  unsigned char *is_test = malloc(d.n);
+  assert_int_equal(pp_split_stratified(d.yi, d.n, 0.3, 42, is_test), 0);
+  prop_frame *ftr = data_frame(&d, is_test, 0), *fte = data_frame(&d, is_test, 1);
+  prop_recipe *r = recipe();
+  prop_model *m = NULL;
+  assert_int_equal(prop_model_train(ftr, r, &o.train, &m), 0);
+  size_t nte = prop_frame_nrows(fte);
+  double *prob = malloc(nte * sizeof *prob);
+  float *yf = malloc(nte * sizeof *yf);
+  int *yi = malloc(nte * sizeof *yi);
+  assert_int_equal(prop_model_predict_frame(m, fte, prob, NULL, NULL, NULL), 0);
+  for (size_t i = 0, k = 0; i < d.n; i++)
+    if (is_test[i]) {
+      yi[k] = d.yi[i];
+      yf[k++] = (float)d.yi[i];
+    }
+  double auc = tu_auc_ref(prob, yf, nte);
+  const json_t *ens = json_array_get(models, NMEM);
+  assert_true(fabs(number(ens, "auc") - auc) < 1e-8);
+  assert_true(fabs(number(ens, "capture_30") - pp_capture(prob, yi, nte, 0.3)) < 1e-8);
+  assert_true(fabs(number(ens, "brier") - pp_brier(prob, yi, nte)) < 1e-8);
+  free(prob);
+  free(yf);
+  free(yi);
+  free(is_test);
+  prop_model_free(m);
+  prop_recipe_free(r);
+  prop_frame_free(ftr);
+  prop_frame_free(fte);
+  json_decref(root);
+  prop_frame_free(f);
+  data_free(&d);
+  remove(hash_path);
+}
+
+static void test_time_split_and_backtest(void **state) {
+  (void)state;
+  data d;
+  data_make(&d, 1500, 21, 3);
+  prop_frame *f = data_frame(&d, NULL, 0);
+  /* FIPS 180-4 two-block example (56 bytes: the padding spills into a second block) */
+  const char *hash_path = tu_path("abcdb.txt");
+  tu_write(hash_path, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq");
+  prop_compare_options o;
+  options(&o);
+  o.train.time_col = "month";
+  o.data_path = hash_path;
+  json_t *root = run(f, &o);
+  const json_t *models = check_report(root, d.n);
+  const json_t *ds = json_object_get(root, "dataset");
+  assert_string_equal(string(ds, "sha256"), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  const json_t *sp = json_object_get(ds, "split");
+  assert_string_equal(string(sp, "method"), "last_month");
+  assert_string_equal(string(sp, "time_column"), "month");
+  assert_true(number(sp, "test_month") == 3.0);
+  assert_true(json_is_null(json_object_get(sp, "test_frac")));
+  assert_int_equal(integer(ds, "test_rows"), 500); /* month = 1 + i % 3 */
+
+  /* back-test: months 2 and 3, each trained on the months before */
+  const json_t *months = json_object_get(root, "months");
+  assert_int_equal(json_array_size(months), 2);
+  for (size_t k = 0; k < 2; k++) {
+    const json_t *mo = json_array_get(months, k);
+    assert_true(number(mo, "month") == (double)(k + 2));
+    assert_int_equal(integer(mo, "train_rows"), 500 * (long long)(k + 1));
+    assert_int_equal(integer(mo, "rows"), 500);
+    integer(mo, "positives");
+    in_unit(mo, "auc");
+    in_unit(mo, "ece");
+    in_unit(mo, "capture_10");
+    in_unit(mo, "capture_20");
+    in_unit(mo, "capture_30");
+    assert_true(json_is_array(field(mo, "members")));
+  }
+  /* the last back-tested month is the comparison's own split, trained the same way */
+  const json_t *last = json_array_get(months, 1), *ens = json_array_get(models, NMEM);
+  assert_true(fabs(number(last, "auc") - number(ens, "auc")) < 1e-8);
+  assert_true(fabs(number(last, "capture_30") - number(ens, "capture_30")) < 1e-8);
+
+  /* without the back-test the months list is empty */
+  o.backtest = 0;
+  o.data_path = NULL;
+  json_t *root2 = run(f, &o);
+  assert_int_equal(json_array_size(json_object_get(root2, "months")), 0);
+  assert_true(json_is_null(json_object_get(json_object_get(root2, "dataset"), "sha256")));
+  json_decref(root2);
+  json_decref(root);
+  prop_frame_free(f);
+  data_free(&d);
+  remove(hash_path);
+}
+
+static int g_calls;
+static int cancel_at_ensemble(void *user, const char *stage, size_t done, size_t total) {
+  (void)user;
+  (void)done;
+  (void)total;
+  g_calls++;
+  return strcmp(stage, "compare:ensemble") == 0;
+}
+
+static void expect_error(const prop_frame *f, const prop_compare_options *o, int code, const char *needle) {
+  prop_recipe *r = recipe();
+  char *text = (char *)0x1;
+  int rc = prop_compare(f, r, o, &text);
+  if (rc != code || !strstr(prop_last_error(), needle))
+    fprintf(stderr, "got %d '%s', wanted %d with '%s'\n", rc, prop_last_error(), code, needle);
+  assert_int_equal(rc, code);
+  assert_null(text);
+  assert_non_null(strstr(prop_last_error(), needle));
+  prop_recipe_free(r);
+}
+
+static void test_errors(void **state) {
+  (void)state;
+  prop_compare_options o;
+  prop_compare_options_default(&o);
+  assert_true(o.test_frac == 0.3 && o.seed == 42 && o.latency_runs == 2000 && o.batch_runs == 5);
+  assert_true(o.max_curve_points == 200 && o.backtest == 1 && o.min_train_months == 1);
+
+  data d;
+  data_make(&d, 300, 3, 3);
+  prop_frame *f = data_frame(&d, NULL, 0);
+  char *text = NULL;
+  options(&o);
+  assert_int_equal(prop_compare(f, NULL, &o, NULL), PROP_ERR_ARG);
+  assert_int_equal(prop_compare(NULL, NULL, &o, &text), PROP_ERR_ARG);
+  assert_null(text);
+  o.train.target = NULL;
+  expect_error(f, &o, PROP_ERR_ARG, "target");
+  options(&o);
+  o.test_frac = 1.0;
+  expect_error(f, &o, PROP_ERR_ARG, "test_frac");
+  options(&o);
+  o.max_curve_points = 1;
+  expect_error(f, &o, PROP_ERR_ARG, "max_curve_points");
+  options(&o);
+  o.train.time_col = "week";
+  expect_error(f, &o, PROP_ERR_SCHEMA, "week");
+  options(&o);
+  o.train.time_col = "cat";
+  expect_error(f, &o, PROP_ERR_SCHEMA, "numeric");
+  options(&o);
+  o.train.positive = "maybe";
+  expect_error(f, &o, PROP_ERR_CATEGORY, "maybe");
+  options(&o);
+  o.data_path = tu_path("no-such-file.csv");
+  expect_error(f, &o, PROP_ERR_IO, "no-such-file.csv");
+  options(&o);
+  o.train.connected = "dialled";
+  expect_error(f, &o, PROP_ERR_SCHEMA, "dialled");
+
+  /* one month only: nothing to hold out */
+  data one;
+  data_make(&one, 300, 4, 1);
+  prop_frame *g = data_frame(&one, NULL, 0);
+  options(&o);
+  o.train.time_col = "month";
+  expect_error(g, &o, PROP_ERR_TRAIN, "one value");
+
+  /* the progress callback can stop it */
+  options(&o);
+  o.train.ignore = k_ignore_month;
+  o.train.n_ignore = 1;
+  o.train.progress = cancel_at_ensemble;
+  g_calls = 0;
+  expect_error(f, &o, PROP_ERR_CANCELLED, "compare:ensemble");
+  assert_true(g_calls >= NMEM + 1);
+
+  prop_frame_free(g);
+  data_free(&one);
+  prop_frame_free(f);
+  data_free(&d);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_stratified_split_report),
+      cmocka_unit_test(test_time_split_and_backtest),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
