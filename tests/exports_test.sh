@@ -7,7 +7,8 @@ src_dir=$(cd "$(dirname "$0")/.." && pwd)
 lib=$(ls "$bin_dir"/libpropensity.so.* 2>/dev/null | head -n 1)
 [ -n "$lib" ] || { echo "FAIL: libpropensity.so not built in $bin_dir"; exit 1; }
 exported=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBR]$/ {print $3}' | sort -u)
-declared=$(grep -oE 'PROP_API[^(]*\(' "$src_dir/include/propensity.h" | sed -E 's/.*[ *]([a-z_0-9]+)\($/\1/' | sort -u)
+declared=$(grep -E '^PROP_API ' "$src_dir/include/propensity.h" | grep -oE '[a-z_0-9]+\(' | head -n 10000 | \
+  awk '{sub(/\($/, ""); print}' | grep '^prop_' | sort -u)
 bad=0
 for s in $exported; do
   if ! grep -qx "$s" <<<"$declared"; then echo "FAIL: exported but not in the header: $s"; bad=1; fi

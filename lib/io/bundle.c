@@ -3,8 +3,8 @@
  * The reader checks, in this order, so that each kind of damage gets its own status:
  *   1. fewer bytes than a header, or a magic other than "PROPMODL"      -> FORMAT (or TRUNCATED when
  *      the bytes present are a prefix of the magic: a cut-off file of ours)
- *   2. header CRC mismatch                                             -> CORRUPT
- *   3. a format version newer than ours                                -> VERSION
+ *   2. a format version newer than ours (before the header CRC)       -> VERSION
+ *   3. header CRC mismatch                                             -> CORRUPT
  *   4. the sections and trailer run past the end of the bytes          -> TRUNCATED
  *   5. a section or trailer CRC mismatch, a bad tag, duplicate tags,
  *      or bytes after the trailer                                      -> CORRUPT
@@ -72,16 +72,18 @@ int pp_bundle_parse(const void *data, size_t len, const char *source, pp_section
                   len == 0 ? "%s: empty file, not a complete propensity model"
                            : "%s: not a propensity model file (bad magic)",
                   src);
+  /* The version is read before the header checksum: a future format may lay out the rest of its header
+   * differently, and its reader must still be told "newer version", not "corrupted". */
+  if (len >= 12 && rd32(p + 8) > PP_FORMAT_VERSION)
+    return pp_err(PROP_ERR_VERSION,
+                  "%s: model file format version %u is newer than this library reads (%u); upgrade libpropensity",
+                  src, rd32(p + 8), PP_FORMAT_VERSION);
   if (len < HEADER_BYTES)
     return pp_err(PROP_ERR_TRUNCATED, "%s: truncated model file: %zu bytes, the header alone is %u", src, len,
                   HEADER_BYTES);
   if (pp_crc32(p, 16) != rd32(p + 16))
     return pp_err(PROP_ERR_CORRUPT, "%s: corrupted model file: header checksum mismatch", src);
   uint32_t version = rd32(p + 8), count = rd32(p + 12);
-  if (version > PP_FORMAT_VERSION)
-    return pp_err(PROP_ERR_VERSION,
-                  "%s: model file format version %u is newer than this library reads (%u); upgrade libpropensity",
-                  src, version, PP_FORMAT_VERSION);
   if (version == 0) return pp_err(PROP_ERR_CORRUPT, "%s: corrupted model file: format version 0", src);
   if (count > MAX_SECTIONS)
     return pp_err(PROP_ERR_CORRUPT, "%s: corrupted model file: %u sections exceed the limit %u", src, count,

@@ -235,7 +235,7 @@ typedef struct forest_shared {
 } forest_shared;
 
 static void record_failure(forest_shared *sh, size_t t, int rc, const char *msg) {
-#pragma omp critical(pp_forest_fail)
+#pragma omp critical
   {
     if (!sh->fail_rc || t < sh->fail_tree) {
       sh->fail_rc = rc;
