@@ -319,7 +319,8 @@ static void test_bad_model_files(void **state) {
   write_bytes(path, bad, len);
   assert_int_equal(prop_model_load(path, &m), PROP_ERR_CORRUPT);
   /* another program's file */
-  write_bytes(path, (const unsigned char *)"PK\x03\x04 this is a zip file, not a model", 38);
+  static const char zip[] = "PK\x03\x04 this is a zip file, not a model";
+  write_bytes(path, (const unsigned char *)zip, sizeof zip - 1);
   assert_int_equal(prop_model_load(path, &m), PROP_ERR_FORMAT);
   /* a newer format version (the version follows the 8-byte magic) */
   memcpy(bad, buf, len);
