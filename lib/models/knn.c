@@ -1,0 +1,1064 @@
+/* The "knn" member: k nearest neighbours by Euclidean distance on the encoded features.
+ *
+ * fit: keeps the training rows (a stratified, seeded subsample above max_train_rows), their
+ * labels and vote weights.  Nothing else is learnt.
+ *
+ * predict, per block of up to 96 query rows (brute force, two passes):
+ *  1. Float pass.  The model holds each training row y as [-2y, |y|^2] (d + 1 floats), a query x
+ *     becomes [x, 1], and one cblas_sgemm per tile gives key(x, y) = |y|^2 - 2 x.y, which is
+ *     |x - y|^2 minus the query's constant |x|^2.  Tiles are query block x training block with
+ *     m*n*k under OpenBLAS's single-thread threshold (see KNN_BLAS_SINGLE_MNK), so a tile of
+ *     C stays in L1/L2 and OpenBLAS never starts its own threads.  Each query keeps a buffer
+ *     of candidates: keys below its threshold are appended (16 at a time with AVX-512
+ *     compress-stores where the CPU has them), and a nearly full buffer is cut back to between
+ *     kc = k + 8 and 1.25 kc keys by lowering the threshold (bisection on the value, counting
+ *     keys below it).  Every row outside the buffer has a key >= the threshold T.  The keys
+ *     are only compared with one another, never used as distances, so nothing needs clamping.
+ *  2. Exact pass.  The candidates' squared distances are recomputed in double from the float
+ *     inputs, and the k smallest by (distance, training row index) are chosen: ties go to the
+ *     lower training row.  A float key is within B = (d + 3) 2^-23 (|x|^2 + 3 max|y|^2) of the
+ *     true one (dot-product error bound, with a factor 2 to spare), so when the k-th exact
+ *     distance is below |x|^2 + T - B, no row outside the buffer can be among the k nearest.
+ *     Otherwise (many rows tied at the k-th distance, e.g. duplicates; huge query values) the
+ *     query is answered by an exact scan of all training rows in double.  Either way the k
+ *     neighbours are the exact ones, so a row's probability does not depend on the block, the
+ *     tiling, the CPU variant or the thread count.
+ *
+ * Probability: sum of the votes of the positive neighbours over the sum of all k votes.  A
+ * row's vote is its sample weight times its class weight (balanced: n / (2 n_c), when
+ * class_weight is "balanced" or follows imbalance = weights); with weights = "distance" it is
+ * further divided by the distance, and when some neighbours are at distance 0 (exact matches)
+ * they alone vote.  Weighted sums run in training-row order, so they are reproducible.
+ *
+ * Threads: predict parallelises over query blocks with OpenMP (nthread); every sgemm call is
+ * below OpenBLAS's threading threshold, so OpenBLAS (pthread build) runs it on the calling
+ * thread and never nests its pool inside ours.  A single row runs on the calling thread with
+ * the caller's scratch (no allocation). */
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#ifndef KNN_HAVE_AVX512
+#if defined(__GNUC__) && defined(__x86_64__)
+#define KNN_HAVE_AVX512 1
+#else
+#define KNN_HAVE_AVX512 0
+#endif
+#endif
+#if KNN_HAVE_AVX512
+#include <immintrin.h>
+#endif
+
+#include "common/jsonx.h"
+#include "models/member.h"
+
+#define KNN_FORMAT_VERSION 1u
+#define KNN_K_MAX 10000
+/* Query rows per block. */
+#ifndef KNN_QBLOCK
+#define KNN_QBLOCK 96
+#endif
+/* OpenBLAS 0.3.x runs a gemm on the calling thread when m*n*k <= 65536 * 4, and a gemv when
+ * m*n < 2304 * 4.  Every call here stays below. */
+#define KNN_BLAS_SINGLE_MNK 262144.0
+#define KNN_BLAS_SINGLE_MV 9200.0
+/* Largest tile of C (floats): 64 KB. */
+#define KNN_TILE_FLOATS 16384
+/* Feature values (training and query) up to this magnitude go through the float pass; larger
+ * ones could overflow it.  Training values beyond it are refused; such queries use the exact
+ * scan. */
+#define KNN_VALUE_MAX 1e15
+
+enum { W_UNIFORM = 0, W_DISTANCE = 1 };
+enum { CW_FOLLOW = -1, CW_BALANCED = 0, CW_NONE = 1 };
+
+static const char *const k_keys[] = {"k", "weights", "class_weight", "max_train_rows", NULL};
+static const char *const k_weights[] = {"uniform", "distance", NULL};
+static const char *const k_cw[] = {"balanced", "none", NULL};
+
+typedef struct knn_params {
+  long k;
+  int weights;
+  int class_weight; /* CW_* */
+  long max_train_rows;
+} knn_params;
+
+typedef struct knn_model {
+  size_t n, d;          /* training rows kept, encoded width */
+  size_t k;             /* as asked */
+  int weights;          /* W_* */
+  int class_weight;     /* resolved: CW_BALANCED or CW_NONE */
+  double w_neg, w_pos;  /* class weights of the votes */
+  float *A;             /* n x (d + 1): [-2 y, |y|^2]; y = -A/2 exactly */
+  unsigned char *pos;   /* n labels 0/1 */
+  float *sw;            /* n sample weights, or NULL when all 1 */
+  size_t rows_in, max_rows;
+  int capped;
+  /* derived */
+  double *vote;         /* n: sample weight x class weight */
+  double sq_max;        /* max |y|^2 (slightly rounded up) */
+  size_t kk;            /* neighbours used: min(k, n) */
+  size_t kc;            /* candidates of the float pass: min(n, kk + margin) */
+  size_t kmax;          /* the float pass keeps between kc and kmax candidates */
+  size_t bc;            /* candidate buffer of a query */
+} knn_model;
+
+/* ---- parameters ------------------------------------------------------------------------------ */
+
+static int knn_parse_params(const json_t *obj, const char *path, void **out) {
+  *out = NULL;
+  if (!path) path = "";
+  const char *dot = *path ? "." : "";
+  PP_TRY(pp_json_check_keys(obj, path, k_keys));
+  knn_params p;
+  memset(&p, 0, sizeof p);
+  PP_TRY(pp_json_int(obj, path, "k", 1, KNN_K_MAX, 50, &p.k));
+  PP_TRY(pp_json_enum(obj, path, "weights", k_weights, W_UNIFORM, &p.weights));
+  PP_TRY(pp_json_enum(obj, path, "class_weight", k_cw, CW_FOLLOW, &p.class_weight));
+  PP_TRY(pp_json_int(obj, path, "max_train_rows", 0, 1000000000L, 0, &p.max_train_rows));
+  if (p.max_train_rows > 0 && p.max_train_rows < 10)
+    return pp_err(PROP_ERR_RECIPE, "%s%smax_train_rows: must be 0 (no cap) or at least 10, got %ld", path, dot,
+                  p.max_train_rows);
+  knn_params *q = pp_malloc(sizeof *q);
+  if (!q) return PROP_ERR_NOMEM;
+  *q = p;
+  *out = q;
+  return 0;
+}
+
+static json_t *knn_params_to_json(const void *params) {
+  const knn_params *p = params;
+  json_t *o = json_object();
+  if (!o) return NULL;
+  json_object_set_new(o, "k", json_integer(p->k));
+  json_object_set_new(o, "weights", json_string(k_weights[p->weights]));
+  json_object_set_new(o, "class_weight",
+                      p->class_weight == CW_FOLLOW ? json_null() : json_string(k_cw[p->class_weight]));
+  json_object_set_new(o, "max_train_rows", json_integer(p->max_train_rows));
+  return o;
+}
+
+static void knn_free_params(void *params) { free(params); }
+
+/* ---- model ------------------------------------------------------------------------------------- */
+
+static void knn_model_free(knn_model *m) {
+  if (!m) return;
+  free(m->A);
+  free(m->pos);
+  free(m->sw);
+  free(m->vote);
+  free(m);
+}
+
+/* Derived state from A, pos, sw and the class weights. */
+static int model_finish(knn_model *m) {
+  const size_t n = m->n, d = m->d, w = d + 1;
+  m->vote = pp_malloc_array(n, sizeof *m->vote);
+  if (!m->vote) return PROP_ERR_NOMEM;
+  double mx = 0;
+  for (size_t j = 0; j < n; j++) {
+    double v = m->pos[j] ? m->w_pos : m->w_neg;
+    m->vote[j] = m->sw ? v * (double)m->sw[j] : v;
+    if ((double)m->A[j * w + d] > mx) mx = m->A[j * w + d];
+  }
+  m->sq_max = mx * (1.0 + 1e-6);
+  m->kk = m->k < n ? m->k : n;
+  m->kc = m->kk + 8 < n ? m->kk + 8 : n; /* 8 spare candidates for the exactness check */
+  m->kmax = m->kc + m->kc / 4;
+  m->bc = 4 * m->kc > m->kmax + 48 ? 4 * m->kc : m->kmax + 48;
+  return 0;
+}
+
+/* Row j of A from a feature row y. */
+static void fill_row(float *a, const float *y, size_t d) {
+  double s = 0;
+  for (size_t t = 0; t < d; t++) {
+    a[t] = -2.0f * y[t];
+    s += (double)y[t] * (double)y[t];
+  }
+  a[d] = (float)s;
+}
+
+/* ---- fit ----------------------------------------------------------------------------------------- */
+
+/* Stratified subsample of cap of the n rows (seeded), indices in increasing order; returns the
+ * count.  Each class keeps its share (at least one row of each). */
+static size_t stratified_pick(const float *y, size_t n, size_t npos, size_t cap, pp_rng *rng, size_t *idx) {
+  size_t nneg = n - npos;
+  size_t kpos = (size_t)floor((double)cap * (double)npos / (double)n + 0.5);
+  if (kpos < 1) kpos = 1;
+  if (kpos > npos) kpos = npos;
+  size_t kneg = cap - kpos;
+  if (kneg < 1) {
+    kneg = 1;
+    kpos = cap - 1;
+  }
+  if (kneg > nneg) {
+    kneg = nneg;
+    kpos = cap - kneg;
+  }
+  size_t need[2] = {kneg, kpos}, left[2] = {nneg, npos}, m = 0;
+  for (size_t i = 0; i < n; i++) { /* selection sampling within each class keeps the row order */
+    int c = y[i] > 0.5f;
+    if (need[c] && pp_rng_below(rng, left[c]) < need[c]) {
+      idx[m++] = i;
+      need[c]--;
+    }
+    left[c]--;
+  }
+  return m;
+}
+
+static int knn_fit(const void *params, const pp_dataset *train, const pp_dataset *valid, const pp_ctx *ctx,
+                   void **model) {
+  (void)valid;
+  *model = NULL;
+  knn_params dflt;
+  const knn_params *p = params;
+  if (!p) {
+    void *q = NULL;
+    PP_TRY(knn_parse_params(NULL, "", &q));
+    dflt = *(knn_params *)q;
+    free(q);
+    p = &dflt;
+  }
+  if (!train || !train->X || !train->y || train->d == 0 || train->n == 0)
+    return pp_err(PROP_ERR_ARG, "knn: no training data");
+  const size_t N = train->n, d = train->d;
+  if (N >= UINT32_MAX) return pp_err(PROP_ERR_TRAIN, "knn: %zu training rows exceed the limit of 2^32 - 1", N);
+  if (d > ((size_t)1 << 24)) return pp_err(PROP_ERR_TRAIN, "knn: %zu encoded columns are too many", d);
+  size_t npos_all = 0;
+  for (size_t i = 0; i < N; i++) npos_all += train->y[i] > 0.5f;
+  if (npos_all == 0 || npos_all == N)
+    return pp_err(PROP_ERR_TRAIN, "knn: the training rows hold only one class (%zu positives of %zu)", npos_all, N);
+  PP_TRY(pp_progress(ctx, "fit:knn", 0, 1));
+
+  size_t cap = p->max_train_rows > 0 ? (size_t)p->max_train_rows : 0;
+  int capped = cap && N > cap;
+  size_t n = capped ? cap : N;
+  size_t *idx = pp_malloc_array(n, sizeof *idx);
+  knn_model *m = pp_calloc(1, sizeof *m);
+  int rc = 0;
+  if (!idx || !m) {
+    rc = PROP_ERR_NOMEM;
+    goto out;
+  }
+  if (capped) {
+    pp_rng rng;
+    pp_rng_seed(&rng, ctx ? ctx->seed : 0);
+    n = stratified_pick(train->y, N, npos_all, cap, &rng, idx);
+    pp_log(ctx, PROP_LOG_INFO, "knn: %zu training rows above max_train_rows; using a stratified sample of %zu", N,
+           n);
+  } else {
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+  }
+  m->n = n;
+  m->d = d;
+  m->k = (size_t)p->k;
+  m->weights = p->weights;
+  m->rows_in = N;
+  m->max_rows = cap;
+  m->capped = capped;
+  m->A = pp_malloc_array(n, (d + 1) * sizeof(float));
+  m->pos = pp_malloc(n);
+  if (train->w) m->sw = pp_malloc_array(n, sizeof(float));
+  if (!m->A || !m->pos || (train->w && !m->sw)) {
+    rc = PROP_ERR_NOMEM;
+    goto out;
+  }
+  size_t npos = 0;
+  for (size_t r = 0; r < n; r++) {
+    size_t i = idx[r];
+    const float *x = train->X + i * d;
+    for (size_t t = 0; t < d; t++)
+      if (!(fabsf(x[t]) <= (float)KNN_VALUE_MAX)) {
+        const char *col = train->colnames && train->colnames[t] ? train->colnames[t] : "?";
+        rc = pp_err(PROP_ERR_VALUE, "knn: training row %zu, column %zu (%s): value %g is not finite or above %g in "
+                    "magnitude", i, t, col, (double)x[t], KNN_VALUE_MAX);
+        goto out;
+      }
+    fill_row(m->A + r * (d + 1), x, d);
+    m->pos[r] = train->y[i] > 0.5f;
+    npos += m->pos[r];
+    if (m->sw) {
+      float w = train->w[i];
+      if (!(w > 0) || !isfinite(w)) {
+        rc = pp_err(PROP_ERR_VALUE, "knn: sample weight of row %zu must be > 0, got %g", i, (double)w);
+        goto out;
+      }
+      m->sw[r] = w;
+    }
+  }
+  int cw = p->class_weight;
+  if (cw == CW_FOLLOW) cw = train->imbalance == PP_IMB_WEIGHTS ? CW_BALANCED : CW_NONE;
+  m->class_weight = cw;
+  m->w_neg = m->w_pos = 1.0;
+  if (cw == CW_BALANCED) { /* n / (2 n_c) on the rows kept */
+    m->w_pos = (double)n / (2.0 * (double)npos);
+    m->w_neg = (double)n / (2.0 * (double)(n - npos));
+  }
+  if ((rc = model_finish(m))) goto out;
+  if (m->kk < m->k)
+    pp_log(ctx, PROP_LOG_WARN, "knn: k = %zu but only %zu training rows; using k = %zu", m->k, n, m->kk);
+  rc = pp_progress(ctx, "fit:knn", 1, 1);
+
+out:
+  free(idx);
+  if (rc) {
+    knn_model_free(m);
+    return rc;
+  }
+  *model = m;
+  return 0;
+}
+
+/* ---- predict: pieces ----------------------------------------------------------------------------- */
+
+typedef struct nbr {
+  double d2;
+  uint32_t idx;
+} nbr;
+
+/* Candidate buffer of one query, as two arrays so that 16 keys are compared and stored at a
+ * time.  Keys below thr are appended; when the buffer is nearly full it keeps only the keys
+ * below a new, lower thr, chosen so that between kc and kmax of them remain.  Invariant: every
+ * training row outside the buffer has a key >= thr. */
+typedef struct qbuf {
+  float *key;
+  uint32_t *idx;
+  size_t cnt;
+  float thr;
+  float lo, hi; /* bracket of the keys, for the bisection */
+} qbuf;
+
+/* The variant-specific loops (see KNN_SCAN below). */
+typedef struct scan_ops {
+  size_t (*count_below)(const float *key, size_t n, float t);
+  size_t (*keep_below)(float *key, uint32_t *idx, size_t n, float t);
+} scan_ops;
+
+/* Reorder key/idx[0..n) so that [0, k) holds the k smallest keys and [k-1] the k-th (1 <= k <= n). */
+static void select_soa(float *key, uint32_t *idx, size_t n, size_t k) {
+  size_t lo = 0, hi = n;
+#define KNN_SWAP(a, b)          \
+  do {                          \
+    float tk_ = key[a];         \
+    key[a] = key[b];            \
+    key[b] = tk_;               \
+    uint32_t ti_ = idx[a];      \
+    idx[a] = idx[b];            \
+    idx[b] = ti_;               \
+  } while (0)
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (key[mid] < key[lo]) KNN_SWAP(mid, lo);
+    if (key[hi - 1] < key[mid]) KNN_SWAP(hi - 1, mid);
+    if (key[mid] < key[lo]) KNN_SWAP(mid, lo);
+    KNN_SWAP(mid, hi - 1); /* the median of three is the pivot, at hi - 1 */
+    const float piv = key[hi - 1];
+    size_t s = lo;
+    for (size_t i = lo; i + 1 < hi; i++)
+      if (key[i] < piv) {
+        KNN_SWAP(i, s);
+        s++;
+      }
+    KNN_SWAP(hi - 1, s);
+    if (s == k - 1) break;
+    if (s > k - 1) hi = s;
+    else lo = s + 1;
+  }
+#undef KNN_SWAP
+}
+
+/* Lower q's threshold so that between lo_cnt and hi_cnt keys stay (q->cnt > hi_cnt >= lo_cnt >= 1):
+ * bisection on the threshold value, counting keys below it; when that does not settle (keys
+ * piled on one value), an exact selection of lo_cnt keys. */
+static void shrink(qbuf *q, size_t lo_cnt, size_t hi_cnt, const scan_ops *ops) {
+  float a = q->lo, b = q->thr < q->hi ? q->thr : q->hi;
+  int ok = ops->count_below(q->key, q->cnt, a) < lo_cnt && ops->count_below(q->key, q->cnt, b) >= lo_cnt;
+  for (int it = 0; ok && it < 60; it++) {
+    float mid = a + 0.5f * (b - a);
+    if (!(mid > a && mid < b)) break;
+    size_t c = ops->count_below(q->key, q->cnt, mid);
+    if (c < lo_cnt) {
+      a = mid;
+    } else if (c > hi_cnt) {
+      b = mid;
+    } else {
+      q->cnt = ops->keep_below(q->key, q->idx, q->cnt, mid);
+      q->thr = mid;
+      return;
+    }
+  }
+  select_soa(q->key, q->idx, q->cnt, lo_cnt);
+  q->cnt = lo_cnt;
+  q->thr = q->key[lo_cnt - 1];
+}
+
+/* After the float pass: at most hi_cnt candidates. */
+static void qbuf_finish(qbuf *q, size_t lo_cnt, size_t hi_cnt, const scan_ops *ops) {
+  if (q->cnt > hi_cnt) shrink(q, lo_cnt, hi_cnt, ops);
+}
+
+/* Squared distance in double between query x and training row a = [-2y, |y|^2]: y = -a/2
+ * exactly, so each term is (x_t - y_t)^2 of the float inputs.  Eight partial sums (column t
+ * goes to sum t mod 8) added in a fixed order: the result depends only on the two rows, and the
+ * loop vectorises to the same arithmetic at any vector width. */
+static inline double exact_d2(const float *x, const float *a, size_t d) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8)
+    for (size_t l = 0; l < 8; l++) {
+      double u = (double)x[t + l] + 0.5 * (double)a[t + l];
+      s[l] += u * u;
+    }
+  for (size_t l = 0; t < d; t++, l++) {
+    double u = (double)x[t] + 0.5 * (double)a[t];
+    s[l] += u * u;
+  }
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* Offering the keys of a tile (rows r < nq with ok[r], stride ldc, nt keys each, of training
+ * rows base..) to the query buffers.  Two variants with the same results: a portable one (SSE2
+ * compares on x86-64, then the set bits one by one), and on x86-64 CPUs with AVX-512 (chosen at
+ * run time) compress-stores that append 16 keys at a time without branches. */
+
+static size_t count_below_base(const float *key, size_t n, float t) {
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++) c += key[i] < t;
+  return c;
+}
+
+static size_t keep_below_base(float *key, uint32_t *idx, size_t n, float t) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    float k = key[i];
+    key[o] = k;
+    idx[o] = idx[i];
+    o += k < t;
+  }
+  return o;
+}
+
+/* Bit i of the result: c[i] < thr, for i < 16. */
+static inline unsigned below16_base(const float *c, float thr) {
+#if defined(__SSE2__)
+  __m128 t = _mm_set1_ps(thr);
+  return (unsigned)_mm_movemask_ps(_mm_cmplt_ps(_mm_loadu_ps(c), t)) |
+         ((unsigned)_mm_movemask_ps(_mm_cmplt_ps(_mm_loadu_ps(c + 4), t)) << 4) |
+         ((unsigned)_mm_movemask_ps(_mm_cmplt_ps(_mm_loadu_ps(c + 8), t)) << 8) |
+         ((unsigned)_mm_movemask_ps(_mm_cmplt_ps(_mm_loadu_ps(c + 12), t)) << 12);
+#else
+  unsigned mask = 0;
+  for (unsigned i = 0; i < 16; i++) mask |= (unsigned)(c[i] < thr) << i;
+  return mask;
+#endif
+}
+
+static const scan_ops k_scan_base = {count_below_base, keep_below_base};
+
+/* The buffers hold bc entries; a chunk appends at most 16, and the buffer is cut back after a
+ * chunk that leaves fewer than 16 free (the AVX-512 variant stores 16 at a time). */
+static void offer_tile_base(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax,
+                            const float *C, size_t ldc, size_t nt, uint32_t base) {
+  for (size_t r = 0; r < nq; r++) {
+    if (!ok[r]) continue;
+    qbuf *q = &qb[r];
+    const float *c = C + r * ldc;
+    for (size_t j = 0; j < nt; j += 16) {
+      unsigned mask = 0;
+      if (nt - j >= 16) {
+        mask = below16_base(c + j, q->thr);
+      } else {
+        for (size_t i = j; i < nt; i++) mask |= (unsigned)(c[i] < q->thr) << (i - j);
+      }
+      while (mask) {
+        size_t i = j + (size_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        q->key[q->cnt] = c[i];
+        q->idx[q->cnt++] = base + (uint32_t)i;
+      }
+      if (q->cnt + 16 > bc) shrink(q, kc, kmax, &k_scan_base);
+    }
+  }
+}
+
+#if KNN_HAVE_AVX512
+#define KNN_AVX512 __attribute__((target("avx512f,popcnt")))
+
+KNN_AVX512 static inline __mmask16 lanes(size_t left) {
+  return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+}
+
+KNN_AVX512 static size_t count_below_avx512(const float *key, size_t n, float t) {
+  const __m512 tv = _mm512_set1_ps(t);
+  size_t c = 0;
+  for (size_t j = 0; j < n; j += 16) {
+    __mmask16 lm = lanes(n - j);
+    c += (size_t)__builtin_popcount(_mm512_mask_cmp_ps_mask(lm, _mm512_maskz_loadu_ps(lm, key + j), tv, _CMP_LT_OQ));
+  }
+  return c;
+}
+
+KNN_AVX512 static size_t keep_below_avx512(float *key, uint32_t *idx, size_t n, float t) {
+  const __m512 tv = _mm512_set1_ps(t);
+  size_t o = 0;
+  for (size_t j = 0; j < n; j += 16) {
+    __mmask16 lm = lanes(n - j);
+    __m512 k = _mm512_maskz_loadu_ps(lm, key + j);
+    __m512i ix = _mm512_maskz_loadu_epi32(lm, idx + j);
+    __mmask16 m = _mm512_mask_cmp_ps_mask(lm, k, tv, _CMP_LT_OQ);
+    _mm512_mask_compressstoreu_ps(key + o, m, k); /* o <= j: writes only what was read */
+    _mm512_mask_compressstoreu_epi32(idx + o, m, ix);
+    o += (size_t)__builtin_popcount(m);
+  }
+  return o;
+}
+
+static const scan_ops k_scan_avx512 = {count_below_avx512, keep_below_avx512};
+
+/* Keys below the threshold and their rows are compress-stored 16 at a time (the buffer has room
+ * for a whole store); the inner loop runs as many chunks as surely fit, so that it holds no call
+ * and no check. */
+KNN_AVX512 static void offer_tile_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
+                                         size_t kmax, const float *C, size_t ldc, size_t nt, uint32_t base) {
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i sixteen = _mm512_set1_epi32(16);
+  for (size_t r = 0; r < nq; r++) {
+    if (!ok[r]) continue;
+    qbuf *q = &qb[r];
+    const float *c = C + r * ldc;
+    size_t j = 0;
+    __m512i id = _mm512_add_epi32(_mm512_set1_epi32((int)base), iota);
+    while (j < nt) {
+      if (q->cnt + 16 > bc) shrink(q, kc, kmax, &k_scan_avx512);
+      float *kb = q->key;
+      uint32_t *ib = q->idx;
+      size_t cnt = q->cnt, jend = j + 16 * ((bc - cnt) / 16);
+      if (jend > nt) jend = nt;
+      const __m512 tv = _mm512_set1_ps(q->thr);
+      for (; j < jend; j += 16) {
+        __mmask16 lm = lanes(nt - j);
+        __m512 v = _mm512_maskz_loadu_ps(lm, c + j);
+        __mmask16 m = _mm512_mask_cmp_ps_mask(lm, v, tv, _CMP_LT_OQ);
+        _mm512_storeu_ps(kb + cnt, _mm512_maskz_compress_ps(m, v));
+        _mm512_storeu_si512((void *)(ib + cnt), _mm512_maskz_compress_epi32(m, id));
+        id = _mm512_add_epi32(id, sixteen);
+        cnt += (size_t)__builtin_popcount(m);
+      }
+      q->cnt = cnt;
+    }
+  }
+}
+#endif
+
+typedef void (*offer_fn)(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax,
+                         const float *C, size_t ldc, size_t nt, uint32_t base);
+
+static void pick_scan(offer_fn *offer, const scan_ops **ops) {
+#if KNN_HAVE_AVX512
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) {
+    *offer = offer_tile_avx512;
+    *ops = &k_scan_avx512;
+    return;
+  }
+#endif
+  *offer = offer_tile_base;
+  *ops = &k_scan_base;
+}
+
+static inline int nbr_less(const nbr *a, const nbr *b) { return a->d2 < b->d2 || (a->d2 == b->d2 && a->idx < b->idx); }
+
+/* Reorder v[0..n) so that v[0..k) are the k smallest by (d2, idx) and v[k-1] the k-th. */
+static void select_k(nbr *v, size_t n, size_t k) {
+  size_t lo = 0, hi = n;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    nbr t;
+    if (nbr_less(&v[mid], &v[lo])) { t = v[lo]; v[lo] = v[mid]; v[mid] = t; }
+    if (nbr_less(&v[hi - 1], &v[mid])) { t = v[mid]; v[mid] = v[hi - 1]; v[hi - 1] = t; }
+    if (nbr_less(&v[mid], &v[lo])) { t = v[lo]; v[lo] = v[mid]; v[mid] = t; }
+    t = v[mid]; v[mid] = v[hi - 1]; v[hi - 1] = t;
+    const nbr piv = v[hi - 1];
+    size_t s = lo;
+    for (size_t i = lo; i + 1 < hi; i++)
+      if (nbr_less(&v[i], &piv)) {
+        t = v[i];
+        v[i] = v[s];
+        v[s] = t;
+        s++;
+      }
+    v[hi - 1] = v[s];
+    v[s] = piv;
+    if (s == k - 1) return;
+    if (s > k - 1) hi = s;
+    else lo = s + 1;
+  }
+}
+
+/* Max-heap of nbr by (d2, idx), for the exact scan. */
+static void nheap_push(nbr *h, size_t n, nbr c) {
+  size_t i = n;
+  while (i > 0) {
+    size_t up = (i - 1) / 2;
+    if (!nbr_less(&h[up], &c)) break;
+    h[i] = h[up];
+    i = up;
+  }
+  h[i] = c;
+}
+
+static void nheap_replace_top(nbr *h, size_t n, nbr c) {
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1;
+    if (l >= n) break;
+    size_t r = l + 1, big = (r < n && nbr_less(&h[l], &h[r])) ? r : l;
+    if (!nbr_less(&c, &h[big])) break;
+    h[i] = h[big];
+    i = big;
+  }
+  h[i] = c;
+}
+
+/* The kk nearest training rows of x by an exact scan (in v[0..kk), any order). */
+static void exact_scan(const knn_model *m, const float *x, nbr *v) {
+  const size_t n = m->n, d = m->d, w = d + 1, kk = m->kk;
+  size_t hn = 0;
+  for (size_t j = 0; j < n; j++) {
+    nbr c = {exact_d2(x, m->A + j * w, d), (uint32_t)j};
+    if (hn < kk) nheap_push(v, hn++, c);
+    else if (nbr_less(&c, &v[0])) nheap_replace_top(v, kk, c);
+  }
+}
+
+/* Sort v[0..n) by idx, in place (heapsort: glibc's qsort may allocate, and predict must not). */
+static void sift_idx(nbr *v, size_t i, size_t n) {
+  nbr c = v[i];
+  for (;;) {
+    size_t l = 2 * i + 1;
+    if (l >= n) break;
+    size_t big = (l + 1 < n && v[l + 1].idx > v[l].idx) ? l + 1 : l;
+    if (v[big].idx <= c.idx) break;
+    v[i] = v[big];
+    i = big;
+  }
+  v[i] = c;
+}
+
+static void sort_by_idx(nbr *v, size_t n) {
+  for (size_t i = n / 2; i-- > 0;) sift_idx(v, i, n);
+  for (size_t e = n; e-- > 1;) {
+    nbr t = v[0];
+    v[0] = v[e];
+    v[e] = t;
+    sift_idx(v, 0, e);
+  }
+}
+
+/* Probability from the kk neighbours v[0..kk) (reordered). */
+static double vote(const knn_model *m, nbr *v, size_t kk) {
+  size_t nzero = 0;
+  if (m->weights == W_DISTANCE) {
+    for (size_t i = 0; i < kk; i++) nzero += v[i].d2 == 0.0;
+    if (nzero) { /* exact matches take all the weight */
+      size_t z = 0;
+      for (size_t i = 0; i < kk; i++)
+        if (v[i].d2 == 0.0) v[z++] = v[i];
+      kk = z;
+    }
+  }
+  if (!m->sw && (m->weights == W_UNIFORM || nzero)) { /* counts: exact in any order */
+    size_t np = 0;
+    for (size_t i = 0; i < kk; i++) np += m->pos[v[i].idx];
+    double a = (double)np * m->w_pos, b = (double)(kk - np) * m->w_neg;
+    return a / (a + b);
+  }
+  sort_by_idx(v, kk); /* sums in training-row order */
+  double a = 0, b = 0;
+  for (size_t i = 0; i < kk; i++) {
+    double wv = m->vote[v[i].idx];
+    if (m->weights == W_DISTANCE && !nzero) wv /= sqrt(v[i].d2);
+    if (m->pos[v[i].idx]) a += wv;
+    else b += wv;
+  }
+  return a / (a + b);
+}
+
+/* ---- predict: blocks ----------------------------------------------------------------------------- */
+
+/* Scratch of a block of tq query rows. */
+typedef struct layout {
+  size_t tq, tn;   /* query rows per block, training rows per tile */
+  size_t gv;       /* rows per gemv call (one query row) */
+  size_t off_q;    /* tq x (d + 1) floats: [x, 1] */
+  size_t off_c;    /* max(tq x tn, gv) floats: keys of one tile */
+  size_t off_x2;   /* tq doubles: |x|^2 */
+  size_t off_ok;   /* tq bytes: 1 when the row takes the float pass */
+  size_t off_qb;   /* tq qbuf */
+  size_t off_key;  /* tq x bc floats */
+  size_t off_idx;  /* tq x bc uint32 */
+  size_t off_v;    /* kmax nbr */
+  size_t bytes;
+} layout;
+
+static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
+
+static void make_layout(const knn_model *m, size_t nq, layout *L) {
+  const size_t w = m->d + 1;
+  size_t tq = nq < KNN_QBLOCK ? nq : KNN_QBLOCK;
+  if (tq == 0) tq = 1;
+  /* keep tq * tn * w under the threshold with tn >= 16 */
+  while (tq > 1 && (double)tq * 16.0 * (double)w > KNN_BLAS_SINGLE_MNK) tq /= 2;
+  size_t gv = (size_t)(KNN_BLAS_SINGLE_MV / (double)w), tn;
+  if (gv < 1) gv = 1;
+  if (tq == 1) {
+    tn = gv;
+  } else {
+    tn = (size_t)(KNN_BLAS_SINGLE_MNK / ((double)tq * (double)w));
+    if (tn > KNN_TILE_FLOATS / tq) tn = KNN_TILE_FLOATS / tq;
+    if (tn >= 32) tn &= ~(size_t)15;
+    if (tn < 1) tn = 1;
+  }
+  if (tn > m->n) tn = m->n;
+  L->tq = tq;
+  L->tn = tn;
+  L->gv = gv;
+  size_t o = 0;
+  L->off_q = o;
+  o = align64(o + tq * w * sizeof(float));
+  L->off_c = o;
+  o = align64(o + (tq * tn > gv ? tq * tn : gv) * sizeof(float));
+  L->off_x2 = o;
+  o = align64(o + tq * sizeof(double));
+  L->off_ok = o;
+  o = align64(o + tq);
+  L->off_qb = o;
+  o = align64(o + tq * sizeof(qbuf));
+  L->off_key = o;
+  o = align64(o + tq * m->bc * sizeof(float));
+  L->off_idx = o;
+  o = align64(o + tq * m->bc * sizeof(uint32_t));
+  L->off_v = o;
+  o = align64(o + m->kmax * sizeof(nbr));
+  L->bytes = o + 64; /* room to align the base */
+}
+
+/* Keys of the block's query rows Q (nq rows of w) against rows [j0, j0 + nt) of A into C (row
+ * stride ldc).  One query row: gemv; else gemm (both below the threading thresholds by
+ * construction of the layout). */
+static void tile_keys(const float *A, size_t w, const float *Q, size_t nq, size_t j0, size_t nt, float *C,
+                      size_t ldc) {
+  const float *B = A + j0 * w;
+  if (nq == 1) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)nt, (blasint)w, 1.0f, B, (blasint)w, Q, 1, 0.0f, C, 1);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nq, (blasint)nt, (blasint)w, 1.0f, Q, (blasint)w, B,
+              (blasint)w, 0.0f, C, (blasint)ldc);
+}
+
+/* Predict nq <= L->tq rows.  Returns 0, or PROP_ERR_VALUE with *bad = the offending row. */
+static int predict_block(const knn_model *m, const layout *L, const float *X, size_t nq, double *out, void *scratch,
+                         size_t *bad) {
+  const size_t d = m->d, w = d + 1, n = m->n, kc = m->kc, kmax = m->kmax, kk = m->kk, bc = m->bc;
+  unsigned char *base = (unsigned char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+  float *Q = (float *)(base + L->off_q), *C = (float *)(base + L->off_c);
+  double *x2 = (double *)(base + L->off_x2);
+  unsigned char *ok = base + L->off_ok;
+  qbuf *qb = (qbuf *)(base + L->off_qb);
+  float *keys = (float *)(base + L->off_key);
+  uint32_t *idxs = (uint32_t *)(base + L->off_idx);
+  nbr *v = (nbr *)(base + L->off_v);
+  offer_fn offer;
+  const scan_ops *ops;
+  pick_scan(&offer, &ops);
+  /* a single row uses gemv in chunks of gv rows, a block gemm tiles of tn rows */
+  const size_t step = nq == 1 ? L->gv : L->tn, ldc = nq == 1 ? 0 : L->tn;
+  size_t nfast = 0;
+  for (size_t r = 0; r < nq; r++) {
+    const float *x = X + r * d;
+    double s = 0;
+    int fast = 1;
+    for (size_t t = 0; t < d; t++) {
+      if (!isfinite(x[t])) {
+        *bad = r;
+        return PROP_ERR_VALUE;
+      }
+      if (!(fabsf(x[t]) <= (float)KNN_VALUE_MAX)) fast = 0;
+      s += (double)x[t] * (double)x[t];
+    }
+    x2[r] = s;
+    ok[r] = (unsigned char)fast;
+    nfast += (size_t)fast;
+    if (fast) {
+      memcpy(Q + r * w, x, d * sizeof(float));
+      Q[r * w + d] = 1.0f;
+    } else { /* the exact scan answers this row; keep the float pass finite */
+      memset(Q + r * w, 0, w * sizeof(float));
+    }
+    qb[r].key = keys + r * bc;
+    qb[r].idx = idxs + r * bc;
+    qb[r].cnt = 0;
+    qb[r].thr = INFINITY;
+    /* keys lie in [-|x|^2, max|y|^2 + 2 |x| max|y|] up to rounding (a wrong bracket only costs
+     * the exact selection) */
+    qb[r].lo = (float)(-s * (1.0 + 1e-3) - 1e-30);
+    qb[r].hi = (float)((m->sq_max + 2.0 * sqrt(s * m->sq_max)) * (1.0 + 1e-3) + 1e-30);
+  }
+  /* 1. float pass */
+  if (nfast)
+    for (size_t j0 = 0; j0 < n; j0 += step) {
+      size_t nt = n - j0 < step ? n - j0 : step;
+      tile_keys(m->A, w, Q, nq, j0, nt, C, ldc);
+      offer(qb, ok, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
+    }
+  /* 2. exact pass */
+  for (size_t r = 0; r < nq; r++) {
+    const float *x = X + r * d;
+    int exact = 0;
+    if (ok[r]) {
+      qbuf *q = &qb[r];
+      qbuf_finish(q, kc, kmax, ops);
+      for (size_t i = 0; i < q->cnt; i++) {
+        if (i + 4 < q->cnt) { /* the rows are scattered over A: fetch ahead */
+          const float *ahead = m->A + (size_t)q->idx[i + 4] * w;
+          __builtin_prefetch(ahead);
+          __builtin_prefetch(ahead + w - 1);
+        }
+        v[i] = (nbr){exact_d2(x, m->A + (size_t)q->idx[i] * w, d), q->idx[i]};
+      }
+      select_k(v, q->cnt, kk);
+      if (q->thr == INFINITY) {
+        exact = 1; /* no row was ever dropped: every training row is a candidate */
+      } else {
+        /* every other row has a key >= thr, hence a squared distance >= x2 + thr - bound */
+        double bound = (double)(d + 3) * 0x1p-23 * (x2[r] + 3.0 * m->sq_max) + 1e-30;
+        exact = v[kk - 1].d2 < x2[r] + (double)q->thr - bound;
+      }
+    }
+    if (!exact) exact_scan(m, x, v);
+    out[r] = vote(m, v, kk);
+  }
+  return 0;
+}
+
+static size_t knn_scratch_bytes(const void *model, size_t n) {
+  const knn_model *m = model;
+  if (!m || n == 0) return 0;
+  layout L;
+  make_layout(m, n, &L);
+  return L.bytes;
+}
+
+static int knn_predict(const void *model, const float *X, size_t n, double *out, void *scratch, int nthread) {
+  const knn_model *m = model;
+  if (!m || (!X && n) || (!out && n)) return pp_err(PROP_ERR_ARG, "knn predict: NULL argument");
+  if (n == 0) return 0;
+  layout L;
+  make_layout(m, n, &L);
+  const size_t d = m->d, nblk = (n + L.tq - 1) / L.tq;
+  int nt = nthread;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_num_procs();
+#endif
+  if (nt <= 0) nt = 1;
+  if ((size_t)nt > nblk) nt = (int)nblk;
+  size_t bad_row = 0;
+  int rc = 0;
+  if (nt <= 1) {
+    void *ws = scratch;
+    if (!ws && !(ws = pp_malloc(L.bytes))) return PROP_ERR_NOMEM;
+    for (size_t b = 0; b < nblk && !rc; b++) {
+      size_t i0 = b * L.tq, nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
+      rc = predict_block(m, &L, X + i0 * d, nb, out + i0, ws, &bad);
+      if (rc) bad_row = i0 + bad;
+    }
+    if (ws != scratch) free(ws);
+  } else {
+#pragma omp parallel num_threads(nt)
+    {
+      void *ws = malloc(L.bytes);
+      if (!ws) {
+#pragma omp critical
+        rc = PROP_ERR_NOMEM;
+      }
+#pragma omp for schedule(dynamic, 1)
+      for (size_t b = 0; b < nblk; b++) {
+        if (!ws) continue;
+        size_t i0 = b * L.tq, nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
+        if (predict_block(m, &L, X + i0 * d, nb, out + i0, ws, &bad)) {
+#pragma omp critical
+          {
+            if (rc == 0 || (rc == PROP_ERR_VALUE && i0 + bad < bad_row)) {
+              bad_row = i0 + bad;
+              rc = PROP_ERR_VALUE;
+            }
+          }
+        }
+      }
+      free(ws);
+    }
+  }
+  if (rc == PROP_ERR_NOMEM) return pp_err(rc, "knn: out of memory for prediction scratch");
+  if (rc) return pp_err(rc, "knn: row %zu has a non-finite value", bad_row);
+  return 0;
+}
+
+/* ---- save / load ----------------------------------------------------------------------------------- */
+
+static int knn_save(const void *model, pp_buf *b) {
+  const knn_model *m = model;
+  const size_t n = m->n, d = m->d, w = d + 1;
+  pp_put_u32(b, KNN_FORMAT_VERSION);
+  pp_put_u64(b, d);
+  pp_put_u64(b, m->k);
+  pp_put_u8(b, (uint8_t)m->weights);
+  pp_put_u8(b, (uint8_t)m->class_weight);
+  pp_put_u8(b, (uint8_t)((m->capped ? 1 : 0) | (m->sw ? 2 : 0)));
+  pp_put_f64(b, m->w_neg);
+  pp_put_f64(b, m->w_pos);
+  pp_put_u64(b, m->rows_in);
+  pp_put_u64(b, m->max_rows);
+  pp_put_u64(b, n);
+  for (size_t j = 0; j < n; j++)
+    for (size_t t = 0; t < d; t++) pp_put_f32(b, -0.5f * m->A[j * w + t]); /* exact */
+  for (size_t j = 0; j < n; j++) pp_put_f32(b, m->pos[j] ? 1.0f : 0.0f);
+  if (m->sw) pp_put_f32s(b, m->sw, n);
+  return pp_buf_status(b);
+}
+
+static int knn_load(pp_rd *in, size_t d, void **out) {
+  *out = NULL;
+  const char *what = in->what ? in->what : "knn";
+  uint32_t ver;
+  uint64_t dd, k, rows_in, max_rows;
+  uint8_t weights, cw, flags;
+  double w_neg, w_pos;
+  PP_TRY(pp_get_u32(in, &ver));
+  if (ver == 0) return pp_err(PROP_ERR_CORRUPT, "%s: invalid knn payload version 0", what);
+  if (ver > KNN_FORMAT_VERSION)
+    return pp_err(PROP_ERR_VERSION, "%s: knn payload version %u is newer than this library (%u)", what, ver,
+                  KNN_FORMAT_VERSION);
+  PP_TRY(pp_get_u64(in, &dd));
+  if (dd != d || d == 0 || d > ((size_t)1 << 24))
+    return pp_err(PROP_ERR_CORRUPT, "%s: knn model has %llu inputs, the encoder gives %zu", what,
+                  (unsigned long long)dd, d);
+  PP_TRY(pp_get_u64(in, &k));
+  PP_TRY(pp_get_u8(in, &weights));
+  PP_TRY(pp_get_u8(in, &cw));
+  PP_TRY(pp_get_u8(in, &flags));
+  if (k < 1 || k > KNN_K_MAX || weights > W_DISTANCE || cw > CW_NONE || flags > 3)
+    return pp_err(PROP_ERR_CORRUPT, "%s: knn settings out of range (k %llu, weights %u, class_weight %u, flags %u)",
+                  what, (unsigned long long)k, weights, cw, flags);
+  PP_TRY(pp_get_f64(in, &w_neg));
+  PP_TRY(pp_get_f64(in, &w_pos));
+  if (!(w_neg > 0) || !(w_pos > 0) || !isfinite(w_neg) || !isfinite(w_pos))
+    return pp_err(PROP_ERR_CORRUPT, "%s: knn class weights are not finite and positive", what);
+  PP_TRY(pp_get_u64(in, &rows_in));
+  PP_TRY(pp_get_u64(in, &max_rows));
+  int has_sw = (flags & 2) != 0;
+  size_t left = in->pos <= in->len ? in->len - in->pos : 0, n;
+  size_t per_row = 4 * d + 4 + (has_sw ? 4 : 0);
+  PP_TRY(pp_get_count(in, &n, (left >= 8 ? left - 8 : 0) / per_row, "n_train"));
+  if (n == 0 || n >= UINT32_MAX || rows_in < n || ((flags & 1) && (max_rows == 0 || max_rows < n)))
+    return pp_err(PROP_ERR_CORRUPT, "%s: inconsistent knn row counts (%zu kept, %llu available, cap %llu)", what, n,
+                  (unsigned long long)rows_in, (unsigned long long)max_rows);
+  knn_model *m = pp_calloc(1, sizeof *m);
+  if (!m) return PROP_ERR_NOMEM;
+  m->n = n;
+  m->d = d;
+  m->k = (size_t)k;
+  m->weights = weights;
+  m->class_weight = cw;
+  m->w_neg = w_neg;
+  m->w_pos = w_pos;
+  m->rows_in = (size_t)rows_in;
+  m->max_rows = (size_t)max_rows;
+  m->capped = flags & 1;
+  int rc = 0;
+  const size_t w = d + 1;
+  m->A = pp_malloc_array(n, w * sizeof(float));
+  m->pos = pp_malloc(n);
+  if (has_sw) m->sw = pp_malloc_array(n, sizeof(float));
+  if (!m->A || !m->pos || (has_sw && !m->sw)) rc = PROP_ERR_NOMEM;
+  float *row = rc ? NULL : pp_malloc_array(d, sizeof(float));
+  if (!rc && !row) rc = PROP_ERR_NOMEM;
+  for (size_t j = 0; !rc && j < n; j++) {
+    for (size_t t = 0; !rc && t < d; t++) {
+      rc = pp_get_f32(in, &row[t]);
+      if (!rc && !(fabsf(row[t]) <= (float)KNN_VALUE_MAX))
+        rc = pp_err(PROP_ERR_CORRUPT, "%s: knn training row %zu has a value out of range", what, j);
+    }
+    if (!rc) fill_row(m->A + j * w, row, d);
+  }
+  free(row);
+  size_t npos = 0;
+  for (size_t j = 0; !rc && j < n; j++) {
+    float yv;
+    rc = pp_get_f32(in, &yv);
+    if (!rc && yv != 0.0f && yv != 1.0f) rc = pp_err(PROP_ERR_CORRUPT, "%s: knn label %zu is not 0 or 1", what, j);
+    if (!rc) {
+      m->pos[j] = yv == 1.0f;
+      npos += m->pos[j];
+    }
+  }
+  for (size_t j = 0; !rc && has_sw && j < n; j++) {
+    rc = pp_get_f32(in, &m->sw[j]);
+    if (!rc && (!(m->sw[j] > 0) || !isfinite(m->sw[j])))
+      rc = pp_err(PROP_ERR_CORRUPT, "%s: knn sample weight %zu is not finite and positive", what, j);
+  }
+  if (!rc) rc = model_finish(m);
+  if (rc) {
+    knn_model_free(m);
+    return rc;
+  }
+  *out = m;
+  return 0;
+}
+
+static void knn_free_model(void *model) { knn_model_free(model); }
+
+static json_t *knn_info(const void *model) {
+  const knn_model *m = model;
+  json_t *o = json_object();
+  if (!o) return NULL;
+  size_t bytes = m->n * m->d * 4 + m->n * (m->sw ? 8 : 4); /* training payload of the model file */
+  json_object_set_new(o, "k", json_integer((json_int_t)m->k));
+  json_object_set_new(o, "k_used", json_integer((json_int_t)m->kk));
+  json_object_set_new(o, "weights", json_string(k_weights[m->weights]));
+  json_object_set_new(o, "class_weight", json_string(k_cw[m->class_weight]));
+  json_object_set_new(o, "rows_used", json_integer((json_int_t)m->n));
+  json_object_set_new(o, "rows_available", json_integer((json_int_t)m->rows_in));
+  json_object_set_new(o, "max_train_rows", json_integer((json_int_t)m->max_rows));
+  json_object_set_new(o, "cap_applied", json_boolean(m->capped));
+  json_object_set_new(o, "stored_bytes", json_integer((json_int_t)bytes));
+  return o;
+}
+
+const pp_member_ops pp_knn_ops = {
+    .name = "knn",
+    .parse_params = knn_parse_params,
+    .params_to_json = knn_params_to_json,
+    .free_params = knn_free_params,
+    .fit = knn_fit,
+    .scratch_bytes = knn_scratch_bytes,
+    .predict = knn_predict,
+    .save = knn_save,
+    .load = knn_load,
+    .free_model = knn_free_model,
+    .importance = NULL,
+    .info = knn_info,
+};

@@ -1,0 +1,611 @@
+/* The "logistic" member: L2-penalised logistic regression fitted by Newton's method.
+ *
+ * Objective (as scikit-learn's LogisticRegression with penalty "l2"):
+ *     minimise  C * sum_i s_i * logloss(y_i, b + beta.x_i)  +  0.5 * |beta|^2
+ * over the coefficients beta (d of them) and the intercept b, which is not penalised.  s_i is
+ * the sample weight times the class weight (balanced: n / (2 n_c), when class_weight is
+ * "balanced" or follows imbalance = weights).
+ *
+ * fit: Newton's method (iteratively reweighted least squares).  Each iteration makes one pass
+ * over the rows for the objective, the gradient g and the Hessian
+ *     H = C * sum_i s_i p_i (1 - p_i) [x_i, 1][x_i, 1]^T + diag(1, ..., 1, 0),
+ * solves H step = -g by Cholesky (with a growing diagonal shift if H is numerically not
+ * positive definite) and backtracks (Armijo) along the step.  It starts from beta = 0 and the
+ * intercept at the weighted log-odds of the labels.  Converged when the largest entry of the
+ * gradient divided by C * sum_i s_i (the gradient of the mean weighted log-loss) is <= tol.
+ * Reaching max_iter or a stalled line search keeps the last iterate with a warning (info()
+ * reports converged = false); non-finite values fail with PROP_ERR_TRAIN.  The passes run on
+ * nthread threads over a fixed split of the rows, and the partial sums are added in a fixed
+ * order: the fit is the same for any thread count.
+ *
+ * predict: p = 1 / (1 + exp(-(b + beta.x))), the dot product in double with eight partial sums
+ * in a fixed order (vectorises, same result on every path), the sigmoid with a vectorisable exp
+ * that never overflows.  importance: |beta_j| per encoded column. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "common/jsonx.h"
+#include "models/member.h"
+
+#define LR_FORMAT_VERSION 1u
+/* Fixed split of the rows for the passes (independent of the thread count). */
+#define LR_MAX_CHUNKS 16
+#define LR_MIN_CHUNK_ROWS 2048
+/* Budget of the per-chunk Hessians. */
+#define LR_HESS_BUDGET ((size_t)64 << 20)
+/* Batch predict: blocks of rows (scores, then the sigmoid), on several threads from this many
+ * rows (below, the thread start-up costs more than it saves). */
+#define LR_PRED_BLOCK 1024
+#define LR_PRED_PAR_ROWS 16384
+
+enum { CW_FOLLOW = -1, CW_BALANCED = 0, CW_NONE = 1 };
+
+static const char *const k_keys[] = {"C", "class_weight", "max_iter", "tol", NULL};
+static const char *const k_cw[] = {"balanced", "none", NULL};
+
+typedef struct lr_params {
+  double C;
+  int class_weight; /* CW_* */
+  long max_iter;
+  double tol;
+} lr_params;
+
+typedef struct lr_model {
+  size_t d;
+  double *beta;     /* d coefficients */
+  double b;         /* intercept */
+  double C;
+  int class_weight; /* resolved: CW_BALANCED or CW_NONE */
+  uint32_t iter;    /* Newton steps taken */
+  int converged;
+  double grad;      /* final max |g| / (C sum s) */
+} lr_model;
+
+/* ---- parameters ------------------------------------------------------------------------------ */
+
+static int lr_parse_params(const json_t *obj, const char *path, void **out) {
+  *out = NULL;
+  if (!path) path = "";
+  const char *dot = *path ? "." : "";
+  PP_TRY(pp_json_check_keys(obj, path, k_keys));
+  lr_params p;
+  memset(&p, 0, sizeof p);
+  PP_TRY(pp_json_double(obj, path, "C", 0.0, 1e12, 1.0, &p.C));
+  if (!(p.C > 0)) return pp_err(PROP_ERR_RECIPE, "%s%sC: must be > 0, got %g", path, dot, p.C);
+  PP_TRY(pp_json_enum(obj, path, "class_weight", k_cw, CW_FOLLOW, &p.class_weight));
+  PP_TRY(pp_json_int(obj, path, "max_iter", 1, 100000, 100, &p.max_iter));
+  PP_TRY(pp_json_double(obj, path, "tol", 0.0, 1.0, 1e-6, &p.tol));
+  if (!(p.tol > 0)) return pp_err(PROP_ERR_RECIPE, "%s%stol: must be > 0, got %g", path, dot, p.tol);
+  lr_params *q = pp_malloc(sizeof *q);
+  if (!q) return PROP_ERR_NOMEM;
+  *q = p;
+  *out = q;
+  return 0;
+}
+
+static json_t *lr_params_to_json(const void *params) {
+  const lr_params *p = params;
+  json_t *o = json_object();
+  if (!o) return NULL;
+  json_object_set_new(o, "C", json_real(p->C));
+  json_object_set_new(o, "class_weight",
+                      p->class_weight == CW_FOLLOW ? json_null() : json_string(k_cw[p->class_weight]));
+  json_object_set_new(o, "max_iter", json_integer(p->max_iter));
+  json_object_set_new(o, "tol", json_real(p->tol));
+  return o;
+}
+
+static void lr_free_params(void *params) { free(params); }
+
+static void lr_model_free(lr_model *m) {
+  if (!m) return;
+  free(m->beta);
+  free(m);
+}
+
+/* ---- numerics -------------------------------------------------------------------------------- */
+
+/* b + beta.x with eight partial sums combined in a fixed order: the result depends only on the
+ * row (any path, any vector width). */
+static inline double lr_dot(const double *beta, double b, const float *x, size_t d) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t j = 0;
+  for (; j + 8 <= d; j += 8)
+    for (size_t l = 0; l < 8; l++) s[l] += beta[j + l] * (double)x[j + l];
+  for (size_t l = 0; j < d; j++, l++) s[l] += beta[j] * (double)x[j];
+  return b + (((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])));
+}
+
+/* P(y = 1) of a linear score, without overflow. */
+static inline double lr_sigmoid(double z) {
+  if (z >= 0) return 1.0 / (1.0 + exp(-z));
+  double e = exp(z);
+  return e / (1.0 + e);
+}
+
+/* exp(x) for -708 <= x <= 0 in double, written so that the loop calling it vectorises (libm's
+ * exp is a call per element).  x = k ln2 + r with k = round(x / ln2) and a two-part ln2
+ * (Cody-Waite), |r| <= ln2 / 2; exp(r) by its Taylor series to r^13 (truncation below 5e-18
+ * relative), times 2^k built in the exponent bits.  Within a few ulp of exp(). */
+static inline double lr_exp_neg(double x) {
+  const double log2e = 1.4426950408889634074, ln2_hi = 6.93147180369123816490e-01,
+               ln2_lo = 1.90821492927058770002e-10;
+  const double shifter = 6755399441055744.0; /* 1.5 * 2^52: adding it rounds to an integer */
+  double kd = x * log2e + shifter;
+  double k = kd - shifter;
+  double r = (x - k * ln2_hi) - k * ln2_lo;
+  double p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  int64_t bits;
+  memcpy(&bits, &kd, sizeof bits);
+  bits = (bits - (int64_t)0x4338000000000000LL + 1023) * ((int64_t)1 << 52); /* (k + 1023) << 52, k >= -1022 */
+  double scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+/* P(y = 1) of n <= LR_PRED_BLOCK rows: the scores, then the sigmoid 1 / (1 + e^-z) for z >= 0
+ * and e^z / (1 + e^z) below, with e^-|z| clamped at e^-708 (about 3e-308: a probability that
+ * small is 0 for every purpose here).  Short separate loops, so that each one vectorises; a
+ * row's result does not depend on its neighbours. */
+static void predict_rows(const lr_model *m, const float *X, size_t n, double *out) {
+  const size_t d = m->d;
+  double t[LR_PRED_BLOCK];
+  for (size_t i = 0; i < n; i++) out[i] = lr_dot(m->beta, m->b, X + i * d, d);
+  for (size_t i = 0; i < n; i++) {
+    double a = -fabs(out[i]);
+    t[i] = a < -708.0 ? -708.0 : a;
+  }
+  for (size_t i = 0; i < n; i++) t[i] = lr_exp_neg(t[i]);
+  for (size_t i = 0; i < n; i++) out[i] = (out[i] < 0 ? t[i] : 1.0) / (1.0 + t[i]);
+}
+
+/* log(1 + exp(z)) without overflow. */
+static inline double softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
+
+/* ---- fit ------------------------------------------------------------------------------------- */
+
+typedef struct lr_data {
+  const float *X;
+  const double *s; /* row weights */
+  const unsigned char *y;
+  size_t n, d;
+  double C;
+  size_t nch;      /* chunks */
+} lr_data;
+
+/* One chunk's share of the objective (and, when g != NULL, of the gradient and of the upper
+ * triangle of the Hessian, D = d + 1 wide, intercept last).  xd: D doubles of scratch. */
+static void chunk_pass(const lr_data *dt, size_t c, const double *beta, double b, double *f, double *g, double *H,
+                       double *xd) {
+  const size_t d = dt->d, D = d + 1;
+  size_t i0 = dt->n * c / dt->nch, i1 = dt->n * (c + 1) / dt->nch;
+  double fs = 0;
+  if (g) {
+    memset(g, 0, D * sizeof(double));
+    memset(H, 0, D * D * sizeof(double));
+  }
+  for (size_t i = i0; i < i1; i++) {
+    const float *x = dt->X + i * d;
+    double z = lr_dot(beta, b, x, d), yi = dt->y[i], si = dt->s[i];
+    fs += si * (softplus(z) - yi * z);
+    if (!g) continue;
+    double p = lr_sigmoid(z), r = si * (p - yi), h = si * p * (1.0 - p);
+    for (size_t j = 0; j < d; j++) xd[j] = x[j];
+    xd[d] = 1.0;
+    for (size_t a = 0; a < D; a++) {
+      g[a] += r * xd[a];
+      double ha = h * xd[a];
+      double *Ha = H + a * D;
+      for (size_t e = a; e < D; e++) Ha[e] += ha * xd[e];
+    }
+  }
+  *f = fs;
+}
+
+/* Objective (and gradient and Hessian, full and symmetric, when g != NULL) at (beta, b).  The
+ * chunks run on nt threads; their sums are added in chunk order.  work: per-chunk buffers. */
+static int full_pass(const lr_data *dt, const double *beta, double b, int nt, double *fout, double *g, double *H,
+                     double *work_f, double *work_g, double *work_H, double *work_x) {
+  const size_t d = dt->d, D = d + 1, nch = dt->nch;
+  int par = nt > 1 && nch > 1 ? (nt < (int)nch ? nt : (int)nch) : 1;
+  (void)par;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(par) if (par > 1)
+  for (size_t c = 0; c < nch; c++)
+    chunk_pass(dt, c, beta, b, &work_f[c], g ? work_g + c * D : NULL, g ? work_H + c * D * D : NULL,
+               work_x + c * D);
+  double f = 0;
+  for (size_t c = 0; c < nch; c++) f += work_f[c];
+  f *= dt->C;
+  for (size_t j = 0; j < d; j++) f += 0.5 * beta[j] * beta[j];
+  *fout = f;
+  if (!isfinite(f)) return pp_err(PROP_ERR_TRAIN, "logistic: the objective is not finite");
+  if (!g) return 0;
+  memset(g, 0, D * sizeof(double));
+  memset(H, 0, D * D * sizeof(double));
+  for (size_t c = 0; c < nch; c++) {
+    const double *gc = work_g + c * D, *Hc = work_H + c * D * D;
+    for (size_t a = 0; a < D; a++) {
+      g[a] += gc[a];
+      for (size_t e = a; e < D; e++) H[a * D + e] += Hc[a * D + e];
+    }
+  }
+  for (size_t a = 0; a < D; a++) {
+    g[a] *= dt->C;
+    for (size_t e = a; e < D; e++) {
+      H[a * D + e] *= dt->C;
+      H[e * D + a] = H[a * D + e];
+    }
+  }
+  for (size_t j = 0; j < d; j++) {
+    g[j] += beta[j];
+    H[j * D + j] += 1.0;
+  }
+  for (size_t a = 0; a < D; a++)
+    if (!isfinite(g[a])) return pp_err(PROP_ERR_TRAIN, "logistic: the gradient is not finite");
+  return 0;
+}
+
+/* Cholesky factor L (lower, in L) of the D x D matrix H + shift I.  0, or -1 when a pivot is
+ * not positive. */
+static int cholesky(const double *H, size_t D, double shift, double *L) {
+  for (size_t i = 0; i < D; i++) {
+    for (size_t j = 0; j <= i; j++) {
+      double s = H[i * D + j] + (i == j ? shift : 0.0);
+      const double *Li = L + i * D, *Lj = L + j * D;
+      for (size_t k = 0; k < j; k++) s -= Li[k] * Lj[k];
+      if (i == j) {
+        if (!(s > 0) || !isfinite(s)) return -1;
+        L[i * D + i] = sqrt(s);
+      } else {
+        L[i * D + j] = s / L[j * D + j];
+      }
+    }
+  }
+  return 0;
+}
+
+/* Solve L L^T x = rhs in place. */
+static void chol_solve(const double *L, size_t D, double *x) {
+  for (size_t i = 0; i < D; i++) {
+    double s = x[i];
+    for (size_t k = 0; k < i; k++) s -= L[i * D + k] * x[k];
+    x[i] = s / L[i * D + i];
+  }
+  for (size_t i = D; i-- > 0;) {
+    double s = x[i];
+    for (size_t k = i + 1; k < D; k++) s -= L[k * D + i] * x[k];
+    x[i] = s / L[i * D + i];
+  }
+}
+
+static int lr_fit(const void *params, const pp_dataset *train, const pp_dataset *valid, const pp_ctx *ctx,
+                  void **model) {
+  (void)valid;
+  *model = NULL;
+  lr_params dflt;
+  const lr_params *p = params;
+  if (!p) {
+    void *q = NULL;
+    PP_TRY(lr_parse_params(NULL, "", &q));
+    dflt = *(lr_params *)q;
+    free(q);
+    p = &dflt;
+  }
+  if (!train || !train->X || !train->y || train->d == 0 || train->n == 0)
+    return pp_err(PROP_ERR_ARG, "logistic: no training data");
+  const size_t n = train->n, d = train->d, D = d + 1;
+  if (D > 1u << 15) return pp_err(PROP_ERR_TRAIN, "logistic: %zu encoded columns are too many", d);
+  size_t npos = 0;
+  for (size_t i = 0; i < n; i++) npos += train->y[i] > 0.5f;
+  if (npos == 0 || npos == n)
+    return pp_err(PROP_ERR_TRAIN, "logistic: the training rows hold only one class (%zu positives of %zu)", npos,
+                  n);
+  for (size_t i = 0; i < n * d; i++)
+    if (!isfinite(train->X[i])) {
+      size_t col = i % d;
+      const char *name = train->colnames && train->colnames[col] ? train->colnames[col] : "?";
+      return pp_err(PROP_ERR_VALUE, "logistic: training row %zu, column %zu (%s) is not finite", i / d, col, name);
+    }
+  PP_TRY(pp_progress(ctx, "fit:logistic", 0, (size_t)p->max_iter));
+
+  int cw = p->class_weight;
+  if (cw == CW_FOLLOW) cw = train->imbalance == PP_IMB_WEIGHTS ? CW_BALANCED : CW_NONE;
+  double w_pos = 1, w_neg = 1;
+  if (cw == CW_BALANCED) {
+    w_pos = (double)n / (2.0 * (double)npos);
+    w_neg = (double)n / (2.0 * (double)(n - npos));
+  }
+  int nt = ctx && ctx->nthread > 0 ? ctx->nthread : 1;
+  size_t nch = n / LR_MIN_CHUNK_ROWS;
+  if (nch > LR_MAX_CHUNKS) nch = LR_MAX_CHUNKS;
+  size_t hmax = LR_HESS_BUDGET / (D * D * sizeof(double));
+  if (nch > hmax) nch = hmax;
+  if (nch < 1) nch = 1;
+
+  double *s = pp_malloc_array(n, sizeof *s);
+  unsigned char *y = pp_malloc(n);
+  double *beta = pp_calloc(D, sizeof *beta), *nbeta = pp_malloc_array(D, sizeof *nbeta);
+  double *g = pp_malloc_array(D, sizeof *g), *step = pp_malloc_array(D, sizeof *step);
+  double *H = pp_malloc_array(D, D * sizeof *H), *L = pp_malloc_array(D, D * sizeof *L);
+  double *wf = pp_malloc_array(nch, sizeof *wf), *wg = pp_malloc_array(nch, D * sizeof *wg);
+  double *wH = pp_malloc_array(nch, D * D * sizeof *wH), *wx = pp_malloc_array(nch, D * sizeof *wx);
+  lr_model *m = NULL;
+  int rc = 0;
+  if (!s || !y || !beta || !nbeta || !g || !step || !H || !L || !wf || !wg || !wH || !wx) {
+    rc = PROP_ERR_NOMEM;
+    goto out;
+  }
+  double S = 0, Spos = 0;
+  for (size_t i = 0; i < n; i++) {
+    y[i] = train->y[i] > 0.5f;
+    double sw = train->w ? (double)train->w[i] : 1.0;
+    if (!(sw > 0) || !isfinite(sw)) {
+      rc = pp_err(PROP_ERR_VALUE, "logistic: sample weight of row %zu must be > 0, got %g", i, sw);
+      goto out;
+    }
+    s[i] = sw * (y[i] ? w_pos : w_neg);
+    S += s[i];
+    if (y[i]) Spos += s[i];
+  }
+  lr_data dt = {train->X, s, y, n, d, p->C, nch};
+  double bias = log(Spos / (S - Spos)); /* the optimum for beta = 0 */
+  const double scale = p->C * S;
+  double f = 0, gmax = INFINITY;
+  uint32_t iter = 0;
+  int converged = 0;
+  const char *stop = "max_iter";
+  for (;;) {
+    if ((rc = full_pass(&dt, beta, bias, nt, &f, g, H, wf, wg, wH, wx))) goto out;
+    gmax = 0;
+    for (size_t a = 0; a < D; a++)
+      if (fabs(g[a]) > gmax) gmax = fabs(g[a]);
+    gmax /= scale;
+    if (gmax <= p->tol) {
+      converged = 1;
+      break;
+    }
+    if (iter >= (uint32_t)p->max_iter) break;
+    /* Newton step; shift the diagonal if H is numerically not positive definite */
+    double dmax = 0;
+    for (size_t a = 0; a < D; a++)
+      if (H[a * D + a] > dmax) dmax = H[a * D + a];
+    double shift = 0;
+    int fact = cholesky(H, D, 0.0, L);
+    for (int k = 0; fact && k < 12; k++) {
+      shift = (dmax > 0 ? dmax : 1.0) * 1e-12 * pow(10.0, k);
+      fact = cholesky(H, D, shift, L);
+    }
+    if (fact) {
+      rc = pp_err(PROP_ERR_TRAIN, "logistic: the Hessian is not positive definite at iteration %u", iter + 1);
+      goto out;
+    }
+    for (size_t a = 0; a < D; a++) step[a] = -g[a];
+    chol_solve(L, D, step);
+    double slope = 0;
+    for (size_t a = 0; a < D; a++) slope += g[a] * step[a];
+    if (!(slope < 0)) {
+      stop = "no descent direction";
+      break;
+    }
+    /* backtracking (Armijo) */
+    double t = 1.0, fnew = f;
+    int accepted = 0;
+    for (int ls = 0; ls < 50; ls++) {
+      for (size_t j = 0; j < d; j++) nbeta[j] = beta[j] + t * step[j];
+      double nb = bias + t * step[d];
+      if ((rc = full_pass(&dt, nbeta, nb, nt, &fnew, NULL, NULL, wf, wg, wH, wx))) {
+        pp_err_clear();
+        rc = 0;
+        t *= 0.5;
+        continue;
+      }
+      if (fnew <= f + 1e-4 * t * slope) {
+        memcpy(beta, nbeta, d * sizeof(double));
+        bias = nb;
+        accepted = 1;
+        break;
+      }
+      t *= 0.5;
+    }
+    iter++;
+    if (!accepted) {
+      stop = "line search stalled";
+      break;
+    }
+    if ((rc = pp_progress(ctx, "fit:logistic", iter, (size_t)p->max_iter))) goto out;
+  }
+  for (size_t j = 0; j < d; j++)
+    if (!isfinite(beta[j])) rc = pp_err(PROP_ERR_TRAIN, "logistic: coefficient %zu is not finite", j);
+  if (!rc && !isfinite(bias)) rc = pp_err(PROP_ERR_TRAIN, "logistic: the intercept is not finite");
+  if (rc) goto out;
+  if (!converged)
+    pp_log(ctx, PROP_LOG_WARN,
+           "logistic: stopped after %u Newton steps (%s) with gradient %.3g above tol %g; keeping the last iterate",
+           iter, stop, gmax, p->tol);
+  pp_log(ctx, PROP_LOG_DEBUG, "logistic: %u Newton steps, gradient %.3g, objective %.10g", iter, gmax, f);
+  m = pp_calloc(1, sizeof *m);
+  if (!m) {
+    rc = PROP_ERR_NOMEM;
+    goto out;
+  }
+  m->d = d;
+  m->beta = beta;
+  beta = NULL;
+  m->b = bias;
+  m->C = p->C;
+  m->class_weight = cw;
+  m->iter = iter;
+  m->converged = converged;
+  m->grad = gmax;
+  rc = pp_progress(ctx, "fit:logistic", (size_t)p->max_iter, (size_t)p->max_iter);
+
+out:
+  free(s);
+  free(y);
+  free(beta);
+  free(nbeta);
+  free(g);
+  free(step);
+  free(H);
+  free(L);
+  free(wf);
+  free(wg);
+  free(wH);
+  free(wx);
+  if (rc) {
+    lr_model_free(m);
+    return rc;
+  }
+  *model = m;
+  return 0;
+}
+
+/* ---- predict ----------------------------------------------------------------------------------- */
+
+static size_t lr_scratch_bytes(const void *model, size_t n) {
+  (void)model;
+  (void)n;
+  return 0;
+}
+
+static int lr_predict(const void *model, const float *X, size_t n, double *out, void *scratch, int nthread) {
+  (void)scratch;
+  const lr_model *m = model;
+  if (!m || (!X && n) || (!out && n)) return pp_err(PROP_ERR_ARG, "logistic predict: NULL argument");
+  const size_t d = m->d, nblk = (n + LR_PRED_BLOCK - 1) / LR_PRED_BLOCK;
+  int nt = nthread;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_num_procs();
+#endif
+  if (nt <= 0 || n < LR_PRED_PAR_ROWS) nt = 1;
+  if ((size_t)nt > nblk) nt = (int)nblk;
+  (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (size_t b = 0; b < nblk; b++) {
+    size_t i0 = b * LR_PRED_BLOCK, nb = n - i0 < LR_PRED_BLOCK ? n - i0 : LR_PRED_BLOCK;
+    predict_rows(m, X + i0 * d, nb, out + i0);
+  }
+  return 0;
+}
+
+/* ---- save / load ------------------------------------------------------------------------------- */
+
+static int lr_save(const void *model, pp_buf *b) {
+  const lr_model *m = model;
+  pp_put_u32(b, LR_FORMAT_VERSION);
+  pp_put_u64(b, m->d);
+  pp_put_u8(b, (uint8_t)m->class_weight);
+  pp_put_u8(b, (uint8_t)(m->converged ? 1 : 0));
+  pp_put_u32(b, m->iter);
+  pp_put_f64(b, m->C);
+  pp_put_f64(b, m->grad);
+  pp_put_f64(b, m->b);
+  pp_put_f64s(b, m->beta, m->d);
+  return pp_buf_status(b);
+}
+
+static int lr_load(pp_rd *in, size_t d, void **out) {
+  *out = NULL;
+  const char *what = in->what ? in->what : "logistic";
+  uint32_t ver, iter;
+  uint64_t dd;
+  uint8_t cw, conv;
+  double C, grad, bias;
+  PP_TRY(pp_get_u32(in, &ver));
+  if (ver == 0) return pp_err(PROP_ERR_CORRUPT, "%s: invalid logistic payload version 0", what);
+  if (ver > LR_FORMAT_VERSION)
+    return pp_err(PROP_ERR_VERSION, "%s: logistic payload version %u is newer than this library (%u)", what, ver,
+                  LR_FORMAT_VERSION);
+  PP_TRY(pp_get_u64(in, &dd));
+  if (dd != d || d == 0)
+    return pp_err(PROP_ERR_CORRUPT, "%s: logistic model has %llu inputs, the encoder gives %zu", what,
+                  (unsigned long long)dd, d);
+  PP_TRY(pp_get_u8(in, &cw));
+  PP_TRY(pp_get_u8(in, &conv));
+  PP_TRY(pp_get_u32(in, &iter));
+  PP_TRY(pp_get_f64(in, &C));
+  PP_TRY(pp_get_f64(in, &grad));
+  PP_TRY(pp_get_f64(in, &bias));
+  if (cw > CW_NONE || conv > 1 || !(C > 0) || !isfinite(C) || !(grad >= 0) || !isfinite(bias))
+    return pp_err(PROP_ERR_CORRUPT, "%s: logistic settings out of range", what);
+  size_t left = in->pos <= in->len ? in->len - in->pos : 0;
+  if (d > left / 8)
+    return pp_err(PROP_ERR_CORRUPT, "%s: logistic model of %zu coefficients needs %zu bytes, %zu are left", what, d,
+                  d * 8, left);
+  lr_model *m = pp_calloc(1, sizeof *m);
+  if (!m) return PROP_ERR_NOMEM;
+  m->d = d;
+  m->b = bias;
+  m->C = C;
+  m->class_weight = cw;
+  m->converged = conv;
+  m->iter = iter;
+  m->grad = grad;
+  int rc = pp_get_f64s(in, &m->beta, d);
+  for (size_t j = 0; !rc && j < d; j++)
+    if (!isfinite(m->beta[j])) rc = pp_err(PROP_ERR_CORRUPT, "%s: logistic coefficient %zu is not finite", what, j);
+  if (rc) {
+    lr_model_free(m);
+    return rc;
+  }
+  *out = m;
+  return 0;
+}
+
+static void lr_free_model(void *model) { lr_model_free(model); }
+
+static int lr_importance(const void *model, double *imp, size_t d) {
+  const lr_model *m = model;
+  if (!m || !imp || d != m->d) return pp_err(PROP_ERR_ARG, "logistic importance: %zu columns, the model has %zu", d,
+                                             m ? m->d : 0);
+  for (size_t j = 0; j < d; j++) imp[j] = fabs(m->beta[j]);
+  return 0;
+}
+
+static json_t *lr_info(const void *model) {
+  const lr_model *m = model;
+  json_t *o = json_object();
+  if (!o) return NULL;
+  json_object_set_new(o, "iterations", json_integer((json_int_t)m->iter));
+  json_object_set_new(o, "converged", json_boolean(m->converged));
+  json_object_set_new(o, "gradient", json_real(m->grad));
+  json_object_set_new(o, "C", json_real(m->C));
+  json_object_set_new(o, "class_weight", json_string(k_cw[m->class_weight]));
+  json_object_set_new(o, "intercept", json_real(m->b));
+  return o;
+}
+
+const pp_member_ops pp_logistic_ops = {
+    .name = "logistic",
+    .parse_params = lr_parse_params,
+    .params_to_json = lr_params_to_json,
+    .free_params = lr_free_params,
+    .fit = lr_fit,
+    .scratch_bytes = lr_scratch_bytes,
+    .predict = lr_predict,
+    .save = lr_save,
+    .load = lr_load,
+    .free_model = lr_free_model,
+    .importance = lr_importance,
+    .info = lr_info,
+};
