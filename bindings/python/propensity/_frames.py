@@ -1,0 +1,168 @@
+"""pandas and numpy data into libpropensity: prop_frame built column by column, dense matrices.
+
+Column mapping (pandas dtype -> frame column):
+  - bool / nullable boolean          -> numeric 0/1 (NA -> missing)
+  - any other numeric dtype           -> numeric (float64; NaN / NA -> missing; +-Inf is an error)
+  - object / category / string        -> categorical labels (str() of each value; None / NaN /
+                                         NA -> missing)
+  - anything else (datetime, ...)     -> PropensityError(PROP_ERR_SCHEMA) naming the column
+"""
+
+import ctypes
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as pdt
+
+from ._lib import (COL_CATEGORICAL, COL_ID, COL_TARGET, FLOAT32, FLOAT64, PROP_ERR_ARG, PROP_ERR_SCHEMA,
+                   PROP_ERR_VALUE, PropensityError, check, encode, lib)
+
+
+class Frame:
+    """Owns one prop_frame handle (freed by close() or when garbage-collected)."""
+
+    def __init__(self, nrows):
+        h = ctypes.c_void_p()
+        check(lib().prop_frame_create(int(nrows), ctypes.byref(h)))
+        self._h = h
+        self.nrows = int(nrows)
+
+    @property
+    def handle(self):
+        return self._h
+
+    def add_numeric(self, name, values):
+        v = np.ascontiguousarray(values, dtype=np.float64)
+        if v.shape != (self.nrows,):
+            raise PropensityError(PROP_ERR_ARG, f"column '{name}': {v.shape} values for {self.nrows} rows")
+        check(lib().prop_frame_add_numeric(self._h, encode(name, "column name"), v.ctypes.data))
+
+    def add_strings(self, name, coltype, values):
+        ptrs, keep = string_pointers(values, name)
+        if ptrs.shape != (self.nrows,):
+            raise PropensityError(PROP_ERR_ARG, f"column '{name}': {ptrs.shape} values for {self.nrows} rows")
+        check(lib().prop_frame_add_strings(self._h, encode(name, "column name"), coltype, ptrs.ctypes.data))
+        del keep  # the library copied the strings
+
+    def close(self):
+        if self._h is not None and self._h.value:
+            lib().prop_frame_free(self._h)
+        self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _label(v):
+    if isinstance(v, bytes):
+        v = v.decode("utf-8")
+    s = v if isinstance(v, str) else str(v)
+    if "\0" in s:
+        raise PropensityError(PROP_ERR_VALUE, f"label {s!r} contains a NUL character")
+    return s
+
+
+def string_pointers(values, name="column"):
+    """An array of char* (as uintp) for values, NULL where missing, plus the buffers to keep alive.
+
+    Labels are encoded once per distinct value (pd.factorize), so a million rows with a handful of
+    labels cost one gather, not a million ctypes objects."""
+    codes, uniques = pd.factorize(pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values,
+                                  use_na_sentinel=True)
+    uniq = list(uniques.categories[uniques.codes] if isinstance(uniques, pd.Categorical) else uniques)
+    try:
+        bufs = [ctypes.create_string_buffer(_label(u).encode("utf-8")) for u in uniq]
+    except PropensityError as e:
+        raise PropensityError(e.code, f"column '{name}': {e.message}") from None
+    addrs = np.fromiter((ctypes.addressof(b) for b in bufs), dtype=np.uintp, count=len(bufs))
+    addrs = np.append(addrs, np.uintp(0))  # code -1 (missing) -> the last entry, NULL
+    ptrs = np.ascontiguousarray(addrs[codes])
+    return ptrs, bufs
+
+
+def column_kind(s, name):
+    """'numeric' or 'strings' for a pandas Series (see the module comment)."""
+    dt = s.dtype
+    if pdt.is_bool_dtype(dt) and not pdt.is_object_dtype(dt):
+        return "numeric"
+    if isinstance(dt, pd.CategoricalDtype) or pdt.is_object_dtype(dt) or pdt.is_string_dtype(dt):
+        return "strings"
+    if pdt.is_numeric_dtype(dt) and not pdt.is_complex_dtype(dt):
+        return "numeric"
+    raise PropensityError(PROP_ERR_SCHEMA,
+                          f"column '{name}': dtype {dt} is not supported; convert it to numbers, bool or strings")
+
+
+def numeric_values(s):
+    """A Series as contiguous float64 (NaN = missing); no copy for a contiguous float64 column."""
+    dt = s.dtype
+    if isinstance(dt, np.dtype):
+        a = s.to_numpy()
+        return np.ascontiguousarray(a, dtype=np.float64)
+    return np.ascontiguousarray(s.to_numpy(dtype=np.float64, na_value=np.nan))
+
+
+def add_series(frame, name, s, role="auto"):
+    """Add Series s to frame as column name; role 'auto' (by dtype), 'id' or 'target'."""
+    if role == "id":
+        frame.add_strings(name, COL_ID, s)
+        return
+    kind = column_kind(s, name)
+    if kind == "numeric":
+        frame.add_numeric(name, numeric_values(s))
+    else:
+        frame.add_strings(name, COL_TARGET if role == "target" else COL_CATEGORICAL, s)
+
+
+def frame_from_dataframe(df, columns):
+    """A Frame of len(df) rows holding columns [(name, role)] of df (roles as for add_series)."""
+    f = Frame(len(df))
+    try:
+        for name, role in columns:
+            add_series(f, str(name), df[name], role)
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def as_dense(X):
+    """(array, prop_dtype, row_stride in elements) for a 2-D array-like, without copying a float32 /
+    float64 array whose rows are contiguous (C-contiguous, or a row slice / column prefix of one);
+    any other layout or dtype is copied once into a C-contiguous float64 (float32 stays float32)."""
+    a = np.asarray(X)
+    if a.ndim != 2:
+        raise PropensityError(PROP_ERR_ARG, f"expected a 2-D array (rows x model inputs), got {a.ndim}-D "
+                              f"shape {a.shape}")
+    if a.dtype == np.float32:
+        code = FLOAT32
+    elif a.dtype == np.float64:
+        code = FLOAT64
+    else:
+        if not (pdt.is_numeric_dtype(a.dtype) or a.dtype == np.bool_) or pdt.is_complex_dtype(a.dtype):
+            raise PropensityError(PROP_ERR_VALUE, f"array dtype {a.dtype} is not numeric; categorical inputs are "
+                                  "given as codes (Model.category_codes)")
+        # other byte orders of float32 stay float32; ints, bools, float16 ... become float64
+        if a.dtype.kind == "f" and a.dtype.itemsize == 4:
+            a, code = a.astype(np.float32), FLOAT32
+        else:
+            a, code = a.astype(np.float64), FLOAT64
+        return a, code, a.shape[1]
+    item = a.itemsize
+    n, k = a.shape
+    rows_ok = (k <= 1 or a.strides[1] == item) and a.strides[0] % item == 0 and \
+        (n <= 1 or a.strides[0] // item >= k)
+    if rows_ok and a.strides[0] >= 0:
+        stride = a.strides[0] // item if n > 1 else k
+        return a, code, max(stride, k)
+    a = np.ascontiguousarray(a)
+    return a, code, a.shape[1]

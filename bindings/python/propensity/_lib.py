@@ -1,0 +1,357 @@
+"""Loading libpropensity through ctypes: where to find it, the C declarations, and error checks.
+
+Search order (the first that exists wins; the error lists every place tried):
+  1. the PROPENSITY_LIBRARY environment variable: a path to libpropensity.so, or a directory
+     holding it (when it is set, nothing else is tried);
+  2. the build tree of the repository this package sits in: <repo>/build/release/libpropensity.so;
+  3. an installed copy: ctypes.util.find_library("propensity") (the ldconfig cache), then the
+     usual library directories (/usr/local/lib, /usr/lib/<multiarch>, /usr/lib, <sys.prefix>/lib).
+
+ctypes.CDLL releases the GIL for the duration of every foreign call, so Python threads scoring
+with one model run in parallel inside the library.
+"""
+
+import ctypes
+import ctypes.util
+import os
+import sys
+import sysconfig
+import threading
+from pathlib import Path
+
+from ._version import __version__
+
+# ---- status codes (fixed forever by the header) -----------------------------------------------
+
+PROP_OK = 0
+PROP_ERR_NOMEM = -1
+PROP_ERR_ARG = -2
+PROP_ERR_IO = -3
+PROP_ERR_CSV = -4
+PROP_ERR_SCHEMA = -5
+PROP_ERR_VALUE = -6
+PROP_ERR_CATEGORY = -7
+PROP_ERR_RECIPE = -8
+PROP_ERR_FORMAT = -9
+PROP_ERR_VERSION = -10
+PROP_ERR_TRUNCATED = -11
+PROP_ERR_CORRUPT = -12
+PROP_ERR_TRAIN = -13
+PROP_ERR_BACKEND = -14
+PROP_ERR_CANCELLED = -15
+PROP_ERR_STATE = -16
+PROP_ERR_RANGE = -17
+STATUS_NAMES = {v: k for k, v in sorted(globals().items()) if k.startswith("PROP_") and isinstance(v, int)}
+
+# column types, dtypes, rank keys
+COL_AUTO, COL_NUMERIC, COL_CATEGORICAL, COL_ID, COL_TARGET, COL_IGNORE = -1, 0, 1, 2, 3, 4
+FLOAT32, FLOAT64 = 0, 1
+RANK_PROBABILITY, RANK_VALUE = 0, 1
+
+
+class PropensityError(Exception):
+    """A libpropensity call failed (or the binding refused its arguments).
+
+    Attributes: code (the negative prop_status value), status (its name, e.g.
+    "PROP_ERR_SCHEMA") and message (prop_last_error() text, with file/row/column or recipe
+    field context)."""
+
+    def __init__(self, code, message):
+        super().__init__(code, message)
+        self.code = int(code)
+        self.status = STATUS_NAMES.get(self.code, "PROP_ERR_UNKNOWN")
+        self.message = message
+
+    def __str__(self):
+        return f"{self.status}: {self.message}"
+
+
+# ---- C structures and callbacks -----------------------------------------------------------------
+
+LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t)
+
+
+class TrainOptions(ctypes.Structure):
+    _fields_ = [
+        ("target", ctypes.c_char_p),
+        ("positive", ctypes.c_char_p),
+        ("id", ctypes.c_char_p),
+        ("ignore", ctypes.POINTER(ctypes.c_char_p)),
+        ("n_ignore", ctypes.c_size_t),
+        ("connected", ctypes.c_char_p),
+        ("time_col", ctypes.c_char_p),
+        ("nthread", ctypes.c_int),
+        ("log", LOG_FN),
+        ("progress", PROGRESS_FN),
+        ("user", ctypes.c_void_p),
+    ]
+
+
+class PredictOptions(ctypes.Structure):
+    _fields_ = [("nthread", ctypes.c_int), ("block_rows", ctypes.c_size_t)]
+
+
+class RankOptions(ctypes.Structure):
+    _fields_ = [
+        ("by", ctypes.c_int),
+        ("capacity", ctypes.c_size_t),
+        ("band_quota", ctypes.POINTER(ctypes.c_size_t)),
+        ("nbands", ctypes.c_size_t),
+    ]
+
+
+class BandRow(ctypes.Structure):
+    _fields_ = [
+        ("band", ctypes.c_int),
+        ("lo", ctypes.c_double),
+        ("hi", ctypes.c_double),
+        ("count", ctypes.c_size_t),
+        ("share", ctypes.c_double),
+        ("positives", ctypes.c_size_t),
+        ("success_rate", ctypes.c_double),
+        ("success_lo", ctypes.c_double),
+        ("success_hi", ctypes.c_double),
+        ("lift", ctypes.c_double),
+        ("mean_prob", ctypes.c_double),
+        ("connected", ctypes.c_size_t),
+        ("connect_rate", ctypes.c_double),
+        ("success_connected", ctypes.c_double),
+    ]
+
+
+class DemoOptions(ctypes.Structure):
+    _fields_ = [
+        ("seed", ctypes.c_uint64),
+        ("customers_per_month", ctypes.c_size_t),
+        ("months", ctypes.c_size_t),
+        ("missing_rate", ctypes.c_double),
+        ("first_month", ctypes.c_size_t),
+        ("with_outcomes", ctypes.c_int),
+    ]
+
+
+# ---- declarations ---------------------------------------------------------------------------------
+
+_vp, _cp, _sz, _int, _dbl = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_double
+_pvp, _psz = ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)
+
+# name: (restype, [argtypes]).  Pointers to caller-allocated numpy buffers are passed as c_void_p
+# (the integer address from ndarray.ctypes.data), so no ctypes array is ever built per row.
+_DECLS = {
+    "prop_version": (_cp, []),
+    "prop_version_number": (ctypes.c_uint, []),
+    "prop_strerror": (_cp, [_int]),
+    "prop_last_error": (_cp, []),
+    "prop_last_error_code": (_int, []),
+    # frames
+    "prop_frame_create": (_int, [_sz, _pvp]),
+    "prop_frame_add_numeric": (_int, [_vp, _cp, _vp]),
+    "prop_frame_add_strings": (_int, [_vp, _cp, _int, _vp]),
+    "prop_frame_free": (None, [_vp]),
+    "prop_frame_nrows": (_sz, [_vp]),
+    "prop_frame_ncols": (_sz, [_vp]),
+    "prop_frame_binary_values": (_int, [_vp, _cp, _cp, _vp]),
+    # recipes
+    "prop_recipe_default": (_int, [_pvp]),
+    "prop_recipe_parse": (_int, [_cp, _cp, _pvp]),
+    "prop_recipe_load": (_int, [_cp, _pvp]),
+    "prop_recipe_to_json": (_int, [_vp, ctypes.POINTER(ctypes.c_void_p)]),
+    "prop_recipe_free": (None, [_vp]),
+    # training, files
+    "prop_train_options_default": (None, [ctypes.POINTER(TrainOptions)]),
+    "prop_model_train": (_int, [_vp, _vp, ctypes.POINTER(TrainOptions), _pvp]),
+    "prop_model_free": (None, [_vp]),
+    "prop_model_save": (_int, [_vp, _cp]),
+    "prop_model_load": (_int, [_cp, _pvp]),
+    "prop_model_save_to_buffer": (_int, [_vp, ctypes.POINTER(ctypes.c_void_p), _psz]),
+    "prop_model_load_from_buffer": (_int, [_vp, _sz, _pvp]),
+    # inspection
+    "prop_model_n_inputs": (_sz, [_vp]),
+    "prop_model_input_name": (_cp, [_vp, _sz]),
+    "prop_model_input_type": (_int, [_vp, _sz]),
+    "prop_model_input_index": (ctypes.c_long, [_vp, _cp]),
+    "prop_model_n_categories": (_sz, [_vp, _sz]),
+    "prop_model_category": (_cp, [_vp, _sz, _sz]),
+    "prop_model_category_code": (_dbl, [_vp, _sz, _cp]),
+    "prop_model_id_column": (_cp, [_vp]),
+    "prop_model_target": (_cp, [_vp]),
+    "prop_model_positive_label": (_cp, [_vp]),
+    "prop_model_n_bands": (_sz, [_vp]),
+    "prop_model_band_edges": (ctypes.POINTER(ctypes.c_double), [_vp]),
+    "prop_model_metadata_json": (_cp, [_vp]),
+    "prop_model_n_members": (_sz, [_vp]),
+    "prop_model_member_name": (_cp, [_vp, _sz]),
+    # scoring
+    "prop_predict_options_default": (None, [ctypes.POINTER(PredictOptions)]),
+    "prop_model_predict_frame": (_int, [_vp, _vp, _vp, _vp, _vp, ctypes.POINTER(PredictOptions)]),
+    "prop_model_predict_dense": (_int, [_vp, _vp, _int, _sz, _sz, _sz, _vp, _vp, _vp,
+                                        ctypes.POINTER(PredictOptions)]),
+    "prop_model_band_of": (_int, [_vp, _dbl]),
+    # ranking, explanation, band tables, metrics, demo
+    "prop_rank_options_default": (None, [ctypes.POINTER(RankOptions)]),
+    "prop_rank": (_int, [_vp, _vp, _vp, _vp, _sz, ctypes.POINTER(RankOptions), _vp, _vp, _vp, _psz]),
+    "prop_model_importance": (_int, [_vp, _vp, ctypes.POINTER(ctypes.c_char_p)]),
+    "prop_model_permutation_importance": (_int, [_vp, _vp, _sz, ctypes.c_uint64, _vp,
+                                                 ctypes.POINTER(ctypes.c_double)]),
+    "prop_band_table": (_int, [_vp, _vp, _vp, _sz, _vp, _sz, ctypes.POINTER(BandRow), _psz]),
+    "prop_metric_auc": (_int, [_vp, _vp, _sz, ctypes.POINTER(ctypes.c_double)]),
+    "prop_demo_options_default": (None, [ctypes.POINTER(DemoOptions)]),
+    "prop_demo_write_csv": (_int, [_cp, ctypes.POINTER(DemoOptions)]),
+}
+
+# ---- finding the library --------------------------------------------------------------------------
+
+_LIBNAMES = ("libpropensity.so", "libpropensity.so.0")
+
+
+def _candidates():
+    """(description, path or None) in search order."""
+    out = []
+    env = os.environ.get("PROPENSITY_LIBRARY")
+    if env:
+        p = Path(env)
+        if p.is_dir():
+            out += [(f"PROPENSITY_LIBRARY directory {p}", p / n) for n in _LIBNAMES]
+        else:
+            out.append(("PROPENSITY_LIBRARY", p))
+    else:
+        out.append(("PROPENSITY_LIBRARY (not set)", None))
+    repo = Path(__file__).resolve().parents[3]  # <repo>/bindings/python/propensity/_lib.py
+    out.append(("build tree", repo / "build" / "release" / "libpropensity.so"))
+    found = ctypes.util.find_library("propensity")
+    out.append(("ctypes.util.find_library('propensity')", found if found else None))
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    dirs = ["/usr/local/lib"]
+    if multiarch:
+        dirs += [f"/usr/local/lib/{multiarch}", f"/usr/lib/{multiarch}"]
+    dirs += ["/usr/lib", "/usr/lib64", os.path.join(sys.prefix, "lib")]
+    for d in dirs:
+        for n in _LIBNAMES:
+            out.append(("installed prefix", Path(d) / n))
+    return out
+
+
+def _load():
+    tried = []
+    env_set = bool(os.environ.get("PROPENSITY_LIBRARY"))
+    for what, path in _candidates():
+        if path is None:
+            tried.append(what)
+            continue
+        spath = str(path)
+        if env_set and not what.startswith("PROPENSITY_LIBRARY"):
+            break  # an explicit PROPENSITY_LIBRARY is the only place looked at
+        # find_library returns a bare soname such as "libpropensity.so.0": let the loader resolve it
+        if os.sep in spath and not os.path.exists(spath):
+            tried.append(f"{what}: {spath} (not found)")
+            continue
+        try:
+            return ctypes.CDLL(spath), spath
+        except OSError as e:
+            tried.append(f"{what}: {spath} ({e})")
+    raise PropensityError(PROP_ERR_IO, "cannot find libpropensity; tried:\n  " + "\n  ".join(tried) +
+                          ("" if env_set else "\nSet PROPENSITY_LIBRARY to the path of libpropensity.so."))
+
+
+def _declare(lib):
+    for name, (res, args) in _DECLS.items():
+        fn = getattr(lib, name)
+        fn.restype = res
+        fn.argtypes = args
+
+
+_lock = threading.Lock()
+_lib = None
+_lib_path = None
+_libc = None
+
+
+def lib():
+    """The loaded, declared and version-checked library (loaded once per process)."""
+    global _lib, _lib_path, _libc
+    if _lib is not None:
+        return _lib
+    with _lock:
+        if _lib is None:
+            handle, path = _load()
+            try:
+                _declare(handle)
+            except AttributeError as e:
+                raise PropensityError(PROP_ERR_VERSION, f"{path}: not a usable libpropensity: {e}") from None
+            v = handle.prop_version().decode()
+            if v != __version__:
+                raise PropensityError(PROP_ERR_VERSION,
+                                      f"{path} is libpropensity {v}, but this propensity package is {__version__}; "
+                                      "build the matching library or point PROPENSITY_LIBRARY at it")
+            libc = ctypes.CDLL(None)
+            libc.free.restype = None
+            libc.free.argtypes = [ctypes.c_void_p]
+            _libc = libc
+            _lib_path = path
+            _lib = handle
+    return _lib
+
+
+def library_path():
+    """The path of the libpropensity actually loaded."""
+    lib()
+    return _lib_path
+
+
+def c_free(ptr):
+    """free() memory the library malloc'd for us."""
+    lib()
+    _libc.free(ptr)
+
+
+def last_error(code):
+    """A PropensityError for status code, with the calling thread's prop_last_error() text."""
+    L = lib()
+    msg = L.prop_last_error()
+    msg = msg.decode("utf-8", "replace") if msg else ""
+    if not msg:
+        s = L.prop_strerror(code)
+        msg = s.decode("utf-8", "replace") if s else "unknown error"
+    return PropensityError(code, msg)
+
+
+def check(rc):
+    """Raise PropensityError when a library call returned a non-zero status."""
+    if rc != PROP_OK:
+        raise last_error(rc)
+    return rc
+
+
+def encode(s, what="string"):
+    """A str / bytes / PathLike as NUL-terminated UTF-8 bytes (None stays None)."""
+    if s is None:
+        return None
+    if isinstance(s, bytes):
+        b = s
+    elif isinstance(s, os.PathLike):
+        b = os.fsencode(s)
+    else:
+        b = str(s).encode("utf-8")
+    if b"\0" in b:
+        raise PropensityError(PROP_ERR_ARG, f"{what} {s!r} contains a NUL character")
+    return b
+
+
+def encode_path(p):
+    """A file path (str, bytes or PathLike) as bytes for the C library."""
+    if p is None:
+        raise PropensityError(PROP_ERR_ARG, "a file path is required")
+    b = os.fsencode(p)
+    if b"\0" in b:
+        raise PropensityError(PROP_ERR_ARG, f"path {p!r} contains a NUL character")
+    return b
+
+
+def decode(b):
+    return None if b is None else b.decode("utf-8", "replace")
+
+
+def version():
+    """The version string of the libpropensity actually loaded (prop_version())."""
+    return lib().prop_version().decode()

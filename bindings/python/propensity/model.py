@@ -1,0 +1,623 @@
+"""propensity.Model: a fitted libpropensity pipeline (train, load, score, rank, explain)."""
+
+import ctypes
+import json
+import os
+
+import numpy as np
+import pandas as pd
+
+from . import _frames
+from ._lib import (COL_CATEGORICAL, LOG_FN, PROGRESS_FN, PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_STATE,
+                   RANK_PROBABILITY, RANK_VALUE, BandRow, DemoOptions, PredictOptions, PropensityError, RankOptions,
+                   TrainOptions, c_free, check, decode, encode, encode_path, lib)
+
+
+# ---- recipes --------------------------------------------------------------------------------------
+
+class _Recipe:
+    """Owns a prop_recipe handle built from None (the default), a dict, JSON text or a file path."""
+
+    def __init__(self, recipe):
+        L = lib()
+        h = ctypes.c_void_p()
+        if recipe is None:
+            check(L.prop_recipe_default(ctypes.byref(h)))
+        elif isinstance(recipe, dict):
+            check(L.prop_recipe_parse(encode(json.dumps(recipe), "recipe"), b"recipe (dict)", ctypes.byref(h)))
+        elif isinstance(recipe, str) and recipe.lstrip().startswith("{"):
+            check(L.prop_recipe_parse(encode(recipe, "recipe"), b"recipe (JSON text)", ctypes.byref(h)))
+        elif isinstance(recipe, (str, bytes, os.PathLike)):
+            check(L.prop_recipe_load(encode_path(recipe), ctypes.byref(h)))
+        else:
+            raise PropensityError(PROP_ERR_ARG, f"recipe must be None, a dict, JSON text or a file path, "
+                                  f"not {type(recipe).__name__}")
+        self._h = h
+
+    def to_dict(self):
+        out = ctypes.c_void_p()
+        check(lib().prop_recipe_to_json(self._h, ctypes.byref(out)))
+        try:
+            return json.loads(ctypes.string_at(out.value).decode("utf-8"))
+        finally:
+            c_free(out)
+
+    def close(self):
+        if self._h is not None and self._h.value:
+            lib().prop_recipe_free(self._h)
+        self._h = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def recipe_json(recipe=None):
+    """The canonical form of a recipe (None = the built-in default) with every default filled in,
+    as a dict; raises PropensityError naming the bad field."""
+    r = _Recipe(recipe)
+    try:
+        return r.to_dict()
+    finally:
+        r.close()
+
+
+def _names(cols):
+    return ", ".join(f"'{c}'" for c in cols)
+
+
+class Model:
+    """A fitted pipeline: schema, encoders, members, ensemble, calibrator and bands.
+
+    Create one with Model.train(), Model.load() or Model.from_bytes().  A Model is read-only after
+    it is created: any number of Python threads may call its scoring methods at once (ctypes
+    releases the GIL during the C call, so they really run in parallel).  Pickling a Model
+    pickles the model file's bytes."""
+
+    def __init__(self, _handle):
+        if not isinstance(_handle, ctypes.c_void_p) or not _handle.value:
+            raise PropensityError(PROP_ERR_ARG, "use Model.train(), Model.load() or Model.from_bytes()")
+        self._h = _handle
+        self._describe()
+
+    # ---- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def train(cls, df, target, positive=None, id=None, ignore=(), connected=None, time_col=None, recipe=None,
+              nthread=0, log=None, progress=None):
+        """Train recipe (None = the built-in default recipe; or a dict, JSON text or a recipe file
+        path) on DataFrame df.  target is the label column; positive its positive label (None: the
+        labels are 0/1).  id, connected (0/1 "call connected") and time_col (month) are never
+        features; columns in ignore are left out.  Every other column is a feature: numeric
+        dtypes and bool are numeric, object / category / string columns categorical.
+        log(level, message) and progress(stage, done, total) are optional callables; progress
+        returning True cancels training (PropensityError PROP_ERR_CANCELLED).  nthread 0 = all
+        cores."""
+        if not isinstance(df, pd.DataFrame):
+            raise PropensityError(PROP_ERR_ARG, f"Model.train needs a pandas DataFrame, not {type(df).__name__}")
+        if isinstance(ignore, str):
+            ignore = (ignore,)
+        ignore = [str(c) for c in ignore]
+        cols = [str(c) for c in df.columns]
+        missing = [c for c in [target, id, connected, time_col] + ignore if c is not None and c not in cols]
+        if missing:
+            raise PropensityError(PROP_ERR_SCHEMA, f"DataFrame has no column {_names(missing)} "
+                                  f"(columns: {_names(cols)})")
+        roles = []
+        for c, name in zip(df.columns, cols):
+            if name in ignore:
+                continue
+            roles.append((c, "target" if name == target else "id" if name == id else "auto"))
+        recipe_h = _Recipe(recipe)
+        frame = _frames.frame_from_dataframe(df, roles)
+        try:
+            L = lib()
+            opt = TrainOptions()
+            L.prop_train_options_default(ctypes.byref(opt))
+            keep = [encode(target, "target"), encode(positive, "positive"), encode(id, "id"),
+                    encode(connected, "connected"), encode(time_col, "time_col")]
+            opt.target, opt.positive, opt.id, opt.connected, opt.time_col = keep
+            ign = (ctypes.c_char_p * max(len(ignore), 1))(*[encode(c) for c in ignore])
+            opt.ignore = ctypes.cast(ign, ctypes.POINTER(ctypes.c_char_p))
+            opt.n_ignore = len(ignore)
+            opt.nthread = int(nthread)
+            raised = []
+            if log is not None:
+                def _log(user, level, msg):
+                    if raised:
+                        return
+                    try:
+                        log(int(level), decode(msg))
+                    except BaseException as e:  # noqa: BLE001 - re-raised after the call
+                        raised.append(e)
+                log_cb = LOG_FN(_log)
+                opt.log = log_cb
+            if progress is not None or log is not None:
+                def _progress(user, stage, done, total):
+                    if raised:
+                        return 1
+                    if progress is None:
+                        return 0
+                    try:
+                        return 1 if progress(decode(stage), int(done), int(total)) else 0
+                    except BaseException as e:  # noqa: BLE001
+                        raised.append(e)
+                        return 1
+                prog_cb = PROGRESS_FN(_progress)
+                opt.progress = prog_cb
+            out = ctypes.c_void_p()
+            rc = L.prop_model_train(frame.handle, recipe_h._h, ctypes.byref(opt), ctypes.byref(out))
+            if raised:
+                if out.value:
+                    L.prop_model_free(out)
+                raise raised[0]
+            check(rc)
+        finally:
+            frame.close()
+            recipe_h.close()
+        return cls(out)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model file.  Another program's file, a newer format, a truncated and a corrupted
+        file each raise PropensityError with their own status."""
+        out = ctypes.c_void_p()
+        check(lib().prop_model_load(encode_path(path), ctypes.byref(out)))
+        return cls(out)
+
+    @classmethod
+    def from_bytes(cls, data):
+        """Load a model from the bytes of a model file (as written by save() or to_bytes())."""
+        b = bytes(data)
+        out = ctypes.c_void_p()
+        check(lib().prop_model_load_from_buffer(b, len(b), ctypes.byref(out)))
+        return cls(out)
+
+    def save(self, path):
+        """Write the model file atomically."""
+        check(lib().prop_model_save(self._handle(), encode_path(path)))
+
+    def to_bytes(self):
+        """The model file's bytes."""
+        data, n = ctypes.c_void_p(), ctypes.c_size_t()
+        check(lib().prop_model_save_to_buffer(self._handle(), ctypes.byref(data), ctypes.byref(n)))
+        try:
+            return ctypes.string_at(data.value, n.value)
+        finally:
+            c_free(data)
+
+    def __reduce__(self):
+        return (Model.from_bytes, (self.to_bytes(),))
+
+    def close(self):
+        """Free the C model now (no other thread may be using it).  Later calls raise."""
+        h, self._h = self._h, None
+        if h is not None and h.value:
+            lib().prop_model_free(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _handle(self):
+        if self._h is None:
+            raise PropensityError(PROP_ERR_STATE, "the model was closed")
+        return self._h
+
+    # ---- inspection ---------------------------------------------------------------------------
+
+    def _describe(self):
+        L, h = lib(), self._h
+        n = L.prop_model_n_inputs(h)
+        self._inputs = [decode(L.prop_model_input_name(h, j)) for j in range(n)]
+        self._types = [int(L.prop_model_input_type(h, j)) for j in range(n)]
+        self._cats = {}
+        for j, t in enumerate(self._types):
+            if t == COL_CATEGORICAL:
+                k = L.prop_model_n_categories(h, j)
+                self._cats[self._inputs[j]] = [decode(L.prop_model_category(h, j, c)) for c in range(k)]
+        self._id = decode(L.prop_model_id_column(h))
+        self._target = decode(L.prop_model_target(h))
+        self._positive = decode(L.prop_model_positive_label(h))
+        nb = L.prop_model_n_bands(h)
+        edges = L.prop_model_band_edges(h)
+        self._edges = np.array([edges[b] for b in range(nb + 1)], dtype=np.float64)
+        self._edges.setflags(write=False)
+        self._members = [decode(L.prop_model_member_name(h, i)) for i in range(L.prop_model_n_members(h))]
+
+    @property
+    def inputs(self):
+        """The input feature names in schema order (the column order of dense matrices)."""
+        return list(self._inputs)
+
+    @property
+    def input_types(self):
+        """{name: 'numeric' | 'categorical'} in schema order."""
+        return {n: ("categorical" if t == COL_CATEGORICAL else "numeric") for n, t in zip(self._inputs, self._types)}
+
+    @property
+    def categories(self):
+        """{categorical input: [training labels in code order]}."""
+        return {k: list(v) for k, v in self._cats.items()}
+
+    @property
+    def id_column(self):
+        return self._id
+
+    @property
+    def target(self):
+        return self._target
+
+    @property
+    def positive_label(self):
+        return self._positive
+
+    @property
+    def n_bands(self):
+        return len(self._edges) - 1
+
+    @property
+    def band_edges(self):
+        """nbands + 1 edges: band b (1-based) is [edges[b-1], edges[b]), the last one closed."""
+        return self._edges.copy()
+
+    @property
+    def members(self):
+        """Names of the members kept in the ensemble."""
+        return list(self._members)
+
+    @property
+    def metadata(self):
+        """The model's metadata (rows, positives, versions, recipe, validation report ...) as a dict."""
+        return json.loads(decode(lib().prop_model_metadata_json(self._handle())))
+
+    def __repr__(self):
+        return f"<propensity.Model {len(self._inputs)} inputs, members {self._members}, {self.n_bands} bands>"
+
+    # ---- data in ------------------------------------------------------------------------------
+
+    def category_codes(self, name, labels):
+        """Codes of labels for categorical input name, for dense rows: the training index, -1 for
+        an unseen label (scored through the unseen bucket), NaN for missing (None / NaN)."""
+        L, h = lib(), self._handle()
+        j = L.prop_model_input_index(h, encode(name, "input name"))
+        if j < 0 or self._types[j] != COL_CATEGORICAL:
+            raise PropensityError(PROP_ERR_SCHEMA, f"'{name}' is not a categorical input of the model")
+        s = pd.Series(labels, copy=False)
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        ucode = np.array([L.prop_model_category_code(h, j, _frames._label(u).encode("utf-8")) for u in uniq] +
+                         [np.nan], dtype=np.float64)
+        return ucode[codes]
+
+    def to_dense(self, df, dtype=np.float64):
+        """A DataFrame as the dense matrix predict_proba takes for arrays: the model's inputs in
+        schema order, categorical inputs as codes (see category_codes)."""
+        self._check_columns(df, ignore_extra=True)
+        out = np.empty((len(df), len(self._inputs)), dtype=dtype)
+        for j, (name, t) in enumerate(zip(self._inputs, self._types)):
+            s = df[name]
+            if t == COL_CATEGORICAL and _frames.column_kind(s, name) == "strings":
+                out[:, j] = self.category_codes(name, s)
+            elif t == COL_CATEGORICAL:
+                out[:, j] = self._numeric_codes(name, _frames.numeric_values(s))
+            else:
+                if _frames.column_kind(s, name) != "numeric":
+                    raise PropensityError(PROP_ERR_SCHEMA, f"column '{name}' holds labels, but the model needs "
+                                          "numbers there")
+                out[:, j] = _frames.numeric_values(s)
+        return out
+
+    def _numeric_codes(self, name, v):
+        """Codes of numbers on a categorical input: the category whose label reads as the same
+        number (the library's rule for numeric columns), -1 when none, NaN for NaN."""
+        # of labels reading as the same number the first in byte order wins
+        best = {}
+        for k, lab in enumerate(self._cats[name]):
+            try:
+                x = float(lab) + 0.0
+            except ValueError:
+                continue
+            if np.isfinite(x) and (x not in best or lab < best[x][0]):
+                best[x] = (lab, k)
+        uniq, inv = np.unique(v, return_inverse=True)
+        ucode = np.array([np.nan if np.isnan(u) else float(best[u + 0.0][1]) if (u + 0.0) in best else -1.0
+                          for u in uniq], dtype=np.float64)
+        return ucode[inv] if len(v) else np.empty(0)
+
+    def _known_columns(self):
+        known = set(self._inputs)
+        for c in (self._id, self._target):
+            if c:
+                known.add(c)
+        return known
+
+    def _check_columns(self, df, ignore_extra=False, allowed=()):
+        cols = [str(c) for c in df.columns]
+        if len(set(cols)) != len(cols):
+            dup = sorted({c for c in cols if cols.count(c) > 1})
+            raise PropensityError(PROP_ERR_SCHEMA, f"duplicate column name {_names(dup)} in the DataFrame")
+        missing = [c for c in self._inputs if c not in cols]
+        if missing:
+            raise PropensityError(PROP_ERR_SCHEMA, f"column {_names(missing)} required by the model "
+                                  f"{'is' if len(missing) == 1 else 'are'} missing from the DataFrame")
+        if not ignore_extra:
+            known = self._known_columns() | {str(a) for a in allowed if a is not None}
+            extra = [c for c in cols if c not in known]
+            if extra:
+                raise PropensityError(PROP_ERR_SCHEMA, f"column {_names(extra)} of the DataFrame "
+                                      f"{'is' if len(extra) == 1 else 'are'} not an input of the model "
+                                      "(pass ignore_extra=True to score anyway)")
+
+    def _frame(self, df, extra_cols=()):
+        """A Frame of df's input columns plus extra_cols [(name, role)]."""
+        bypos = {str(c): c for c in df.columns}
+        roles = [(bypos[n], "auto") for n in self._inputs]
+        roles += [(bypos[n], r) for n, r in extra_cols if n not in self._inputs]
+        return _frames.frame_from_dataframe(df, roles)
+
+    @staticmethod
+    def _options(nthread):
+        opt = PredictOptions()
+        lib().prop_predict_options_default(ctypes.byref(opt))
+        opt.nthread = int(nthread)
+        return opt
+
+    # ---- scoring ------------------------------------------------------------------------------
+
+    def score(self, X, ignore_extra=False, nthread=0):
+        """(probability float64[n], band int32[n], status int32[n]) for every row of X.
+
+        X is a DataFrame (columns matched by name against the model's inputs; a missing input
+        raises PropensityError naming it; any column that is neither an input, the id nor the
+        target raises too unless ignore_extra=True) or a 2-D array of the model's inputs in schema
+        order (categorical inputs as codes, see category_codes; float32 / float64 arrays with
+        contiguous rows are read in place).  A row that cannot be scored (a non-finite number in
+        an array, an invalid code) gets probability NaN, band 0 and its prop_status in status.
+        Categories not seen in training are scored through the unseen bucket.  nthread 0 = all
+        cores."""
+        L, h = lib(), self._handle()
+        opt = self._options(nthread)
+        if isinstance(X, pd.DataFrame):
+            self._check_columns(X, ignore_extra)
+            n = len(X)
+            prob, band, st = np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+            with self._frame(X) as f:
+                check(L.prop_model_predict_frame(h, f.handle, prob.ctypes.data, band.ctypes.data, st.ctypes.data,
+                                                 ctypes.byref(opt)))
+            return prob, band, st
+        a, code, stride = _frames.as_dense(X)
+        n, k = a.shape
+        prob, band, st = np.empty(n), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+        check(L.prop_model_predict_dense(h, a.ctypes.data, code, n, k, stride, prob.ctypes.data, band.ctypes.data,
+                                         st.ctypes.data, ctypes.byref(opt)))
+        return prob, band, st
+
+    def predict_proba(self, X, ignore_extra=False, nthread=0):
+        """Calibrated probability of the positive label per row (float64[n]; NaN for a row that
+        cannot be scored).  X as for score()."""
+        L, h = lib(), self._handle()
+        if isinstance(X, pd.DataFrame):
+            return self.score(X, ignore_extra, nthread)[0]
+        # the array path without the band and status outputs: the call the overhead is measured on
+        a, code, stride = _frames.as_dense(X)
+        n, k = a.shape
+        prob = np.empty(n)
+        check(L.prop_model_predict_dense(h, a.ctypes.data, code, n, k, stride, prob.ctypes.data, None, None,
+                                         ctypes.byref(self._options(nthread))))
+        return prob
+
+    def bands(self, X, ignore_extra=False, nthread=0):
+        """Band per row (int32[n], 1 = lowest .. n_bands; 0 = not scored).  X as for score()."""
+        return self.score(X, ignore_extra, nthread)[1]
+
+    def band_of(self, p):
+        """Band of probability p under the model's edges (0 for NaN)."""
+        return int(lib().prop_model_band_of(self._handle(), float(p)))
+
+    def unseen_categories(self, df):
+        """{categorical input: sorted list of labels in df not seen in training} (inputs with none
+        left out).  Such labels are scored through the unseen bucket."""
+        out = {}
+        for name in self._cats:
+            if name not in [str(c) for c in df.columns]:
+                continue
+            s = df[[c for c in df.columns if str(c) == name][0]]
+            if _frames.column_kind(s, name) == "strings":
+                u = pd.unique(s.dropna())
+                labels = sorted({_frames._label(x) for x in u})
+                bad = [lab for lab in labels if self.category_codes(name, [lab])[0] == -1]
+            else:
+                v = np.unique(_frames.numeric_values(s))
+                v = v[~np.isnan(v)]
+                codes = self._numeric_codes(name, v)
+                bad = [x.item() for x, c in zip(v, codes) if c == -1]
+            if bad:
+                out[name] = bad
+        return out
+
+    # ---- ranking ------------------------------------------------------------------------------
+
+    def rank(self, X, by="probability", value_col=None, capacity=None, band_quota=None, ids=None, order="rank",
+             ignore_extra=False, nthread=0):
+        """The call list: a DataFrame with id, probability, band, rank, dialer_rank, selected (and
+        value, expected_value when by="value"), indexed like X.
+
+        by="probability" or "value" (probability x value, NaN value counted as 0); value_col names
+        the value column of a DataFrame X, or is an array of n values.  capacity keeps at most that
+        many rows (None = all); band_quota is n_bands numbers, the most rows taken from band 1..n.
+        ids: None = the model's id column when X holds it, else the 1-based row number (as the CLI
+        does); ties in the key are broken by id, then by row.  order="rank" sorts rows by call
+        order (selected first, unscored rows last, as `propensity score` writes them); "input"
+        keeps X's order.  rank is 1-based call order (0 for unscored rows); dialer_rank is
+        VICIdial's list rank (1..32767 for selected rows, higher called first, 0 otherwise)."""
+        if by not in ("probability", "value"):
+            raise PropensityError(PROP_ERR_ARG, f"by must be 'probability' or 'value', not {by!r}")
+        if order not in ("rank", "input"):
+            raise PropensityError(PROP_ERR_ARG, f"order must be 'rank' or 'input', not {order!r}")
+        is_df = isinstance(X, pd.DataFrame)
+        value = None
+        if by == "value":
+            if value_col is None:
+                raise PropensityError(PROP_ERR_ARG, "by='value' needs value_col")
+            if isinstance(value_col, str):
+                if not is_df or value_col not in [str(c) for c in X.columns]:
+                    raise PropensityError(PROP_ERR_SCHEMA, f"value column '{value_col}' not found")
+                value = _frames.numeric_values(X[value_col])
+            else:
+                value = np.ascontiguousarray(value_col, dtype=np.float64)
+        if is_df:
+            self._check_columns(X, ignore_extra, allowed=[value_col] if isinstance(value_col, str) else ())
+        prob, band, _ = self.score(X, True, nthread)
+        n = len(prob)
+        if value is not None and value.shape != (n,):
+            raise PropensityError(PROP_ERR_ARG, f"{value.shape[0]} values for {n} rows")
+        if ids is None:
+            if is_df and self._id and self._id in [str(c) for c in X.columns]:
+                ids = X[self._id]
+            else:
+                ids = pd.Series(np.arange(1, n + 1)).astype(str)
+        ids_s = pd.Series(ids, copy=False) if not isinstance(ids, pd.Series) else ids
+        if len(ids_s) != n:
+            raise PropensityError(PROP_ERR_ARG, f"{len(ids_s)} ids for {n} rows")
+        id_ptrs, keep = _frames.string_pointers(ids_s, "ids")
+        ro = RankOptions()
+        lib().prop_rank_options_default(ctypes.byref(ro))
+        ro.by = RANK_VALUE if by == "value" else RANK_PROBABILITY
+        ro.capacity = 0 if capacity is None else int(capacity)
+        if capacity is not None and capacity < 0:
+            raise PropensityError(PROP_ERR_ARG, "capacity must be >= 0")
+        quota = None
+        if band_quota is not None:
+            q = np.asarray(band_quota)
+            if q.shape != (self.n_bands,) or (q < 0).any():
+                raise PropensityError(PROP_ERR_ARG, f"band_quota needs {self.n_bands} non-negative numbers, "
+                                      "lowest band first")
+            quota = (ctypes.c_size_t * self.n_bands)(*[int(x) for x in q])
+            ro.band_quota = ctypes.cast(quota, ctypes.POINTER(ctypes.c_size_t))
+            ro.nbands = self.n_bands
+        rank = np.zeros(n, dtype=np.uintp)
+        sel = np.zeros(n, dtype=np.uint8)
+        dialer = np.zeros(n, dtype=np.int32)
+        nsel = ctypes.c_size_t()
+        check(lib().prop_rank(prob.ctypes.data, band.ctypes.data, value.ctypes.data if value is not None else None,
+                              id_ptrs.ctypes.data, n, ctypes.byref(ro), rank.ctypes.data, sel.ctypes.data,
+                              dialer.ctypes.data, ctypes.byref(nsel)))
+        del keep
+        index = X.index if is_df else pd.RangeIndex(n)
+        out = pd.DataFrame({"id": ids_s.astype(object).where(ids_s.notna(), None).to_numpy(),
+                            "probability": prob, "band": band, "rank": rank.astype(np.int64),
+                            "dialer_rank": dialer, "selected": sel.astype(bool)}, index=index)
+        if value is not None:
+            out["value"] = value
+            out["expected_value"] = prob * np.where(np.isnan(value), 0.0, value)
+        if order == "rank":
+            key = np.where(rank > 0, rank, n + 1 + np.arange(n, dtype=np.uintp))
+            out = out.iloc[np.argsort(key, kind="stable")]
+        return out
+
+    # ---- evaluation and explanation ---------------------------------------------------------
+
+    def _labels(self, f, col, positive):
+        y = np.empty(f.nrows, dtype=np.intc)
+        check(lib().prop_frame_binary_values(f.handle, encode(col, "column"), encode(positive, "label"),
+                                             y.ctypes.data))
+        return y
+
+    def band_table(self, df, target=None, connected=None, ignore_extra=True, nthread=0):
+        """The band table of labelled rows df: one row per band with lo, hi, count, share,
+        positives, success_rate (+ Wilson 95% interval success_lo / success_hi), lift, mean_prob
+        and, with a connected (0/1) column, connected, connect_rate, success_connected.
+        target defaults to the model's target column (positive label: the model's).  Rows that
+        cannot be scored are skipped and counted in the result's attrs["n_unscored"]."""
+        target = target or self._target
+        cols = [str(c) for c in df.columns]
+        for c in (target, connected):
+            if c is not None and c not in cols:
+                raise PropensityError(PROP_ERR_SCHEMA, f"column '{c}' not found in the DataFrame")
+        self._check_columns(df, ignore_extra, allowed=[target, connected])
+        extra = [(target, "target")] + ([(connected, "auto")] if connected else [])
+        L, h = lib(), self._handle()
+        n = len(df)
+        prob = np.empty(n)
+        with self._frame(df, extra) as f:
+            check(L.prop_model_predict_frame(h, f.handle, prob.ctypes.data, None, None,
+                                             ctypes.byref(self._options(nthread))))
+            y = self._labels(f, target, self._positive)
+            con = self._labels(f, connected, None) if connected else None
+        nb = self.n_bands
+        rows = (BandRow * nb)()
+        nun = ctypes.c_size_t()
+        edges = np.ascontiguousarray(self._edges)
+        check(L.prop_band_table(prob.ctypes.data, y.ctypes.data, con.ctypes.data if con is not None else None, n,
+                                edges.ctypes.data, nb, rows, ctypes.byref(nun)))
+        names = [f[0] for f in BandRow._fields_]
+        out = pd.DataFrame([{k: getattr(r, k) for k in names} for r in rows], columns=names)
+        if connected is None:
+            out = out.drop(columns=["connected", "connect_rate", "success_connected"])
+        out.attrs["n_unscored"] = nun.value
+        return out
+
+    def importance(self):
+        """Gain importance per input (pandas Series indexed by input name), from the XGBoost member
+        when there is one, else the first member that reports importance (its name in
+        attrs["member"])."""
+        imp = np.empty(len(self._inputs))
+        member = ctypes.c_char_p()
+        check(lib().prop_model_importance(self._handle(), imp.ctypes.data, ctypes.byref(member)))
+        s = pd.Series(imp, index=pd.Index(self._inputs, name="input"), name="importance")
+        s.attrs["member"] = decode(member.value)
+        return s
+
+    def permutation_importance(self, df, repeats=5, seed=0, ignore_extra=True):
+        """Mean drop in AUC when each input is shuffled (repeats times, seeded), on labelled rows df
+        (held out from training; the target column is the model's).  pandas Series by input name;
+        attrs["base_auc"] is the unshuffled AUC."""
+        if self._target not in [str(c) for c in df.columns]:
+            raise PropensityError(PROP_ERR_SCHEMA, f"target column '{self._target}' not found in the DataFrame")
+        self._check_columns(df, ignore_extra)
+        imp = np.empty(len(self._inputs))
+        base = ctypes.c_double()
+        with self._frame(df, [(self._target, "target")]) as f:
+            check(lib().prop_model_permutation_importance(self._handle(), f.handle, int(repeats), int(seed) &
+                                                          0xFFFFFFFFFFFFFFFF, imp.ctypes.data, ctypes.byref(base)))
+        s = pd.Series(imp, index=pd.Index(self._inputs, name="input"), name="permutation_importance")
+        s.attrs["base_auc"] = base.value
+        return s
+
+
+def auc(score, y):
+    """Area under the ROC curve of score against 0/1 labels y (ties count one half)."""
+    s = np.ascontiguousarray(score, dtype=np.float64)
+    yy = np.ascontiguousarray(y, dtype=np.intc)
+    if s.shape != yy.shape or s.ndim != 1:
+        raise PropensityError(PROP_ERR_ARG, "score and y must be 1-D of the same length")
+    out = ctypes.c_double()
+    check(lib().prop_metric_auc(s.ctypes.data, yy.ctypes.data, len(s), ctypes.byref(out)))
+    return out.value
+
+
+def write_demo_csv(path, seed=42, customers_per_month=4000, months=6, missing_rate=0.03, first_month=1,
+                   with_outcomes=True):
+    """Write the synthetic installment campaign (README "Demo data") to path, atomically; the same
+    arguments give the same bytes on every machine."""
+    o = DemoOptions()
+    L = lib()
+    L.prop_demo_options_default(ctypes.byref(o))
+    o.seed = int(seed)
+    o.customers_per_month = int(customers_per_month)
+    o.months = int(months)
+    o.missing_rate = float(missing_rate)
+    o.first_month = int(first_month)
+    o.with_outcomes = 1 if with_outcomes else 0
+    check(L.prop_demo_write_csv(encode_path(path), ctypes.byref(o)))
+

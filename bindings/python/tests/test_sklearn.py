@@ -1,0 +1,112 @@
+"""propensity.sklearn.PropensityClassifier under scikit-learn's own machinery."""
+
+import pickle
+import unittest
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+import _fixture
+from propensity import Model, PropensityError
+from propensity.sklearn import PropensityClassifier
+
+
+def data(n=450, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    logit = 1.5 * X[:, 0] - X[:, 1] + 0.5 * X[:, 2]
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return X, y
+
+
+class Classifier(unittest.TestCase):
+    def test_init_stores_params_and_clone(self):
+        clf = PropensityClassifier(recipe=_fixture.FAST_RECIPE, positive=1, nthread=2)
+        self.assertFalse(hasattr(clf, "model_"))
+        params = clf.get_params()
+        self.assertEqual(params["recipe"], _fixture.FAST_RECIPE)
+        self.assertEqual(params["target_name"], "target")
+        self.assertEqual(params["nthread"], 2)
+        c2 = clone(clf)
+        self.assertEqual(c2.get_params(), params)
+        c2.set_params(nthread=1, target_name="label")
+        self.assertEqual((c2.nthread, c2.target_name), (1, "label"))
+        self.assertEqual(clf.nthread, 2)
+
+    def test_fit_predict_arrays(self):
+        X, y = data()
+        clf = PropensityClassifier(recipe=_fixture.FAST_RECIPE, nthread=1)
+        self.assertIs(clf.fit(X, y), clf)
+        self.assertEqual(clf.classes_.tolist(), [0, 1])
+        self.assertEqual(clf.model_.inputs, ["x0", "x1", "x2", "x3"])
+        self.assertEqual(clf.n_features_in_, 4)
+        P = clf.predict_proba(X)
+        self.assertEqual(P.shape, (len(X), 2))
+        np.testing.assert_allclose(P.sum(axis=1), 1.0)
+        self.assertTrue(np.array_equal(P[:, 1], clf.model_.predict_proba(X)))
+        self.assertTrue(np.array_equal(clf.predict(X), np.where(P[:, 1] >= 0.5, 1, 0)))
+        self.assertGreater(clf.score(X, y), 0.65)
+        self.assertAlmostEqual(clf.feature_importances_.sum(), 1.0)
+        with self.assertRaises(PropensityError):
+            clf.predict_proba(X[:, :3])
+
+    def test_string_classes_and_positive(self):
+        X, y = data(seed=1)
+        labels = np.where(y == 1, "yes", "no")
+        df = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(kind=np.where(X[:, 3] > 0, "p", "n"))
+        clf = PropensityClassifier(recipe=_fixture.FAST_RECIPE, nthread=1).fit(df, labels)
+        self.assertEqual(clf.classes_.tolist(), ["no", "yes"])
+        self.assertEqual(clf.model_.input_types["kind"], "categorical")
+        self.assertEqual(clf.feature_names_in_.tolist(), ["a", "b", "c", "d", "kind"])
+        P = clf.predict_proba(df)
+        # the other way round: positive "no" -> column 0 holds the model's probability
+        neg = PropensityClassifier(recipe=_fixture.FAST_RECIPE, nthread=1, positive="no").fit(df, labels)
+        Pn = neg.predict_proba(df)
+        self.assertTrue(np.array_equal(Pn[:, 0], neg.model_.predict_proba(df)))
+        self.assertGreater(roc_auc_score(labels == "yes", Pn[:, 1]), 0.75)
+        self.assertGreater(roc_auc_score(labels == "yes", P[:, 1]), 0.75)
+        self.assertEqual(set(clf.predict(df)), {"yes", "no"})
+        with self.assertRaises(PropensityError):
+            PropensityClassifier(recipe=_fixture.FAST_RECIPE).fit(df, np.array(["a", "b", "c"] * 150))
+        with self.assertRaises(PropensityError):
+            PropensityClassifier(recipe=_fixture.FAST_RECIPE, target_name="a").fit(df, labels)
+        with self.assertRaises(PropensityError):
+            clf.predict_proba(df.assign(extra=1.0))
+        ok = clone(clf).set_params(ignore_extra=True).fit(df, labels)
+        self.assertTrue(np.array_equal(ok.predict_proba(df.assign(extra=1.0)), P))
+
+    def test_pipeline_and_cross_val_score(self):
+        X, y = data(n=360, seed=2)
+        pipe = Pipeline([("scale", StandardScaler()),
+                         ("clf", PropensityClassifier(recipe=_fixture.FAST_RECIPE, nthread=1))])
+        scores = cross_val_score(pipe, X, y, cv=3, scoring="roc_auc")
+        self.assertEqual(len(scores), 3)
+        self.assertTrue((scores > 0.7).all(), scores)
+        acc = cross_val_score(PropensityClassifier(recipe=_fixture.FAST_RECIPE, nthread=1), X, y, cv=3)
+        self.assertTrue((acc > 0.6).all(), acc)
+        pipe.fit(X, y)
+        self.assertEqual(pipe.predict_proba(X).shape, (len(X), 2))
+
+    def test_pickle_round_trip(self):
+        X, y = data(seed=3)
+        clf = PropensityClassifier(recipe=_fixture.FAST_RECIPE, nthread=1).fit(X, y)
+        blob = pickle.dumps(clf)
+        back = pickle.loads(blob)
+        self.assertIsInstance(back.model_, Model)
+        self.assertIsNot(back.model_, clf.model_)
+        self.assertTrue(np.array_equal(back.predict_proba(X), clf.predict_proba(X)))
+        self.assertEqual(back.get_params(), clf.get_params())
+        state = clf.__getstate__()
+        self.assertEqual(state["model_"][0], "propensity-model-bytes")
+        self.assertEqual(state["model_"][1][:8], b"PROPMODL")
+        # an unfitted estimator pickles too
+        self.assertEqual(pickle.loads(pickle.dumps(PropensityClassifier())).get_params()["recipe"], None)
+
+
+if __name__ == "__main__":
+    unittest.main()
