@@ -287,6 +287,10 @@ PROP_API const char *prop_model_category(const prop_model *m, size_t j, size_t k
 PROP_API double prop_model_category_code(const prop_model *m, size_t j, const char *label);
 /*! The id column's name, or NULL when the model has none. */
 PROP_API const char *prop_model_id_column(const prop_model *m);
+/*! The training options' connected and time columns (owned by the model), or NULL when training had none.
+ *  They are never inputs: a scorer may pass them through or drop them.  Thread-safe. */
+PROP_API const char *prop_model_connected_column(const prop_model *m);
+PROP_API const char *prop_model_time_column(const prop_model *m);
 /*! The target column's name and positive label (owned by the model). */
 PROP_API const char *prop_model_target(const prop_model *m);
 PROP_API const char *prop_model_positive_label(const prop_model *m);
@@ -481,7 +485,8 @@ typedef struct prop_compare_options {
    *  connected (adds connect rates to the band table), time_col, nthread, log, progress, user. */
   prop_train_options train;
   /*! With train.time_col: the last month (largest value) is the test set.  Without: a stratified
-   *  split putting test_frac of each class in the test set (default 0.3, in (0,1)). */
+   *  split putting test_frac of each class in the test set (default 0.3, in (0,1)).  Both are
+   *  unused when test is given. */
   double test_frac;
   uint64_t seed;             /*!< seed of the stratified split (default 42); members use the recipe's seed */
   size_t batch_runs;         /*!< batch predictions of the test rows per model (default 5); the median
@@ -493,12 +498,19 @@ typedef struct prop_compare_options {
   int backtest;              /*!< 1 (default): with train.time_col, add prop_backtest()'s monthly series */
   size_t min_train_months;   /*!< months before the first back-tested month (default 1) */
   const char *data_path;     /*!< the CSV the frame came from, or NULL: recorded with its SHA-256 */
+  /*! NULL (default): split f as above.  Otherwise the held-out rows, with the same columns as f
+   *  (the target, the inputs, connected when given; labels matched by name, categories by label):
+   *  no split is made, every row of f trains and every row of test is measured, so another tool
+   *  can use exactly the same rows.  train.time_col then only keeps that column out of the
+   *  inputs, and the back-test (when on) runs over f's months. */
+  const prop_frame *test;
+  const char *test_data_path; /*!< the CSV test came from, or NULL: recorded with its SHA-256 */
 } prop_compare_options;
 
 PROP_API void prop_compare_options_default(prop_compare_options *opt);
 
 /*! prop_compare(): the analyst's model comparison.  Splits f into training and test rows (see
- *  prop_compare_options), fits the recipe's encoders on the training rows only, then for every
+ *  prop_compare_options; or takes the test rows from opt->test), fits the recipe's encoders on the training rows only, then for every
  *  member of recipe r (NULL = the default recipe) fits that member alone on the encoded training
  *  rows and measures it on the test rows; then trains the whole pipeline with prop_model_train()
  *  on the training rows and measures it through prop_model_predict_frame() and prop_scorer.  Per

@@ -286,6 +286,8 @@ double prop_model_category_code(const prop_model *m, size_t j, const char *label
   return pp_schema_code(m->schema, j, label);
 }
 const char *prop_model_id_column(const prop_model *m) { return m ? m->schema->id_col : NULL; }
+const char *prop_model_connected_column(const prop_model *m) { return m ? m->schema->connected : NULL; }
+const char *prop_model_time_column(const prop_model *m) { return m ? m->schema->time_col : NULL; }
 const char *prop_model_target(const prop_model *m) { return m ? m->schema->target : NULL; }
 const char *prop_model_positive_label(const prop_model *m) { return m ? m->schema->positive : NULL; }
 size_t prop_model_n_bands(const prop_model *m) { return m ? m->nbands : 0; }

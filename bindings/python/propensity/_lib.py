@@ -175,6 +175,8 @@ _DECLS = {
     "prop_model_category": (_cp, [_vp, _sz, _sz]),
     "prop_model_category_code": (_dbl, [_vp, _sz, _cp]),
     "prop_model_id_column": (_cp, [_vp]),
+    "prop_model_connected_column": (_cp, [_vp]),
+    "prop_model_time_column": (_cp, [_vp]),
     "prop_model_target": (_cp, [_vp]),
     "prop_model_positive_label": (_cp, [_vp]),
     "prop_model_n_bands": (_sz, [_vp]),

@@ -227,6 +227,8 @@ class Model:
                 k = L.prop_model_n_categories(h, j)
                 self._cats[self._inputs[j]] = [decode(L.prop_model_category(h, j, c)) for c in range(k)]
         self._id = decode(L.prop_model_id_column(h))
+        self._connected = decode(L.prop_model_connected_column(h))
+        self._time_col = decode(L.prop_model_time_column(h))
         self._target = decode(L.prop_model_target(h))
         self._positive = decode(L.prop_model_positive_label(h))
         nb = L.prop_model_n_bands(h)
@@ -249,6 +251,16 @@ class Model:
     def categories(self):
         """{categorical input: [training labels in code order]}."""
         return {k: list(v) for k, v in self._cats.items()}
+
+    @property
+    def connected_column(self):
+        """The training's connected column, or None."""
+        return self._connected
+
+    @property
+    def time_column(self):
+        """The training's time (month) column, or None."""
+        return self._time_col
 
     @property
     def id_column(self):
@@ -336,7 +348,8 @@ class Model:
 
     def _known_columns(self):
         known = set(self._inputs)
-        for c in (self._id, self._target):
+        # the training's connected and month columns are never inputs, but belong to the data
+        for c in (self._id, self._target, self._connected, self._time_col):
             if c:
                 known.add(c)
         return known

@@ -94,11 +94,16 @@ class CliAgreement(unittest.TestCase):
         self.assertAlmostEqual(bt["share"].sum(), 1.0, places=12)
 
     def test_extra_time_column(self):
+        # the training's time column is known to the model (prop_model_time_column): accepted as it is
+        self.assertEqual(self.m.time_column, "month")
         full = _fixture.read_csv(self.d.calllist)
+        self.assertEqual(hexes(self.m.predict_proba(full)), hexes(self.m.predict_proba(self.calls)))
+        # a column the model has never heard of still raises, naming it
+        odd = full.assign(shoe_size=1.0)
         with self.assertRaises(PropensityError) as cm:
-            self.m.predict_proba(full)
-        self.assertIn("'month'", cm.exception.message)
-        self.assertEqual(hexes(self.m.predict_proba(full, ignore_extra=True)), hexes(self.m.predict_proba(self.calls)))
+            self.m.predict_proba(odd)
+        self.assertIn("'shoe_size'", cm.exception.message)
+        self.assertEqual(hexes(self.m.predict_proba(odd, ignore_extra=True)), hexes(self.m.predict_proba(self.calls)))
 
     def test_inspection(self):
         m = self.m
