@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/metrics.h"
 #include "pipeline/pipeline.h"
 
 double pp_ensemble_combine(const prop_model *m, const double *p) {
@@ -68,5 +69,54 @@ int pp_fit_vote_weights(const double *P, const int *y, size_t n, size_t k, doubl
   }
   free(g);
   free(cand);
+  return 0;
+}
+
+/* Greedy forward selection with replacement (Caruana et al., "Ensemble selection from libraries of models",
+ * ICML 2004): start from nothing; at each of at most `rounds` steps add one more vote to the member whose
+ * extra vote gives the highest AUC of the weighted mean (ties: the lower index); stop when no extra vote
+ * improves the AUC.  Weights are the vote counts over their sum, so they are non-negative and sum to one.
+ * Used when a calibrator follows the vote: the calibrator fixes the scale, so the weights need only rank
+ * well, and members whose raw probabilities are badly scaled (class-weighted boosting) are not penalised
+ * for their scale as they are by the log-loss fit. */
+int pp_fit_vote_weights_auc(const double *P, const int *y, size_t n, size_t k, size_t rounds, double *w) {
+  if (k == 0 || n == 0) return pp_err(PROP_ERR_ARG, "fit vote weights: empty input");
+  double *sum = pp_calloc(n, sizeof *sum), *cand = pp_malloc_array(n, sizeof *cand);
+  size_t *count = pp_calloc(k, sizeof *count);
+  if (!sum || !cand || !count) {
+    free(sum);
+    free(cand);
+    free(count);
+    return PROP_ERR_NOMEM;
+  }
+  double best_auc = -1.0;
+  size_t votes = 0;
+  for (size_t t = 0; t < rounds; t++) {
+    size_t pick = k;
+    double pick_auc = best_auc;
+    for (size_t j = 0; j < k; j++) {
+      for (size_t i = 0; i < n; i++) cand[i] = sum[i] + P[i * k + j];
+      double a = pp_auc(cand, y, n);
+      if (isnan(a)) {
+        free(sum);
+        free(cand);
+        free(count);
+        return pp_err(PROP_ERR_TRAIN, "fit vote weights: the out-of-fold labels hold one class only");
+      }
+      if (a > pick_auc + 1e-12) {
+        pick = j;
+        pick_auc = a;
+      }
+    }
+    if (pick == k) break; /* no extra vote helps */
+    for (size_t i = 0; i < n; i++) sum[i] += P[i * k + pick];
+    count[pick]++;
+    votes++;
+    best_auc = pick_auc;
+  }
+  for (size_t j = 0; j < k; j++) w[j] = votes ? (double)count[j] / (double)votes : 1.0 / (double)k;
+  free(sum);
+  free(cand);
+  free(count);
   return 0;
 }

@@ -80,6 +80,9 @@ int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp
 /* Fit the soft-vote weights: non-negative, summing to 1, minimising the log-loss of the weighted
  * mean of P (n x k, row-major) against y.  w[k] out. */
 int pp_fit_vote_weights(const double *P, const int *y, size_t n, size_t k, double *w);
+/* Weights for a vote that a calibrator follows: greedy forward selection with replacement maximising the
+ * AUC of the weighted mean (at most `rounds` votes); non-negative, summing to 1.  See vote.c. */
+int pp_fit_vote_weights_auc(const double *P, const int *y, size_t n, size_t k, size_t rounds, double *w);
 
 /* Model serialisation (model_io.c). */
 int pp_model_serialize(const prop_model *m, pp_buf *out);

@@ -391,7 +391,9 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   }
   for (size_t i = 0; i < n; i++)
     for (size_t s = 0; s < nsel; s++) P[i * nsel + s] = oof[i * M + order[s]];
-  if (r->weights == PP_WEIGHTS_FIT) rc = pp_fit_vote_weights(P, y, n, nsel, w);
+  if (r->weights == PP_WEIGHTS_FIT)
+    rc = r->calibration == PP_CALIB_NONE ? pp_fit_vote_weights(P, y, n, nsel, w)
+                                         : pp_fit_vote_weights_auc(P, y, n, nsel, 25, w);
   else
     for (size_t s = 0; s < nsel; s++) w[s] = r->weights == PP_WEIGHTS_FIXED ? r->members[order[s]].weight : 1.0;
   double wsum = 0;
@@ -402,11 +404,18 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
     free(score);
     goto done;
   }
+  /* A member whose fitted weight is 0 adds nothing to the vote: it is left out of the model (and reported as
+   * not selected), so scoring does not pay for it. */
+  size_t kept = 0;
   for (size_t s = 0; s < nsel; s++) {
-    w[s] /= wsum;
-    rep[order[s]].selected = 1;
-    rep[order[s]].weight = w[s];
+    if (!(w[s] > 0.0)) continue;
+    order[kept] = order[s];
+    w[kept] = w[s] / wsum;
+    rep[order[kept]].selected = 1;
+    rep[order[kept]].weight = w[kept];
+    kept++;
   }
+  nsel = kept;
 
   /* ---- the model object (members filled in step 5) ----------------------------------------- */
   m = pp_calloc(1, sizeof *m);
@@ -426,7 +435,11 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
     m->mem[s].ops = r->members[order[s]].ops;
     m->mem[s].weight = w[s];
   }
-  for (size_t i = 0; i < n; i++) score[i] = pp_ensemble_combine(m, P + i * nsel);
+  for (size_t i = 0; i < n; i++) {
+    double pk[32];
+    for (size_t s = 0; s < nsel; s++) pk[s] = oof[i * M + order[s]];
+    score[i] = pp_ensemble_combine(m, pk);
+  }
   free(P);
 
   /* ---- 4. calibrator on OOF ensemble scores ------------------------------------------------- */
