@@ -11,12 +11,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  assert_non_null(p);
-  return p;
-}
-
 static pp_cart_params params(int crit, size_t depth, size_t mss, size_t msl, size_t mf) {
   pp_cart_params p = {crit, depth, mss, msl, mf};
   return p;
@@ -81,7 +75,7 @@ static void test_bins_exact_values_and_missing(void **state) {
 static void test_bins_quantiles_and_threads(void **state) {
   (void)state;
   const size_t n = 10000, d = 3;
-  float *X = xmalloc(n * d * sizeof *X);
+  float *X = tu_xmalloc(n * d * sizeof *X);
   uint64_t st = 7;
   for (size_t i = 0; i < n; i++) {
     X[i * d + 0] = (float)tu_uniform(&st);                     /* distinct values */
@@ -128,7 +122,7 @@ static void test_bins_quantiles_and_threads(void **state) {
 static void test_separable_fits_exactly(void **state) {
   (void)state;
   const size_t n = 400, d = 4;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   uint64_t st = 11;
   for (size_t i = 0; i < n; i++) {
     for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
@@ -159,7 +153,7 @@ static void test_xor_at_depth_two(void **state) {
   /* four corners, 100 rows each: class = (x0 > 0) xor (x1 > 0); the root split gains nothing on
    * either feature, yet depth 2 separates the classes */
   const size_t n = 400, d = 2;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   for (size_t i = 0; i < n; i++) {
     int a = (int)(i & 1), c = (int)((i >> 1) & 1);
     X[i * d + 0] = a ? 1.0f : -1.0f;
@@ -187,8 +181,8 @@ static void test_xor_at_depth_two(void **state) {
 static void test_min_samples_leaf_and_split(void **state) {
   (void)state;
   const size_t n = 600, d = 3;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  uint32_t *mult = xmalloc(n * sizeof *mult);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  uint32_t *mult = tu_xmalloc(n * sizeof *mult);
   uint64_t st = 9;
   for (size_t i = 0; i < n; i++) {
     for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
@@ -270,7 +264,7 @@ static void test_missing_direction_is_learned(void **state) {
   (void)state;
   /* x0 < 1 -> class 0, x0 in [2,3) -> class 1, NaN -> class c: the best split sends NaN with c */
   const size_t n = 90, d = 2;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   for (int c = 0; c < 2; c++) {
     uint64_t st = 21;
     for (size_t i = 0; i < n; i++) {
@@ -321,8 +315,8 @@ static void test_missing_direction_is_learned(void **state) {
 static void test_multiplicity_equals_duplicated_rows(void **state) {
   (void)state;
   const size_t n = 300, d = 3;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  uint32_t *mult = xmalloc(n * sizeof *mult);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  uint32_t *mult = tu_xmalloc(n * sizeof *mult);
   uint64_t st = 13;
   size_t N = 0;
   for (size_t i = 0; i < n; i++) {
@@ -331,7 +325,7 @@ static void test_multiplicity_equals_duplicated_rows(void **state) {
     mult[i] = 1 + (uint32_t)(tu_rand(&st) % 3);
     N += mult[i];
   }
-  float *XD = xmalloc(N * d * sizeof *XD), *yD = xmalloc(N * sizeof *yD);
+  float *XD = tu_xmalloc(N * d * sizeof *XD), *yD = tu_xmalloc(N * sizeof *yD);
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
     for (uint32_t c = 0; c < mult[i]; c++) {
@@ -353,7 +347,7 @@ static void test_multiplicity_equals_duplicated_rows(void **state) {
   pp_cart_trees_free(&a);
   pp_cart_trees_free(&b);
   /* row weights w: leaf values are weighted shares (a single leaf: min_samples_split > n) */
-  double *rw = xmalloc(n * sizeof *rw);
+  double *rw = tu_xmalloc(n * sizeof *rw);
   double W = 0, W1 = 0;
   for (size_t i = 0; i < n; i++) {
     rw[i] = 0.5 + (double)(i % 4);
@@ -424,7 +418,7 @@ static void test_max_features_and_rng(void **state) {
   /* max_features 1: each split looks at one random non-constant feature; different seeds give
    * different trees, the same seed the same tree */
   const size_t n = 500, d = 6;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   uint64_t st = 17;
   for (size_t i = 0; i < n; i++) {
     for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
@@ -470,7 +464,7 @@ static void small_forest(const float *X, const float *y, size_t n, size_t d, siz
   assert_int_equal(pp_cart_bins_build(X, n, d, 64, 2, &b), 0);
   pp_cart_work *w = NULL;
   assert_int_equal(pp_cart_work_create(&b, &w), 0);
-  uint32_t *mult = xmalloc(n * sizeof *mult);
+  uint32_t *mult = tu_xmalloc(n * sizeof *mult);
   pp_cart_trees_init(out, d);
   pp_cart_params p = params(PP_CART_GINI, 5, 2, 3, 2);
   for (size_t t = 0; t < ntree; t++) {
@@ -498,12 +492,12 @@ static void noisy_data(size_t n, size_t d, uint64_t seed, float *X, float *y) {
 static void test_predict_mean_blocks_and_threads(void **state) {
   (void)state;
   const size_t n = 700, d = 5, T = 7;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   noisy_data(n, d, 3, X, y);
   pp_cart_trees t;
   small_forest(X, y, n, d, T, &t);
   assert_int_equal(t.n_trees, T);
-  double *p1 = xmalloc(n * sizeof *p1), *p2 = xmalloc(n * sizeof *p2), *p3 = xmalloc(n * sizeof *p3);
+  double *p1 = tu_xmalloc(n * sizeof *p1), *p2 = tu_xmalloc(n * sizeof *p2), *p3 = tu_xmalloc(n * sizeof *p3);
   pp_cart_predict(&t, X, n, p1, 1);
   pp_cart_predict(&t, X, n, p2, 2);
   pp_cart_predict(&t, X, n, p3, 3);
@@ -554,7 +548,7 @@ static void test_importance_known(void **state) {
   (void)state;
   /* y depends on feature 2 only, and one split separates it: all importance on feature 2 */
   const size_t n = 200, d = 3;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   uint64_t st = 23;
   for (size_t i = 0; i < n; i++) {
     for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
@@ -614,10 +608,37 @@ static void test_importance_known(void **state) {
 
 /* ---- serialisation ------------------------------------------------------------------------------ */
 
+typedef struct cart_fuzz {
+  size_t d;
+  const float *X; /* 50 rows */
+} cart_fuzz;
+
+/* Loads the trees: a failure must be PROP_ERR_CORRUPT; loaded trees must walk in bounds. */
+static int cart_loader(const unsigned char *p, size_t len, size_t flipped, void *user) {
+  (void)flipped;
+  const cart_fuzz *f = user;
+  pp_rd rd;
+  pp_rd_init(&rd, p, len, "test trees");
+  pp_cart_trees u;
+  int rc = pp_cart_load(&rd, f->d, 10, &u);
+  if (rc) {
+    assert_int_equal(rc, PROP_ERR_CORRUPT);
+    return rc;
+  }
+  double pr[50], imp[64];
+  pp_cart_predict(&u, f->X, 50, pr, 1);
+  for (size_t i = 0; i < 50; i++) assert_true(pr[i] >= 0 && pr[i] <= 1);
+  assert_true(f->d <= 64);
+  assert_int_equal(pp_cart_importance(&u, imp, f->d), 0);
+  for (size_t k = 0; k < u.n_trees; k++) assert_true(pp_cart_depth(&u, k) < u.start[k + 1] - u.start[k]);
+  pp_cart_trees_free(&u);
+  return 0;
+}
+
 static void test_save_load_and_crafted_files(void **state) {
   (void)state;
   const size_t n = 300, d = 4;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   noisy_data(n, d, 8, X, y);
   pp_cart_trees t;
   small_forest(X, y, n, d, 3, &t);
@@ -648,35 +669,14 @@ static void test_save_load_and_crafted_files(void **state) {
   assert_int_equal(pp_cart_load(&rd, d, 2, &u), PROP_ERR_CORRUPT);
   pp_rd_init(&rd, b.data, b.len, "test trees");
   assert_int_equal(pp_cart_load(&rd, 0, 10, &u), PROP_ERR_CORRUPT);
-  /* every truncation fails cleanly */
-  for (size_t len = 0; len < b.len; len++) {
-    pp_rd_init(&rd, b.data, len, "test trees");
-    assert_int_equal(pp_cart_load(&rd, d, 10, &u), PROP_ERR_CORRUPT);
-  }
-  /* every byte flipped: fails with CORRUPT, or loads a model whose walks stay in bounds */
-  unsigned char *c = xmalloc(b.len);
-  double *pr = xmalloc(n * sizeof *pr);
-  size_t rejected = 0;
-  for (size_t pos = 0; pos < b.len; pos++) {
-    for (int v = 0; v < 2; v++) {
-      memcpy(c, b.data, b.len);
-      c[pos] ^= v ? 0xFF : 0x01;
-      pp_rd_init(&rd, c, b.len, "test trees");
-      int rc = pp_cart_load(&rd, d, 10, &u);
-      if (rc) {
-        assert_int_equal(rc, PROP_ERR_CORRUPT);
-        rejected++;
-        continue;
-      }
-      pp_cart_predict(&u, X, 50, pr, 1);
-      for (size_t i = 0; i < 50; i++) assert_true(pr[i] >= 0 && pr[i] <= 1);
-      double imp[4];
-      assert_int_equal(pp_cart_importance(&u, imp, d), 0);
-      for (size_t k = 0; k < u.n_trees; k++) assert_true(pp_cart_depth(&u, k) < u.start[k + 1] - u.start[k]);
-      pp_cart_trees_free(&u);
-    }
-  }
+  /* every truncation fails cleanly; every byte flipped fails with CORRUPT, or loads a model whose
+   * walks stay in bounds */
+  cart_fuzz fz = {d, X};
+  tu_each_truncation(b.data, b.len, cart_loader, &fz);
+  const unsigned char masks[] = {0x01, 0xFF};
+  size_t rejected = tu_each_flip(b.data, b.len, masks, 2, cart_loader, &fz);
   assert_true(rejected > b.len / 4);
+  unsigned char *c = tu_xmalloc(b.len);
   /* hand-made: a child pointing back to its parent (a cycle) */
   assert_true(t.node[0].feature >= 0);
   memcpy(c, b.data, b.len);
@@ -687,7 +687,6 @@ static void test_save_load_and_crafted_files(void **state) {
   assert_int_equal(pp_cart_load(&rd, d, 10, &u), PROP_ERR_CORRUPT);
   assert_non_null(strstr(prop_last_error(), "test trees"));
   free(c);
-  free(pr);
   pp_buf_free(&b);
   pp_cart_trees_free(&t);
   free(X);
@@ -699,8 +698,8 @@ static void test_save_load_and_crafted_files(void **state) {
 static void test_auc_matches_reference(void **state) {
   (void)state;
   const size_t n = 500;
-  double *s = xmalloc(n * sizeof *s);
-  float *y = xmalloc(n * sizeof *y);
+  double *s = tu_xmalloc(n * sizeof *s);
+  float *y = tu_xmalloc(n * sizeof *y);
   uint64_t st = 31;
   for (size_t i = 0; i < n; i++) {
     y[i] = tu_uniform(&st) < 0.3 ? 1.0f : 0.0f;

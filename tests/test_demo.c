@@ -285,10 +285,8 @@ static void test_campaign_rates(void **state) {
 static void test_oracle(void **state) {
   (void)state;
   const size_t cpm = 4000, months = 5, n = cpm * months;
-  double *p = malloc(n * sizeof *p);
-  float *y = malloc(n * sizeof *y);
-  assert_non_null(p);
-  assert_non_null(y);
+  double *p = tu_xmalloc(n * sizeof *p);
+  float *y = tu_xmalloc(n * sizeof *y);
   /* the rows behind the file are the rows the CSV shows */
   prop_demo_options o = small_opts(42, cpm, months);
   size_t len, nl;

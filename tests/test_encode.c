@@ -63,6 +63,12 @@ static pp_schema *make_schema(const colspec *cols, size_t ncols) {
   return s;
 }
 
+/* The schema of one numeric feature. */
+static pp_schema *numeric_schema(const char *name) {
+  const colspec cols[] = {{name, NULL}};
+  return make_schema(cols, 1);
+}
+
 static pp_encode_opts opts(int impute, int indicator, int standardize, int categorical, long maxcat) {
   pp_encode_opts o;
   pp_encode_opts_default(&o);
@@ -110,8 +116,7 @@ static void assert_names(const pp_encoder *e, const char *const *want, size_t n)
 
 static void test_median_imputation_and_indicator(void **state) {
   (void)state;
-  const colspec cols[] = {{"income", NULL}};
-  pp_schema *s = make_schema(cols, 1);
+  pp_schema *s = numeric_schema("income");
   pp_encode_opts o = opts(PP_IMPUTE_MEDIAN, 1, 0, PP_CAT_ONEHOT, 50);
 
   const double odd[] = {1, NA, 3, 10, NA}; /* median of {1, 3, 10} = 3 */
@@ -145,8 +150,7 @@ static void test_median_imputation_and_indicator(void **state) {
 
 static void test_mean_zero_and_indicator_rules(void **state) {
   (void)state;
-  const colspec cols[] = {{"x", NULL}};
-  pp_schema *s = make_schema(cols, 1);
+  pp_schema *s = numeric_schema("x");
   const double v[] = {1, NA, 3, 11};
 
   pp_encode_opts o = opts(PP_IMPUTE_MEAN, 1, 0, PP_CAT_ONEHOT, 50);
@@ -192,8 +196,7 @@ static void test_mean_zero_and_indicator_rules(void **state) {
 
 static void test_standardisation_by_hand(void **state) {
   (void)state;
-  const colspec cols[] = {{"x", NULL}};
-  pp_schema *s = make_schema(cols, 1);
+  pp_schema *s = numeric_schema("x");
 
   /* median 3, filled {1, 3, 3, 5}: mean 3, population sd sqrt(2) */
   const double a[] = {1, NA, 3, 5};
@@ -498,14 +501,38 @@ static void put_f64_at(unsigned char *p, double v) {
 /* Load of a modified copy must fail with PROP_ERR_CORRUPT and leave *out NULL. */
 static void assert_corrupt(const unsigned char *p, size_t len, const pp_schema *s, const char *needle) {
   pp_encoder *l = (pp_encoder *)1;
-  int rc = load(p, len, s, &l);
-  if (rc != PROP_ERR_CORRUPT || (needle && !strstr(prop_last_error(), needle)))
-    fprintf(stderr, "rc %d: %s\n", rc, prop_last_error());
-  assert_int_equal(rc, PROP_ERR_CORRUPT);
-  if (needle) assert_non_null(strstr(prop_last_error(), needle));
+  tu_expect_rc(load(p, len, s, &l), PROP_ERR_CORRUPT, needle);
   assert_true(l == NULL || l == (pp_encoder *)1);
   if (l == (pp_encoder *)1) l = NULL;
   pp_encoder_free(l);
+}
+
+typedef struct enc_fuzz {
+  const pp_schema *s;
+  const unsigned char *orig;
+} enc_fuzz;
+
+/* Loads a changed payload of k_mixed's encoder: a failure must be PROP_ERR_CORRUPT (loading
+ * nothing); only bytes whose every value is legal (impute, max_categories and the doubles of the
+ * numeric features age [30, 54) and income [82, 106)) may load, and then give finite outputs. */
+static int enc_loader(const unsigned char *p, size_t len, size_t pos, void *user) {
+  const enc_fuzz *f = user;
+  pp_encoder *l = NULL;
+  int rc = load(p, len, f->s, &l);
+  if (rc) {
+    assert_int_equal(rc, PROP_ERR_CORRUPT);
+    assert_null(l);
+    return rc;
+  }
+  int may_pass = pos == 4 || (pos >= 8 && pos < 12) || (pos >= 30 && pos < 54) || (pos >= 82 && pos < 106);
+  if (!may_pass) fprintf(stderr, "byte %zu ^ 0x%02x accepted\n", pos, pos < len ? p[pos] ^ f->orig[pos] : 0);
+  assert_true(may_pass);
+  float out[6 * 64];
+  assert_int_equal(pp_encoder_width(l), 12);
+  pp_encoder_transform(l, k_probe, 6, 4, out);
+  for (size_t k = 0; k < 6 * 12; k++) assert_true(isfinite(out[k]));
+  pp_encoder_free(l);
+  return 0;
 }
 
 static void test_crafted_payloads_rejected(void **state) {
@@ -516,36 +543,14 @@ static void test_crafted_payloads_rejected(void **state) {
   pp_buf b;
   save(e, &b);
   assert_int_equal(b.len, 136); /* the offsets below depend on it */
-  unsigned char *p = malloc(b.len);
-  assert_non_null(p);
+  unsigned char *p = tu_xmalloc(b.len);
 
-  /* every truncation fails cleanly */
-  for (size_t len = 0; len < b.len; len++) assert_corrupt(b.data, len, s, NULL);
-
-  /* every single-byte change is rejected, except in the bytes whose every value is legal (impute,
-   * max_categories and the doubles of the numeric features age [30, 54) and income [82, 106));
-   * an accepted change still gives finite outputs */
+  /* every truncation fails cleanly; every single-byte change is rejected, except where enc_loader
+   * allows it */
+  enc_fuzz fz = {s, b.data};
+  tu_each_truncation(b.data, b.len, enc_loader, &fz);
   const unsigned char masks[] = {0x01, 0x10, 0x80, 0xFF};
-  float out[6 * 64];
-  for (size_t pos = 0; pos < b.len; pos++)
-    for (size_t m = 0; m < sizeof masks; m++) {
-      memcpy(p, b.data, b.len);
-      p[pos] ^= masks[m];
-      pp_encoder *l = NULL;
-      int rc = load(p, b.len, s, &l);
-      int may_pass = pos == 4 || (pos >= 8 && pos < 12) || (pos >= 30 && pos < 54) || (pos >= 82 && pos < 106);
-      if (rc) {
-        assert_int_equal(rc, PROP_ERR_CORRUPT);
-        assert_null(l);
-        continue;
-      }
-      if (!may_pass) fprintf(stderr, "byte %zu ^ 0x%02x accepted\n", pos, masks[m]);
-      assert_true(may_pass);
-      assert_int_equal(pp_encoder_width(l), 12);
-      pp_encoder_transform(l, k_probe, 6, 4, out);
-      for (size_t k = 0; k < 6 * 12; k++) assert_true(isfinite(out[k]));
-      pp_encoder_free(l);
-    }
+  tu_each_flip(b.data, b.len, masks, sizeof masks, enc_loader, &fz);
 
   /* header: layout 0..3, impute 4, indicator 5, standardize 6, categorical 7, max_categories 8..11,
    * nfeat 12..19, width 20..27; feature 0 (age, numeric): kind 28, indicator 29, fill 30..37,
@@ -608,8 +613,7 @@ static void test_crafted_payloads_rejected(void **state) {
 
 static void test_crafted_without_standardize(void **state) {
   (void)state;
-  const colspec cols[] = {{"x", NULL}};
-  pp_schema *s = make_schema(cols, 1);
+  pp_schema *s = numeric_schema("x");
   const double v[] = {1, 2, NA};
   pp_encode_opts o = opts(PP_IMPUTE_ZERO, 1, 0, PP_CAT_ONEHOT, 50);
   pp_encoder *e = fit_ok(s, v, 3, &o);
@@ -680,15 +684,9 @@ static void test_from_binding(void **state) {
 /* ---- recipe options ----------------------------------------------------------------------------- */
 
 static void parse_fails(const char *json, const char *needle) {
-  json_error_t err;
-  json_t *j = json_loads(json, JSON_DECODE_ANY, &err);
-  assert_non_null(j);
+  json_t *j = tu_json(json);
   pp_encode_opts o = opts(PP_IMPUTE_MEAN, 0, 0, PP_CAT_ORDINAL, 9);
-  int rc = pp_encode_opts_parse(j, "encoders", &o);
-  if (rc != PROP_ERR_RECIPE || !strstr(prop_last_error(), needle))
-    fprintf(stderr, "%s -> rc %d: %s\n", json, rc, prop_last_error());
-  assert_int_equal(rc, PROP_ERR_RECIPE);
-  assert_non_null(strstr(prop_last_error(), needle));
+  tu_expect_rc(pp_encode_opts_parse(j, "encoders", &o), PROP_ERR_RECIPE, needle);
   assert_int_equal(o.impute, PP_IMPUTE_MEAN); /* untouched on failure */
   assert_int_equal(o.max_categories, 9);
   json_decref(j);
@@ -705,9 +703,8 @@ static void test_recipe_options(void **state) {
   assert_int_equal(o.categorical, PP_CAT_ONEHOT);
   assert_int_equal(o.max_categories, 50);
 
-  json_t *j = json_loads("{\"impute\": \"mean\", \"missing_indicator\": false, \"standardize\": false,"
-                         " \"categorical\": \"ordinal\", \"max_categories\": 7}", 0, NULL);
-  assert_non_null(j);
+  json_t *j = tu_json("{\"impute\": \"mean\", \"missing_indicator\": false, \"standardize\": false,"
+                       " \"categorical\": \"ordinal\", \"max_categories\": 7}");
   assert_int_equal(pp_encode_opts_parse(j, "encoders", &o), 0);
   json_decref(j);
   assert_int_equal(o.impute, PP_IMPUTE_MEAN);
@@ -734,7 +731,7 @@ static void test_recipe_options(void **state) {
   free(txt);
   json_decref(j);
   /* null values keep the defaults */
-  j = json_loads("{\"impute\": null}", 0, NULL);
+  j = tu_json("{\"impute\": null}");
   assert_int_equal(pp_encode_opts_parse(j, "encoders", &o), 0);
   assert_int_equal(o.impute, PP_IMPUTE_MEDIAN);
   json_decref(j);

@@ -19,6 +19,12 @@ static void test_vote_by_hand(void **state) {
   tu_assert_close(pp_ensemble_combine(&m, p), 0.69, 1e-15);
   m.voting = PP_VOTE_HARD; /* votes 1, 0, 1 -> 0.5 + 0.2 */
   tu_assert_close(pp_ensemble_combine(&m, p), 0.7, 1e-15);
+  /* unnormalised weights are normalised */
+  mem[0].weight = 5;
+  mem[1].weight = 3;
+  mem[2].weight = 2;
+  m.voting = PP_VOTE_SOFT;
+  tu_assert_close(pp_ensemble_combine(&m, p), 0.69, 1e-15);
 }
 
 /* Member 0 ranks perfectly but its probabilities all sit in [0.90, 0.95]; member 1 is noise centred on the

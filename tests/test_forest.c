@@ -18,63 +18,22 @@ static const pp_member_ops *const OPS = &pp_forest_ops;
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  assert_non_null(p);
-  return p;
-}
-
-static void *parse_ops(const pp_member_ops *ops, const char *js) {
-  json_error_t e;
-  json_t *o = js ? json_loads(js, 0, &e) : NULL;
-  if (js) assert_non_null(o);
-  void *params = NULL;
-  int rc = ops->parse_params(o, "members[1].params", &params);
-  if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  assert_int_equal(rc, 0);
-  json_decref(o);
-  return params;
-}
-
 static void parse_fails(const char *js, const char *must_contain) {
-  json_error_t e;
-  json_t *o = json_loads(js, 0, &e);
-  assert_non_null(o);
-  void *params = NULL;
-  int rc = OPS->parse_params(o, "members[1].params", &params);
-  json_decref(o);
-  assert_int_equal(rc, PROP_ERR_RECIPE);
-  assert_null(params);
-  if (!strstr(prop_last_error(), must_contain)) {
-    fprintf(stderr, "message \"%s\" lacks \"%s\"\n", prop_last_error(), must_contain);
-    fail();
-  }
+  tu_expect_recipe_error(OPS, "members[1].params", js, must_contain);
 }
 
 static void *fit_full(const pp_member_ops *ops, const char *params_json, const float *X, const float *y,
                       const float *w, size_t n, size_t d, int imbalance, uint64_t seed, int nthread) {
-  void *params = parse_ops(ops, params_json);
   pp_dataset ds = {X, n, d, y, w, NULL, imbalance};
-  pp_ctx c;
-  pp_ctx_init(&c, NULL, seed);
-  c.nthread = nthread;
-  void *model = NULL;
-  int rc = ops->fit(params, &ds, NULL, &c, &model);
-  if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  assert_int_equal(rc, 0);
-  assert_non_null(model);
-  ops->free_params(params);
-  return model;
+  pp_ctx c = tu_ctx(seed, nthread, NULL);
+  return tu_fit(ops, params_json, &ds, NULL, &c);
 }
 
 static void *fit(const char *params_json, const float *X, const float *y, size_t n, size_t d, int nthread) {
   return fit_full(OPS, params_json, X, y, NULL, n, d, PP_IMB_NONE, 42, nthread);
 }
 
-static void save(const void *m, pp_buf *b) {
-  pp_buf_init(b);
-  assert_int_equal(OPS->save(m, b), 0);
-}
+static void save(const void *m, pp_buf *b) { tu_save(OPS, m, b); }
 
 /* The trees of a fitted forest, read back from its payload. */
 static void trees_of(const void *m, size_t d, pp_cart_trees *t) {
@@ -88,22 +47,10 @@ static void trees_of(const void *m, size_t d, pp_cart_trees *t) {
   pp_buf_free(&b);
 }
 
-static json_t *info_get(const void *m, const char *key) {
-  json_t *o = OPS->info(m);
-  assert_non_null(o);
-  json_t *v = json_object_get(o, key);
-  assert_non_null(v);
-  json_incref(v);
-  json_decref(o);
-  return v; /* caller decrefs */
-}
+static json_t *info_get(const void *m, const char *key) { return tu_info_get(OPS, m, key); /* caller decrefs */ }
 
-static double info_real(const void *m, const char *key) {
-  json_t *v = info_get(m, key);
-  double x = json_is_null(v) ? NAN : json_number_value(v);
-  json_decref(v);
-  return x;
-}
+/* A number of info(), NaN for null. */
+static double info_real(const void *m, const char *key) { return tu_info_num(OPS, m, key); }
 
 /* A noisy problem with a nonlinear signal; NaN in column 3 on every 13th row. */
 static void problem(size_t n, size_t d, double pos_bias, uint64_t seed, float *X, float *y) {
@@ -120,7 +67,7 @@ static void problem(size_t n, size_t d, double pos_bias, uint64_t seed, float *X
 
 static void test_params_defaults_and_errors(void **state) {
   (void)state;
-  void *p = parse_ops(OPS, NULL);
+  void *p = tu_params(OPS, NULL);
   json_t *o = OPS->params_to_json(p);
   char *s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
   assert_string_equal(s, "{\"balanced_bootstrap\":false,\"bootstrap\":true,\"class_weight\":null,\"criterion\":"
@@ -135,7 +82,7 @@ static void test_params_defaults_and_errors(void **state) {
   free(s);
   json_decref(o);
   OPS->free_params(p);
-  p = parse_ops(OPS, "{\"n_estimators\":5,\"class_weight\":\"balanced_subsample\",\"max_features\":0.25,"
+  p = tu_params(OPS, "{\"n_estimators\":5,\"class_weight\":\"balanced_subsample\",\"max_features\":0.25,"
                      "\"max_samples\":0.5,\"balanced_bootstrap\":true,\"oob_score\":false,\"criterion\":\"entropy\"}");
   OPS->free_params(p);
   parse_fails("{\"trees\":5}", "members[1].params.trees: unknown field");
@@ -160,10 +107,10 @@ static void test_params_defaults_and_errors(void **state) {
 static void test_bit_identical_for_any_thread_count(void **state) {
   (void)state;
   const size_t n = 1200, d = 6;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y), *w = xmalloc(n * sizeof *w);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *w = tu_xmalloc(n * sizeof *w);
   problem(n, d, -0.5, 4, X, y);
   for (size_t i = 0; i < n; i++) w[i] = 0.5f + (float)(i % 3);
-  double *p1 = xmalloc(n * sizeof *p1), *p2 = xmalloc(n * sizeof *p2);
+  double *p1 = tu_xmalloc(n * sizeof *p1), *p2 = tu_xmalloc(n * sizeof *p2);
   const char *cfg[] = {
       "{\"n_estimators\":30,\"min_samples_leaf\":3}",
       "{\"n_estimators\":17,\"class_weight\":\"balanced_subsample\",\"max_samples\":0.7,\"criterion\":\"entropy\"}",
@@ -208,9 +155,9 @@ static void test_bit_identical_for_any_thread_count(void **state) {
 static void test_oob_auc_close_to_held_out_auc(void **state) {
   (void)state;
   const size_t n = 2000, nt = 4000, d = 8;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  float *Xt = xmalloc(nt * d * sizeof *Xt), *yt = xmalloc(nt * sizeof *yt);
-  double *pt = xmalloc(nt * sizeof *pt);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  float *Xt = tu_xmalloc(nt * d * sizeof *Xt), *yt = tu_xmalloc(nt * sizeof *yt);
+  double *pt = tu_xmalloc(nt * sizeof *pt);
   problem(n, d, 0.0, 100, X, y);
   problem(nt, d, 0.0, 200, Xt, yt);
   void *m = fit("{\"n_estimators\":100,\"min_samples_leaf\":5}", X, y, n, d, 2);
@@ -223,7 +170,7 @@ static void test_oob_auc_close_to_held_out_auc(void **state) {
   assert_int_equal(json_integer_value(v), (json_int_t)n); /* (1 - 0.368)^100: every row was out once */
   json_decref(v);
   /* the in-bag training fit is much more optimistic than the out-of-bag estimate */
-  double *ptr = xmalloc(n * sizeof *ptr);
+  double *ptr = tu_xmalloc(n * sizeof *ptr);
   assert_int_equal(OPS->predict(m, X, n, ptr, NULL, 2), 0);
   assert_true(tu_auc_ref(ptr, y, n) > oob + 0.05);
   free(ptr);
@@ -244,7 +191,7 @@ static void test_oob_auc_close_to_held_out_auc(void **state) {
 static void test_balanced_bootstrap_sees_equal_classes(void **state) {
   (void)state;
   const size_t n = 900, d = 5;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   problem(n, d, -2.2, 9, X, y);
   size_t npos = 0;
   for (size_t i = 0; i < n; i++) npos += y[i] == 1.0f;
@@ -300,7 +247,7 @@ static void test_balanced_bootstrap_sees_equal_classes(void **state) {
 static void test_class_weights(void **state) {
   (void)state;
   const size_t n = 800, d = 5;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   problem(n, d, -1.5, 10, X, y);
   size_t npos = 0;
   for (size_t i = 0; i < n; i++) npos += y[i] == 1.0f;
@@ -329,7 +276,7 @@ static void test_class_weights(void **state) {
     OPS->free_model(m);
   }
   /* sample weights: the root of a full-data tree is the weighted share */
-  float *w = xmalloc(n * sizeof *w);
+  float *w = tu_xmalloc(n * sizeof *w);
   double W = 0, W1 = 0;
   for (size_t i = 0; i < n; i++) {
     w[i] = (float)(1 + i % 4);
@@ -349,9 +296,9 @@ static void test_class_weights(void **state) {
 static void test_without_randomness_every_tree_is_the_decision_tree(void **state) {
   (void)state;
   const size_t n = 600, d = 5;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   problem(n, d, 0.0, 11, X, y);
-  double *pf = xmalloc(n * sizeof *pf), *pt = xmalloc(n * sizeof *pt);
+  double *pf = tu_xmalloc(n * sizeof *pf), *pt = tu_xmalloc(n * sizeof *pt);
   void *f = fit("{\"n_estimators\":4,\"bootstrap\":false,\"max_features\":\"all\",\"max_depth\":5,"
                 "\"min_samples_leaf\":7,\"criterion\":\"entropy\"}",
                 X, y, n, d, 2);
@@ -394,9 +341,9 @@ static int cancel_after(void *user, const char *stage, size_t done, size_t total
 static void test_errors_and_cancel(void **state) {
   (void)state;
   const size_t n = 300, d = 4;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y), *w = xmalloc(n * sizeof *w);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *w = tu_xmalloc(n * sizeof *w);
   problem(n, d, 0.0, 12, X, y);
-  void *params = parse_ops(OPS, "{\"n_estimators\":50}");
+  void *params = tu_params(OPS, "{\"n_estimators\":50}");
   pp_ctx c;
   pp_ctx_init(&c, NULL, 1);
   c.nthread = 2;
@@ -461,22 +408,12 @@ static void test_errors_and_cancel(void **state) {
 static void test_save_load_and_crafted_payloads(void **state) {
   (void)state;
   const size_t n = 300, d = 4;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  double *p1 = xmalloc(n * sizeof *p1), *p2 = xmalloc(n * sizeof *p2);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  double *p1 = tu_xmalloc(n * sizeof *p1), *p2 = tu_xmalloc(n * sizeof *p2);
   problem(n, d, 0.0, 13, X, y);
   void *m = fit("{\"n_estimators\":4,\"max_depth\":3,\"min_samples_leaf\":5}", X, y, n, d, 2);
   pp_buf b;
-  save(m, &b);
-  pp_rd rd;
-  pp_rd_init(&rd, b.data, b.len, "section MEMB[1] (random_forest)");
-  void *m2 = NULL;
-  assert_int_equal(OPS->load(&rd, d, &m2), 0);
-  assert_int_equal(pp_rd_end(&rd), 0);
-  pp_buf b2;
-  save(m2, &b2);
-  assert_int_equal(b2.len, b.len);
-  assert_memory_equal(b2.data, b.data, b.len);
-  pp_buf_free(&b2);
+  void *m2 = tu_reload(OPS, m, d, &b);
   assert_int_equal(OPS->predict(m, X, n, p1, NULL, 2), 0);
   assert_int_equal(OPS->predict(m2, X, n, p2, NULL, 1), 0);
   assert_memory_equal(p1, p2, n * sizeof *p1);
@@ -488,43 +425,17 @@ static void test_save_load_and_crafted_payloads(void **state) {
   OPS->free_model(m2);
   m2 = NULL;
   /* wrong width */
-  pp_rd_init(&rd, b.data, b.len, "t");
-  assert_int_equal(OPS->load(&rd, d - 1, &m2), PROP_ERR_CORRUPT);
-  /* every truncation */
-  for (size_t len = 0; len < b.len; len++) {
-    pp_rd_init(&rd, b.data, len, "t");
-    assert_int_equal(OPS->load(&rd, d, &m2), PROP_ERR_CORRUPT);
-    assert_null(m2);
-  }
-  /* every byte flipped (two patterns) */
-  unsigned char *c = xmalloc(b.len);
-  size_t rejected = 0;
-  for (size_t pos = 0; pos < b.len; pos++)
-    for (int k = 0; k < 2; k++) {
-      memcpy(c, b.data, b.len);
-      c[pos] ^= k ? 0x80 : 0x5A;
-      pp_rd_init(&rd, c, b.len, "t");
-      int rc = OPS->load(&rd, d, &m2);
-      if (rc) {
-        assert_true(rc == PROP_ERR_CORRUPT || rc == PROP_ERR_VERSION);
-        assert_null(m2);
-        rejected++;
-        continue;
-      }
-      assert_int_equal(OPS->predict(m2, X, 30, p2, NULL, 1), 0);
-      for (size_t i = 0; i < 30; i++) assert_true(p2[i] >= 0 && p2[i] <= 1);
-      json_t *o = OPS->info(m2);
-      json_decref(o);
-      OPS->free_model(m2);
-      m2 = NULL;
-    }
+  assert_int_equal(tu_load(OPS, b.data, b.len, d - 1, &m2), PROP_ERR_CORRUPT);
+  /* every truncation, every byte flipped (two patterns) */
+  const unsigned char masks[] = {0x5A, 0x80};
+  size_t rejected = tu_fuzz_member(OPS, b.data, b.len, d, masks, 2, X, 30);
   assert_true(rejected > b.len / 2);
+  unsigned char *c = tu_xmalloc(b.len);
   /* n_estimators says 5, the payload holds 4 trees */
   memcpy(c, b.data, b.len);
   uint64_t five = 5;
   memcpy(c + 32, &five, 8); /* after version 4, width 8, flags 4, two doubles 16: n_estimators */
-  pp_rd_init(&rd, c, b.len, "t");
-  assert_int_equal(OPS->load(&rd, d, &m2), PROP_ERR_CORRUPT);
+  assert_int_equal(tu_load(OPS, c, b.len, d, &m2), PROP_ERR_CORRUPT);
   free(c);
   pp_buf_free(&b);
   OPS->free_model(m);

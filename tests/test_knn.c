@@ -15,73 +15,29 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  assert_non_null(p);
-  return p;
-}
+static void *parse(const char *js) { return tu_params(&pp_knn_ops, js); }
 
-static void *parse(const char *js) {
-  json_error_t e;
-  json_t *o = js ? json_loads(js, 0, &e) : NULL;
-  if (js) assert_non_null(o);
-  void *params = NULL;
-  int rc = pp_knn_ops.parse_params(o, "members[4].params", &params);
-  if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  assert_int_equal(rc, 0);
-  json_decref(o);
-  return params;
-}
-
-static int parse_rc(const char *js, const char *must_contain) {
-  json_error_t e;
-  json_t *o = json_loads(js, 0, &e);
-  assert_non_null(o);
-  void *params = NULL;
-  int rc = pp_knn_ops.parse_params(o, "members[4].params", &params);
-  json_decref(o);
-  assert_null(params);
-  if (must_contain && !strstr(prop_last_error(), must_contain)) {
-    fprintf(stderr, "message \"%s\" lacks \"%s\"\n", prop_last_error(), must_contain);
-    fail();
-  }
-  return rc;
+static void parse_fails(const char *js, const char *must_contain) {
+  tu_expect_recipe_error(&pp_knn_ops, "members[4].params", js, must_contain);
 }
 
 static void *fit_w(const char *params_json, const float *X, const float *y, const float *w, size_t n, size_t d,
                    int imbalance, uint64_t seed) {
-  void *params = parse(params_json);
   pp_dataset ds = {X, n, d, y, w, NULL, imbalance};
-  pp_ctx c;
-  pp_ctx_init(&c, NULL, seed);
-  c.nthread = 2;
-  void *model = NULL;
-  int rc = pp_knn_ops.fit(params, &ds, NULL, &c, &model);
-  if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  assert_int_equal(rc, 0);
-  assert_non_null(model);
-  pp_knn_ops.free_params(params);
-  return model;
+  pp_ctx c = tu_ctx(seed, 2, NULL);
+  return tu_fit(&pp_knn_ops, params_json, &ds, NULL, &c);
 }
 
-static double info_num(const void *model, const char *key) {
-  json_t *o = pp_knn_ops.info(model);
-  assert_non_null(o);
-  json_t *v = json_object_get(o, key);
-  assert_non_null(v);
-  double x = json_is_boolean(v) ? (double)json_is_true(v) : json_number_value(v);
-  json_decref(o);
-  return x;
-}
+static double info_num(const void *model, const char *key) { return tu_info_num(&pp_knn_ops, model, key); }
 
 /* Predictions of nq rows three ways (one call on 2 threads, one call on 1 thread, one row at a
  * time with the single-row scratch): all three must agree to the bit. */
 static void predict3(const void *m, const float *Q, size_t nq, size_t d, double *out) {
-  double *p1 = xmalloc(nq * sizeof *p1), *p2 = xmalloc(nq * sizeof *p2);
+  double *p1 = tu_xmalloc(nq * sizeof *p1), *p2 = tu_xmalloc(nq * sizeof *p2);
   assert_int_equal(pp_knn_ops.predict(m, Q, nq, out, NULL, 2), 0);
   assert_int_equal(pp_knn_ops.predict(m, Q, nq, p1, NULL, 1), 0);
   size_t sb = pp_knn_ops.scratch_bytes(m, 1);
-  void *scr = xmalloc(sb);
+  void *scr = tu_xmalloc(sb);
   for (size_t i = 0; i < nq; i++) assert_int_equal(pp_knn_ops.predict(m, Q + i * d, 1, p2 + i, scr, 1), 0);
   assert_memory_equal(out, p1, nq * sizeof *out);
   assert_memory_equal(out, p2, nq * sizeof *out);
@@ -110,7 +66,7 @@ static int cmp_refi(const void *a, const void *b) {
 
 /* All n training rows sorted by (squared distance to q in double, row). */
 static refn *ref_sorted(const float *X, size_t n, size_t d, const float *q) {
-  refn *v = xmalloc(n * sizeof *v);
+  refn *v = tu_xmalloc(n * sizeof *v);
   for (size_t i = 0; i < n; i++) {
     double s = 0;
     for (size_t t = 0; t < d; t++) {
@@ -129,7 +85,7 @@ static refn *ref_sorted(const float *X, size_t n, size_t d, const float *q) {
 static double ref_vote(const refn *sorted, size_t n, const float *y, const float *sw, size_t k, int distance,
                        double wneg, double wpos) {
   size_t kk = k < n ? k : n, nz = 0;
-  refn *v = xmalloc(kk * sizeof *v);
+  refn *v = tu_xmalloc(kk * sizeof *v);
   memcpy(v, sorted, kk * sizeof *v);
   for (size_t i = 0; i < kk; i++) nz += v[i].d2 == 0.0;
   if (distance && nz) {
@@ -161,7 +117,7 @@ static double ref_prob(const float *X, const float *y, const float *sw, size_t n
 
 /* Sorted neighbours of each of nq queries. */
 static refn **ref_all(const float *X, size_t n, size_t d, const float *Q, size_t nq) {
-  refn **r = xmalloc(nq * sizeof *r);
+  refn **r = tu_xmalloc(nq * sizeof *r);
   for (size_t i = 0; i < nq; i++) r[i] = ref_sorted(X, n, d, Q + i * d);
   return r;
 }
@@ -199,50 +155,57 @@ static void test_params(void **state) {
   json_decref(j);
   pp_knn_ops.free_params(p);
 
-  assert_int_equal(parse_rc("{\"k\": 0}", "members[4].params.k"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"k\": 10001}", "members[4].params.k"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"k\": 2.5}", "members[4].params.k"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"weights\": \"cosine\"}", "members[4].params.weights"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"class_weight\": \"heavy\"}", "members[4].params.class_weight"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"max_train_rows\": 5}", "members[4].params.max_train_rows"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"max_train_rows\": -1}", "members[4].params.max_train_rows"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"metric\": \"cosine\"}", "members[4].params.metric"), PROP_ERR_RECIPE);
+  parse_fails("{\"k\": 0}", "members[4].params.k");
+  parse_fails("{\"k\": 10001}", "members[4].params.k");
+  parse_fails("{\"k\": 2.5}", "members[4].params.k");
+  parse_fails("{\"weights\": \"cosine\"}", "members[4].params.weights");
+  parse_fails("{\"class_weight\": \"heavy\"}", "members[4].params.class_weight");
+  parse_fails("{\"max_train_rows\": 5}", "members[4].params.max_train_rows");
+  parse_fails("{\"max_train_rows\": -1}", "members[4].params.max_train_rows");
+  parse_fails("{\"metric\": \"cosine\"}", "members[4].params.metric");
 }
 
 /* ---- neighbours ---------------------------------------------------------------------------------- */
+
+/* Fits k neighbours (distance or uniform weights, sample weights w or none) on X, predicts the nq
+ * queries Q three ways (predict3) into out and checks every row against the reference ref within
+ * tol, and exactly for plain counts (uniform, unweighted) when exact_counts.  Returns the model. */
+static void *fit_and_check(const float *X, const float *y, const float *w, size_t n, size_t d, const float *Q,
+                           size_t nq, refn *const *ref, size_t k, int dist, double tol, int exact_counts,
+                           double *out) {
+  char js[128];
+  snprintf(js, sizeof js, "{\"k\": %zu, \"weights\": \"%s\"}", k, dist ? "distance" : "uniform");
+  void *m = fit_w(js, X, y, w, n, d, PP_IMB_NONE, 1);
+  predict3(m, Q, nq, d, out);
+  for (size_t i = 0; i < nq; i++) {
+    double want = ref_vote(ref[i], n, y, w, k, dist, 1.0, 1.0);
+    if (!(fabs(out[i] - want) <= tol)) {
+      fprintf(stderr, "k %zu dist %d weighted %d row %zu: %.17g vs %.17g\n", k, dist, w != NULL, i, out[i], want);
+      fail();
+    }
+    if (exact_counts && !dist && !w) assert_true(out[i] == want); /* counts: exact */
+  }
+  return m;
+}
 
 /* Random data, several k, both weightings, random sample weights (so that any difference in
  * the neighbour set shows in the probability). */
 static void test_matches_brute_force(void **state) {
   (void)state;
   const size_t n = 3000, d = 7, nq = 200;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y), *w = xmalloc(n * sizeof *w);
-  float *Q = xmalloc(nq * d * sizeof *Q), *yq = xmalloc(nq * sizeof *yq);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *w = tu_xmalloc(n * sizeof *w);
+  float *Q = tu_xmalloc(nq * d * sizeof *Q), *yq = tu_xmalloc(nq * sizeof *yq);
   tu_blobs(n, d, 0.3, 0.7, 11, X, y);
   tu_blobs(nq, d, 0.3, 0.7, 12, Q, yq);
   refn **ref = ref_all(X, n, d, Q, nq);
   uint64_t st = 5;
   for (size_t i = 0; i < n; i++) w[i] = (float)(0.5 + tu_uniform(&st));
-  double *out = xmalloc(nq * sizeof *out);
+  double *out = tu_xmalloc(nq * sizeof *out);
   const size_t ks[] = {1, 5, 100, 700};
   for (size_t a = 0; a < sizeof ks / sizeof *ks; a++)
     for (int dist = 0; dist < 2; dist++)
-      for (int weighted = 0; weighted < 2; weighted++) {
-        char js[128];
-        snprintf(js, sizeof js, "{\"k\": %zu, \"weights\": \"%s\"}", ks[a], dist ? "distance" : "uniform");
-        void *m = fit_w(js, X, y, weighted ? w : NULL, n, d, PP_IMB_NONE, 1);
-        predict3(m, Q, nq, d, out);
-        for (size_t i = 0; i < nq; i++) {
-          double want = ref_vote(ref[i], n, y, weighted ? w : NULL, ks[a], dist, 1.0, 1.0);
-          if (!(fabs(out[i] - want) <= 1e-12)) {
-            fprintf(stderr, "k %zu dist %d weighted %d row %zu: %.17g vs %.17g\n", ks[a], dist, weighted, i, out[i],
-                    want);
-            fail();
-          }
-          if (!dist && !weighted) assert_true(out[i] == want); /* counts: exact */
-        }
-        pp_knn_ops.free_model(m);
-      }
+      for (int weighted = 0; weighted < 2; weighted++)
+        pp_knn_ops.free_model(fit_and_check(X, y, weighted ? w : NULL, n, d, Q, nq, ref, ks[a], dist, 1e-12, 1, out));
   ref_free(ref, nq);
   free(X);
   free(y);
@@ -258,8 +221,8 @@ static void test_matches_brute_force(void **state) {
 static void test_ties_and_duplicates(void **state) {
   (void)state;
   const size_t n = 2000, d = 4, nq = 200;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y), *w = xmalloc(n * sizeof *w);
-  float *Q = xmalloc(nq * d * sizeof *Q);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *w = tu_xmalloc(n * sizeof *w);
+  float *Q = tu_xmalloc(nq * d * sizeof *Q);
   uint64_t st = 77;
   for (size_t i = 0; i < n; i++) {
     for (size_t t = 0; t < d; t++) X[i * d + t] = (float)(tu_rand(&st) % 4);
@@ -276,23 +239,12 @@ static void test_ties_and_duplicates(void **state) {
   for (size_t i = 0; i < n && nsame < 128; i++)
     if (memcmp(X + i * d, Q, d * sizeof *Q) == 0) same[nsame++] = i;
   assert_true(nsame == 128 && same[127] < 800);
-  double *out = xmalloc(nq * sizeof *out);
+  double *out = tu_xmalloc(nq * sizeof *out);
   const size_t ks[] = {3, 25, 100};
   for (size_t a = 0; a < 3; a++)
     for (int dist = 0; dist < 2; dist++)
       for (int weighted = 0; weighted < 2; weighted++) {
-        char js[128];
-        snprintf(js, sizeof js, "{\"k\": %zu, \"weights\": \"%s\"}", ks[a], dist ? "distance" : "uniform");
-        void *m = fit_w(js, X, y, weighted ? w : NULL, n, d, PP_IMB_NONE, 1);
-        predict3(m, Q, nq, d, out);
-        for (size_t i = 0; i < nq; i++) {
-          double want = ref_vote(ref[i], n, y, weighted ? w : NULL, ks[a], dist, 1.0, 1.0);
-          if (!(fabs(out[i] - want) <= 1e-13)) {
-            fprintf(stderr, "k %zu dist %d weighted %d row %zu: %.17g vs %.17g\n", ks[a], dist, weighted, i, out[i],
-                    want);
-            fail();
-          }
-        }
+        void *m = fit_and_check(X, y, weighted ? w : NULL, n, d, Q, nq, ref, ks[a], dist, 1e-13, 0, out);
         /* the query on the duplicated row: its k neighbours are the first k equal rows */
         double num = 0, den = 0;
         for (size_t i = 0; i < ks[a]; i++) {
@@ -318,14 +270,14 @@ static void test_shapes_and_huge_values(void **state) {
   const size_t shapes[][3] = {{600, 300, 20}, {500, 1, 50}, {40, 3, 10}};
   for (size_t s = 0; s < 3; s++) {
     size_t n = shapes[s][0], d = shapes[s][1], nq = shapes[s][2];
-    float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y), *Q = xmalloc(nq * d * sizeof *Q);
-    float *yq = xmalloc(nq * sizeof *yq);
+    float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *Q = tu_xmalloc(nq * d * sizeof *Q);
+    float *yq = tu_xmalloc(nq * sizeof *yq);
     tu_blobs(n, d, 0.4, 0.5, 100 + s, X, y);
     tu_blobs(nq, d, 0.4, 0.5, 200 + s, Q, yq);
     Q[0] = 3e20f;  /* beyond the float pass: answered by the exact scan */
     Q[d] = -1e30f;
     void *m = fit_w("{\"k\": 15}", X, y, NULL, n, d, PP_IMB_NONE, 1);
-    double *out = xmalloc(nq * sizeof *out);
+    double *out = tu_xmalloc(nq * sizeof *out);
     predict3(m, Q, nq, d, out);
     for (size_t i = 0; i < nq; i++)
       assert_true(out[i] == ref_prob(X, y, NULL, n, d, Q + i * d, 15, 0, 1.0, 1.0));
@@ -372,8 +324,8 @@ static void test_distance_weights(void **state) {
 static void test_class_weights(void **state) {
   (void)state;
   const size_t n = 40, d = 3;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  tu_blobs(n, d, 0.25, 1.0, 31, X, y);
+  float *X, *y;
+  tu_blobs_alloc(n, d, 0.25, 1.0, 31, &X, &y);
   size_t npos = 0;
   for (size_t i = 0; i < n; i++) npos += y[i] > 0.5f;
   assert_true(npos > 0 && npos < n);
@@ -402,8 +354,8 @@ static void test_class_weights(void **state) {
 static void test_row_cap(void **state) {
   (void)state;
   const size_t n = 5000, d = 3;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  tu_blobs(n, d, 0.2, 1.0, 41, X, y);
+  float *X, *y;
+  tu_blobs_alloc(n, d, 0.2, 1.0, 41, &X, &y);
   size_t npos = 0;
   for (size_t i = 0; i < n; i++) npos += y[i] > 0.5f;
   void *m1 = fit_w("{\"k\": 10, \"max_train_rows\": 1000}", X, y, NULL, n, d, PP_IMB_NONE, 9);
@@ -419,12 +371,9 @@ static void test_row_cap(void **state) {
   for (size_t j = 0; j < km->n; j++) kpos += km->pos[j];
   assert_true(fabs((double)kpos - 1000.0 * (double)npos / (double)n) <= 1.0);
   pp_buf b1, b2, b3;
-  pp_buf_init(&b1);
-  pp_buf_init(&b2);
-  pp_buf_init(&b3);
-  assert_int_equal(pp_knn_ops.save(m1, &b1), 0);
-  assert_int_equal(pp_knn_ops.save(m2, &b2), 0);
-  assert_int_equal(pp_knn_ops.save(m3, &b3), 0);
+  tu_save(&pp_knn_ops, m1, &b1);
+  tu_save(&pp_knn_ops, m2, &b2);
+  tu_save(&pp_knn_ops, m3, &b3);
   assert_int_equal(b1.len, b2.len);
   assert_memory_equal(b1.data, b2.data, b1.len); /* same seed, same sample */
   assert_true(b1.len == b3.len && memcmp(b1.data, b3.data, b1.len) != 0);
@@ -474,8 +423,8 @@ static void test_fit_and_predict_errors(void **state) {
   assert_int_equal(pp_knn_ops.predict(model, q, 3, p, NULL, 2), PROP_ERR_VALUE);
   assert_non_null(strstr(prop_last_error(), "row 1"));
   /* on the threaded path (several blocks) the first bad row is named */
-  float *qq = xmalloc(400 * d * sizeof *qq);
-  double *pp = xmalloc(400 * sizeof *pp);
+  float *qq = tu_xmalloc(400 * d * sizeof *qq);
+  double *pp = tu_xmalloc(400 * sizeof *pp);
   for (size_t i = 0; i < 400 * d; i++) qq[i] = (float)(i % 7);
   qq[333 * d + 1] = -INFINITY;
   qq[250 * d] = NAN;
@@ -521,12 +470,12 @@ static void test_scan_variants_agree(void **state) {
     return;
   }
   const size_t nq = 5, ldc = 45, nt = 37, ntile = 60, kc = 20, kmax = 25, bc = 80;
-  float *C = xmalloc(ntile * nq * ldc * sizeof *C);
+  float *C = tu_xmalloc(ntile * nq * ldc * sizeof *C);
   uint64_t st = 3;
   for (size_t i = 0; i < ntile * nq * ldc; i++) C[i] = (float)(tu_normal(&st) * 10.0);
   for (size_t i = 0; i < 200; i++) C[tu_rand(&st) % (ntile * nq * ldc)] = -5.0f; /* ties */
-  float *k1 = xmalloc(nq * bc * sizeof *k1), *k2 = xmalloc(nq * bc * sizeof *k2);
-  uint32_t *i1 = xmalloc(nq * bc * sizeof *i1), *i2 = xmalloc(nq * bc * sizeof *i2);
+  float *k1 = tu_xmalloc(nq * bc * sizeof *k1), *k2 = tu_xmalloc(nq * bc * sizeof *k2);
+  uint32_t *i1 = tu_xmalloc(nq * bc * sizeof *i1), *i2 = tu_xmalloc(nq * bc * sizeof *i2);
   qbuf q1[5], q2[5];
   run_variant(0, C, nq, ldc, nt, ntile, bc, kc, kmax, k1, i1, q1);
   run_variant(1, C, nq, ldc, nt, ntile, bc, kc, kmax, k2, i2, q2);
@@ -567,8 +516,8 @@ static void test_scan_variants_agree(void **state) {
 static void test_save_load(void **state) {
   (void)state;
   const size_t n = 700, d = 5, nq = 100;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y), *w = xmalloc(n * sizeof *w);
-  float *Q = xmalloc(nq * d * sizeof *Q), *yq = xmalloc(nq * sizeof *yq);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *w = tu_xmalloc(n * sizeof *w);
+  float *Q = tu_xmalloc(nq * d * sizeof *Q), *yq = tu_xmalloc(nq * sizeof *yq);
   tu_blobs(n, d, 0.3, 0.6, 51, X, y);
   tu_blobs(nq, d, 0.3, 0.6, 52, Q, yq);
   X[3] = 1e-40f; /* a subnormal survives the [-2y, |y|^2] form exactly */
@@ -577,14 +526,8 @@ static void test_save_load(void **state) {
     void *m = fit_w("{\"k\": 30, \"weights\": \"distance\", \"max_train_rows\": 600}", X, y, weighted ? w : NULL, n,
                     d, PP_IMB_WEIGHTS, 4);
     pp_buf b;
-    pp_buf_init(&b);
-    assert_int_equal(pp_knn_ops.save(m, &b), 0);
-    pp_rd rd;
-    pp_rd_init(&rd, b.data, b.len, "test knn");
-    void *l = NULL;
-    assert_int_equal(pp_knn_ops.load(&rd, d, &l), 0);
-    assert_int_equal(pp_rd_end(&rd), 0);
-    double *p1 = xmalloc(nq * sizeof *p1), *p2 = xmalloc(nq * sizeof *p2);
+    void *l = tu_reload(&pp_knn_ops, m, d, &b);
+    double *p1 = tu_xmalloc(nq * sizeof *p1), *p2 = tu_xmalloc(nq * sizeof *p2);
     predict3(m, Q, nq, d, p1);
     predict3(l, Q, nq, d, p2);
     assert_memory_equal(p1, p2, nq * sizeof *p1);
@@ -592,12 +535,6 @@ static void test_save_load(void **state) {
     assert_true(info_num(l, "cap_applied") == 1);
     assert_true(info_num(l, "stored_bytes") == 600.0 * d * 4 + 600.0 * (weighted ? 8 : 4));
     assert_true(b.len == 63 + (size_t)info_num(l, "stored_bytes"));
-    pp_buf b2;
-    pp_buf_init(&b2);
-    assert_int_equal(pp_knn_ops.save(l, &b2), 0);
-    assert_int_equal(b2.len, b.len);
-    assert_memory_equal(b2.data, b.data, b.len);
-    pp_buf_free(&b2);
     free(p1);
     free(p2);
     pp_knn_ops.free_model(l);
@@ -607,8 +544,7 @@ static void test_save_load(void **state) {
   /* a subnormal value comes back exactly */
   void *m = fit_w("{\"k\": 3}", X, y, NULL, n, d, PP_IMB_NONE, 4);
   pp_buf b;
-  pp_buf_init(&b);
-  assert_int_equal(pp_knn_ops.save(m, &b), 0);
+  tu_save(&pp_knn_ops, m, &b);
   float x3;
   memcpy(&x3, b.data + 63 + 12, 4);
   assert_true(x3 == 1e-40f);
@@ -621,43 +557,26 @@ static void test_save_load(void **state) {
   free(yq);
 }
 
+/* Whatever loads must predict without reading out of bounds. */
 static int load_rc(const unsigned char *data, size_t len, size_t d) {
-  pp_rd rd;
-  pp_rd_init(&rd, data, len, "crafted");
-  void *l = NULL;
-  int rc = pp_knn_ops.load(&rd, d, &l);
-  if (rc) assert_null(l);
-  else {
-    /* whatever loads must predict without reading out of bounds */
-    float q[4] = {0.5f, -1, 2, 0};
-    double p;
-    assert_int_equal(pp_knn_ops.predict(l, q, 1, &p, NULL, 1), 0);
-    assert_true(p >= 0 && p <= 1);
-    pp_knn_ops.free_model(l);
-  }
-  return rc;
+  static const float q[4] = {0.5f, -1, 2, 0};
+  return tu_load_check(&pp_knn_ops, data, len, d, q, 1);
 }
 
 static void test_load_rejects_crafted(void **state) {
   (void)state;
   const size_t n = 60, d = 4;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y), *w = xmalloc(n * sizeof *w);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *w = tu_xmalloc(n * sizeof *w);
   tu_blobs(n, d, 0.4, 0.8, 71, X, y);
   for (size_t i = 0; i < n; i++) w[i] = 2.0f;
   void *m = fit_w("{\"k\": 5}", X, y, w, n, d, PP_IMB_NONE, 1);
   pp_buf b;
-  pp_buf_init(&b);
-  assert_int_equal(pp_knn_ops.save(m, &b), 0);
+  tu_save(&pp_knn_ops, m, &b);
   assert_int_equal(load_rc(b.data, b.len, d), 0);
-  /* every truncation fails */
-  for (size_t len = 0; len < b.len; len++) {
-    unsigned char *copy = xmalloc(len);
-    memcpy(copy, b.data, len);
-    int rc = load_rc(copy, len, d);
-    assert_true(rc == PROP_ERR_CORRUPT || rc == PROP_ERR_TRUNCATED);
-    free(copy);
-  }
-  unsigned char *c = xmalloc(b.len);
+  /* every truncation fails; every byte flipped fails cleanly or loads a model that predicts */
+  const unsigned char mask = 0x81;
+  tu_fuzz_member(&pp_knn_ops, b.data, b.len, d, &mask, 1, X, 5);
+  unsigned char *c = tu_xmalloc(b.len);
   /* layout: u32 version, u64 d, u64 k, u8 weights, u8 class_weight, u8 flags, f64 w_neg, f64 w_pos,
    * u64 rows_in, u64 max_rows, u64 n, f32 X[n d], f32 y[n], f32 w[n] */
   const size_t off_k = 12, off_weights = 20, off_flags = 22, off_wneg = 23, off_rows = 39, off_n = 55, off_x = 63;

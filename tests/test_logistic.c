@@ -12,93 +12,31 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  assert_non_null(p);
-  return p;
-}
+static void *parse(const char *js) { return tu_params(&pp_logistic_ops, js); }
 
-static void *parse(const char *js) {
-  json_error_t e;
-  json_t *o = js ? json_loads(js, 0, &e) : NULL;
-  if (js) assert_non_null(o);
-  void *params = NULL;
-  int rc = pp_logistic_ops.parse_params(o, "members[5].params", &params);
-  if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  assert_int_equal(rc, 0);
-  json_decref(o);
-  return params;
-}
-
-static int parse_rc(const char *js, const char *must_contain) {
-  json_error_t e;
-  json_t *o = json_loads(js, 0, &e);
-  assert_non_null(o);
-  void *params = NULL;
-  int rc = pp_logistic_ops.parse_params(o, "members[5].params", &params);
-  json_decref(o);
-  assert_null(params);
-  if (must_contain && !strstr(prop_last_error(), must_contain)) {
-    fprintf(stderr, "message \"%s\" lacks \"%s\"\n", prop_last_error(), must_contain);
-    fail();
-  }
-  return rc;
-}
-
-typedef struct logcap {
-  int warns;
-  char last[512];
-} logcap;
-
-static void log_fn(void *user, int level, const char *msg) {
-  logcap *lc = user;
-  if (level == PROP_LOG_WARN) {
-    lc->warns++;
-    snprintf(lc->last, sizeof lc->last, "%s", msg);
-  }
+static void parse_fails(const char *js, const char *must_contain) {
+  tu_expect_recipe_error(&pp_logistic_ops, "members[5].params", js, must_contain);
 }
 
 static void *fit_full(const char *params_json, const float *X, const float *y, const float *w, size_t n, size_t d,
-                      int imbalance, int nthread, logcap *lc) {
-  void *params = parse(params_json);
+                      int imbalance, int nthread, tu_log *lg) {
   pp_dataset ds = {X, n, d, y, w, NULL, imbalance};
-  pp_ctx c;
-  pp_ctx_init(&c, NULL, 1);
-  c.nthread = nthread;
-  if (lc) {
-    c.log = log_fn;
-    c.user = lc;
-  }
-  void *model = NULL;
-  int rc = pp_logistic_ops.fit(params, &ds, NULL, &c, &model);
-  if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  assert_int_equal(rc, 0);
-  assert_non_null(model);
-  pp_logistic_ops.free_params(params);
-  return model;
+  pp_ctx c = tu_ctx(1, nthread, lg);
+  return tu_fit(&pp_logistic_ops, params_json, &ds, NULL, &c);
 }
 
 static void *fit(const char *params_json, const float *X, const float *y, size_t n, size_t d) {
   return fit_full(params_json, X, y, NULL, n, d, PP_IMB_NONE, 2, NULL);
 }
 
-static double info_num(const void *model, const char *key) {
-  json_t *o = pp_logistic_ops.info(model);
-  assert_non_null(o);
-  json_t *v = json_object_get(o, key);
-  assert_non_null(v);
-  double x = json_is_boolean(v) ? (double)json_is_true(v) : json_number_value(v);
-  json_decref(o);
-  return x;
-}
+static double info_num(const void *model, const char *key) { return tu_info_num(&pp_logistic_ops, model, key); }
 
 /* Coefficients and intercept of a model, read back from its saved payload
  * (u32 version, u64 d, u8 class_weight, u8 converged, u32 iterations, f64 C, f64 gradient,
  * f64 intercept, f64 beta[d]). */
 static void coefs(const void *m, size_t d, double *beta, double *b) {
   pp_buf buf;
-  pp_buf_init(&buf);
-  assert_int_equal(pp_logistic_ops.save(m, &buf), 0);
+  tu_save(&pp_logistic_ops, m, &buf);
   assert_int_equal(buf.len, 42 + 8 * d);
   memcpy(b, buf.data + 34, 8);
   memcpy(beta, buf.data + 42, 8 * d);
@@ -124,14 +62,14 @@ static void test_params(void **state) {
   json_decref(j2);
   pp_logistic_ops.free_params(p);
   pp_logistic_ops.free_params(p2);
-  assert_int_equal(parse_rc("{\"C\": 0}", "members[5].params.C"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"C\": -2}", "members[5].params.C"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"C\": \"big\"}", "members[5].params.C"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"max_iter\": 0}", "members[5].params.max_iter"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"tol\": 0}", "members[5].params.tol"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"tol\": 3}", "members[5].params.tol"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"class_weight\": \"auto\"}", "members[5].params.class_weight"), PROP_ERR_RECIPE);
-  assert_int_equal(parse_rc("{\"penalty\": \"l1\"}", "members[5].params.penalty"), PROP_ERR_RECIPE);
+  parse_fails("{\"C\": 0}", "members[5].params.C");
+  parse_fails("{\"C\": -2}", "members[5].params.C");
+  parse_fails("{\"C\": \"big\"}", "members[5].params.C");
+  parse_fails("{\"max_iter\": 0}", "members[5].params.max_iter");
+  parse_fails("{\"tol\": 0}", "members[5].params.tol");
+  parse_fails("{\"tol\": 3}", "members[5].params.tol");
+  parse_fails("{\"class_weight\": \"auto\"}", "members[5].params.class_weight");
+  parse_fails("{\"penalty\": \"l1\"}", "members[5].params.penalty");
 }
 
 /* ---- known answers ---------------------------------------------------------------------------- */
@@ -144,7 +82,7 @@ static void test_binary_feature_closed_form(void **state) {
   const size_t n0 = 50, n1 = 70;
   const size_t r0 = 12, r1 = 40; /* positives per group */
   const size_t n = n0 + n1;
-  float *X = xmalloc(n * sizeof *X), *y = xmalloc(n * sizeof *y), *w = xmalloc(n * sizeof *w);
+  float *X = tu_xmalloc(n * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *w = tu_xmalloc(n * sizeof *w);
   for (size_t i = 0; i < n; i++) {
     int g = i >= n0;
     size_t k = g ? i - n0 : i;
@@ -216,8 +154,8 @@ static double gd_grad(const float *X, const float *y, size_t n, size_t d, double
 static void test_matches_gradient_descent(void **state) {
   (void)state;
   const size_t n = 80, d = 3;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  tu_blobs(n, d, 0.4, 0.9, 21, X, y);
+  float *X, *y;
+  tu_blobs_alloc(n, d, 0.4, 0.9, 21, &X, &y);
   const double Cs[] = {1.0, 0.05};
   for (int c = 0; c < 2; c++) {
     double C = Cs[c];
@@ -271,7 +209,7 @@ static void test_matches_gradient_descent(void **state) {
 static void test_separable(void **state) {
   (void)state;
   const size_t n = 200, d = 2;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   uint64_t st = 8;
   for (size_t i = 0; i < n; i++) {
     double a = tu_normal(&st), c = tu_normal(&st);
@@ -307,16 +245,16 @@ static void test_separable(void **state) {
 static void test_iteration_limit(void **state) {
   (void)state;
   const size_t n = 300, d = 4;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  tu_blobs(n, d, 0.3, 1.0, 33, X, y);
-  logcap lc;
+  float *X, *y;
+  tu_blobs_alloc(n, d, 0.3, 1.0, 33, &X, &y);
+  tu_log lc;
   memset(&lc, 0, sizeof lc);
   void *m = fit_full("{\"max_iter\": 1, \"tol\": 1e-12}", X, y, NULL, n, d, PP_IMB_NONE, 1, &lc);
   assert_true(info_num(m, "converged") == 0);
   assert_true(info_num(m, "iterations") == 1);
   assert_true(info_num(m, "gradient") > 1e-12);
   assert_int_equal(lc.warns, 1);
-  assert_non_null(strstr(lc.last, "max_iter"));
+  assert_non_null(strstr(lc.last_warn, "max_iter"));
   double p[300];
   assert_int_equal(pp_logistic_ops.predict(m, X, n, p, NULL, 1), 0);
   assert_true(tu_auc_ref(p, y, n) > 0.8);
@@ -329,18 +267,15 @@ static void test_iteration_limit(void **state) {
 static void test_thread_invariance(void **state) {
   (void)state;
   const size_t n = 9000, d = 6;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  tu_blobs(n, d, 0.2, 0.5, 44, X, y);
+  float *X, *y;
+  tu_blobs_alloc(n, d, 0.2, 0.5, 44, &X, &y);
   void *m1 = fit_full(NULL, X, y, NULL, n, d, PP_IMB_WEIGHTS, 1, NULL);
   void *m2 = fit_full(NULL, X, y, NULL, n, d, PP_IMB_WEIGHTS, 2, NULL);
   void *m3 = fit_full(NULL, X, y, NULL, n, d, PP_IMB_WEIGHTS, 3, NULL);
   pp_buf b1, b2, b3;
-  pp_buf_init(&b1);
-  pp_buf_init(&b2);
-  pp_buf_init(&b3);
-  assert_int_equal(pp_logistic_ops.save(m1, &b1), 0);
-  assert_int_equal(pp_logistic_ops.save(m2, &b2), 0);
-  assert_int_equal(pp_logistic_ops.save(m3, &b3), 0);
+  tu_save(&pp_logistic_ops, m1, &b1);
+  tu_save(&pp_logistic_ops, m2, &b2);
+  tu_save(&pp_logistic_ops, m3, &b3);
   assert_int_equal(b1.len, b2.len);
   assert_memory_equal(b1.data, b2.data, b1.len);
   assert_memory_equal(b1.data, b3.data, b1.len);
@@ -387,42 +322,25 @@ static void test_fit_errors(void **state) {
 static void test_save_load(void **state) {
   (void)state;
   const size_t n = 500, d = 9;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  tu_blobs(n, d, 0.3, 0.6, 55, X, y);
+  float *X, *y;
+  tu_blobs_alloc(n, d, 0.3, 0.6, 55, &X, &y);
   void *m = fit(NULL, X, y, n, d);
   pp_buf b;
-  pp_buf_init(&b);
-  assert_int_equal(pp_logistic_ops.save(m, &b), 0);
-  pp_rd rd;
-  pp_rd_init(&rd, b.data, b.len, "test logistic");
-  void *l = NULL;
-  assert_int_equal(pp_logistic_ops.load(&rd, d, &l), 0);
-  assert_int_equal(pp_rd_end(&rd), 0);
-  double *p1 = xmalloc(n * sizeof *p1), *p2 = xmalloc(n * sizeof *p2);
+  void *l = tu_reload(&pp_logistic_ops, m, d, &b);
+  double *p1 = tu_xmalloc(n * sizeof *p1), *p2 = tu_xmalloc(n * sizeof *p2);
   assert_int_equal(pp_logistic_ops.predict(m, X, n, p1, NULL, 1), 0);
   assert_int_equal(pp_logistic_ops.predict(l, X, n, p2, NULL, 2), 0);
   assert_memory_equal(p1, p2, n * sizeof *p1);
   assert_true(info_num(l, "iterations") == info_num(m, "iterations"));
   assert_true(info_num(l, "converged") == 1);
-  pp_buf b2;
-  pp_buf_init(&b2);
-  assert_int_equal(pp_logistic_ops.save(l, &b2), 0);
-  assert_int_equal(b2.len, b.len);
-  assert_memory_equal(b2.data, b.data, b.len);
-  pp_buf_free(&b2);
   pp_logistic_ops.free_model(l);
   l = NULL;
-  /* every truncation fails */
-  for (size_t len = 0; len < b.len; len++) {
-    unsigned char *copy = xmalloc(len);
-    memcpy(copy, b.data, len);
-    pp_rd_init(&rd, copy, len, "trunc");
-    int rc = pp_logistic_ops.load(&rd, d, &l);
-    assert_true(rc == PROP_ERR_CORRUPT || rc == PROP_ERR_TRUNCATED);
-    free(copy);
-  }
+  /* every truncation fails; every byte flipped fails cleanly or loads a model that predicts */
+  const unsigned char mask = 0x90;
+  tu_fuzz_member(&pp_logistic_ops, b.data, b.len, d, &mask, 1, X, 10);
   /* crafted fields */
-  unsigned char *c = xmalloc(b.len);
+  unsigned char *c = tu_xmalloc(b.len);
+  pp_rd rd;
   pp_rd_init(&rd, b.data, b.len, "width");
   assert_int_equal(pp_logistic_ops.load(&rd, d + 1, &l), PROP_ERR_CORRUPT);
   memcpy(c, b.data, b.len);

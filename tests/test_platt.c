@@ -20,10 +20,8 @@ static void sample(size_t n, double A, double B, uint64_t seed, double *f, float
 static void test_recovers_known_parameters(void **state) {
   (void)state;
   const size_t n = 40000;
-  double *f = malloc(n * sizeof *f);
-  float *y = malloc(n * sizeof *y);
-  assert_non_null(f);
-  assert_non_null(y);
+  double *f = tu_xmalloc(n * sizeof *f);
+  float *y = tu_xmalloc(n * sizeof *y);
   const double cases[3][2] = {{-1.5, 0.4}, {-0.5, -1.0}, {2.0, 0.0}};
   for (int c = 0; c < 3; c++) {
     sample(n, cases[c][0], cases[c][1], 11 + (uint64_t)c, f, y);
@@ -39,10 +37,8 @@ static void test_recovers_known_parameters(void **state) {
 static void test_monotone_and_bounded(void **state) {
   (void)state;
   const size_t n = 5000;
-  double *f = malloc(n * sizeof *f);
-  float *y = malloc(n * sizeof *y);
-  assert_non_null(f);
-  assert_non_null(y);
+  double *f = tu_xmalloc(n * sizeof *f);
+  float *y = tu_xmalloc(n * sizeof *y);
   sample(n, -2.0, 0.3, 5, f, y);
   double A, B;
   assert_int_equal(pp_platt_fit(f, y, n, &A, &B), 0);
@@ -96,10 +92,8 @@ static void test_separable_scores_stay_finite(void **state) {
 static void test_deterministic(void **state) {
   (void)state;
   const size_t n = 3000;
-  double *f = malloc(n * sizeof *f);
-  float *y = malloc(n * sizeof *y);
-  assert_non_null(f);
-  assert_non_null(y);
+  double *f = tu_xmalloc(n * sizeof *f);
+  float *y = tu_xmalloc(n * sizeof *y);
   sample(n, -1.0, 0.5, 99, f, y);
   double A1, B1, A2, B2;
   assert_int_equal(pp_platt_fit(f, y, n, &A1, &B1), 0);

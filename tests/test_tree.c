@@ -14,53 +14,17 @@ static const pp_member_ops *const OPS = &pp_tree_ops;
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  assert_non_null(p);
-  return p;
-}
-
-static void *parse(const char *js) {
-  json_error_t e;
-  json_t *o = js ? json_loads(js, 0, &e) : NULL;
-  if (js) assert_non_null(o);
-  void *params = NULL;
-  int rc = OPS->parse_params(o, "members[3].params", &params);
-  if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  assert_int_equal(rc, 0);
-  json_decref(o);
-  return params;
-}
+static void *parse(const char *js) { return tu_params(OPS, js); }
 
 static void parse_fails(const char *js, const char *must_contain) {
-  json_error_t e;
-  json_t *o = json_loads(js, 0, &e);
-  assert_non_null(o);
-  void *params = NULL;
-  int rc = OPS->parse_params(o, "members[3].params", &params);
-  json_decref(o);
-  assert_int_equal(rc, PROP_ERR_RECIPE);
-  assert_null(params);
-  if (!strstr(prop_last_error(), must_contain)) {
-    fprintf(stderr, "message \"%s\" lacks \"%s\"\n", prop_last_error(), must_contain);
-    fail();
-  }
+  tu_expect_recipe_error(OPS, "members[3].params", js, must_contain);
 }
 
 static void *fit_w(const char *params_json, const float *X, const float *y, const float *w, size_t n, size_t d,
                    int imbalance) {
-  void *params = parse(params_json);
   pp_dataset ds = {X, n, d, y, w, NULL, imbalance};
-  pp_ctx c;
-  pp_ctx_init(&c, NULL, 42);
-  c.nthread = 2;
-  void *model = NULL;
-  int rc = OPS->fit(params, &ds, NULL, &c, &model);
-  if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  assert_int_equal(rc, 0);
-  assert_non_null(model);
-  OPS->free_params(params);
-  return model;
+  pp_ctx c = tu_ctx(42, 2, NULL);
+  return tu_fit(OPS, params_json, &ds, NULL, &c);
 }
 
 static void *fit(const char *params_json, const float *X, const float *y, size_t n, size_t d) {
@@ -79,14 +43,7 @@ static json_t *info_of(const void *model) {
   return o;
 }
 
-static json_int_t info_int(const void *model, const char *key) {
-  json_t *o = info_of(model);
-  json_t *v = json_object_get(o, key);
-  assert_non_null(v);
-  json_int_t x = json_integer_value(v);
-  json_decref(o);
-  return x;
-}
+static json_int_t info_int(const void *model, const char *key) { return tu_info_int(OPS, model, key); }
 
 /* ---- parameters ------------------------------------------------------------------------------- */
 
@@ -144,8 +101,8 @@ static void test_params_errors_name_the_field(void **state) {
 static void test_separable_training_accuracy_one(void **state) {
   (void)state;
   const size_t n = 500, d = 5;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  double *p = xmalloc(n * sizeof *p);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  double *p = tu_xmalloc(n * sizeof *p);
   uint64_t st = 3;
   for (size_t i = 0; i < n; i++) {
     for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
@@ -231,7 +188,7 @@ static void test_missing_values_at_fit_and_predict(void **state) {
   (void)state;
   /* at fit: missing x0 goes with class 1 (it is mostly class 1) */
   const size_t n = 300, d = 2;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   uint64_t st = 8;
   for (size_t i = 0; i < n; i++) {
     float v = (float)tu_normal(&st);
@@ -301,8 +258,8 @@ static void test_fit_errors(void **state) {
 static void test_save_load_and_crafted_payloads(void **state) {
   (void)state;
   const size_t n = 400, d = 4;
-  float *X = xmalloc(n * d * sizeof *X), *y = xmalloc(n * sizeof *y);
-  double *p1 = xmalloc(n * sizeof *p1), *p2 = xmalloc(n * sizeof *p2);
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  double *p1 = tu_xmalloc(n * sizeof *p1), *p2 = tu_xmalloc(n * sizeof *p2);
   uint64_t st = 12;
   for (size_t i = 0; i < n; i++) {
     for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
@@ -311,18 +268,7 @@ static void test_save_load_and_crafted_payloads(void **state) {
   void *m = fit("{\"max_depth\":4,\"min_samples_leaf\":10,\"criterion\":\"entropy\",\"max_features\":\"sqrt\"}", X,
                 y, n, d);
   pp_buf b;
-  pp_buf_init(&b);
-  assert_int_equal(OPS->save(m, &b), 0);
-  pp_rd rd;
-  pp_rd_init(&rd, b.data, b.len, "section MEMB[0] (decision_tree)");
-  void *m2 = NULL;
-  assert_int_equal(OPS->load(&rd, d, &m2), 0);
-  assert_int_equal(pp_rd_end(&rd), 0);
-  pp_buf b2;
-  pp_buf_init(&b2);
-  assert_int_equal(OPS->save(m2, &b2), 0);
-  assert_int_equal(b.len, b2.len);
-  assert_memory_equal(b.data, b2.data, b.len);
+  void *m2 = tu_reload(OPS, m, d, &b);
   assert_int_equal(OPS->predict(m, X, n, p1, NULL, 1), 0);
   assert_int_equal(OPS->predict(m2, X, n, p2, NULL, 2), 0);
   assert_memory_equal(p1, p2, n * sizeof *p1);
@@ -331,37 +277,20 @@ static void test_save_load_and_crafted_payloads(void **state) {
   json_decref(i1);
   json_decref(i2);
   OPS->free_model(m2);
-  pp_buf_free(&b2);
+  m2 = NULL;
   /* wrong width, newer version */
+  pp_rd rd;
   pp_rd_init(&rd, b.data, b.len, "t");
   assert_int_equal(OPS->load(&rd, d + 1, &m2), PROP_ERR_CORRUPT);
   assert_null(m2);
-  unsigned char *c = xmalloc(b.len);
+  unsigned char *c = tu_xmalloc(b.len);
   memcpy(c, b.data, b.len);
   c[0] = 9;
   pp_rd_init(&rd, c, b.len, "t");
   assert_int_equal(OPS->load(&rd, d, &m2), PROP_ERR_VERSION);
   /* truncations and byte flips fail cleanly or load a usable model */
-  for (size_t len = 0; len < b.len; len++) {
-    pp_rd_init(&rd, b.data, len, "t");
-    assert_int_equal(OPS->load(&rd, d, &m2), PROP_ERR_CORRUPT);
-    assert_null(m2);
-  }
-  for (size_t pos = 0; pos < b.len; pos++) {
-    memcpy(c, b.data, b.len);
-    c[pos] ^= 0xA5;
-    pp_rd_init(&rd, c, b.len, "t");
-    int rc = OPS->load(&rd, d, &m2);
-    if (rc) {
-      assert_true(rc == PROP_ERR_CORRUPT || rc == PROP_ERR_VERSION);
-      assert_null(m2);
-      continue;
-    }
-    assert_int_equal(OPS->predict(m2, X, 20, p2, NULL, 1), 0);
-    for (size_t i = 0; i < 20; i++) assert_true(p2[i] >= 0 && p2[i] <= 1);
-    OPS->free_model(m2);
-    m2 = NULL;
-  }
+  const unsigned char mask = 0xA5;
+  tu_fuzz_member(OPS, b.data, b.len, d, &mask, 1, X, 20);
   /* two trees where one is allowed: the header, then the tree twice */
   {
     size_t nn = (size_t)info_int(m, "nodes"), cart = 16 + 8 + 45 * nn, head = b.len - cart;

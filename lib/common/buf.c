@@ -118,20 +118,15 @@ int pp_get_u32(pp_rd *r, uint32_t *v) {
   return 0;
 }
 int pp_get_u64(pp_rd *r, uint64_t *v) { return get_le(r, v, 8); }
-int pp_get_i32(pp_rd *r, int32_t *v) {
-  uint64_t x = 0;
-  PP_TRY(get_le(r, &x, 4));
-  uint32_t u = (uint32_t)x;
+/* The 4 bytes of a u32 as another 32-bit type (int32_t, float). */
+static int get_bits32(pp_rd *r, void *v) {
+  uint32_t u;
+  PP_TRY(pp_get_u32(r, &u));
   memcpy(v, &u, 4);
   return 0;
 }
-int pp_get_f32(pp_rd *r, float *v) {
-  uint64_t x = 0;
-  PP_TRY(get_le(r, &x, 4));
-  uint32_t u = (uint32_t)x;
-  memcpy(v, &u, 4);
-  return 0;
-}
+int pp_get_i32(pp_rd *r, int32_t *v) { return get_bits32(r, v); }
+int pp_get_f32(pp_rd *r, float *v) { return get_bits32(r, v); }
 int pp_get_f64(pp_rd *r, double *v) {
   uint64_t x = 0;
   PP_TRY(get_le(r, &x, 8));

@@ -223,24 +223,7 @@ static int add_row(pp_csv *c, size_t *i) {
 
 static int set_row_err(pp_csv *c, size_t i, int code, const char *msg) {
   prop_frame *f = c->f;
-  if (!f->row_err) {
-    size_t n = c->cap > f->nrows ? c->cap : f->nrows;
-    char **e = pp_calloc(n, sizeof *e);
-    int *k = pp_calloc(n, sizeof *k);
-    if (!e || !k) {
-      free(e);
-      free(k);
-      return PROP_ERR_NOMEM;
-    }
-    f->row_err = e;
-    f->row_code = k;
-  }
-  char *m = pp_strdup(msg);
-  if (!m) return PROP_ERR_NOMEM;
-  free(f->row_err[i]);
-  f->row_err[i] = m;
-  f->row_code[i] = code;
-  return 0;
+  return pp_frame_put_row_error(f, c->cap > f->nrows ? c->cap : f->nrows, i, code, msg);
 }
 
 /* Make every cell of row i missing (used when a row turns out bad after it was written). */
@@ -402,24 +385,16 @@ static void data_row(pp_csv *c) {
     c->aflag[j] = A_OK;
     if (kind != K_NUM && kind != K_AUTO_NUM) continue;
     double v;
-    if (parse_number(t, len, &v) != 0) {
+    int unparsed = parse_number(t, len, &v) != 0;
+    if (unparsed || !isfinite(v)) { /* an auto column turns to text, or decides on +-Inf later */
       if (kind == K_AUTO_NUM) {
-        c->aflag[j] = A_FLIP;
+        c->aflag[j] = unparsed ? A_FLIP : A_DEFER;
         continue;
       }
       char ex[64];
       pp_cell_excerpt(t, len, ex, sizeof ex);
-      row_fail(c, PROP_ERR_VALUE, "%s:%zu:%s: '%s' is not a number", c->path, rowno, c->names[j], ex);
-      return;
-    }
-    if (!isfinite(v)) {
-      if (kind == K_AUTO_NUM) {
-        c->aflag[j] = A_DEFER;
-        continue;
-      }
-      char ex[64];
-      pp_cell_excerpt(t, len, ex, sizeof ex);
-      row_fail(c, PROP_ERR_VALUE, "%s:%zu:%s: '%s' is not a finite number", c->path, rowno, c->names[j], ex);
+      row_fail(c, PROP_ERR_VALUE, "%s:%zu:%s: '%s' is not a %snumber", c->path, rowno, c->names[j], ex,
+               unparsed ? "" : "finite ");
       return;
     }
     c->val[j] = v;

@@ -9,6 +9,9 @@
 int pp_frame_add_column_ex(prop_frame *f, const char *name, prop_coltype t, int check_dup, size_t *j);
 /* Free everything column c owns (nrows: how many str[] entries to free) and zero it. */
 void pp_column_release(pp_column *c, size_t nrows);
+/* Store a copy of msg as the error of row i (code), replacing any earlier one; the per-row arrays
+ * are allocated for cap rows (cap > i) on first use.  0 or PROP_ERR_NOMEM. */
+int pp_frame_put_row_error(prop_frame *f, size_t cap, size_t i, int code, const char *msg);
 /* Short printable form of a cell for error messages: at most ~40 bytes, "..." when cut. */
 void pp_cell_excerpt(const char *s, size_t len, char *out, size_t outsz);
 

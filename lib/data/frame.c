@@ -97,9 +97,13 @@ int pp_column_intern(pp_column *c, const char *label, int32_t *code) {
 int pp_frame_set_row_error(prop_frame *f, size_t i, int code, const char *msg) {
   if (!f) return pp_err(PROP_ERR_ARG, "pp_frame_set_row_error: NULL frame");
   if (i >= f->nrows) return pp_err(PROP_ERR_RANGE, "%s: row %zu out of range", pp_frame_source(f), i);
+  return pp_frame_put_row_error(f, f->nrows, i, code, msg ? msg : prop_strerror(code));
+}
+
+int pp_frame_put_row_error(prop_frame *f, size_t cap, size_t i, int code, const char *msg) {
   if (!f->row_err) {
-    char **e = pp_calloc(f->nrows, sizeof *e);
-    int *k = pp_calloc(f->nrows, sizeof *k);
+    char **e = pp_calloc(cap, sizeof *e);
+    int *k = pp_calloc(cap, sizeof *k);
     if (!e || !k) {
       free(e);
       free(k);
@@ -108,7 +112,7 @@ int pp_frame_set_row_error(prop_frame *f, size_t i, int code, const char *msg) {
     f->row_err = e;
     f->row_code = k;
   }
-  char *m = pp_strdup(msg ? msg : prop_strerror(code));
+  char *m = pp_strdup(msg);
   if (!m) return PROP_ERR_NOMEM;
   free(f->row_err[i]);
   f->row_err[i] = m;

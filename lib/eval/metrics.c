@@ -38,28 +38,43 @@ static triple *sorted(const double *s, const int *y, size_t n, size_t *npos) {
   return t;
 }
 
+/* sorted(), or NULL (the metric is NaN) when allocation fails, there is no positive, or
+ * need_neg and there is no negative. */
+static triple *sorted_classes(const double *s, const int *y, size_t n, int need_neg, size_t *npos) {
+  triple *t = sorted(s, y, n, npos);
+  if (t && (*npos == 0 || (need_neg && *npos == n))) {
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+/* The run of scores tied with t[i]: returns its end j (t[i..j) tie) and counts its positives
+ * into *gp and negatives into *gn. */
+static size_t tie_group(const triple *t, size_t n, size_t i, size_t *gp, size_t *gn) {
+  size_t j = i, p = 0, q = 0;
+  while (j < n && t[j].s == t[i].s) {
+    p += (size_t)t[j].y;
+    q += (size_t)!t[j].y;
+    j++;
+  }
+  *gp = p;
+  *gn = q;
+  return j;
+}
+
 double pp_auc(const double *s, const int *y, size_t n) {
   size_t P;
-  triple *t = sorted(s, y, n, &P);
+  triple *t = sorted_classes(s, y, n, 1, &P);
   if (!t) return NAN;
   size_t N = n - P;
-  if (P == 0 || N == 0) {
-    free(t);
-    return NAN;
-  }
   /* Walk from the top: each negative group gains (positives above) + half (positives tied). */
   double wins = 0.0;
   size_t pos_above = 0;
-  for (size_t i = 0; i < n;) {
-    size_t j = i, gp = 0, gn = 0;
-    while (j < n && t[j].s == t[i].s) {
-      gp += (size_t)t[j].y;
-      gn += (size_t)!t[j].y;
-      j++;
-    }
+  for (size_t i = 0, gp, gn; i < n;) {
+    i = tie_group(t, n, i, &gp, &gn);
     wins += (double)gn * ((double)pos_above + 0.5 * (double)gp);
     pos_above += gp;
-    i = j;
   }
   free(t);
   return wins / ((double)P * (double)N);
@@ -67,26 +82,18 @@ double pp_auc(const double *s, const int *y, size_t n) {
 
 double pp_pr_auc(const double *s, const int *y, size_t n) {
   size_t P;
-  triple *t = sorted(s, y, n, &P);
+  triple *t = sorted_classes(s, y, n, 0, &P);
   if (!t) return NAN;
-  if (P == 0) {
-    free(t);
-    return NAN;
-  }
   /* Average precision: sum over thresholds of (recall step) x precision at that threshold. */
   double ap = 0.0, prev_recall = 0.0;
   size_t tp = 0, fp = 0;
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j < n && t[j].s == t[i].s) {
-      tp += (size_t)t[j].y;
-      fp += (size_t)!t[j].y;
-      j++;
-    }
+  for (size_t i = 0, gp, gn; i < n;) {
+    i = tie_group(t, n, i, &gp, &gn);
+    tp += gp;
+    fp += gn;
     double recall = (double)tp / (double)P, precision = (double)tp / (double)(tp + fp);
     ap += (recall - prev_recall) * precision;
     prev_recall = recall;
-    i = j;
   }
   free(t);
   return ap;
@@ -94,25 +101,17 @@ double pp_pr_auc(const double *s, const int *y, size_t n) {
 
 double pp_ks(const double *s, const int *y, size_t n) {
   size_t P;
-  triple *t = sorted(s, y, n, &P);
+  triple *t = sorted_classes(s, y, n, 1, &P);
   if (!t) return NAN;
   size_t N = n - P;
-  if (P == 0 || N == 0) {
-    free(t);
-    return NAN;
-  }
   double ks = 0.0;
   size_t tp = 0, fp = 0;
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    while (j < n && t[j].s == t[i].s) {
-      tp += (size_t)t[j].y;
-      fp += (size_t)!t[j].y;
-      j++;
-    }
+  for (size_t i = 0, gp, gn; i < n;) {
+    i = tie_group(t, n, i, &gp, &gn);
+    tp += gp;
+    fp += gn;
     double d = fabs((double)tp / (double)P - (double)fp / (double)N);
     if (d > ks) ks = d;
-    i = j;
   }
   free(t);
   return ks;
@@ -170,12 +169,9 @@ double pp_ece(const double *p, const int *y, size_t n, size_t nbins) {
 
 double pp_capture(const double *s, const int *y, size_t n, double frac) {
   size_t P;
-  triple *t = sorted(s, y, n, &P);
+  if (!(frac >= 0.0)) return NAN;
+  triple *t = sorted_classes(s, y, n, 0, &P);
   if (!t) return NAN;
-  if (P == 0 || !(frac >= 0.0)) {
-    free(t);
-    return NAN;
-  }
   size_t top = (size_t)llround(frac * (double)n);
   if (top > n) top = n;
   size_t got = 0;

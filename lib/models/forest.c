@@ -28,11 +28,10 @@
 #include "common/jsonx.h"
 #include "models/cart.h"
 #include "models/member.h"
+#include "models/tree_common.h"
 
 #define FOREST_FORMAT_VERSION 1u
 #define FOREST_MAX_TREES 100000L
-#define FOREST_MAX_DEPTH 1000L
-#define FOREST_MAX_COUNT 1000000000L
 
 enum { CW_FOLLOW = -1, CW_BALANCED = 0, CW_NONE = 1, CW_SUBSAMPLE = 2 };
 
@@ -40,19 +39,11 @@ static const char *const k_keys[] = {"n_estimators",      "criterion",        "m
                                      "min_samples_split", "max_features",     "max_bins",     "bootstrap",
                                      "max_samples",       "class_weight",     "balanced_bootstrap", "oob_score",
                                      NULL};
-static const char *const k_criteria[] = {"gini", "entropy", NULL};
-static const char *const k_mf[] = {"all", "sqrt", "log2", NULL}; /* indices = PP_CART_MF_* */
 static const char *const k_cw[] = {"balanced", "none", "balanced_subsample", NULL};
 
 typedef struct forest_params {
   long n_estimators;
-  int criterion;
-  long max_depth; /* 0 = unlimited */
-  long min_samples_leaf;
-  long min_samples_split;
-  int mf_kind; /* PP_CART_MF_* */
-  double mf_frac;
-  long max_bins;
+  pp_tree_opts g;
   int bootstrap;
   double max_samples; /* fraction of the rows (of the minority class with balanced_bootstrap) */
   int class_weight;   /* CW_* */
@@ -62,14 +53,11 @@ typedef struct forest_params {
 
 typedef struct forest_model {
   size_t d;
-  int criterion;
   int class_weight; /* resolved: CW_BALANCED, CW_NONE or CW_SUBSAMPLE */
-  int mf_kind;
-  double mf_frac;
   int bootstrap, balanced_bootstrap, oob_score;
   double max_samples;
-  size_t n_estimators, max_depth, min_samples_split, min_samples_leaf, max_features, max_bins;
-  size_t rows;
+  size_t n_estimators;
+  pp_tree_spec s;   /* growth of each tree; s.rows: training rows */
   size_t oob_rows; /* rows out of bag at least once (0 when not computed) */
   double oob_auc;  /* NaN when not computed or undefined */
   pp_cart_trees trees;
@@ -85,20 +73,7 @@ static int forest_parse_params(const json_t *obj, const char *path, void **out) 
   forest_params p;
   memset(&p, 0, sizeof p);
   PP_TRY(pp_json_int(obj, path, "n_estimators", 1, FOREST_MAX_TREES, 300, &p.n_estimators));
-  PP_TRY(pp_json_enum(obj, path, "criterion", k_criteria, PP_CART_GINI, &p.criterion));
-  PP_TRY(pp_json_int(obj, path, "max_depth", 0, FOREST_MAX_DEPTH, 0, &p.max_depth));
-  PP_TRY(pp_json_int(obj, path, "min_samples_leaf", 1, FOREST_MAX_COUNT, 1, &p.min_samples_leaf));
-  PP_TRY(pp_json_int(obj, path, "min_samples_split", 2, FOREST_MAX_COUNT, 2, &p.min_samples_split));
-  int is_num = 0, choice = PP_CART_MF_SQRT;
-  double frac = 1.0;
-  PP_TRY(pp_json_num_or_enum(obj, path, "max_features", 0.0, 1.0, k_mf, &is_num, &frac, &choice));
-  if (is_num && !(frac > 0))
-    return pp_err(PROP_ERR_RECIPE,
-                  "%s%smax_features: must be \"all\", \"sqrt\", \"log2\" or a fraction in (0, 1], got %g", path, dot,
-                  frac);
-  p.mf_kind = is_num ? PP_CART_MF_FRACTION : choice;
-  p.mf_frac = is_num ? frac : 1.0;
-  PP_TRY(pp_json_int(obj, path, "max_bins", 2, (long)PP_CART_MAX_BINS, (long)PP_CART_DEFAULT_BINS, &p.max_bins));
+  PP_TRY(pp_tree_parse_opts(obj, path, 0, 1, PP_CART_MF_SQRT, &p.g));
   PP_TRY(pp_json_bool(obj, path, "bootstrap", 1, &p.bootstrap));
   PP_TRY(pp_json_double(obj, path, "max_samples", 0.0, 1.0, 1.0, &p.max_samples));
   if (!(p.max_samples > 0))
@@ -116,21 +91,12 @@ static int forest_parse_params(const json_t *obj, const char *path, void **out) 
   return 0;
 }
 
-static json_t *mf_json(int kind, double frac) {
-  return kind == PP_CART_MF_FRACTION ? json_real(frac) : json_string(k_mf[kind]);
-}
-
 static json_t *forest_params_to_json(const void *params) {
   const forest_params *p = params;
   json_t *o = json_object();
   if (!o) return NULL;
   json_object_set_new(o, "n_estimators", json_integer(p->n_estimators));
-  json_object_set_new(o, "criterion", json_string(k_criteria[p->criterion]));
-  json_object_set_new(o, "max_depth", json_integer(p->max_depth));
-  json_object_set_new(o, "min_samples_leaf", json_integer(p->min_samples_leaf));
-  json_object_set_new(o, "min_samples_split", json_integer(p->min_samples_split));
-  json_object_set_new(o, "max_features", mf_json(p->mf_kind, p->mf_frac));
-  json_object_set_new(o, "max_bins", json_integer(p->max_bins));
+  pp_tree_opts_json(o, &p->g, 1);
   json_object_set_new(o, "bootstrap", json_boolean(p->bootstrap));
   json_object_set_new(o, "max_samples", json_real(p->max_samples));
   json_object_set_new(o, "class_weight",
@@ -192,7 +158,7 @@ static size_t rounded_count(double frac, size_t n) {
  * Returns 1 when mult was filled, 0 when every row is used once (mult untouched). */
 static int draw_sample(const forest_job *job, size_t t, pp_rng *rng, uint32_t *mult) {
   const forest_model *m = job->m;
-  const size_t n = m->rows;
+  const size_t n = m->s.rows;
   pp_rng_seed(rng, pp_seed_derive(job->seed, t));
   if (!m->bootstrap && !m->balanced_bootstrap) return 0;
   memset(mult, 0, n * sizeof *mult);
@@ -215,7 +181,7 @@ static int draw_sample(const forest_job *job, size_t t, pp_rng *rng, uint32_t *m
 
 /* "balanced_subsample": row weights from the class counts of the sample. */
 static void subsample_weights(const forest_job *job, const uint32_t *mult, double *rw) {
-  const size_t n = job->m->rows;
+  const size_t n = job->m->s.rows;
   double c[2] = {0, 0};
   for (size_t i = 0; i < n; i++) c[job->y[i] == 1.0f] += mult ? (double)mult[i] : 1.0;
   double tot = c[0] + c[1];
@@ -251,7 +217,7 @@ static void record_failure(forest_shared *sh, size_t t, int rc, const char *msg)
  * bitmap t is set when row i is out of tree t's sample. */
 static void grow_all(const forest_job *job, const pp_ctx *ctx, int nt, pp_cart_trees *parts, uint8_t *oob,
                      size_t nbytes, forest_shared *sh) {
-  const size_t T = job->m->n_estimators, n = job->m->rows;
+  const size_t T = job->m->n_estimators, n = job->m->s.rows;
   const int subsample = job->m->class_weight == CW_SUBSAMPLE;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
@@ -311,7 +277,7 @@ static void grow_all(const forest_job *job, const pp_ctx *ctx, int nt, pp_cart_t
  * tree order, the same for any thread count. */
 #define OOB_BLOCK 64
 static int oob_score(const float *X, const float *y, const uint8_t *oob, size_t nbytes, int nt, forest_model *m) {
-  const size_t n = m->rows, d = m->d, T = m->trees.n_trees;
+  const size_t n = m->s.rows, d = m->d, T = m->trees.n_trees;
   double *sum = pp_calloc(n, sizeof *sum);
   uint32_t *cnt = pp_calloc(n, sizeof *cnt);
   float *ys = pp_malloc_array(n, sizeof *ys);
@@ -353,34 +319,17 @@ static int forest_fit(const void *params, const pp_dataset *train, const pp_data
                       void **model) {
   (void)valid;
   *model = NULL;
-  const forest_params *p = params;
   forest_params dflt;
-  if (!p) {
-    void *q = NULL;
-    PP_TRY(forest_parse_params(NULL, "", &q));
-    dflt = *(forest_params *)q;
-    free(q);
-    p = &dflt;
-  }
+  const void *pv;
+  PP_TRY(pp_member_params(params, forest_parse_params, &dflt, sizeof dflt, &pv));
+  const forest_params *p = pv;
   if (!train || !train->X || !train->y || train->n == 0 || train->d == 0)
     return pp_err(PROP_ERR_ARG, "random_forest: no training data");
   const size_t n = train->n, d = train->d;
   if (n > (size_t)UINT32_MAX) return pp_err(PROP_ERR_ARG, "random_forest: %zu rows exceed the limit", n);
-  size_t ncls[2] = {0, 0};
-  for (size_t i = 0; i < n; i++) {
-    float yi = train->y[i];
-    if (!(yi == 0.0f || yi == 1.0f))
-      return pp_err(PROP_ERR_VALUE, "random_forest: label of row %zu must be 0 or 1, got %g", i, (double)yi);
-    ncls[yi == 1.0f]++;
-  }
-  if (ncls[0] == 0 || ncls[1] == 0)
-    return pp_err(PROP_ERR_TRAIN, "random_forest: the training rows hold only one class (%zu positives of %zu)",
-                  ncls[1], n);
-  if (train->w)
-    for (size_t i = 0; i < n; i++)
-      if (!(train->w[i] > 0) || !isfinite(train->w[i]))
-        return pp_err(PROP_ERR_VALUE, "random_forest: sample weight of row %zu must be > 0, got %g", i,
-                      (double)train->w[i]);
+  size_t ncls[2];
+  PP_TRY(pp_tree_count_classes(train, "random_forest", ncls));
+  PP_TRY(pp_tree_check_weights(train, "random_forest"));
   int cw = p->class_weight;
   if (cw == CW_FOLLOW)
     cw = (train->imbalance == PP_IMB_WEIGHTS && !p->balanced_bootstrap) ? CW_BALANCED : CW_NONE;
@@ -391,21 +340,13 @@ static int forest_fit(const void *params, const pp_dataset *train, const pp_data
   if (!m) return PROP_ERR_NOMEM;
   pp_cart_trees_init(&m->trees, d);
   m->d = d;
-  m->criterion = p->criterion;
   m->class_weight = cw;
-  m->mf_kind = p->mf_kind;
-  m->mf_frac = p->mf_frac;
   m->bootstrap = p->bootstrap;
   m->balanced_bootstrap = p->balanced_bootstrap;
   m->oob_score = p->oob_score;
   m->max_samples = p->max_samples;
   m->n_estimators = (size_t)p->n_estimators;
-  m->max_depth = (size_t)p->max_depth;
-  m->min_samples_split = (size_t)p->min_samples_split;
-  m->min_samples_leaf = (size_t)p->min_samples_leaf;
-  m->max_features = pp_cart_max_features(p->mf_kind, p->mf_frac, d);
-  m->max_bins = (size_t)p->max_bins;
-  m->rows = n;
+  pp_tree_spec_init(&m->s, &p->g, d, n);
   m->oob_auc = NAN;
 
   const size_t T = m->n_estimators;
@@ -421,15 +362,8 @@ static int forest_fit(const void *params, const pp_dataset *train, const pp_data
   if (!cls || !parts || !pp || (m->oob_score && !oob)) rc = PROP_ERR_NOMEM;
   if (parts)
     for (size_t t = 0; t < T; t++) pp_cart_trees_init(&parts[t], d);
-  if (!rc && (train->w || cw == CW_BALANCED)) {
-    double cwv[2] = {1.0, 1.0};
-    if (cw == CW_BALANCED) /* n / (2 n_c) as pp_balanced_weights */
-      for (int k = 0; k < 2; k++) cwv[k] = (double)n / (2.0 * (double)ncls[k]);
-    if (!(rw = pp_malloc_array(n, sizeof *rw))) rc = PROP_ERR_NOMEM;
-    for (size_t i = 0; !rc && i < n; i++)
-      rw[i] = (train->w ? (double)train->w[i] : 1.0) * cwv[train->y[i] == 1.0f];
-  }
-  if (!rc) rc = pp_cart_bins_build(train->X, n, d, m->max_bins, nthread, &bins);
+  if (!rc) rc = pp_tree_row_weights(train, ncls, cw == CW_BALANCED, &rw);
+  if (!rc) rc = pp_cart_bins_build(train->X, n, d, m->s.max_bins, nthread, &bins);
 
   forest_job job;
   memset(&job, 0, sizeof job);
@@ -446,8 +380,7 @@ static int forest_fit(const void *params, const pp_dataset *train, const pp_data
     job.ncls[0] = ncls[0];
     job.ncls[1] = ncls[1];
     job.seed = ctx ? ctx->seed : 0;
-    pp_cart_params cp = {m->criterion, m->max_depth, m->min_samples_split, m->min_samples_leaf, m->max_features};
-    job.cp = cp;
+    job.cp = pp_tree_cart_params(&m->s);
 
     int nt = nthread;
     if ((size_t)nt > T) nt = (int)T;
@@ -490,18 +423,10 @@ static int forest_fit(const void *params, const pp_dataset *train, const pp_data
 
 /* ---- predict ------------------------------------------------------------------------------------ */
 
-static size_t forest_scratch_bytes(const void *model, size_t n) {
-  (void)model;
-  (void)n;
-  return 0;
-}
-
 static int forest_predict(const void *model, const float *X, size_t n, double *out, void *scratch, int nthread) {
   (void)scratch;
   const forest_model *m = model;
-  if (!m || (n && (!X || !out))) return pp_err(PROP_ERR_ARG, "random_forest predict: NULL argument");
-  pp_cart_predict(&m->trees, X, n, out, nthread);
-  return 0;
+  return pp_tree_predict(m ? &m->trees : NULL, "random_forest", X, n, out, nthread);
 }
 
 /* ---- save / load -------------------------------------------------------------------------------- */
@@ -510,19 +435,14 @@ static int forest_save(const void *model, pp_buf *b) {
   const forest_model *m = model;
   pp_put_u32(b, FOREST_FORMAT_VERSION);
   pp_put_u64(b, m->d);
-  pp_put_u8(b, (uint8_t)m->criterion);
+  pp_put_u8(b, (uint8_t)m->s.criterion);
   pp_put_u8(b, (uint8_t)m->class_weight);
-  pp_put_u8(b, (uint8_t)m->mf_kind);
+  pp_put_u8(b, (uint8_t)m->s.mf_kind);
   pp_put_u8(b, (uint8_t)((m->bootstrap ? 1 : 0) | (m->balanced_bootstrap ? 2 : 0) | (m->oob_score ? 4 : 0)));
-  pp_put_f64(b, m->mf_frac);
+  pp_put_f64(b, m->s.mf_frac);
   pp_put_f64(b, m->max_samples);
   pp_put_u64(b, m->n_estimators);
-  pp_put_u64(b, m->max_depth);
-  pp_put_u64(b, m->min_samples_split);
-  pp_put_u64(b, m->min_samples_leaf);
-  pp_put_u64(b, m->max_features);
-  pp_put_u64(b, m->max_bins);
-  pp_put_u64(b, m->rows);
+  pp_tree_put_sizes(b, &m->s);
   pp_put_u64(b, m->oob_rows);
   pp_put_f64(b, m->oob_auc);
   pp_cart_save(&m->trees, b);
@@ -533,57 +453,37 @@ static int forest_load(pp_rd *in, size_t d, void **out) {
   *out = NULL;
   const char *what = in->what ? in->what : "random_forest";
   uint32_t ver;
-  uint64_t dd, ntrees, depth, mss, msl, mf, bins, rows, oob_rows;
+  uint64_t ntrees, oob_rows;
   uint8_t crit, cw, kind, flags;
-  double frac, ms, auc;
-  PP_TRY(pp_get_u32(in, &ver));
-  if (ver == 0) return pp_err(PROP_ERR_CORRUPT, "%s: invalid random_forest payload version 0", what);
-  if (ver > FOREST_FORMAT_VERSION)
-    return pp_err(PROP_ERR_VERSION, "%s: random_forest payload version %u is newer than this library (%u)", what, ver,
-                  FOREST_FORMAT_VERSION);
-  PP_TRY(pp_get_u64(in, &dd));
-  if (dd != d || d == 0)
-    return pp_err(PROP_ERR_CORRUPT, "%s: random_forest has %llu inputs, the encoder gives %zu", what,
-                  (unsigned long long)dd, d);
+  double ms, auc;
+  pp_tree_spec s;
+  PP_TRY(pp_member_get_version(in, what, "random_forest", FOREST_FORMAT_VERSION, &ver));
+  PP_TRY(pp_member_get_width(in, what, "random_forest", d, SIZE_MAX));
   PP_TRY(pp_get_u8(in, &crit));
   PP_TRY(pp_get_u8(in, &cw));
   PP_TRY(pp_get_u8(in, &kind));
   PP_TRY(pp_get_u8(in, &flags));
-  PP_TRY(pp_get_f64(in, &frac));
+  PP_TRY(pp_get_f64(in, &s.mf_frac));
   PP_TRY(pp_get_f64(in, &ms));
   PP_TRY(pp_get_u64(in, &ntrees));
-  PP_TRY(pp_get_u64(in, &depth));
-  PP_TRY(pp_get_u64(in, &mss));
-  PP_TRY(pp_get_u64(in, &msl));
-  PP_TRY(pp_get_u64(in, &mf));
-  PP_TRY(pp_get_u64(in, &bins));
-  PP_TRY(pp_get_u64(in, &rows));
+  PP_TRY(pp_tree_get_sizes(in, &s));
   PP_TRY(pp_get_u64(in, &oob_rows));
   PP_TRY(pp_get_f64(in, &auc));
-  if (crit > PP_CART_ENTROPY || cw > CW_SUBSAMPLE || kind > PP_CART_MF_FRACTION || flags > 7 ||
-      !(frac > 0 && frac <= 1) || !(ms > 0 && ms <= 1) || ntrees < 1 || ntrees > (uint64_t)FOREST_MAX_TREES ||
-      depth > (uint64_t)FOREST_MAX_DEPTH || mss < 2 || mss > (uint64_t)FOREST_MAX_COUNT || msl < 1 ||
-      msl > (uint64_t)FOREST_MAX_COUNT || mf < 1 || mf > d || bins < 2 || bins > PP_CART_MAX_BINS || rows == 0 ||
-      oob_rows > rows || !(isnan(auc) || (auc >= 0 && auc <= 1)))
+  s.criterion = crit;
+  s.mf_kind = kind;
+  if (cw > CW_SUBSAMPLE || flags > 7 || !(ms > 0 && ms <= 1) || ntrees < 1 || ntrees > (uint64_t)FOREST_MAX_TREES ||
+      !pp_tree_spec_valid(&s, d) || oob_rows > s.rows || !(isnan(auc) || (auc >= 0 && auc <= 1)))
     return pp_err(PROP_ERR_CORRUPT, "%s: random_forest parameters out of range", what);
   forest_model *m = pp_calloc(1, sizeof *m);
   if (!m) return PROP_ERR_NOMEM;
   m->d = d;
-  m->criterion = crit;
   m->class_weight = cw;
-  m->mf_kind = kind;
   m->bootstrap = flags & 1;
   m->balanced_bootstrap = (flags >> 1) & 1;
   m->oob_score = (flags >> 2) & 1;
-  m->mf_frac = frac;
   m->max_samples = ms;
   m->n_estimators = (size_t)ntrees;
-  m->max_depth = (size_t)depth;
-  m->min_samples_split = (size_t)mss;
-  m->min_samples_leaf = (size_t)msl;
-  m->max_features = (size_t)mf;
-  m->max_bins = (size_t)bins;
-  m->rows = (size_t)rows;
+  m->s = s;
   m->oob_rows = (size_t)oob_rows;
   m->oob_auc = auc;
   int rc = pp_cart_load(in, d, (size_t)ntrees, &m->trees);
@@ -622,8 +522,8 @@ static json_t *forest_info(const void *model) {
   json_object_set_new(o, "mean_depth", json_real(T ? sdep / (double)T : 0.0));
   json_object_set_new(o, "max_depth_reached", json_integer((json_int_t)maxdep));
   json_object_set_new(o, "mean_leaves", json_real(T ? sleaf / (double)T : 0.0));
-  json_object_set_new(o, "rows", json_integer((json_int_t)m->rows));
-  json_object_set_new(o, "max_features", json_integer((json_int_t)m->max_features));
+  json_object_set_new(o, "rows", json_integer((json_int_t)m->s.rows));
+  json_object_set_new(o, "max_features", json_integer((json_int_t)m->s.max_features));
   json_object_set_new(o, "class_weight", json_string(k_cw[m->class_weight]));
   json_object_set_new(o, "bootstrap", json_boolean(m->bootstrap));
   json_object_set_new(o, "balanced_bootstrap", json_boolean(m->balanced_bootstrap));
@@ -638,7 +538,7 @@ const pp_member_ops pp_forest_ops = {
     .params_to_json = forest_params_to_json,
     .free_params = forest_free_params,
     .fit = forest_fit,
-    .scratch_bytes = forest_scratch_bytes,
+    .scratch_bytes = pp_member_no_scratch,
     .predict = forest_predict,
     .save = forest_save,
     .load = forest_load,

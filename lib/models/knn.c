@@ -192,47 +192,14 @@ static void fill_row(float *a, const float *y, size_t d) {
 
 /* ---- fit ----------------------------------------------------------------------------------------- */
 
-/* Stratified subsample of cap of the n rows (seeded), indices in increasing order; returns the
- * count.  Each class keeps its share (at least one row of each). */
-static size_t stratified_pick(const float *y, size_t n, size_t npos, size_t cap, pp_rng *rng, size_t *idx) {
-  size_t nneg = n - npos;
-  size_t kpos = (size_t)floor((double)cap * (double)npos / (double)n + 0.5);
-  if (kpos < 1) kpos = 1;
-  if (kpos > npos) kpos = npos;
-  size_t kneg = cap - kpos;
-  if (kneg < 1) {
-    kneg = 1;
-    kpos = cap - 1;
-  }
-  if (kneg > nneg) {
-    kneg = nneg;
-    kpos = cap - kneg;
-  }
-  size_t need[2] = {kneg, kpos}, left[2] = {nneg, npos}, m = 0;
-  for (size_t i = 0; i < n; i++) { /* selection sampling within each class keeps the row order */
-    int c = y[i] > 0.5f;
-    if (need[c] && pp_rng_below(rng, left[c]) < need[c]) {
-      idx[m++] = i;
-      need[c]--;
-    }
-    left[c]--;
-  }
-  return m;
-}
-
 static int knn_fit(const void *params, const pp_dataset *train, const pp_dataset *valid, const pp_ctx *ctx,
                    void **model) {
   (void)valid;
   *model = NULL;
   knn_params dflt;
-  const knn_params *p = params;
-  if (!p) {
-    void *q = NULL;
-    PP_TRY(knn_parse_params(NULL, "", &q));
-    dflt = *(knn_params *)q;
-    free(q);
-    p = &dflt;
-  }
+  const void *pv;
+  PP_TRY(pp_member_params(params, knn_parse_params, &dflt, sizeof dflt, &pv));
+  const knn_params *p = pv;
   if (!train || !train->X || !train->y || train->d == 0 || train->n == 0)
     return pp_err(PROP_ERR_ARG, "knn: no training data");
   const size_t N = train->n, d = train->d;
@@ -254,15 +221,12 @@ static int knn_fit(const void *params, const pp_dataset *train, const pp_dataset
     rc = PROP_ERR_NOMEM;
     goto out;
   }
-  if (capped) {
-    pp_rng rng;
-    pp_rng_seed(&rng, ctx ? ctx->seed : 0);
-    n = stratified_pick(train->y, N, npos_all, cap, &rng, idx);
+  pp_rng rng;
+  pp_rng_seed(&rng, ctx ? ctx->seed : 0);
+  n = pp_stratified_cap(train->y, N, npos_all, cap, &rng, idx);
+  if (capped)
     pp_log(ctx, PROP_LOG_INFO, "knn: %zu training rows above max_train_rows; using a stratified sample of %zu", N,
            n);
-  } else {
-    for (size_t i = 0; i < n; i++) idx[i] = i;
-  }
   m->n = n;
   m->d = d;
   m->k = (size_t)p->k;
@@ -303,11 +267,7 @@ static int knn_fit(const void *params, const pp_dataset *train, const pp_dataset
   int cw = p->class_weight;
   if (cw == CW_FOLLOW) cw = train->imbalance == PP_IMB_WEIGHTS ? CW_BALANCED : CW_NONE;
   m->class_weight = cw;
-  m->w_neg = m->w_pos = 1.0;
-  if (cw == CW_BALANCED) { /* n / (2 n_c) on the rows kept */
-    m->w_pos = (double)n / (2.0 * (double)npos);
-    m->w_neg = (double)n / (2.0 * (double)(n - npos));
-  }
+  pp_class_weights(n, npos, cw == CW_BALANCED, &m->w_neg, &m->w_pos); /* on the rows kept */
   if ((rc = model_finish(m))) goto out;
   if (m->kk < m->k)
     pp_log(ctx, PROP_LOG_WARN, "knn: k = %zu but only %zu training rows; using k = %zu", m->k, n, m->kk);
@@ -944,18 +904,11 @@ static int knn_load(pp_rd *in, size_t d, void **out) {
   *out = NULL;
   const char *what = in->what ? in->what : "knn";
   uint32_t ver;
-  uint64_t dd, k, rows_in, max_rows;
+  uint64_t k, rows_in, max_rows;
   uint8_t weights, cw, flags;
   double w_neg, w_pos;
-  PP_TRY(pp_get_u32(in, &ver));
-  if (ver == 0) return pp_err(PROP_ERR_CORRUPT, "%s: invalid knn payload version 0", what);
-  if (ver > KNN_FORMAT_VERSION)
-    return pp_err(PROP_ERR_VERSION, "%s: knn payload version %u is newer than this library (%u)", what, ver,
-                  KNN_FORMAT_VERSION);
-  PP_TRY(pp_get_u64(in, &dd));
-  if (dd != d || d == 0 || d > ((size_t)1 << 24))
-    return pp_err(PROP_ERR_CORRUPT, "%s: knn model has %llu inputs, the encoder gives %zu", what,
-                  (unsigned long long)dd, d);
+  PP_TRY(pp_member_get_version(in, what, "knn", KNN_FORMAT_VERSION, &ver));
+  PP_TRY(pp_member_get_width(in, what, "knn model", d, (size_t)1 << 24));
   PP_TRY(pp_get_u64(in, &k));
   PP_TRY(pp_get_u8(in, &weights));
   PP_TRY(pp_get_u8(in, &cw));

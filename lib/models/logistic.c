@@ -303,14 +303,9 @@ static int lr_fit(const void *params, const pp_dataset *train, const pp_dataset 
   (void)valid;
   *model = NULL;
   lr_params dflt;
-  const lr_params *p = params;
-  if (!p) {
-    void *q = NULL;
-    PP_TRY(lr_parse_params(NULL, "", &q));
-    dflt = *(lr_params *)q;
-    free(q);
-    p = &dflt;
-  }
+  const void *pv;
+  PP_TRY(pp_member_params(params, lr_parse_params, &dflt, sizeof dflt, &pv));
+  const lr_params *p = pv;
   if (!train || !train->X || !train->y || train->d == 0 || train->n == 0)
     return pp_err(PROP_ERR_ARG, "logistic: no training data");
   const size_t n = train->n, d = train->d, D = d + 1;
@@ -330,11 +325,8 @@ static int lr_fit(const void *params, const pp_dataset *train, const pp_dataset 
 
   int cw = p->class_weight;
   if (cw == CW_FOLLOW) cw = train->imbalance == PP_IMB_WEIGHTS ? CW_BALANCED : CW_NONE;
-  double w_pos = 1, w_neg = 1;
-  if (cw == CW_BALANCED) {
-    w_pos = (double)n / (2.0 * (double)npos);
-    w_neg = (double)n / (2.0 * (double)(n - npos));
-  }
+  double w_pos, w_neg;
+  pp_class_weights(n, npos, cw == CW_BALANCED, &w_neg, &w_pos);
   int nt = ctx && ctx->nthread > 0 ? ctx->nthread : 1;
   size_t nch = n / LR_MIN_CHUNK_ROWS;
   if (nch > LR_MAX_CHUNKS) nch = LR_MAX_CHUNKS;
@@ -482,12 +474,6 @@ out:
 
 /* ---- predict ----------------------------------------------------------------------------------- */
 
-static size_t lr_scratch_bytes(const void *model, size_t n) {
-  (void)model;
-  (void)n;
-  return 0;
-}
-
 static int lr_predict(const void *model, const float *X, size_t n, double *out, void *scratch, int nthread) {
   (void)scratch;
   const lr_model *m = model;
@@ -528,18 +514,10 @@ static int lr_load(pp_rd *in, size_t d, void **out) {
   *out = NULL;
   const char *what = in->what ? in->what : "logistic";
   uint32_t ver, iter;
-  uint64_t dd;
   uint8_t cw, conv;
   double C, grad, bias;
-  PP_TRY(pp_get_u32(in, &ver));
-  if (ver == 0) return pp_err(PROP_ERR_CORRUPT, "%s: invalid logistic payload version 0", what);
-  if (ver > LR_FORMAT_VERSION)
-    return pp_err(PROP_ERR_VERSION, "%s: logistic payload version %u is newer than this library (%u)", what, ver,
-                  LR_FORMAT_VERSION);
-  PP_TRY(pp_get_u64(in, &dd));
-  if (dd != d || d == 0)
-    return pp_err(PROP_ERR_CORRUPT, "%s: logistic model has %llu inputs, the encoder gives %zu", what,
-                  (unsigned long long)dd, d);
+  PP_TRY(pp_member_get_version(in, what, "logistic", LR_FORMAT_VERSION, &ver));
+  PP_TRY(pp_member_get_width(in, what, "logistic model", d, SIZE_MAX));
   PP_TRY(pp_get_u8(in, &cw));
   PP_TRY(pp_get_u8(in, &conv));
   PP_TRY(pp_get_u32(in, &iter));
@@ -601,7 +579,7 @@ const pp_member_ops pp_logistic_ops = {
     .params_to_json = lr_params_to_json,
     .free_params = lr_free_params,
     .fit = lr_fit,
-    .scratch_bytes = lr_scratch_bytes,
+    .scratch_bytes = pp_member_no_scratch,
     .predict = lr_predict,
     .save = lr_save,
     .load = lr_load,

@@ -2,9 +2,10 @@
  *
  * Rules: a member sees only the encoded dense float matrix (row-major, n x d, no NaN: the
  * encoders impute), labels in {0,1} and optional sample weights.  Members do not include each
- * other; shared tree code lives in cart.h.  Only xgb.c includes xgboost/c_api.h.  Members never
- * print: messages go through pp_log(ctx, ...).  A fitted member is read-only: predict may run on
- * many threads at once. */
+ * other; shared tree code lives in cart.h (the builder) and tree_common.h (the settings, checks
+ * and payload fields the decision tree and the forest share), other shared helpers in members.c
+ * (below).  Only xgb.c includes xgboost/c_api.h.  Members never print: messages go through
+ * pp_log(ctx, ...).  A fitted member is read-only: predict may run on many threads at once. */
 #ifndef PP_MEMBER_H
 #define PP_MEMBER_H
 
@@ -83,5 +84,25 @@ extern const pp_member_ops *const pp_member_all[];
 /* Helpers shared by members (members.c). */
 /* Class weights for "balanced": w_c = n / (2 n_c).  Fails with PROP_ERR_TRAIN on one class. */
 int pp_balanced_weights(const float *y, size_t n, double *w_neg, double *w_pos);
-/* Effective weight of row i: w[i] (or 1) times the class weight when imbalance == WEIGHTS. */
+/* The class weights of n rows of which npos are positive (0 < npos < n): n / (2 n_c) when
+ * balanced, else 1 and 1. */
+void pp_class_weights(size_t n, size_t npos, int balanced, double *w_neg, double *w_pos);
+/* The rows a member trains on, as indices in increasing order into idx (room for min(n, cap)):
+ * all n when cap is 0 or n <= cap (rng untouched), else a stratified sample of cap rows drawn
+ * with rng: each class keeps its share of cap (rounded, at least one row of each; npos of the n
+ * labels y are positive, 0 < npos < n), chosen by selection sampling within the class so the
+ * row order is kept.  Returns the count. */
+size_t pp_stratified_cap(const float *y, size_t n, size_t npos, size_t cap, pp_rng *rng, size_t *idx);
+/* fit's parameters: params itself, or (params NULL) the defaults that parse gives for no JSON,
+ * copied into dflt (size bytes).  *out points at one of the two. */
+int pp_member_params(const void *params, int (*parse)(const json_t *, const char *, void **), void *dflt,
+                     size_t size, const void **out);
+/* The u32 format version that opens a member payload: 0 fails with PROP_ERR_CORRUPT, one above
+ * newest with PROP_ERR_VERSION; messages name what (the section) and family. */
+int pp_member_get_version(pp_rd *in, const char *what, const char *family, uint32_t newest, uint32_t *ver);
+/* The u64 encoded width of a payload: it must be d, with 0 < d <= max_d, else PROP_ERR_CORRUPT
+ * ("<what>: <noun> has N inputs, the encoder gives d"). */
+int pp_member_get_width(pp_rd *in, const char *what, const char *noun, size_t d, size_t max_d);
+/* scratch_bytes of a member that needs none. */
+size_t pp_member_no_scratch(const void *model, size_t n);
 #endif

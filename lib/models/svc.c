@@ -175,34 +175,6 @@ int pp_svc_model_build(const float *X, size_t n, size_t d, const float *y, const
 
 /* ---- fit ---------------------------------------------------------------------------------------- */
 
-/* Stratified subsample of `cap` rows out of n (seeded), indices in increasing order. */
-static size_t stratified_cap(const float *y, size_t n, size_t npos, size_t cap, pp_rng *rng, size_t *idx) {
-  size_t nneg = n - npos;
-  size_t kpos = (size_t)floor((double)cap * (double)npos / (double)n + 0.5);
-  if (kpos < 1) kpos = 1;
-  if (kpos > npos) kpos = npos;
-  size_t kneg = cap - kpos;
-  if (kneg < 1) {
-    kneg = 1;
-    kpos = cap - 1;
-  }
-  if (kneg > nneg) {
-    kneg = nneg;
-    kpos = cap - kneg;
-  }
-  /* selection sampling (Knuth's algorithm S) within each class keeps the original order */
-  size_t need[2] = {kneg, kpos}, left[2] = {nneg, npos}, m = 0;
-  for (size_t i = 0; i < n; i++) {
-    int c = y[i] > 0.5f;
-    if (need[c] && pp_rng_below(rng, left[c]) < need[c]) {
-      idx[m++] = i;
-      need[c]--;
-    }
-    left[c]--;
-  }
-  return m;
-}
-
 /* Shared state of the concurrent solves. */
 typedef struct fit_shared {
   const pp_ctx *ctx;
@@ -379,15 +351,10 @@ static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset
                    void **model) {
   (void)valid;
   *model = NULL;
-  const svc_params *p = params;
   svc_params dflt;
-  if (!p) {
-    void *q = NULL;
-    PP_TRY(svc_parse_params(NULL, "", &q));
-    dflt = *(svc_params *)q;
-    free(q);
-    p = &dflt;
-  }
+  const void *pv;
+  PP_TRY(pp_member_params(params, svc_parse_params, &dflt, sizeof dflt, &pv));
+  const svc_params *p = pv;
   if (!train || !train->X || !train->y || train->d == 0)
     return pp_err(PROP_ERR_ARG, "svc: no training data");
   const size_t N = train->n, d = train->d;
@@ -432,9 +399,7 @@ static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset
     rc = PROP_ERR_NOMEM;
     goto out;
   }
-  if (capped) n = stratified_cap(train->y, N, npos_all, cap, &rng, idx);
-  else
-    for (size_t i = 0; i < n; i++) idx[i] = i;
+  n = pp_stratified_cap(train->y, N, npos_all, cap, &rng, idx);
   size_t npos = 0;
   for (size_t k = 0; k < n; k++) {
     memcpy(X + k * d, train->X + idx[k] * d, d * sizeof(float));
@@ -447,11 +412,8 @@ static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset
   /* bounds */
   int cw = p->class_weight;
   if (cw == CW_FOLLOW) cw = train->imbalance == PP_IMB_WEIGHTS ? CW_BALANCED : CW_NONE;
-  double wneg = 1, wpos = 1;
-  if (cw == CW_BALANCED) { /* n / (2 n_c), as pp_balanced_weights (not called: keeps members.c out of tests) */
-    wpos = (double)n / (2.0 * (double)npos);
-    wneg = (double)n / (2.0 * (double)(n - npos));
-  }
+  double wneg, wpos;
+  pp_class_weights(n, npos, cw == CW_BALANCED, &wneg, &wpos);
   for (size_t k = 0; k < n; k++) {
     double sw = train->w ? (double)train->w[idx[k]] : 1.0;
     if (!(sw > 0) || !isfinite(sw)) {
@@ -631,21 +593,14 @@ static int svc_load(pp_rd *in, size_t d, void **out) {
   *out = NULL;
   const char *what = in->what ? in->what : "svc";
   uint32_t ver, kernel;
-  uint64_t dd, iter, used, rows_in, max_rows;
+  uint64_t iter, used, rows_in, max_rows;
   double gamma, rho, A, B;
   uint8_t flags;
-  PP_TRY(pp_get_u32(in, &ver));
-  if (ver == 0) return pp_err(PROP_ERR_CORRUPT, "%s: invalid svc payload version 0", what);
-  if (ver > SVC_FORMAT_VERSION)
-    return pp_err(PROP_ERR_VERSION, "%s: svc payload version %u is newer than this library (%u)", what, ver,
-                  SVC_FORMAT_VERSION);
+  PP_TRY(pp_member_get_version(in, what, "svc", SVC_FORMAT_VERSION, &ver));
   PP_TRY(pp_get_u32(in, &kernel));
   if (kernel != PP_SVC_RBF && kernel != PP_SVC_LINEAR)
     return pp_err(PROP_ERR_CORRUPT, "%s: unknown svc kernel %u", what, kernel);
-  PP_TRY(pp_get_u64(in, &dd));
-  if (dd != d || d == 0)
-    return pp_err(PROP_ERR_CORRUPT, "%s: svc model has %llu inputs, the encoder gives %zu", what,
-                  (unsigned long long)dd, d);
+  PP_TRY(pp_member_get_width(in, what, "svc model", d, SIZE_MAX));
   PP_TRY(pp_get_f64(in, &gamma));
   PP_TRY(pp_get_f64(in, &rho));
   PP_TRY(pp_get_f64(in, &A));

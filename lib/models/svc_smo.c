@@ -225,6 +225,21 @@ static int select_pair(smo *s, size_t *pi, size_t *pj) {
   return 0;
 }
 
+/* The step delta clipped to [lo, hi] (hi raised to lo when below it); *hit becomes hlo or hhi
+ * when a bound clips it. */
+static double clip_step(double delta, double lo, double hi, int hlo, int hhi, int *hit) {
+  if (hi < lo) hi = lo;
+  if (delta <= lo) {
+    *hit = hlo;
+    return lo;
+  }
+  if (delta >= hi) {
+    *hit = hhi;
+    return hi;
+  }
+  return delta;
+}
+
 /* Solve the two-variable subproblem for (i, j) and update G (and G_bar). */
 static void update_pair(smo *s, size_t i, size_t j) {
   const float *Ki = krow(s, i);
@@ -248,14 +263,7 @@ static void update_pair(smo *s, size_t i, size_t j) {
       hi = Cj - aj;
       hhi = 4;
     }
-    if (hi < lo) hi = lo;
-    if (delta <= lo) {
-      delta = lo;
-      hit = hlo;
-    } else if (delta >= hi) {
-      delta = hi;
-      hit = hhi;
-    }
+    delta = clip_step(delta, lo, hi, hlo, hhi, &hit);
     nai = ai + delta;
     naj = aj + delta;
   } else { /* a_i + delta, a_j - delta */
@@ -270,14 +278,7 @@ static void update_pair(smo *s, size_t i, size_t j) {
       hi = aj;
       hhi = 3;
     }
-    if (hi < lo) hi = lo;
-    if (delta <= lo) {
-      delta = lo;
-      hit = hlo;
-    } else if (delta >= hi) {
-      delta = hi;
-      hit = hhi;
-    }
+    delta = clip_step(delta, lo, hi, hlo, hhi, &hit);
     nai = ai + delta;
     naj = aj - delta;
   }
