@@ -605,7 +605,8 @@ static int svc_load(pp_rd *in, size_t d, void **out) {
   PP_TRY(pp_get_f64(in, &rho));
   PP_TRY(pp_get_f64(in, &A));
   PP_TRY(pp_get_f64(in, &B));
-  if (!isfinite(gamma) || gamma < 0 || (kernel == PP_SVC_RBF && !(gamma > 0)) || !isfinite(rho) || !isfinite(A) ||
+  /* gamma is used in single precision: beyond FLT_MAX it would become Inf, and Inf x 0 a NaN kernel value */
+  if (!isfinite(gamma) || gamma < 0 || gamma > FLT_MAX || (kernel == PP_SVC_RBF && !(gamma > 0)) || !isfinite(rho) || !isfinite(A) ||
       !isfinite(B))
     return pp_err(PROP_ERR_CORRUPT, "%s: svc parameters are not finite or out of range", what);
   PP_TRY(pp_get_u64(in, &iter));
