@@ -1,5 +1,6 @@
-/* propensity compare: every member of a recipe alone and the whole ensemble on one held-out split;
- * a JSON report (schema in bench/README.md), a self-contained HTML report and a table on stdout. */
+/* propensity compare: every member of a recipe alone and the whole ensemble on one held-out split
+ * (made here, or an explicit --test-data file); a JSON report (schema in bench/README.md), a
+ * self-contained HTML report and a table on stdout. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -93,7 +94,7 @@ int cmd_compare(args *a) {
              *id = arg_get(a, "--id"), *ign = arg_get(a, "--ignore"), *conn = arg_get(a, "--connected"),
              *tcol = arg_get(a, "--time-col"), *tfrac = arg_get(a, "--test-frac"), *recipe = arg_get(a, "--recipe"),
              *seed = arg_get(a, "--seed"), *threads = arg_get(a, "--threads"), *json = arg_get(a, "--json"),
-             *html = arg_get(a, "--html"), *lruns = arg_get(a, "--latency-runs");
+             *html = arg_get(a, "--html"), *lruns = arg_get(a, "--latency-runs"), *test = arg_get(a, "--test-data");
   int no_backtest = arg_flag(a, "--no-backtest");
   if (arg_leftover(a, "compare")) return 1;
   if (!data || !*data) return usage_error("compare", "--data is required");
@@ -101,6 +102,8 @@ int cmd_compare(args *a) {
   if (!json || !*json || !html || !*html) return usage_error("compare", "--json OUT.json and --html OUT.html are required");
   if (tcol && tfrac) return usage_error("compare", "--time-col and --test-frac exclude each other");
   if (tcol && !*tcol) return usage_error("compare", "--time-col takes a column name");
+  if (test && !*test) return usage_error("compare", "--test-data takes a file name");
+  if (test && tfrac) return usage_error("compare", "--test-data and --test-frac exclude each other");
 
   prop_compare_options o;
   prop_compare_options_default(&o);
@@ -112,6 +115,7 @@ int cmd_compare(args *a) {
   o.train.log = cli_log;
   o.train.progress = cli_progress;
   o.data_path = data;
+  o.test_data_path = test;
   o.backtest = !no_backtest;
   size_t v;
   if (tfrac) {
@@ -163,11 +167,15 @@ int cmd_compare(args *a) {
   co.declared_types = types;
 
   prop_recipe *r = NULL;
-  prop_frame *f = NULL;
+  prop_frame *f = NULL, *tf = NULL;
   char *report = NULL, *page = NULL;
   size_t page_len = 0;
   int st = recipe ? prop_recipe_load(recipe, &r) : prop_recipe_default(&r);
   if (!st) st = prop_frame_read_csv(data, &co, &f);
+  if (!st && test) { /* the held-out rows: same declared columns, typed by their own file */
+    st = prop_frame_read_csv(test, &co, &tf);
+    o.test = tf;
+  }
   if (!st) st = prop_compare(f, r, &o, &report);
   cli_progress_end();
   int ec = 0;
@@ -184,6 +192,7 @@ int cmd_compare(args *a) {
   free(page);
   free(report);
   prop_frame_free(f);
+  prop_frame_free(tf);
   prop_recipe_free(r);
   free(names);
   free(types);

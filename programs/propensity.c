@@ -9,7 +9,7 @@
  *   propensity backtest --data F --target C --time-col month [--recipe R] [--json OUT] ...
  *   propensity info     --model MODEL
  *   propensity importance --model MODEL [--data LABELED.csv [--repeats N]]
- *   propensity compare  --data F --target C [--time-col C | --test-frac 0.3] ... --json OUT --html OUT
+ *   propensity compare  --data F --target C [--time-col C | --test-frac 0.3 | --test-data F] ... --json OUT --html OUT
  *
  * Exit codes: 0 success; 1 usage; 2 bad input data or recipe (CSV, schema, value, category,
  * recipe); 3 unusable model file (format, version, truncated, corrupt); 4 training failed;
@@ -225,7 +225,8 @@ static void usage(FILE *out) {
           "                      [--connected COL] [--recipe R.json] [--min-train-months N] [--json OUT]\n"
           "  propensity importance --model MODEL [--data LABELED.csv] [--repeats N]\n"
           "  propensity compare  --data F --target COL [--positive V] [--id COL] [--ignore a,b]\n"
-          "                      [--connected COL] [--time-col COL | --test-frac 0.3] [--recipe R.json]\n"
+          "                      [--connected COL] [--time-col COL | --test-frac 0.3] [--test-data F]\n"
+          "                      [--recipe R.json]\n"
           "                      [--seed N] [--threads N] [--latency-runs N] [--no-backtest]\n"
           "                      --json OUT.json --html OUT.html\n"
           "  propensity info     --model MODEL\n"

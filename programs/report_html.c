@@ -618,6 +618,10 @@ char *report_html(const char *json_text, size_t *len) {
     fputs("<span>split <b>last month held out</b> (", o);
     esc(o, str(sp, "time_column"));
     fprintf(o, " = %g)</span>", num(sp, "test_month"));
+  } else if (method && strcmp(method, "test_data") == 0) {
+    fputs("<span>test rows <b>from ", o);
+    esc(o, str(sp, "test_path") ? str(sp, "test_path") : "(in memory)");
+    fputs("</b></span>", o);
   } else {
     fprintf(o, "<span>split <b>stratified %.0f%% test</b> (seed %lld)</span>", 100 * num(sp, "test_frac"),
             (long long)num(sp, "seed"));

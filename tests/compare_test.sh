@@ -172,12 +172,52 @@ check "JSON values (stratified split)" "$work/values.py" "$work/b.json" "$work/d
 grep -q 'id="chart-months"' "$work/b.html" && no "no month chart without months" || ok "no month chart without months"
 has "the report says why there is no back-test" "$work/b.html" "No time column"
 
+# ---- an explicit test file (--test-data): no split, exactly the rows of the two files -------------
+expect_code "compare, --test-data" 0 "$cli" compare --data "$work/demo/history.csv" \
+  --test-data "$work/demo/latest.csv" --target accepted --id customer_id --ignore installment_amount,connected \
+  --time-col month --no-backtest --recipe "$recipe" --latency-runs 300 --json "$work/t.json" --html "$work/t.html"
+check "JSON matches the documented schema (--test-data)" "$work/schema.py" "$src_dir/bench/README.md" "$work/t.json"
+cat >"$work/testdata.py" <<'PY'
+import json, sys, hashlib
+r = json.load(open(sys.argv[1])); train, test = sys.argv[2], sys.argv[3]
+p = []
+def want(cond, msg):
+    if not cond: p.append(msg)
+ds, sp = r["dataset"], r["dataset"]["split"]
+lines = lambda f: sum(1 for _ in open(f)) - 1
+want(sp["method"] == "test_data", f"method {sp['method']}")
+want(sp["test_path"] == test, "test_path")
+want(sp["test_sha256"] == hashlib.sha256(open(test, "rb").read()).hexdigest(), "test_sha256")
+want(sp["test_bytes"] == len(open(test, "rb").read()), "test_bytes")
+want(sp["test_frac"] is None and sp["seed"] is None and sp["test_month"] is None, "no split parameters")
+want(ds["sha256"] == hashlib.sha256(open(train, "rb").read()).hexdigest(), "sha256 of the training file")
+want(ds["train_rows"] == lines(train), f"train_rows {ds['train_rows']} = rows of {train}")
+want(ds["test_rows"] == lines(test), f"test_rows {ds['test_rows']} = rows of {test}")
+want(ds["rows"] == lines(train) + lines(test), "rows = both files")
+pos = sum(1 for l in list(open(test))[1:] if l.split(",")[14] == "1")
+want(ds["test_positives"] == pos, f"test_positives {ds['test_positives']} != {pos}")
+want(ds["features"] == 11, f"features {ds['features']}: month, id, target, ignored kept out")
+want(r["months"] == [], "--no-backtest")
+want(sum(b["count"] for b in r["bands"]) == lines(test), "band counts = test rows")
+print("\n".join(p)); sys.exit(1 if p else 0)
+PY
+check "JSON values (--test-data)" "$work/testdata.py" "$work/t.json" "$work/demo/history.csv" "$work/demo/latest.csv"
+has "the report names the test file" "$work/t.html" "test rows <b>from $work/demo/latest.csv"
+has "stdout names the split" "$work/out.txt" "split test_data"
+
 # ---- usage and input errors ----------------------------------------------------------------------
 base=(--data "$work/demo/history.csv" --target accepted --id customer_id --recipe "$recipe")
 expect_code "usage: --time-col with --test-frac" 1 "$cli" compare "${base[@]}" --time-col month --test-frac 0.3 \
   --json "$work/x.json" --html "$work/x.html"
 expect_code "usage: --html missing" 1 "$cli" compare "${base[@]}" --json "$work/x.json"
 expect_code "usage: bad --test-frac" 1 "$cli" compare "${base[@]}" --test-frac 1.5 --json "$work/x.json" --html "$work/x.html"
+expect_code "usage: --test-data with --test-frac" 1 "$cli" compare "${base[@]}" --test-data "$work/demo/latest.csv" \
+  --test-frac 0.3 --json "$work/x.json" --html "$work/x.html"
+expect_code "missing test file" 5 "$cli" compare "${base[@]}" --ignore installment_amount --test-data "$work/nope-test.csv" \
+  --json "$work/x.json" --html "$work/x.html"
+has "missing test file named" "$work/err.txt" 'nope-test.csv'
+expect_code "test file without the target column" 2 "$cli" compare "${base[@]}" --ignore installment_amount \
+  --test-data "$work/demo/calllist.csv" --json "$work/x.json" --html "$work/x.html"
 expect_code "usage: unknown flag" 1 "$cli" compare "${base[@]}" --json "$work/x.json" --html "$work/x.html" --bogus
 expect_code "missing data file" 5 "$cli" compare --data "$work/nope.csv" --target accepted --json "$work/x.json" --html "$work/x.html"
 has "missing file named" "$work/err.txt" 'nope.csv'

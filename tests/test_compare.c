@@ -380,6 +380,45 @@ static void test_stratified_split_report(void **state) {
   assert_true(fabs(number(ens, "auc") - auc) < 1e-8);
   assert_true(fabs(number(ens, "capture_30") - pp_capture(prob, yi, nte, 0.3)) < 1e-8);
   assert_true(fabs(number(ens, "brier") - pp_brier(prob, yi, nte)) < 1e-8);
+
+  /* The same rows given as two frames (options.test): no split, the same training and test rows,
+   * so every model gets the same numbers.  The time column given with a test frame only keeps
+   * "month" out of the inputs (check_report counts 3 features). */
+  prop_compare_options o2;
+  options(&o2);
+  o2.test = fte;
+  o2.test_data_path = hash_path;
+  o2.test_frac = 7.0; /* unused with a test frame */
+  o2.train.time_col = "month";
+  o2.backtest = 0;
+  json_t *root2 = run(ftr, &o2);
+  const json_t *models2 = check_report(root2, d.n);
+  const json_t *ds2 = json_object_get(root2, "dataset");
+  assert_int_equal(integer(ds2, "train_rows"), (long long)prop_frame_nrows(ftr));
+  assert_int_equal(integer(ds2, "test_rows"), (long long)nte);
+  assert_int_equal(integer(ds2, "positives"), (long long)P);
+  assert_int_equal(integer(ds2, "test_positives"), integer(ds, "test_positives"));
+  assert_true(json_is_null(json_object_get(ds2, "path")));
+  const json_t *sp2 = json_object_get(ds2, "split");
+  assert_string_equal(string(sp2, "method"), "test_data");
+  assert_string_equal(string(sp2, "time_column"), "month");
+  assert_true(json_is_null(json_object_get(sp2, "test_month")));
+  assert_true(json_is_null(json_object_get(sp2, "test_frac")));
+  assert_true(json_is_null(json_object_get(sp2, "seed")));
+  assert_string_equal(string(sp2, "test_path"), hash_path);
+  assert_string_equal(string(sp2, "test_sha256"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assert_int_equal(integer(sp2, "test_bytes"), 3);
+  assert_true(json_is_null(json_object_get(sp, "test_path")));
+  assert_true(json_is_null(json_object_get(sp, "test_sha256")));
+  for (size_t j = 0; j <= NMEM; j++) {
+    const json_t *a = json_array_get(models, j), *b2 = json_array_get(models2, j);
+    assert_string_equal(string(a, "name"), string(b2, "name"));
+    assert_true(fabs(number(a, "auc") - number(b2, "auc")) < 1e-12);
+    assert_true(fabs(number(a, "brier") - number(b2, "brier")) < 1e-12);
+    assert_true(fabs(number(a, "capture_30") - number(b2, "capture_30")) < 1e-12);
+  }
+  assert_true(fabs(number(json_array_get(models2, NMEM), "auc") - auc) < 1e-8);
+  json_decref(root2);
   free(prob);
   free(yf);
   free(yi);
@@ -510,6 +549,37 @@ static void test_errors(void **state) {
   options(&o);
   o.train.connected = "dialled";
   expect_error(f, &o, PROP_ERR_SCHEMA, "dialled");
+
+  /* an explicit test frame: it needs the inputs and the target, and rows */
+  {
+    double x1[2] = {0.5, -1.0};
+    const char *cat[2] = {"A", "B"}, *lab[2] = {"yes", "no"};
+    prop_frame *no_x2 = NULL, *no_y = NULL, *empty = NULL;
+    assert_int_equal(prop_frame_create(2, &no_x2), 0);
+    assert_int_equal(prop_frame_add_numeric(no_x2, "x1", x1), 0);
+    assert_int_equal(prop_frame_add_strings(no_x2, "cat", PROP_COL_CATEGORICAL, cat), 0);
+    assert_int_equal(prop_frame_add_numeric(no_x2, "connected", x1), 0);
+    assert_int_equal(prop_frame_add_strings(no_x2, "y", PROP_COL_TARGET, lab), 0);
+    assert_int_equal(prop_frame_create(2, &no_y), 0);
+    assert_int_equal(prop_frame_add_numeric(no_y, "x1", x1), 0);
+    assert_int_equal(prop_frame_create(0, &empty), 0);
+    options(&o);
+    o.train.ignore = k_ignore_month;
+    o.train.n_ignore = 1;
+    o.train.connected = NULL;
+    o.test = no_x2;
+    expect_error(f, &o, PROP_ERR_SCHEMA, "x2");
+    o.test = no_y;
+    expect_error(f, &o, PROP_ERR_SCHEMA, "'y' not found");
+    o.test = empty;
+    expect_error(f, &o, PROP_ERR_TRAIN, "0 test rows");
+    o.test = f;
+    o.test_data_path = tu_path("no-such-test.csv");
+    expect_error(f, &o, PROP_ERR_IO, "no-such-test.csv");
+    prop_frame_free(no_x2);
+    prop_frame_free(no_y);
+    prop_frame_free(empty);
+  }
 
   /* one month only: nothing to hold out */
   data one;

@@ -1,11 +1,12 @@
 /* prop_compare(): the analyst's model comparison.
  *
  * One split of the rows (the last month held out when there is a time column, else a stratified
- * test_frac); the recipe's encoders fitted on the training rows only; then, on the same encoded
- * rows, every member of the recipe fitted alone and the whole pipeline trained by
- * prop_model_train().  Every model is measured on the same test rows: ranking and probability
- * metrics, curves, fit time, batch throughput and single-row latency.  The report is JSON, its
- * schema documented field by field in bench/README.md (schema_version 1).
+ * test_frac; or none, when the caller gives the test rows as a frame of their own); the recipe's
+ * encoders fitted on the training rows only; then, on the same encoded rows, every member of the
+ * recipe fitted alone and the whole pipeline trained by prop_model_train().  Every model is
+ * measured on the same test rows: ranking and probability metrics, curves, fit time, batch
+ * throughput and single-row latency.  The report is JSON, its schema documented field by field in
+ * bench/README.md (schema_version 1).
  *
  * Timings are wall clock (CLOCK_MONOTONIC).  Batch throughput is the median over up to
  * batch_runs predictions of the whole test set; latency is the nearest-rank p50/p99 of
@@ -724,20 +725,23 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   *json = NULL;
   if (!f || !o) return pp_err(PROP_ERR_ARG, "prop_compare: frame and options are required");
   if (!o->train.target) return pp_err(PROP_ERR_ARG, "prop_compare: options.train.target is required");
-  if (!o->train.time_col && !(o->test_frac > 0.0 && o->test_frac < 1.0))
+  if (!o->test && !o->train.time_col && !(o->test_frac > 0.0 && o->test_frac < 1.0))
     return pp_err(PROP_ERR_ARG, "prop_compare: options.test_frac must be in (0, 1), got %g", o->test_frac);
   if (o->batch_runs < 1 || o->latency_runs < 1)
     return pp_err(PROP_ERR_ARG, "prop_compare: options.batch_runs and options.latency_runs must be >= 1");
   if (o->max_curve_points < 2 || o->max_curve_points > 10000)
     return pp_err(PROP_ERR_ARG, "prop_compare: options.max_curve_points must be in [2, 10000], got %zu",
                   o->max_curve_points);
-  size_t n = f->nrows;
-  if (f->row_err)
-    for (size_t i = 0; i < n; i++)
-      if (f->row_err[i])
-        return pp_err(f->row_code[i] ? f->row_code[i] : PROP_ERR_CSV, "%s:%zu: %s", pp_frame_source(f),
-                      prop_frame_row_number(f, i), f->row_err[i]);
+  for (int part = 0; part < 2; part++) { /* rows the reader could not read */
+    const prop_frame *g = part ? o->test : f;
+    if (g && g->row_err)
+      for (size_t i = 0; i < g->nrows; i++)
+        if (g->row_err[i])
+          return pp_err(g->row_code[i] ? g->row_code[i] : PROP_ERR_CSV, "%s:%zu: %s", pp_frame_source(g),
+                        prop_frame_row_number(g, i), g->row_err[i]);
+  }
   pp_err_clear();
+  const size_t n = f->nrows + (o->test ? o->test->nrows : 0); /* all rows used */
 
   prop_recipe *own_recipe = NULL;
   if (!recipe) {
@@ -757,7 +761,8 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   char *pos_label = NULL, *conn_label = NULL;
   unsigned char *is_test = NULL;
   size_t *idx_tr = NULL, *idx_te = NULL;
-  prop_frame *ftr = NULL, *fte = NULL;
+  prop_frame *own_tr = NULL, *own_te = NULL;
+  const prop_frame *ftr = NULL, *fte = NULL; /* the training and test rows: own_* or f and o->test */
   pp_schema *schema = NULL;
   pp_binding *bind_tr = NULL, *bind_te = NULL;
   double *raw_tr = NULL, *raw_te = NULL, *p = NULL, *secs = NULL, *us = NULL;
@@ -766,44 +771,68 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   prop_model *ens = NULL;
   size_t ntr = 0, nte = 0, npos = 0, npos_te = 0;
   double test_month = NAN;
-  char sha[65] = "";
-  uint64_t file_bytes = 0;
+  char sha[65] = "", test_sha[65] = "";
+  uint64_t file_bytes = 0, test_bytes = 0;
 
   if (o->data_path && (rc = hash_file(o->data_path, sha, &file_bytes))) goto done;
+  if (o->test && o->test_data_path && (rc = hash_file(o->test_data_path, test_sha, &test_bytes))) goto done;
 
   /* ---- split ------------------------------------------------------------------------------- */
   if ((rc = pp_frame_binary_column(f, o->train.target, o->train.positive, &y, &pos_label))) goto done;
-  is_test = pp_malloc(n ? n : 1);
-  idx_tr = pp_malloc_array(n ? n : 1, sizeof *idx_tr);
-  idx_te = pp_malloc_array(n ? n : 1, sizeof *idx_te);
-  if (!is_test || !idx_tr || !idx_te) {
+  if (o->test) {
+    /* an explicit test frame: f trains, test is measured; the labels under the same positive */
+    ftr = f;
+    fte = o->test;
+    ntr = f->nrows;
+    nte = fte->nrows;
+    if (nte == 0 || ntr == 0) {
+      rc = pp_err(PROP_ERR_TRAIN, "%s: %zu training and %zu test rows: both sides need rows", pp_frame_source(f),
+                  ntr, nte);
+      goto done;
+    }
+    if ((rc = pp_frame_binary_column(fte, o->train.target, o->train.positive, &y_te, &conn_label))) goto done;
+    free(conn_label); /* the same label as pos_label */
+    conn_label = NULL;
+    for (size_t i = 0; i < ntr; i++) npos += (size_t)y[i];
+  } else {
+    is_test = pp_malloc(n ? n : 1);
+    idx_tr = pp_malloc_array(n ? n : 1, sizeof *idx_tr);
+    idx_te = pp_malloc_array(n ? n : 1, sizeof *idx_te);
+    if (!is_test || !idx_tr || !idx_te) {
+      rc = PROP_ERR_NOMEM;
+      goto done;
+    }
+    if ((rc = split_rows(f, o, y, is_test, &test_month))) goto done;
+    for (size_t i = 0; i < n; i++) {
+      npos += (size_t)y[i];
+      if (is_test[i]) idx_te[nte++] = i;
+      else idx_tr[ntr++] = i;
+    }
+    if (nte == 0 || ntr == 0) {
+      rc = pp_err(PROP_ERR_TRAIN, "%s: %zu rows are too few to hold out a test set", pp_frame_source(f), n);
+      goto done;
+    }
+    if ((rc = subset_frame(f, idx_tr, ntr, &own_tr)) || (rc = subset_frame(f, idx_te, nte, &own_te))) goto done;
+    ftr = own_tr;
+    fte = own_te;
+    if (!(y_te = pp_malloc_array(nte, sizeof *y_te))) {
+      rc = PROP_ERR_NOMEM;
+      goto done;
+    }
+    for (size_t i = 0; i < nte; i++) y_te[i] = y[idx_te[i]];
+  }
+  if (!(ytr = pp_malloc_array(ntr, sizeof *ytr))) {
     rc = PROP_ERR_NOMEM;
     goto done;
   }
-  if ((rc = split_rows(f, o, y, is_test, &test_month))) goto done;
-  for (size_t i = 0; i < n; i++) {
-    npos += (size_t)y[i];
-    if (is_test[i]) idx_te[nte++] = i;
-    else idx_tr[ntr++] = i;
-  }
-  if (nte == 0 || ntr == 0) {
-    rc = pp_err(PROP_ERR_TRAIN, "%s: %zu rows are too few to hold out a test set", pp_frame_source(f), n);
-    goto done;
-  }
-  if ((rc = subset_frame(f, idx_tr, ntr, &ftr)) || (rc = subset_frame(f, idx_te, nte, &fte))) goto done;
-  y_te = pp_malloc_array(nte, sizeof *y_te);
-  ytr = pp_malloc_array(ntr, sizeof *ytr);
-  if (!y_te || !ytr) {
-    rc = PROP_ERR_NOMEM;
-    goto done;
-  }
-  for (size_t i = 0; i < nte; i++) npos_te += (size_t)(y_te[i] = y[idx_te[i]]);
-  for (size_t i = 0; i < ntr; i++) ytr[i] = (float)y[idx_tr[i]];
+  for (size_t i = 0; i < nte; i++) npos_te += (size_t)y_te[i];
+  npos += npos_te * (o->test != NULL);
+  for (size_t i = 0; i < ntr; i++) ytr[i] = (float)(o->test ? y[i] : y[idx_tr[i]]);
   if (o->train.connected &&
       (rc = pp_frame_binary_column(fte, o->train.connected, NULL, &conn, &conn_label)))
     goto done;
   pp_log(&ctx, PROP_LOG_INFO, "compare: %zu training rows, %zu test rows (%zu positive)%s", ntr, nte, npos_te,
-         o->train.time_col ? ", the last month held out" : "");
+         o->test ? ", from the test file" : o->train.time_col ? ", the last month held out" : "");
 
   /* ---- encoders fitted on the training rows only ------------------------------------------- */
   if ((rc = pp_schema_from_frame(ftr, &o->train, &schema))) goto done;
@@ -822,12 +851,12 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   }
   if ((rc = pp_binding_create(schema, ftr, &bind_tr)) || (rc = pp_binding_create(schema, fte, &bind_te))) goto done;
   for (int part = 0; part < 2; part++) {
-    prop_frame *g = part ? fte : ftr;
+    const prop_frame *g = part ? fte : ftr;
     size_t m = g->nrows;
     pp_binding_rows(part ? bind_te : bind_tr, 0, m, part ? raw_te : raw_tr, st);
     for (size_t i = 0; i < m; i++)
       if (st[i]) {
-        rc = pp_err(st[i], "%s:%zu: row cannot be used (non-finite value)", pp_frame_source(f),
+        rc = pp_err(st[i], "%s:%zu: row cannot be used (non-finite value)", pp_frame_source(g),
                     prop_frame_row_number(g, i));
         goto done;
       }
@@ -941,11 +970,15 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
     jset(&b, ds, "features", jsize(nf));
     jset(&b, ds, "encoded_columns", jsize(d));
     json_t *sp = json_object();
-    jset(&b, sp, "method", jstr(o->train.time_col ? "last_month" : "stratified"));
+    int stratified = !o->test && !o->train.time_col;
+    jset(&b, sp, "method", jstr(o->test ? "test_data" : o->train.time_col ? "last_month" : "stratified"));
     jset(&b, sp, "time_column", jstr(o->train.time_col));
     jset(&b, sp, "test_month", jnum(test_month));
-    jset(&b, sp, "test_frac", o->train.time_col ? json_null() : jnum(o->test_frac));
-    jset(&b, sp, "seed", o->train.time_col ? json_null() : json_integer((json_int_t)o->seed));
+    jset(&b, sp, "test_frac", stratified ? jnum(o->test_frac) : json_null());
+    jset(&b, sp, "seed", stratified ? json_integer((json_int_t)o->seed) : json_null());
+    jset(&b, sp, "test_path", jstr(o->test ? o->test_data_path : NULL));
+    jset(&b, sp, "test_sha256", o->test && o->test_data_path ? jstr(test_sha) : json_null());
+    jset(&b, sp, "test_bytes", o->test && o->test_data_path ? json_integer((json_int_t)test_bytes) : json_null());
     jset(&b, ds, "split", sp);
     jset(&b, root, "dataset", ds);
 
@@ -998,8 +1031,8 @@ done:
   free(is_test);
   free(idx_tr);
   free(idx_te);
-  prop_frame_free(ftr);
-  prop_frame_free(fte);
+  prop_frame_free(own_tr);
+  prop_frame_free(own_te);
   pp_binding_free(bind_tr);
   pp_binding_free(bind_te);
   pp_schema_free(schema);
