@@ -312,6 +312,10 @@ PROP_API const char *prop_model_member_name(const prop_model *m, size_t i);
 typedef struct prop_predict_options {
   int nthread;        /*!< worker threads; 0 = all cores */
   size_t block_rows;  /*!< rows encoded and scored together; 0 = 2048 */
+  int uncalibrated;   /*!< 0 (default): the calibrated probability.  1: the ensemble's vote before the
+                           calibrator (the weighted mean of the members' probabilities, or the vote share
+                           for hard voting), and bands cut from that score: for diagnostics such as the
+                           calibration error before and after calibration, not for call lists. */
 } prop_predict_options;
 
 PROP_API void prop_predict_options_default(prop_predict_options *opt);

@@ -51,6 +51,37 @@ static void test_auc_fit_ignores_scale(void **state) {
   free(y);
 }
 
+/* Member 0 is informative but under-confident (it says 0.6 / 0.05 where the rates are 0.65 / 0.04); member 1 is
+ * constant 0.5.  Moving weight to member 1 makes the vote less confident still, so the log-loss optimum is the
+ * corner w = (1, 0) with a non-zero gradient there.  Exponentiated gradient only approaches that corner; the fit
+ * must put exactly 0 on member 1 (so the model does not score it) and 1 on member 0.  With a second useful
+ * member, both keep weights above the threshold.  (Were member 0 perfectly calibrated, every mixture direction
+ * would be flat to first order at the corner and the test would not say much.) */
+static void test_logloss_fit_drops_useless_member(void **state) {
+  (void)state;
+  enum { N = 4000 };
+  double *P = malloc(2 * N * sizeof *P);
+  int *y = malloc(N * sizeof *y);
+  uint64_t st = 11;
+  for (size_t i = 0; i < N; i++) {
+    int hi = tu_uniform(&st) < 0.3;
+    y[i] = tu_uniform(&st) < (hi ? 0.65 : 0.04);
+    P[2 * i] = hi ? 0.6 : 0.05;
+    P[2 * i + 1] = 0.5;
+  }
+  double w[2];
+  assert_int_equal(pp_fit_vote_weights(P, y, N, 2, w), 0);
+  assert_true(w[1] == 0.0);
+  assert_true(w[0] == 1.0);
+  /* member 1 now an independent, equally good view: both kept, each above the threshold */
+  for (size_t i = 0; i < N; i++) P[2 * i + 1] = P[2 * i] * (0.9 + 0.2 * tu_uniform(&st));
+  assert_int_equal(pp_fit_vote_weights(P, y, N, 2, w), 0);
+  assert_true(w[0] >= PP_VOTE_MIN_WEIGHT && w[1] >= PP_VOTE_MIN_WEIGHT);
+  tu_assert_close(w[0] + w[1], 1.0, 1e-12);
+  free(P);
+  free(y);
+}
+
 /* Two members with independent noise around the same signal: the vote of both ranks better than either, and the
  * greedy fit finds a mixture whose AUC is at least the best single member's. */
 static void test_auc_fit_mixes_complementary_members(void **state) {
@@ -97,6 +128,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vote_by_hand),
       cmocka_unit_test(test_auc_fit_ignores_scale),
+      cmocka_unit_test(test_logloss_fit_drops_useless_member),
       cmocka_unit_test(test_auc_fit_mixes_complementary_members),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

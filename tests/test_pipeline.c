@@ -221,15 +221,32 @@ static void test_batch_dense_single_agree(void **state) {
   po.nthread = 2;
   assert_int_equal(prop_model_predict_dense(g_model, raw, PROP_FLOAT64, n, k, k, pd, NULL, NULL, &po), 0);
   assert_memory_equal(pf, pd, n * sizeof *pf);
+  /* uncalibrated: the vote before the calibrator, bit for bit the weighted mean of the members' probabilities,
+   * which the calibrator then maps to the calibrated probability */
+  double *pu = malloc(n * sizeof *pu);
+  po.uncalibrated = 1;
+  assert_int_equal(prop_model_predict_dense(g_model, raw, PROP_FLOAT64, n, k, k, pu, NULL, NULL, &po), 0);
+  size_t nm = prop_model_n_members(g_model);
+  double mp[32];
+  assert_true(nm >= 1 && nm <= 32);
   prop_scorer *s = NULL;
   assert_int_equal(prop_scorer_create(g_model, &s), 0);
+  size_t differ = 0;
   for (size_t i = 0; i < n; i++) {
     double p;
     int b;
     assert_int_equal(prop_scorer_score(s, raw + i * k, &p, &b), 0);
     assert_memory_equal(&p, &pf[i], sizeof p);
     assert_int_equal(b, bf[i]);
+    assert_int_equal(prop_scorer_member_probabilities(s, mp), 0);
+    double v = pp_ensemble_combine(g_model, mp);
+    assert_memory_equal(&v, &pu[i], sizeof v);
+    double c = pp_calibrate_apply(g_model, v);
+    assert_memory_equal(&c, &pf[i], sizeof c);
+    differ += pu[i] != pf[i];
   }
+  assert_true(differ > n / 2); /* the model has a calibrator: the option changes the numbers */
+  free(pu);
   /* a bad single row: Inf in a numeric input, an invalid category code */
   double *row = malloc(k * sizeof *row);
   memcpy(row, raw, k * sizeof *row);

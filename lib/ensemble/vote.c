@@ -36,17 +36,10 @@ static double vote_loss(const double *P, const int *y, size_t n, size_t k, const
   return loss / (double)n;
 }
 
-/* Exponentiated-gradient descent on the simplex (mirror descent): weights stay non-negative and
- * sum to one by construction; a backtracking step keeps the loss decreasing. */
-int pp_fit_vote_weights(const double *P, const int *y, size_t n, size_t k, double *w) {
-  if (k == 0 || n == 0) return pp_err(PROP_ERR_ARG, "fit vote weights: empty input");
-  double *g = pp_malloc_array(k, sizeof *g), *cand = pp_malloc_array(k, sizeof *cand);
-  if (!g || !cand) {
-    free(g);
-    free(cand);
-    return PROP_ERR_NOMEM;
-  }
-  for (size_t j = 0; j < k; j++) w[j] = 1.0 / (double)k;
+/* Exponentiated-gradient descent on the simplex (mirror descent) from the weights in w: they stay
+ * non-negative and sum to one by construction, a weight of 0 stays 0 (the update is multiplicative),
+ * and a backtracking step keeps the loss decreasing. */
+static void eg_descend(const double *P, const int *y, size_t n, size_t k, double *w, double *g, double *cand) {
   double loss = vote_loss(P, y, n, k, w, g);
   double step = 1.0;
   for (int it = 0; it < 500 && step > 1e-10; it++) {
@@ -66,6 +59,39 @@ int pp_fit_vote_weights(const double *P, const int *y, size_t n, size_t k, doubl
     } else {
       step *= 0.5;
     }
+  }
+}
+
+/* Log-loss weights.  Exponentiated gradient only approaches a face of the simplex: a member the vote
+ * does not want ends with a weight like 1e-15, not 0, yet scoring would pay for it in full.  So weights
+ * below PP_VOTE_MIN_WEIGHT are set to exactly 0 and the descent is run again from there: the remaining
+ * weights are the optimum on that face, and the zero-weight members are left out of the model. */
+int pp_fit_vote_weights(const double *P, const int *y, size_t n, size_t k, double *w) {
+  if (k == 0 || n == 0) return pp_err(PROP_ERR_ARG, "fit vote weights: empty input");
+  double *g = pp_malloc_array(k, sizeof *g), *cand = pp_malloc_array(k, sizeof *cand);
+  if (!g || !cand) {
+    free(g);
+    free(cand);
+    return PROP_ERR_NOMEM;
+  }
+  for (size_t j = 0; j < k; j++) w[j] = 1.0 / (double)k;
+  eg_descend(P, y, n, k, w, g, cand);
+  double kept = 0.0, best = 0.0;
+  size_t dropped = 0, arg = 0;
+  for (size_t j = 0; j < k; j++) {
+    if (w[j] > best) {
+      best = w[j];
+      arg = j;
+    }
+    if (w[j] < PP_VOTE_MIN_WEIGHT) dropped++;
+    else kept += w[j];
+  }
+  if (dropped == k) { /* cannot happen for weights summing to 1 with k < 1000; keep the largest */
+    memset(w, 0, k * sizeof *w);
+    w[arg] = 1.0;
+  } else if (dropped) {
+    for (size_t j = 0; j < k; j++) w[j] = w[j] < PP_VOTE_MIN_WEIGHT ? 0.0 : w[j] / kept;
+    eg_descend(P, y, n, k, w, g, cand);
   }
   free(g);
   free(cand);

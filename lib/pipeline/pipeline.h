@@ -73,13 +73,16 @@ double pp_ensemble_combine(const prop_model *m, const double *p);
 /* Calibrated probability of an ensemble score. */
 double pp_calibrate_apply(const prop_model *m, double s);
 
-/* Score n encoded rows X (n x width) into prob/band; scratch per member may be NULL. */
+/* Score n encoded rows X (n x width) into prob/band; scratch per member may be NULL; raw != 0 gives the
+ * vote before the calibrator. */
 int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp /* n x nmem */,
-                     void *const *scratch, double *prob, int *band);
+                     void *const *scratch, int raw, double *prob, int *band);
 
 /* Fit the soft-vote weights: non-negative, summing to 1, minimising the log-loss of the weighted
  * mean of P (n x k, row-major) against y.  w[k] out. */
 int pp_fit_vote_weights(const double *P, const int *y, size_t n, size_t k, double *w);
+/* Fitted log-loss weights below this are set to exactly 0 (the member is left out) and the rest refitted. */
+#define PP_VOTE_MIN_WEIGHT 1e-3
 /* Weights for a vote that a calibrator follows: greedy forward selection with replacement maximising the
  * AUC of the weighted mean (at most `rounds` votes); non-negative, summing to 1.  See vote.c. */
 int pp_fit_vote_weights_auc(const double *P, const int *y, size_t n, size_t k, size_t rounds, double *w);

@@ -18,14 +18,15 @@ void prop_predict_options_default(prop_predict_options *opt) {
   if (opt) memset(opt, 0, sizeof *opt);
 }
 
-int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp, void *const *scratch, double *prob,
-                     int *band) {
+int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp, void *const *scratch, int raw,
+                     double *prob, int *band) {
   for (size_t j = 0; j < m->nmem; j++)
     PP_TRY(m->mem[j].ops->predict(m->mem[j].model, X, n, memp + j * n, scratch ? scratch[j] : NULL, 1));
   double p[32];
   for (size_t i = 0; i < n; i++) {
     for (size_t j = 0; j < m->nmem; j++) p[j] = memp[j * n + i];
-    double q = pp_calibrate_apply(m, pp_ensemble_combine(m, p));
+    double v = pp_ensemble_combine(m, p);
+    double q = raw ? v : pp_calibrate_apply(m, v);
     if (prob) prob[i] = q;
     if (band) band[i] = pp_band_of(m->edges, m->nbands, q);
   }
@@ -152,7 +153,7 @@ static int batch(const prop_model *m, const source *src, size_t nrows, double *p
       size_t row0 = b * block, nb = nrows - row0 < block ? nrows - row0 : block;
       fill_raw(m, src, row0, nb, &w);
       pp_encoder_transform(m->enc, w.raw, nb, m->schema->nfeat, w.X);
-      lrc = pp_score_encoded(m, w.X, nb, w.memp, NULL, w.prob, w.band);
+      lrc = pp_score_encoded(m, w.X, nb, w.memp, NULL, opt && opt->uncalibrated, w.prob, w.band);
       if (lrc) {
 #pragma omp atomic write
         rc = lrc;
@@ -251,7 +252,7 @@ int prop_scorer_score(prop_scorer *s, const double *row, double *prob, int *band
     return pp_err(rc, "invalid input row");
   }
   pp_encoder_transform(m->enc, row, 1, m->schema->nfeat, s->X);
-  return pp_score_encoded(m, s->X, 1, s->memp, s->scratch, prob, band);
+  return pp_score_encoded(m, s->X, 1, s->memp, s->scratch, 0, prob, band);
 }
 
 int prop_scorer_member_probabilities(const prop_scorer *s, double *out) {

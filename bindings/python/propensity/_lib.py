@@ -89,7 +89,7 @@ class TrainOptions(ctypes.Structure):
 
 
 class PredictOptions(ctypes.Structure):
-    _fields_ = [("nthread", ctypes.c_int), ("block_rows", ctypes.c_size_t)]
+    _fields_ = [("nthread", ctypes.c_int), ("block_rows", ctypes.c_size_t), ("uncalibrated", ctypes.c_int)]
 
 
 class RankOptions(ctypes.Structure):
