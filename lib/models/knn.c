@@ -676,8 +676,10 @@ typedef struct layout {
 
 static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 
-static void make_layout(const knn_model *m, size_t nq, layout *L) {
-  const size_t w = m->d + 1;
+/* The sgemm tile of a block of nq query rows against n training rows of width w = d + 1: tq query rows by
+ * tn training rows (tn = gv, the gemv length, when tq is 1). */
+void pp_knn_tile_shape(size_t d, size_t n, size_t nq, size_t *tq_out, size_t *tn_out) {
+  const size_t w = d + 1;
   size_t tq = nq < KNN_QBLOCK ? nq : KNN_QBLOCK;
   if (tq == 0) tq = 1;
   /* keep tq * tn * w under the threshold with tn >= 16 */
@@ -692,7 +694,17 @@ static void make_layout(const knn_model *m, size_t nq, layout *L) {
     if (tn >= 32) tn &= ~(size_t)15;
     if (tn < 1) tn = 1;
   }
-  if (tn > m->n) tn = m->n;
+  if (tn > n) tn = n;
+  *tq_out = tq;
+  *tn_out = tn;
+}
+
+static void make_layout(const knn_model *m, size_t nq, layout *L) {
+  const size_t w = m->d + 1;
+  size_t tq, tn;
+  pp_knn_tile_shape(m->d, m->n, nq, &tq, &tn);
+  size_t gv = (size_t)(KNN_BLAS_SINGLE_MV / (double)w);
+  if (gv < 1) gv = 1;
   L->tq = tq;
   L->tn = tn;
   L->gv = gv;

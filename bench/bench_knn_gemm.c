@@ -1,0 +1,195 @@
+/* bench_knn_gemm: how close the knn member's distance blocks come to OpenBLAS's sgemm peak.
+ *
+ *   bench_knn_gemm [--train N] [--queries Q] [--d D[,D...]] [--runs R] [--threads T]
+ *
+ * For each width d (default 22, the demo's encoded width, and 124, lending_club's), on N training
+ * rows and Q query rows of seeded normal data, one run in one process:
+ *  peak      cblas_sgemm of 2048 x 2048 x 2048 (OpenBLAS picks its own blocking), on 1 thread and on T;
+ *  big       one cblas_sgemm of the whole distance problem, Q x N x (d + 1), on 1 thread: what the
+ *            float pass would cost as a single call;
+ *  tiles     the float pass as knn.c runs it: query blocks of tq rows against training tiles of tn
+ *            rows, one cblas_sgemm per tile (the shape from pp_knn_tile_shape, kept under OpenBLAS's
+ *            single-thread threshold), 1 thread;
+ *  predict   the knn member's whole predict (k = 100) of the Q rows: float pass, candidate buffers,
+ *            exact re-rank and votes, on 1 thread and on T.
+ * GFLOP/s count 2 m n k flops per gemm; for predict, the float pass's 2 Q N (d + 1) flops over the
+ * whole predict time, so its fraction of peak is a lower bound for the distance blocks alone.
+ * Every figure is the median of R runs.  OpenBLAS's thread count is set with
+ * openblas_set_num_threads (a benchmark may; the library never does). */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/common.h"
+#include "models/member.h"
+
+extern void openblas_set_num_threads(int num_threads);
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "bench_knn_gemm: %s failed: %s\n", what, prop_last_error());
+  exit(1);
+}
+
+static float *normal_matrix(size_t rows, size_t cols, uint64_t seed) {
+  float *M = malloc(rows * cols * sizeof *M);
+  if (!M) die("malloc");
+  pp_rng g;
+  pp_rng_seed(&g, seed);
+  for (size_t i = 0; i < rows * cols; i++) M[i] = (float)pp_rng_normal(&g);
+  return M;
+}
+
+/* Median seconds of R runs of C = A B^T, A m x k, B n x k. */
+static double time_gemm(const float *A, const float *B, float *C, size_t m, size_t n, size_t k, int runs) {
+  double t[64];
+  for (int r = 0; r < runs; r++) {
+    double t0 = now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)k, 1.0f, A, (blasint)k, B,
+                (blasint)k, 0.0f, C, (blasint)n);
+    t[r] = now() - t0;
+  }
+  return median(t, runs);
+}
+
+static double peak_gflops(int threads, int runs) {
+  const size_t s = 2048;
+  float *A = normal_matrix(s, s, 1), *B = normal_matrix(s, s, 2), *C = malloc(s * s * sizeof *C);
+  if (!C) die("malloc");
+  openblas_set_num_threads(threads);
+  time_gemm(A, B, C, s, s, s, 1); /* warm-up */
+  double sec = time_gemm(A, B, C, s, s, s, runs);
+  free(A);
+  free(B);
+  free(C);
+  return 2.0 * (double)s * (double)s * (double)s / sec * 1e-9;
+}
+
+int main(int argc, char **argv) {
+  size_t ntrain = 20000, nq = 4000;
+  int runs = 5, threads = 2;
+  char dlist[256] = "22,124";
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!v) {
+      fprintf(stderr, "usage: bench_knn_gemm [--train N] [--queries Q] [--d D[,D...]] [--runs R] [--threads T]\n");
+      return 2;
+    }
+    if (!strcmp(a, "--train")) ntrain = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--queries")) nq = strtoul(v, NULL, 10);
+    else if (!strcmp(a, "--d")) snprintf(dlist, sizeof dlist, "%s", v);
+    else if (!strcmp(a, "--runs")) runs = atoi(v);
+    else if (!strcmp(a, "--threads")) threads = atoi(v);
+    else {
+      fprintf(stderr, "bench_knn_gemm: unknown option %s\n", a);
+      return 2;
+    }
+    i++;
+  }
+  if (runs < 1 || runs > 64 || threads < 1 || ntrain < 200 || nq < 1) {
+    fprintf(stderr, "bench_knn_gemm: --runs 1..64, --threads >= 1, --train >= 200, --queries >= 1\n");
+    return 2;
+  }
+  double peak1 = peak_gflops(1, runs), peakT = peak_gflops(threads, runs);
+  printf("sgemm peak (2048^3): %.1f GFLOP/s on 1 thread, %.1f on %d threads\n", peak1, peakT, threads);
+  printf("%5s %7s %7s %9s | %-22s %-22s | %-24s %-24s\n", "d", "train", "queries", "tile", "big gemm, 1 thr",
+         "tiles, 1 thr", "predict, 1 thr", "predict, T thr");
+  openblas_set_num_threads(1);
+  for (char *tok = strtok(dlist, ","); tok; tok = strtok(NULL, ",")) {
+    size_t d = strtoul(tok, NULL, 10), w = d + 1;
+    if (d < 1) continue;
+    float *Xtr = normal_matrix(ntrain, d, 10 + d), *Xq = normal_matrix(nq, d, 20 + d);
+    float *y = malloc(ntrain * sizeof *y);
+    if (!y) die("malloc");
+    pp_rng g;
+    pp_rng_seed(&g, 30 + d);
+    for (size_t i = 0; i < ntrain; i++) y[i] = (float)(pp_rng_uniform(&g) < 1.0 / (1.0 + exp(-Xtr[i * d])));
+    const double flops = 2.0 * (double)nq * (double)ntrain * (double)w;
+
+    /* big: one gemm of the whole problem, on [x, 1] x [-2y, |y|^2] shaped operands */
+    float *Q = normal_matrix(nq, w, 40 + d), *A = normal_matrix(ntrain, w, 50 + d);
+    float *C = malloc(nq * ntrain * sizeof *C);
+    if (!C) die("malloc");
+    time_gemm(Q, A, C, nq, ntrain, w, 1);
+    double big = flops / time_gemm(Q, A, C, nq, ntrain, w, runs) * 1e-9;
+
+    /* tiles: knn.c's shapes, one gemm per tile, C tile reused (as knn.c does) */
+    size_t tq, tn;
+    pp_knn_tile_shape(d, ntrain, nq, &tq, &tn);
+    double t[64];
+    for (int r = 0; r < runs; r++) {
+      double t0 = now();
+      for (size_t q0 = 0; q0 < nq; q0 += tq) {
+        size_t mq = nq - q0 < tq ? nq - q0 : tq;
+        for (size_t j0 = 0; j0 < ntrain; j0 += tn) {
+          size_t nt = ntrain - j0 < tn ? ntrain - j0 : tn;
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)mq, (blasint)nt, (blasint)w, 1.0f, Q + q0 * w,
+                      (blasint)w, A + j0 * w, (blasint)w, 0.0f, C, (blasint)tn);
+        }
+      }
+      t[r] = now() - t0;
+    }
+    double tiles = flops / median(t, runs) * 1e-9;
+
+    /* predict: the member itself */
+    json_error_t je;
+    json_t *jp = json_loads("{\"k\": 100}", 0, &je);
+    void *params = NULL, *model = NULL;
+    if (!jp || pp_knn_ops.parse_params(jp, "bench", &params)) die("params");
+    json_decref(jp);
+    pp_ctx ctx;
+    pp_ctx_init(&ctx, NULL, 42);
+    ctx.nthread = 1;
+    pp_dataset tr = {Xtr, ntrain, d, y, NULL, NULL, PP_IMB_NONE};
+    if (pp_knn_ops.fit(params, &tr, NULL, &ctx, &model)) die("fit");
+    pp_knn_ops.free_params(params);
+    double *out = malloc(nq * sizeof *out);
+    if (!out) die("malloc");
+    double pr[2];
+    int thr[2] = {1, threads};
+    for (int v = 0; v < 2; v++) {
+      if (pp_knn_ops.predict(model, Xq, nq, out, NULL, thr[v])) die("predict");
+      for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        if (pp_knn_ops.predict(model, Xq, nq, out, NULL, thr[v])) die("predict");
+        t[r] = now() - t0;
+      }
+      pr[v] = median(t, runs);
+    }
+    char tile[32], c1[32], c2[32], c3[32], c4[32];
+    snprintf(tile, sizeof tile, "%zux%zux%zu", tq, tn, w);
+    snprintf(c1, sizeof c1, "%.1f GF/s (%.0f%%)", big, 100.0 * big / peak1);
+    snprintf(c2, sizeof c2, "%.1f GF/s (%.0f%%)", tiles, 100.0 * tiles / peak1);
+    snprintf(c3, sizeof c3, "%.0f rows/s, %.0f%%", nq / pr[0], 100.0 * flops / pr[0] * 1e-9 / peak1);
+    snprintf(c4, sizeof c4, "%.0f rows/s, %.0f%%", nq / pr[1], 100.0 * flops / pr[1] * 1e-9 / peakT);
+    printf("%5zu %7zu %7zu %9s | %-22s %-22s | %-24s %-24s\n", d, ntrain, nq, tile, c1, c2, c3, c4);
+    pp_knn_ops.free_model(model);
+    free(out);
+    free(Xtr);
+    free(Xq);
+    free(y);
+    free(Q);
+    free(A);
+    free(C);
+  }
+  printf("(%% of the 1-thread sgemm peak; predict on T threads: %% of the T-thread peak; medians of %d runs)\n", runs);
+  return 0;
+}
