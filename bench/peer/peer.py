@@ -11,8 +11,8 @@ For each data set it
      line so both sides read the same bytes; for the demo, `propensity gen` with its defaults, months
      1-5 (history.csv) to train and month 6 (latest.csv) to test, out of time;
   2. runs `propensity compare --data train.csv --test-data test.csv` with the default recipe
-     (models/installment.json), and once more with the same recipe but "calibration": "none" to read
-     the ensemble's uncalibrated ECE;
+     (models/installment.json); the ensemble's ECE and AUC before calibration are read from its
+     report (`ece_uncalibrated`, `auc_uncalibrated` on the ensemble entry);
   3. builds the scikit-learn equivalent of the same recipe (bench/peer/README.md has the mapping
      table and what is and is not equivalent), fits it on the same training file and measures it on
      the same test file the same way: every member alone on the encoded matrix, then the recipe's
@@ -25,7 +25,11 @@ the estimators, and the OpenMP / OpenBLAS pools of the Python process are limite
 number.  Single-row latency is one thread on both sides (our members' and scorer's real-time path
 is single-threaded; the estimators get n_jobs=1 for it).
 
-A benchmark, not a test: nothing here runs in CI.
+The default run is a benchmark, not a test.  `--members-only` is the quick cross-check the
+tests run (tests/sklearn_crosscheck_test.sh): every member alone, AUC only (no ensemble, no
+throughput or latency), and with `--check TOL` the exit status is 1 when any member's |AUC delta|
+exceeds TOL.  `--svc-max-rows N` sets the SVC's max_train_rows on both sides (0: no cap, so both
+sides solve the same dual instead of fitting different subsamples).
 """
 import argparse
 import json
@@ -41,11 +45,12 @@ def parse_args():
     root = os.path.dirname(os.path.dirname(here))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cli", required=True, help="the propensity program (a Release build)")
-    ap.add_argument("--out", required=True, help="JSON file to write")
+    ap.add_argument("--out", default=None, help="JSON file to write (required unless --members-only)")
     ap.add_argument("--work", default=None, help="work folder for the splits and reports (default: a temporary one)")
     ap.add_argument("--root", default=root, help="repository root (default: two folders up from this script)")
-    ap.add_argument("--datasets", default="credit_data,lending_club,german_credit,demo",
-                    help="comma-separated subset of credit_data,lending_club,german_credit,demo")
+    ap.add_argument("--datasets", default=None,
+                    help="comma-separated subset of credit_data,lending_club,german_credit,demo (default: all "
+                         "four; with --members-only the three real ones)")
     ap.add_argument("--threads", type=int, default=2, help="threads on both sides (default 2)")
     ap.add_argument("--latency-runs", type=int, default=2000,
                     help="most single-row calls timed per model on each side (default 2000)")
@@ -55,7 +60,20 @@ def parse_args():
     ap.add_argument("--wait-quiet", type=float, default=0.0,
                     help="before each data set, wait up to this many seconds for the 1-minute load average "
                          "to fall below 0.5 (timings on a shared machine; default 0: do not wait)")
-    return ap.parse_args()
+    ap.add_argument("--members-only", action="store_true",
+                    help="cross-check only: every member's test AUC on both sides; no ensemble, throughput or "
+                         "latency on the scikit-learn side (our compare still trains its ensemble, with cv_folds 2)")
+    ap.add_argument("--check", type=float, default=None, metavar="TOL",
+                    help="exit 1, listing them, when any member's |AUC ours - sklearn| exceeds TOL")
+    ap.add_argument("--svc-max-rows", type=int, default=None, metavar="N",
+                    help="the SVC's max_train_rows on both sides (written into our recipe; CappedRows reads it "
+                         "from our report); 0 = no cap. Default: the recipe's (3000)")
+    a = ap.parse_args()
+    if a.out is None and not a.members_only:
+        ap.error("--out is required (unless --members-only)")
+    if a.datasets is None:
+        a.datasets = "credit_data,lending_club,german_credit" + ("" if a.members_only else ",demo")
+    return a
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
@@ -395,7 +413,20 @@ def ours(cli, spec, train, test, recipe, out_json, threads, latency_runs):
 
 
 # ---- the scikit-learn side ---------------------------------------------------------------------
-def sklearn_side(spec, train, test, recipe, ens_members, threads, lat_runs, lat_budget):
+def svc_subsample_spread(name, p, recipe, Xtr, ytr, Xte, yte, threads, seed):
+    """The capped SVC's test AUC over five other subsample seeds."""
+    spread = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in range(1, 6):
+            e2 = make_member(name, p, recipe, ytr, threads, seed + k).fit(Xtr, ytr)
+            spread.append(float(roc_auc_score(yte, e2.predict_proba(Xte)[:, 1])))
+    return spread
+
+
+def sklearn_side(spec, train, test, recipe, ens_members, threads, lat_runs, lat_budget, members_only=False):
+    """Both parts on the scikit-learn side; members_only: the members' fit and test AUC (also ECE
+    and capture) alone, no throughput, latency or ensemble."""
     Xtr_df, ytr = read_frame(train, spec)
     Xte_df, yte = read_frame(test, spec)
     cat_cols = [c for c in Xtr_df.columns if Xtr_df[c].dtype == object]
@@ -424,6 +455,15 @@ def sklearn_side(spec, train, test, recipe, ens_members, threads, lat_runs, lat_
             t0 = time.perf_counter()
             est.fit(Xtr, ytr)
             fit_s = time.perf_counter() - t0
+        if members_only:
+            proba = est.predict_proba(Xte)[:, 1]
+            m = {"auc": float(roc_auc_score(yte, proba)), "fit_seconds": fit_s, "ece": ece(proba, yte),
+                 "capture_30": capture(proba, yte, 0.3)}
+            if name == "svc" and p["max_train_rows"] and len(ytr) > p["max_train_rows"]:
+                m["auc_other_subsamples"] = svc_subsample_spread(name, p, recipe, Xtr, ytr, Xte, yte, threads, seed)
+            res["members"][name] = m
+            log(f"  sklearn {name:14s} AUC {m['auc']:.4f} fit {fit_s:7.3f} s")
+            continue
         rate, runs, proba = batch_rate(lambda: est.predict_proba(Xte)[:, 1], len(Xte))
         set_jobs(est, 1)
         p50, p99, lr = latency(lambda r: est.predict_proba(r), rows1, lat_runs, lat_budget)
@@ -434,11 +474,7 @@ def sklearn_side(spec, train, test, recipe, ens_members, threads, lat_runs, lat_
         if name == "svc" and p["max_train_rows"] and len(ytr) > p["max_train_rows"]:
             # both sides fit a random subsample of max_train_rows rows, not the same one: the AUC
             # spread over five other subsample seeds shows how much of a difference that alone makes
-            spread = []
-            for k in range(1, 6):
-                e2 = make_member(name, p, recipe, ytr, threads, seed + k).fit(Xtr, ytr)
-                spread.append(float(roc_auc_score(yte, e2.predict_proba(Xte)[:, 1])))
-            m["auc_other_subsamples"] = spread
+            m["auc_other_subsamples"] = svc_subsample_spread(name, p, recipe, Xtr, ytr, Xte, yte, threads, seed)
         if name == "random_forest" and p.get("oob_score"):  # scikit-learn's default: no OOB score
             est2 = clone(est).set_params(oob_score=False)
             t0 = time.perf_counter()
@@ -446,6 +482,9 @@ def sklearn_side(spec, train, test, recipe, ens_members, threads, lat_runs, lat_
             m["fit_seconds_without_oob"] = time.perf_counter() - t0
         res["members"][name] = m
         log(f"  sklearn {name:14s} AUC {m['auc']:.4f} fit {fit_s:7.3f} s {rate:12.0f} rows/s p50 {p50:9.1f} us")
+    if members_only:
+        res["test_rows"], res["test_positives"], res["train_rows"] = int(len(yte)), int(yte.sum()), int(len(ytr))
+        return res
 
     # ---- the ensemble: our recipe's procedure with scikit-learn pieces ----
     # (1) out-of-fold probabilities of every member (encoders refitted inside each fold), the
@@ -627,12 +666,15 @@ def main():
     os.makedirs(work, exist_ok=True)
     with open(os.path.join(a.root, "models/installment.json")) as fh:
         base_recipe = json.load(fh)
+    if a.svc_max_rows is not None:
+        for m in base_recipe["members"]:
+            if m["name"] == "svc":
+                m["params"]["max_train_rows"] = a.svc_max_rows
+    if a.members_only:
+        return members_only(a, work, base_recipe)
     rec = os.path.join(work, "installment.json")
-    rec_raw = os.path.join(work, "installment-uncalibrated.json")
     with open(rec, "w") as fh:
         json.dump(base_recipe, fh)
-    with open(rec_raw, "w") as fh:
-        json.dump(dict(base_recipe, calibration="none"), fh)
     results, t_all = {}, time.perf_counter()
     with threadpool_limits(limits=a.threads):
         for name in [d for d in a.datasets.split(",") if d]:
@@ -641,10 +683,7 @@ def main():
             log(f"== {name} (load average {load0})")
             train, test, split = prepare(name, spec, a.root, work, a.cli)
             o = ours(a.cli, spec, train, test, rec, os.path.join(work, name, "ours.json"), a.threads, a.latency_runs)
-            o_raw = ours(a.cli, spec, train, test, rec_raw, os.path.join(work, name, "ours-uncalibrated.json"),
-                         a.threads, 200)
-            e_o, e_raw = o["models"][-1], o_raw["models"][-1]
-            same_vote = e_o["members"] == e_raw["members"]
+            e_o = o["models"][-1]
             for m in o["models"]:
                 log(f"  ours    {m['name']:14s} AUC {m['auc']:.4f} fit {m['fit_seconds']:7.3f} s "
                     f"{m['predict_rows_per_second']:12.0f} rows/s p50 {m['latency_p50_us']:9.1f} us")
@@ -659,8 +698,8 @@ def main():
                 "peer": peer_rows(o, s),
                 "ensemble": {
                     "members": e_o["members"], "sklearn_own_top_k": se["own_top_k"], "sklearn_oof_auc": se["oof_auc"],
-                    "ours": {"auc": e_o["auc"], "ece_before": e_raw["ece"] if same_vote else None,
-                             "auc_uncalibrated": e_raw["auc"] if same_vote else None, "ece_after": e_o["ece"],
+                    "ours": {"auc": e_o["auc"], "ece_before": e_o.get("ece_uncalibrated"),
+                             "auc_uncalibrated": e_o.get("auc_uncalibrated"), "ece_after": e_o["ece"],
                              "capture_30": e_o["capture_30"], "fit_seconds": e_o["fit_seconds"]},
                     "sklearn": {"auc": se["auc"], "auc_uncalibrated": se["auc_uncalibrated"],
                                 "ece_before": se["ece_before"], "ece_after": se["ece_after"],
@@ -693,7 +732,91 @@ def main():
         json.dump(report, fh, indent=1)
     os.replace(tmp, a.out)
     print(f"wrote {a.out}")
+    if a.check is not None:
+        sys.exit(report_check(results, a.check))
+
+
+def check_failures(results, tol):
+    """Members whose |AUC ours - sklearn| exceeds tol: (dataset, model, delta)."""
+    return [(ds, row["model"], row["auc_delta"]) for ds, r in results.items() for row in r["peer"]
+            if row["model"] != "ensemble" and not abs(row["auc_delta"]) <= tol]
+
+
+def report_check(results, tol):
+    fails = check_failures(results, tol)
+    n = sum(1 for r in results.values() for row in r["peer"] if row["model"] != "ensemble")
+    if not fails:
+        print(f"check: all {n} members within +-{tol:g} AUC of scikit-learn")
+        return 0
+    print(f"check FAILED: {len(fails)} of {n} members differ from scikit-learn by more than +-{tol:g} AUC:")
+    for ds, model, d in fails:
+        print(f"  {ds:14s} {model:14s} {d:+.4f}")
+    return 1
+
+
+def members_only(a, work, recipe):
+    """The cross-check: each member alone, its test AUC on both sides, nothing timed but the fits.
+    Our compare run also trains its ensemble (it has no option to skip it); with cv_folds 2 that is
+    cheaper, and the members fitted alone do not depend on cv_folds (their seeds come from the
+    recipe's seed and their index)."""
+    rec = os.path.join(work, "installment-members.json")
+    with open(rec, "w") as fh:
+        json.dump(dict(recipe, cv_folds=2), fh)
+    results, t_all = {}, time.perf_counter()
+    with threadpool_limits(limits=a.threads):
+        for name in [d for d in a.datasets.split(",") if d]:
+            spec = DATASETS[name]
+            log(f"== {name}")
+            train, test, split = prepare(name, spec, a.root, work, a.cli)
+            o = ours(a.cli, spec, train, test, rec, os.path.join(work, name, "ours.json"), a.threads, 1)
+            for m in o["models"]:
+                if m["name"] != "ensemble":
+                    log(f"  ours    {m['name']:14s} AUC {m['auc']:.4f} fit {m['fit_seconds']:7.3f} s")
+            s = sklearn_side(spec, train, test, o["recipe"], None, a.threads, 0, 0.0, members_only=True)
+            rows = []
+            for m in o["models"]:
+                if m["name"] == "ensemble":
+                    continue
+                sk = s["members"][m["name"]]
+                rows.append({"model": m["name"], "ours": {k: m[k] for k in ("auc", "fit_seconds", "ece", "capture_30")},
+                             "sklearn": sk, "auc_delta": m["auc"] - sk["auc"]})
+            svc = next(mm for mm in o["recipe"]["members"] if mm["name"] == "svc")
+            results[name] = {
+                "split": split, "train_file": train, "test_file": test,
+                "train_rows": o["dataset"]["train_rows"], "test_rows": o["dataset"]["test_rows"],
+                "test_positives": o["dataset"]["test_positives"],
+                "svc_max_train_rows": svc["params"]["max_train_rows"],
+                "encoded_columns": {"ours": o["dataset"]["encoded_columns"], "sklearn": s["encoded_columns"]},
+                "peer": rows, "ours_wall_seconds": o["_wall_seconds"],
+            }
+    secs = time.perf_counter() - t_all
+    for ds, r in results.items():
+        cap = r["svc_max_train_rows"]
+        print(f"\n== {ds}: {r['train_rows']} train / {r['test_rows']} test rows ({r['test_positives']} positive), "
+              f"{r['split']}; svc max_train_rows {cap or 'none'}")
+        print(f"{'model':14s} {'AUC ours':>8s} {'sklearn':>8s} {'delta':>8s}")
+        for row in r["peer"]:
+            spread = row["sklearn"].get("auc_other_subsamples")
+            note = f"  (sklearn, 5 other subsamples: {min(spread):.4f}..{max(spread):.4f})" if spread else ""
+            print(f"{row['model']:14s} {row['ours']['auc']:8.4f} {row['sklearn']['auc']:8.4f} "
+                  f"{row['auc_delta']:+8.4f}{note}")
+    print(f"\nscikit-learn {sklearn.__version__}, xgboost {xgboost.__version__}, {a.threads} threads; "
+          f"{secs:.0f} s in all")
+    if a.out:
+        report = {"tool": "bench/peer/peer.py --members-only", "schema_version": 1,
+                  "date": time.strftime("%Y-%m-%d", time.gmtime()),
+                  "machine": {"cpu_model": cpu_model(), "cores": os.cpu_count(), "threads_used": a.threads,
+                              "python": platform.python_version(), "sklearn": sklearn.__version__,
+                              "xgboost": xgboost.__version__},
+                  "library_version": run([a.cli, "version"]).strip(), "recipe": "models/installment.json",
+                  "datasets": results, "check_tolerance": a.check, "seconds": secs}
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        with open(a.out + ".tmp", "w") as fh:
+            json.dump(report, fh, indent=1)
+        os.replace(a.out + ".tmp", a.out)
+        print(f"wrote {a.out}")
+    return report_check(results, a.check) if a.check is not None else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
