@@ -367,7 +367,7 @@ typedef enum prop_rank_by {
   PROP_RANK_VALUE = 1        /*!< by expected value: probability x value (e.g. installment amount) */
 } prop_rank_by;
 
-/*! Options of prop_rank().  Initialise with prop_rank_options_default(). */
+/*! Options of prop_rank() and prop_rank_order().  Initialise with prop_rank_options_default(). */
 typedef struct prop_rank_options {
   int by;                   /*!< prop_rank_by; default PROP_RANK_PROBABILITY */
   size_t capacity;          /*!< call at most this many rows; 0 = no limit */
@@ -383,8 +383,9 @@ PROP_API void prop_rank_options_default(prop_rank_options *opt);
 #define PROP_DIALER_RANK_MAX 32767
 
 /*! prop_rank(): order rows into a call list.  Scored rows (prob not NaN) are sorted by key
- *  (probability, or probability x value[i] with NaN value counted as 0) descending, ties broken
- *  by ids ascending (byte order; NULL ids: by row index), then by row index.  Walking that order,
+ *  (probability, or probability x value[i] with NaN value counted as 0) descending (a NaN key,
+ *  i.e. probability 0 times an infinite value, after every other), ties broken by ids ascending
+ *  (byte order; NULL ids: by row index), then by row index.  Walking that order,
  *  a row is selected while capacity and its band's quota allow.  Outputs (caller-allocated, n
  *  entries each, any may be NULL):
  *   - rank[i]: 1-based call order: selected rows first (in key order), then unselected scored
@@ -398,6 +399,24 @@ PROP_API void prop_rank_options_default(prop_rank_options *opt);
 PROP_API int prop_rank(const double *prob, const int *band, const double *value, const char *const *ids, size_t n,
                        const prop_rank_options *opt, size_t *rank, unsigned char *selected, int *dialer_rank,
                        size_t *n_selected);
+
+/*! prop_rank_order(): the same call list as prop_rank() (same keys, ties, selection and dialer
+ *  ranks), in a layout for callers that hold millions of rows (`propensity score`): narrower
+ *  inputs, and one order instead of per-row outputs.  Inputs: prob and value as in prop_rank();
+ *  band NULL or one byte per row (bands are 0..64); ids NULL, or row i's id is the NUL-terminated
+ *  string at id_text + id_offset[i] (id_text and id_offset both NULL: ties by row index).
+ *  Outputs (caller-allocated):
+ *   - order (n entries, required): the rows in call order.  Its first *n_ranked entries are the
+ *     scored rows, order[k] having rank k + 1, and the first *n_selected of those are selected;
+ *     the unscored rows follow in input order (prop_rank()'s rank 0);
+ *   - dialer_rank (NULL or n entries): by call position, dialer_rank[k] is the dialer rank of row
+ *     order[k] (0 from *n_selected on);
+ *   - *n_ranked, *n_selected: may be NULL.
+ *  Besides order and dialer_rank it allocates nothing per row without band quotas, and at most
+ *  n / 2 indices with them.  Thread-safe. */
+PROP_API int prop_rank_order(const double *prob, const uint8_t *band, const double *value, const char *id_text,
+                             const size_t *id_offset, size_t n, const prop_rank_options *opt, size_t *order,
+                             int *dialer_rank, size_t *n_ranked, size_t *n_selected);
 
 /* ---------------------------------------------------------------------------------------------
  * Explanation

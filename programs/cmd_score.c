@@ -1,8 +1,11 @@
 /* propensity score: stream a CSV of any size through a model and write the ranked call list.
- * Memory grows with rows only by what each output row keeps (id, probability, band, value and
- * the error text of unscorable rows, about 40 bytes plus the id); feature columns are held one
- * chunk at a time. */
+ * Memory grows with rows only by what each output row keeps: the id's characters in one text
+ * buffer plus its offset, the probability, a one-byte band, the value with --rank-by value, and,
+ * for the rare unscorable rows, their reason in a side table; ranking then adds the call order
+ * and the dialer ranks (about 30 bytes per row plus the id in all).  Feature columns are held
+ * one chunk at a time. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,43 +14,121 @@
 
 #define CHUNK_ROWS 65536
 
+/* A growing buffer of NUL-terminated strings, addressed by offset. */
+typedef struct text_buf {
+  char *p;
+  size_t len, cap;
+} text_buf;
+
+static int text_add(text_buf *t, const char *s, size_t *off) {
+  size_t l = strlen(s) + 1;
+  if (l > SIZE_MAX - t->len) return -1;
+  if (t->len + l > t->cap) {
+    size_t cap = t->cap ? t->cap : 65536;
+    while (cap < t->len + l) {
+      if (cap > SIZE_MAX / 2) {
+        cap = t->len + l;
+        break;
+      }
+      cap *= 2;
+    }
+    char *p = realloc(t->p, cap);
+    if (!p) return -1;
+    t->p = p;
+    t->cap = cap;
+  }
+  memcpy(t->p + t->len, s, l);
+  *off = t->len;
+  t->len += l;
+  return 0;
+}
+
+/* A row that could not be scored and the offset of its reason in out_rows.err_text. */
+typedef struct bad_row {
+  size_t row, msg;
+} bad_row;
+
 typedef struct out_rows {
   size_t n, cap;
-  char **id;
-  double *prob, *value;
-  int *band;
-  char **err; /* NULL when fine */
+  size_t *id_off; /* row i's id is ids.p + id_off[i] */
+  text_buf ids;
+  double *prob;
+  double *value; /* only with --rank-by value */
+  uint8_t *band;
+  bad_row *bad; /* in row order */
+  size_t nbad, bad_cap;
+  text_buf err_text;
 } out_rows;
 
-static int grow(out_rows *o, size_t need) {
+static int grow(out_rows *o, size_t need, int with_value) {
   if (need <= o->cap) return 0;
   size_t cap = o->cap ? o->cap : 4096;
   while (cap < need) cap *= 2;
   void *p;
-  if (!(p = realloc(o->id, cap * sizeof *o->id))) return -1;
-  o->id = p;
+  if (!(p = realloc(o->id_off, cap * sizeof *o->id_off))) return -1;
+  o->id_off = p;
   if (!(p = realloc(o->prob, cap * sizeof *o->prob))) return -1;
   o->prob = p;
-  if (!(p = realloc(o->value, cap * sizeof *o->value))) return -1;
-  o->value = p;
+  if (with_value) {
+    if (!(p = realloc(o->value, cap * sizeof *o->value))) return -1;
+    o->value = p;
+  }
   if (!(p = realloc(o->band, cap * sizeof *o->band))) return -1;
   o->band = p;
-  if (!(p = realloc(o->err, cap * sizeof *o->err))) return -1;
-  o->err = p;
   o->cap = cap;
   return 0;
 }
 
-static void out_free(out_rows *o) {
-  for (size_t i = 0; i < o->n; i++) {
-    free(o->id[i]);
-    free(o->err[i]);
+static int add_bad(out_rows *o, size_t row, const char *why) {
+  if (o->nbad == o->bad_cap) {
+    size_t cap = o->bad_cap ? 2 * o->bad_cap : 64;
+    bad_row *p = realloc(o->bad, cap * sizeof *p);
+    if (!p) return -1;
+    o->bad = p;
+    o->bad_cap = cap;
   }
-  free(o->id);
+  if (text_add(&o->err_text, why, &o->bad[o->nbad].msg)) return -1;
+  o->bad[o->nbad++].row = row;
+  return 0;
+}
+
+/* The reason row i could not be scored, or NULL. */
+static const char *bad_reason(const out_rows *o, size_t i) {
+  size_t lo = 0, hi = o->nbad;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (o->bad[mid].row < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < o->nbad && o->bad[lo].row == i ? o->err_text.p + o->bad[lo].msg : NULL;
+}
+
+static void out_free(out_rows *o) {
+  free(o->id_off);
+  free(o->ids.p);
   free(o->prob);
   free(o->value);
   free(o->band);
-  free(o->err);
+  free(o->bad);
+  free(o->err_text.p);
+}
+
+/* Turn the permutation a[0..n) into its inverse in place (cycle by cycle; the top bit marks the
+ * entries already written). */
+static void invert_permutation(size_t *a, size_t n) {
+  const size_t mark = ~(SIZE_MAX >> 1);
+  for (size_t i = 0; i < n; i++) {
+    if (a[i] & mark) continue;
+    size_t prev = i, cur = a[i];
+    while (cur != i) {
+      size_t next = a[cur];
+      a[cur] = prev | mark;
+      prev = cur;
+      cur = next;
+    }
+    a[i] = prev | mark;
+  }
+  for (size_t i = 0; i < n; i++) a[i] &= ~mark;
 }
 
 /* Write s as one CSV field (quoted when it holds a comma, quote or line break). */
@@ -65,8 +146,10 @@ static void csv_field(FILE *fp, const char *s) {
   fputc('"', fp);
 }
 
-static int write_output(const char *path, const out_rows *o, const size_t *rank, const unsigned char *sel,
-                        const int *dialer, int by_value, int input_order) {
+/* order: the rows in call order from prop_rank_order (n_ranked ranked, the first n_selected of
+ * them selected), dialer by call position.  With input_order, order is inverted in place. */
+static int write_output(const char *path, const out_rows *o, size_t *order, const int *dialer, size_t n_ranked,
+                        size_t n_selected, int by_value, int input_order) {
   /* write to a temporary file next to path, then rename: readers never see half a list */
   size_t plen = strlen(path);
   char *tmp = malloc(plen + 16);
@@ -85,37 +168,21 @@ static int write_output(const char *path, const out_rows *o, const size_t *rank,
     free(tmp);
     return 5;
   }
-  size_t *order = malloc((o->n ? o->n : 1) * sizeof *order);
-  if (!order) {
-    fclose(fp);
-    unlink(tmp);
-    free(tmp);
-    return 6;
-  }
-  if (input_order) {
-    for (size_t i = 0; i < o->n; i++) order[i] = i;
-  } else {
-    /* rank order: ranked rows by rank, then unscored rows in input order */
-    size_t nr = 0;
-    for (size_t i = 0; i < o->n; i++)
-      if (rank[i]) nr++;
-    size_t tail = nr;
-    for (size_t i = 0; i < o->n; i++) {
-      if (rank[i]) order[rank[i] - 1] = i;
-      else order[tail++] = i;
-    }
-  }
+  if (input_order) invert_permutation(order, o->n); /* order[i]: call position of row i */
   fprintf(fp, "id,probability,band,rank,error,dialer_rank,selected%s\n", by_value ? ",value,expected_value" : "");
-  for (size_t k = 0; k < o->n; k++) {
-    size_t i = order[k];
-    csv_field(fp, o->id[i]);
-    if (o->err[i]) {
+  for (size_t j = 0; j < o->n; j++) {
+    size_t i = input_order ? j : order[j], k = input_order ? order[j] : j;
+    csv_field(fp, o->ids.p + o->id_off[i]);
+    const char *err = bad_reason(o, i);
+    if (err) {
       fputs(",,0,,", fp);
-      csv_field(fp, o->err[i]);
+      csv_field(fp, err);
       fputs(",0,0", fp);
       if (by_value) fputs(",,", fp);
     } else {
-      fprintf(fp, ",%.17g,%d,%zu,,%d,%d", o->prob[i], o->band[i], rank[i], dialer[i], sel[i]);
+      size_t rank = k < n_ranked ? k + 1 : 0;
+      int sel = k < n_selected, d = sel ? dialer[k] : 0;
+      fprintf(fp, ",%.17g,%d,%zu,,%d,%d", o->prob[i], (int)o->band[i], rank, d, sel);
       if (by_value) {
         double v = o->value[i] == o->value[i] ? o->value[i] : 0.0;
         fprintf(fp, ",%.17g,%.17g", o->value[i], o->prob[i] * v);
@@ -123,7 +190,6 @@ static int write_output(const char *path, const out_rows *o, const size_t *rank,
     }
     fputc('\n', fp);
   }
-  free(order);
   int bad = ferror(fp) != 0;
   if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) bad = 1;
   if (fclose(fp) != 0) bad = 1;
@@ -213,7 +279,7 @@ int cmd_score(args *a) {
     prob = realloc(prob, (n ? n : 1) * sizeof *prob);
     band = realloc(band, (n ? n : 1) * sizeof *band);
     status = realloc(status, (n ? n : 1) * sizeof *status);
-    if (!prob || !band || !status || grow(&o, o.n + n)) {
+    if (!prob || !band || !status || grow(&o, o.n + n, ro.by == PROP_RANK_VALUE)) {
       prop_frame_free(chunk);
       st = PROP_ERR_NOMEM;
       break;
@@ -244,11 +310,17 @@ int cmd_score(args *a) {
         snprintf(buf, sizeof buf, "%zu", prop_frame_row_number(chunk, i));
         id = buf;
       }
-      o.id[k] = strdup(id);
+      if (text_add(&o.ids, id, &o.id_off[k])) {
+        st = PROP_ERR_NOMEM;
+        break;
+      }
       o.prob[k] = prob[i];
-      o.band[k] = band[i];
-      o.value[k] = vals ? vals[i] : NAN;
-      o.err[k] = NULL;
+      if (band[i] < 0 || band[i] > UINT8_MAX) { /* bands are 0..64 */
+        st = PROP_ERR_RANGE;
+        break;
+      }
+      o.band[k] = (uint8_t)band[i];
+      if (o.value) o.value[k] = vals ? vals[i] : NAN;
       if (status[i]) {
         const char *why = prop_frame_row_error(chunk, i);
         char msg[512];
@@ -256,10 +328,9 @@ int cmd_score(args *a) {
           snprintf(msg, sizeof msg, "%s: row %zu: %s", data, prop_frame_row_number(chunk, i), prop_strerror(status[i]));
           why = msg;
         }
-        o.err[k] = strdup(why);
+        if (add_bad(&o, k, why)) st = PROP_ERR_NOMEM;
         bad_rows++;
       }
-      if (!o.id[k]) st = PROP_ERR_NOMEM;
     }
     free(vals);
     rows_seen += n;
@@ -273,22 +344,20 @@ int cmd_score(args *a) {
   if (st) {
     ec = fail("score", st);
   } else {
-    size_t *rank = malloc((o.n ? o.n : 1) * sizeof *rank);
-    unsigned char *sel = malloc(o.n ? o.n : 1);
+    /* the call order (row indices) and the dialer rank of each call position */
+    size_t *calls = malloc((o.n ? o.n : 1) * sizeof *calls);
     int *dialer = malloc((o.n ? o.n : 1) * sizeof *dialer);
-    size_t nsel = 0;
-    if (!rank || !sel || !dialer) ec = 6;
+    size_t nranked = 0, nsel = 0;
+    if (!calls || !dialer) ec = 6;
     else {
-      st = prop_rank(o.prob, o.band, ro.by == PROP_RANK_VALUE ? o.value : NULL, (const char *const *)o.id, o.n, &ro,
-                     rank, sel, dialer, &nsel);
+      st = prop_rank_order(o.prob, o.band, o.value, o.ids.p, o.id_off, o.n, &ro, calls, dialer, &nranked, &nsel);
       if (st) ec = fail("score", st);
-      else ec = write_output(out, &o, rank, sel, dialer, ro.by == PROP_RANK_VALUE, input_order);
+      else ec = write_output(out, &o, calls, dialer, nranked, nsel, ro.by == PROP_RANK_VALUE, input_order);
     }
     if (!ec)
       fprintf(stderr, "[info] scored %zu rows (%zu could not be scored, kept with their reason); %zu selected; "
               "written to %s\n", rows_seen, bad_rows, nsel, out);
-    free(rank);
-    free(sel);
+    free(calls);
     free(dialer);
   }
   out_free(&o);

@@ -482,6 +482,237 @@ static void test_dialer_rank_large_lists(void **state) {
   free(rank);
 }
 
+/* The ranking of commit df404fc (qsort of 24-byte items, per-row outputs), kept verbatim as the
+ * reference: prop_rank and prop_rank_order must reproduce it exactly whenever no key is NaN. */
+typedef struct ref_item {
+  double key;
+  const char *id;
+  size_t row;
+} ref_item;
+
+static int ref_cmp(const void *a, const void *b) {
+  const ref_item *x = a, *y = b;
+  if (x->key != y->key) return x->key > y->key ? -1 : 1;
+  if (x->id && y->id) {
+    int c = strcmp(x->id, y->id);
+    if (c) return c;
+  } else if (x->id || y->id) {
+    return x->id ? -1 : 1;
+  }
+  return (x->row > y->row) - (x->row < y->row);
+}
+
+static void ref_dialer(const size_t *order_sel, size_t ns, const int *band, int *dialer) {
+  if (ns == 0) return;
+  size_t nruns = 1;
+  for (size_t i = 1; i < ns; i++) nruns += band[order_sel[i]] != band[order_sel[i - 1]];
+  const size_t R = PROP_DIALER_RANK_MAX;
+  if (ns <= R) {
+    for (size_t i = 0; i < ns; i++) dialer[order_sel[i]] = (int)(R - i);
+    return;
+  }
+  if (nruns > R) {
+    for (size_t i = 0; i < ns; i++) dialer[order_sel[i]] = (int)(R - (i * R) / ns);
+    return;
+  }
+  size_t spare = R - nruns, top = R, i = 0;
+  while (i < ns) {
+    size_t j = i + 1;
+    while (j < ns && band[order_sel[j]] == band[order_sel[i]]) j++;
+    size_t len = j - i;
+    size_t vals = 1 + (size_t)((double)spare * (double)len / (double)ns);
+    if (vals > top) vals = top;
+    for (size_t k = 0; k < len; k++) dialer[order_sel[i + k]] = (int)(top - (k * vals) / len);
+    top -= vals;
+    if (top == 0) top = 1;
+    i = j;
+  }
+}
+
+static void ref_rank(const double *prob, const int *band, const double *value, const char *const *ids, size_t n,
+                     const prop_rank_options *opt, size_t *rank, unsigned char *selected, int *dialer_rank,
+                     size_t *n_selected) {
+  ref_item *items = malloc((n ? n : 1) * sizeof *items);
+  size_t *sel_order = malloc((n ? n : 1) * sizeof *sel_order);
+  size_t *quota_used = calloc(opt->nbands + 1, sizeof *quota_used);
+  unsigned char *is_sel = calloc(n ? n : 1, 1);
+  int *bands0 = calloc(n ? n : 1, sizeof *bands0);
+  assert_non_null(items);
+  assert_non_null(sel_order);
+  assert_non_null(quota_used);
+  assert_non_null(is_sel);
+  assert_non_null(bands0);
+  size_t ns = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (prob[i] != prob[i]) continue;
+    double key = prob[i];
+    if (opt->by == PROP_RANK_VALUE) key = prob[i] * (value[i] == value[i] ? value[i] : 0.0);
+    items[ns].key = key;
+    items[ns].id = ids ? ids[i] : NULL;
+    items[ns].row = i;
+    ns++;
+  }
+  qsort(items, ns, sizeof *items, ref_cmp);
+  size_t nsel = 0, cap = opt->capacity ? opt->capacity : (size_t)-1;
+  for (size_t k = 0; k < ns && nsel < cap; k++) {
+    size_t r = items[k].row;
+    if (opt->band_quota) {
+      int b = band[r];
+      if (b < 1 || (size_t)b > opt->nbands || quota_used[b] >= opt->band_quota[b - 1]) continue;
+      quota_used[b]++;
+    }
+    is_sel[r] = 1;
+    sel_order[nsel++] = r;
+  }
+  for (size_t i = 0; i < n; i++) rank[i] = 0;
+  size_t pos = 1;
+  for (size_t k = 0; k < ns; k++)
+    if (is_sel[items[k].row]) rank[items[k].row] = pos++;
+  for (size_t k = 0; k < ns; k++)
+    if (!is_sel[items[k].row]) rank[items[k].row] = pos++;
+  memcpy(selected, is_sel, n);
+  for (size_t i = 0; i < n; i++) dialer_rank[i] = 0;
+  ref_dialer(sel_order, nsel, band ? band : bands0, dialer_rank);
+  *n_selected = nsel;
+  free(bands0);
+  free(items);
+  free(sel_order);
+  free(quota_used);
+  free(is_sel);
+}
+
+/* prop_rank and prop_rank_order against the reference: sizes around the sort's thresholds, many
+ * ties in probability and id, NaN probabilities and values, capacities and band quotas. */
+static void test_rank_order_matches_reference(void **state) {
+  (void)state;
+  const size_t sizes[] = {0, 1, 2, 3, 16, 17, 18, 33, 100, 1000, 40000};
+  uint64_t st = 11;
+  for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+    size_t n = sizes[si];
+    size_t m = n ? n : 1;
+    double *p = malloc(m * sizeof *p), *v = malloc(m * sizeof *v);
+    int *band = malloc(m * sizeof *band);
+    uint8_t *band8 = malloc(m);
+    char *text = malloc(m * 16);
+    size_t *off = malloc(m * sizeof *off), *rank = malloc(m * sizeof *rank), *rrank = malloc(m * sizeof *rrank);
+    size_t *order = malloc(m * sizeof *order);
+    const char **ids = malloc(m * sizeof *ids);
+    unsigned char *sel = malloc(m), *rsel = malloc(m);
+    int *dr = malloc(m * sizeof *dr), *rdr = malloc(m * sizeof *rdr), *dpos = malloc(m * sizeof *dpos);
+    assert_true(p && v && band && band8 && text && off && rank && rrank && order && ids && sel && rsel && dr && rdr &&
+                dpos);
+    for (int variant = 0; variant < 6; variant++) {
+      size_t len = 0;
+      for (size_t i = 0; i < n; i++) {
+        /* few distinct probabilities in some variants: long runs of ties broken by id, then row */
+        double u = tu_uniform(&st);
+        p[i] = variant % 2 ? floor(u * 20.0) / 20.0 : u;
+        if (tu_uniform(&st) < 0.05) p[i] = NAN;
+        band[i] = pp_band_of(pp_default_edges, 7, p[i]);
+        band8[i] = (uint8_t)band[i];
+        v[i] = tu_uniform(&st) < 0.1 ? NAN : floor(tu_uniform(&st) * 5.0) * 100.0;
+        off[i] = len;
+        len += (size_t)snprintf(text + len, 16, "c%llu", (unsigned long long)(tu_rand(&st) % (n / 4 + 2))) + 1;
+      }
+      for (size_t i = 0; i < n; i++) ids[i] = text + off[i];
+      size_t quota[7] = {5, 0, 30, 100, 7, n / 3, 3};
+      prop_rank_options ro;
+      prop_rank_options_default(&ro);
+      ro.by = variant >= 4 ? PROP_RANK_VALUE : PROP_RANK_PROBABILITY;
+      ro.capacity = variant == 2 ? n / 2 : variant == 5 ? n / 10 + 1 : 0;
+      if (variant == 3 || variant == 5) {
+        ro.band_quota = quota;
+        ro.nbands = 7;
+      }
+      for (int with_ids = 0; with_ids < 2; with_ids++) {
+        const char *const *pid = with_ids ? ids : NULL;
+        size_t rns = 0, ns = 0, nr = 0, ns2 = 0;
+        ref_rank(p, band, v, pid, n, &ro, rrank, rsel, rdr, &rns);
+        assert_int_equal(prop_rank(p, band, v, pid, n, &ro, rank, sel, dr, &ns), 0);
+        assert_int_equal(ns, rns);
+        for (size_t i = 0; i < n; i++) {
+          assert_int_equal(rank[i], rrank[i]);
+          assert_int_equal(sel[i], rsel[i]);
+          assert_int_equal(dr[i], rdr[i]);
+        }
+        assert_int_equal(prop_rank_order(p, band8, v, with_ids ? text : NULL, with_ids ? off : NULL, n, &ro, order,
+                                         dpos, &nr, &ns2),
+                         0);
+        assert_int_equal(ns2, rns);
+        size_t unscored = 0;
+        for (size_t k = 0; k < n; k++) {
+          size_t i = order[k];
+          assert_true(i < n);
+          assert_int_equal(k < nr ? k + 1 : 0, rrank[i]);
+          assert_int_equal(k < ns2, rsel[i]);
+          assert_int_equal(dpos[k], rdr[i]);
+          if (k >= nr) { /* unscored rows in input order */
+            assert_true(p[i] != p[i]);
+            if (unscored) assert_true(i > order[k - 1]);
+            unscored++;
+          }
+        }
+        assert_int_equal(nr + unscored, n);
+      }
+    }
+    free(p);
+    free(v);
+    free(band);
+    free(band8);
+    free(text);
+    free(off);
+    free(rank);
+    free(rrank);
+    free(order);
+    free(ids);
+    free(sel);
+    free(rsel);
+    free(dr);
+    free(rdr);
+    free(dpos);
+  }
+}
+
+/* Keys that make NaN (probability 0 times an infinite value) are ranked after every other key, and
+ * argument errors are reported, not crashed on. */
+static void test_rank_order_edges(void **state) {
+  (void)state;
+  double p[4] = {0.0, 0.5, 0.0, 0.2};
+  double v[4] = {INFINITY, 2.0, 1.0, -INFINITY};
+  uint8_t band[4] = {1, 3, 1, 2};
+  const char text[] = "a\0b\0c\0d";
+  size_t off[4] = {0, 2, 4, 6}, order[4], nr, ns;
+  int dr[4];
+  prop_rank_options ro;
+  prop_rank_options_default(&ro);
+  ro.by = PROP_RANK_VALUE;
+  assert_int_equal(prop_rank_order(p, band, v, text, off, 4, &ro, order, dr, &nr, &ns), 0);
+  /* keys: NaN, 1, 0, -inf */
+  assert_int_equal(order[0], 1);
+  assert_int_equal(order[1], 2);
+  assert_int_equal(order[2], 3);
+  assert_int_equal(order[3], 0);
+  assert_int_equal(nr, 4);
+  assert_int_equal(ns, 4);
+  assert_int_equal(prop_rank_order(p, band, NULL, text, off, 4, &ro, order, dr, &nr, &ns), PROP_ERR_ARG);
+  ro.by = PROP_RANK_PROBABILITY;
+  assert_int_equal(prop_rank_order(p, band, NULL, text, off, 4, &ro, NULL, dr, &nr, &ns), PROP_ERR_ARG);
+  assert_int_equal(prop_rank_order(p, band, NULL, text, NULL, 4, &ro, order, dr, &nr, &ns), PROP_ERR_ARG);
+  size_t q[3] = {1, 1, 1};
+  ro.band_quota = q;
+  ro.nbands = 3;
+  assert_int_equal(prop_rank_order(p, NULL, NULL, text, off, 4, &ro, order, dr, &nr, &ns), PROP_ERR_ARG);
+  assert_int_equal(prop_rank_order(p, band, NULL, NULL, NULL, 4, &ro, order, NULL, NULL, &ns), 0);
+  assert_int_equal(ns, 3); /* one row of each band: 0.5 (3), 0.2 (2), the first 0.0 (1) */
+  assert_int_equal(order[0], 1);
+  assert_int_equal(order[1], 3);
+  assert_int_equal(order[2], 0);
+  assert_int_equal(order[3], 2);
+  assert_int_equal(prop_rank_order(NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, &nr, &ns), 0);
+  assert_int_equal(nr, 0);
+  assert_int_equal(ns, 0);
+}
+
 /* ---- threads: one model, many scoring threads -------------------------------------------- */
 typedef struct thr {
   const prop_model *m;
@@ -579,6 +810,8 @@ int main(void) {
       cmocka_unit_test(test_calibrators_monotone),
       cmocka_unit_test(test_rank_ties_deterministic),
       cmocka_unit_test(test_dialer_rank_large_lists),
+      cmocka_unit_test(test_rank_order_matches_reference),
+      cmocka_unit_test(test_rank_order_edges),
       cmocka_unit_test(test_model_shape),
       cmocka_unit_test(test_recipe_round_trip_through_model_file),
       cmocka_unit_test(test_save_load_identical_probabilities),

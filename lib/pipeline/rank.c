@@ -1,4 +1,10 @@
-/* The call list: deterministic ordering, capacity and band quotas, and the dialer's rank. */
+/* The call list: deterministic ordering, capacity and band quotas, and the dialer's rank.
+ *
+ * Both entry points share one core that sorts row indices in the caller's order array (an
+ * introsort on an index array: no copy of the keys, no merge buffer), so ranking n rows costs the
+ * caller's n-entry order plus at most n/2 indices while band quotas split the list.  The sort
+ * order is a strict total order (key, then id, then row), so the result does not depend on the
+ * sorting algorithm. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,53 +15,247 @@ void prop_rank_options_default(prop_rank_options *opt) {
   if (opt) memset(opt, 0, sizeof *opt);
 }
 
-typedef struct rank_item {
-  double key;
-  const char *id;
-  size_t row;
-} rank_item;
+/* The rows to rank, in either layout: bands as int or as one byte, ids as pointers or as
+ * offsets into one text buffer. */
+typedef struct rank_src {
+  const double *prob, *value; /* value only when ranking by value */
+  const int *band;
+  const uint8_t *band8;
+  const char *const *ids;
+  const char *id_text;
+  const size_t *id_offset;
+} rank_src;
 
-static int cmp_item(const void *a, const void *b) {
-  const rank_item *x = a, *y = b;
-  if (x->key != y->key) return x->key > y->key ? -1 : 1;
-  if (x->id && y->id) {
-    int c = strcmp(x->id, y->id);
-    if (c) return c;
-  } else if (x->id || y->id) {
-    return x->id ? -1 : 1; /* rows with an id before rows without */
-  }
-  return (x->row > y->row) - (x->row < y->row);
+static inline double key_of(const rank_src *s, size_t i) {
+  double p = s->prob[i];
+  if (!s->value) return p;
+  double v = s->value[i];
+  return p * (v == v ? v : 0.0);
 }
 
-/* Map call positions 0..ns-1 (runs of equal band given by run_start) onto 32767..1: each run
- * gets a share of the range proportional to its length (at least one value), so runs never share
- * a dialer rank while there are at most 32767 runs. */
-static void dialer_ranks(const size_t *order_sel, size_t ns, const int *band, int *dialer) {
+static inline const char *id_of(const rank_src *s, size_t i) {
+  if (s->ids) return s->ids[i];
+  if (s->id_text) return s->id_text + s->id_offset[i];
+  return NULL;
+}
+
+static inline int band_of(const rank_src *s, size_t i) {
+  if (s->band) return s->band[i];
+  if (s->band8) return s->band8[i];
+  return 0;
+}
+
+/* <0 when row x (key kx) is called before row y: key descending (a NaN key, possible only from
+ * an infinite value times probability 0, after every number), then id ascending (rows with an id
+ * before rows without), then row ascending. */
+static inline int cmp_rows(const rank_src *s, double kx, size_t x, double ky, size_t y) {
+  int nx = kx != kx, ny = ky != ky;
+  if (nx || ny) {
+    if (nx != ny) return nx ? 1 : -1;
+  } else if (kx != ky) {
+    return kx > ky ? -1 : 1;
+  }
+  const char *ix = id_of(s, x), *iy = id_of(s, y);
+  if (ix && iy) {
+    int c = strcmp(ix, iy);
+    if (c) return c;
+  } else if (ix || iy) {
+    return ix ? -1 : 1;
+  }
+  return (x > y) - (x < y);
+}
+
+static inline int before(const rank_src *s, size_t x, size_t y) {
+  return cmp_rows(s, key_of(s, x), x, key_of(s, y), y) < 0;
+}
+
+static inline void swap_idx(size_t *a, size_t i, size_t j) {
+  size_t t = a[i];
+  a[i] = a[j];
+  a[j] = t;
+}
+
+static void insertion_sort(size_t *a, size_t n, const rank_src *s) {
+  for (size_t i = 1; i < n; i++) {
+    size_t v = a[i], j = i;
+    double kv = key_of(s, v);
+    while (j > 0 && cmp_rows(s, kv, v, key_of(s, a[j - 1]), a[j - 1]) < 0) {
+      a[j] = a[j - 1];
+      j--;
+    }
+    a[j] = v;
+  }
+}
+
+static void sift_down(size_t *a, size_t root, size_t n, const rank_src *s) {
+  size_t v = a[root];
+  for (;;) {
+    size_t c = 2 * root + 1;
+    if (c >= n) break;
+    if (c + 1 < n && before(s, a[c], a[c + 1])) c++;
+    if (!before(s, v, a[c])) break;
+    a[root] = a[c];
+    root = c;
+  }
+  a[root] = v;
+}
+
+static void heap_sort(size_t *a, size_t n, const rank_src *s) {
+  for (size_t i = n / 2; i-- > 0;) sift_down(a, i, n, s);
+  for (size_t end = n; end-- > 1;) {
+    swap_idx(a, 0, end);
+    sift_down(a, 0, end, s);
+  }
+}
+
+/* Quicksort (median of three, Hoare partition around the middle element), heapsort past the depth
+ * limit, insertion sort for short ranges. */
+static void intro_sort(size_t *a, size_t n, unsigned depth, const rank_src *s) {
+  while (n > 16) {
+    if (depth == 0) {
+      heap_sort(a, n, s);
+      return;
+    }
+    depth--;
+    size_t mid = (n - 1) / 2, last = n - 1;
+    if (before(s, a[mid], a[0])) swap_idx(a, 0, mid);
+    if (before(s, a[last], a[mid])) {
+      swap_idx(a, mid, last);
+      if (before(s, a[mid], a[0])) swap_idx(a, 0, mid);
+    }
+    size_t p = a[mid], i = 0, j = last;
+    double pk = key_of(s, p);
+    for (;;) {
+      while (cmp_rows(s, key_of(s, a[i]), a[i], pk, p) < 0) i++;
+      while (cmp_rows(s, pk, p, key_of(s, a[j]), a[j]) < 0) j--;
+      if (i >= j) break;
+      swap_idx(a, i, j);
+      i++;
+      j--;
+    }
+    /* [0, j] and [j + 1, n), both non-empty: recurse into the shorter, loop on the longer */
+    size_t nl = j + 1, nr = n - nl;
+    if (nl < nr) {
+      intro_sort(a, nl, depth, s);
+      a += nl;
+      n = nr;
+    } else {
+      intro_sort(a + nl, nr, depth, s);
+      n = nl;
+    }
+  }
+  insertion_sort(a, n, s);
+}
+
+/* Map call positions 0..ns-1 (the rows order_sel[0..ns-1], runs of equal band) onto 32767..1:
+ * each run gets a share of the range proportional to its length (at least one value), so runs
+ * never share a dialer rank while there are at most 32767 runs.  dialer[i] is position i's. */
+static void dialer_ranks(const size_t *order_sel, size_t ns, const rank_src *s, int *dialer) {
   if (ns == 0) return;
   size_t nruns = 1;
-  for (size_t i = 1; i < ns; i++) nruns += band[order_sel[i]] != band[order_sel[i - 1]];
+  for (size_t i = 1; i < ns; i++) nruns += band_of(s, order_sel[i]) != band_of(s, order_sel[i - 1]);
   const size_t R = PROP_DIALER_RANK_MAX;
   if (ns <= R) { /* every row its own value: strictly decreasing */
-    for (size_t i = 0; i < ns; i++) dialer[order_sel[i]] = (int)(R - i);
+    for (size_t i = 0; i < ns; i++) dialer[i] = (int)(R - i);
     return;
   }
   if (nruns > R) { /* more runs than values: proportional position only */
-    for (size_t i = 0; i < ns; i++) dialer[order_sel[i]] = (int)(R - (i * R) / ns);
+    for (size_t i = 0; i < ns; i++) dialer[i] = (int)(R - (i * R) / ns);
     return;
   }
   /* Distribute R values over runs: one each, the rest in proportion to run length. */
   size_t spare = R - nruns, top = R, i = 0;
   while (i < ns) {
     size_t j = i + 1;
-    while (j < ns && band[order_sel[j]] == band[order_sel[i]]) j++;
+    int b = band_of(s, order_sel[i]);
+    while (j < ns && band_of(s, order_sel[j]) == b) j++;
     size_t len = j - i;
     size_t vals = 1 + (size_t)((double)spare * (double)len / (double)ns);
     if (vals > top) vals = top;
-    for (size_t k = 0; k < len; k++) dialer[order_sel[i + k]] = (int)(top - (k * vals) / len);
+    for (size_t k = 0; k < len; k++) dialer[i + k] = (int)(top - (k * vals) / len);
     top -= vals;
     if (top == 0) top = 1;
     i = j;
   }
+}
+
+/* Whether the next row in key order is selected, given nsel already selected. */
+static inline int take(const rank_src *s, const prop_rank_options *opt, size_t *used, size_t cap, size_t nsel,
+                       size_t row) {
+  if (nsel >= cap) return 0;
+  if (opt->band_quota) {
+    int b = band_of(s, row);
+    if (b < 1 || (size_t)b > opt->nbands || used[b] >= opt->band_quota[b - 1]) return 0;
+    used[b]++;
+  }
+  return 1;
+}
+
+static int check_args(const char *fn, const rank_src *s, int has_band, size_t n, const prop_rank_options *opt) {
+  if (!s->prob && n) return pp_err(PROP_ERR_ARG, "%s: prob is NULL", fn);
+  if (opt->by == PROP_RANK_VALUE && !s->value && n)
+    return pp_err(PROP_ERR_ARG, "%s: ranking by value needs a value column", fn);
+  if (opt->by != PROP_RANK_PROBABILITY && opt->by != PROP_RANK_VALUE)
+    return pp_err(PROP_ERR_ARG, "%s: unknown ranking key %d", fn, opt->by);
+  if (opt->band_quota && !has_band) return pp_err(PROP_ERR_ARG, "%s: band quotas need the bands", fn);
+  return 0;
+}
+
+/* order[0..n): scored rows in call order (selected first), then unscored rows in input order;
+ * dialer (NULL or n entries) by call position, 0 from *n_selected on. */
+static int rank_core(const rank_src *s, size_t n, const prop_rank_options *opt, size_t *order, int *dialer,
+                     size_t *n_ranked, size_t *n_selected) {
+  size_t ns = 0;
+  for (size_t i = 0; i < n; i++) ns += s->prob[i] == s->prob[i];
+  size_t a = 0, b = ns;
+  for (size_t i = 0; i < n; i++) {
+    if (s->prob[i] == s->prob[i]) order[a++] = i;
+    else order[b++] = i;
+  }
+  unsigned depth = 0;
+  for (size_t m = ns; m > 1; m >>= 1) depth += 2;
+  intro_sort(order, ns, depth, s);
+
+  size_t cap = opt->capacity ? opt->capacity : (size_t)-1, nsel = 0;
+  if (!opt->band_quota) {
+    nsel = ns < cap ? ns : cap; /* the selected rows are a prefix */
+  } else {
+    size_t *used = pp_calloc(opt->nbands + 1, sizeof *used);
+    if (!used) return PROP_ERR_NOMEM;
+    for (size_t k = 0; k < ns && nsel < cap; k++) nsel += (size_t)take(s, opt, used, cap, nsel, order[k]);
+    /* stable split: selected rows first, both parts in key order; the smaller part waits aside */
+    int aside_selected = nsel <= ns - nsel;
+    size_t naside = aside_selected ? nsel : ns - nsel;
+    size_t *aside = pp_malloc_array(naside ? naside : 1, sizeof *aside);
+    if (!aside) {
+      free(used);
+      return PROP_ERR_NOMEM;
+    }
+    memset(used, 0, (opt->nbands + 1) * sizeof *used);
+    size_t w = 0, t = 0, got = 0;
+    for (size_t k = 0; k < ns; k++) {
+      size_t r = order[k];
+      int sel = take(s, opt, used, cap, got, r);
+      got += (size_t)sel;
+      if (sel == aside_selected) aside[t++] = r;
+      else order[w++] = r;
+    }
+    if (aside_selected) {
+      memmove(order + nsel, order, (ns - nsel) * sizeof *order);
+      memcpy(order, aside, nsel * sizeof *order);
+    } else {
+      memcpy(order + nsel, aside, (ns - nsel) * sizeof *order);
+    }
+    free(aside);
+    free(used);
+  }
+  if (dialer) {
+    dialer_ranks(order, nsel, s, dialer);
+    for (size_t k = nsel; k < n; k++) dialer[k] = 0;
+  }
+  if (n_ranked) *n_ranked = ns;
+  if (n_selected) *n_selected = nsel;
+  return 0;
 }
 
 int prop_rank(const double *prob, const int *band, const double *value, const char *const *ids, size_t n,
@@ -64,74 +264,43 @@ int prop_rank(const double *prob, const int *band, const double *value, const ch
   prop_rank_options dflt;
   prop_rank_options_default(&dflt);
   if (!opt) opt = &dflt;
-  if (!prob && n) return pp_err(PROP_ERR_ARG, "prop_rank: prob is NULL");
-  if (opt->by == PROP_RANK_VALUE && !value && n)
-    return pp_err(PROP_ERR_ARG, "prop_rank: ranking by value needs a value column");
-  if (opt->by != PROP_RANK_PROBABILITY && opt->by != PROP_RANK_VALUE)
-    return pp_err(PROP_ERR_ARG, "prop_rank: unknown ranking key %d", opt->by);
-  if (opt->band_quota && !band) return pp_err(PROP_ERR_ARG, "prop_rank: band quotas need the bands");
-  rank_item *items = pp_malloc_array(n ? n : 1, sizeof *items);
-  size_t *sel_order = pp_malloc_array(n ? n : 1, sizeof *sel_order);
-  size_t *quota_used = opt->band_quota ? pp_calloc(opt->nbands + 1, sizeof *quota_used) : NULL;
-  unsigned char *is_sel = pp_calloc(n ? n : 1, 1);
-  int *bands_tmp = NULL;
-  if (!items || !sel_order || !is_sel || (opt->band_quota && !quota_used)) {
-    free(items);
-    free(sel_order);
-    free(quota_used);
-    free(is_sel);
+  rank_src s = {prob, opt->by == PROP_RANK_VALUE ? value : NULL, band, NULL, ids, NULL, NULL};
+  int rc = check_args("prop_rank", &s, band != NULL, n, opt);
+  if (rc) return rc;
+  size_t *order = pp_malloc_array(n ? n : 1, sizeof *order);
+  int *dpos = dialer_rank ? pp_malloc_array(n ? n : 1, sizeof *dpos) : NULL;
+  if (!order || (dialer_rank && !dpos)) {
+    free(order);
+    free(dpos);
     return PROP_ERR_NOMEM;
   }
-  size_t ns = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (prob[i] != prob[i]) continue;
-    double key = prob[i];
-    if (opt->by == PROP_RANK_VALUE) key = prob[i] * (value[i] == value[i] ? value[i] : 0.0);
-    items[ns].key = key;
-    items[ns].id = ids ? ids[i] : NULL;
-    items[ns].row = i;
-    ns++;
-  }
-  qsort(items, ns, sizeof *items, cmp_item);
-  size_t nsel = 0, cap = opt->capacity ? opt->capacity : (size_t)-1;
-  for (size_t k = 0; k < ns && nsel < cap; k++) {
-    size_t r = items[k].row;
-    if (opt->band_quota) {
-      int b = band[r];
-      if (b < 1 || (size_t)b > opt->nbands || quota_used[b] >= opt->band_quota[b - 1]) continue;
-      quota_used[b]++;
+  size_t nr = 0, nsel = 0;
+  rc = rank_core(&s, n, opt, order, dpos, &nr, &nsel);
+  if (!rc) {
+    for (size_t k = 0; k < n; k++) {
+      size_t i = order[k];
+      if (rank) rank[i] = k < nr ? k + 1 : 0;
+      if (selected) selected[i] = k < nsel;
+      if (dialer_rank) dialer_rank[i] = dpos[k];
     }
-    is_sel[r] = 1;
-    sel_order[nsel++] = r;
+    if (n_selected) *n_selected = nsel;
   }
-  if (rank) {
-    for (size_t i = 0; i < n; i++) rank[i] = 0;
-    size_t pos = 1;
-    for (size_t k = 0; k < ns; k++)
-      if (is_sel[items[k].row]) rank[items[k].row] = pos++;
-    for (size_t k = 0; k < ns; k++)
-      if (!is_sel[items[k].row]) rank[items[k].row] = pos++;
-  }
-  if (selected) memcpy(selected, is_sel, n);
-  if (dialer_rank) {
-    for (size_t i = 0; i < n; i++) dialer_rank[i] = 0;
-    if (!band) {
-      bands_tmp = pp_calloc(n ? n : 1, sizeof *bands_tmp);
-      if (!bands_tmp) {
-        free(items);
-        free(sel_order);
-        free(quota_used);
-        free(is_sel);
-        return PROP_ERR_NOMEM;
-      }
-    }
-    dialer_ranks(sel_order, nsel, band ? band : bands_tmp, dialer_rank);
-  }
-  if (n_selected) *n_selected = nsel;
-  free(bands_tmp);
-  free(items);
-  free(sel_order);
-  free(quota_used);
-  free(is_sel);
-  return 0;
+  free(order);
+  free(dpos);
+  return rc;
+}
+
+int prop_rank_order(const double *prob, const uint8_t *band, const double *value, const char *id_text,
+                    const size_t *id_offset, size_t n, const prop_rank_options *opt, size_t *order,
+                    int *dialer_rank, size_t *n_ranked, size_t *n_selected) {
+  prop_rank_options dflt;
+  prop_rank_options_default(&dflt);
+  if (!opt) opt = &dflt;
+  rank_src s = {prob, opt->by == PROP_RANK_VALUE ? value : NULL, NULL, band, NULL, id_text, id_offset};
+  int rc = check_args("prop_rank_order", &s, band != NULL, n, opt);
+  if (rc) return rc;
+  if (!order && n) return pp_err(PROP_ERR_ARG, "prop_rank_order: order is NULL");
+  if ((id_text == NULL) != (id_offset == NULL))
+    return pp_err(PROP_ERR_ARG, "prop_rank_order: id_text and id_offset go together");
+  return rank_core(&s, n, opt, order, dialer_rank, n_ranked, n_selected);
 }
