@@ -190,8 +190,13 @@ PROP_API int prop_frame_binary_values(const prop_frame *f, const char *name, con
 typedef struct prop_reader prop_reader;
 
 /*! Open path for chunked reading of the input columns of model m (the model's features plus
- *  its id column; other columns are ignored).  The read is non-strict: a bad row becomes a row
- *  with prop_frame_row_error() set, never a dropped row.  Free with prop_reader_free(). */
+ *  its id column) and of the columns declared in opt (declared_names / declared_types, e.g. a
+ *  numeric value column to rank by); other columns are ignored.  A declared column must be in
+ *  the file (else PROP_ERR_SCHEMA naming it) and have a concrete type (PROP_COL_AUTO is
+ *  PROP_ERR_ARG: a streamed read cannot infer one); a declared column the model reads keeps the
+ *  model's type, and declaring it with another type is PROP_ERR_SCHEMA.  opt may be NULL; its
+ *  strict flag is ignored.  The read is non-strict: a bad row becomes a row with
+ *  prop_frame_row_error() set, never a dropped row.  Free with prop_reader_free(). */
 typedef struct prop_model prop_model;
 PROP_API int prop_reader_open_for_model(const char *path, const prop_model *m,
                                         const prop_csv_options *opt, prop_reader **out);

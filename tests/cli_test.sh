@@ -55,6 +55,23 @@ expect_code "score by value with capacity" 0 "$cli" score --model "$work/m.bin" 
 head -n 1 "$work/value.csv" | grep -q expected_value && ok "value columns" || no "value columns"
 [ "$(awk -F, 'NR>1 && $7==1' "$work/value.csv" | wc -l)" = 100 ] && ok "capacity 100 selected" || no "capacity selected"
 awk -F, 'NR>1 && ($6 < 0 || $6 > 32767) {bad=1} END {exit bad}' "$work/value.csv" && ok "dialer rank in 0..32767" || no "dialer rank range"
+# the value may be a column the model does not use (the installment amount was ignored in training)
+expect_code "score by a column the model ignores" 0 "$cli" score --model "$work/m.bin" --data "$work/demo/latest.csv" \
+  --out "$work/value2.csv" --rank-by value --value-col installment_amount
+[ "$(($(wc -l <"$work/value2.csv") - 1))" = "$(($(wc -l <"$work/demo/latest.csv") - 1))" ] \
+  && ok "one row out per row in (by value)" || no "rows out by value"
+awk -F, 'NR>1 && $2 != "" { if ($9 - $2 * $8 > 1e-9 * $8 || $2 * $8 - $9 > 1e-9 * $8) bad=1; n++ }
+         END { exit (bad || n == 0) }' "$work/value2.csv" \
+  && ok "expected_value = probability x installment_amount" || no "expected_value: $(sed -n 2p "$work/value2.csv")"
+amt=$(head -n 1 "$work/demo/latest.csv" | tr ',' '\n' | grep -nx installment_amount | cut -d: -f1)
+first=$(sed -n 2p "$work/value2.csv" | cut -d, -f1)
+awk -F, -v c="$amt" -v id="$first" 'NR>1 && $1 == id {print $c}' "$work/demo/latest.csv" >"$work/amt.txt"
+[ "$(sed -n 2p "$work/value2.csv" | cut -d, -f8)" = "$(cat "$work/amt.txt")" ] \
+  && ok "value column read from the file" || no "value column: $(sed -n 2p "$work/value2.csv") vs $(cat "$work/amt.txt")"
+expect_code "value column missing from the file" 2 "$cli" score --model "$work/m.bin" --data "$work/demo/latest.csv" \
+  --out "$work/value3.csv" --rank-by value --value-col no_such_column
+has "missing value column named" "$work/err.txt" "no_such_column"
+[ ! -e "$work/value3.csv" ] && ok "no output file on error" || no "an output file was left on error"
 
 expect_code "bands" 0 "$cli" bands --model "$work/m.bin" --data "$work/demo/latest.csv" --connected connected --json "$work/bands.json"
 has "band table printed" "$work/out.txt" 'success'

@@ -10,6 +10,17 @@ struct prop_reader {
   pp_csv *csv;
 };
 
+static const char *coltype_name(prop_coltype t) {
+  switch (t) {
+    case PROP_COL_NUMERIC: return "numeric";
+    case PROP_COL_CATEGORICAL: return "categorical";
+    case PROP_COL_ID: return "the id";
+    case PROP_COL_TARGET: return "the target";
+    case PROP_COL_IGNORE: return "ignored";
+    default: return "auto";
+  }
+}
+
 int prop_reader_open_for_model(const char *path, const prop_model *m, const prop_csv_options *opt,
                                prop_reader **out) {
   if (!path || !m || !out) return pp_err(PROP_ERR_ARG, "prop_reader_open_for_model: NULL argument");
@@ -18,6 +29,14 @@ int prop_reader_open_for_model(const char *path, const prop_model *m, const prop
   if (opt) o = *opt;
   else prop_csv_options_default(&o);
   o.strict = 0;
+  const char *const *dnames = o.declared_names;
+  const prop_coltype *dtypes = o.declared_types;
+  size_t ndecl = dnames && dtypes ? o.n_declared : 0;
+  for (size_t i = 0; i < ndecl; i++) {
+    if (!dnames[i]) return pp_err(PROP_ERR_ARG, "prop_reader_open_for_model: declared column %zu has no name", i);
+    if (dtypes[i] == PROP_COL_AUTO)
+      return pp_err(PROP_ERR_ARG, "%s: column '%s': a streamed read cannot infer a type; declare it", path, dnames[i]);
+  }
   o.declared_names = NULL;
   o.declared_types = NULL;
   o.n_declared = 0;
@@ -37,9 +56,36 @@ int prop_reader_open_for_model(const char *path, const prop_model *m, const prop
   for (size_t j = 0; j < nc; j++) {
     const char *name = pp_csv_colname(r->csv, j);
     types[j] = PROP_COL_IGNORE;
-    if (m->schema->id_col && strcmp(name, m->schema->id_col) == 0) types[j] = PROP_COL_ID;
+    int used = 0; /* by the model: its type wins */
+    if (m->schema->id_col && strcmp(name, m->schema->id_col) == 0) {
+      types[j] = PROP_COL_ID;
+      used = 1;
+    }
     for (size_t k = 0; k < m->schema->nfeat; k++)
-      if (strcmp(name, m->schema->feat[k].name) == 0) types[j] = m->schema->feat[k].type;
+      if (strcmp(name, m->schema->feat[k].name) == 0) {
+        types[j] = m->schema->feat[k].type;
+        used = 1;
+      }
+    for (size_t i = 0; i < ndecl; i++) {
+      if (strcmp(name, dnames[i]) != 0) continue;
+      if (!used) {
+        types[j] = dtypes[i];
+      } else if (dtypes[i] != types[j] && dtypes[i] != PROP_COL_IGNORE) {
+        free(types);
+        prop_reader_free(r);
+        return pp_err(PROP_ERR_SCHEMA, "%s: column '%s' is declared %s but the model reads it as %s", path, name,
+                      coltype_name(dtypes[i]), coltype_name(types[j]));
+      }
+    }
+  }
+  for (size_t i = 0; i < ndecl; i++) {
+    int found = 0;
+    for (size_t j = 0; j < nc && !found; j++) found = strcmp(pp_csv_colname(r->csv, j), dnames[i]) == 0;
+    if (!found) {
+      free(types);
+      prop_reader_free(r);
+      return pp_err(PROP_ERR_SCHEMA, "%s: declared column '%s' is missing", path, dnames[i]);
+    }
   }
   /* every input must be present: say which is missing now, not at the first chunk */
   for (size_t k = 0; k < m->schema->nfeat; k++) {
