@@ -1,6 +1,7 @@
 /* The "xgboost" member (lib/models/xgb.c): parameters, fit quality on a nonlinear problem, sample
  * weights and scale_pos_weight, early stopping, save/load (bit-for-bit, corrupted and crafted
- * payloads), importance, concurrent prediction, silence. */
+ * payloads), importance, concurrent prediction, silence; our walks of the trees against XGBoost's own
+ * prediction (every path, thresholds, missing values, every block size). */
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 
 #include "common/jsonx.h"
 #include "models/member.h"
+#include "models/xgb_internal.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -598,6 +600,138 @@ static void test_threads(void **state) {
   free(ref);
 }
 
+/* ---- our walks of the trees against XGBoost ------------------------------------------------- */
+
+/* The split conditions of the model's trees (with their features), from the JSON it saves. */
+static size_t model_splits(const void *m, int **feat, float **cond) {
+  pp_buf b;
+  pp_buf_init(&b);
+  assert_int_equal(pp_xgb_ops.save(m, &b), 0);
+  json_error_t e;
+  json_t *root = json_loadb((const char *)b.data + 57, b.len - 57, 0, &e);
+  assert_non_null(root);
+  json_t *trees = json_object_get(json_object_get(json_object_get(json_object_get(root, "learner"),
+                                                                  "gradient_booster"), "model"), "trees");
+  assert_true(json_is_array(trees));
+  size_t cap = 0, n = 0;
+  for (size_t t = 0; t < json_array_size(trees); t++)
+    cap += json_array_size(json_object_get(json_array_get(trees, t), "left_children"));
+  *feat = tu_xmalloc((cap + 1) * sizeof **feat);
+  *cond = tu_xmalloc((cap + 1) * sizeof **cond);
+  for (size_t t = 0; t < json_array_size(trees); t++) {
+    const json_t *tr = json_array_get(trees, t);
+    const json_t *L = json_object_get(tr, "left_children"), *F = json_object_get(tr, "split_indices"),
+                 *C = json_object_get(tr, "split_conditions");
+    for (size_t i = 0; i < json_array_size(L); i++) {
+      if (json_integer_value(json_array_get(L, i)) == -1) continue;
+      (*feat)[n] = (int)json_integer_value(json_array_get(F, i));
+      (*cond)[n] = (float)json_number_value(json_array_get(C, i));
+      n++;
+    }
+  }
+  json_decref(root);
+  pp_buf_free(&b);
+  return n;
+}
+
+/* n rows of d columns: normal draws, then about half the values set to a split condition of the
+ * model on that column, exactly or one float below / above, and some missing (NaN) or infinite. */
+static float *threshold_rows(const void *m, size_t n, size_t d, uint64_t seed) {
+  int *feat;
+  float *cond;
+  size_t ns = model_splits(m, &feat, &cond);
+  assert_true(ns > 0);
+  float *X = tu_xmalloc(n * d * sizeof *X);
+  uint64_t st = seed;
+  for (size_t i = 0; i < n * d; i++) X[i] = (float)tu_normal(&st);
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < d; k++) {
+      size_t s = (size_t)(tu_uniform(&st) * (double)ns) % ns;
+      double u = tu_uniform(&st);
+      float *x = X + i * d + (size_t)feat[s];
+      if (u < 0.25) *x = cond[s];
+      else if (u < 0.35) *x = nextafterf(cond[s], -INFINITY);
+      else if (u < 0.45) *x = nextafterf(cond[s], INFINITY);
+      else if (u < 0.52) X[i * d + k] = NAN;
+      else if (u < 0.53) X[i * d + k] = u < 0.525 ? INFINITY : -INFINITY;
+    }
+  for (size_t k = 0; k < d; k++) X[7 * d + k] = NAN; /* a row with nothing known */
+  free(feat);
+  free(cond);
+  return X;
+}
+
+static double *predict_path(const void *m, const float *X, size_t n, int nthread, int path) {
+  double *p = tu_xmalloc((n ? n : 1) * sizeof *p);
+  int rc = pp_xgb_predict_path(m, X, n, p, nthread, path);
+  if (rc) fprintf(stderr, "predict path %d: %s\n", path, prop_last_error());
+  assert_int_equal(rc, 0);
+  return p;
+}
+
+/* Every walk of ours gives XGBoost's probabilities bit for bit: on models of depth 1 to 7 (complete
+ * trees of 16, 32 and more slots, trees padded below shallow leaves), trained with and without
+ * missing values (default directions both ways), on rows at and next to the split conditions, with
+ * missing and infinite values, for every row count of a block and several blocks, on 1 and 2 threads. */
+static void test_walks_match_xgboost(void **state) {
+  fixture *f = *state;
+  enum { NR = 3001 };
+  static const struct {
+    int depth, rounds;
+    int nan_train;
+  } cases[] = {{4, 120, 0}, {1, 30, 0}, {2, 40, 1}, {5, 60, 1}, {7, 40, 1}, {3, 50, 0}};
+  int simd_seen = 0;
+  float *Xn = tu_xmalloc(NTR * ND * sizeof *Xn);
+  memcpy(Xn, f->X, NTR * ND * sizeof *Xn);
+  uint64_t st = 99;
+  for (size_t i = 0; i < (size_t)NTR * ND; i++)
+    if (tu_uniform(&st) < 0.1) Xn[i] = NAN;
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    char js[160];
+    snprintf(js, sizeof js, "{\"eta\": 0.3, \"max_depth\": %d, \"rounds\": %d, \"subsample\": 0.8, \"colsample\": 0.9}",
+             cases[c].depth, cases[c].rounds);
+    void *m = fit(js, cases[c].nan_train ? Xn : f->X, f->y, NULL, NTR, ND, PP_IMB_NONE, NULL, NULL, 0, NULL);
+    unsigned paths = pp_xgb_paths(m);
+    /* the model passed the checks: our walks are on */
+    assert_true(paths & (1u << PP_XGB_PATH_ROWS));
+    assert_true(paths & (1u << PP_XGB_PATH_SCALAR));
+    assert_true(paths & (1u << PP_XGB_PATH_BACKEND));
+    simd_seen |= (paths >> PP_XGB_PATH_SIMD) & 1u;
+    float *X = threshold_rows(m, NR, ND, 1000 + c);
+    double *ref = predict_path(m, X, NR, 2, PP_XGB_PATH_BACKEND);
+    for (int path = PP_XGB_PATH_AUTO; path <= PP_XGB_PATH_SIMD; path++) {
+      if (!(paths >> path & 1u) && path != PP_XGB_PATH_AUTO) continue;
+      for (int nt = 1; nt <= 2; nt++) {
+        double *p = predict_path(m, X, NR, nt, path);
+        for (size_t i = 0; i < NR; i++)
+          if (memcmp(&p[i], &ref[i], sizeof p[i]) != 0)
+            fail_msg("depth %d, path %d, %d threads, row %zu: %.17g, XGBoost %.17g", cases[c].depth, path, nt, i, p[i],
+                     ref[i]);
+        free(p);
+      }
+      /* every count of rows up to two blocks and a bit, from an odd offset */
+      for (size_t n = 1; n <= 140; n++) {
+        const size_t off = (n * 37) % (NR - n);
+        double *p = predict_path(m, X + off * ND, n, 1, path);
+        if (memcmp(p, ref + off, n * sizeof *p) != 0)
+          fail_msg("depth %d, path %d, %zu rows from row %zu differ from XGBoost", cases[c].depth, path, n, off);
+        free(p);
+      }
+    }
+    free(ref);
+    free(X);
+    pp_xgb_ops.free_model(m);
+  }
+  free(Xn);
+  if (!simd_seen) fprintf(stderr, "note: no AVX-512 here, the SIMD walk was not tested\n");
+  /* a path the model cannot take is refused */
+  void *m = xor_model(f);
+  double q;
+  assert_int_equal(pp_xgb_predict_path(m, f->Xt, 1, &q, 1, 99), PROP_ERR_ARG);
+  if (!(pp_xgb_paths(m) >> PP_XGB_PATH_SIMD & 1u))
+    assert_int_equal(pp_xgb_predict_path(m, f->Xt, 1, &q, 1, PP_XGB_PATH_SIMD), PROP_ERR_ARG);
+}
+
 /* Nothing reaches stdout or stderr while fitting, predicting, saving and loading, on the main
  * thread and on a new one (XGBoost keeps its log callback per thread). */
 static void *fit_thread(void *arg) {
@@ -661,6 +795,7 @@ int main(void) {
       cmocka_unit_test(test_weights_and_scale_pos_weight),
       cmocka_unit_test(test_progress_cancel),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_walks_match_xgboost),
       cmocka_unit_test(test_silence),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
