@@ -71,6 +71,9 @@ awk -F, -v c="$amt" -v id="$first" 'NR>1 && $1 == id {print $c}' "$work/demo/lat
 expect_code "value column missing from the file" 2 "$cli" score --model "$work/m.bin" --data "$work/demo/latest.csv" \
   --out "$work/value3.csv" --rank-by value --value-col no_such_column
 has "missing value column named" "$work/err.txt" "no_such_column"
+expect_code "value column the model reads as categorical" 2 "$cli" score --model "$work/m.bin" \
+  --data "$work/demo/latest.csv" --out "$work/value4.csv" --rank-by value --value-col card_type
+has "categorical value column named" "$work/err.txt" "card_type"
 [ ! -e "$work/value3.csv" ] && ok "no output file on error" || no "an output file was left on error"
 
 expect_code "bands" 0 "$cli" bands --model "$work/m.bin" --data "$work/demo/latest.csv" --connected connected --json "$work/bands.json"

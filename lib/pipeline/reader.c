@@ -71,10 +71,12 @@ int prop_reader_open_for_model(const char *path, const prop_model *m, const prop
       if (!used) {
         types[j] = dtypes[i];
       } else if (dtypes[i] != types[j] && dtypes[i] != PROP_COL_IGNORE) {
+        /* the message first: name belongs to the reader, types to us */
+        int e = pp_err(PROP_ERR_SCHEMA, "%s: column '%s' is declared %s but the model reads it as %s", path, name,
+                       coltype_name(dtypes[i]), coltype_name(types[j]));
         free(types);
         prop_reader_free(r);
-        return pp_err(PROP_ERR_SCHEMA, "%s: column '%s' is declared %s but the model reads it as %s", path, name,
-                      coltype_name(dtypes[i]), coltype_name(types[j]));
+        return e;
       }
     }
   }
