@@ -196,7 +196,7 @@ static void test_min_samples_leaf_and_split(void **state) {
       pp_cart_trees t;
       grow(X, y, NULL, use_mult ? mult : NULL, n, d, &p, 3, &t);
       uint64_t total = 0, expect = 0;
-      for (size_t i = 0; i < n; i++) expect += use_mult ? mult[i] : 1;
+      for (size_t i = 0; i < n; i++) expect += use_mult ? (mult[i] > 0) : 1; /* distinct rows of the sample */
       for (size_t g = 0; g < t.n_nodes; g++) {
         if (t.node[g].feature >= 0) {
           assert_int_equal(t.count[g], t.count[(size_t)t.node[g].left] + t.count[(size_t)t.node[g].right]);
@@ -312,6 +312,26 @@ static void test_missing_direction_is_learned(void **state) {
   free(y);
 }
 
+/* min_samples_leaf counts distinct rows of the sample, not bootstrap draws (scikit-learn's meaning): rows 0 and 3
+ * drawn twice each would make two leaves of 2 draws, but each holds one row, so with min_samples_leaf 2 the tree is
+ * one leaf; with 1 it splits. */
+static void test_leaf_limit_counts_distinct_rows(void **state) {
+  (void)state;
+  const float X[4] = {0, 1, 2, 3}, y[4] = {0, 0, 1, 1};
+  const uint32_t mult[4] = {2, 0, 0, 2};
+  pp_cart_params p = params(PP_CART_GINI, 0, 2, 2, 1);
+  pp_cart_trees t;
+  grow(X, y, NULL, mult, 4, 1, &p, 1, &t);
+  assert_int_equal(t.n_nodes, 1);
+  assert_int_equal(t.count[0], 2);
+  assert_true(t.value[0] == 0.5);
+  pp_cart_trees_free(&t);
+  p = params(PP_CART_GINI, 0, 2, 1, 1);
+  grow(X, y, NULL, mult, 4, 1, &p, 1, &t);
+  assert_int_equal(t.n_nodes, 3);
+  pp_cart_trees_free(&t);
+}
+
 static void test_multiplicity_equals_duplicated_rows(void **state) {
   (void)state;
   const size_t n = 300, d = 3;
@@ -332,7 +352,9 @@ static void test_multiplicity_equals_duplicated_rows(void **state) {
       memcpy(XD + k * d, X + i * d, d * sizeof *X);
       yD[k++] = y[i];
     }
-  pp_cart_params p = params(PP_CART_ENTROPY, 6, 2, 5, d);
+  /* min_samples_leaf 1, min_samples_split 2: the row-count limits cannot tell a row drawn c times from c copies
+   * (copies have equal features, so a node of copies of one row is constant either way) */
+  pp_cart_params p = params(PP_CART_ENTROPY, 6, 2, 1, d);
   pp_cart_trees a, b;
   grow(X, y, NULL, mult, n, d, &p, 1, &a);
   grow(XD, yD, NULL, NULL, N, d, &p, 1, &b);
@@ -340,7 +362,7 @@ static void test_multiplicity_equals_duplicated_rows(void **state) {
   for (size_t g = 0; g < a.n_nodes; g++) {
     assert_int_equal(a.node[g].feature, b.node[g].feature);
     assert_true(a.node[g].threshold == b.node[g].threshold);
-    assert_int_equal(a.count[g], b.count[g]);
+    assert_true(a.count[g] <= b.count[g] && a.count[g] >= 1); /* distinct rows vs copies */
     assert_true(fabs(a.value[g] - b.value[g]) < 1e-12);
     assert_true(fabs(a.gain[g] - b.gain[g]) < 1e-9 * (1 + b.gain[g]));
   }
@@ -728,6 +750,7 @@ int main(void) {
       cmocka_unit_test(test_min_samples_leaf_and_split),
       cmocka_unit_test(test_gini_and_entropy_choose_differently),
       cmocka_unit_test(test_missing_direction_is_learned),
+      cmocka_unit_test(test_leaf_limit_counts_distinct_rows),
       cmocka_unit_test(test_multiplicity_equals_duplicated_rows),
       cmocka_unit_test(test_threshold_in_the_middle_of_the_gap),
       cmocka_unit_test(test_max_features_and_rng),

@@ -11,7 +11,7 @@
 
 #include "models/cart.h"
 
-#define CC_LO(x) ((uint32_t)((x) & 0xFFFFFFFFu)) /* rows (multiplicity counted) */
+#define CC_LO(x) ((uint32_t)((x) & 0xFFFFFFFFu)) /* distinct rows of the sample */
 #define CC_HI(x) ((uint32_t)((x) >> 32))         /* of which class 1 */
 #define MAX_ROWS ((size_t)0x3FFFFFFF)            /* keeps node indices in int32 */
 #define NODE_BYTES 45u                           /* one serialised node */
@@ -514,7 +514,7 @@ int pp_cart_grow(const pp_cart_bins *b, const float *y, const double *rw, const 
     w->idx[m] = (uint32_t)i;
     w->rp[m].w = wt;
     w->rp[m].wy = pos ? wt : 0.0;
-    w->rp[m].cc = (uint64_t)c | (pos ? (uint64_t)c << 32 : 0);
+    w->rp[m].cc = 1u | (pos ? (uint64_t)1 << 32 : 0); /* counts distinct rows; the weight carries c */
     W += w->rp[m].w;
     W1 += w->rp[m].wy;
     CC += w->rp[m].cc;

@@ -16,7 +16,10 @@
  *     large, a sorted run list when it is small) is scanned for the best gini / entropy decrease.
  *     Missing values (NaN) are tried on both sides; default_left records the better one (or the
  *     heavier child when the node saw no missing value).  A split needs min_samples_leaf rows on
- *     each side (bootstrap multiplicity counted); zero-gain splits are allowed, as in
+ *     each side, and a node min_samples_split rows to be split, counting distinct rows of the
+ *     sample (a row drawn three times by the bootstrap counts once, as in scikit-learn, where the
+ *     bootstrap is a sample weight and min_samples_leaf counts rows; the multiplicity weighs the
+ *     impurity and the leaf value); zero-gain splits are allowed, as in
  *     scikit-learn, so that XOR-like structure can be found.
  *  3. Trees are stored flat: the nodes of all trees of a model in one contiguous array, tree t
  *     owning [start[t], start[t+1]); child indices are local to the tree and always point forward,
@@ -87,7 +90,7 @@ typedef struct pp_cart_trees {
   double *value;       /* n_nodes: weighted share of class 1 among the node's training rows */
   double *weight;      /* n_nodes: weighted training rows (sample x class weight x multiplicity) */
   double *gain;        /* n_nodes: weighted impurity decrease of the split (0 for leaves) */
-  uint32_t *count;     /* n_nodes: training rows reaching the node (multiplicity counted) */
+  uint32_t *count;     /* n_nodes: distinct training rows of the sample reaching the node */
 } pp_cart_trees;
 
 void pp_cart_trees_init(pp_cart_trees *t, size_t d);
