@@ -6,7 +6,8 @@
 # SVC's row cap lifted on both sides (--svc-max-rows 0: both solve the same dual instead of fitting
 # different 3000-row subsamples). Fails when any member's test AUC differs from scikit-learn's by
 # more than 0.01. Skips (exit 77) when /usr/bin/python3 cannot import scikit-learn or xgboost.
-# About a minute on 2 cores. The same check by hand: bench/peer/README.md, "Member cross-check".
+# Randomised members (xgboost, random_forest) are compared by their mean AUC over 5 seeds (--seeds 5).
+# Two to four minutes on 2 cores. The same check by hand: bench/peer/README.md, "Member cross-check".
 # PROP_CROSSCHECK_TOL overrides the tolerance (e.g. 0.00001 to see the test fail).
 # Usage: bash sklearn_crosscheck_test.sh CLI_PATH BUILD_DIR
 set -uo pipefail
@@ -21,7 +22,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/prop-crosscheck.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
-"$py" "$src_dir/bench/peer/peer.py" --cli "$cli" --members-only --svc-max-rows 0 --check "$tol" \
+"$py" "$src_dir/bench/peer/peer.py" --cli "$cli" --members-only --svc-max-rows 0 --seeds 5 --check "$tol" \
   --datasets credit_data,lending_club,german_credit --threads 2 --work "$work/w" --out "$work/crosscheck.json" \
   2>"$work/err.txt"
 rc=$?

@@ -29,7 +29,8 @@ The default run is a benchmark, not a test.  `--members-only` is the quick cross
 tests run (tests/sklearn_crosscheck_test.sh): every member alone, AUC only (no ensemble, no
 throughput or latency), and with `--check TOL` the exit status is 1 when any member's |AUC delta|
 exceeds TOL.  `--svc-max-rows N` sets the SVC's max_train_rows on both sides (0: no cap, so both
-sides solve the same dual instead of fitting different subsamples).
+sides solve the same dual instead of fitting different subsamples).  `--seeds K` compares the
+randomised members (xgboost, random_forest) by their mean AUC over K seeds on each side.
 """
 import argparse
 import json
@@ -65,6 +66,10 @@ def parse_args():
                          "latency on the scikit-learn side (our compare still trains its ensemble, with cv_folds 2)")
     ap.add_argument("--check", type=float, default=None, metavar="TOL",
                     help="exit 1, listing them, when any member's |AUC ours - sklearn| exceeds TOL")
+    ap.add_argument("--seeds", type=int, default=1, metavar="K",
+                    help="with --members-only: fit the randomised members (xgboost, random_forest) with K seeds on "
+                         "both sides (the recipe's seed + 0..K-1) and compare their mean AUCs; a single seed "
+                         "compares two draws, and on a small test set one draw can move the AUC by 0.01")
     ap.add_argument("--svc-max-rows", type=int, default=None, metavar="N",
                     help="the SVC's max_train_rows on both sides (written into our recipe; CappedRows reads it "
                          "from our report); 0 = no cap. Default: the recipe's (3000)")
@@ -754,6 +759,41 @@ def report_check(results, tol):
     return 1
 
 
+RANDOMISED = ("xgboost", "random_forest")
+
+
+def seeded_means(a, spec, train, test, o, rows, work, name):
+    """Refit the randomised members with seeds base+1 .. base+K-1 on both sides (ours through compare with a
+    recipe of those members only, every other field as in o's recipe) and turn their rows into mean AUCs over
+    the K seeds; the per-seed AUCs stay in the row."""
+    full = o["recipe"]
+    base = int(full["seed"])
+    rand = [m for m in full["members"] if m["name"] in RANDOMISED]
+    if not rand:
+        return
+    per = {r["model"]: ([r["ours"]["auc"]], [r["sklearn"]["auc"]]) for r in rows if r["model"] in RANDOMISED}
+    rec = os.path.join(work, name, "seeded.json")
+    for k in range(1, a.seeds):
+        sub = dict(full, seed=base + k, members=rand, ensemble=dict(full["ensemble"], selection="all"))
+        with open(rec, "w") as fh:
+            json.dump(sub, fh)
+        oo = ours(a.cli, spec, train, test, rec, os.path.join(work, name, f"ours-seed{k}.json"), a.threads, 1)
+        ss = sklearn_side(spec, train, test, dict(full, seed=base + k, members=rand), None, a.threads, 0, 0.0,
+                          members_only=True)
+        for m in oo["models"]:
+            if m["name"] in per:
+                per[m["name"]][0].append(m["auc"])
+                per[m["name"]][1].append(ss["members"][m["name"]]["auc"])
+    for r in rows:
+        if r["model"] in per:
+            ao, asl = per[r["model"]]
+            r["ours"]["auc_seeds"], r["sklearn"]["auc_seeds"] = ao, asl
+            r["ours"]["auc"], r["sklearn"]["auc"] = float(np.mean(ao)), float(np.mean(asl))
+            r["auc_delta"] = r["ours"]["auc"] - r["sklearn"]["auc"]
+            log(f"  {r['model']:14s} mean AUC over {len(ao)} seeds: ours {r['ours']['auc']:.4f} "
+                f"(sd {np.std(ao):.4f}), sklearn {r['sklearn']['auc']:.4f} (sd {np.std(asl):.4f})")
+
+
 def members_only(a, work, recipe):
     """The cross-check: each member alone, its test AUC on both sides, nothing timed but the fits.
     Our compare run also trains its ensemble (it has no option to skip it); with cv_folds 2 that is
@@ -780,6 +820,8 @@ def members_only(a, work, recipe):
                 sk = s["members"][m["name"]]
                 rows.append({"model": m["name"], "ours": {k: m[k] for k in ("auc", "fit_seconds", "ece", "capture_30")},
                              "sklearn": sk, "auc_delta": m["auc"] - sk["auc"]})
+            if a.seeds > 1:
+                seeded_means(a, spec, train, test, o, rows, work, name)
             svc = next(mm for mm in o["recipe"]["members"] if mm["name"] == "svc")
             results[name] = {
                 "split": split, "train_file": train, "test_file": test,
@@ -798,6 +840,8 @@ def members_only(a, work, recipe):
         for row in r["peer"]:
             spread = row["sklearn"].get("auc_other_subsamples")
             note = f"  (sklearn, 5 other subsamples: {min(spread):.4f}..{max(spread):.4f})" if spread else ""
+            if "auc_seeds" in row["ours"]:
+                note = f"  (means over {len(row['ours']['auc_seeds'])} seeds)"
             print(f"{row['model']:14s} {row['ours']['auc']:8.4f} {row['sklearn']['auc']:8.4f} "
                   f"{row['auc_delta']:+8.4f}{note}")
     print(f"\nscikit-learn {sklearn.__version__}, xgboost {xgboost.__version__}, {a.threads} threads; "
