@@ -147,6 +147,15 @@ for m in r["models"]:
 want(sum(b["count"] for b in r["bands"]) == ds["test_rows"], "band counts sum to the test rows")
 want(sum(b["positives"] for b in r["bands"]) == ds["test_positives"], "band positives")
 want(len(r["bands"]) == 7, "seven bands")
+want(all(b["lo"] <= b["mean_probability"] <= b["hi"] for b in r["bands"] if b["count"]),
+     "each band's mean probability lies in its range (bands cut from the calibrated probabilities)")
+ens = r["models"][-1]
+# the band table and the ensemble's reliability curve sum the same calibrated probabilities
+s_bands = sum(b["count"] * b["mean_probability"] for b in r["bands"] if b["count"])
+s_rel = sum(b["count"] * b["mean_predicted"] for b in ens["curves"]["reliability"])
+want(abs(s_bands - s_rel) <= 1e-6 * ds["test_rows"], f"bands and reliability sum the same probabilities ({s_bands} vs {s_rel})")
+want(ens["name"] == "ensemble" and 0 <= ens["ece_uncalibrated"] <= 1 and 0 <= ens["auc_uncalibrated"] <= 1,
+     "ensemble: ECE and AUC before calibration")
 want(abs(sum(e["share"] for e in r["importance"]) - 1) < 1e-9, "importance shares sum to 1")
 if mode == "last_month":
     want(ds["split"]["method"] == "last_month" and ds["split"]["test_month"] == 3, "split: month 3 held out")

@@ -303,6 +303,9 @@ static const json_t *check_report(const json_t *root, size_t rows) {
       double lo = number(e, "success_lo"), sr = number(e, "success_rate"), hi = number(e, "success_hi");
       assert_true(lo <= sr && sr <= hi);
       in_unit(e, "connect_rate");
+      /* the bands are cut from the ensemble's calibrated probabilities: each band's mean lies in its range */
+      double mp = number(e, "mean_probability");
+      assert_true(mp >= number(e, "lo") && mp <= number(e, "hi"));
     }
   }
   assert_int_equal(cnt, te);

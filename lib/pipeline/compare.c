@@ -927,18 +927,24 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
       goto done;
     }
     json_t *e = model_json(&b, "ensemble", "ensemble", p, y_te, nte, &t, o->max_curve_points);
-    /* the same model's vote before its calibrator: what the calibration changed */
+    /* the same model's vote before its calibrator: what the calibration changed (p keeps the calibrated
+     * probabilities: the band table below is cut from them) */
     prop_predict_options po;
     prop_predict_options_default(&po);
     po.nthread = ctx.nthread;
     po.uncalibrated = 1;
-    if ((rc = prop_model_predict_frame(ens, fte, p, NULL, NULL, &po)) || (rc = all_finite(p, nte, "ensemble vote"))) {
+    double *vote = pp_malloc_array(nte, sizeof *vote);
+    rc = vote ? prop_model_predict_frame(ens, fte, vote, NULL, NULL, &po) : PROP_ERR_NOMEM;
+    if (!rc) rc = all_finite(vote, nte, "ensemble vote");
+    if (rc) {
+      free(vote);
       json_decref(e);
       pp_err_prefix(rc, "compare, ensemble: ");
       goto done;
     }
-    jset(&b, e, "auc_uncalibrated", jnum(pp_auc(p, y_te, nte)));
-    jset(&b, e, "ece_uncalibrated", jnum(pp_ece(p, y_te, nte, RELIABILITY_BINS)));
+    jset(&b, e, "auc_uncalibrated", jnum(pp_auc(vote, y_te, nte)));
+    jset(&b, e, "ece_uncalibrated", jnum(pp_ece(vote, y_te, nte, RELIABILITY_BINS)));
+    free(vote);
     json_t *mem = json_array();
     for (size_t s = 0; s < ens->nmem; s++) {
       json_t *mo = json_object();
