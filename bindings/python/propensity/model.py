@@ -379,15 +379,16 @@ class Model:
         return _frames.frame_from_dataframe(df, roles)
 
     @staticmethod
-    def _options(nthread):
+    def _options(nthread, uncalibrated=False):
         opt = PredictOptions()
         lib().prop_predict_options_default(ctypes.byref(opt))
         opt.nthread = int(nthread)
+        opt.uncalibrated = 1 if uncalibrated else 0
         return opt
 
     # ---- scoring ------------------------------------------------------------------------------
 
-    def score(self, X, ignore_extra=False, nthread=0):
+    def score(self, X, ignore_extra=False, nthread=0, uncalibrated=False):
         """(probability float64[n], band int32[n], status int32[n]) for every row of X.
 
         X is a DataFrame (columns matched by name against the model's inputs; a missing input
@@ -397,9 +398,10 @@ class Model:
         contiguous rows are read in place).  A row that cannot be scored (a non-finite number in
         an array, an invalid code) gets probability NaN, band 0 and its prop_status in status.
         Categories not seen in training are scored through the unseen bucket.  nthread 0 = all
-        cores."""
+        cores.  uncalibrated=True gives the ensemble's vote before its calibrator (and bands cut
+        from it): for diagnostics, not for call lists."""
         L, h = lib(), self._handle()
-        opt = self._options(nthread)
+        opt = self._options(nthread, uncalibrated)
         if isinstance(X, pd.DataFrame):
             self._check_columns(X, ignore_extra)
             n = len(X)
@@ -415,18 +417,18 @@ class Model:
                                          st.ctypes.data, ctypes.byref(opt)))
         return prob, band, st
 
-    def predict_proba(self, X, ignore_extra=False, nthread=0):
+    def predict_proba(self, X, ignore_extra=False, nthread=0, uncalibrated=False):
         """Calibrated probability of the positive label per row (float64[n]; NaN for a row that
-        cannot be scored).  X as for score()."""
+        cannot be scored).  X as for score(); uncalibrated=True: the vote before the calibrator."""
         L, h = lib(), self._handle()
         if isinstance(X, pd.DataFrame):
-            return self.score(X, ignore_extra, nthread)[0]
+            return self.score(X, ignore_extra, nthread, uncalibrated)[0]
         # the array path without the band and status outputs: the call the overhead is measured on
         a, code, stride = _frames.as_dense(X)
         n, k = a.shape
         prob = np.empty(n)
         check(L.prop_model_predict_dense(h, a.ctypes.data, code, n, k, stride, prob.ctypes.data, None, None,
-                                         ctypes.byref(self._options(nthread))))
+                                         ctypes.byref(self._options(nthread, uncalibrated))))
         return prob
 
     def bands(self, X, ignore_extra=False, nthread=0):

@@ -47,6 +47,18 @@ class CliAgreement(unittest.TestCase):
         # single-threaded, other block sizes: the same bits
         self.assertEqual(hexes(self.m.predict_proba(X, nthread=1)), hexes(cli_p))
 
+    def test_uncalibrated_vote(self):
+        # the vote before the isotonic calibrator: the same on both input paths, different from the calibrated
+        # probabilities, and mapped onto them by a non-decreasing function
+        X = self.m.to_dense(self.calls)
+        v = self.m.predict_proba(X, uncalibrated=True)
+        self.assertEqual(hexes(v), hexes(self.m.predict_proba(self.calls, uncalibrated=True)))
+        p = self.m.predict_proba(X)
+        self.assertGreater(int(np.sum(v != p)), len(p) // 2)
+        o = np.argsort(v, kind="stable")
+        self.assertTrue(np.all(np.diff(p[o]) >= 0))
+        self.assertTrue(np.all((v >= 0) & (v <= 1)))
+
     def test_rank_matches_cli_call_list(self):
         r = self.m.rank(self.calls, order="input")
         self.assertEqual(r["id"].tolist(), self.cli["id"].tolist())
