@@ -263,6 +263,163 @@ static void test_ties_and_duplicates(void **state) {
   free(out);
 }
 
+/* ---- one-hot blocks ---------------------------------------------------------------------------- */
+
+/* The answer of today's exact scan (every training row in double), for bit comparisons. */
+static double exact_answer(const knn_model *m, const float *x) {
+  nbr *v = tu_xmalloc(m->kk * sizeof *v);
+  exact_scan(m, x, v);
+  double p = vote(m, v, m->kk);
+  free(v);
+  return p;
+}
+
+/* Encoded-like rows: numeric columns (small integers, so many ties) between one-hot blocks of
+ * several widths (two of them adjacent, one of 300 levels, one with a level no row takes),
+ * duplicated rows; queries that are one-hot and queries that are not (0.5, two 1s, all zeros,
+ * 2, -1, a huge value, -0 which is 0).  Every answer equals the exact scan's to the bit on the
+ * three predict paths, counts equal the brute-force reference, and a reloaded model finds the
+ * same blocks and gives the same bits. */
+static void test_onehot_blocks(void **state) {
+  (void)state;
+  /* layout: num | 5 | num num | 40 | 2 | 2 | 300 | num | 6 (level 3 unused) */
+  const size_t lev[] = {5, 40, 2, 2, 300, 6};
+  const size_t at[] = {1, 8, 48, 50, 52, 353}; /* first column of each block */
+  const size_t numc[] = {0, 6, 7, 352};
+  const size_t n = 3000, d = 359, nq = 260, nblk = 6;
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *w = tu_xmalloc(n * sizeof *w);
+  float *Q = tu_xmalloc(nq * d * sizeof *Q);
+  uint64_t st = 4242;
+  memset(X, 0, n * d * sizeof *X);
+  for (size_t i = 0; i < n; i++) {
+    float *x = X + i * d;
+    for (size_t c = 0; c < 4; c++) x[numc[c]] = (float)(tu_rand(&st) % 3) - 1.0f;
+    for (size_t b = 0; b < nblk; b++) {
+      size_t l = tu_rand(&st) % lev[b];
+      if (b == 1) l = tu_rand(&st) % 4 == 0 ? l : l % 3; /* skewed: many equal codes */
+      if (b == 5 && l == 3) l = 4;
+      x[at[b] + l] = 1.0f;
+    }
+    y[i] = (float)(tu_rand(&st) % 3 == 0);
+    w[i] = (float)(1 + tu_rand(&st) % 4);
+  }
+  for (size_t i = 1000; i < 1200; i++) memcpy(X + i * d, X + 999 * d, d * sizeof *X); /* 201 equal rows */
+  for (size_t i = 0; i < nq; i++) {
+    if (i % 3 == 0) memcpy(Q + i * d, X + (tu_rand(&st) % n) * d, d * sizeof *Q); /* a training row */
+    else memcpy(Q + i * d, X + (tu_rand(&st) % n) * d, d * sizeof *Q), Q[i * d] = (float)(tu_rand(&st) % 5) - 2.0f;
+    float *q = Q + i * d;
+    size_t b = tu_rand(&st) % nblk, c = at[b] + tu_rand(&st) % lev[b];
+    switch (i % 13) {
+      case 1: q[c] = 0.5f; break;                                     /* not 0 or 1 */
+      case 2: q[c] = 1.0f; q[at[b]] = 1.0f; q[at[b] + 1] = 1.0f; break; /* two (or three) 1s */
+      case 3: memset(q + at[b], 0, lev[b] * sizeof *q); break;          /* all zeros */
+      case 4: q[c] = q[c] == 1.0f ? 2.0f : -1.0f; break;
+      case 5: if (q[c] == 0.0f) q[c] = -0.0f; break;                    /* still one-hot */
+      case 6: if (i == 6) q[6] = 3e20f; break;                          /* the exact scan */
+      default: break;
+    }
+  }
+  memcpy(Q + 3 * d, X + 999 * d, d * sizeof *Q); /* a query on the duplicated row */
+  refn **ref = ref_all(X, n, d, Q, nq);
+  double *out = tu_xmalloc(nq * sizeof *out);
+  const size_t ks[] = {1, 7, 60, 250};
+  for (size_t a = 0; a < 4; a++)
+    for (int dist = 0; dist < 2; dist++)
+      for (int weighted = 0; weighted < 2; weighted++) {
+        void *mv = fit_and_check(X, y, weighted ? w : NULL, n, d, Q, nq, ref, ks[a], dist, 1e-12, 1, out);
+        const knn_model *m = mv;
+        assert_int_equal(m->nb, nblk);
+        assert_int_equal(m->dd, 4);
+        for (size_t b = 0; b < nblk; b++) {
+          assert_int_equal(m->bstart[b], at[b]);
+          assert_int_equal(m->blen[b], lev[b]);
+        }
+        for (size_t i = 0; i < nq; i++) {
+          double e = exact_answer(m, Q + i * d);
+          if (memcmp(&e, &out[i], sizeof e) != 0) {
+            fprintf(stderr, "one-hot: k %zu dist %d weighted %d row %zu: %.17g, exact scan %.17g\n", ks[a], dist,
+                    weighted, i, out[i], e);
+            fail();
+          }
+        }
+        if (a == 0 && !dist && !weighted) { /* both variants of the correction agree */
+          const size_t nt = 1001, j0 = 37;
+          float *c1 = tu_xmalloc(nt * sizeof *c1), *c2 = tu_xmalloc(nt * sizeof *c2);
+          uint16_t *cn = tu_xmalloc(nt * sizeof *cn), qc[6] = {1, 2, 0, 1, 17, 4};
+          for (size_t j = 0; j < nt; j++) c1[j] = c2[j] = 0.37f * (float)j - 100.0f;
+          onehot_correct_base(m, qc, j0, nt, cn, c1);
+#if KNN_HAVE_AVX512
+          if (__builtin_cpu_supports("avx512bw")) onehot_correct_avx512(m, qc, j0, nt, cn, c2);
+          else onehot_correct_base(m, qc, j0, nt, cn, c2);
+#else
+          onehot_correct_base(m, qc, j0, nt, cn, c2);
+#endif
+          assert_memory_equal(c1, c2, nt * sizeof *c1);
+          for (size_t j = 0; j < nt; j++) {
+            size_t eq = 0;
+            for (size_t b = 0; b < nblk; b++) eq += X[(j0 + j) * d + at[b] + qc[b]] == 1.0f;
+            assert_true(c1[j] == (0.37f * (float)j - 100.0f) - 2.0f * (float)eq);
+          }
+          free(c1);
+          free(c2);
+          free(cn);
+        }
+        if (a == 2 && dist && weighted) { /* save/load: same blocks, same bits */
+          pp_buf b;
+          void *lv = tu_reload(&pp_knn_ops, mv, d, &b);
+          const knn_model *l = lv;
+          assert_int_equal(l->nb, nblk);
+          assert_memory_equal(l->code, m->code, nblk * n * sizeof *m->code);
+          double *o2 = tu_xmalloc(nq * sizeof *o2);
+          predict3(lv, Q, nq, d, o2);
+          assert_memory_equal(out, o2, nq * sizeof *out);
+          free(o2);
+          pp_knn_ops.free_model(lv);
+          pp_buf_free(&b);
+        }
+        pp_knn_ops.free_model(mv);
+      }
+  /* a NaN is refused as before */
+  void *m = fit_w("{\"k\": 5}", X, y, NULL, n, d, PP_IMB_NONE, 1);
+  Q[7 * d + 10] = NAN;
+  assert_int_equal(pp_knn_ops.predict(m, Q, nq, out, NULL, 1), PROP_ERR_VALUE);
+  pp_knn_ops.free_model(m);
+  ref_free(ref, nq);
+  free(X);
+  free(y);
+  free(w);
+  free(Q);
+  free(out);
+}
+
+/* Block detection: only groups with exactly one 1 per row. */
+static void test_onehot_detection(void **state) {
+  (void)state;
+  const size_t n = 50, d = 8;
+  float X[50 * 8], y[50];
+  for (size_t i = 0; i < n; i++) {
+    float *x = X + i * d;
+    memset(x, 0, d * sizeof *x);
+    x[i % 3] = 1.0f;                 /* columns 0-2: a block */
+    x[3] = (float)(i % 2);           /* 3-4: multi-hot (row 0 holds two 1s) */
+    x[4] = (float)(i % 5 == 0);
+    x[5 + i % 2] = i == 7 ? 0.0f : 1.0f; /* 5-6: row 7 holds no 1 */
+    x[7] = 0.25f * (float)i;
+    y[i] = (float)(i % 2);
+  }
+  knn_model *m = fit_w("{\"k\": 3}", X, y, NULL, n, d, PP_IMB_NONE, 1);
+  assert_int_equal(m->nb, 1);
+  assert_int_equal(m->bstart[0], 0);
+  assert_int_equal(m->blen[0], 3);
+  assert_int_equal(m->dd, 5);
+  pp_knn_ops.free_model(m);
+  for (size_t i = 0; i < n; i++) X[i * d + 1] = X[i * d + 1] == 1.0f ? 0.999f : 0.0f; /* not 0/1 */
+  m = fit_w("{\"k\": 3}", X, y, NULL, n, d, PP_IMB_NONE, 1);
+  assert_int_equal(m->nb, 0);
+  assert_true(m->Ad == NULL && m->code == NULL);
+  pp_knn_ops.free_model(m);
+}
+
 /* Wide rows (the query block shrinks to stay under OpenBLAS's threshold), one column, and
  * query values too large for the float pass. */
 static void test_shapes_and_huge_values(void **state) {
@@ -652,6 +809,8 @@ int main(void) {
       cmocka_unit_test(test_params),
       cmocka_unit_test(test_matches_brute_force),
       cmocka_unit_test(test_ties_and_duplicates),
+      cmocka_unit_test(test_onehot_blocks),
+      cmocka_unit_test(test_onehot_detection),
       cmocka_unit_test(test_shapes_and_huge_values),
       cmocka_unit_test(test_distance_weights),
       cmocka_unit_test(test_class_weights),

@@ -14,15 +14,32 @@
  *     kc = k + 8 and 1.25 kc keys by lowering the threshold (bisection on the value, counting
  *     keys below it).  Every row outside the buffer has a key >= the threshold T.  The keys
  *     are only compared with one another, never used as distances, so nothing needs clamping.
+ *     One-hot path.  At fit and at load (derived, never saved) the training matrix is searched for
+ *     one-hot blocks: runs of consecutive columns whose values are all exactly 0 or 1 with exactly
+ *     one 1 per row (found from the data alone, see detect_blocks; the encoder's categorical
+ *     blocks, "<other>" and "<missing>" included, are such runs).  The model then also holds each
+ *     row's code per block (uint16, block-major) and Ad = [-2 y_dense, |y|^2] over the dd other
+ *     columns.  A query whose values in every block are 0 or 1 with exactly one 1 takes this path:
+ *     the sgemm runs on [x_dense, 1] x Ad (width dd + 1 instead of d + 1), and for each training
+ *     row the number of blocks where its code equals the query's (an integer count, vectorised
+ *     over the tile's rows) is subtracted twice: key = |y|^2 - 2 x_dense.y_dense - 2 count, the
+ *     same real number as the full key, since the dot product of two one-hot blocks is 1 when the
+ *     categories are equal and 0 otherwise.  Any other query (a block with 0.5, two 1s, no 1, ...)
+ *     takes the full path above; the two may share a block of queries.  The error bound B below
+ *     holds for both paths (see the comment at the check).
  *  2. Exact pass.  The candidates' squared distances are recomputed in double from the float
  *     inputs, and the k smallest by (distance, training row index) are chosen: ties go to the
  *     lower training row.  A float key is within B = (d + 3) 2^-23 (|x|^2 + 3 max|y|^2) of the
  *     true one (dot-product error bound, with a factor 2 to spare), so when the k-th exact
  *     distance is below |x|^2 + T - B, no row outside the buffer can be among the k nearest.
- *     Otherwise (many rows tied at the k-th distance, e.g. duplicates; huge query values) the
- *     query is answered by an exact scan of all training rows in double.  Either way the k
- *     neighbours are the exact ones, so a row's probability does not depend on the block, the
- *     tiling, the CPU variant or the thread count.
+ *     Otherwise (many rows tied at the k-th distance, e.g. duplicates, or the k-th distance
+ *     within B of |x|^2 + T: frequent on lending_club's rows) the query's keys are computed
+ *     again (gemv) and only the rows with |x|^2 + key - B <= the k-th candidate distance D get an
+ *     exact distance (pruned_scan: any other row is farther than D, which is at least the true
+ *     k-th distance).  Queries with values above KNN_VALUE_MAX are answered by an exact scan of
+ *     all training rows in double.  Either way the k neighbours are the exact ones, so a row's
+ *     probability does not depend on the block, the tiling, the path, the CPU variant or the
+ *     thread count.
  *
  * Probability: sum of the votes of the positive neighbours over the sum of all k votes.  A
  * row's vote is its sample weight times its class weight (balanced: n / (2 n_c), when
@@ -111,6 +128,13 @@ typedef struct knn_model {
   size_t kc;            /* candidates of the float pass: min(n, kk + margin) */
   size_t kmax;          /* the float pass keeps between kc and kmax candidates */
   size_t bc;            /* candidate buffer of a query */
+  /* derived: one-hot blocks of the training rows (detect_blocks), built at fit and at load */
+  size_t nb;            /* blocks (0: none; then the fields below are NULL) */
+  size_t *bstart, *blen; /* nb blocks: first column, width */
+  size_t dd;            /* columns outside the blocks */
+  size_t *dcol;         /* their indices, increasing */
+  float *Ad;            /* n x (dd + 1): [-2 y_dense, |y|^2] (the same |y|^2 floats as A) */
+  uint16_t *code;       /* nb x n: code[b n + j] = column of block b where row j holds its 1 */
 } knn_model;
 
 /* ---- parameters ------------------------------------------------------------------------------ */
@@ -158,7 +182,116 @@ static void knn_model_free(knn_model *m) {
   free(m->pos);
   free(m->sw);
   free(m->vote);
+  free(m->bstart);
+  free(m->blen);
+  free(m->dcol);
+  free(m->Ad);
+  free(m->code);
   free(m);
+}
+
+/* Column block [t, e) of A (binary columns whose ones sum to n) is one-hot when every row holds
+ * exactly one 1 in it. */
+static int block_is_onehot(const knn_model *m, size_t t, size_t e) {
+  const size_t w = m->d + 1;
+  for (size_t j = 0; j < m->n; j++) {
+    const float *a = m->A + j * w;
+    size_t c = 0;
+    for (size_t u = t; u < e; u++) c += a[u] == -2.0f;
+    if (c != 1) return 0;
+  }
+  return 1;
+}
+
+/* One-hot blocks, found from the training values alone (so a loaded model finds the same ones):
+ * maximal runs are not needed, only groups [t, e) of consecutive columns whose values are all
+ * exactly 0 or 1 (A holds 0 or -2) with exactly one 1 per row.  Column sums: a group of binary
+ * columns is one-hot iff its ones sum to n and no row holds two of them; for each start t the
+ * only candidate end is the smallest e where the sum reaches n (two pointers), and a failed
+ * candidate moves t on by one.  The row check is capped at 4 n d reads in all.  Fills nb,
+ * bstart, blen, dd, dcol, Ad and code (nothing when no block is found). */
+static int detect_blocks(knn_model *m) {
+  const size_t n = m->n, d = m->d, w = d + 1;
+  size_t *ones = pp_calloc(d, sizeof *ones), *bs = pp_malloc_array(d, sizeof *bs), *bl = pp_malloc_array(d, sizeof *bl);
+  unsigned char *bin = pp_malloc(d);
+  int rc = 0;
+  if (!ones || !bs || !bl || !bin) {
+    rc = PROP_ERR_NOMEM;
+    goto out;
+  }
+  memset(bin, 1, d);
+  for (size_t j = 0; j < n; j++) {
+    const float *a = m->A + j * w;
+    for (size_t t = 0; t < d; t++) {
+      ones[t] += a[t] == -2.0f;
+      bin[t] &= (unsigned char)(a[t] == -2.0f || a[t] == 0.0f);
+    }
+  }
+  size_t nb = 0, inblk = 0, budget = 4 * n * d, sum = 0, e = 0;
+  for (size_t t = 0; t < d && nb < 65535;) {
+    if (!bin[t]) {
+      t++;
+      e = t;
+      sum = 0;
+      continue;
+    }
+    while (e < d && bin[e] && sum < n && e - t < 65536) sum += ones[e++];
+    if (sum == n && n * (e - t) <= budget) {
+      budget -= n * (e - t);
+      if (block_is_onehot(m, t, e)) {
+        bs[nb] = t;
+        bl[nb++] = e - t;
+        inblk += e - t;
+        t = e;
+        sum = 0;
+        continue;
+      }
+    }
+    sum -= ones[t++];
+    if (e < t) {
+      e = t;
+      sum = 0;
+    }
+  }
+  if (nb == 0) goto out;
+  const size_t dd = d - inblk, wr = dd + 1;
+  m->dcol = pp_malloc_array(dd ? dd : 1, sizeof *m->dcol);
+  m->Ad = pp_malloc_array(n, wr * sizeof(float));
+  m->code = pp_malloc_array(nb, n * sizeof(uint16_t));
+  m->bstart = pp_malloc_array(nb, sizeof *m->bstart);
+  m->blen = pp_malloc_array(nb, sizeof *m->blen);
+  if (!m->dcol || !m->Ad || !m->code || !m->bstart || !m->blen) {
+    rc = PROP_ERR_NOMEM;
+    goto out;
+  }
+  memcpy(m->bstart, bs, nb * sizeof *bs);
+  memcpy(m->blen, bl, nb * sizeof *bl);
+  for (size_t b = 0, t = 0, i = 0; t < d; t++) {
+    if (b < nb && t == bs[b]) {
+      t += bl[b++] - 1;
+      continue;
+    }
+    m->dcol[i++] = t;
+  }
+  for (size_t j = 0; j < n; j++) {
+    const float *a = m->A + j * w;
+    float *r = m->Ad + j * wr;
+    for (size_t i = 0; i < dd; i++) r[i] = a[m->dcol[i]];
+    r[dd] = a[d];
+    for (size_t b = 0; b < nb; b++) {
+      size_t c = 0;
+      while (a[bs[b] + c] != -2.0f) c++;
+      m->code[b * n + j] = (uint16_t)c;
+    }
+  }
+  m->nb = nb;
+  m->dd = dd;
+out:
+  free(ones);
+  free(bs);
+  free(bl);
+  free(bin);
+  return rc;
 }
 
 /* Derived state from A, pos, sw and the class weights. */
@@ -177,7 +310,8 @@ static int model_finish(knn_model *m) {
   m->kc = m->kk + 8 < n ? m->kk + 8 : n; /* 8 spare candidates for the exactness check */
   m->kmax = m->kc + m->kc / 4;
   m->bc = 4 * m->kc > m->kmax + 48 ? 4 * m->kc : m->kmax + 48;
-  return 0;
+  m->dd = d;
+  return detect_blocks(m);
 }
 
 /* Row j of A from a feature row y. */
@@ -663,10 +797,15 @@ static double vote(const knn_model *m, nbr *v, size_t kk) {
 typedef struct layout {
   size_t tq, tn;   /* query rows per block, training rows per tile */
   size_t gv;       /* rows per gemv call (one query row) */
+  size_t tnr, gvr; /* the same for the one-hot path's operand Ad (width dd + 1) */
   size_t off_q;    /* tq x (d + 1) floats: [x, 1] */
-  size_t off_c;    /* max(tq x tn, gv) floats: keys of one tile */
+  size_t off_qr;   /* tq x (dd + 1) floats: [x_dense, 1] (one-hot path) */
+  size_t off_qc;   /* tq x nb uint16: the query's code in each block (one-hot path) */
+  size_t off_cnt;  /* max(tnr, gvr) uint16: equal codes per training row of a tile */
+  size_t off_c;    /* max(tq x tn, gv, tq x tnr, gvr) floats: keys of one tile */
   size_t off_x2;   /* tq doubles: |x|^2 */
-  size_t off_ok;   /* tq bytes: 1 when the row takes the float pass */
+  size_t off_ok;   /* tq bytes: 1 when the row takes the float pass on A */
+  size_t off_okr;  /* tq bytes: 1 when the row takes the float pass on Ad (one-hot path) */
   size_t off_qb;   /* tq qbuf */
   size_t off_key;  /* tq x bc floats */
   size_t off_idx;  /* tq x bc uint32 */
@@ -699,23 +838,42 @@ void pp_knn_tile_shape(size_t d, size_t n, size_t nq, size_t *tq_out, size_t *tn
   *tn_out = tn;
 }
 
-static void make_layout(const knn_model *m, size_t nq, layout *L) {
-  const size_t w = m->d + 1;
-  size_t tq, tn;
-  pp_knn_tile_shape(m->d, m->n, nq, &tq, &tn);
+static size_t gemv_rows(size_t w) {
   size_t gv = (size_t)(KNN_BLAS_SINGLE_MV / (double)w);
-  if (gv < 1) gv = 1;
+  return gv < 1 ? 1 : gv;
+}
+
+static void make_layout(const knn_model *m, size_t nq, layout *L) {
+  const size_t w = m->d + 1, wr = m->dd + 1, nb = m->nb;
+  size_t tq, tn, tqr, tnr;
+  pp_knn_tile_shape(m->d, m->n, nq, &tq, &tn);
+  pp_knn_tile_shape(m->dd, m->n, tq, &tqr, &tnr); /* wr <= w: tqr == tq */
+  if (tq == 1) tnr = gemv_rows(wr);               /* as pp_knn_tile_shape gives for one row */
+  size_t gv = gemv_rows(w), gvr = gemv_rows(wr);
   L->tq = tq;
   L->tn = tn;
   L->gv = gv;
+  L->tnr = tnr;
+  L->gvr = gvr;
+  size_t cmax = tq * tn > gv ? tq * tn : gv;
+  if (nb && tq * tnr > cmax) cmax = tq * tnr;
+  if (nb && gvr > cmax) cmax = gvr;
   size_t o = 0;
   L->off_q = o;
   o = align64(o + tq * w * sizeof(float));
+  L->off_qr = o;
+  o = align64(o + (nb ? tq * wr * sizeof(float) : 0));
+  L->off_qc = o;
+  o = align64(o + tq * nb * sizeof(uint16_t));
+  L->off_cnt = o;
+  o = align64(o + (nb ? (tnr > gvr ? tnr : gvr) * sizeof(uint16_t) : 0));
   L->off_c = o;
-  o = align64(o + (tq * tn > gv ? tq * tn : gv) * sizeof(float));
+  o = align64(o + cmax * sizeof(float));
   L->off_x2 = o;
   o = align64(o + tq * sizeof(double));
   L->off_ok = o;
+  o = align64(o + tq);
+  L->off_okr = o;
   o = align64(o + tq);
   L->off_qb = o;
   o = align64(o + tq * sizeof(qbuf));
@@ -742,14 +900,105 @@ static void tile_keys(const float *A, size_t w, const float *Q, size_t nq, size_
               (blasint)w, 0.0f, C, (blasint)ldc);
 }
 
+/* The one-hot correction of a tile: c[j] -= 2 (number of blocks b where training row j0 + j has
+ * the query's code qc[b]), for j < nt.  The count is an exact integer (at most nb < 2^16) and
+ * 2 count is exact in float, so this adds one rounded subtraction per key (the same result at any
+ * vector width, with or without a fused multiply-add).  KNN_ONEHOT_BODY is compiled twice: for
+ * the base target and, on x86-64, for AVX-512BW (chosen at run time), where it vectorises to 32
+ * codes per compare. */
+#define KNN_ONEHOT_BODY                                                                   \
+  const size_t n = m->n, nb = m->nb;                                                      \
+  const uint16_t *cb = m->code + j0, v0 = qc[0];                                          \
+  for (size_t j = 0; j < nt; j++) cnt[j] = (uint16_t)(cb[j] == v0);                       \
+  for (size_t b = 1; b < nb; b++) {                                                       \
+    const uint16_t *cbb = cb + b * n, v = qc[b];                                          \
+    for (size_t j = 0; j < nt; j++) cnt[j] = (uint16_t)(cnt[j] + (cbb[j] == v));          \
+  }                                                                                       \
+  for (size_t j = 0; j < nt; j++) c[j] -= 2.0f * (float)cnt[j];
+
+static void onehot_correct_base(const knn_model *m, const uint16_t *qc, size_t j0, size_t nt, uint16_t *cnt,
+                                float *c) {
+  KNN_ONEHOT_BODY
+}
+
+#if KNN_HAVE_AVX512
+__attribute__((target("avx512f,avx512bw"))) static void onehot_correct_avx512(const knn_model *m, const uint16_t *qc,
+                                                                             size_t j0, size_t nt, uint16_t *cnt,
+                                                                             float *c) {
+  KNN_ONEHOT_BODY
+}
+#endif
+
+static void onehot_correct(const knn_model *m, const uint16_t *qc, size_t j0, size_t nt, uint16_t *cnt, float *c) {
+#if KNN_HAVE_AVX512
+  if (__builtin_cpu_supports("avx512bw")) {
+    onehot_correct_avx512(m, qc, j0, nt, cnt, c);
+    return;
+  }
+#endif
+  onehot_correct_base(m, qc, j0, nt, cnt, c);
+}
+
+/* The query x takes the one-hot path when, in every block, its values are exactly 0 or 1 with
+ * exactly one 1 (then qc gets the codes); otherwise it takes the full path. */
+static int query_onehot(const knn_model *m, const float *x, uint16_t *qc) {
+  for (size_t b = 0; b < m->nb; b++) {
+    const float *xb = x + m->bstart[b];
+    size_t one = SIZE_MAX;
+    for (size_t c = 0; c < m->blen[b]; c++) {
+      if (xb[c] == 1.0f) {
+        if (one != SIZE_MAX) return 0;
+        one = c;
+      } else if (xb[c] != 0.0f) {
+        return 0;
+      }
+    }
+    if (one == SIZE_MAX) return 0;
+    qc[b] = (uint16_t)one;
+  }
+  return 1;
+}
+
+/* The kk nearest training rows of x (in v[0..kk), any order), for a query of the float pass whose
+ * check failed: the keys are computed again, one gemv of gv rows at a time (qrow = [x, 1] on A,
+ * or with qc = the codes, [x_dense, 1] on Ad plus the one-hot correction), and only the rows with
+ * key <= cut get an exact distance.  With cut = D - x2 + B, D the k-th exact distance among the
+ * candidates (>= the true k-th), every row skipped has a distance >= x2 + key - B > D, so the
+ * result is exact_scan's.  *done = 0 when fewer than kk rows passed (which the inequality rules
+ * out; the caller then runs exact_scan). */
+static void pruned_scan(const knn_model *m, const float *x, const float *qrow, const uint16_t *qc, double cut,
+                        size_t gv, float *C, uint16_t *cnt, nbr *v, int *done) {
+  const size_t n = m->n, d = m->d, w = d + 1, kk = m->kk;
+  size_t hn = 0;
+  for (size_t j0 = 0; j0 < n; j0 += gv) {
+    size_t nt = n - j0 < gv ? n - j0 : gv;
+    if (qc) {
+      tile_keys(m->Ad, m->dd + 1, qrow, 1, j0, nt, C, 0);
+      onehot_correct(m, qc, j0, nt, cnt, C);
+    } else {
+      tile_keys(m->A, w, qrow, 1, j0, nt, C, 0);
+    }
+    for (size_t i = 0; i < nt; i++) {
+      if (!((double)C[i] <= cut)) continue;
+      size_t j = j0 + i;
+      nbr c = {exact_d2(x, m->A + j * w, d), (uint32_t)j};
+      if (hn < kk) nheap_push(v, hn++, c);
+      else if (nbr_less(&c, &v[0])) nheap_replace_top(v, kk, c);
+    }
+  }
+  *done = hn == kk; /* the candidates themselves pass the cut; if not, the caller scans all rows */
+}
+
 /* Predict nq <= L->tq rows.  Returns 0, or PROP_ERR_VALUE with *bad = the offending row. */
 static int predict_block(const knn_model *m, const layout *L, const float *X, size_t nq, double *out, void *scratch,
                          size_t *bad) {
   const size_t d = m->d, w = d + 1, n = m->n, kc = m->kc, kmax = m->kmax, kk = m->kk, bc = m->bc;
+  const size_t nb = m->nb, dd = m->dd, wr = dd + 1;
   unsigned char *base = (unsigned char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-  float *Q = (float *)(base + L->off_q), *C = (float *)(base + L->off_c);
+  float *Q = (float *)(base + L->off_q), *C = (float *)(base + L->off_c), *Qr = (float *)(base + L->off_qr);
+  uint16_t *qcode = (uint16_t *)(base + L->off_qc), *cnt = (uint16_t *)(base + L->off_cnt);
   double *x2 = (double *)(base + L->off_x2);
-  unsigned char *ok = base + L->off_ok;
+  unsigned char *ok = base + L->off_ok, *okr = base + L->off_okr;
   qbuf *qb = (qbuf *)(base + L->off_qb);
   float *keys = (float *)(base + L->off_key);
   uint32_t *idxs = (uint32_t *)(base + L->off_idx);
@@ -757,9 +1006,7 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
   offer_fn offer;
   const scan_ops *ops;
   pick_scan(&offer, &ops);
-  /* a single row uses gemv in chunks of gv rows, a block gemm tiles of tn rows */
-  const size_t step = nq == 1 ? L->gv : L->tn, ldc = nq == 1 ? 0 : L->tn;
-  size_t nfast = 0;
+  size_t nfull = 0, nred = 0;
   for (size_t r = 0; r < nq; r++) {
     const float *x = X + r * d;
     double s = 0;
@@ -773,13 +1020,25 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
       s += (double)x[t] * (double)x[t];
     }
     x2[r] = s;
-    ok[r] = (unsigned char)fast;
-    nfast += (size_t)fast;
-    if (fast) {
+    int red = fast && nb && query_onehot(m, x, qcode + r * nb);
+    ok[r] = (unsigned char)(fast && !red);
+    okr[r] = (unsigned char)red;
+    nfull += ok[r];
+    nred += okr[r];
+    if (ok[r]) {
       memcpy(Q + r * w, x, d * sizeof(float));
       Q[r * w + d] = 1.0f;
-    } else { /* the exact scan answers this row; keep the float pass finite */
+    } else { /* another path answers this row; keep the float pass finite */
       memset(Q + r * w, 0, w * sizeof(float));
+    }
+    if (nb) {
+      float *qr = Qr + r * wr;
+      if (red) {
+        for (size_t i = 0; i < dd; i++) qr[i] = x[m->dcol[i]];
+        qr[dd] = 1.0f;
+      } else {
+        memset(qr, 0, wr * sizeof(float));
+      }
     }
     qb[r].key = keys + r * bc;
     qb[r].idx = idxs + r * bc;
@@ -790,18 +1049,32 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
     qb[r].lo = (float)(-s * (1.0 + 1e-3) - 1e-30);
     qb[r].hi = (float)((m->sq_max + 2.0 * sqrt(s * m->sq_max)) * (1.0 + 1e-3) + 1e-30);
   }
-  /* 1. float pass */
-  if (nfast)
+  /* 1. float pass: the one-hot path (rows with okr) on Ad plus the code equality, the full path
+   * (rows with ok) on A; a single row uses gemv in chunks of gv rows, a block gemm tiles of tn
+   * rows */
+  if (nred) {
+    const size_t step = nq == 1 ? L->gvr : L->tnr, ldc = nq == 1 ? 0 : L->tnr;
+    for (size_t j0 = 0; j0 < n; j0 += step) {
+      size_t nt = n - j0 < step ? n - j0 : step;
+      tile_keys(m->Ad, wr, Qr, nq, j0, nt, C, ldc);
+      for (size_t r = 0; r < nq; r++)
+        if (okr[r]) onehot_correct(m, qcode + r * nb, j0, nt, cnt, C + r * ldc);
+      offer(qb, okr, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
+    }
+  }
+  if (nfull) {
+    const size_t step = nq == 1 ? L->gv : L->tn, ldc = nq == 1 ? 0 : L->tn;
     for (size_t j0 = 0; j0 < n; j0 += step) {
       size_t nt = n - j0 < step ? n - j0 : step;
       tile_keys(m->A, w, Q, nq, j0, nt, C, ldc);
       offer(qb, ok, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
     }
+  }
   /* 2. exact pass */
   for (size_t r = 0; r < nq; r++) {
     const float *x = X + r * d;
     int exact = 0;
-    if (ok[r]) {
+    if (ok[r] || okr[r]) {
       qbuf *q = &qb[r];
       qbuf_finish(q, kc, kmax, ops);
       for (size_t i = 0; i < q->cnt; i++) {
@@ -816,9 +1089,20 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
       if (q->thr == INFINITY) {
         exact = 1; /* no row was ever dropped: every training row is a candidate */
       } else {
-        /* every other row has a key >= thr, hence a squared distance >= x2 + thr - bound */
+        /* every other row has a key >= thr, hence a squared distance >= x2 + thr - bound.  The
+         * bound also holds for the one-hot path: its key |y|^2 - 2 x_dense.y_dense - 2 count
+         * is the same real number as the full one (x and y are one-hot in every block, so
+         * x_b.y_b = [code_x = code_y]); its terms have the same absolute sum (the one-hot
+         * products are >= 0 and sum to count); and it is rounded in at most dd + 2 <= d + 1
+         * operations (dd + 1 products and sums in the gemm, one subtraction of the exact 2
+         * count), no more than the full gemm's d + 1. */
         double bound = (double)(d + 3) * 0x1p-23 * (x2[r] + 3.0 * m->sq_max) + 1e-30;
         exact = v[kk - 1].d2 < x2[r] + (double)q->thr - bound;
+        if (!exact) { /* by the same inequality, only rows with x2 + key - bound <= the k-th
+                       * candidate distance can be among the k nearest */
+          pruned_scan(m, x, okr[r] ? Qr + r * wr : Q + r * w, okr[r] ? qcode + r * nb : NULL,
+                      v[kk - 1].d2 - x2[r] + bound, okr[r] ? L->gvr : L->gv, C, cnt, v, &exact);
+        }
       }
     }
     if (!exact) exact_scan(m, x, v);
