@@ -19,8 +19,10 @@
  * order: the fit is the same for any thread count.
  *
  * predict: p = 1 / (1 + exp(-(b + beta.x))), the dot product in double with eight partial sums
- * in a fixed order (vectorises, same result on every path), the sigmoid with a vectorisable exp
- * that never overflows.  importance: |beta_j| per encoded column. */
+ * in a fixed order, the sigmoid with a vectorisable exp that never overflows.  The library is
+ * built for baseline x86-64; on CPUs with AVX-512 a second copy of the same arithmetic (the eight
+ * partial sums as the lanes of one register, the sigmoid loops at eight doubles) runs instead,
+ * with the same result bit for bit (tests/test_logistic.c holds the two paths to it).  importance: |beta_j| per encoded column. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -32,6 +34,7 @@
 #endif
 
 #include "common/jsonx.h"
+#include "models/logistic_internal.h"
 #include "models/member.h"
 
 #define LR_FORMAT_VERSION 1u
@@ -163,20 +166,88 @@ static inline double lr_exp_neg(double x) {
   return p * scale;
 }
 
-/* P(y = 1) of n <= LR_PRED_BLOCK rows: the scores, then the sigmoid 1 / (1 + e^-z) for z >= 0
- * and e^z / (1 + e^z) below, with e^-|z| clamped at e^-708 (about 3e-308: a probability that
- * small is 0 for every purpose here).  Short separate loops, so that each one vectorises; a
- * row's result does not depend on its neighbours. */
-static void predict_rows(const lr_model *m, const float *X, size_t n, double *out) {
+/* The scores of n rows: out[i] = lr_dot(row i). */
+static void scores_rows(const lr_model *m, const float *X, size_t n, double *out) {
   const size_t d = m->d;
-  double t[LR_PRED_BLOCK];
   for (size_t i = 0; i < n; i++) out[i] = lr_dot(m->beta, m->b, X + i * d, d);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LR_HAVE_AVX512 1
+#include <immintrin.h>
+
+/* lr_dot with AVX-512: the eight partial sums are the eight lanes of one register (lane l adds
+ * beta[j] * x[j] for j = l mod 8, in the order of j, as lr_dot does); the tail adds only its
+ * lanes (a masked add: the other partial sums are left exactly as they are), and the lanes are
+ * combined as ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7)).  Every operation is the one
+ * lr_dot performs, in the same order, with contraction off (C11 mode): the same bits. */
+__attribute__((target("avx512f"))) static void scores_rows_avx512(const lr_model *m, const float *X, size_t n,
+                                                                  double *out) {
+  const size_t d = m->d, full = d / 8 * 8;
+  const __mmask8 tail = (__mmask8)((1u << (d - full)) - 1u);
+  const double *beta = m->beta;
+  for (size_t i = 0; i < n; i++) {
+    const float *x = X + i * d;
+    __m512d s = _mm512_setzero_pd();
+    size_t j = 0;
+    for (; j < full; j += 8) {
+      __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + j));
+      s = _mm512_add_pd(s, _mm512_mul_pd(_mm512_loadu_pd(beta + j), xv));
+    }
+    if (tail) {
+      __m512d xv = _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps((__mmask16)tail, x + j)));
+      s = _mm512_mask_add_pd(s, tail, s, _mm512_mul_pd(_mm512_maskz_loadu_pd(tail, beta + j), xv));
+    }
+    __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1)); /* s_l + s_(l+4) */
+    __m128d lo = _mm256_castpd256_pd128(h), hi = _mm256_extractf128_pd(h, 1);
+    __m128d pr = _mm_add_pd(_mm_unpacklo_pd(lo, hi), _mm_unpackhi_pd(lo, hi)); /* (h0 + h1, h2 + h3) */
+    out[i] = m->b + _mm_cvtsd_f64(_mm_add_sd(pr, _mm_unpackhi_pd(pr, pr)));
+  }
+}
+
+static int lr_use_avx512(void) {
+  static int v = -1; /* racy but idempotent: every thread computes the same value */
+  if (v < 0) {
+    __builtin_cpu_init();
+    v = __builtin_cpu_supports("avx512f") != 0;
+  }
+  return v;
+}
+#endif
+
+/* out[i] = P(y = 1) from its score out[i], for n <= LR_PRED_BLOCK rows: 1 / (1 + e^-z) for
+ * z >= 0 and e^z / (1 + e^z) below, with e^-|z| clamped at e^-708 (about 3e-308: a probability
+ * that small is 0 for every purpose here).  Short separate loops, so that each one vectorises (at
+ * the width of the function it is inlined into); a row's result does not depend on its
+ * neighbours, nor on the path that computed its score. */
+static inline __attribute__((always_inline)) void sigmoid_rows(double *out, size_t n) {
+  double t[LR_PRED_BLOCK];
   for (size_t i = 0; i < n; i++) {
     double a = -fabs(out[i]);
     t[i] = a < -708.0 ? -708.0 : a;
   }
   for (size_t i = 0; i < n; i++) t[i] = lr_exp_neg(t[i]);
   for (size_t i = 0; i < n; i++) out[i] = (out[i] < 0 ? t[i] : 1.0) / (1.0 + t[i]);
+}
+
+#ifdef LR_HAVE_AVX512
+__attribute__((target("avx512f"))) static void predict_rows_avx512(const lr_model *m, const float *X, size_t n,
+                                                                   double *out) {
+  scores_rows_avx512(m, X, n, out);
+  sigmoid_rows(out, n);
+}
+#endif
+
+/* P(y = 1) of n <= LR_PRED_BLOCK rows. */
+static void predict_rows(const lr_model *m, const float *X, size_t n, double *out) {
+#ifdef LR_HAVE_AVX512
+  if (lr_use_avx512()) {
+    predict_rows_avx512(m, X, n, out);
+    return;
+  }
+#endif
+  scores_rows(m, X, n, out);
+  sigmoid_rows(out, n);
 }
 
 /* log(1 + exp(z)) without overflow. */
@@ -490,6 +561,25 @@ static int lr_predict(const void *model, const float *X, size_t n, double *out, 
   for (size_t b = 0; b < nblk; b++) {
     size_t i0 = b * LR_PRED_BLOCK, nb = n - i0 < LR_PRED_BLOCK ? n - i0 : LR_PRED_BLOCK;
     predict_rows(m, X + i0 * d, nb, out + i0);
+  }
+  return 0;
+}
+
+int pp_logistic_simd_active(void) {
+#ifdef LR_HAVE_AVX512
+  return lr_use_avx512();
+#else
+  return 0;
+#endif
+}
+
+int pp_logistic_predict_portable(const void *model, const float *X, size_t n, double *out) {
+  const lr_model *m = model;
+  if (!m || (!X && n) || (!out && n)) return pp_err(PROP_ERR_ARG, "logistic predict: NULL argument");
+  for (size_t i0 = 0; i0 < n; i0 += LR_PRED_BLOCK) {
+    size_t nb = n - i0 < LR_PRED_BLOCK ? n - i0 : LR_PRED_BLOCK;
+    scores_rows(m, X + i0 * m->d, nb, out + i0);
+    sigmoid_rows(out + i0, nb);
   }
   return 0;
 }
