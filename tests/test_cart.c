@@ -533,6 +533,22 @@ static void test_predict_mean_blocks_and_threads(void **state) {
     pp_cart_predict(&t, X + i * d, 1, &one, 1); /* single row: same value */
     assert_true(one == p1[i]);
   }
+  /* the prediction copy (grown trees have none until packed) walks to the same leaves: the same
+   * bits, in blocks, on threads, one row at a time and for the few-row path */
+  assert_null(t.pk_node);
+  assert_int_equal(pp_cart_pack(&t), 0);
+  assert_non_null(t.pk_node);
+  for (int nt = 1; nt <= 3; nt++) {
+    pp_cart_predict(&t, X, n, p2, nt);
+    assert_memory_equal(p1, p2, n * sizeof *p1);
+  }
+  for (size_t i = 0; i < n; i++) {
+    double one;
+    pp_cart_predict(&t, X + i * d, 1, &one, 1);
+    assert_memory_equal(&one, &p1[i], sizeof one);
+  }
+  pp_cart_predict(&t, X, 5, p2, 1);
+  assert_memory_equal(p1, p2, 5 * sizeof *p1);
   /* concatenation: the trees in parts give the same forest */
   pp_cart_trees a, b, c;
   pp_cart_trees_init(&a, d);
@@ -649,7 +665,12 @@ static int cart_loader(const unsigned char *p, size_t len, size_t flipped, void 
   }
   double pr[50], imp[64];
   pp_cart_predict(&u, f->X, 50, pr, 1);
-  for (size_t i = 0; i < 50; i++) assert_true(pr[i] >= 0 && pr[i] <= 1);
+  for (size_t i = 0; i < 50; i++) {
+    assert_true(pr[i] >= 0 && pr[i] <= 1);
+    double s = 0; /* the node walk: the prediction copy (when the file gave one) must agree */
+    for (size_t k = 0; k < u.n_trees; k++) s += leaf_value(&u, k, f->X + i * f->d);
+    assert_true(pr[i] == s / (double)u.n_trees);
+  }
   assert_true(f->d <= 64);
   assert_int_equal(pp_cart_importance(&u, imp, f->d), 0);
   for (size_t k = 0; k < u.n_trees; k++) assert_true(pp_cart_depth(&u, k) < u.start[k + 1] - u.start[k]);
@@ -715,6 +736,103 @@ static void test_save_load_and_crafted_files(void **state) {
   free(y);
 }
 
+/* Trees the prediction copy cannot hold keep none, and predict walks the nodes: a comb whose root's
+ * left subtree has 70,001 nodes (the right child's offset does not fit in 16 bits), and a loaded
+ * file where two splits share a child (the loader accepts it: every child points forward). */
+static void test_pack_fallbacks(void **state) {
+  (void)state;
+  const size_t K = 70000, N = 2 * K + 1;
+  pp_cart_trees t;
+  pp_cart_trees_init(&t, 1);
+  t.start = tu_xmalloc(2 * sizeof *t.start);
+  t.node = tu_xmalloc(N * sizeof *t.node);
+  t.default_left = tu_xmalloc(N);
+  t.value = tu_xmalloc(N * sizeof *t.value);
+  t.weight = tu_xmalloc(N * sizeof *t.weight);
+  t.gain = tu_xmalloc(N * sizeof *t.gain);
+  t.count = tu_xmalloc(N * sizeof *t.count);
+  t.start[0] = 0;
+  t.start[1] = N;
+  t.n_trees = 1;
+  t.n_nodes = t.cap = N;
+  for (size_t k = 0; k < N; k++) {
+    t.node[k].feature = -1;
+    t.node[k].left = t.node[k].right = -1;
+    t.node[k].threshold = 0;
+    t.default_left[k] = 0;
+    t.value[k] = (double)k / (double)N;
+    t.weight[k] = 1;
+    t.gain[k] = 0;
+    t.count[k] = 1;
+  }
+  for (size_t k = 0; k < K; k++) { /* split k: x <= K - k - 0.5 goes on down the comb */
+    t.node[k].feature = 0;
+    t.node[k].threshold = (float)K - (float)k - 0.5f;
+    t.node[k].left = (int32_t)(k + 1);
+    t.node[k].right = (int32_t)(K + 1 + k);
+  }
+  assert_int_equal(pp_cart_pack(&t), 0);
+  assert_null(t.pk_node);
+  const float xs[5] = {3.0f, 0.0f, (float)K, 69999.0f, NAN};
+  double pr[5];
+  pp_cart_predict(&t, xs, 5, pr, 1);
+  for (size_t i = 0; i < 5; i++) assert_true(pr[i] == leaf_value(&t, 0, xs + i));
+  assert_true(pr[0] == t.value[K + 1 + (K - 3)]);
+  pp_cart_trees_free(&t);
+
+  /* a shared child, through the loader (which packs) */
+  const size_t n = 300, d = 4;
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  noisy_data(n, d, 8, X, y);
+  pp_cart_trees f;
+  small_forest(X, y, n, d, 3, &f);
+  size_t s0 = f.start[1] - f.start[0];
+  assert_true(s0 >= 5 && f.node[0].feature >= 0);
+  pp_buf b;
+  pp_buf_init(&b);
+  pp_cart_save(&f, &b);
+  pp_rd rd;
+  pp_rd_init(&rd, b.data, b.len, "test trees");
+  pp_cart_trees u;
+  assert_int_equal(pp_cart_load(&rd, d, 10, &u), 0);
+  assert_non_null(u.pk_node); /* an ordinary file is packed */
+  pp_cart_trees_free(&u);
+  /* tree 0: find a split whose two children are both splits; point the left one's right child at
+   * the right one's left child (forward, in range, different from its own left child) */
+  int32_t a = -1;
+  for (size_t i = 0; i < s0 && a < 0; i++)
+    if (f.node[i].feature >= 0 && f.node[f.node[i].left].feature >= 0 && f.node[f.node[i].right].feature >= 0)
+      a = (int32_t)i;
+  assert_true(a >= 0);
+  int32_t L = f.node[a].left, R = f.node[a].right;
+  int32_t target = f.node[R].left;
+  if (target > L && target != f.node[L].left) {
+    unsigned char *c = tu_xmalloc(b.len);
+    memcpy(c, b.data, b.len);
+    memcpy(c + 16 + 8 * 3 + 45 * (size_t)L + 12, &target, 4); /* node L's right child */
+    pp_rd_init(&rd, c, b.len, "test trees");
+    assert_int_equal(pp_cart_load(&rd, d, 10, &u), 0);
+    assert_null(u.pk_node);
+    double *p = tu_xmalloc(n * sizeof *p);
+    pp_cart_predict(&u, X, n, p, 2);
+    for (size_t i = 0; i < n; i++) {
+      double sum = 0;
+      for (size_t k = 0; k < u.n_trees; k++) sum += leaf_value(&u, k, X + i * d);
+      assert_true(p[i] == sum / (double)u.n_trees);
+    }
+    free(p);
+    pp_cart_trees_free(&u);
+    free(c);
+  } else {
+    fprintf(stderr, "note: tree 0 has no shape for the shared-child case (%d %d %d)\n", (int)L, (int)R, (int)target);
+    fail();
+  }
+  pp_buf_free(&b);
+  pp_cart_trees_free(&f);
+  free(X);
+  free(y);
+}
+
 /* ---- AUC ---------------------------------------------------------------------------------------- */
 
 static void test_auc_matches_reference(void **state) {
@@ -757,6 +875,7 @@ int main(void) {
       cmocka_unit_test(test_predict_mean_blocks_and_threads),
       cmocka_unit_test(test_importance_known),
       cmocka_unit_test(test_save_load_and_crafted_files),
+      cmocka_unit_test(test_pack_fallbacks),
       cmocka_unit_test(test_auc_matches_reference),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

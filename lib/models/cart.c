@@ -194,6 +194,8 @@ void pp_cart_trees_free(pp_cart_trees *t) {
   free(t->weight);
   free(t->gain);
   free(t->count);
+  free(t->pk_node);
+  free(t->pk_value);
   size_t d = t->d;
   memset(t, 0, sizeof *t);
   t->d = d;
@@ -723,9 +725,179 @@ static void predict_trees_by_rows(const pp_cart_trees *t, const float *X, size_t
   }
 }
 
-static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
-  double acc[PRED_BLOCK];
-  if (nb < PRED_LANES) predict_rows_by_trees(t, X, nb, acc);
+/* ---- the prediction copy ------------------------------------------------------------------------
+ * Walking the 16-byte nodes touches 24 bytes per level (node, default_left) spread over three
+ * arrays, and the walk has to test for a leaf at every step.  The copy puts what a walk reads in
+ * one 8-byte node, in pre-order (the left child next to its parent, often on the same cache
+ * line), with leaves that hold every row in place: a step is then the same few instructions for
+ * every lane, finished or not, and a lane is done when its node's offset is 0. */
+
+#define PK_MAX_FEATURE 0x7FFFu
+#define PK_MAX_OFFSET 0xFFFFu
+
+int pp_cart_pack(pp_cart_trees *t) {
+  free(t->pk_node);
+  free(t->pk_value);
+  t->pk_node = NULL;
+  t->pk_value = NULL;
+  t->pk_nodes = 0;
+  if (t->n_nodes == 0 || t->d > PK_MAX_FEATURE + 1) return 0;
+  size_t maxn = 0;
+  for (size_t tr = 0; tr < t->n_trees; tr++)
+    if (t->start[tr + 1] - t->start[tr] > maxn) maxn = t->start[tr + 1] - t->start[tr];
+  pp_cart_pnode *pn = pp_malloc_array(t->n_nodes, sizeof *pn);
+  double *pv = pp_malloc_array(t->n_nodes, sizeof *pv);
+  int32_t *stack = pp_malloc_array(maxn, sizeof *stack), *at = pp_malloc_array(maxn, sizeof *at);
+  if (!pn || !pv || !stack || !at) {
+    free(pn);
+    free(pv);
+    free(stack);
+    free(at);
+    return PROP_ERR_NOMEM;
+  }
+  int fits = 1;
+  for (size_t tr = 0; tr < t->n_trees && fits; tr++) {
+    const size_t base = t->start[tr], tn = t->start[tr + 1] - base;
+    const pp_cart_node *nd = t->node + base;
+    /* pre-order: at[old] = new index; a node's right child is placed when its left subtree is done.
+     * A loaded file may be crafted: a node reached twice, or never, leaves the trees unpacked. */
+    for (size_t i = 0; i < tn; i++) at[i] = -1;
+    size_t sp = 0, next = 0;
+    stack[sp++] = 0;
+    while (sp && fits) {
+      int32_t i = stack[--sp];
+      if (at[i] >= 0 || sp + 2 > maxn) {
+        fits = 0;
+        break;
+      }
+      at[i] = (int32_t)next++;
+      if (nd[i].feature >= 0) {
+        stack[sp++] = nd[i].right; /* popped after the whole left subtree */
+        stack[sp++] = nd[i].left;
+      }
+    }
+    if (!fits || next != tn) {
+      fits = 0;
+      break;
+    }
+    for (size_t i = 0; i < tn; i++) {
+      const pp_cart_node *c = nd + i;
+      pp_cart_pnode *q = pn + base + (size_t)at[i];
+      pv[base + (size_t)at[i]] = t->value[base + i];
+      if (c->feature < 0) {
+        q->threshold = NAN;
+        q->meta = 0;
+        continue;
+      }
+      size_t off = (size_t)(at[c->right] - at[i]);
+      if (off > PK_MAX_OFFSET || at[c->left] != at[i] + 1) {
+        fits = 0;
+        break;
+      }
+      q->threshold = c->threshold;
+      q->meta = (uint32_t)c->feature | (uint32_t)(t->default_left[base + i] != 0) << 15 | (uint32_t)off << 16;
+    }
+  }
+  free(stack);
+  free(at);
+  if (!fits) {
+    free(pn);
+    free(pv);
+    return 0;
+  }
+  t->pk_node = pn;
+  t->pk_value = pv;
+  t->pk_nodes = t->n_nodes;
+  return 0;
+}
+
+/* One step of a walk on the copy: idx moves to the child of its node for row x (a leaf keeps it);
+ * live collects the offsets, nonzero while some lane is not at its leaf. */
+#define PK_STEP(nd, x, idx, live)                                                                  \
+  do {                                                                                             \
+    const pp_cart_pnode c_ = (nd)[idx];                                                            \
+    const uint32_t off_ = c_.meta >> 16;                                                           \
+    const float v_ = (x)[c_.meta & PK_MAX_FEATURE];                                                \
+    const uint32_t l_ = (uint32_t)(v_ <= c_.threshold) | ((uint32_t)(v_ != v_) & (c_.meta >> 15)); \
+    (live) |= off_;                                                                                \
+    (idx) += (l_ & 1u) ? 1u : off_;                                                                \
+  } while (0)
+
+#define PK_LANES 8
+
+/* Few rows: each row walks PK_LANES trees at a time (leaf values added in tree order). */
+static void pk_rows_by_trees(const pp_cart_trees *t, const float *X, size_t nb, double *acc) {
+  const size_t d = t->d, T = t->n_trees;
+  for (size_t r = 0; r < nb; r++) {
+    const float *x = X + r * d;
+    double a = 0.0;
+    for (size_t t0 = 0; t0 < T; t0 += PK_LANES) {
+      const size_t L = T - t0 < PK_LANES ? T - t0 : PK_LANES;
+      const pp_cart_pnode *nd[PK_LANES];
+      uint32_t idx[PK_LANES];
+      for (size_t k = 0; k < L; k++) {
+        nd[k] = t->pk_node + t->start[t0 + k];
+        idx[k] = 0;
+      }
+      for (;;) {
+        uint32_t live = 0;
+        for (size_t k = 0; k < L; k++) PK_STEP(nd[k], x, idx[k], live);
+        if (!live) break;
+      }
+      for (size_t k = 0; k < L; k++) a += t->pk_value[t->start[t0 + k] + idx[k]];
+    }
+    acc[r] = a;
+  }
+}
+
+/* A block of rows: tree by tree (the tree stays in cache for the whole block), PK_LANES rows
+ * walking it together. */
+static void pk_trees_by_rows(const pp_cart_trees *t, const float *X, size_t nb, double *acc) {
+  const size_t d = t->d;
+  for (size_t r = 0; r < nb; r++) acc[r] = 0.0;
+  for (size_t tr = 0; tr < t->n_trees; tr++) {
+    const size_t base = t->start[tr];
+    const pp_cart_pnode *nd = t->pk_node + base;
+    const double *val = t->pk_value + base;
+    size_t r0 = 0;
+    for (; r0 + PK_LANES <= nb; r0 += PK_LANES) {
+      uint32_t idx[PK_LANES] = {0};
+      const float *x = X + r0 * d;
+      for (;;) {
+        uint32_t live = 0;
+        for (size_t k = 0; k < PK_LANES; k++) PK_STEP(nd, x + k * d, idx[k], live);
+        if (!live) break;
+      }
+      for (size_t k = 0; k < PK_LANES; k++) acc[r0 + k] += val[idx[k]];
+    }
+    if (r0 < nb) {
+      const size_t L = nb - r0;
+      uint32_t idx[PK_LANES] = {0};
+      for (;;) {
+        uint32_t live = 0;
+        for (size_t k = 0; k < L; k++) PK_STEP(nd, X + (r0 + k) * d, idx[k], live);
+        if (!live) break;
+      }
+      for (size_t k = 0; k < L; k++) acc[r0 + k] += val[idx[k]];
+    }
+  }
+}
+
+/* Rows per block of the copy's walk: the block's rows (read once per tree) should stay in L2
+ * next to the tree, about 256 KiB of them. */
+#define PK_BLOCK_MAX 2048
+static size_t pk_block_rows(size_t d) {
+  size_t r = ((size_t)256 << 10) / (d * sizeof(float) + 1);
+  if (r > PK_BLOCK_MAX) r = PK_BLOCK_MAX;
+  if (r < PRED_BLOCK) r = PRED_BLOCK;
+  return r / PK_LANES * PK_LANES;
+}
+
+static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, double *out, double *acc) {
+  if (t->pk_node && t->pk_nodes == t->n_nodes) {
+    if (nb < PK_LANES) pk_rows_by_trees(t, X, nb, acc);
+    else pk_trees_by_rows(t, X, nb, acc);
+  } else if (nb < PRED_LANES) predict_rows_by_trees(t, X, nb, acc);
   else predict_trees_by_rows(t, X, nb, acc);
   const double T = (double)t->n_trees;
   for (size_t r = 0; r < nb; r++) out[r] = acc[r] / T;
@@ -737,18 +909,30 @@ void pp_cart_predict(const pp_cart_trees *t, const float *X, size_t n, double *o
     for (size_t i = 0; i < n; i++) out[i] = NAN;
     return;
   }
-  const size_t nblk = (n + PRED_BLOCK - 1) / PRED_BLOCK;
+  const size_t d = t->d;
   int nt = nthread;
 #ifdef _OPENMP
   if (nt <= 0) nt = omp_get_max_threads();
 #endif
   if (nt < 1) nt = 1;
+  /* blocks: as large as the cache allows, but at least one per thread */
+  size_t blk = PRED_BLOCK;
+  if (t->pk_node && t->pk_nodes == t->n_nodes) {
+    blk = pk_block_rows(d);
+    size_t per = (n + (size_t)nt - 1) / (size_t)nt;
+    per = (per + PK_LANES - 1) / PK_LANES * PK_LANES;
+    if (per < blk) blk = per < PRED_BLOCK ? PRED_BLOCK : per;
+  }
+  const size_t nblk = (n + blk - 1) / blk;
   if ((size_t)nt > nblk) nt = (int)nblk;
-  const size_t d = t->d;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (size_t bi = 0; bi < nblk; bi++) {
-    size_t r0 = bi * PRED_BLOCK, nb = n - r0 < PRED_BLOCK ? n - r0 : PRED_BLOCK;
-    predict_block(t, X + r0 * d, nb, out + r0);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    double acc[PK_BLOCK_MAX];
+#pragma omp for schedule(static)
+    for (size_t bi = 0; bi < nblk; bi++) {
+      size_t r0 = bi * blk, nb = n - r0 < blk ? n - r0 : blk;
+      predict_block(t, X + r0 * d, nb, out + r0, acc);
+    }
   }
 }
 
@@ -896,6 +1080,10 @@ int pp_cart_load(pp_rd *in, size_t d, size_t max_trees, pp_cart_trees *out) {
   }
   t.n_trees = T;
   t.n_nodes = N;
+  if (pp_cart_pack(&t)) {
+    pp_cart_trees_free(&t);
+    return pp_err(PROP_ERR_NOMEM, "%s: out of memory for the trees' prediction copy", what);
+  }
   *out = t;
   return 0;
 }

@@ -79,6 +79,15 @@ typedef struct pp_cart_node {
   int32_t right;
 } pp_cart_node;
 
+/* The prediction copy of a node (8 bytes, built by pp_cart_pack): each tree's nodes in depth-first
+ * pre-order, so that a node's left child is the next node and only the right one needs an offset.
+ * meta = feature | default_left << 15 | (right child - own index) << 16.  A leaf is a node that
+ * sends every row to itself: threshold NaN (no comparison holds), default_left 0, offset 0. */
+typedef struct pp_cart_pnode {
+  float threshold;
+  uint32_t meta;
+} pp_cart_pnode;
+
 typedef struct pp_cart_trees {
   size_t d;            /* columns the trees read */
   size_t n_trees;
@@ -91,6 +100,11 @@ typedef struct pp_cart_trees {
   double *weight;      /* n_nodes: weighted training rows (sample x class weight x multiplicity) */
   double *gain;        /* n_nodes: weighted impurity decrease of the split (0 for leaves) */
   uint32_t *count;     /* n_nodes: distinct training rows of the sample reaching the node */
+  /* prediction copy (pp_cart_pack), tree t at [start[t], start[t+1]) as above; used only while
+   * pk_nodes == n_nodes (growing a tree makes it stale) */
+  pp_cart_pnode *pk_node;
+  double *pk_value;    /* leaf value of each packed node (internal nodes: their own value) */
+  size_t pk_nodes;
 } pp_cart_trees;
 
 void pp_cart_trees_init(pp_cart_trees *t, size_t d);
@@ -127,6 +141,11 @@ static inline size_t pp_cart_leaf(const pp_cart_trees *t, size_t tree, const flo
   }
   return base + (size_t)i;
 }
+
+/* Builds the prediction copy of the trees (pk_*, replacing an older one).  Trees whose width
+ * (d > 32767) or shape (a left subtree of 65535 nodes or more) does not fit the 8-byte node keep
+ * no copy, and predict walks the nodes themselves: same results, slower.  PROP_ERR_NOMEM. */
+int pp_cart_pack(pp_cart_trees *t);
 
 /* Mean over all trees of the leaf value, for n rows of X (row-major, t->d columns) into out[n].
  * Rows are processed in blocks, each block walking every tree in order (the sum is the same for

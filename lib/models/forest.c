@@ -399,6 +399,7 @@ static int forest_fit(const void *params, const pp_dataset *train, const pp_data
   if (!rc) {
     for (size_t t = 0; t < T; t++) pp[t] = &parts[t];
     rc = pp_cart_trees_concat(pp, T, &m->trees);
+    if (!rc) rc = pp_cart_pack(&m->trees);
     if (rc == PROP_ERR_NOMEM) pp_err(rc, "random_forest: out of memory joining %zu trees", T);
   }
   if (parts)

@@ -115,6 +115,7 @@ static int tree_fit(const void *params, const pp_dataset *train, const pp_datase
     pp_rng rng;
     pp_rng_seed(&rng, ctx ? ctx->seed : 0);
     rc = pp_cart_grow(&bins, train->y, rw, NULL, &cp, &rng, work, &m->trees);
+    if (!rc) rc = pp_cart_pack(&m->trees);
   }
   pp_cart_work_free(work);
   pp_cart_bins_free(&bins);
