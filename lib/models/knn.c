@@ -524,6 +524,76 @@ static inline double exact_d2(const float *x, const float *a, size_t d) {
   return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
+/* The exact distances of the cnt training rows idx[] (rows of A, width w) to x, into v[i] =
+ * (d2, idx[i]).  The AVX-512 variant (chosen at run time, below) gives the same bits: one
+ * 8-lane vector holds the eight partial sums of exact_d2 (lane l = columns t with t mod 8 = l),
+ * each lane does exactly exact_d2's operations in its order (a product by 0.5, a sum, a square,
+ * a sum: separate roundings, never fused; the build is ISO C, so -ffp-contract is off), the last
+ * partial chunk adds +0 in the unused lanes (s + 0 = s for s >= +0), and the final sum pairs the
+ * lanes as exact_d2 does. */
+static void exact_rows_base(const float *x, const float *A, size_t w, size_t d, const uint32_t *idx, size_t cnt,
+                            nbr *v) {
+  for (size_t i = 0; i < cnt; i++) {
+    if (i + 4 < cnt) { /* the rows are scattered over A: fetch ahead */
+      const float *ahead = A + (size_t)idx[i + 4] * w;
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + w - 1);
+    }
+    v[i] = (nbr){exact_d2(x, A + (size_t)idx[i] * w, d), idx[i]};
+  }
+}
+
+#if KNN_HAVE_AVX512
+__attribute__((target("avx512f"))) static inline double exact_d2_avx512_inl(const float *x, const float *a,
+                                                                           size_t d) {
+  const __m512d half = _mm512_set1_pd(0.5);
+  __m512d s = _mm512_setzero_pd();
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8) {
+    __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + t));
+    __m512d av = _mm512_cvtps_pd(_mm256_loadu_ps(a + t));
+    __m512d u = _mm512_add_pd(xv, _mm512_mul_pd(half, av));
+    s = _mm512_add_pd(s, _mm512_mul_pd(u, u));
+  }
+  if (t < d) {
+    __mmask16 m = (__mmask16)((1u << (d - t)) - 1u);
+    __m512d xv = _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(m, x + t)));
+    __m512d av = _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(m, a + t)));
+    __m512d u = _mm512_add_pd(xv, _mm512_mul_pd(half, av));
+    s = _mm512_add_pd(s, _mm512_mul_pd(u, u));
+  }
+  /* ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7)) */
+  __m256d b = _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
+  __m128d lo = _mm256_castpd256_pd128(b), hi = _mm256_extractf128_pd(b, 1);
+  double b0 = _mm_cvtsd_f64(lo), b1 = _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo));
+  double b2 = _mm_cvtsd_f64(hi), b3 = _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi));
+  return (b0 + b1) + (b2 + b3);
+}
+
+__attribute__((target("avx512f"))) static double exact_d2_avx512(const float *x, const float *a, size_t d) {
+  return exact_d2_avx512_inl(x, a, d);
+}
+
+__attribute__((target("avx512f"))) static void exact_rows_avx512(const float *x, const float *A, size_t w,
+                                                                 size_t d, const uint32_t *idx, size_t cnt,
+                                                                 nbr *v) {
+  for (size_t i = 0; i < cnt; i++) {
+    if (i + 4 < cnt) {
+      const float *ahead = A + (size_t)idx[i + 4] * w;
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + w - 1);
+    }
+    v[i] = (nbr){exact_d2_avx512_inl(x, A + (size_t)idx[i] * w, d), idx[i]};
+  }
+}
+#endif
+
+typedef double (*exact_d2_fn)(const float *x, const float *a, size_t d);
+typedef void (*exact_rows_fn)(const float *x, const float *A, size_t w, size_t d, const uint32_t *idx, size_t cnt,
+                              nbr *v);
+
+static double exact_d2_base(const float *x, const float *a, size_t d) { return exact_d2(x, a, d); }
+
 /* Offering the keys of a tile (rows r < nq with ok[r], stride ldc, nt keys each, of training
  * rows base..) to the query buffers.  Two variants with the same results: a portable one (SSE2
  * compares on x86-64, then the set bits one by one), and on x86-64 CPUs with AVX-512 (chosen at
@@ -614,9 +684,14 @@ KNN_AVX512 static size_t keep_below_avx512(float *key, uint32_t *idx, size_t n, 
     __m512 k = _mm512_maskz_loadu_ps(lm, key + j);
     __m512i ix = _mm512_maskz_loadu_epi32(lm, idx + j);
     __mmask16 m = _mm512_mask_cmp_ps_mask(lm, k, tv, _CMP_LT_OQ);
-    _mm512_mask_compressstoreu_ps(key + o, m, k); /* o <= j: writes only what was read */
-    _mm512_mask_compressstoreu_epi32(idx + o, m, ix);
-    o += (size_t)__builtin_popcount(m);
+    /* compress in a register, then a masked store of the popcount(m) low lanes (o <= j: writes
+     * only what was read).  Not the compress-store to memory: on AMD Zen 4 it is microcoded and
+     * took 15% of lending_club's predict. */
+    unsigned cnt = (unsigned)__builtin_popcount(m);
+    __mmask16 sm = (__mmask16)((1u << cnt) - 1u);
+    _mm512_mask_storeu_ps(key + o, sm, _mm512_maskz_compress_ps(m, k));
+    _mm512_mask_storeu_epi32(idx + o, sm, _mm512_maskz_compress_epi32(m, ix));
+    o += cnt;
   }
   return o;
 }
@@ -660,18 +735,6 @@ KNN_AVX512 static void offer_tile_avx512(qbuf *qb, const unsigned char *ok, size
 
 typedef void (*offer_fn)(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax,
                          const float *C, size_t ldc, size_t nt, uint32_t base);
-
-static void pick_scan(offer_fn *offer, const scan_ops **ops) {
-#if KNN_HAVE_AVX512
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) {
-    *offer = offer_tile_avx512;
-    *ops = &k_scan_avx512;
-    return;
-  }
-#endif
-  *offer = offer_tile_base;
-  *ops = &k_scan_base;
-}
 
 static inline int nbr_less(const nbr *a, const nbr *b) { return a->d2 < b->d2 || (a->d2 == b->d2 && a->idx < b->idx); }
 
@@ -727,12 +790,21 @@ static void nheap_replace_top(nbr *h, size_t n, nbr c) {
   h[i] = c;
 }
 
+/* exact_d2 of the CPU variant (the same bits either way). */
+static exact_d2_fn pick_exact_d2(void) {
+#if KNN_HAVE_AVX512
+  if (__builtin_cpu_supports("avx512f")) return exact_d2_avx512;
+#endif
+  return exact_d2_base;
+}
+
 /* The kk nearest training rows of x by an exact scan (in v[0..kk), any order). */
 static void exact_scan(const knn_model *m, const float *x, nbr *v) {
   const size_t n = m->n, d = m->d, w = d + 1, kk = m->kk;
+  const exact_d2_fn d2 = pick_exact_d2();
   size_t hn = 0;
   for (size_t j = 0; j < n; j++) {
-    nbr c = {exact_d2(x, m->A + j * w, d), (uint32_t)j};
+    nbr c = {d2(x, m->A + j * w, d), (uint32_t)j};
     if (hn < kk) nheap_push(v, hn++, c);
     else if (nbr_less(&c, &v[0])) nheap_replace_top(v, kk, c);
   }
@@ -929,14 +1001,34 @@ __attribute__((target("avx512f,avx512bw"))) static void onehot_correct_avx512(co
 }
 #endif
 
-static void onehot_correct(const knn_model *m, const uint16_t *qc, size_t j0, size_t nt, uint16_t *cnt, float *c) {
+typedef void (*onehot_fn)(const knn_model *m, const uint16_t *qc, size_t j0, size_t nt, uint16_t *cnt, float *c);
+
+/* The loops of one CPU variant, chosen once per predict call (all variants give the same bits). */
+typedef struct kernels {
+  offer_fn offer;
+  const scan_ops *ops;
+  onehot_fn onehot;
+  exact_d2_fn d2;
+  exact_rows_fn rows;
+} kernels;
+
+static void pick_kernels(kernels *k) {
+  k->offer = offer_tile_base;
+  k->ops = &k_scan_base;
+  k->onehot = onehot_correct_base;
+  k->d2 = exact_d2_base;
+  k->rows = exact_rows_base;
 #if KNN_HAVE_AVX512
-  if (__builtin_cpu_supports("avx512bw")) {
-    onehot_correct_avx512(m, qc, j0, nt, cnt, c);
-    return;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) {
+    k->offer = offer_tile_avx512;
+    k->ops = &k_scan_avx512;
+  }
+  if (__builtin_cpu_supports("avx512bw")) k->onehot = onehot_correct_avx512;
+  if (__builtin_cpu_supports("avx512f")) {
+    k->d2 = exact_d2_avx512;
+    k->rows = exact_rows_avx512;
   }
 #endif
-  onehot_correct_base(m, qc, j0, nt, cnt, c);
 }
 
 /* The query x takes the one-hot path when, in every block, its values are exactly 0 or 1 with
@@ -966,22 +1058,22 @@ static int query_onehot(const knn_model *m, const float *x, uint16_t *qc) {
  * candidates (>= the true k-th), every row skipped has a distance >= x2 + key - B > D, so the
  * result is exact_scan's.  *done = 0 when fewer than kk rows passed (which the inequality rules
  * out; the caller then runs exact_scan). */
-static void pruned_scan(const knn_model *m, const float *x, const float *qrow, const uint16_t *qc, double cut,
-                        size_t gv, float *C, uint16_t *cnt, nbr *v, int *done) {
+static void pruned_scan(const knn_model *m, const kernels *kn, const float *x, const float *qrow, const uint16_t *qc,
+                        double cut, size_t gv, float *C, uint16_t *cnt, nbr *v, int *done) {
   const size_t n = m->n, d = m->d, w = d + 1, kk = m->kk;
   size_t hn = 0;
   for (size_t j0 = 0; j0 < n; j0 += gv) {
     size_t nt = n - j0 < gv ? n - j0 : gv;
     if (qc) {
       tile_keys(m->Ad, m->dd + 1, qrow, 1, j0, nt, C, 0);
-      onehot_correct(m, qc, j0, nt, cnt, C);
+      kn->onehot(m, qc, j0, nt, cnt, C);
     } else {
       tile_keys(m->A, w, qrow, 1, j0, nt, C, 0);
     }
     for (size_t i = 0; i < nt; i++) {
       if (!((double)C[i] <= cut)) continue;
       size_t j = j0 + i;
-      nbr c = {exact_d2(x, m->A + j * w, d), (uint32_t)j};
+      nbr c = {kn->d2(x, m->A + j * w, d), (uint32_t)j};
       if (hn < kk) nheap_push(v, hn++, c);
       else if (nbr_less(&c, &v[0])) nheap_replace_top(v, kk, c);
     }
@@ -990,8 +1082,8 @@ static void pruned_scan(const knn_model *m, const float *x, const float *qrow, c
 }
 
 /* Predict nq <= L->tq rows.  Returns 0, or PROP_ERR_VALUE with *bad = the offending row. */
-static int predict_block(const knn_model *m, const layout *L, const float *X, size_t nq, double *out, void *scratch,
-                         size_t *bad) {
+static int predict_block(const knn_model *m, const kernels *kn, const layout *L, const float *X, size_t nq,
+                         double *out, void *scratch, size_t *bad) {
   const size_t d = m->d, w = d + 1, n = m->n, kc = m->kc, kmax = m->kmax, kk = m->kk, bc = m->bc;
   const size_t nb = m->nb, dd = m->dd, wr = dd + 1;
   unsigned char *base = (unsigned char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
@@ -1003,9 +1095,8 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
   float *keys = (float *)(base + L->off_key);
   uint32_t *idxs = (uint32_t *)(base + L->off_idx);
   nbr *v = (nbr *)(base + L->off_v);
-  offer_fn offer;
-  const scan_ops *ops;
-  pick_scan(&offer, &ops);
+  const offer_fn offer = kn->offer;
+  const scan_ops *ops = kn->ops;
   size_t nfull = 0, nred = 0;
   for (size_t r = 0; r < nq; r++) {
     const float *x = X + r * d;
@@ -1058,7 +1149,7 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
       size_t nt = n - j0 < step ? n - j0 : step;
       tile_keys(m->Ad, wr, Qr, nq, j0, nt, C, ldc);
       for (size_t r = 0; r < nq; r++)
-        if (okr[r]) onehot_correct(m, qcode + r * nb, j0, nt, cnt, C + r * ldc);
+        if (okr[r]) kn->onehot(m, qcode + r * nb, j0, nt, cnt, C + r * ldc);
       offer(qb, okr, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
     }
   }
@@ -1077,14 +1168,7 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
     if (ok[r] || okr[r]) {
       qbuf *q = &qb[r];
       qbuf_finish(q, kc, kmax, ops);
-      for (size_t i = 0; i < q->cnt; i++) {
-        if (i + 4 < q->cnt) { /* the rows are scattered over A: fetch ahead */
-          const float *ahead = m->A + (size_t)q->idx[i + 4] * w;
-          __builtin_prefetch(ahead);
-          __builtin_prefetch(ahead + w - 1);
-        }
-        v[i] = (nbr){exact_d2(x, m->A + (size_t)q->idx[i] * w, d), q->idx[i]};
-      }
+      kn->rows(x, m->A, w, d, q->idx, q->cnt, v);
       select_k(v, q->cnt, kk);
       if (q->thr == INFINITY) {
         exact = 1; /* no row was ever dropped: every training row is a candidate */
@@ -1100,7 +1184,7 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
         exact = v[kk - 1].d2 < x2[r] + (double)q->thr - bound;
         if (!exact) { /* by the same inequality, only rows with x2 + key - bound <= the k-th
                        * candidate distance can be among the k nearest */
-          pruned_scan(m, x, okr[r] ? Qr + r * wr : Q + r * w, okr[r] ? qcode + r * nb : NULL,
+          pruned_scan(m, kn, x, okr[r] ? Qr + r * wr : Q + r * w, okr[r] ? qcode + r * nb : NULL,
                       v[kk - 1].d2 - x2[r] + bound, okr[r] ? L->gvr : L->gv, C, cnt, v, &exact);
         }
       }
@@ -1125,6 +1209,8 @@ static int knn_predict(const void *model, const float *X, size_t n, double *out,
   if (n == 0) return 0;
   layout L;
   make_layout(m, n, &L);
+  kernels kn;
+  pick_kernels(&kn);
   const size_t d = m->d, nblk = (n + L.tq - 1) / L.tq;
   int nt = nthread;
 #ifdef _OPENMP
@@ -1139,7 +1225,7 @@ static int knn_predict(const void *model, const float *X, size_t n, double *out,
     if (!ws && !(ws = pp_malloc(L.bytes))) return PROP_ERR_NOMEM;
     for (size_t b = 0; b < nblk && !rc; b++) {
       size_t i0 = b * L.tq, nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
-      rc = predict_block(m, &L, X + i0 * d, nb, out + i0, ws, &bad);
+      rc = predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad);
       if (rc) bad_row = i0 + bad;
     }
     if (ws != scratch) free(ws);
@@ -1155,7 +1241,7 @@ static int knn_predict(const void *model, const float *X, size_t n, double *out,
       for (size_t b = 0; b < nblk; b++) {
         if (!ws) continue;
         size_t i0 = b * L.tq, nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
-        if (predict_block(m, &L, X + i0 * d, nb, out + i0, ws, &bad)) {
+        if (predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad)) {
 #pragma omp critical
           {
             if (rc == 0 || (rc == PROP_ERR_VALUE && i0 + bad < bad_row)) {
