@@ -124,6 +124,7 @@ typedef struct knn_model {
   /* derived */
   double *vote;         /* n: sample weight x class weight */
   double sq_max;        /* max |y|^2 (slightly rounded up) */
+  float *sqy;           /* n: |y|^2 of each row, the floats of A's last column */
   size_t kk;            /* neighbours used: min(k, n) */
   size_t kc;            /* candidates of the float pass: min(n, kk + margin) */
   size_t kmax;          /* the float pass keeps between kc and kmax candidates */
@@ -182,6 +183,7 @@ static void knn_model_free(knn_model *m) {
   free(m->pos);
   free(m->sw);
   free(m->vote);
+  free(m->sqy);
   free(m->bstart);
   free(m->blen);
   free(m->dcol);
@@ -298,11 +300,13 @@ out:
 static int model_finish(knn_model *m) {
   const size_t n = m->n, d = m->d, w = d + 1;
   m->vote = pp_malloc_array(n, sizeof *m->vote);
-  if (!m->vote) return PROP_ERR_NOMEM;
+  m->sqy = pp_malloc_array(n, sizeof *m->sqy);
+  if (!m->vote || !m->sqy) return PROP_ERR_NOMEM;
   double mx = 0;
   for (size_t j = 0; j < n; j++) {
     double v = m->pos[j] ? m->w_pos : m->w_neg;
     m->vote[j] = m->sw ? v * (double)m->sw[j] : v;
+    m->sqy[j] = m->A[j * w + d];
     if ((double)m->A[j * w + d] > mx) mx = m->A[j * w + d];
   }
   m->sq_max = mx * (1.0 + 1e-6);
@@ -544,6 +548,15 @@ static void exact_rows_base(const float *x, const float *A, size_t w, size_t d, 
 }
 
 #if KNN_HAVE_AVX512
+/* ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7)), exact_d2's final sum */
+__attribute__((target("avx512f"))) static inline double sum_lanes(__m512d s) {
+  __m256d b = _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
+  __m128d lo = _mm256_castpd256_pd128(b), hi = _mm256_extractf128_pd(b, 1);
+  double b0 = _mm_cvtsd_f64(lo), b1 = _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo));
+  double b2 = _mm_cvtsd_f64(hi), b3 = _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi));
+  return (b0 + b1) + (b2 + b3);
+}
+
 __attribute__((target("avx512f"))) static inline double exact_d2_avx512_inl(const float *x, const float *a,
                                                                            size_t d) {
   const __m512d half = _mm512_set1_pd(0.5);
@@ -562,29 +575,64 @@ __attribute__((target("avx512f"))) static inline double exact_d2_avx512_inl(cons
     __m512d u = _mm512_add_pd(xv, _mm512_mul_pd(half, av));
     s = _mm512_add_pd(s, _mm512_mul_pd(u, u));
   }
-  /* ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7)) */
-  __m256d b = _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
-  __m128d lo = _mm256_castpd256_pd128(b), hi = _mm256_extractf128_pd(b, 1);
-  double b0 = _mm_cvtsd_f64(lo), b1 = _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo));
-  double b2 = _mm_cvtsd_f64(hi), b3 = _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi));
-  return (b0 + b1) + (b2 + b3);
+  return sum_lanes(s);
 }
 
 __attribute__((target("avx512f"))) static double exact_d2_avx512(const float *x, const float *a, size_t d) {
   return exact_d2_avx512_inl(x, a, d);
 }
 
+/* Four rows at a time: each has its own partial sums (the same operations in the same order as
+ * exact_d2_avx512_inl), the four chains interleave so that the additions' latency overlaps. */
 __attribute__((target("avx512f"))) static void exact_rows_avx512(const float *x, const float *A, size_t w,
                                                                  size_t d, const uint32_t *idx, size_t cnt,
                                                                  nbr *v) {
-  for (size_t i = 0; i < cnt; i++) {
-    if (i + 4 < cnt) {
-      const float *ahead = A + (size_t)idx[i + 4] * w;
-      __builtin_prefetch(ahead);
-      __builtin_prefetch(ahead + w - 1);
+  const __m512d half = _mm512_set1_pd(0.5);
+  const size_t dt = d & ~(size_t)7;
+  const __mmask16 tm = (__mmask16)((1u << (d - dt)) - 1u);
+  size_t i = 0;
+  for (; i + 4 <= cnt; i += 4) {
+    if (i + 8 <= cnt) { /* the rows are scattered over A: fetch the next four */
+      for (size_t l = 4; l < 8; l++) {
+        const float *ahead = A + (size_t)idx[i + l] * w;
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + w - 1);
+      }
     }
-    v[i] = (nbr){exact_d2_avx512_inl(x, A + (size_t)idx[i] * w, d), idx[i]};
+    const float *a0 = A + (size_t)idx[i] * w, *a1 = A + (size_t)idx[i + 1] * w;
+    const float *a2 = A + (size_t)idx[i + 2] * w, *a3 = A + (size_t)idx[i + 3] * w;
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+#define KNN_D2_STEP(s, a, xv, ld)                                                   \
+  do {                                                                              \
+    __m512d u_ = _mm512_add_pd(xv, _mm512_mul_pd(half, _mm512_cvtps_pd(ld(a))));    \
+    s = _mm512_add_pd(s, _mm512_mul_pd(u_, u_));                                    \
+  } while (0)
+#define KNN_LD_FULL(a) _mm256_loadu_ps((a) + t)
+#define KNN_LD_TAIL(a) _mm512_castps512_ps256(_mm512_maskz_loadu_ps(tm, (a) + t))
+    size_t t = 0;
+    for (; t < dt; t += 8) {
+      __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + t));
+      KNN_D2_STEP(s0, a0, xv, KNN_LD_FULL);
+      KNN_D2_STEP(s1, a1, xv, KNN_LD_FULL);
+      KNN_D2_STEP(s2, a2, xv, KNN_LD_FULL);
+      KNN_D2_STEP(s3, a3, xv, KNN_LD_FULL);
+    }
+    if (t < d) {
+      __m512d xv = _mm512_cvtps_pd(KNN_LD_TAIL(x));
+      KNN_D2_STEP(s0, a0, xv, KNN_LD_TAIL);
+      KNN_D2_STEP(s1, a1, xv, KNN_LD_TAIL);
+      KNN_D2_STEP(s2, a2, xv, KNN_LD_TAIL);
+      KNN_D2_STEP(s3, a3, xv, KNN_LD_TAIL);
+    }
+#undef KNN_D2_STEP
+#undef KNN_LD_FULL
+#undef KNN_LD_TAIL
+    v[i] = (nbr){sum_lanes(s0), idx[i]};
+    v[i + 1] = (nbr){sum_lanes(s1), idx[i + 1]};
+    v[i + 2] = (nbr){sum_lanes(s2), idx[i + 2]};
+    v[i + 3] = (nbr){sum_lanes(s3), idx[i + 3]};
   }
+  for (; i < cnt; i++) v[i] = (nbr){exact_d2_avx512_inl(x, A + (size_t)idx[i] * w, d), idx[i]};
 }
 #endif
 
@@ -765,6 +813,34 @@ static void select_k(nbr *v, size_t n, size_t k) {
   }
 }
 
+/* The k-th smallest of a[0..n) (1 <= k <= n; a is reordered). */
+static double kth_smallest(double *a, size_t n, size_t k) {
+  size_t lo = 0, hi = n;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    double t;
+    if (a[mid] < a[lo]) { t = a[lo]; a[lo] = a[mid]; a[mid] = t; }
+    if (a[hi - 1] < a[mid]) { t = a[mid]; a[mid] = a[hi - 1]; a[hi - 1] = t; }
+    if (a[mid] < a[lo]) { t = a[lo]; a[lo] = a[mid]; a[mid] = t; }
+    t = a[mid]; a[mid] = a[hi - 1]; a[hi - 1] = t;
+    const double piv = a[hi - 1];
+    size_t s = lo;
+    for (size_t i = lo; i + 1 < hi; i++)
+      if (a[i] < piv) {
+        t = a[i];
+        a[i] = a[s];
+        a[s] = t;
+        s++;
+      }
+    a[hi - 1] = a[s];
+    a[s] = piv;
+    if (s == k - 1) return piv;
+    if (s > k - 1) hi = s;
+    else lo = s + 1;
+  }
+  return a[k - 1];
+}
+
 /* Max-heap of nbr by (d2, idx), for the exact scan. */
 static void nheap_push(nbr *h, size_t n, nbr c) {
   size_t i = n;
@@ -882,6 +958,7 @@ typedef struct layout {
   size_t off_key;  /* tq x bc floats */
   size_t off_idx;  /* tq x bc uint32 */
   size_t off_v;    /* kmax nbr */
+  size_t off_lu;   /* 3 x kmax doubles: the candidates' distance bounds (low, high) and a copy */
   size_t bytes;
 } layout;
 
@@ -955,6 +1032,8 @@ static void make_layout(const knn_model *m, size_t nq, layout *L) {
   o = align64(o + tq * m->bc * sizeof(uint32_t));
   L->off_v = o;
   o = align64(o + m->kmax * sizeof(nbr));
+  L->off_lu = o;
+  o = align64(o + 3 * m->kmax * sizeof(double));
   L->bytes = o + 64; /* room to align the base */
 }
 
@@ -1095,6 +1174,7 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
   float *keys = (float *)(base + L->off_key);
   uint32_t *idxs = (uint32_t *)(base + L->off_idx);
   nbr *v = (nbr *)(base + L->off_v);
+  double *lob = (double *)(base + L->off_lu), *hib = lob + kmax, *tmp = hib + kmax;
   const offer_fn offer = kn->offer;
   const scan_ops *ops = kn->ops;
   size_t nfull = 0, nred = 0;
@@ -1168,24 +1248,71 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
     if (ok[r] || okr[r]) {
       qbuf *q = &qb[r];
       qbuf_finish(q, kc, kmax, ops);
-      kn->rows(x, m->A, w, d, q->idx, q->cnt, v);
-      select_k(v, q->cnt, kk);
+      /* Error bounds (see the check below): a key is within c (|x|^2 + 3 |y|^2) of the true
+       * |y|^2 - 2 x.y, so each candidate's exact distance lies in [lo, hi] = x2 + key -+ B_j with
+       * its own |y_j|^2 (sqy, rounded up), and every row left out of the buffer (key >= thr) is at
+       * distance >= lb_out: either with max |y|^2, or with |y_j|^2 <= (|x| + |x - y_j|)^2 <=
+       * 2 |x|^2 + 2 dist_j, which gives dist_j (1 + 6c) >= x2 (1 - 7c) + key_j. */
+      const double c = (double)(d + 3) * 0x1p-23, xx = x2[r];
+      const double bound = c * (xx + 3.0 * m->sq_max) + 1e-30;
+      const double lb_out = q->thr == INFINITY ? INFINITY
+                                               : fmax(xx + (double)q->thr - bound,
+                                                      (xx * (1.0 - 7.0 * c) + (double)q->thr) / (1.0 + 6.0 * c));
+      double D; /* >= the k-th smallest exact distance of the candidates */
+      const size_t nc = q->cnt;
+      if (m->weights == W_UNIFORM && nc > kk) {
+        /* Uniform votes need the k nearest rows, not their distances.  A candidate whose hi is
+         * below the (kk+1)-th smallest lo has at most kk - 1 others that can come before it: it
+         * is among the kk nearest of the candidates (sure in).  One whose lo is above the kk-th
+         * smallest hi has kk candidates before it (sure out).  Only the others get an exact
+         * distance, and the rest of the kk is chosen among them by (distance, row): the kk
+         * nearest of the candidates, as if all had been computed. */
+        for (size_t i = 0; i < nc; i++) {
+          double kv = xx + (double)q->key[i];
+          double bj = c * (xx + 3.0 * ((double)m->sqy[q->idx[i]] * (1.0 + 1e-6))) + 1e-30;
+          lob[i] = kv - bj;
+          hib[i] = kv + bj;
+        }
+        memcpy(tmp, hib, nc * sizeof *tmp);
+        const double hk = kth_smallest(tmp, nc, kk);
+        memcpy(tmp, lob, nc * sizeof *tmp);
+        const double lk1 = kth_smallest(tmp, nc, kk + 1);
+        size_t nin = 0, nund = 0;
+        D = -INFINITY;
+        for (size_t i = 0; i < nc; i++) {
+          if (hib[i] < lk1) {
+            v[nin++] = (nbr){hib[i], q->idx[i]}; /* d2 unused by uniform votes; hi bounds it */
+            if (hib[i] > D) D = hib[i];
+          } else if (!(lob[i] > hk)) {
+            q->idx[nund++] = q->idx[i]; /* nund <= i: in place */
+          }
+        }
+        kn->rows(x, m->A, w, d, q->idx, nund, v + nin);
+        if (nin < kk) {
+          select_k(v + nin, nund, kk - nin);
+          if (v[kk - 1].d2 > D) D = v[kk - 1].d2;
+        }
+      } else {
+        kn->rows(x, m->A, w, d, q->idx, nc, v);
+        select_k(v, nc, kk);
+        D = v[kk - 1].d2;
+      }
       if (q->thr == INFINITY) {
         exact = 1; /* no row was ever dropped: every training row is a candidate */
       } else {
-        /* every other row has a key >= thr, hence a squared distance >= x2 + thr - bound.  The
-         * bound also holds for the one-hot path: its key |y|^2 - 2 x_dense.y_dense - 2 count
-         * is the same real number as the full one (x and y are one-hot in every block, so
-         * x_b.y_b = [code_x = code_y]); its terms have the same absolute sum (the one-hot
-         * products are >= 0 and sum to count); and it is rounded in at most dd + 2 <= d + 1
-         * operations (dd + 1 products and sums in the gemm, one subtraction of the exact 2
-         * count), no more than the full gemm's d + 1. */
-        double bound = (double)(d + 3) * 0x1p-23 * (x2[r] + 3.0 * m->sq_max) + 1e-30;
-        exact = v[kk - 1].d2 < x2[r] + (double)q->thr - bound;
-        if (!exact) { /* by the same inequality, only rows with x2 + key - bound <= the k-th
-                       * candidate distance can be among the k nearest */
-          pruned_scan(m, kn, x, okr[r] ? Qr + r * wr : Q + r * w, okr[r] ? qcode + r * nb : NULL,
-                      v[kk - 1].d2 - x2[r] + bound, okr[r] ? L->gvr : L->gv, C, cnt, v, &exact);
+        /* every other row has a key >= thr, hence a squared distance >= lb_out.  The bound also
+         * holds for the one-hot path: its key |y|^2 - 2 x_dense.y_dense - 2 count is the same
+         * real number as the full one (x and y are one-hot in every block, so x_b.y_b =
+         * [code_x = code_y]); its terms have the same absolute sum (the one-hot products are >= 0
+         * and sum to count); and it is rounded in at most dd + 2 <= d + 1 operations (dd + 1
+         * products and sums in the gemm, one subtraction of the exact 2 count), no more than the
+         * full gemm's d + 1. */
+        exact = D < lb_out;
+        if (!exact) { /* by the same inequalities, only rows with x2 + key - bound <= D and
+                       * x2 (1 - 7c) + key <= D (1 + 6c) can be among the k nearest */
+          double cut = fmin(D - xx + bound, D * (1.0 + 6.0 * c) - xx * (1.0 - 7.0 * c));
+          pruned_scan(m, kn, x, okr[r] ? Qr + r * wr : Q + r * w, okr[r] ? qcode + r * nb : NULL, cut,
+                      okr[r] ? L->gvr : L->gv, C, cnt, v, &exact);
         }
       }
     }
