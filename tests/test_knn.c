@@ -3,7 +3,8 @@
  * class and sample weights, the row cap, save/load and crafted payloads.
  *
  * The file includes knn.c itself (white box) so that it can also check that the two variants
- * of the candidate scan (portable and AVX-512) make the same decisions; the member is used
+ * of the candidate scan and of the exact distances (portable and AVX-512) make the same
+ * decisions; the member is used
  * through pp_knn_ops as everywhere else. */
 #include <math.h>
 #include <stdio.h>
@@ -668,6 +669,60 @@ static void test_scan_variants_agree(void **state) {
 #endif
 }
 
+/* The exact distances of both variants (portable and AVX-512) agree to the bit: every width from
+ * 1 to 40 (partial last chunks) and 124, values of mixed magnitudes, one-hot zeros and ones,
+ * subnormals, -0 and values near KNN_VALUE_MAX; single rows (exact_d2_*) and the candidate loop
+ * (exact_rows_*). */
+static void test_exact_variants_agree(void **state) {
+  (void)state;
+#if KNN_HAVE_AVX512
+  if (!__builtin_cpu_supports("avx512f")) {
+    skip();
+    return;
+  }
+  uint64_t st = 11;
+  const size_t nrow = 40, dmax = 124;
+  float *A = tu_xmalloc(nrow * (dmax + 1) * sizeof *A), *x = tu_xmalloc(dmax * sizeof *x), *y = tu_xmalloc(dmax * sizeof *y);
+  uint32_t idx[40];
+  nbr v1[40], v2[40];
+  for (size_t d = 1; d <= dmax; d = d < 40 ? d + 1 : dmax) {
+    for (int trial = 0; trial < 4; trial++) {
+      for (size_t j = 0; j < nrow; j++) {
+        for (size_t t = 0; t < d; t++) {
+          unsigned kind = (unsigned)(tu_rand(&st) % 8);
+          double g = tu_normal(&st);
+          y[t] = kind == 0 ? (float)(tu_rand(&st) % 2) : kind == 1 ? 1e-40f * (float)g : kind == 2 ? -0.0f
+                 : kind == 3 ? (float)(g * 1e14) : (float)(g * (trial + 1));
+        }
+        fill_row(A + j * (d + 1), y, d);
+        idx[j] = (uint32_t)((j * 7) % nrow);
+      }
+      for (size_t t = 0; t < d; t++) {
+        double g = tu_normal(&st);
+        x[t] = t % 5 == 0 ? (float)(tu_rand(&st) % 2) : t % 7 == 0 ? 3e-39f * (float)g : (float)(g * 3.0);
+      }
+      for (size_t j = 0; j < nrow; j++) {
+        double a = exact_d2_base(x, A + j * (d + 1), d), b = exact_d2_avx512(x, A + j * (d + 1), d);
+        assert_memory_equal(&a, &b, sizeof a);
+      }
+      const size_t cnt = nrow - (size_t)trial; /* the four-row loop and its remainder */
+      exact_rows_base(x, A, d + 1, d, idx, cnt, v1);
+      exact_rows_avx512(x, A, d + 1, d, idx, cnt, v2);
+      for (size_t j = 0; j < cnt; j++) {
+        assert_memory_equal(&v1[j].d2, &v2[j].d2, sizeof(double));
+        assert_int_equal(v1[j].idx, v2[j].idx);
+      }
+    }
+    if (d == dmax) break;
+  }
+  free(A);
+  free(x);
+  free(y);
+#else
+  skip();
+#endif
+}
+
 /* ---- save / load --------------------------------------------------------------------------------- */
 
 static void test_save_load(void **state) {
@@ -817,6 +872,7 @@ int main(void) {
       cmocka_unit_test(test_row_cap),
       cmocka_unit_test(test_fit_and_predict_errors),
       cmocka_unit_test(test_scan_variants_agree),
+      cmocka_unit_test(test_exact_variants_agree),
       cmocka_unit_test(test_save_load),
       cmocka_unit_test(test_load_rejects_crafted),
   };

@@ -124,6 +124,7 @@ typedef struct knn_model {
   /* derived */
   double *vote;         /* n: sample weight x class weight */
   double sq_max;        /* max |y|^2 (slightly rounded up) */
+  float *sqy;           /* n: |y|^2 of each row, the floats of A's last column */
   size_t kk;            /* neighbours used: min(k, n) */
   size_t kc;            /* candidates of the float pass: min(n, kk + margin) */
   size_t kmax;          /* the float pass keeps between kc and kmax candidates */
@@ -182,6 +183,7 @@ static void knn_model_free(knn_model *m) {
   free(m->pos);
   free(m->sw);
   free(m->vote);
+  free(m->sqy);
   free(m->bstart);
   free(m->blen);
   free(m->dcol);
@@ -298,11 +300,13 @@ out:
 static int model_finish(knn_model *m) {
   const size_t n = m->n, d = m->d, w = d + 1;
   m->vote = pp_malloc_array(n, sizeof *m->vote);
-  if (!m->vote) return PROP_ERR_NOMEM;
+  m->sqy = pp_malloc_array(n, sizeof *m->sqy);
+  if (!m->vote || !m->sqy) return PROP_ERR_NOMEM;
   double mx = 0;
   for (size_t j = 0; j < n; j++) {
     double v = m->pos[j] ? m->w_pos : m->w_neg;
     m->vote[j] = m->sw ? v * (double)m->sw[j] : v;
+    m->sqy[j] = m->A[j * w + d];
     if ((double)m->A[j * w + d] > mx) mx = m->A[j * w + d];
   }
   m->sq_max = mx * (1.0 + 1e-6);
@@ -524,6 +528,120 @@ static inline double exact_d2(const float *x, const float *a, size_t d) {
   return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
+/* The exact distances of the cnt training rows idx[] (rows of A, width w) to x, into v[i] =
+ * (d2, idx[i]).  The AVX-512 variant (chosen at run time, below) gives the same bits: one
+ * 8-lane vector holds the eight partial sums of exact_d2 (lane l = columns t with t mod 8 = l),
+ * each lane does exactly exact_d2's operations in its order (a product by 0.5, a sum, a square,
+ * a sum: separate roundings, never fused; the build is ISO C, so -ffp-contract is off), the last
+ * partial chunk adds +0 in the unused lanes (s + 0 = s for s >= +0), and the final sum pairs the
+ * lanes as exact_d2 does. */
+static void exact_rows_base(const float *x, const float *A, size_t w, size_t d, const uint32_t *idx, size_t cnt,
+                            nbr *v) {
+  for (size_t i = 0; i < cnt; i++) {
+    if (i + 4 < cnt) { /* the rows are scattered over A: fetch ahead */
+      const float *ahead = A + (size_t)idx[i + 4] * w;
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + w - 1);
+    }
+    v[i] = (nbr){exact_d2(x, A + (size_t)idx[i] * w, d), idx[i]};
+  }
+}
+
+#if KNN_HAVE_AVX512
+/* ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7)), exact_d2's final sum */
+__attribute__((target("avx512f"))) static inline double sum_lanes(__m512d s) {
+  __m256d b = _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
+  __m128d lo = _mm256_castpd256_pd128(b), hi = _mm256_extractf128_pd(b, 1);
+  double b0 = _mm_cvtsd_f64(lo), b1 = _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo));
+  double b2 = _mm_cvtsd_f64(hi), b3 = _mm_cvtsd_f64(_mm_unpackhi_pd(hi, hi));
+  return (b0 + b1) + (b2 + b3);
+}
+
+__attribute__((target("avx512f"))) static inline double exact_d2_avx512_inl(const float *x, const float *a,
+                                                                           size_t d) {
+  const __m512d half = _mm512_set1_pd(0.5);
+  __m512d s = _mm512_setzero_pd();
+  size_t t = 0;
+  for (; t + 8 <= d; t += 8) {
+    __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + t));
+    __m512d av = _mm512_cvtps_pd(_mm256_loadu_ps(a + t));
+    __m512d u = _mm512_add_pd(xv, _mm512_mul_pd(half, av));
+    s = _mm512_add_pd(s, _mm512_mul_pd(u, u));
+  }
+  if (t < d) {
+    __mmask16 m = (__mmask16)((1u << (d - t)) - 1u);
+    __m512d xv = _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(m, x + t)));
+    __m512d av = _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(m, a + t)));
+    __m512d u = _mm512_add_pd(xv, _mm512_mul_pd(half, av));
+    s = _mm512_add_pd(s, _mm512_mul_pd(u, u));
+  }
+  return sum_lanes(s);
+}
+
+__attribute__((target("avx512f"))) static double exact_d2_avx512(const float *x, const float *a, size_t d) {
+  return exact_d2_avx512_inl(x, a, d);
+}
+
+/* Four rows at a time: each has its own partial sums (the same operations in the same order as
+ * exact_d2_avx512_inl), the four chains interleave so that the additions' latency overlaps. */
+__attribute__((target("avx512f"))) static void exact_rows_avx512(const float *x, const float *A, size_t w,
+                                                                 size_t d, const uint32_t *idx, size_t cnt,
+                                                                 nbr *v) {
+  const __m512d half = _mm512_set1_pd(0.5);
+  const size_t dt = d & ~(size_t)7;
+  const __mmask16 tm = (__mmask16)((1u << (d - dt)) - 1u);
+  size_t i = 0;
+  for (; i + 4 <= cnt; i += 4) {
+    if (i + 8 <= cnt) { /* the rows are scattered over A: fetch the next four */
+      for (size_t l = 4; l < 8; l++) {
+        const float *ahead = A + (size_t)idx[i + l] * w;
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + w - 1);
+      }
+    }
+    const float *a0 = A + (size_t)idx[i] * w, *a1 = A + (size_t)idx[i + 1] * w;
+    const float *a2 = A + (size_t)idx[i + 2] * w, *a3 = A + (size_t)idx[i + 3] * w;
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+#define KNN_D2_STEP(s, a, xv, ld)                                                   \
+  do {                                                                              \
+    __m512d u_ = _mm512_add_pd(xv, _mm512_mul_pd(half, _mm512_cvtps_pd(ld(a))));    \
+    s = _mm512_add_pd(s, _mm512_mul_pd(u_, u_));                                    \
+  } while (0)
+#define KNN_LD_FULL(a) _mm256_loadu_ps((a) + t)
+#define KNN_LD_TAIL(a) _mm512_castps512_ps256(_mm512_maskz_loadu_ps(tm, (a) + t))
+    size_t t = 0;
+    for (; t < dt; t += 8) {
+      __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + t));
+      KNN_D2_STEP(s0, a0, xv, KNN_LD_FULL);
+      KNN_D2_STEP(s1, a1, xv, KNN_LD_FULL);
+      KNN_D2_STEP(s2, a2, xv, KNN_LD_FULL);
+      KNN_D2_STEP(s3, a3, xv, KNN_LD_FULL);
+    }
+    if (t < d) {
+      __m512d xv = _mm512_cvtps_pd(KNN_LD_TAIL(x));
+      KNN_D2_STEP(s0, a0, xv, KNN_LD_TAIL);
+      KNN_D2_STEP(s1, a1, xv, KNN_LD_TAIL);
+      KNN_D2_STEP(s2, a2, xv, KNN_LD_TAIL);
+      KNN_D2_STEP(s3, a3, xv, KNN_LD_TAIL);
+    }
+#undef KNN_D2_STEP
+#undef KNN_LD_FULL
+#undef KNN_LD_TAIL
+    v[i] = (nbr){sum_lanes(s0), idx[i]};
+    v[i + 1] = (nbr){sum_lanes(s1), idx[i + 1]};
+    v[i + 2] = (nbr){sum_lanes(s2), idx[i + 2]};
+    v[i + 3] = (nbr){sum_lanes(s3), idx[i + 3]};
+  }
+  for (; i < cnt; i++) v[i] = (nbr){exact_d2_avx512_inl(x, A + (size_t)idx[i] * w, d), idx[i]};
+}
+#endif
+
+typedef double (*exact_d2_fn)(const float *x, const float *a, size_t d);
+typedef void (*exact_rows_fn)(const float *x, const float *A, size_t w, size_t d, const uint32_t *idx, size_t cnt,
+                              nbr *v);
+
+static double exact_d2_base(const float *x, const float *a, size_t d) { return exact_d2(x, a, d); }
+
 /* Offering the keys of a tile (rows r < nq with ok[r], stride ldc, nt keys each, of training
  * rows base..) to the query buffers.  Two variants with the same results: a portable one (SSE2
  * compares on x86-64, then the set bits one by one), and on x86-64 CPUs with AVX-512 (chosen at
@@ -614,9 +732,14 @@ KNN_AVX512 static size_t keep_below_avx512(float *key, uint32_t *idx, size_t n, 
     __m512 k = _mm512_maskz_loadu_ps(lm, key + j);
     __m512i ix = _mm512_maskz_loadu_epi32(lm, idx + j);
     __mmask16 m = _mm512_mask_cmp_ps_mask(lm, k, tv, _CMP_LT_OQ);
-    _mm512_mask_compressstoreu_ps(key + o, m, k); /* o <= j: writes only what was read */
-    _mm512_mask_compressstoreu_epi32(idx + o, m, ix);
-    o += (size_t)__builtin_popcount(m);
+    /* compress in a register, then a masked store of the popcount(m) low lanes (o <= j: writes
+     * only what was read).  Not the compress-store to memory: on AMD Zen 4 it is microcoded and
+     * took 15% of lending_club's predict. */
+    unsigned cnt = (unsigned)__builtin_popcount(m);
+    __mmask16 sm = (__mmask16)((1u << cnt) - 1u);
+    _mm512_mask_storeu_ps(key + o, sm, _mm512_maskz_compress_ps(m, k));
+    _mm512_mask_storeu_epi32(idx + o, sm, _mm512_maskz_compress_epi32(m, ix));
+    o += cnt;
   }
   return o;
 }
@@ -661,18 +784,6 @@ KNN_AVX512 static void offer_tile_avx512(qbuf *qb, const unsigned char *ok, size
 typedef void (*offer_fn)(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax,
                          const float *C, size_t ldc, size_t nt, uint32_t base);
 
-static void pick_scan(offer_fn *offer, const scan_ops **ops) {
-#if KNN_HAVE_AVX512
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) {
-    *offer = offer_tile_avx512;
-    *ops = &k_scan_avx512;
-    return;
-  }
-#endif
-  *offer = offer_tile_base;
-  *ops = &k_scan_base;
-}
-
 static inline int nbr_less(const nbr *a, const nbr *b) { return a->d2 < b->d2 || (a->d2 == b->d2 && a->idx < b->idx); }
 
 /* Reorder v[0..n) so that v[0..k) are the k smallest by (d2, idx) and v[k-1] the k-th. */
@@ -702,6 +813,34 @@ static void select_k(nbr *v, size_t n, size_t k) {
   }
 }
 
+/* The k-th smallest of a[0..n) (1 <= k <= n; a is reordered). */
+static double kth_smallest(double *a, size_t n, size_t k) {
+  size_t lo = 0, hi = n;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    double t;
+    if (a[mid] < a[lo]) { t = a[lo]; a[lo] = a[mid]; a[mid] = t; }
+    if (a[hi - 1] < a[mid]) { t = a[mid]; a[mid] = a[hi - 1]; a[hi - 1] = t; }
+    if (a[mid] < a[lo]) { t = a[lo]; a[lo] = a[mid]; a[mid] = t; }
+    t = a[mid]; a[mid] = a[hi - 1]; a[hi - 1] = t;
+    const double piv = a[hi - 1];
+    size_t s = lo;
+    for (size_t i = lo; i + 1 < hi; i++)
+      if (a[i] < piv) {
+        t = a[i];
+        a[i] = a[s];
+        a[s] = t;
+        s++;
+      }
+    a[hi - 1] = a[s];
+    a[s] = piv;
+    if (s == k - 1) return piv;
+    if (s > k - 1) hi = s;
+    else lo = s + 1;
+  }
+  return a[k - 1];
+}
+
 /* Max-heap of nbr by (d2, idx), for the exact scan. */
 static void nheap_push(nbr *h, size_t n, nbr c) {
   size_t i = n;
@@ -727,12 +866,21 @@ static void nheap_replace_top(nbr *h, size_t n, nbr c) {
   h[i] = c;
 }
 
+/* exact_d2 of the CPU variant (the same bits either way). */
+static exact_d2_fn pick_exact_d2(void) {
+#if KNN_HAVE_AVX512
+  if (__builtin_cpu_supports("avx512f")) return exact_d2_avx512;
+#endif
+  return exact_d2_base;
+}
+
 /* The kk nearest training rows of x by an exact scan (in v[0..kk), any order). */
 static void exact_scan(const knn_model *m, const float *x, nbr *v) {
   const size_t n = m->n, d = m->d, w = d + 1, kk = m->kk;
+  const exact_d2_fn d2 = pick_exact_d2();
   size_t hn = 0;
   for (size_t j = 0; j < n; j++) {
-    nbr c = {exact_d2(x, m->A + j * w, d), (uint32_t)j};
+    nbr c = {d2(x, m->A + j * w, d), (uint32_t)j};
     if (hn < kk) nheap_push(v, hn++, c);
     else if (nbr_less(&c, &v[0])) nheap_replace_top(v, kk, c);
   }
@@ -810,6 +958,7 @@ typedef struct layout {
   size_t off_key;  /* tq x bc floats */
   size_t off_idx;  /* tq x bc uint32 */
   size_t off_v;    /* kmax nbr */
+  size_t off_lu;   /* 3 x kmax doubles: the candidates' distance bounds (low, high) and a copy */
   size_t bytes;
 } layout;
 
@@ -883,6 +1032,8 @@ static void make_layout(const knn_model *m, size_t nq, layout *L) {
   o = align64(o + tq * m->bc * sizeof(uint32_t));
   L->off_v = o;
   o = align64(o + m->kmax * sizeof(nbr));
+  L->off_lu = o;
+  o = align64(o + 3 * m->kmax * sizeof(double));
   L->bytes = o + 64; /* room to align the base */
 }
 
@@ -929,14 +1080,34 @@ __attribute__((target("avx512f,avx512bw"))) static void onehot_correct_avx512(co
 }
 #endif
 
-static void onehot_correct(const knn_model *m, const uint16_t *qc, size_t j0, size_t nt, uint16_t *cnt, float *c) {
+typedef void (*onehot_fn)(const knn_model *m, const uint16_t *qc, size_t j0, size_t nt, uint16_t *cnt, float *c);
+
+/* The loops of one CPU variant, chosen once per predict call (all variants give the same bits). */
+typedef struct kernels {
+  offer_fn offer;
+  const scan_ops *ops;
+  onehot_fn onehot;
+  exact_d2_fn d2;
+  exact_rows_fn rows;
+} kernels;
+
+static void pick_kernels(kernels *k) {
+  k->offer = offer_tile_base;
+  k->ops = &k_scan_base;
+  k->onehot = onehot_correct_base;
+  k->d2 = exact_d2_base;
+  k->rows = exact_rows_base;
 #if KNN_HAVE_AVX512
-  if (__builtin_cpu_supports("avx512bw")) {
-    onehot_correct_avx512(m, qc, j0, nt, cnt, c);
-    return;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) {
+    k->offer = offer_tile_avx512;
+    k->ops = &k_scan_avx512;
+  }
+  if (__builtin_cpu_supports("avx512bw")) k->onehot = onehot_correct_avx512;
+  if (__builtin_cpu_supports("avx512f")) {
+    k->d2 = exact_d2_avx512;
+    k->rows = exact_rows_avx512;
   }
 #endif
-  onehot_correct_base(m, qc, j0, nt, cnt, c);
 }
 
 /* The query x takes the one-hot path when, in every block, its values are exactly 0 or 1 with
@@ -966,22 +1137,22 @@ static int query_onehot(const knn_model *m, const float *x, uint16_t *qc) {
  * candidates (>= the true k-th), every row skipped has a distance >= x2 + key - B > D, so the
  * result is exact_scan's.  *done = 0 when fewer than kk rows passed (which the inequality rules
  * out; the caller then runs exact_scan). */
-static void pruned_scan(const knn_model *m, const float *x, const float *qrow, const uint16_t *qc, double cut,
-                        size_t gv, float *C, uint16_t *cnt, nbr *v, int *done) {
+static void pruned_scan(const knn_model *m, const kernels *kn, const float *x, const float *qrow, const uint16_t *qc,
+                        double cut, size_t gv, float *C, uint16_t *cnt, nbr *v, int *done) {
   const size_t n = m->n, d = m->d, w = d + 1, kk = m->kk;
   size_t hn = 0;
   for (size_t j0 = 0; j0 < n; j0 += gv) {
     size_t nt = n - j0 < gv ? n - j0 : gv;
     if (qc) {
       tile_keys(m->Ad, m->dd + 1, qrow, 1, j0, nt, C, 0);
-      onehot_correct(m, qc, j0, nt, cnt, C);
+      kn->onehot(m, qc, j0, nt, cnt, C);
     } else {
       tile_keys(m->A, w, qrow, 1, j0, nt, C, 0);
     }
     for (size_t i = 0; i < nt; i++) {
       if (!((double)C[i] <= cut)) continue;
       size_t j = j0 + i;
-      nbr c = {exact_d2(x, m->A + j * w, d), (uint32_t)j};
+      nbr c = {kn->d2(x, m->A + j * w, d), (uint32_t)j};
       if (hn < kk) nheap_push(v, hn++, c);
       else if (nbr_less(&c, &v[0])) nheap_replace_top(v, kk, c);
     }
@@ -990,8 +1161,8 @@ static void pruned_scan(const knn_model *m, const float *x, const float *qrow, c
 }
 
 /* Predict nq <= L->tq rows.  Returns 0, or PROP_ERR_VALUE with *bad = the offending row. */
-static int predict_block(const knn_model *m, const layout *L, const float *X, size_t nq, double *out, void *scratch,
-                         size_t *bad) {
+static int predict_block(const knn_model *m, const kernels *kn, const layout *L, const float *X, size_t nq,
+                         double *out, void *scratch, size_t *bad) {
   const size_t d = m->d, w = d + 1, n = m->n, kc = m->kc, kmax = m->kmax, kk = m->kk, bc = m->bc;
   const size_t nb = m->nb, dd = m->dd, wr = dd + 1;
   unsigned char *base = (unsigned char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
@@ -1003,9 +1174,9 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
   float *keys = (float *)(base + L->off_key);
   uint32_t *idxs = (uint32_t *)(base + L->off_idx);
   nbr *v = (nbr *)(base + L->off_v);
-  offer_fn offer;
-  const scan_ops *ops;
-  pick_scan(&offer, &ops);
+  double *lob = (double *)(base + L->off_lu), *hib = lob + kmax, *tmp = hib + kmax;
+  const offer_fn offer = kn->offer;
+  const scan_ops *ops = kn->ops;
   size_t nfull = 0, nred = 0;
   for (size_t r = 0; r < nq; r++) {
     const float *x = X + r * d;
@@ -1058,7 +1229,7 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
       size_t nt = n - j0 < step ? n - j0 : step;
       tile_keys(m->Ad, wr, Qr, nq, j0, nt, C, ldc);
       for (size_t r = 0; r < nq; r++)
-        if (okr[r]) onehot_correct(m, qcode + r * nb, j0, nt, cnt, C + r * ldc);
+        if (okr[r]) kn->onehot(m, qcode + r * nb, j0, nt, cnt, C + r * ldc);
       offer(qb, okr, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
     }
   }
@@ -1077,31 +1248,71 @@ static int predict_block(const knn_model *m, const layout *L, const float *X, si
     if (ok[r] || okr[r]) {
       qbuf *q = &qb[r];
       qbuf_finish(q, kc, kmax, ops);
-      for (size_t i = 0; i < q->cnt; i++) {
-        if (i + 4 < q->cnt) { /* the rows are scattered over A: fetch ahead */
-          const float *ahead = m->A + (size_t)q->idx[i + 4] * w;
-          __builtin_prefetch(ahead);
-          __builtin_prefetch(ahead + w - 1);
+      /* Error bounds (see the check below): a key is within c (|x|^2 + 3 |y|^2) of the true
+       * |y|^2 - 2 x.y, so each candidate's exact distance lies in [lo, hi] = x2 + key -+ B_j with
+       * its own |y_j|^2 (sqy, rounded up), and every row left out of the buffer (key >= thr) is at
+       * distance >= lb_out: either with max |y|^2, or with |y_j|^2 <= (|x| + |x - y_j|)^2 <=
+       * 2 |x|^2 + 2 dist_j, which gives dist_j (1 + 6c) >= x2 (1 - 7c) + key_j. */
+      const double c = (double)(d + 3) * 0x1p-23, xx = x2[r];
+      const double bound = c * (xx + 3.0 * m->sq_max) + 1e-30;
+      const double lb_out = q->thr == INFINITY ? INFINITY
+                                               : fmax(xx + (double)q->thr - bound,
+                                                      (xx * (1.0 - 7.0 * c) + (double)q->thr) / (1.0 + 6.0 * c));
+      double D; /* >= the k-th smallest exact distance of the candidates */
+      const size_t nc = q->cnt;
+      if (m->weights == W_UNIFORM && nc > kk) {
+        /* Uniform votes need the k nearest rows, not their distances.  A candidate whose hi is
+         * below the (kk+1)-th smallest lo has at most kk - 1 others that can come before it: it
+         * is among the kk nearest of the candidates (sure in).  One whose lo is above the kk-th
+         * smallest hi has kk candidates before it (sure out).  Only the others get an exact
+         * distance, and the rest of the kk is chosen among them by (distance, row): the kk
+         * nearest of the candidates, as if all had been computed. */
+        for (size_t i = 0; i < nc; i++) {
+          double kv = xx + (double)q->key[i];
+          double bj = c * (xx + 3.0 * ((double)m->sqy[q->idx[i]] * (1.0 + 1e-6))) + 1e-30;
+          lob[i] = kv - bj;
+          hib[i] = kv + bj;
         }
-        v[i] = (nbr){exact_d2(x, m->A + (size_t)q->idx[i] * w, d), q->idx[i]};
+        memcpy(tmp, hib, nc * sizeof *tmp);
+        const double hk = kth_smallest(tmp, nc, kk);
+        memcpy(tmp, lob, nc * sizeof *tmp);
+        const double lk1 = kth_smallest(tmp, nc, kk + 1);
+        size_t nin = 0, nund = 0;
+        D = -INFINITY;
+        for (size_t i = 0; i < nc; i++) {
+          if (hib[i] < lk1) {
+            v[nin++] = (nbr){hib[i], q->idx[i]}; /* d2 unused by uniform votes; hi bounds it */
+            if (hib[i] > D) D = hib[i];
+          } else if (!(lob[i] > hk)) {
+            q->idx[nund++] = q->idx[i]; /* nund <= i: in place */
+          }
+        }
+        kn->rows(x, m->A, w, d, q->idx, nund, v + nin);
+        if (nin < kk) {
+          select_k(v + nin, nund, kk - nin);
+          if (v[kk - 1].d2 > D) D = v[kk - 1].d2;
+        }
+      } else {
+        kn->rows(x, m->A, w, d, q->idx, nc, v);
+        select_k(v, nc, kk);
+        D = v[kk - 1].d2;
       }
-      select_k(v, q->cnt, kk);
       if (q->thr == INFINITY) {
         exact = 1; /* no row was ever dropped: every training row is a candidate */
       } else {
-        /* every other row has a key >= thr, hence a squared distance >= x2 + thr - bound.  The
-         * bound also holds for the one-hot path: its key |y|^2 - 2 x_dense.y_dense - 2 count
-         * is the same real number as the full one (x and y are one-hot in every block, so
-         * x_b.y_b = [code_x = code_y]); its terms have the same absolute sum (the one-hot
-         * products are >= 0 and sum to count); and it is rounded in at most dd + 2 <= d + 1
-         * operations (dd + 1 products and sums in the gemm, one subtraction of the exact 2
-         * count), no more than the full gemm's d + 1. */
-        double bound = (double)(d + 3) * 0x1p-23 * (x2[r] + 3.0 * m->sq_max) + 1e-30;
-        exact = v[kk - 1].d2 < x2[r] + (double)q->thr - bound;
-        if (!exact) { /* by the same inequality, only rows with x2 + key - bound <= the k-th
-                       * candidate distance can be among the k nearest */
-          pruned_scan(m, x, okr[r] ? Qr + r * wr : Q + r * w, okr[r] ? qcode + r * nb : NULL,
-                      v[kk - 1].d2 - x2[r] + bound, okr[r] ? L->gvr : L->gv, C, cnt, v, &exact);
+        /* every other row has a key >= thr, hence a squared distance >= lb_out.  The bound also
+         * holds for the one-hot path: its key |y|^2 - 2 x_dense.y_dense - 2 count is the same
+         * real number as the full one (x and y are one-hot in every block, so x_b.y_b =
+         * [code_x = code_y]); its terms have the same absolute sum (the one-hot products are >= 0
+         * and sum to count); and it is rounded in at most dd + 2 <= d + 1 operations (dd + 1
+         * products and sums in the gemm, one subtraction of the exact 2 count), no more than the
+         * full gemm's d + 1. */
+        exact = D < lb_out;
+        if (!exact) { /* by the same inequalities, only rows with x2 + key - bound <= D and
+                       * x2 (1 - 7c) + key <= D (1 + 6c) can be among the k nearest */
+          double cut = fmin(D - xx + bound, D * (1.0 + 6.0 * c) - xx * (1.0 - 7.0 * c));
+          pruned_scan(m, kn, x, okr[r] ? Qr + r * wr : Q + r * w, okr[r] ? qcode + r * nb : NULL, cut,
+                      okr[r] ? L->gvr : L->gv, C, cnt, v, &exact);
         }
       }
     }
@@ -1125,6 +1336,8 @@ static int knn_predict(const void *model, const float *X, size_t n, double *out,
   if (n == 0) return 0;
   layout L;
   make_layout(m, n, &L);
+  kernels kn;
+  pick_kernels(&kn);
   const size_t d = m->d, nblk = (n + L.tq - 1) / L.tq;
   int nt = nthread;
 #ifdef _OPENMP
@@ -1139,7 +1352,7 @@ static int knn_predict(const void *model, const float *X, size_t n, double *out,
     if (!ws && !(ws = pp_malloc(L.bytes))) return PROP_ERR_NOMEM;
     for (size_t b = 0; b < nblk && !rc; b++) {
       size_t i0 = b * L.tq, nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
-      rc = predict_block(m, &L, X + i0 * d, nb, out + i0, ws, &bad);
+      rc = predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad);
       if (rc) bad_row = i0 + bad;
     }
     if (ws != scratch) free(ws);
@@ -1155,7 +1368,7 @@ static int knn_predict(const void *model, const float *X, size_t n, double *out,
       for (size_t b = 0; b < nblk; b++) {
         if (!ws) continue;
         size_t i0 = b * L.tq, nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
-        if (predict_block(m, &L, X + i0 * d, nb, out + i0, ws, &bad)) {
+        if (predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad)) {
 #pragma omp critical
           {
             if (rc == 0 || (rc == PROP_ERR_VALUE && i0 + bad < bad_row)) {
