@@ -8,6 +8,7 @@
 
 #include "bands/bands.h"
 #include "calibrate/calibrate.h"
+#include "io/bundle.h"
 #include "pipeline/pipeline.h"
 #include "testutil.h"
 
@@ -110,6 +111,8 @@ static void test_bad_recipes_name_the_field(void **state) {
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"ensemble\": {\"selection\": \"top_k\", \"k\": 2}}",
                       "ensemble.k");
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"calibration\": \"magic\"}", "calibration");
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"calibration_min_rows\": 0}", "calibration_min_rows");
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"calibration_min_rows\": 2.5}", "calibration_min_rows");
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}, {\"name\": \"xgboost\"}]}", "appears twice");
   expect_recipe_error("{\"members\": []}", "members");
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}],\n \"seed\": }", "r.json:2:");
@@ -129,6 +132,48 @@ static void test_recipe_round_trip_through_model_file(void **state) {
   char *canon2;
   assert_int_equal(prop_recipe_to_json(r2, &canon2), 0);
   assert_string_equal(canon, canon2);
+  assert_non_null(strstr(canon2, "\"calibration_min_rows\": 100"));
+  /* the calibrator's end rule travels with the model */
+  assert_int_equal(g_model->iso_ends, PP_ISO_ENDS_LINEAR);
+  assert_int_equal(m2->iso_ends, PP_ISO_ENDS_LINEAR);
+  /* a file written before the end rule existed (CALB without its last u32) loads with flat ends, and
+   * scores as it always did; an unknown rule is refused, naming the section */
+  pp_section *secs;
+  size_t ns;
+  assert_int_equal(pp_bundle_parse(buf, len, "t", &secs, &ns), 0);
+  size_t ci = ns;
+  for (size_t i = 0; i < ns; i++)
+    if (!memcmp(secs[i].tag, "CALB", 4)) ci = i;
+  assert_true(ci < ns);
+  const unsigned char *calb = secs[ci].data;
+  size_t calb_len = secs[ci].len;
+  unsigned char *mod = malloc(calb_len);
+  memcpy(mod, calb, calb_len);
+  for (int variant = 0; variant < 2; variant++) {
+    secs[ci].data = mod;
+    secs[ci].len = variant == 0 ? calb_len - 4 : calb_len;
+    if (variant == 1) mod[calb_len - 4] = 7;
+    pp_buf ob;
+    pp_buf_init(&ob);
+    assert_int_equal(pp_bundle_write(&ob, secs, ns), 0);
+    prop_model *old = NULL;
+    int rc = prop_model_load_from_buffer(ob.data, ob.len, &old);
+    if (variant == 0) {
+      assert_int_equal(rc, 0);
+      assert_int_equal(old->iso_ends, PP_ISO_ENDS_FLAT);
+      double lo = g_model->iso_x[0] - 1.0, hi = g_model->iso_x[g_model->iso_k - 1] + 1.0;
+      assert_true(pp_calibrate_apply(old, lo) == g_model->iso_v[0]);
+      assert_true(pp_calibrate_apply(g_model, lo) < g_model->iso_v[0] || pp_calibrate_apply(g_model, hi) > g_model->iso_v[g_model->iso_k - 1]);
+      assert_true(pp_calibrate_apply(old, hi) == g_model->iso_v[g_model->iso_k - 1]);
+      prop_model_free(old);
+    } else {
+      assert_int_equal(rc, PROP_ERR_CORRUPT);
+      assert_non_null(strstr(prop_last_error(), "CALB"));
+    }
+    pp_buf_free(&ob);
+  }
+  free(mod);
+  free(secs);
   /* and the metadata says what was trained */
   assert_non_null(strstr(prop_model_metadata_json(m2), "\"rows\": 2100"));
   assert_non_null(strstr(prop_model_metadata_json(m2), "\"library_version\": \"" PROP_VERSION_STRING "\""));
@@ -377,17 +422,17 @@ static void test_calibrators_monotone(void **state) {
   }
   double *x, *v;
   size_t k;
-  assert_int_equal(pp_isotonic_fit(s, y, NULL, n, &x, &v, &k), 0);
+  assert_int_equal(pp_isotonic_fit(s, y, NULL, n, 0, &x, &v, &k), 0);
   assert_true(k > 3);
   double prev = -1;
   for (int g = 0; g <= 1000; g++) {
-    double q = pp_isotonic_apply(x, v, k, g / 1000.0);
+    double q = pp_isotonic_apply(x, v, k, PP_ISO_ENDS_FLAT, g / 1000.0);
     assert_true(q >= prev);
     assert_true(q >= 0 && q <= 1);
     prev = q;
   }
   /* it learns the square: at s = 0.5 the calibrated value is near 0.25 */
-  assert_true(fabs(pp_isotonic_apply(x, v, k, 0.5) - 0.25) < 0.08);
+  assert_true(fabs(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_FLAT, 0.5) - 0.25) < 0.08);
   free(x);
   free(v);
   double A, B;
@@ -400,6 +445,83 @@ static void test_calibrators_monotone(void **state) {
   }
   free(s);
   free(y);
+}
+
+/* The minimum block size and the end rules, on a case worked by hand.  Scores 1..10 with labels
+ * 0 0 1 0 1 1 0 1 1 1: PAV gives blocks {1,2} 0, {3,4} 0.5, {5,6,7} 2/3, {8,9,10} 1 (knots at the
+ * blocks' mean scores 1.5, 3.5, 6, 9).  With at least 3 rows per block, {1,2} (the lightest, and
+ * first) joins its only neighbour: {1..4} 0.25 at knot 2.5. */
+static void test_isotonic_min_rows_and_ends(void **state) {
+  (void)state;
+  const double s[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  const float y[10] = {0, 0, 1, 0, 1, 1, 0, 1, 1, 1};
+  double *x, *v;
+  size_t k;
+  assert_int_equal(pp_isotonic_fit(s, y, NULL, 10, 0, &x, &v, &k), 0);
+  assert_int_equal(k, 4);
+  const double x4[4] = {1.5, 3.5, 6, 9}, v4[4] = {0, 0.5, 2.0 / 3.0, 1};
+  for (size_t i = 0; i < 4; i++) {
+    tu_assert_close(x[i], x4[i], 1e-15);
+    tu_assert_close(v[i], v4[i], 1e-15);
+  }
+  free(x);
+  free(v);
+  assert_int_equal(pp_isotonic_fit(s, y, NULL, 10, 3, &x, &v, &k), 0);
+  assert_int_equal(k, 3);
+  const double x3[3] = {2.5, 6, 9}, v3[3] = {0.25, 2.0 / 3.0, 1};
+  for (size_t i = 0; i < 3; i++) {
+    tu_assert_close(x[i], x3[i], 1e-15);
+    tu_assert_close(v[i], v3[i], 1e-15);
+  }
+  /* inside the knots both rules interpolate; outside, FLAT holds the end value and LINEAR continues the
+   * end segment, clamped to [0, 1] */
+  tu_assert_close(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_FLAT, 4.25), 0.25 + (4.25 - 2.5) / 3.5 * (2.0 / 3.0 - 0.25),
+                  1e-15);
+  tu_assert_close(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, 4.25),
+                  pp_isotonic_apply(x, v, k, PP_ISO_ENDS_FLAT, 4.25), 0);
+  tu_assert_close(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_FLAT, 1.0), 0.25, 0);
+  tu_assert_close(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, 1.0), 0.25 - 1.5 / 3.5 * (2.0 / 3.0 - 0.25), 1e-15);
+  tu_assert_close(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, 0.0), 0.0, 0); /* clamped */
+  tu_assert_close(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, 9.5), 1.0, 0);  /* clamped */
+  tu_assert_close(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_FLAT, 9.5), 1.0, 0);
+  assert_true(isnan(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, NAN)));
+  free(x);
+  free(v);
+  /* a minimum of 6 rows: {1..4} 0.25 stays (merging stops at two blocks), {5,6,7} joins {8,9,10}, its
+   * nearer neighbour in value: 5/6 at knot 7.5 */
+  assert_int_equal(pp_isotonic_fit(s, y, NULL, 10, 6, &x, &v, &k), 0);
+  assert_int_equal(k, 2);
+  tu_assert_close(x[0], 2.5, 1e-15);
+  tu_assert_close(v[0], 0.25, 1e-15);
+  tu_assert_close(x[1], 7.5, 1e-15);
+  tu_assert_close(v[1], 5.0 / 6.0, 1e-15);
+  free(x);
+  free(v);
+  /* random data: every block holds >= 100 rows (counted from the knots' positions is not possible, so
+   * through the values: with 3,000 rows at most 30 blocks), and LINEAR is strictly increasing away from
+   * the clamps, so it keeps the order of the scores */
+  const size_t n = 3000;
+  double *sr = malloc(n * sizeof *sr);
+  float *yr = malloc(n * sizeof *yr);
+  uint64_t st = 5;
+  for (size_t i = 0; i < n; i++) {
+    sr[i] = tu_uniform(&st);
+    yr[i] = tu_uniform(&st) < sr[i] * sr[i] ? 1.0f : 0.0f;
+  }
+  assert_int_equal(pp_isotonic_fit(sr, yr, NULL, n, 100, &x, &v, &k), 0);
+  assert_true(k >= 3 && k <= 30);
+  double prev = -1;
+  for (int g = 0; g <= 1000; g++) {
+    double q = pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, g / 1000.0);
+    assert_true(q >= 0 && q <= 1);
+    if (q > 0 && q < 1) assert_true(q > prev);
+    else assert_true(q >= prev);
+    prev = q;
+  }
+  free(x);
+  free(v);
+  free(sr);
+  free(yr);
 }
 
 /* ---- ranking --------------------------------------------------------------------------------- */
@@ -808,6 +930,7 @@ int main(void) {
       cmocka_unit_test(test_bad_recipes_name_the_field),
       cmocka_unit_test(test_vote_weights_fit),
       cmocka_unit_test(test_calibrators_monotone),
+      cmocka_unit_test(test_isotonic_min_rows_and_ends),
       cmocka_unit_test(test_rank_ties_deterministic),
       cmocka_unit_test(test_dialer_rank_large_lists),
       cmocka_unit_test(test_rank_order_matches_reference),

@@ -13,9 +13,20 @@ int pp_platt_fit(const double *f, const float *y, size_t n, double *A, double *B
 double pp_platt_apply(double A, double B, double f);
 
 /* Isotonic regression (pool adjacent violators) of y on score s with weights w (NULL = 1).
- * Result: a non-decreasing step function given by knots x[k] (increasing) and values v[k];
- * *x and *v are malloc'd, *k their length. */
-int pp_isotonic_fit(const double *s, const float *y, const double *w, size_t n, double **x, double **v, size_t *k);
-/* Linear interpolation between knots, clamped at the ends. */
-double pp_isotonic_apply(const double *x, const double *v, size_t k, double s);
+ * Result: knots x[k] (increasing; each the weighted mean score of its block) with values v[k]
+ * (strictly increasing, each the block's weighted mean of y); *x and *v are malloc'd, *k their
+ * length.  min_weight > 0 asks that every block weigh at least that much (with w = NULL: hold at
+ * least that many rows): after PAV, the lightest block below it is merged into the neighbour
+ * whose value is nearer, until none is left below it or two blocks remain (one block would be a
+ * constant, which ranks nobody; PAV itself still gives one when the scores carry no order).  Merging
+ * neighbours of an increasing sequence keeps it increasing; a probability is then never claimed
+ * on the evidence of a handful of rows. */
+int pp_isotonic_fit(const double *s, const float *y, const double *w, size_t n, double min_weight, double **x,
+                    double **v, size_t *k);
+/* How pp_isotonic_apply treats scores outside [x[0], x[k-1]]. */
+enum { PP_ISO_ENDS_FLAT = 0, PP_ISO_ENDS_LINEAR = 1 };
+/* Linear interpolation between knots.  Outside them: FLAT holds the end values (every score
+ * beyond a knot ties); LINEAR continues the end segments, clamped to [0, 1], so that the map stays
+ * strictly increasing (the ranking, and so the AUC, of the scores is kept).  NaN gives NaN. */
+double pp_isotonic_apply(const double *x, const double *v, size_t k, int ends, double s);
 #endif

@@ -1,5 +1,6 @@
-/* Isotonic regression by pool-adjacent-violators, applied by linear interpolation between the
- * block means (so that distinct scores keep distinct calibrated values where the fit allows). */
+/* Isotonic regression by pool-adjacent-violators, with an optional minimum block weight, applied
+ * by linear interpolation between the block means (so that distinct scores keep distinct
+ * calibrated values where the fit allows). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,8 @@ static int cmp_pt(const void *a, const void *b) {
   return (x > z) - (x < z);
 }
 
-int pp_isotonic_fit(const double *s, const float *y, const double *w, size_t n, double **xo, double **vo, size_t *ko) {
+int pp_isotonic_fit(const double *s, const float *y, const double *w, size_t n, double min_weight, double **xo,
+                    double **vo, size_t *ko) {
   *xo = *vo = NULL;
   *ko = 0;
   if (n == 0) return pp_err(PROP_ERR_TRAIN, "isotonic calibration: no rows");
@@ -61,6 +63,31 @@ int pp_isotonic_fit(const double *s, const float *y, const double *w, size_t n, 
     }
     i = j;
   }
+  /* Minimum block weight: merge the lightest block below it into its nearer neighbour (by value;
+   * the first and last blocks have one neighbour), until none is left below it or two blocks
+   * remain.  Two are kept: on weak signal the small end blocks would otherwise fold into the
+   * middle one by one down to a constant, which ranks nobody above anybody. */
+  while (nb > 2 && min_weight > 0) {
+    size_t b = nb;
+    double least = min_weight;
+    for (size_t i = 0; i < nb; i++)
+      if (bw[i] < least) {
+        least = bw[i];
+        b = i;
+      }
+    if (b == nb) break;
+    size_t a = b == 0 ? 0 : b == nb - 1 ? nb - 2 : (bv[b] - bv[b - 1] <= bv[b + 1] - bv[b] ? b - 1 : b);
+    double tw = bw[a] + bw[a + 1];
+    if (tw > 0) {
+      bv[a] = (bv[a] * bw[a] + bv[a + 1] * bw[a + 1]) / tw;
+      bs[a] = (bs[a] * bw[a] + bs[a + 1] * bw[a + 1]) / tw;
+    }
+    bw[a] = tw;
+    memmove(bv + a + 1, bv + a + 2, (nb - a - 2) * sizeof *bv);
+    memmove(bs + a + 1, bs + a + 2, (nb - a - 2) * sizeof *bs);
+    memmove(bw + a + 1, bw + a + 2, (nb - a - 2) * sizeof *bw);
+    nb--;
+  }
   free(pt);
   free(bw);
   /* The merged blocks are strictly increasing in value; knot positions are increasing too. */
@@ -70,10 +97,15 @@ int pp_isotonic_fit(const double *s, const float *y, const double *w, size_t n, 
   return 0;
 }
 
-double pp_isotonic_apply(const double *x, const double *v, size_t k, double s) {
+double pp_isotonic_apply(const double *x, const double *v, size_t k, int ends, double s) {
   if (k == 0 || s != s) return s;
-  if (s <= x[0]) return v[0];
-  if (s >= x[k - 1]) return v[k - 1];
+  if (s <= x[0] || s >= x[k - 1]) {
+    size_t last = s <= x[0] ? 0 : k - 1;
+    if (ends != PP_ISO_ENDS_LINEAR || k < 2) return v[last];
+    size_t a = last == 0 ? 0 : k - 2; /* the end segment [a, a + 1], continued */
+    double r = v[a] + (s - x[a]) / (x[a + 1] - x[a]) * (v[a + 1] - v[a]);
+    return r < 0.0 ? 0.0 : r > 1.0 ? 1.0 : r;
+  }
   size_t lo = 0, hi = k - 1;
   while (hi - lo > 1) {
     size_t mid = lo + (hi - lo) / 2;

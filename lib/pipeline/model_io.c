@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bands/bands.h"
+#include "calibrate/calibrate.h"
 #include "io/bundle.h"
 #include "pipeline/pipeline.h"
 
@@ -50,6 +51,7 @@ int pp_model_serialize(const prop_model *m, pp_buf *out) {
     pp_put_u64(c, m->iso_k);
     pp_put_f64s(c, m->iso_x, m->iso_k);
     pp_put_f64s(c, m->iso_v, m->iso_k);
+    pp_put_u32(c, (uint32_t)m->iso_ends); /* absent in files written before it existed: FLAT */
     pp_buf *b = &bufs[S_BAND];
     pp_put_u64(b, m->nbands);
     pp_put_f64s(b, m->edges, m->nbands + 1);
@@ -160,6 +162,13 @@ static int load_body(const pp_section *secs, size_t ns, const char *source, prop
   PP_TRY(pp_get_count(&rd, &m->iso_k, s->len / 16, "knots"));
   PP_TRY(pp_get_f64s(&rd, &m->iso_x, m->iso_k));
   PP_TRY(pp_get_f64s(&rd, &m->iso_v, m->iso_k));
+  m->iso_ends = PP_ISO_ENDS_FLAT;
+  if (rd.pos < rd.len) {
+    uint32_t ends;
+    PP_TRY(pp_get_u32(&rd, &ends));
+    if (ends > PP_ISO_ENDS_LINEAR) return pp_err(PROP_ERR_CORRUPT, "%s: unknown isotonic end rule %u", what, ends);
+    m->iso_ends = (int)ends;
+  }
   PP_TRY(pp_rd_end(&rd));
   if (cal == PP_CALIB_ISOTONIC && m->iso_k == 0) return pp_err(PROP_ERR_CORRUPT, "%s: isotonic calibrator without knots", what);
   for (size_t k = 0; k < m->iso_k; k++)

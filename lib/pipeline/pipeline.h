@@ -35,6 +35,7 @@ struct prop_recipe {
   int voting, weights, selection;
   long top_k;
   int calibration;
+  long calibration_min_rows; /* isotonic: rows every calibrated level must hold (capped at n / 5 when fitting) */
   double edges[65];
   size_t nbands;
   double valid_frac; /* share of training rows held out for early stopping (0 = none) */
@@ -61,6 +62,7 @@ struct prop_model {
   double platt_a, platt_b;
   double *iso_x, *iso_v;
   size_t iso_k;
+  int iso_ends; /* PP_ISO_ENDS_*: LINEAR for models trained since the minimum block size; FLAT for older files */
   double edges[65];
   size_t nbands;
   char *recipe_json;

@@ -9,7 +9,7 @@
 
 static const char *const k_top_keys[] = {"name",    "description", "seed",        "cv_folds", "imbalance",
                                          "encoders", "members",    "ensemble",    "calibration", "bands",
-                                         "validation_fraction", NULL};
+                                         "validation_fraction", "calibration_min_rows", NULL};
 static const char *const k_member_keys[] = {"name", "params", "weight", NULL};
 static const char *const k_ensemble_keys[] = {"voting", "weights", "selection", "k", NULL};
 static const char *const k_imbalance[] = {"none", "weights", "undersample", NULL};
@@ -43,7 +43,7 @@ static const char k_default_recipe[] =
     "    {\"name\": \"logistic\", \"params\": {\"C\": 1.0}}\n"
     "  ],\n"
     "  \"ensemble\": {\"voting\": \"soft\", \"weights\": \"fit\", \"selection\": \"top_k\", \"k\": 3},\n"
-    "  \"calibration\": \"isotonic\",\n"
+    "  \"calibration\": \"isotonic\", \"calibration_min_rows\": 100,\n"
     "  \"bands\": [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1]\n"
     "}\n";
 
@@ -149,6 +149,7 @@ static int parse_obj(const json_t *root, prop_recipe *r) {
   if (r->voting == PP_VOTE_HARD && r->weights == PP_WEIGHTS_FIT)
     return pp_err(PROP_ERR_RECIPE, "ensemble.weights: \"fit\" needs soft voting; use \"equal\" or \"fixed\" with hard voting");
   PP_TRY(pp_json_enum(root, "", "calibration", k_calibration, PP_CALIB_ISOTONIC, &r->calibration));
+  PP_TRY(pp_json_int(root, "", "calibration_min_rows", 1, 1000000000L, 100, &r->calibration_min_rows));
   return parse_bands(json_object_get(root, "bands"), r);
 }
 
@@ -225,6 +226,7 @@ json_t *pp_recipe_json(const prop_recipe *r) {
   json_object_set_new(ens, "k", json_integer(r->top_k));
   json_object_set_new(root, "ensemble", ens);
   json_object_set_new(root, "calibration", json_string(k_calibration[r->calibration]));
+  json_object_set_new(root, "calibration_min_rows", json_integer(r->calibration_min_rows));
   json_t *b = json_array();
   for (size_t i = 0; i <= r->nbands; i++) json_array_append_new(b, json_real(r->edges[i]));
   json_object_set_new(root, "bands", b);

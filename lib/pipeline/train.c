@@ -172,7 +172,7 @@ static double logit(double p) {
 double pp_calibrate_apply(const prop_model *m, double s) {
   switch (m->calibration) {
   case PP_CALIB_PLATT: return pp_platt_apply(m->platt_a, m->platt_b, logit(s));
-  case PP_CALIB_ISOTONIC: return pp_isotonic_apply(m->iso_x, m->iso_v, m->iso_k, s);
+  case PP_CALIB_ISOTONIC: return pp_isotonic_apply(m->iso_x, m->iso_v, m->iso_k, m->iso_ends, s);
   default: return s;
   }
 }
@@ -453,7 +453,12 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
       free(lg);
     }
   } else if (r->calibration == PP_CALIB_ISOTONIC) {
-    rc = pp_isotonic_fit(score, yf, NULL, n, &m->iso_x, &m->iso_v, &m->iso_k);
+    /* every level backed by calibration_min_rows out-of-fold rows, but at most n / 5 of them, so that
+     * small training sets keep at least five possible levels */
+    double minw = (double)r->calibration_min_rows;
+    if (minw > (double)(n / 5)) minw = (double)(n / 5);
+    rc = pp_isotonic_fit(score, yf, NULL, n, minw, &m->iso_x, &m->iso_v, &m->iso_k);
+    m->iso_ends = PP_ISO_ENDS_LINEAR;
   }
   if (rc) {
     free(score);
