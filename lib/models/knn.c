@@ -948,13 +948,14 @@ static double kth_smallest(double *a, size_t n, size_t k) {
     t = a[mid]; a[mid] = a[hi - 1]; a[hi - 1] = t;
     const double piv = a[hi - 1];
     size_t s = lo;
-    for (size_t i = lo; i + 1 < hi; i++)
-      if (a[i] < piv) {
-        t = a[i];
-        a[i] = a[s];
-        a[s] = t;
-        s++;
-      }
+    /* branch-free partition: [lo, s) < piv <= [s, i] (the swap when a[i] >= piv keeps it; the
+     * comparisons go either way at random, and a branch on them mispredicted half the time) */
+    for (size_t i = lo; i + 1 < hi; i++) {
+      t = a[i];
+      a[i] = a[s];
+      a[s] = t;
+      s += t < piv;
+    }
     a[hi - 1] = a[s];
     a[s] = piv;
     if (s == k - 1) return piv;
