@@ -393,6 +393,66 @@ static void test_onehot_blocks(void **state) {
   free(out);
 }
 
+/* Narrow operands take the fused key kernel (keys_offer_avx512 on At and Adt, where the CPU has
+ * AVX-512): 3 dense columns and one-hot blocks of 4, 3 and 5 (d = 15), n not a multiple of 32
+ * (padding rows), queries on both float passes (one-hot and not), duplicates.  Every answer is
+ * the exact scan's, and the same bits as with the kernel turned off (sgemm tiles). */
+static void test_fused_narrow(void **state) {
+  (void)state;
+  const size_t lev[] = {4, 3, 5}, at[] = {2, 6, 10}, numc[] = {0, 1, 9};
+  const size_t n = 2501, d = 15, nq = 230;
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *Q = tu_xmalloc(nq * d * sizeof *Q);
+  uint64_t st = 77;
+  memset(X, 0, n * d * sizeof *X);
+  for (size_t i = 0; i < n; i++) {
+    float *x = X + i * d;
+    for (size_t c = 0; c < 3; c++) x[numc[c]] = c == 2 ? (float)(tu_rand(&st) % 3) : (float)tu_normal(&st);
+    for (size_t b = 0; b < 3; b++) x[at[b] + tu_rand(&st) % lev[b]] = 1.0f;
+    y[i] = (float)(tu_rand(&st) % 3 == 0);
+  }
+  for (size_t i = 500; i < 700; i++) memcpy(X + i * d, X + 499 * d, d * sizeof *X); /* 201 equal rows */
+  for (size_t i = 0; i < nq; i++) {
+    float *q = Q + i * d;
+    memcpy(q, X + (tu_rand(&st) % n) * d, d * sizeof *q);
+    if (i % 4 == 1) q[0] += (float)tu_normal(&st) * 0.1f;
+    if (i % 7 == 2) q[at[1] + tu_rand(&st) % 3] = 0.5f; /* the full path */
+    if (i % 11 == 3) q[9] = 1e6f;                        /* far away */
+  }
+  memcpy(Q + 5 * d, X + 499 * d, d * sizeof *Q);
+  double *o1 = tu_xmalloc(nq * sizeof *o1), *o2 = tu_xmalloc(nq * sizeof *o2);
+  const size_t ks[] = {1, 7, 60, 250};
+  for (size_t a = 0; a < 4; a++)
+    for (int dist = 0; dist < 2; dist++) {
+      char js[128];
+      snprintf(js, sizeof js, "{\"k\": %zu, \"weights\": \"%s\"}", ks[a], dist ? "distance" : "uniform");
+      void *mv = fit_w(js, X, y, NULL, n, d, PP_IMB_NONE, 1);
+      const knn_model *m = mv;
+      assert_int_equal(m->nb, 3);
+      assert_int_equal(m->dd, 3);
+      assert_non_null(m->At);
+      assert_non_null(m->Adt);
+      assert_int_equal(m->np, 2528);
+      predict3(mv, Q, nq, d, o1);
+      knn_no_fused = 1;
+      predict3(mv, Q, nq, d, o2);
+      knn_no_fused = 0;
+      assert_memory_equal(o1, o2, nq * sizeof *o1);
+      for (size_t i = 0; i < nq; i++) {
+        double e = exact_answer(m, Q + i * d);
+        if (memcmp(&e, &o1[i], sizeof e) != 0) {
+          fprintf(stderr, "fused: k %zu dist %d row %zu: %.17g, exact scan %.17g\n", ks[a], dist, i, o1[i], e);
+          fail();
+        }
+      }
+      pp_knn_ops.free_model(mv);
+    }
+  free(X);
+  free(y);
+  free(Q);
+  free(o1);
+  free(o2);
+}
+
 /* Block detection: only groups with exactly one 1 per row. */
 static void test_onehot_detection(void **state) {
   (void)state;
@@ -865,6 +925,7 @@ int main(void) {
       cmocka_unit_test(test_matches_brute_force),
       cmocka_unit_test(test_ties_and_duplicates),
       cmocka_unit_test(test_onehot_blocks),
+      cmocka_unit_test(test_fused_narrow),
       cmocka_unit_test(test_onehot_detection),
       cmocka_unit_test(test_shapes_and_huge_values),
       cmocka_unit_test(test_distance_weights),

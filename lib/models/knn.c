@@ -27,6 +27,10 @@
  *     categories are equal and 0 otherwise.  Any other query (a block with 0.5, two 1s, no 1, ...)
  *     takes the full path above; the two may share a block of queries.  The error bound B below
  *     holds for both paths (see the comment at the check).
+ *     Narrow operands (d + 1, or dd + 1 on the one-hot path, at most KNN_FUSED_WMAX) on CPUs with
+ *     AVX-512: no sgemm; keys_offer_avx512 computes the keys of four queries x 32 training rows
+ *     in registers from a transposed copy of A (or Ad), subtracts the one-hot counts and offers
+ *     them to the buffers in the same pass (the same error bound; see the kernel).
  *  2. Exact pass.  The candidates' squared distances are recomputed in double from the float
  *     inputs, and the k smallest by (distance, training row index) are chosen: ties go to the
  *     lower training row.  A float key is within B = (d + 3) 2^-23 (|x|^2 + 3 max|y|^2) of the
@@ -95,6 +99,10 @@
  * ones could overflow it.  Training values beyond it are refused; such queries use the exact
  * scan. */
 #define KNN_VALUE_MAX 1e15
+/* Widest operand (d + 1 or dd + 1) of the fused key kernel. */
+#define KNN_FUSED_WMAX 32
+/* Training rows per pass of the fused kernel over a block's queries (a multiple of 32). */
+#define KNN_FUSED_ROWS 1024
 
 enum { W_UNIFORM = 0, W_DISTANCE = 1 };
 enum { CW_FOLLOW = -1, CW_BALANCED = 0, CW_NONE = 1 };
@@ -136,6 +144,13 @@ typedef struct knn_model {
   size_t *dcol;         /* their indices, increasing */
   float *Ad;            /* n x (dd + 1): [-2 y_dense, |y|^2] (the same |y|^2 floats as A) */
   uint16_t *code;       /* nb x n: code[b n + j] = column of block b where row j holds its 1 */
+  /* derived: transposed copies for the fused key kernel (keys_offer_avx512), when the width is at
+   * most KNN_FUSED_WMAX: At[t np + j] = A[j w + t] (t < w = d + 1), Adt likewise from Ad (width
+   * dd + 1); np = n rounded up to 32, the padding rows hold 0 and |y|^2 = +inf (key +inf, never a
+   * candidate).  NULL when not built. */
+  size_t np;
+  float *At, *Adt;
+  uint16_t *codep;      /* with Adt: nb x np, code padded with zeros to np rows per block */
 } knn_model;
 
 /* ---- parameters ------------------------------------------------------------------------------ */
@@ -189,6 +204,9 @@ static void knn_model_free(knn_model *m) {
   free(m->dcol);
   free(m->Ad);
   free(m->code);
+  free(m->At);
+  free(m->Adt);
+  free(m->codep);
   free(m);
 }
 
@@ -296,6 +314,29 @@ out:
   return rc;
 }
 
+/* Columns [0, w) of the n rows of M (row stride w) into T (w x np, see knn_model.At). */
+static float *transpose_rows(const float *M, size_t n, size_t w, size_t np) {
+  float *T = pp_malloc_array(w, np * sizeof(float));
+  if (!T) return NULL;
+  for (size_t t = 0; t < w; t++) {
+    float *r = T + t * np;
+    for (size_t j = 0; j < n; j++) r[j] = M[j * w + t];
+    for (size_t j = n; j < np; j++) r[j] = t + 1 == w ? INFINITY : 0.0f;
+  }
+  return T;
+}
+
+static int build_transposed(knn_model *m) {
+  m->np = (m->n + 31) & ~(size_t)31;
+  if (m->d + 1 <= KNN_FUSED_WMAX && !(m->At = transpose_rows(m->A, m->n, m->d + 1, m->np))) return PROP_ERR_NOMEM;
+  if (m->nb && m->dd + 1 <= KNN_FUSED_WMAX) {
+    if (!(m->Adt = transpose_rows(m->Ad, m->n, m->dd + 1, m->np))) return PROP_ERR_NOMEM;
+    if (!(m->codep = pp_calloc(m->nb, m->np * sizeof(uint16_t)))) return PROP_ERR_NOMEM;
+    for (size_t b = 0; b < m->nb; b++) memcpy(m->codep + b * m->np, m->code + b * m->n, m->n * sizeof(uint16_t));
+  }
+  return 0;
+}
+
 /* Derived state from A, pos, sw and the class weights. */
 static int model_finish(knn_model *m) {
   const size_t n = m->n, d = m->d, w = d + 1;
@@ -315,7 +356,8 @@ static int model_finish(knn_model *m) {
   m->kmax = m->kc + m->kc / 4;
   m->bc = 4 * m->kc > m->kmax + 48 ? 4 * m->kc : m->kmax + 48;
   m->dd = d;
-  return detect_blocks(m);
+  PP_TRY(detect_blocks(m));
+  return build_transposed(m);
 }
 
 /* Row j of A from a feature row y. */
@@ -779,6 +821,87 @@ KNN_AVX512 static void offer_tile_avx512(qbuf *qb, const unsigned char *ok, size
     }
   }
 }
+
+/* Fused keys and offer for narrow operands (w <= KNN_FUSED_WMAX): instead of an sgemm tile
+ * written to C and read back, the keys of four query rows against 32 training rows are
+ * accumulated in registers from the transposed training rows T (w x np; the one-hot path's
+ * Adt, or At): each starts from |y|^2 (the last column, times the query's 1) and takes w - 1
+ * fused multiply-adds in column order (one rounding per step, so the key is within the same
+ * dot-product error bound as the sgemm's, see the check in predict_block),
+ * the one-hot correction (codes: codep, nb x np, or NULL for the full path) is subtracted as an
+ * exact 2 count, and the keys are compared with the threshold and compress-stored into the
+ * buffers as offer_tile_avx512 does.  Rows [j0, j1) with j0, j1 multiples of 32 (np is). */
+KNN_AVX512 static void keys_offer_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
+                                         size_t kmax, const float *T, size_t np, size_t w, const float *Q,
+                                         const uint16_t *codep, const uint16_t *qcode, size_t nb, size_t j0,
+                                         size_t j1) {
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i one = _mm512_set1_epi32(1);
+  for (size_t r0 = 0; r0 < nq; r0 += 4) {
+    size_t ri[4];
+    int any = 0;
+    for (size_t i = 0; i < 4; i++) {
+      ri[i] = r0 + i < nq ? r0 + i : nq - 1;
+      any |= r0 + i < nq && ok[r0 + i];
+    }
+    if (!any) continue;
+    const float *q0 = Q + ri[0] * w, *q1 = Q + ri[1] * w, *q2 = Q + ri[2] * w, *q3 = Q + ri[3] * w;
+    for (size_t j = j0; j < j1; j += 32) {
+      /* the last column is |y|^2 times the query's 1: the sums start from it */
+      const __m512 l0 = _mm512_loadu_ps(T + (w - 1) * np + j), l1 = _mm512_loadu_ps(T + (w - 1) * np + j + 16);
+      __m512 a00 = l0, a01 = l1, a10 = l0, a11 = l1, a20 = l0, a21 = l1, a30 = l0, a31 = l1;
+      const float *tc = T + j;
+      for (size_t t = 0; t + 1 < w; t++, tc += np) {
+        const __m512 v0 = _mm512_loadu_ps(tc), v1 = _mm512_loadu_ps(tc + 16);
+        __m512 b = _mm512_set1_ps(q0[t]);
+        a00 = _mm512_fmadd_ps(b, v0, a00);
+        a01 = _mm512_fmadd_ps(b, v1, a01);
+        b = _mm512_set1_ps(q1[t]);
+        a10 = _mm512_fmadd_ps(b, v0, a10);
+        a11 = _mm512_fmadd_ps(b, v1, a11);
+        b = _mm512_set1_ps(q2[t]);
+        a20 = _mm512_fmadd_ps(b, v0, a20);
+        a21 = _mm512_fmadd_ps(b, v1, a21);
+        b = _mm512_set1_ps(q3[t]);
+        a30 = _mm512_fmadd_ps(b, v0, a30);
+        a31 = _mm512_fmadd_ps(b, v1, a31);
+      }
+      __m512 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+      if (codep) {
+        __m512i c[4][2];
+        for (size_t i = 0; i < 4; i++) c[i][0] = c[i][1] = _mm512_setzero_si512();
+        for (size_t b = 0; b < nb; b++) {
+          const uint16_t *cb = codep + b * np + j;
+          const __m512i y0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)cb));
+          const __m512i y1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(cb + 16)));
+          for (size_t i = 0; i < 4; i++) {
+            const __m512i qv = _mm512_set1_epi32(qcode[ri[i] * nb + b]);
+            c[i][0] = _mm512_mask_add_epi32(c[i][0], _mm512_cmpeq_epi32_mask(y0, qv), c[i][0], one);
+            c[i][1] = _mm512_mask_add_epi32(c[i][1], _mm512_cmpeq_epi32_mask(y1, qv), c[i][1], one);
+          }
+        }
+        for (size_t i = 0; i < 4; i++)
+          for (size_t h = 0; h < 2; h++) /* 2 count < 2^17: exact in float */
+            acc[i][h] = _mm512_sub_ps(acc[i][h], _mm512_cvtepi32_ps(_mm512_slli_epi32(c[i][h], 1)));
+      }
+      for (size_t i = 0; i < 4 && r0 + i < nq; i++) {
+        if (!ok[r0 + i]) continue;
+        qbuf *q = &qb[r0 + i];
+        if (q->cnt + 32 > bc) shrink(q, kc, kmax, &k_scan_avx512);
+        const __m512 tv = _mm512_set1_ps(q->thr);
+        size_t cnt = q->cnt;
+        for (size_t h = 0; h < 2; h++) {
+          __mmask16 mk = _mm512_cmp_ps_mask(acc[i][h], tv, _CMP_LT_OQ);
+          __m512i id = _mm512_add_epi32(_mm512_set1_epi32((int)(j + 16 * h)), iota);
+          _mm512_storeu_ps(q->key + cnt, _mm512_maskz_compress_ps(mk, acc[i][h]));
+          _mm512_storeu_si512((void *)(q->idx + cnt), _mm512_maskz_compress_epi32(mk, id));
+          cnt += (size_t)__builtin_popcount(mk);
+        }
+        q->cnt = cnt;
+      }
+    }
+  }
+}
 #endif
 
 typedef void (*offer_fn)(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax,
@@ -825,13 +948,14 @@ static double kth_smallest(double *a, size_t n, size_t k) {
     t = a[mid]; a[mid] = a[hi - 1]; a[hi - 1] = t;
     const double piv = a[hi - 1];
     size_t s = lo;
-    for (size_t i = lo; i + 1 < hi; i++)
-      if (a[i] < piv) {
-        t = a[i];
-        a[i] = a[s];
-        a[s] = t;
-        s++;
-      }
+    /* branch-free partition: [lo, s) < piv <= [s, i] (the swap when a[i] >= piv keeps it; the
+     * comparisons go either way at random, and a branch on them mispredicted half the time) */
+    for (size_t i = lo; i + 1 < hi; i++) {
+      t = a[i];
+      a[i] = a[s];
+      a[s] = t;
+      s += t < piv;
+    }
     a[hi - 1] = a[s];
     a[s] = piv;
     if (s == k - 1) return piv;
@@ -1089,7 +1213,12 @@ typedef struct kernels {
   onehot_fn onehot;
   exact_d2_fn d2;
   exact_rows_fn rows;
+  int fused; /* keys_offer_avx512 where the model has the transposed copies */
 } kernels;
+
+/* Test hook (tests/test_knn.c includes this file): 1 turns the fused key kernel off, so that both
+ * float passes can be checked on the same shapes.  Never set by the library. */
+static int knn_no_fused;
 
 static void pick_kernels(kernels *k) {
   k->offer = offer_tile_base;
@@ -1097,6 +1226,7 @@ static void pick_kernels(kernels *k) {
   k->onehot = onehot_correct_base;
   k->d2 = exact_d2_base;
   k->rows = exact_rows_base;
+  k->fused = 0;
 #if KNN_HAVE_AVX512
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) {
     k->offer = offer_tile_avx512;
@@ -1107,6 +1237,7 @@ static void pick_kernels(kernels *k) {
     k->d2 = exact_d2_avx512;
     k->rows = exact_rows_avx512;
   }
+  k->fused = !knn_no_fused && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt");
 #endif
 }
 
@@ -1223,6 +1354,22 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
   /* 1. float pass: the one-hot path (rows with okr) on Ad plus the code equality, the full path
    * (rows with ok) on A; a single row uses gemv in chunks of gv rows, a block gemm tiles of tn
    * rows */
+#if KNN_HAVE_AVX512
+  if (nred && kn->fused && m->Adt) {
+    for (size_t j0 = 0; j0 < m->np; j0 += KNN_FUSED_ROWS) {
+      size_t j1 = m->np - j0 < KNN_FUSED_ROWS ? m->np : j0 + KNN_FUSED_ROWS;
+      keys_offer_avx512(qb, okr, nq, bc, kc, kmax, m->Adt, m->np, wr, Qr, m->codep, qcode, nb, j0, j1);
+    }
+    nred = 0;
+  }
+  if (nfull && kn->fused && m->At) {
+    for (size_t j0 = 0; j0 < m->np; j0 += KNN_FUSED_ROWS) {
+      size_t j1 = m->np - j0 < KNN_FUSED_ROWS ? m->np : j0 + KNN_FUSED_ROWS;
+      keys_offer_avx512(qb, ok, nq, bc, kc, kmax, m->At, m->np, w, Q, NULL, NULL, 0, j0, j1);
+    }
+    nfull = 0;
+  }
+#endif
   if (nred) {
     const size_t step = nq == 1 ? L->gvr : L->tnr, ldc = nq == 1 ? 0 : L->tnr;
     for (size_t j0 = 0; j0 < n; j0 += step) {
