@@ -883,24 +883,31 @@ static void pk_trees_by_rows(const pp_cart_trees *t, const float *X, size_t nb, 
   }
 }
 
-/* Rows per block of the copy's walk: the block's rows (read once per tree) should stay in L2
- * next to the tree, about 256 KiB of them. */
-#define PK_BLOCK_MAX 2048
-static size_t pk_block_rows(size_t d) {
-  size_t r = ((size_t)256 << 10) / (d * sizeof(float) + 1);
-  if (r > PK_BLOCK_MAX) r = PK_BLOCK_MAX;
-  if (r < PRED_BLOCK) r = PRED_BLOCK;
-  return r / PK_LANES * PK_LANES;
+/* Rows per block of the copy's walk.  Each block streams every tree through the cache once, so
+ * blocks should be large (the cost of a tree's cache misses is shared by more rows), while the
+ * block's rows stay in L2: up to about 1 MiB of them, at least PRED_BLOCK.  The blocks are then
+ * made equal and their number a multiple of the thread count, so no thread waits for another's
+ * extra block. */
+#define PK_BLOCK_BYTES ((size_t)1 << 20)
+static size_t pk_block_rows(size_t n, size_t d, size_t nt) {
+  size_t target = PK_BLOCK_BYTES / (d * sizeof(float) + 1);
+  if (target < PRED_BLOCK) target = PRED_BLOCK;
+  size_t nblk = (n + target - 1) / target;
+  nblk = (nblk + nt - 1) / nt * nt;
+  size_t r = (n + nblk - 1) / nblk;
+  r = (r + PK_LANES - 1) / PK_LANES * PK_LANES;
+  return r < PRED_BLOCK ? PRED_BLOCK : r;
 }
 
-static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, double *out, double *acc) {
+/* The block's sums are accumulated in out itself (no buffer: any block size, no stack to spare). */
+static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
   if (t->pk_node && t->pk_nodes == t->n_nodes) {
-    if (nb < PK_LANES) pk_rows_by_trees(t, X, nb, acc);
-    else pk_trees_by_rows(t, X, nb, acc);
-  } else if (nb < PRED_LANES) predict_rows_by_trees(t, X, nb, acc);
-  else predict_trees_by_rows(t, X, nb, acc);
+    if (nb < PK_LANES) pk_rows_by_trees(t, X, nb, out);
+    else pk_trees_by_rows(t, X, nb, out);
+  } else if (nb < PRED_LANES) predict_rows_by_trees(t, X, nb, out);
+  else predict_trees_by_rows(t, X, nb, out);
   const double T = (double)t->n_trees;
-  for (size_t r = 0; r < nb; r++) out[r] = acc[r] / T;
+  for (size_t r = 0; r < nb; r++) out[r] /= T;
 }
 
 void pp_cart_predict(const pp_cart_trees *t, const float *X, size_t n, double *out, int nthread) {
@@ -915,24 +922,13 @@ void pp_cart_predict(const pp_cart_trees *t, const float *X, size_t n, double *o
   if (nt <= 0) nt = omp_get_max_threads();
 #endif
   if (nt < 1) nt = 1;
-  /* blocks: as large as the cache allows, but at least one per thread */
-  size_t blk = PRED_BLOCK;
-  if (t->pk_node && t->pk_nodes == t->n_nodes) {
-    blk = pk_block_rows(d);
-    size_t per = (n + (size_t)nt - 1) / (size_t)nt;
-    per = (per + PK_LANES - 1) / PK_LANES * PK_LANES;
-    if (per < blk) blk = per < PRED_BLOCK ? PRED_BLOCK : per;
-  }
+  size_t blk = t->pk_node && t->pk_nodes == t->n_nodes ? pk_block_rows(n, d, (size_t)nt) : PRED_BLOCK;
   const size_t nblk = (n + blk - 1) / blk;
   if ((size_t)nt > nblk) nt = (int)nblk;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    double acc[PK_BLOCK_MAX];
-#pragma omp for schedule(static)
-    for (size_t bi = 0; bi < nblk; bi++) {
-      size_t r0 = bi * blk, nb = n - r0 < blk ? n - r0 : blk;
-      predict_block(t, X + r0 * d, nb, out + r0, acc);
-    }
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (size_t bi = 0; bi < nblk; bi++) {
+    size_t r0 = bi * blk, nb = n - r0 < blk ? n - r0 : blk;
+    predict_block(t, X + r0 * d, nb, out + r0);
   }
 }
 
