@@ -663,14 +663,22 @@ static int cart_loader(const unsigned char *p, size_t len, size_t flipped, void 
     assert_int_equal(rc, PROP_ERR_CORRUPT);
     return rc;
   }
-  double pr[50], imp[64];
-  pp_cart_predict(&u, f->X, 50, pr, 1);
-  for (size_t i = 0; i < 50; i++) {
+  /* 50 rows (the walk of few rows) and the same rows four times over (blocks, and the vector walk where
+   * the CPU has it) */
+  enum { R = 200 };
+  float Xr[R * 8];
+  assert_true(f->d <= 8);
+  for (size_t i = 0; i < R; i++) memcpy(Xr + i * f->d, f->X + (i % 50) * f->d, f->d * sizeof(float));
+  double pr[R], imp[64];
+  pp_cart_predict(&u, Xr, R, pr, 1);
+  for (size_t i = 0; i < R; i++) {
     assert_true(pr[i] >= 0 && pr[i] <= 1);
     double s = 0; /* the node walk: the prediction copy (when the file gave one) must agree */
-    for (size_t k = 0; k < u.n_trees; k++) s += leaf_value(&u, k, f->X + i * f->d);
+    for (size_t k = 0; k < u.n_trees; k++) s += leaf_value(&u, k, Xr + i * f->d);
     assert_true(pr[i] == s / (double)u.n_trees);
   }
+  pp_cart_predict(&u, f->X, 50, pr, 1);
+  for (size_t i = 0; i < 50; i++) assert_true(pr[i] == pr[i + 50] || (pr[i] != pr[i] && pr[i + 50] != pr[i + 50]));
   assert_true(f->d <= 64);
   assert_int_equal(pp_cart_importance(&u, imp, f->d), 0);
   for (size_t k = 0; k < u.n_trees; k++) assert_true(pp_cart_depth(&u, k) < u.start[k + 1] - u.start[k]);
