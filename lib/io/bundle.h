@@ -12,7 +12,9 @@
 
 #include "common/common.h"
 
-#define PP_FORMAT_VERSION 1u
+/* 2: the CALB section ends with the isotonic end rule (u32).  Version 1 files are still read (their
+ * calibrator keeps flat ends); a library that reads only version 1 refuses version 2 as "newer". */
+#define PP_FORMAT_VERSION 2u
 
 typedef struct pp_section {
   char tag[5];                /* NUL-terminated 4-character tag, e.g. "SCHM", "MEM0" */

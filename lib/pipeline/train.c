@@ -14,6 +14,7 @@
 #include "bands/bands.h"
 #include "calibrate/calibrate.h"
 #include "eval/metrics.h"
+#include "io/bundle.h"
 #include "pipeline/pipeline.h"
 
 void prop_train_options_default(prop_train_options *opt) {
@@ -477,7 +478,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
     char when[32];
     iso8601_now(when, sizeof when);
     json_object_set_new(meta, "library_version", json_string(PROP_VERSION_STRING));
-    json_object_set_new(meta, "format_version", json_integer(1));
+    json_object_set_new(meta, "format_version", json_integer(PP_FORMAT_VERSION));
     json_object_set_new(meta, "created", json_string(when));
     json_object_set_new(meta, "source", json_string(pp_frame_source(f)));
     json_object_set_new(meta, "rows", json_integer((json_int_t)n));
