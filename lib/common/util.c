@@ -5,6 +5,15 @@
 
 #include "common.h"
 
+int pp_cpu_avx512f(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init(); /* idempotent; needed only before libgcc's own constructor has run */
+  return __builtin_cpu_supports("avx512f") != 0;
+#else
+  return 0;
+#endif
+}
+
 uint32_t pp_crc32(const void *data, size_t len) {
   uLong c = crc32(0L, Z_NULL, 0);
   const unsigned char *p = data;

@@ -893,15 +893,6 @@ static void pk_trees_by_rows(const pp_cart_trees *t, const float *X, size_t nb, 
 #define PK_SIMD_MIN_TREES 8
 #include <immintrin.h>
 
-static int pk_use_avx512(void) {
-  static int v = -1; /* racy but idempotent: every thread computes the same value */
-  if (v < 0) {
-    __builtin_cpu_init();
-    v = __builtin_cpu_supports("avx512f") != 0;
-  }
-  return v;
-}
-
 /* The same walk with AVX-512: PKV vectors of 16 rows, each step gathering the lanes' nodes
  * (threshold and meta), then their rows' values (lanes already at a leaf load nothing), and moving
  * each lane by 1 or its offset; the same comparisons as PK_STEP, so the same leaves.  The leaf
@@ -981,7 +972,7 @@ static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, dou
   if (t->pk_node && t->pk_nodes == t->n_nodes) {
     if (nb < PK_LANES) pk_rows_by_trees(t, X, nb, out);
 #ifdef PK_HAVE_AVX512
-    else if (nb >= 16 * PKV && t->n_trees >= PK_SIMD_MIN_TREES && pk_use_avx512()) pk_trees_by_rows_avx512(t, X, nb, out);
+    else if (nb >= 16 * PKV && t->n_trees >= PK_SIMD_MIN_TREES && pp_cpu_avx512f()) pk_trees_by_rows_avx512(t, X, nb, out);
 #endif
     else pk_trees_by_rows(t, X, nb, out);
   } else if (nb < PRED_LANES) predict_rows_by_trees(t, X, nb, out);

@@ -207,15 +207,6 @@ __attribute__((target("avx512f"))) static void scores_rows_avx512(const lr_model
     out[i] = m->b + _mm_cvtsd_f64(_mm_add_sd(pr, _mm_unpackhi_pd(pr, pr)));
   }
 }
-
-static int lr_use_avx512(void) {
-  static int v = -1; /* racy but idempotent: every thread computes the same value */
-  if (v < 0) {
-    __builtin_cpu_init();
-    v = __builtin_cpu_supports("avx512f") != 0;
-  }
-  return v;
-}
 #endif
 
 /* out[i] = P(y = 1) from its score out[i], for n <= LR_PRED_BLOCK rows: 1 / (1 + e^-z) for
@@ -241,14 +232,15 @@ __attribute__((target("avx512f"))) static void predict_rows_avx512(const lr_mode
 }
 #endif
 
-/* P(y = 1) of n <= LR_PRED_BLOCK rows. */
-static void predict_rows(const lr_model *m, const float *X, size_t n, double *out) {
+/* P(y = 1) of n <= LR_PRED_BLOCK rows, with the AVX-512 copy when simd (the CPU has it). */
+static void predict_rows(const lr_model *m, const float *X, size_t n, double *out, int simd) {
 #ifdef LR_HAVE_AVX512
-  if (lr_use_avx512()) {
+  if (simd) {
     predict_rows_avx512(m, X, n, out);
     return;
   }
 #endif
+  (void)simd;
   scores_rows(m, X, n, out);
   sigmoid_rows(out, n);
 }
@@ -548,8 +540,16 @@ out:
 
 /* ---- predict ----------------------------------------------------------------------------------- */
 
-static int lr_predict(const void *model, const float *X, size_t n, double *out, void *scratch, int nthread) {
-  (void)scratch;
+int pp_logistic_simd_active(void) {
+#ifdef LR_HAVE_AVX512
+  return pp_cpu_avx512f();
+#else
+  return 0;
+#endif
+}
+
+/* predict on nthread threads (0 = all), through the AVX-512 copy when simd. */
+static int predict_path(const void *model, const float *X, size_t n, double *out, int nthread, int simd) {
   const lr_model *m = model;
   if (!m || (!X && n) || (!out && n)) return pp_err(PROP_ERR_ARG, "logistic predict: NULL argument");
   const size_t d = m->d, nblk = (n + LR_PRED_BLOCK - 1) / LR_PRED_BLOCK;
@@ -563,28 +563,18 @@ static int lr_predict(const void *model, const float *X, size_t n, double *out, 
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (size_t b = 0; b < nblk; b++) {
     size_t i0 = b * LR_PRED_BLOCK, nb = n - i0 < LR_PRED_BLOCK ? n - i0 : LR_PRED_BLOCK;
-    predict_rows(m, X + i0 * d, nb, out + i0);
+    predict_rows(m, X + i0 * d, nb, out + i0, simd);
   }
   return 0;
 }
 
-int pp_logistic_simd_active(void) {
-#ifdef LR_HAVE_AVX512
-  return lr_use_avx512();
-#else
-  return 0;
-#endif
+static int lr_predict(const void *model, const float *X, size_t n, double *out, void *scratch, int nthread) {
+  (void)scratch;
+  return predict_path(model, X, n, out, nthread, pp_logistic_simd_active());
 }
 
 int pp_logistic_predict_portable(const void *model, const float *X, size_t n, double *out) {
-  const lr_model *m = model;
-  if (!m || (!X && n) || (!out && n)) return pp_err(PROP_ERR_ARG, "logistic predict: NULL argument");
-  for (size_t i0 = 0; i0 < n; i0 += LR_PRED_BLOCK) {
-    size_t nb = n - i0 < LR_PRED_BLOCK ? n - i0 : LR_PRED_BLOCK;
-    scores_rows(m, X + i0 * m->d, nb, out + i0);
-    sigmoid_rows(out + i0, nb);
-  }
-  return 0;
+  return predict_path(model, X, n, out, 1, 0);
 }
 
 /* ---- save / load ------------------------------------------------------------------------------- */

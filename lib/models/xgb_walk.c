@@ -183,11 +183,6 @@ static void full_margins_scalar(const xgb_native *nv, const float *X, size_t nb,
 #define XGB_HAVE_SIMD 1
 #include <immintrin.h>
 
-static int cpu_has_avx512f(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") != 0;
-}
-
 /* The AVX-512 walk reads the block transposed, xt[f * XGB_BLOCK + r] (rows nb.. of the last vector
  * zero): the root's and its children's values are then plain loads (every row has the same one or
  * two candidates), deeper ones gathers from a few cache lines. */
@@ -311,7 +306,6 @@ __attribute__((target("avx512f"))) static void full_margins_avx512_big(const xgb
 }
 #else
 #define XGB_HAVE_SIMD 0
-static int cpu_has_avx512f(void) { return 0; }
 #endif
 
 /* Rows [0, n) into out[n] by the complete-tree walk (simd: the AVX-512 one), blocks of XGB_BLOCK rows
@@ -361,6 +355,6 @@ int pp_xgb_walk_batch(const xgb_native *nv, const float *X, size_t n, size_t d, 
 
 int pp_xgb_walk_layout(xgb_native *nv, size_t d) {
   PP_TRY(build_full(nv));
-  nv->simd = nv->fword && nv->depth <= XGB_SIMD_MAX_DEPTH && d <= XGB_SIMD_MAX_WIDTH && cpu_has_avx512f();
+  nv->simd = nv->fword && nv->depth <= XGB_SIMD_MAX_DEPTH && d <= XGB_SIMD_MAX_WIDTH && pp_cpu_avx512f();
   return 0;
 }
