@@ -651,77 +651,20 @@ size_t pp_cart_max_features(int kind, double frac, size_t d) {
  * ============================================================================================= */
 
 #define PRED_BLOCK 64
-#define PRED_LANES 8 /* walks advanced together */
 
 /* Tree walks are chains of dependent loads (node -> child -> ...), and a forest's nodes do not fit
  * in L2, so one walk at a time waits on memory at every level.  Walks of different rows (or of
- * different trees) are independent: advancing PRED_LANES of them together, one level per round,
- * keeps that many loads in flight.  The leaf values are then added in tree order, exactly as one
- * walk at a time would add them, so the sums are bit-for-bit the same. */
+ * different trees) are independent: the walks below advance several of them together, one level
+ * per round, which keeps that many loads in flight.  The leaf values are then added in tree order,
+ * exactly as one walk at a time would add them, so the sums are bit-for-bit the same. */
 
-/* One level of a walk: idx, a node index of the tree at nd (dl: that tree's default_left), moves to
- * its child for row x; live is set when it moved.  The child is chosen with a mask rather than a
- * branch: the direction is unpredictable, and a mispredicted branch would discard the other lanes'
- * loads in flight. */
-#define WALK_STEP(nd, dl, x, idx, live)                                               \
-  do {                                                                                \
-    const pp_cart_node *c_ = (nd) + (idx);                                            \
-    if (c_->feature >= 0) {                                                           \
-      float v_ = (x)[c_->feature];                                                    \
-      int32_t m_ = -(int32_t)(v_ <= c_->threshold);                                   \
-      if (PP_UNLIKELY(v_ != v_)) m_ = -(int32_t)((dl)[idx] != 0);                     \
-      (idx) = (c_->left & m_) | (c_->right & ~m_);                                    \
-      (live) = 1;                                                                     \
-    }                                                                                 \
-  } while (0)
-
-/* Few rows: each row walks PRED_LANES trees at a time. */
-static void predict_rows_by_trees(const pp_cart_trees *t, const float *X, size_t nb, double *acc) {
-  const size_t d = t->d, T = t->n_trees;
+/* Trees without a prediction copy (rare: see pp_cart_pack): one row at a time, tree after tree,
+ * with pp_cart_leaf; the reference the copy's walks are tested against. */
+static void node_walk(const pp_cart_trees *t, const float *X, size_t nb, double *acc) {
   for (size_t r = 0; r < nb; r++) {
-    const float *x = X + r * d;
     double a = 0.0;
-    for (size_t t0 = 0; t0 < T; t0 += PRED_LANES) {
-      const size_t L = T - t0 < PRED_LANES ? T - t0 : PRED_LANES;
-      const pp_cart_node *nd[PRED_LANES];
-      const uint8_t *dl[PRED_LANES];
-      int32_t idx[PRED_LANES];
-      for (size_t k = 0; k < L; k++) {
-        nd[k] = t->node + t->start[t0 + k];
-        dl[k] = t->default_left + t->start[t0 + k];
-        idx[k] = 0;
-      }
-      for (;;) {
-        int live = 0;
-        for (size_t k = 0; k < L; k++) WALK_STEP(nd[k], dl[k], x, idx[k], live);
-        if (!live) break;
-      }
-      for (size_t k = 0; k < L; k++) a += t->value[t->start[t0 + k] + (size_t)idx[k]];
-    }
+    for (size_t tr = 0; tr < t->n_trees; tr++) a += t->value[pp_cart_leaf(t, tr, X + r * t->d)];
     acc[r] = a;
-  }
-}
-
-/* A block of rows: tree by tree, PRED_LANES rows walking it together. */
-static void predict_trees_by_rows(const pp_cart_trees *t, const float *X, size_t nb, double *acc) {
-  const size_t d = t->d;
-  for (size_t r = 0; r < nb; r++) acc[r] = 0.0;
-  for (size_t tr = 0; tr < t->n_trees; tr++) {
-    const size_t base = t->start[tr];
-    const pp_cart_node *nd = t->node + base;
-    const double *val = t->value + base;
-    const uint8_t *dl = t->default_left + base;
-    for (size_t r0 = 0; r0 < nb; r0 += PRED_LANES) {
-      const size_t L = nb - r0 < PRED_LANES ? nb - r0 : PRED_LANES;
-      int32_t idx[PRED_LANES];
-      for (size_t k = 0; k < L; k++) idx[k] = 0;
-      for (;;) {
-        int live = 0;
-        for (size_t k = 0; k < L; k++) WALK_STEP(nd, dl, X + (r0 + k) * d, idx[k], live);
-        if (!live) break;
-      }
-      for (size_t k = 0; k < L; k++) acc[r0 + k] += val[idx[k]];
-    }
   }
 }
 
@@ -824,6 +767,9 @@ int pp_cart_pack(pp_cart_trees *t) {
   } while (0)
 
 #define PK_LANES 8
+
+/* Whether t has a current prediction copy (growing a tree makes it stale). */
+static inline int pk_ready(const pp_cart_trees *t) { return t->pk_node && t->pk_nodes == t->n_nodes; }
 
 /* Few rows: each row walks PK_LANES trees at a time (leaf values added in tree order). */
 static void pk_rows_by_trees(const pp_cart_trees *t, const float *X, size_t nb, double *acc) {
@@ -969,14 +915,13 @@ static size_t pk_block_rows(size_t n, size_t d, size_t nt) {
 
 /* The block's sums are accumulated in out itself (no buffer: any block size, no stack to spare). */
 static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
-  if (t->pk_node && t->pk_nodes == t->n_nodes) {
+  if (pk_ready(t)) {
     if (nb < PK_LANES) pk_rows_by_trees(t, X, nb, out);
 #ifdef PK_HAVE_AVX512
     else if (nb >= 16 * PKV && t->n_trees >= PK_SIMD_MIN_TREES && pp_cpu_avx512f()) pk_trees_by_rows_avx512(t, X, nb, out);
 #endif
     else pk_trees_by_rows(t, X, nb, out);
-  } else if (nb < PRED_LANES) predict_rows_by_trees(t, X, nb, out);
-  else predict_trees_by_rows(t, X, nb, out);
+  } else node_walk(t, X, nb, out);
   const double T = (double)t->n_trees;
   for (size_t r = 0; r < nb; r++) out[r] /= T;
 }
@@ -993,7 +938,7 @@ void pp_cart_predict(const pp_cart_trees *t, const float *X, size_t n, double *o
   if (nt <= 0) nt = omp_get_max_threads();
 #endif
   if (nt < 1) nt = 1;
-  size_t blk = t->pk_node && t->pk_nodes == t->n_nodes ? pk_block_rows(n, d, (size_t)nt) : PRED_BLOCK;
+  size_t blk = pk_ready(t) ? pk_block_rows(n, d, (size_t)nt) : PRED_BLOCK;
   const size_t nblk = (n + blk - 1) / blk;
   if ((size_t)nt > nblk) nt = (int)nblk;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
