@@ -1,6 +1,7 @@
 /* lib/models/cart.h: the CART builder shared by the decision tree (tree.c) and the random forest
  * (forest.c).  It is not a member itself: members do not include each other, so the tree code
- * they share lives here.
+ * they share lives here: cart.c grows, stores and (de)serialises the trees, cart_predict.c walks
+ * them (prediction copy, predict, importance, shape).
  *
  * Fit (binary classification, y in {0,1}):
  *  1. pp_cart_bins_build() bins every column once into at most max_bins quantile bins (uint16
