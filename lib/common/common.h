@@ -148,6 +148,10 @@ uint32_t pp_crc32(const void *data, size_t len);
 /* 1 when the CPU runs AVX-512F (x86-64 with GCC or clang), else 0: the members' vector kernels are
  * compiled for it with target attributes and chosen at run time on this answer. */
 int pp_cpu_avx512f(void);
+/* Seconds on the monotonic clock (for durations). */
+double pp_now_seconds(void);
+/* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into buf (n >= 21). */
+void pp_utc_now_iso8601(char *buf, size_t n);
 int pp_parse_double(const char *s, double *out); /* whole string must parse; 0 ok, -1 not a number */
 int pp_cmp_double(const void *a, const void *b);
 double pp_median_inplace(double *v, size_t n); /* reorders v; NaN when n == 0 */

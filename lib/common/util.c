@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "common.h"
@@ -12,6 +13,19 @@ int pp_cpu_avx512f(void) {
 #else
   return 0;
 #endif
+}
+
+double pp_now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void pp_utc_now_iso8601(char *buf, size_t n) {
+  time_t t = time(NULL);
+  struct tm tmv;
+  gmtime_r(&t, &tmv);
+  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tmv);
 }
 
 uint32_t pp_crc32(const void *data, size_t len) {

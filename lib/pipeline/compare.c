@@ -46,12 +46,6 @@ void prop_compare_options_default(prop_compare_options *opt) {
   opt->min_train_months = 1;
 }
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- JSON building with a sticky failure flag (jansson returns NULL / -1 when out of memory) -- */
 typedef struct jb {
   int failed;
@@ -402,9 +396,9 @@ static int measure_member(const pp_member_ops *ops, const void *model, const flo
   size_t runs = 0;
   double spent = 0;
   for (size_t k = 0; k < o->batch_runs; k++) {
-    double t0 = now_seconds();
+    double t0 = pp_now_seconds();
     PP_TRY(ops->predict(model, Xte, nte, p, NULL, nthread));
-    secs[runs] = now_seconds() - t0;
+    secs[runs] = pp_now_seconds() - t0;
     spent += secs[runs++];
     if (spent >= o->batch_budget_seconds) break;
   }
@@ -417,9 +411,9 @@ static int measure_member(const pp_member_ops *ops, const void *model, const flo
   double one;
   for (size_t k = 0; k < LATENCY_WARMUP + o->latency_runs && !rc; k++) {
     const float *row = Xte + (k % nte) * d;
-    double t0 = now_seconds();
+    double t0 = pp_now_seconds();
     rc = ops->predict(model, row, 1, &one, scratch, 1);
-    double dt = now_seconds() - t0;
+    double dt = pp_now_seconds() - t0;
     if (k >= LATENCY_WARMUP) us[k - LATENCY_WARMUP] = 1e6 * dt;
   }
   free(scratch);
@@ -438,9 +432,9 @@ static int measure_ensemble(const prop_model *m, const prop_frame *fte, const pr
   size_t runs = 0;
   double spent = 0;
   for (size_t k = 0; k < o->batch_runs; k++) {
-    double t0 = now_seconds();
+    double t0 = pp_now_seconds();
     PP_TRY(prop_model_predict_frame(m, fte, p, NULL, NULL, &po));
-    secs[runs] = now_seconds() - t0;
+    secs[runs] = pp_now_seconds() - t0;
     spent += secs[runs++];
     if (spent >= o->batch_budget_seconds) break;
   }
@@ -458,9 +452,9 @@ static int measure_ensemble(const prop_model *m, const prop_frame *fte, const pr
   int band;
   for (size_t k = 0; k < LATENCY_WARMUP + o->latency_runs && !rc; k++) {
     const double *row = raw + (k % nte) * nf;
-    double t0 = now_seconds();
+    double t0 = pp_now_seconds();
     rc = prop_scorer_score(sc, row, &one, &band);
-    double dt = now_seconds() - t0;
+    double dt = pp_now_seconds() - t0;
     if (k >= LATENCY_WARMUP) us[k - LATENCY_WARMUP] = 1e6 * dt;
   }
   prop_scorer_free(sc);
@@ -712,13 +706,6 @@ static int relay_progress(void *user, const char *stage, size_t done, size_t tot
   return rl->to->progress(rl->to->user, name, done, total);
 }
 
-static void iso8601_now(char *buf, size_t n) {
-  time_t t = time(NULL);
-  struct tm tmv;
-  gmtime_r(&t, &tmv);
-  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-}
-
 /* ---- the comparison --------------------------------------------------------------------------- */
 int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_compare_options *o, char **json) {
   if (!json) return pp_err(PROP_ERR_ARG, "prop_compare: json is NULL");
@@ -891,9 +878,9 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
     timing t;
     memset(&t, 0, sizeof t);
     void *model = NULL;
-    double t0 = now_seconds();
+    double t0 = pp_now_seconds();
     rc = fit_alone(spec, r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &ctx, pp_seed_derive(r->seed, j), &model);
-    t.fit_seconds = now_seconds() - t0;
+    t.fit_seconds = pp_now_seconds() - t0;
     if (!rc) rc = measure_member(spec->ops, model, Xte, nte, d, o, ctx.nthread, p, secs, us, &t);
     if (model) spec->ops->free_model(model);
     if (rc) {
@@ -915,9 +902,9 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
     to.log = relay_log;
     to.progress = relay_progress;
     to.user = &rl;
-    double t0 = now_seconds();
+    double t0 = pp_now_seconds();
     rc = prop_model_train(ftr, r, &to, &ens);
-    t.fit_seconds = now_seconds() - t0;
+    t.fit_seconds = pp_now_seconds() - t0;
     if (rc) {
       pp_err_prefix(rc, "compare, ensemble: ");
       goto done;
@@ -961,7 +948,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   /* ---- the report --------------------------------------------------------------------------- */
   {
     char when[32], cpu[256];
-    iso8601_now(when, sizeof when);
+    pp_utc_now_iso8601(when, sizeof when);
     cpu_model(cpu, sizeof cpu);
     jset(&b, root, "schema_version", json_integer(SCHEMA_VERSION));
     jset(&b, root, "tool", jstr("propensity compare"));

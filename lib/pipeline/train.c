@@ -21,12 +21,6 @@ void prop_train_options_default(prop_train_options *opt) {
   if (opt) memset(opt, 0, sizeof *opt);
 }
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Everything one fit needs, gathered once. */
 typedef struct train_data {
   const pp_schema *schema;
@@ -195,13 +189,6 @@ static json_t *band_table_json(const double *prob, const int *y, size_t n, const
   return arr;
 }
 
-static void iso8601_now(char *buf, size_t n) {
-  time_t t = time(NULL);
-  struct tm tmv;
-  gmtime_r(&t, &tmv);
-  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-}
-
 /* Gain (or impurity) importance of the first fitted member that reports one, summed per input. */
 static json_t *importance_json(const prop_model *m) {
   for (size_t j = 0; j < m->nmem; j++) {
@@ -239,7 +226,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   const prop_recipe *r = recipe;
   pp_ctx ctx;
   pp_ctx_init(&ctx, opt, r->seed);
-  double t_start = now_seconds();
+  double t_start = pp_now_seconds();
 
   int rc = 0;
   prop_model *m = NULL;
@@ -337,11 +324,11 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
         snprintf(stage, sizeof stage, "cv:%s", r->members[j].ops->name);
         if ((rc = pp_progress(&ctx, stage, k, K))) break;
         void *model = NULL;
-        double t0 = now_seconds();
+        double t0 = pp_now_seconds();
         rc = fit_member(&r->members[j], r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &ctx,
                         pp_seed_derive(r->seed, 1000 * (k + 1) + j), &model);
         if (!rc) rc = r->members[j].ops->predict(model, Xva, nva, pva, NULL, ctx.nthread);
-        rep[j].fit_seconds += now_seconds() - t0;
+        rep[j].fit_seconds += pp_now_seconds() - t0;
         if (model) r->members[j].ops->free_model(model);
         if (rc) {
           pp_err_prefix(rc, "fold %zu, member %s: ", k + 1, r->members[j].ops->name);
@@ -476,7 +463,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   meta = json_object();
   {
     char when[32];
-    iso8601_now(when, sizeof when);
+    pp_utc_now_iso8601(when, sizeof when);
     json_object_set_new(meta, "library_version", json_string(PROP_VERSION_STRING));
     json_object_set_new(meta, "format_version", json_integer(PP_FORMAT_VERSION));
     json_object_set_new(meta, "created", json_string(when));
@@ -539,11 +526,11 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
       char stage[64];
       snprintf(stage, sizeof stage, "fit:%s", m->mem[s].ops->name);
       if ((rc = pp_progress(&ctx, stage, s, nsel))) break;
-      double t0 = now_seconds();
+      double t0 = pp_now_seconds();
       rc = fit_member(&r->members[order[s]], r, X, yf, n, m->width, pp_encoder_colnames(m->enc), &ctx,
                       pp_seed_derive(r->seed, order[s]), &m->mem[s].model);
       if (rc) pp_err_prefix(rc, "final fit of %s: ", m->mem[s].ops->name);
-      pp_log(&ctx, PROP_LOG_INFO, "refit %s on all rows (%.1f s)", m->mem[s].ops->name, now_seconds() - t0);
+      pp_log(&ctx, PROP_LOG_INFO, "refit %s on all rows (%.1f s)", m->mem[s].ops->name, pp_now_seconds() - t0);
       json_t *info = (!rc && m->mem[s].ops->info) ? m->mem[s].ops->info(m->mem[s].model) : NULL;
       if (info) {
         json_t *arr = json_object_get(meta, "members");
@@ -556,7 +543,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   pp_progress(&ctx, "done", 1, 1);
   json_object_set_new(meta, "importance", importance_json(m));
   json_object_set_new(meta, "recipe", pp_recipe_json(r));
-  json_object_set_new(meta, "train_seconds", json_real(now_seconds() - t_start));
+  json_object_set_new(meta, "train_seconds", json_real(pp_now_seconds() - t_start));
   m->meta_json = json_dumps(meta, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   {
     json_t *rj = pp_recipe_json(r);
