@@ -316,7 +316,9 @@ PROP_API const char *prop_model_member_name(const prop_model *m, size_t i);
 /*! Options of the batch scoring functions.  Initialise with prop_predict_options_default(). */
 typedef struct prop_predict_options {
   int nthread;        /*!< worker threads; 0 = all cores */
-  size_t block_rows;  /*!< rows encoded and scored together; 0 = 2048 */
+  size_t block_rows;  /*!< rows encoded and scored together (threads take whole blocks); 0 = automatic:
+                           equal blocks of at most 2048 rows (not under 64), at least two per thread, their
+                           count a multiple of the thread count */
   int uncalibrated;   /*!< 0 (default): the calibrated probability.  1: the ensemble's vote before the
                            calibrator (the weighted mean of the members' probabilities, or the vote share
                            for hard voting), and bands cut from that score: for diagnostics such as the

@@ -33,13 +33,21 @@ void pp_svc_gemm_nt(const float *A, size_t m, const float *B, size_t n, size_t d
  * when single_thread is set. */
 void pp_svc_gemv(const float *X, size_t n, size_t d, const float *x, float *out, int single_thread);
 
-/* exp(x) for x <= 0 (clamped to [-87, 0]), single precision, vectorisable. */
+/* exp(x) for x <= 0 (clamped to [-87, 0]), single precision. */
 float pp_svc_expf_neg(float x);
+
+/* 1 when the RBF kernel loops run their AVX-512 copies (built for x86-64 and the CPU has
+ * AVX-512F), else 0.  Both copies give the same bits. */
+int pp_svc_simd_active(void);
 
 /* Turn a block of dot products into kernel values in place: row r of the block belongs to a row
  * of squared norm sqa[r], column c to sqb[c]; RBF: exp(-gamma * max(0, sqa + sqb - 2 dot)). */
 void pp_svc_kernel_transform(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,
                              int kernel, float gamma);
+/* The same with the path chosen by the caller: simd = 1 the AVX-512 loop (only when
+ * pp_svc_simd_active()), 0 the portable one.  For tests. */
+void pp_svc_kernel_transform_path(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,
+                                  int kernel, float gamma, int simd);
 
 /* The full n x n Gram matrix of X (row-major, malloc'd into *K), tiles on up to nthread threads;
  * only the upper triangle is computed, the lower is its mirror, so K is exactly symmetric. */
@@ -116,5 +124,8 @@ size_t pp_svc_scratch(const pp_svc_model *m, size_t n);
 /* Decision values of n rows of X (d columns) into dec[n].  scratch: NULL or pp_svc_scratch(m, n)
  * bytes (used when one thread runs).  Each row's value depends on that row only. */
 int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread);
+/* The same with the kernel loop's path chosen by the caller, as pp_svc_kernel_transform_path(). */
+int pp_svc_decision_path(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread,
+                         int simd);
 
 #endif

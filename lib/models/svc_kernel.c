@@ -74,18 +74,27 @@ void pp_svc_gemv(const float *X, size_t n, size_t d, const float *x, float *out,
   }
 }
 
-/* exp(x) for x <= 0 in single precision, written so that the compiler vectorises the loops that
- * call it (libm's expf is a call per element and dominated the kernel's cost).  x = k ln2 + r with
- * k = round(x / ln2) and a two-part ln2 (Cody-Waite), |r| <= ln2/2; exp(r) by its Taylor series to
- * r^7 (truncation below 5e-9 relative), times 2^k built in the exponent bits.  Below -87 (results
- * under 1.6e-38) it returns exp(-87): a kernel value that small is zero for every purpose here.
- * Within 2 ulp of the correctly rounded value (checked by tests/test_svc.c). */
+/* exp(x) for x <= 0 in single precision.  x = k ln2 + r with k = round(x / ln2) and a two-part ln2
+ * (Cody-Waite), |r| <= ln2/2; exp(r) by its Taylor series to r^7 (truncation below 5e-9 relative),
+ * times 2^k built in the exponent bits.  x is first clamped to [-87, 0] (results under 1.6e-38 are
+ * exp(-87): a kernel value that small is zero for every purpose here).  Within 2 ulp of the
+ * correctly rounded value (checked by tests/test_svc.c).
+ *
+ * The same sequence of single-precision operations is written twice: here, element by element, and
+ * in exp_neg16() below, 16 lanes at a time with AVX-512.  The clamps use the forms a > b ? a : b and
+ * a < b ? a : b, which are exactly what vmaxps / vminps compute (NaN and signed zeros included), and
+ * the compiler is not allowed to contract a*b+c into an FMA in C11 mode, so both give the same bits
+ * (tests/test_svc.c compares them). */
+#define EXP_LOG2E 1.44269504088896341f
+#define EXP_LN2_HI 0.693145751953125f
+#define EXP_LN2_LO 1.42860682030941723e-6f
+#define EXP_SHIFTER 12582912.0f /* 1.5 * 2^23: adding it rounds to an integer */
+
 float pp_svc_expf_neg(float x) {
-  const float log2e = 1.44269504088896341f, ln2_hi = 0.693145751953125f, ln2_lo = 1.42860682030941723e-6f;
-  const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-  x = x < -87.0f ? -87.0f : (x > 0.0f ? 0.0f : x);
-  float k = (x * log2e + shifter) - shifter;
-  float r = (x - k * ln2_hi) - k * ln2_lo;
+  x = x > -87.0f ? x : -87.0f;
+  x = x < 0.0f ? x : 0.0f;
+  float k = (x * EXP_LOG2E + EXP_SHIFTER) - EXP_SHIFTER;
+  float r = (x - k * EXP_LN2_HI) - k * EXP_LN2_LO;
   float p = 1.0f / 5040.0f;
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
@@ -100,19 +109,131 @@ float pp_svc_expf_neg(float x) {
   return p * scale;
 }
 
-void pp_svc_kernel_transform(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,
-                             int kernel, float gamma) {
-  if (kernel != PP_SVC_RBF) return; /* linear: the dot product is the kernel */
-  const float ng = -gamma;
+/* One RBF kernel value from a dot product c and the two squared norms: exp(ng * max(0, a + b - 2c)). */
+static inline float rbf_value(float a, float b, float c, float ng) {
+  float d2 = a + b - 2.0f * c;
+  d2 = d2 > 0.0f ? d2 : 0.0f;
+  return pp_svc_expf_neg(ng * d2);
+}
+
+/* Decision sums use 16 double partial sums, lane = column mod 16 (the columns past the last one, up
+ * to a multiple of 16, add coefficient 0 x kernel 0), then the 16 lanes are added in order.  That is
+ * the order the AVX-512 loop has naturally; the portable loop follows it so that both paths give
+ * the same bits. */
+#define DEC_LANES 16
+
+static double lanes_sum(const double *lane) {
+  double s = 0;
+  for (int l = 0; l < DEC_LANES; l++) s += lane[l];
+  return s;
+}
+
+static void transform_rows_portable(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,
+                                    float ng) {
   for (size_t i = 0; i < m; i++) {
     float *c = C + i * ldc;
     const float a = sqa[i];
-#pragma omp simd
-    for (size_t j = 0; j < n; j++) {
-      float d2 = a + sqb[j] - 2.0f * c[j];
-      c[j] = pp_svc_expf_neg(ng * (d2 > 0.0f ? d2 : 0.0f));
+    for (size_t j = 0; j < n; j++) c[j] = rbf_value(a, sqb[j], c[j], ng);
+  }
+}
+
+static double dec_row_portable(const float *c, size_t n, float a, const float *sqb, const double *coef, float ng) {
+  double lane[DEC_LANES] = {0};
+  size_t j = 0;
+  for (; j < n; j++) lane[j % DEC_LANES] += coef[j] * (double)rbf_value(a, sqb[j], c[j], ng);
+  for (; j % DEC_LANES; j++) lane[j % DEC_LANES] += 0.0 * 0.0;
+  return lanes_sum(lane);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SVC_HAVE_AVX512 1
+
+__attribute__((target("avx512f"))) static inline __m512 exp_neg16(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  x = _mm512_min_ps(x, _mm512_setzero_ps());
+  const __m512 sh = _mm512_set1_ps(EXP_SHIFTER);
+  __m512 k = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)), sh), sh);
+  __m512 r = _mm512_sub_ps(_mm512_sub_ps(x, _mm512_mul_ps(k, _mm512_set1_ps(EXP_LN2_HI))),
+                           _mm512_mul_ps(k, _mm512_set1_ps(EXP_LN2_LO)));
+  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 720.0f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 120.0f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 24.0f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(0.5f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+  p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
+  __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(k), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(bits));
+}
+
+/* rbf_value() of 16 columns (lanes past the mask read nothing and are left as computed from 0). */
+__attribute__((target("avx512f"))) static inline __m512 rbf16(__mmask16 mk, __m512 a, const float *sqb, const float *c,
+                                                              __m512 ng) {
+  __m512 b = _mm512_maskz_loadu_ps(mk, sqb), cv = _mm512_maskz_loadu_ps(mk, c);
+  __m512 d2 = _mm512_sub_ps(_mm512_add_ps(a, b), _mm512_mul_ps(_mm512_set1_ps(2.0f), cv));
+  d2 = _mm512_max_ps(d2, _mm512_setzero_ps());
+  return exp_neg16(_mm512_mul_ps(ng, d2));
+}
+
+static inline __mmask16 tail_mask(size_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u); }
+
+__attribute__((target("avx512f"))) static void transform_rows_avx512(float *C, size_t m, size_t n, size_t ldc,
+                                                                     const float *sqa, const float *sqb, float ng) {
+  const __m512 ngv = _mm512_set1_ps(ng);
+  for (size_t i = 0; i < m; i++) {
+    float *c = C + i * ldc;
+    const __m512 a = _mm512_set1_ps(sqa[i]);
+    for (size_t j = 0; j < n; j += 16) {
+      __mmask16 mk = tail_mask(n - j);
+      _mm512_mask_storeu_ps(c + j, mk, rbf16(mk, a, sqb + j, c + j, ngv));
     }
   }
+}
+
+__attribute__((target("avx512f"))) static double dec_row_avx512(const float *c, size_t n, float a, const float *sqb,
+                                                                const double *coef, float ng) {
+  const __m512 av = _mm512_set1_ps(a), ngv = _mm512_set1_ps(ng);
+  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+  for (size_t j = 0; j < n; j += 16) {
+    __mmask16 mk = tail_mask(n - j);
+    __m512 k = _mm512_maskz_mov_ps(mk, rbf16(mk, av, sqb + j, c + j, ngv));
+    __m512d klo = _mm512_cvtps_pd(_mm512_castps512_ps256(k));
+    __m512d khi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(k), 1)));
+    __m512d clo = _mm512_maskz_loadu_pd((__mmask8)(mk & 0xFF), coef + j);
+    __m512d chi = _mm512_maskz_loadu_pd((__mmask8)(mk >> 8), coef + j + 8);
+    lo = _mm512_add_pd(lo, _mm512_mul_pd(clo, klo));
+    hi = _mm512_add_pd(hi, _mm512_mul_pd(chi, khi));
+  }
+  double lane[DEC_LANES];
+  _mm512_storeu_pd(lane, lo);
+  _mm512_storeu_pd(lane + 8, hi);
+  return lanes_sum(lane);
+}
+#else
+#define SVC_HAVE_AVX512 0
+#endif
+
+int pp_svc_simd_active(void) { return SVC_HAVE_AVX512 && pp_cpu_avx512f(); }
+
+void pp_svc_kernel_transform_path(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,
+                                  int kernel, float gamma, int simd) {
+  if (kernel != PP_SVC_RBF) return; /* linear: the dot product is the kernel */
+#if SVC_HAVE_AVX512
+  if (simd) {
+    transform_rows_avx512(C, m, n, ldc, sqa, sqb, -gamma);
+    return;
+  }
+#else
+  (void)simd;
+#endif
+  transform_rows_portable(C, m, n, ldc, sqa, sqb, -gamma);
+}
+
+void pp_svc_kernel_transform(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,
+                             int kernel, float gamma) {
+  pp_svc_kernel_transform_path(C, m, n, ldc, sqa, sqb, kernel, gamma, kernel == PP_SVC_RBF && pp_svc_simd_active());
 }
 
 int pp_svc_kernel_full(const float *X, const float *sq, size_t n, size_t d, int kernel, float gamma, int nthread,
@@ -165,23 +286,29 @@ size_t pp_svc_scratch(const pp_svc_model *m, size_t n) {
   return nb * (m->nsv + 1) * sizeof(float);
 }
 
-/* RBF decision values of rows [0, nb) of Xb into dec; work holds nb x (nsv + 1) floats.  The
- * kernel values are computed exactly as in training (pp_svc_kernel_transform). */
-static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *work, double *dec) {
+/* RBF decision values of rows [0, nb) of Xb into dec; work holds nb x (nsv + 1) floats: the dot
+ * products with sgemm, then per row the kernel values (as in training, rbf_value()) summed with
+ * the coefficients without being stored. */
+static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *work, double *dec, int simd) {
   const size_t ns = m->nsv, d = m->d;
+  const float ng = -(float)m->gamma;
   float *D = work, *sx = work + nb * ns;
   pp_svc_gemm_nt(Xb, nb, m->sv, ns, d, D, ns, 1);
   pp_svc_sqnorms(Xb, nb, d, sx);
-  pp_svc_kernel_transform(D, nb, ns, ns, sx, m->sv_sq, PP_SVC_RBF, (float)m->gamma);
   for (size_t r = 0; r < nb; r++) {
-    const float *kr = D + r * ns;
-    double s = 0;
-    for (size_t k = 0; k < ns; k++) s += m->coef[k] * (double)kr[k];
+    double s;
+#if SVC_HAVE_AVX512
+    if (simd)
+      s = dec_row_avx512(D + r * ns, ns, sx[r], m->sv_sq, m->coef, ng);
+    else
+#endif
+      s = dec_row_portable(D + r * ns, ns, sx[r], m->sv_sq, m->coef, ng);
     dec[r] = s - m->rho;
   }
 }
 
-int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread) {
+int pp_svc_decision_path(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread,
+                         int simd) {
   if (n == 0) return 0;
   const size_t d = m->d;
   if (m->kernel == PP_SVC_LINEAR || m->nsv == 0) {
@@ -201,7 +328,7 @@ int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec
     if (!D && !(D = pp_malloc(pp_svc_scratch(m, n)))) return PROP_ERR_NOMEM;
     for (size_t b = 0; b < nblk; b++) {
       size_t i0 = b * PRED_BLOCK, nb = n - i0 < PRED_BLOCK ? n - i0 : PRED_BLOCK;
-      rbf_block(m, X + i0 * d, nb, D, dec + i0);
+      rbf_block(m, X + i0 * d, nb, D, dec + i0, simd);
     }
     if (D != scratch) free(D);
     return 0;
@@ -218,10 +345,14 @@ int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec
     for (size_t b = 0; b < nblk; b++) {
       if (!D) continue;
       size_t i0 = b * PRED_BLOCK, nb = n - i0 < PRED_BLOCK ? n - i0 : PRED_BLOCK;
-      rbf_block(m, X + i0 * d, nb, D, dec + i0);
+      rbf_block(m, X + i0 * d, nb, D, dec + i0, simd);
     }
     free(D);
   }
   if (nomem) return pp_err(PROP_ERR_NOMEM, "svc: out of memory for prediction scratch");
   return 0;
+}
+
+int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread) {
+  return pp_svc_decision_path(m, X, n, dec, scratch, nthread, pp_svc_simd_active());
 }

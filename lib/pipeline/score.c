@@ -13,6 +13,11 @@
 #include "pipeline/pipeline.h"
 
 #define DEFAULT_BLOCK 2048
+/* Automatic blocks (threads take whole blocks): at least BLOCKS_PER_THREAD per thread, their count
+ * a multiple of the thread count, all of one size (a batch of fewer or uneven blocks leaves a thread
+ * idle at the end), not over DEFAULT_BLOCK rows and not under MIN_AUTO_BLOCK. */
+#define BLOCKS_PER_THREAD 2
+#define MIN_AUTO_BLOCK 64
 
 void prop_predict_options_default(prop_predict_options *opt) {
   if (opt) memset(opt, 0, sizeof *opt);
@@ -104,6 +109,16 @@ static int resolve_threads(const prop_predict_options *opt, size_t nblocks) {
   return nt;
 }
 
+/* Rows per block when the caller leaves it to us (see BLOCKS_PER_THREAD). */
+static size_t auto_block(size_t nrows, int nt) {
+  if (nt <= 1) return DEFAULT_BLOCK;
+  size_t nblocks = (nrows + DEFAULT_BLOCK - 1) / DEFAULT_BLOCK;
+  if (nblocks < (size_t)nt * BLOCKS_PER_THREAD) nblocks = (size_t)nt * BLOCKS_PER_THREAD;
+  nblocks = (nblocks + (size_t)nt - 1) / (size_t)nt * (size_t)nt;
+  size_t b = (nrows + nblocks - 1) / nblocks;
+  return b < MIN_AUTO_BLOCK ? MIN_AUTO_BLOCK : b;
+}
+
 /* Source of raw rows for the shared batch loop. */
 typedef struct source {
   const pp_binding *bind;  /* frame path */
@@ -135,7 +150,7 @@ static void fill_raw(const prop_model *m, const source *src, size_t row0, size_t
 
 static int batch(const prop_model *m, const source *src, size_t nrows, double *prob, int *band, int *status,
                  const prop_predict_options *opt) {
-  size_t block = (opt && opt->block_rows) ? opt->block_rows : DEFAULT_BLOCK;
+  size_t block = (opt && opt->block_rows) ? opt->block_rows : auto_block(nrows, resolve_threads(opt, SIZE_MAX));
   size_t nblocks = (nrows + block - 1) / block;
   int nt = resolve_threads(opt, nblocks);
   int rc = 0;
