@@ -1,8 +1,8 @@
-/* The "knn" member (lib/models/knn.c): parameters, neighbours against an exact brute-force
+/* The "knn" member (lib/models/knn.c, knn_predict.c): parameters, neighbours against an exact brute-force
  * reference (random data, duplicates, ties, huge values), distance weights and exact matches,
  * class and sample weights, the row cap, save/load and crafted payloads.
  *
- * The file includes knn.c itself (white box) so that it can also check that the two variants
+ * The file includes knn.c and knn_predict.c themselves (white box) so that it can also check that the two variants
  * of the candidate scan and of the exact distances (portable and AVX-512) make the same
  * decisions; the member is used
  * through pp_knn_ops as everywhere else. */
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "models/knn.c"
+#include "models/knn_predict.c"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */

@@ -1,0 +1,106 @@
+/* Internals of the "knn" member shared by knn.c (parameters, fit, one-hot blocks, transposed
+ * copies, save / load) and knn_predict.c (the neighbour search and the vote), and seen by
+ * tests/test_knn.c, which includes both .c files to reach their static kernels. */
+#ifndef PP_KNN_IMPL_H
+#define PP_KNN_IMPL_H
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#ifndef KNN_HAVE_AVX512
+#if defined(__GNUC__) && defined(__x86_64__)
+#define KNN_HAVE_AVX512 1
+#else
+#define KNN_HAVE_AVX512 0
+#endif
+#endif
+#if KNN_HAVE_AVX512
+#include <immintrin.h>
+#endif
+
+#include "common/jsonx.h"
+#include "models/member.h"
+
+#define KNN_FORMAT_VERSION 1u
+#define KNN_K_MAX 10000
+/* Query rows per block. */
+#ifndef KNN_QBLOCK
+#define KNN_QBLOCK 96
+#endif
+/* OpenBLAS 0.3.x runs a gemm on the calling thread when m*n*k <= 65536 * 4, and a gemv when
+ * m*n < 2304 * 4.  Every call here stays below. */
+#define KNN_BLAS_SINGLE_MNK 262144.0
+#define KNN_BLAS_SINGLE_MV 9200.0
+/* Largest tile of C (floats): 64 KB. */
+#define KNN_TILE_FLOATS 16384
+/* Feature values (training and query) up to this magnitude go through the float pass; larger
+ * ones could overflow it.  Training values beyond it are refused; such queries use the exact
+ * scan. */
+#define KNN_VALUE_MAX 1e15
+/* Widest operand (d + 1 or dd + 1) of the fused key kernel. */
+#define KNN_FUSED_WMAX 32
+/* Training rows per pass of the fused kernel over a block's queries (a multiple of 32). */
+#define KNN_FUSED_ROWS 1024
+
+enum { W_UNIFORM = 0, W_DISTANCE = 1 };
+enum { CW_FOLLOW = -1, CW_BALANCED = 0, CW_NONE = 1 };
+
+
+typedef struct knn_params {
+  long k;
+  int weights;
+  int class_weight; /* CW_* */
+  long max_train_rows;
+} knn_params;
+
+typedef struct knn_model {
+  size_t n, d;          /* training rows kept, encoded width */
+  size_t k;             /* as asked */
+  int weights;          /* W_* */
+  int class_weight;     /* resolved: CW_BALANCED or CW_NONE */
+  double w_neg, w_pos;  /* class weights of the votes */
+  float *A;             /* n x (d + 1): [-2 y, |y|^2]; y = -A/2 exactly */
+  unsigned char *pos;   /* n labels 0/1 */
+  float *sw;            /* n sample weights, or NULL when all 1 */
+  size_t rows_in, max_rows;
+  int capped;
+  /* derived */
+  double *vote;         /* n: sample weight x class weight */
+  double sq_max;        /* max |y|^2 (slightly rounded up) */
+  float *sqy;           /* n: |y|^2 of each row, the floats of A's last column */
+  size_t kk;            /* neighbours used: min(k, n) */
+  size_t kc;            /* candidates of the float pass: min(n, kk + margin) */
+  size_t kmax;          /* the float pass keeps between kc and kmax candidates */
+  size_t bc;            /* candidate buffer of a query */
+  /* derived: one-hot blocks of the training rows (detect_blocks), built at fit and at load */
+  size_t nb;            /* blocks (0: none; then the fields below are NULL) */
+  size_t *bstart, *blen; /* nb blocks: first column, width */
+  size_t dd;            /* columns outside the blocks */
+  size_t *dcol;         /* their indices, increasing */
+  float *Ad;            /* n x (dd + 1): [-2 y_dense, |y|^2] (the same |y|^2 floats as A) */
+  uint16_t *code;       /* nb x n: code[b n + j] = column of block b where row j holds its 1 */
+  /* derived: transposed copies for the fused key kernel (keys_offer_avx512), when the width is at
+   * most KNN_FUSED_WMAX: At[t np + j] = A[j w + t] (t < w = d + 1), Adt likewise from Ad (width
+   * dd + 1); np = n rounded up to 32, the padding rows hold 0 and |y|^2 = +inf (key +inf, never a
+   * candidate).  NULL when not built. */
+  size_t np;
+  float *At, *Adt;
+  uint16_t *codep;      /* with Adt: nb x np, code padded with zeros to np rows per block */
+} knn_model;
+
+/* knn_predict.c: the member's scratch_bytes and predict operations. */
+size_t pp_knn_scratch_bytes(const void *model, size_t n);
+int pp_knn_predict(const void *model, const float *X, size_t n, double *out, void *scratch, int nthread);
+
+#endif
