@@ -247,13 +247,10 @@ static void test_save_load_identical_probabilities(void **state) {
 }
 
 /* Batch (frame), dense and single-customer scoring agree bit for bit. */
-static void test_batch_dense_single_agree(void **state) {
-  (void)state;
+/* The model's raw input rows (n x k, schema order) built by hand from the frame: numbers, or
+ * category codes. */
+static void frame_raw_rows(double *raw) {
   size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(g_model);
-  double *pf = malloc(n * sizeof *pf), *pd = malloc(n * sizeof *pd), *raw = malloc(n * k * sizeof *raw);
-  int *bf = malloc(n * sizeof *bf);
-  assert_int_equal(prop_model_predict_frame(g_model, g_frame, pf, bf, NULL, NULL), 0);
-  /* build raw rows by hand from the frame: numbers, or category codes */
   for (size_t j = 0; j < k; j++) {
     long fj = prop_frame_find(g_frame, prop_model_input_name(g_model, j));
     assert_true(fj >= 0);
@@ -269,6 +266,15 @@ static void test_batch_dense_single_agree(void **state) {
       }
     }
   }
+}
+
+static void test_batch_dense_single_agree(void **state) {
+  (void)state;
+  size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(g_model);
+  double *pf = malloc(n * sizeof *pf), *pd = malloc(n * sizeof *pd), *raw = malloc(n * k * sizeof *raw);
+  int *bf = malloc(n * sizeof *bf);
+  assert_int_equal(prop_model_predict_frame(g_model, g_frame, pf, bf, NULL, NULL), 0);
+  frame_raw_rows(raw);
   prop_predict_options po;
   prop_predict_options_default(&po);
   po.block_rows = 97; /* odd block size: results must not depend on blocking */
@@ -318,6 +324,45 @@ static void test_batch_dense_single_agree(void **state) {
   free(pd);
   free(bf);
   free(raw);
+}
+
+/* Every batch size and thread count with automatic blocks (block_rows 0: equal blocks, at least two
+ * per thread, 64..2048 rows) writes every row once, with the probability and band the whole batch
+ * gives that row. */
+static void test_batch_sizes_and_threads(void **state) {
+  (void)state;
+  size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(g_model);
+  double *raw = malloc(n * k * sizeof *raw), *pall = malloc(n * sizeof *pall), *p = malloc(n * sizeof *p);
+  int *ball = malloc(n * sizeof *ball), *b = malloc(n * sizeof *b);
+  frame_raw_rows(raw);
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  po.nthread = 1;
+  po.block_rows = n;
+  assert_int_equal(prop_model_predict_dense(g_model, raw, PROP_FLOAT64, n, k, k, pall, ball, NULL, &po), 0);
+  const size_t sizes[] = {1, 2, 63, 64, 65, 127, 128, 129, 257, 300, 1025, n - 1, n};
+  const int threads[] = {1, 2, 3, 8};
+  for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+    const size_t m = sizes[si];
+    assert_true(m <= n);
+    for (size_t ti = 0; ti < sizeof threads / sizeof threads[0]; ti++) {
+      for (size_t i = 0; i < m; i++) {
+        p[i] = -1.0;
+        b[i] = -7;
+      }
+      po.nthread = threads[ti];
+      po.block_rows = 0;
+      const size_t off = n - m; /* the last m rows */
+      assert_int_equal(prop_model_predict_dense(g_model, raw + off * k, PROP_FLOAT64, m, k, k, p, b, NULL, &po), 0);
+      assert_memory_equal(p, pall + off, m * sizeof *p);
+      assert_memory_equal(b, ball + off, m * sizeof *b);
+    }
+  }
+  free(raw);
+  free(pall);
+  free(p);
+  free(ball);
+  free(b);
 }
 
 /* ---- frames with problems: unseen categories, missing columns, row errors ------------------ */
@@ -948,6 +993,7 @@ int main(void) {
       cmocka_unit_test(test_recipe_round_trip_through_model_file),
       cmocka_unit_test(test_save_load_identical_probabilities),
       cmocka_unit_test(test_batch_dense_single_agree),
+      cmocka_unit_test(test_batch_sizes_and_threads),
       cmocka_unit_test(test_scoring_bad_rows_keeps_them),
       cmocka_unit_test(test_bad_model_files),
       cmocka_unit_test(test_threads_share_one_model),
