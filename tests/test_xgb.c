@@ -211,6 +211,47 @@ static void test_fit_auc_and_roundtrip(void **state) {
   free(p2);
 }
 
+/* A cross-validation fold's fit (ctx.transient) keeps the live booster and predicts with XGBoost:
+ * the same bits as the kept model (our walk, checked against XGBoost) on every row count, also when
+ * early stopping sliced the booster; it cannot be saved and has no importance. */
+static void test_transient_fit_same_bits(void **state) {
+  fixture *f = *state;
+  const size_t nv = 400;
+  float *Xv = tu_xmalloc(nv * ND * sizeof(float)), *yv = tu_xmalloc(nv * sizeof(float));
+  xor_data(nv, ND, 3, Xv, yv);
+  const char *params[] = {k_xor_params, "{\"eta\": 0.3, \"max_depth\": 3, \"rounds\": 300, "
+                                        "\"early_stopping_rounds\": 5, \"subsample\": 0.8}"};
+  for (int t = 0; t < 2; t++) {
+    pp_dataset tr = {f->X, NTR, ND, f->y, NULL, NULL, PP_IMB_NONE};
+    pp_dataset va = {Xv, nv, ND, yv, NULL, NULL, PP_IMB_NONE};
+    pp_ctx c = make_ctx(11, NULL);
+    void *kept = tu_fit(&pp_xgb_ops, params[t], &tr, t ? &va : NULL, &c);
+    c.transient = 1;
+    void *fold = tu_fit(&pp_xgb_ops, params[t], &tr, t ? &va : NULL, &c);
+    if (t) assert_true(info_bool(kept, "early_stopped"));
+    assert_int_equal(info_int(fold, "best_iteration"), info_int(kept, "best_iteration"));
+    assert_int_equal(info_int(fold, "model_bytes"), 0); /* no JSON round trip */
+    const size_t counts[] = {1, 15, 16, 17, 64, NTE};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+      double *pk = predict(kept, f->Xt, counts[k], 2), *pf = predict(fold, f->Xt, counts[k], 2);
+      assert_memory_equal(pk, pf, counts[k] * sizeof *pk);
+      free(pk);
+      free(pf);
+    }
+    pp_buf b;
+    pp_buf_init(&b);
+    assert_int_equal(pp_xgb_ops.save(fold, &b), PROP_ERR_ARG);
+    assert_non_null(strstr(prop_last_error(), "not kept"));
+    pp_buf_free(&b);
+    double imp[ND];
+    assert_int_equal(pp_xgb_ops.importance(fold, imp, ND), PROP_ERR_ARG);
+    pp_xgb_ops.free_model(kept);
+    pp_xgb_ops.free_model(fold);
+  }
+  free(Xv);
+  free(yv);
+}
+
 /* Header of our payload: version u32, d u64, best u32, boosted u32, rounds u32, esr u32, spw f64,
  * flags u8, best score f64, format u32, then the JSON length u64 at offset 49 and the JSON. */
 #define BLOB_LEN_AT 49
@@ -789,6 +830,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_params),
       cmocka_unit_test(test_fit_auc_and_roundtrip),
+      cmocka_unit_test(test_transient_fit_same_bits),
       cmocka_unit_test(test_corrupt_payloads),
       cmocka_unit_test(test_importance),
       cmocka_unit_test(test_early_stopping),

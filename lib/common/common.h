@@ -63,6 +63,10 @@ typedef struct pp_ctx {
   void *user;
   int nthread;   /* >= 1 after pp_ctx_init */
   uint64_t seed;
+  /* 1: the model being fitted predicts once and is freed (a cross-validation fold); it is never
+   * saved, loaded, inspected or scored row by row, so a member may skip work only a kept model
+   * needs.  Its predictions must be the same bits as a kept model's.  0 after pp_ctx_init. */
+  int transient;
 } pp_ctx;
 void pp_ctx_init(pp_ctx *c, const prop_train_options *opt, uint64_t seed);
 void pp_log(const pp_ctx *c, int level, const char *fmt, ...) PP_PRINTF(3, 4);

@@ -16,6 +16,7 @@ void pp_ctx_init(pp_ctx *c, const prop_train_options *opt, uint64_t seed) {
 #endif
   c->nthread = nt > 0 ? nt : 1;
   c->seed = seed;
+  c->transient = 0;
 }
 
 void pp_log(const pp_ctx *c, int level, const char *fmt, ...) {

@@ -15,6 +15,12 @@
  *     re-created from those bytes, exactly as load does: a fitted and a loaded model are the same
  *     thing and predict bit-for-bit alike, the trees after the best iteration are gone (predict
  *     and importance see only the kept ones), and the training DMatrix caches are released.
+ *  4. A cross-validation fold's fit (ctx->transient: the model predicts its held-out rows once and
+ *     is freed) skips step 3 and our walk: it keeps the live, sliced booster and predicts with
+ *     XGBoosterPredictFromDense.  The same bits, since a kept model's walk is only used when it
+ *     agrees with XGBoost and the JSON round trip is exact (test_transient_fit_same_bits); on small
+ *     data it halves the fit (german_credit, 700 rows: 5 folds and the refit 0.41-0.55 -> 0.26-0.28 s).
+ *     Such a model has no bytes to save and no importance; both calls say so.
  *
  * Model bytes (save/load): our header (format version, d, iterations, scale_pos_weight, ...) then
  * XGBoost's own model in its JSON text format ("format": "json").  JSON rather than UBJSON because
@@ -875,7 +881,26 @@ static int xgb_fit(const void *params, const pp_dataset *train, const pp_dataset
     int s = XGBoosterSlice(h, 0, (int)kept, 1, &hs);
     if (s != 0) rc = backend_err("keeping the rounds up to the best iteration");
   }
-  if (!rc) {
+  xgb_model *m = NULL;
+  if (!rc && ctx && ctx->transient) {
+    /* A fold's model predicts its held-out rows once: it keeps the live booster and predicts with
+     * XGBoost itself, without the JSON round trip, our walk and its checks (about half the fit on
+     * small data).  The bits are the same: a kept model's walk is only used when it agrees with
+     * XGBoost's predict, and the round trip is exact (checked when the blob is read back). */
+    if (!(m = pp_calloc(1, sizeof *m))) {
+      rc = PROP_ERR_NOMEM;
+    } else {
+      m->d = d;
+      if (hs) {
+        m->h = hs;
+        hs = NULL;
+      } else {
+        m->h = h;
+        h = NULL;
+      }
+      rc = set_param(m->h, "nthread", "0"); /* as a loaded booster: predict sets the threads */
+    }
+  } else if (!rc) {
     bst_ulong blen = 0;
     const char *bytes = NULL;
     if (XGBoosterSaveModelToBuffer(hs ? hs : h, "{\"format\":\"json\"}", &blen, &bytes) != 0)
@@ -891,8 +916,11 @@ static int xgb_fit(const void *params, const pp_dataset *train, const pp_dataset
   if (h) XGBoosterFree(h);
   if (dtrain) XGDMatrixFree(dtrain);
   if (dvalid) XGDMatrixFree(dvalid);
-  xgb_model *m = NULL;
-  if (!rc) {
+  if (rc && m) {
+    xgb_free_model(m);
+    m = NULL;
+  }
+  if (!rc && !m) {
     rc = model_from_blob(blob, blob_len, d, kept, &m, "xgboost fit");
     blob = NULL;
     if (rc == PROP_ERR_CORRUPT) rc = pp_err_prefix(PROP_ERR_BACKEND, "xgboost: the trained model does not check: ");
@@ -982,6 +1010,7 @@ static int xgb_predict(const void *model, const float *X, size_t n, double *out,
 
 static int xgb_save(const void *model, pp_buf *b) {
   const xgb_model *m = model;
+  if (!m->blob) return pp_err(PROP_ERR_ARG, "xgboost save: a cross-validation fold's model is not kept");
   pp_put_u32(b, XGB_FORMAT_VERSION);
   pp_put_u64(b, m->d);
   pp_put_u32(b, m->best_iteration);
@@ -1059,6 +1088,7 @@ static int xgb_importance(const void *model, double *imp, size_t d) {
   const xgb_model *m = model;
   if (!m || !imp) return pp_err(PROP_ERR_ARG, "xgboost importance: NULL argument");
   if (d != m->d) return pp_err(PROP_ERR_ARG, "xgboost importance: asked for %zu columns, the model has %zu", d, m->d);
+  if (!m->imp) return pp_err(PROP_ERR_ARG, "xgboost importance: a cross-validation fold's model has none");
   memcpy(imp, m->imp, d * sizeof *imp);
   return 0;
 }

@@ -325,7 +325,9 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
         if ((rc = pp_progress(&ctx, stage, k, K))) break;
         void *model = NULL;
         double t0 = pp_now_seconds();
-        rc = fit_member(&r->members[j], r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &ctx,
+        pp_ctx fold_ctx = ctx; /* the fold's model predicts its held-out rows once */
+        fold_ctx.transient = 1;
+        rc = fit_member(&r->members[j], r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &fold_ctx,
                         pp_seed_derive(r->seed, 1000 * (k + 1) + j), &model);
         if (!rc) rc = r->members[j].ops->predict(model, Xva, nva, pva, NULL, ctx.nthread);
         rep[j].fit_seconds += pp_now_seconds() - t0;
