@@ -152,6 +152,10 @@ uint32_t pp_crc32(const void *data, size_t len);
 /* 1 when the CPU runs AVX-512F (x86-64 with GCC or clang), else 0: the members' vector kernels are
  * compiled for it with target attributes and chosen at run time on this answer. */
 int pp_cpu_avx512f(void);
+/* Rows per block when n rows are cut into blocks that threads take whole: at least
+ * ceil(n / max_rows) blocks and at least min_blocks, their number rounded up to a multiple of nt
+ * (so no thread waits for another's extra block), all of the same size ceil(n / blocks). */
+size_t pp_even_block_rows(size_t n, size_t max_rows, size_t min_blocks, size_t nt);
 /* Seconds on the monotonic clock (for durations). */
 double pp_now_seconds(void);
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into buf (n >= 21). */

@@ -15,6 +15,15 @@ int pp_cpu_avx512f(void) {
 #endif
 }
 
+size_t pp_even_block_rows(size_t n, size_t max_rows, size_t min_blocks, size_t nt) {
+  if (max_rows == 0) max_rows = 1;
+  if (nt == 0) nt = 1;
+  size_t nblk = (n + max_rows - 1) / max_rows;
+  if (nblk < min_blocks) nblk = min_blocks;
+  nblk = (nblk + nt - 1) / nt * nt;
+  return nblk ? (n + nblk - 1) / nblk : 0;
+}
+
 double pp_now_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

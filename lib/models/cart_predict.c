@@ -274,9 +274,7 @@ __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_
 static size_t pk_block_rows(size_t n, size_t d, size_t nt) {
   size_t target = PK_BLOCK_BYTES / (d * sizeof(float) + 1);
   if (target < PRED_BLOCK) target = PRED_BLOCK;
-  size_t nblk = (n + target - 1) / target;
-  nblk = (nblk + nt - 1) / nt * nt;
-  size_t r = (n + nblk - 1) / nblk;
+  size_t r = pp_even_block_rows(n, target, 0, nt);
   r = (r + PK_LANES - 1) / PK_LANES * PK_LANES;
   return r < PRED_BLOCK ? PRED_BLOCK : r;
 }

@@ -112,10 +112,7 @@ static int resolve_threads(const prop_predict_options *opt, size_t nblocks) {
 /* Rows per block when the caller leaves it to us (see BLOCKS_PER_THREAD). */
 static size_t auto_block(size_t nrows, int nt) {
   if (nt <= 1) return DEFAULT_BLOCK;
-  size_t nblocks = (nrows + DEFAULT_BLOCK - 1) / DEFAULT_BLOCK;
-  if (nblocks < (size_t)nt * BLOCKS_PER_THREAD) nblocks = (size_t)nt * BLOCKS_PER_THREAD;
-  nblocks = (nblocks + (size_t)nt - 1) / (size_t)nt * (size_t)nt;
-  size_t b = (nrows + nblocks - 1) / nblocks;
+  size_t b = pp_even_block_rows(nrows, DEFAULT_BLOCK, (size_t)nt * BLOCKS_PER_THREAD, (size_t)nt);
   return b < MIN_AUTO_BLOCK ? MIN_AUTO_BLOCK : b;
 }
 
