@@ -99,14 +99,13 @@ static void finish_block(const prop_model *m, size_t nb, const work *w, size_t o
   (void)m;
 }
 
-static int resolve_threads(const prop_predict_options *opt, size_t nblocks) {
+/* Threads asked for (0: every core), at least 1. */
+static int asked_threads(const prop_predict_options *opt) {
   int nt = opt ? opt->nthread : 0;
 #ifdef _OPENMP
   if (nt <= 0) nt = omp_get_num_procs();
 #endif
-  if (nt <= 0) nt = 1;
-  if ((size_t)nt > nblocks) nt = (int)(nblocks ? nblocks : 1);
-  return nt;
+  return nt > 0 ? nt : 1;
 }
 
 /* Rows per block when the caller leaves it to us (see BLOCKS_PER_THREAD). */
@@ -147,9 +146,10 @@ static void fill_raw(const prop_model *m, const source *src, size_t row0, size_t
 
 static int batch(const prop_model *m, const source *src, size_t nrows, double *prob, int *band, int *status,
                  const prop_predict_options *opt) {
-  size_t block = (opt && opt->block_rows) ? opt->block_rows : auto_block(nrows, resolve_threads(opt, SIZE_MAX));
+  int nt = asked_threads(opt);
+  size_t block = (opt && opt->block_rows) ? opt->block_rows : auto_block(nrows, nt);
   size_t nblocks = (nrows + block - 1) / block;
-  int nt = resolve_threads(opt, nblocks);
+  if ((size_t)nt > nblocks) nt = (int)(nblocks ? nblocks : 1);
   int rc = 0;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
