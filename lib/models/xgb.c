@@ -890,14 +890,10 @@ static int xgb_fit(const void *params, const pp_dataset *train, const pp_dataset
     if (!(m = pp_calloc(1, sizeof *m))) {
       rc = PROP_ERR_NOMEM;
     } else {
+      BoosterHandle *live = hs ? &hs : &h; /* the sliced booster when there is one */
       m->d = d;
-      if (hs) {
-        m->h = hs;
-        hs = NULL;
-      } else {
-        m->h = h;
-        h = NULL;
-      }
+      m->h = *live;
+      *live = NULL;
       rc = set_param(m->h, "nthread", "0"); /* as a loaded booster: predict sets the threads */
     }
   } else if (!rc) {
