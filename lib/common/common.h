@@ -149,6 +149,13 @@ int pp_strmap_put(pp_strmap *m, const char *key, size_t val, size_t *existing);
 
 /* ---- small numeric helpers ---------------------------------------------------------------- */
 uint32_t pp_crc32(const void *data, size_t len);
+/* 1 where the members' AVX-512 kernels are compiled (x86-64 with GCC or clang, through target
+ * attributes on a baseline build), else 0; whether they run is pp_cpu_avx512f()'s answer. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PP_HAVE_AVX512 1
+#else
+#define PP_HAVE_AVX512 0
+#endif
 /* 1 when the CPU runs AVX-512F (x86-64 with GCC or clang), else 0: the members' vector kernels are
  * compiled for it with target attributes and chosen at run time on this answer. */
 int pp_cpu_avx512f(void);

@@ -7,7 +7,7 @@
 #include "common.h"
 
 int pp_cpu_avx512f(void) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if PP_HAVE_AVX512
   __builtin_cpu_init(); /* idempotent; needed only before libgcc's own constructor has run */
   return __builtin_cpu_supports("avx512f") != 0;
 #else

@@ -193,7 +193,7 @@ static void pk_trees_by_rows(const pp_cart_trees *t, const float *X, size_t nb, 
     pk_tree_rows(t->pk_node + t->start[tr], t->pk_value + t->start[tr], X, t->d, 0, nb, acc);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if PP_HAVE_AVX512
 #define PK_HAVE_AVX512 1
 #define PKV 4 /* vectors of 16 rows walked together (measured: 1 to 8; 4 is fastest) */
 /* The vector walk only for models of this many trees or more.  Its gathers wait on every cache miss:

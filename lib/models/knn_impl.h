@@ -18,12 +18,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include "common/common.h"
+
 #ifndef KNN_HAVE_AVX512
-#if defined(__GNUC__) && defined(__x86_64__)
-#define KNN_HAVE_AVX512 1
-#else
-#define KNN_HAVE_AVX512 0
-#endif
+#define KNN_HAVE_AVX512 PP_HAVE_AVX512
 #endif
 #if KNN_HAVE_AVX512
 #include <immintrin.h>

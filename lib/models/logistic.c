@@ -175,7 +175,7 @@ static void scores_rows(const lr_model *m, const float *X, size_t n, double *out
   for (size_t i = 0; i < n; i++) out[i] = lr_dot(m->beta, m->b, X + i * d, d);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if PP_HAVE_AVX512
 #define LR_HAVE_AVX512 1
 #include <immintrin.h>
 
@@ -540,13 +540,7 @@ out:
 
 /* ---- predict ----------------------------------------------------------------------------------- */
 
-int pp_logistic_simd_active(void) {
-#ifdef LR_HAVE_AVX512
-  return pp_cpu_avx512f();
-#else
-  return 0;
-#endif
-}
+int pp_logistic_simd_active(void) { return pp_cpu_avx512f(); }
 
 /* predict on nthread threads (0 = all), through the AVX-512 copy when simd. */
 static int predict_path(const void *model, const float *X, size_t n, double *out, int nthread, int simd) {

@@ -145,7 +145,7 @@ static double dec_row_portable(const float *c, size_t n, float a, const float *s
   return lanes_sum(lane);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if PP_HAVE_AVX512
 #include <immintrin.h>
 #define SVC_HAVE_AVX512 1
 
@@ -215,7 +215,7 @@ __attribute__((target("avx512f"))) static double dec_row_avx512(const float *c, 
 #define SVC_HAVE_AVX512 0
 #endif
 
-int pp_svc_simd_active(void) { return SVC_HAVE_AVX512 && pp_cpu_avx512f(); }
+int pp_svc_simd_active(void) { return pp_cpu_avx512f(); }
 
 void pp_svc_kernel_transform_path(float *C, size_t m, size_t n, size_t ldc, const float *sqa, const float *sqb,
                                   int kernel, float gamma, int simd) {

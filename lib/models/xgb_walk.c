@@ -179,7 +179,7 @@ static void full_margins_scalar(const xgb_native *nv, const float *X, size_t nb,
   }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if PP_HAVE_AVX512
 #define XGB_HAVE_SIMD 1
 #include <immintrin.h>
 
