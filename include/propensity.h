@@ -320,8 +320,9 @@ typedef struct prop_predict_options {
                            equal blocks of at most 2048 rows (not under 64), at least two per thread, their
                            count a multiple of the thread count */
   int uncalibrated;   /*!< 0 (default): the calibrated probability.  1: the ensemble's vote before the
-                           calibrator (the weighted mean of the members' probabilities, or the vote share
-                           for hard voting), and bands cut from that score: for diagnostics such as the
+                           calibrator (the weighted mean of the members' probabilities; the vote share
+                           for hard voting; the logistic function of the weighted mean of their log-odds
+                           for the logit vote), and bands cut from that score: for diagnostics such as the
                            calibration error before and after calibration, not for call lists. */
 } prop_predict_options;
 

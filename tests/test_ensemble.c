@@ -1,4 +1,4 @@
-/* lib/ensemble: the soft/hard vote against hand computations and the two weight fits. */
+/* lib/ensemble: the soft/hard/logit votes against hand computations and the three weight fits. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,23 @@ static void test_vote_by_hand(void **state) {
   mem[2].weight = 2;
   m.voting = PP_VOTE_SOFT;
   tu_assert_close(pp_ensemble_combine(&m, p), 0.69, 1e-15);
+  /* logit: 0.5 ln 9 + 0.3 ln(2/3) + 0.2 ln 1.5 = 1.0580657778572933 -> 1 / (1 + e^-s) = 0.7423207... */
+  m.voting = PP_VOTE_LOGIT;
+  const double s = 0.5 * 2.1972245773362196 - 0.3 * 0.4054651081081644 + 0.2 * 0.4054651081081644;
+  tu_assert_close(pp_ensemble_combine(&m, p), 1.0 / (1.0 + exp(-s)), 1e-15);
+  tu_assert_close(pp_ensemble_combine(&m, p), 0.74232074, 1e-8);
+  /* members that agree give their common probability; opposite log-odds with equal weight give 1/2 */
+  const double same[3] = {0.3, 0.3, 0.3}, opposite[2] = {0.8, 0.2};
+  tu_assert_close(pp_ensemble_combine(&m, same), 0.3, 1e-15);
+  m.nmem = 2;
+  mem[0].weight = mem[1].weight = 1.0;
+  tu_assert_close(pp_ensemble_combine(&m, opposite), 0.5, 1e-15);
+  /* 0 and 1 are clamped to PP_LOGIT_EPS: finite log-odds of equal size, so they cancel */
+  const double ends[2] = {0.0, 1.0};
+  tu_assert_close(pp_vote_logit(0.0), log(PP_LOGIT_EPS / (1.0 - PP_LOGIT_EPS)), 1e-12);
+  tu_assert_close(pp_vote_logit(1.0), -pp_vote_logit(0.0), 1e-9);
+  tu_assert_close(pp_ensemble_combine(&m, ends), 0.5, 1e-9);
+  assert_true(isnan(pp_vote_logit(NAN)));
 }
 
 /* Member 0 ranks perfectly but its probabilities all sit in [0.90, 0.95]; member 1 is noise centred on the
@@ -124,12 +141,57 @@ static void test_auc_fit_mixes_complementary_members(void **state) {
   free(y);
 }
 
+/* The logit-vote fit recovers the weights of the model that made the labels: y ~ logistic(-1 + 1.5 L0 + 0.5 L1)
+ * with L0, L1 the log-odds two members report, so w = (0.75, 0.25).  A member of pure noise and one that is
+ * the negative of member 0 (anti-informative) get exactly 0; labels of one class are refused. */
+static void test_logit_fit_recovers_weights(void **state) {
+  (void)state;
+  enum { N = 40000, K = 4 };
+  double *P = malloc(K * N * sizeof *P);
+  int *y = malloc(N * sizeof *y);
+  uint64_t st = 21;
+  for (size_t i = 0; i < N; i++) {
+    const double l0 = 1.2 * tu_normal(&st), l1 = 1.2 * tu_normal(&st);
+    y[i] = tu_uniform(&st) < 1.0 / (1.0 + exp(-(-1.0 + 1.5 * l0 + 0.5 * l1)));
+    P[i * K + 0] = 1.0 / (1.0 + exp(-l0));
+    P[i * K + 1] = 1.0 / (1.0 + exp(-l1));
+    P[i * K + 2] = 1.0 / (1.0 + exp(-tu_normal(&st)));
+    P[i * K + 3] = 1.0 - P[i * K + 0];
+  }
+  double w[K];
+  assert_int_equal(pp_fit_vote_weights_logit(P, y, N, K, w), 0);
+  tu_assert_close(w[0] + w[1] + w[2] + w[3], 1.0, 1e-12);
+  tu_assert_close(w[0], 0.75, 0.03);
+  tu_assert_close(w[1], 0.25, 0.03);
+  assert_true(w[3] == 0.0);
+  assert_true(w[2] == 0.0 || w[2] >= PP_VOTE_MIN_WEIGHT); /* never a weight the model would score for nothing */
+  assert_true(w[2] < 0.02);
+  /* the two informative members alone: the same ratio */
+  double *P2 = malloc(2 * N * sizeof *P2), w2[2];
+  for (size_t i = 0; i < N; i++) {
+    P2[2 * i] = P[i * K + 0];
+    P2[2 * i + 1] = P[i * K + 1];
+  }
+  assert_int_equal(pp_fit_vote_weights_logit(P2, y, N, 2, w2), 0);
+  tu_assert_close(w2[0], 0.75, 0.03);
+  /* only the anti-informative member: no positive weight exists, so all of it goes to member 0 */
+  for (size_t i = 0; i < N; i++) P2[i] = P[i * K + 3];
+  assert_int_equal(pp_fit_vote_weights_logit(P2, y, N, 1, w2), 0);
+  tu_assert_close(w2[0], 1.0, 0);
+  for (size_t i = 0; i < N; i++) y[i] = 0;
+  assert_int_equal(pp_fit_vote_weights_logit(P, y, N, K, w), PROP_ERR_TRAIN);
+  free(P2);
+  free(P);
+  free(y);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vote_by_hand),
       cmocka_unit_test(test_auc_fit_ignores_scale),
       cmocka_unit_test(test_logloss_fit_drops_useless_member),
       cmocka_unit_test(test_auc_fit_mixes_complementary_members),
+      cmocka_unit_test(test_logit_fit_recovers_weights),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

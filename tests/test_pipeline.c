@@ -464,6 +464,85 @@ static void test_vote_weights_fit(void **state) {
   free(y);
 }
 
+/* A model with the logit vote: the recipe field and the vote travel through the model file, batch and
+ * single-customer scoring agree bit for bit, and the uncalibrated score is the logistic function of the
+ * weighted mean of the members' log-odds, computed here by hand. */
+static void test_logit_vote_model(void **state) {
+  (void)state;
+  prop_recipe *r = small_recipe(), *rl = NULL;
+  char *js;
+  assert_int_equal(prop_recipe_to_json(r, &js), 0);
+  const char *soft = "\"voting\": \"soft\"";
+  char *at = strstr(js, soft);
+  assert_non_null(at);
+  char *jl = malloc(strlen(js) + 8);
+  sprintf(jl, "%.*s\"voting\": \"logit\"%s", (int)(at - js), js, at + strlen(soft));
+  assert_int_equal(prop_recipe_parse(jl, "logit.json", &rl), 0);
+  char *hard = malloc(strlen(js) + 8);
+  sprintf(hard, "%.*s\"voting\": \"hard\"%s", (int)(at - js), js, at + strlen(soft));
+  expect_recipe_error(hard, "ensemble.weights");
+  prop_train_options o;
+  train_opts(&o);
+  prop_model *m = NULL, *m2 = NULL;
+  assert_int_equal(prop_model_train(g_frame, rl, &o, &m), 0);
+  assert_int_equal(m->voting, PP_VOTE_LOGIT);
+  double wsum = 0.0;
+  for (size_t j = 0; j < m->nmem; j++) {
+    assert_true(m->mem[j].weight > 0.0);
+    wsum += m->mem[j].weight;
+  }
+  tu_assert_close(wsum, 1.0, 1e-12);
+  assert_non_null(strstr(m->recipe_json, "\"voting\": \"logit\""));
+  unsigned char *buf;
+  size_t len;
+  assert_int_equal(prop_model_save_to_buffer(m, &buf, &len), 0);
+  assert_int_equal(prop_model_load_from_buffer(buf, len, &m2), 0);
+  assert_int_equal(m2->voting, PP_VOTE_LOGIT);
+  const size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(m);
+  double *pf = malloc(n * sizeof *pf), *pf2 = malloc(n * sizeof *pf2), *pu = malloc(n * sizeof *pu),
+         *raw = malloc(n * k * sizeof *raw);
+  int *bf = malloc(n * sizeof *bf);
+  assert_int_equal(prop_model_predict_frame(m, g_frame, pf, bf, NULL, NULL), 0);
+  assert_int_equal(prop_model_predict_frame(m2, g_frame, pf2, NULL, NULL, NULL), 0);
+  assert_memory_equal(pf, pf2, n * sizeof *pf);
+  frame_raw_rows(raw);
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  po.uncalibrated = 1;
+  assert_int_equal(prop_model_predict_dense(m, raw, PROP_FLOAT64, n, k, k, pu, NULL, NULL, &po), 0);
+  prop_scorer *sc = NULL;
+  assert_int_equal(prop_scorer_create(m, &sc), 0);
+  double mp[32];
+  for (size_t i = 0; i < n; i++) {
+    double p;
+    int b;
+    assert_int_equal(prop_scorer_score(sc, raw + i * k, &p, &b), 0);
+    assert_memory_equal(&p, &pf[i], sizeof p);
+    assert_int_equal(b, bf[i]);
+    assert_int_equal(prop_scorer_member_probabilities(sc, mp), 0);
+    double z = 0.0;
+    for (size_t j = 0; j < m->nmem; j++) {
+      double q = mp[j] < 1e-6 ? 1e-6 : (mp[j] > 1.0 - 1e-6 ? 1.0 - 1e-6 : mp[j]);
+      z += m->mem[j].weight * log(q / (1.0 - q));
+    }
+    tu_assert_close(pu[i], 1.0 / (1.0 + exp(-z / wsum)), 1e-12);
+  }
+  prop_scorer_free(sc);
+  free(buf);
+  free(pf);
+  free(pf2);
+  free(pu);
+  free(raw);
+  free(bf);
+  free(js);
+  free(jl);
+  free(hard);
+  prop_model_free(m);
+  prop_model_free(m2);
+  prop_recipe_free(r);
+  prop_recipe_free(rl);
+}
+
 static void test_calibrators_monotone(void **state) {
   (void)state;
   size_t n = 3000;
@@ -993,6 +1072,7 @@ int main(void) {
       cmocka_unit_test(test_recipe_round_trip_through_model_file),
       cmocka_unit_test(test_save_load_identical_probabilities),
       cmocka_unit_test(test_batch_dense_single_agree),
+      cmocka_unit_test(test_logit_vote_model),
       cmocka_unit_test(test_batch_sizes_and_threads),
       cmocka_unit_test(test_scoring_bad_rows_keeps_them),
       cmocka_unit_test(test_bad_model_files),

@@ -187,6 +187,34 @@ class ClassWeightedKNN(KNeighborsClassifier):
         return p / p.sum(axis=1, keepdims=True)
 
 
+# ---- the vote: our recipe's soft or logit vote --------------------------------------------------
+LOGIT_EPS = 1e-6  # our pp_vote_logit clamps member probabilities to [1e-6, 1 - 1e-6]
+
+
+def pool(probs, w, voting):
+    """The vote of member probabilities probs (arrays) with weights w: soft, the weighted mean; logit,
+    the logistic function of the weighted mean of the clamped log-odds (as our library computes it)."""
+    w = np.asarray(w, dtype=float)
+    if voting == "soft":
+        return sum(wi * p for wi, p in zip(w, probs)) / w.sum()
+    z = sum(wi * np.log(np.clip(p, LOGIT_EPS, 1 - LOGIT_EPS) / (1 - np.clip(p, LOGIT_EPS, 1 - LOGIT_EPS)))
+            for wi, p in zip(w, probs)) / w.sum()
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class LogitVote(VotingClassifier):
+    """VotingClassifier (fitted as a soft vote) whose probabilities are the logit vote of its members."""
+
+    def predict_proba(self, X):
+        p = pool([e.predict_proba(X)[:, 1] for e in self.estimators_], self.weights, "logit")
+        return np.column_stack([1.0 - p, p])
+
+
+def make_vote(estimators, w, voting):
+    cls = LogitVote if voting == "logit" else VotingClassifier
+    return cls(estimators, voting="soft", weights=list(w))
+
+
 # ---- the mapping of our recipe onto scikit-learn -------------------------------------------------
 def make_encoder(num_cols, cat_cols, enc):
     """Our encoders (lib/encode/encoder.c) as a ColumnTransformer: median fill then standardise
@@ -436,8 +464,8 @@ def ensemble_seed_spread(Xtr_df, ytr, Xte_df, yte, names, w, members, recipe, nu
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for k in range(1, 5):
-            vote = VotingClassifier([(n, make_member(n, members[n], recipe, ytr, threads, seed + k)) for n in names],
-                                    voting="soft", weights=list(w))
+            vote = make_vote([(n, make_member(n, members[n], recipe, ytr, threads, seed + k)) for n in names], w,
+                             recipe["ensemble"]["voting"])
             pipe = Pipeline([("enc", make_encoder(num_cols, cat_cols, recipe["encoders"])), ("vote", vote)])
             pipe.fit(Xtr_df, ytr)
             spread.append(float(roc_auc_score(yte, iso.predict(pipe.predict_proba(Xte_df)[:, 1]))))
@@ -527,10 +555,10 @@ def sklearn_side(spec, train, test, recipe, ens_members, threads, lat_runs, lat_
         t_oof = time.perf_counter() - t_start
         names = [m["name"] for m in ens_members]
         w = np.array([m["weight"] for m in ens_members])
-        vote_oof = sum(wi * oof[n] for wi, n in zip(w, names)) / w.sum()
+        voting = recipe["ensemble"]["voting"]
+        vote_oof = pool([oof[n] for n in names], w, voting)
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(vote_oof, ytr)
-        vote = VotingClassifier([(n, make_member(n, members[n], recipe, ytr, threads, seed)) for n in names],
-                                voting="soft", weights=list(w))
+        vote = make_vote([(n, make_member(n, members[n], recipe, ytr, threads, seed)) for n in names], w, voting)
         pipe = Pipeline([("enc", make_encoder(num_cols, cat_cols, enc_cfg)), ("vote", vote)])
         pipe.fit(Xtr_df, ytr)
     fit_total = time.perf_counter() - t_start
@@ -693,6 +721,10 @@ def main():
     os.makedirs(work, exist_ok=True)
     with open(os.path.join(a.root, "models/installment.json")) as fh:
         base_recipe = json.load(fh)
+    voting = base_recipe.get("ensemble", {}).get("voting", "soft")
+    if voting not in ("soft", "logit"):
+        sys.exit(f"peer.py: the recipe's voting is \"{voting}\"; the scikit-learn side mirrors soft and logit votes only")
+    base_recipe.setdefault("ensemble", {})["voting"] = voting
     if a.svc_max_rows is not None:
         for m in base_recipe["members"]:
             if m["name"] == "svc":

@@ -1,4 +1,4 @@
-/* Voting ensemble: combination of member probabilities and the fit of soft-vote weights. */
+/* Voting ensemble: combination of member probabilities and the fit of the vote weights. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,14 +6,24 @@
 #include "eval/metrics.h"
 #include "pipeline/pipeline.h"
 
+double pp_vote_logit(double p) {
+  if (p < PP_LOGIT_EPS) p = PP_LOGIT_EPS;
+  else if (p > 1.0 - PP_LOGIT_EPS) p = 1.0 - PP_LOGIT_EPS;
+  return log(p / (1.0 - p));
+}
+
 double pp_ensemble_combine(const prop_model *m, const double *p) {
   double s = 0.0, wsum = 0.0;
   for (size_t j = 0; j < m->nmem; j++) {
-    double w = m->mem[j].weight;
-    s += w * (m->voting == PP_VOTE_HARD ? (p[j] >= 0.5 ? 1.0 : 0.0) : p[j]);
+    double w = m->mem[j].weight, v;
+    if (m->voting == PP_VOTE_HARD) v = p[j] >= 0.5 ? 1.0 : 0.0;
+    else if (m->voting == PP_VOTE_LOGIT) v = pp_vote_logit(p[j]);
+    else v = p[j];
+    s += w * v;
     wsum += w;
   }
-  return wsum > 0.0 ? s / wsum : 0.0;
+  if (!(wsum > 0.0)) return 0.0;
+  return m->voting == PP_VOTE_LOGIT ? 1.0 / (1.0 + exp(-s / wsum)) : s / wsum;
 }
 
 static double clampp(double p) { return p < 1e-12 ? 1e-12 : (p > 1.0 - 1e-12 ? 1.0 - 1e-12 : p); }
@@ -144,5 +154,168 @@ int pp_fit_vote_weights_auc(const double *P, const int *y, size_t n, size_t k, s
   free(sum);
   free(cand);
   free(count);
+  return 0;
+}
+
+/* ---- weights of the logit vote: logistic stacking ---------------------------------------------------
+ * The parameters are theta = (v_0 .. v_{k-1}, a): the loss is the mean log-loss of logistic(a + L_i . v) with
+ * L_i the row's member log-odds, convex in theta.  Projected Newton: a v_j at 0 whose gradient pushes it
+ * below 0 is held at 0; the others (and a) take the Newton step of their block of the Hessian, cut in half
+ * until the loss drops, and the v are projected back onto v >= 0.  A few iterations suffice (k <= 32). */
+
+#define LG_MAX_IT 100
+
+/* log(1 + e^z) - y z, without overflow */
+static double lg_loss1(double z, int y) { return (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - (y ? z : 0.0); }
+
+static double lg_loss(const double *L, const int *y, size_t n, size_t k, const double *th, const unsigned char *on) {
+  double loss = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double z = th[k];
+    for (size_t j = 0; j < k; j++)
+      if (on[j]) z += th[j] * L[i * k + j];
+    loss += lg_loss1(z, y[i]);
+  }
+  return loss / (double)n;
+}
+
+/* Gradient g[k+1] and Hessian H[(k+1)^2] of the mean loss at th (members with on[j] == 0 get zero rows). */
+static void lg_derivs(const double *L, const int *y, size_t n, size_t k, const double *th, const unsigned char *on,
+                      double *g, double *H, double *x) {
+  const size_t K = k + 1;
+  memset(g, 0, K * sizeof *g);
+  memset(H, 0, K * K * sizeof *H);
+  for (size_t i = 0; i < n; i++) {
+    double z = th[k];
+    for (size_t j = 0; j < k; j++) {
+      x[j] = on[j] ? L[i * k + j] : 0.0;
+      z += th[j] * x[j];
+    }
+    x[k] = 1.0;
+    const double p = 1.0 / (1.0 + exp(-z)), r = p - (double)y[i], h = p * (1.0 - p);
+    for (size_t a = 0; a < K; a++) {
+      g[a] += r * x[a];
+      for (size_t b = 0; b <= a; b++) H[a * K + b] += h * x[a] * x[b];
+    }
+  }
+  for (size_t a = 0; a < K; a++) {
+    g[a] /= (double)n;
+    for (size_t b = 0; b <= a; b++) H[b * K + a] = H[a * K + b] /= (double)n;
+  }
+}
+
+/* Solve A x = b for the symmetric positive (semi)definite m x m A (row stride K) by Cholesky with a small
+ * ridge; A and b are overwritten (b becomes x).  Returns 0, or -1 when A is not usable. */
+static int lg_solve(double *A, size_t K, const size_t *idx, size_t m, double *b, double *Lc) {
+  double tr = 0.0;
+  for (size_t a = 0; a < m; a++) tr += A[idx[a] * K + idx[a]];
+  const double ridge = 1e-10 * (tr > 0 ? tr / (double)m : 1.0) + 1e-300;
+  for (size_t a = 0; a < m; a++)
+    for (size_t c = 0; c <= a; c++) {
+      double v = A[idx[a] * K + idx[c]] + (a == c ? ridge : 0.0);
+      for (size_t t = 0; t < c; t++) v -= Lc[a * m + t] * Lc[c * m + t];
+      if (a == c) {
+        if (!(v > 0.0)) return -1;
+        Lc[a * m + a] = sqrt(v);
+      } else Lc[a * m + c] = v / Lc[c * m + c];
+    }
+  for (size_t a = 0; a < m; a++) { /* forward */
+    double v = b[a];
+    for (size_t t = 0; t < a; t++) v -= Lc[a * m + t] * b[t];
+    b[a] = v / Lc[a * m + a];
+  }
+  for (size_t a = m; a-- > 0;) { /* backward */
+    double v = b[a];
+    for (size_t t = a + 1; t < m; t++) v -= Lc[t * m + a] * b[t];
+    b[a] = v / Lc[a * m + a];
+  }
+  return 0;
+}
+
+/* Minimise over the members with on[j] (the others stay at 0); th holds the start and gets the optimum. */
+static void lg_fit(const double *L, const int *y, size_t n, size_t k, const unsigned char *on, double *th,
+                   double *work) {
+  const size_t K = k + 1;
+  double *g = work, *H = g + K, *x = H + K * K, *d = x + K, *Lc = d + K, *cand = Lc + K * K;
+  size_t *idx = (size_t *)(void *)(cand + K);
+  double loss = lg_loss(L, y, n, k, th, on);
+  for (int it = 0; it < LG_MAX_IT; it++) {
+    lg_derivs(L, y, n, k, th, on, g, H, x);
+    size_t m = 0;
+    for (size_t j = 0; j < k; j++)
+      if (on[j] && (th[j] > 0.0 || g[j] < 0.0)) idx[m++] = j;
+    idx[m++] = k; /* the intercept is free */
+    for (size_t a = 0; a < m; a++) d[a] = -g[idx[a]];
+    if (lg_solve(H, K, idx, m, d, Lc) != 0)
+      for (size_t a = 0; a < m; a++) d[a] = -g[idx[a]]; /* gradient step if the block is singular */
+    double t = 1.0, l2 = loss;
+    int moved = 0;
+    for (int h = 0; h < 40; h++, t *= 0.5) {
+      memcpy(cand, th, K * sizeof *cand);
+      for (size_t a = 0; a < m; a++) {
+        double v = th[idx[a]] + t * d[a];
+        cand[idx[a]] = idx[a] < k && v < 0.0 ? 0.0 : v;
+      }
+      l2 = lg_loss(L, y, n, k, cand, on);
+      if (l2 < loss) {
+        moved = 1;
+        break;
+      }
+    }
+    if (!moved) break;
+    const double gain = loss - l2;
+    memcpy(th, cand, K * sizeof *th);
+    loss = l2;
+    if (gain < 1e-13) break;
+  }
+}
+
+int pp_fit_vote_weights_logit(const double *P, const int *y, size_t n, size_t k, double *w) {
+  if (k == 0 || n == 0) return pp_err(PROP_ERR_ARG, "fit vote weights: empty input");
+  size_t pos = 0;
+  for (size_t i = 0; i < n; i++) pos += y[i] != 0;
+  if (pos == 0 || pos == n) return pp_err(PROP_ERR_TRAIN, "fit vote weights: the out-of-fold labels hold one class only");
+  const size_t K = k + 1;
+  double *L = pp_malloc_array(n, k * sizeof *L);
+  double *work = pp_malloc_array(2 * K * K + 5 * K + 2 * K, sizeof *work); /* + room for idx (size_t <= 8 bytes) */
+  double *th = pp_malloc_array(K, sizeof *th);
+  unsigned char *on = pp_malloc_array(k, 1);
+  if (!L || !work || !th || !on) {
+    free(L);
+    free(work);
+    free(th);
+    free(on);
+    return PROP_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < n * k; i++) L[i] = pp_vote_logit(P[i]);
+  for (size_t j = 0; j < k; j++) {
+    on[j] = 1;
+    th[j] = 1.0 / (double)k;
+  }
+  th[k] = 0.0;
+  lg_fit(L, y, n, k, on, th, work);
+  double sum = 0.0;
+  for (size_t j = 0; j < k; j++) sum += th[j];
+  size_t dropped = 0;
+  if (sum > 0.0)
+    for (size_t j = 0; j < k; j++)
+      if (th[j] / sum < PP_VOTE_MIN_WEIGHT) {
+        on[j] = 0;
+        th[j] = 0.0;
+        dropped++;
+      }
+  if (sum > 0.0 && dropped) { /* the optimum with the tiny weights held at 0 */
+    lg_fit(L, y, n, k, on, th, work);
+    sum = 0.0;
+    for (size_t j = 0; j < k; j++) sum += on[j] ? th[j] : 0.0;
+  }
+  if (sum > 0.0)
+    for (size_t j = 0; j < k; j++) w[j] = on[j] ? th[j] / sum : 0.0;
+  else
+    for (size_t j = 0; j < k; j++) w[j] = j == 0 ? 1.0 : 0.0;
+  free(L);
+  free(work);
+  free(th);
+  free(on);
   return 0;
 }

@@ -120,7 +120,7 @@ static int load_body(const pp_section *secs, size_t ns, const char *source, prop
   uint32_t voting, nmem;
   PP_TRY(pp_get_u32(&rd, &voting));
   PP_TRY(pp_get_u32(&rd, &nmem));
-  if (voting > PP_VOTE_HARD || nmem == 0 || nmem > MAX_MEMBERS)
+  if (voting > PP_VOTE_LOGIT || nmem == 0 || nmem > MAX_MEMBERS)
     return pp_err(PROP_ERR_CORRUPT, "%s: invalid voting (%u) or member count (%u)", what, voting, nmem);
   m->voting = (int)voting;
   if (!(m->mem = pp_calloc(nmem, sizeof *m->mem))) return PROP_ERR_NOMEM;

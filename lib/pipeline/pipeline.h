@@ -12,7 +12,7 @@
 #include "encode/encoder.h"
 #include "models/member.h"
 
-enum { PP_VOTE_SOFT = 0, PP_VOTE_HARD = 1 };
+enum { PP_VOTE_SOFT = 0, PP_VOTE_HARD = 1, PP_VOTE_LOGIT = 2 };
 enum { PP_WEIGHTS_EQUAL = 0, PP_WEIGHTS_FIXED = 1, PP_WEIGHTS_FIT = 2 };
 enum { PP_SELECT_ALL = 0, PP_SELECT_TOPK = 1 };
 enum { PP_CALIB_NONE = 0, PP_CALIB_PLATT = 1, PP_CALIB_ISOTONIC = 2 };
@@ -70,8 +70,14 @@ struct prop_model {
 };
 
 /* Ensemble score of member probabilities p[nmem] (soft: weighted mean; hard: weighted share of
- * members with p >= 0.5), before calibration. */
+ * members with p >= 0.5; logit: the logistic function of the weighted mean of the members' log-odds,
+ * pp_vote_logit), before calibration. */
 double pp_ensemble_combine(const prop_model *m, const double *p);
+/* Log-odds of a member probability for the logit vote, with p clamped to [PP_LOGIT_EPS, 1 - PP_LOGIT_EPS]
+ * (a member that says exactly 0 or 1, such as a pure leaf or k neighbours of one class, adds a finite
+ * log-odds of about -/+13.8); NaN stays NaN. */
+#define PP_LOGIT_EPS 1e-6
+double pp_vote_logit(double p);
 /* Calibrated probability of an ensemble score. */
 double pp_calibrate_apply(const prop_model *m, double s);
 
@@ -88,6 +94,12 @@ int pp_fit_vote_weights(const double *P, const int *y, size_t n, size_t k, doubl
 /* Weights for a vote that a calibrator follows: greedy forward selection with replacement maximising the
  * AUC of the weighted mean (at most `rounds` votes); non-negative, summing to 1.  See vote.c. */
 int pp_fit_vote_weights_auc(const double *P, const int *y, size_t n, size_t k, size_t rounds, double *w);
+/* Weights for the logit vote: the non-negative v and free intercept a maximising the likelihood of
+ * y ~ logistic(a + sum_j v_j logit(P_ij)) (logistic stacking on the members' log-odds, by projected
+ * Newton), then w = v / sum(v), with weights below PP_VOTE_MIN_WEIGHT set to 0 and the rest refitted.
+ * When no member gets a positive weight, w is all on member 0 (callers order the members best first).
+ * PROP_ERR_TRAIN when y holds one class only.  See vote.c. */
+int pp_fit_vote_weights_logit(const double *P, const int *y, size_t n, size_t k, double *w);
 
 /* Model serialisation (model_io.c). */
 int pp_model_serialize(const prop_model *m, pp_buf *out);

@@ -13,7 +13,7 @@ static const char *const k_top_keys[] = {"name",    "description", "seed",      
 static const char *const k_member_keys[] = {"name", "params", "weight", NULL};
 static const char *const k_ensemble_keys[] = {"voting", "weights", "selection", "k", NULL};
 static const char *const k_imbalance[] = {"none", "weights", "undersample", NULL};
-static const char *const k_voting[] = {"soft", "hard", NULL};
+static const char *const k_voting[] = {"soft", "hard", "logit", NULL};
 static const char *const k_weights[] = {"equal", "fixed", "fit", NULL};
 static const char *const k_selection[] = {"all", "top_k", NULL};
 static const char *const k_calibration[] = {"none", "platt", "isotonic", NULL};
@@ -147,7 +147,7 @@ static int parse_obj(const json_t *root, prop_recipe *r) {
   if (r->selection == PP_SELECT_TOPK && (size_t)r->top_k > r->nmembers)
     return pp_err(PROP_ERR_RECIPE, "ensemble.k: %ld exceeds the %zu members", r->top_k, r->nmembers);
   if (r->voting == PP_VOTE_HARD && r->weights == PP_WEIGHTS_FIT)
-    return pp_err(PROP_ERR_RECIPE, "ensemble.weights: \"fit\" needs soft voting; use \"equal\" or \"fixed\" with hard voting");
+    return pp_err(PROP_ERR_RECIPE, "ensemble.weights: \"fit\" needs soft or logit voting; use \"equal\" or \"fixed\" with hard voting");
   PP_TRY(pp_json_enum(root, "", "calibration", k_calibration, PP_CALIB_ISOTONIC, &r->calibration));
   PP_TRY(pp_json_int(root, "", "calibration_min_rows", 1, 1000000000L, 100, &r->calibration_min_rows));
   return parse_bands(json_object_get(root, "bands"), r);

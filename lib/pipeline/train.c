@@ -381,7 +381,8 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   }
   for (size_t i = 0; i < n; i++)
     for (size_t s = 0; s < nsel; s++) P[i * nsel + s] = oof[i * M + order[s]];
-  if (r->weights == PP_WEIGHTS_FIT)
+  if (r->weights == PP_WEIGHTS_FIT && r->voting == PP_VOTE_LOGIT) rc = pp_fit_vote_weights_logit(P, y, n, nsel, w);
+  else if (r->weights == PP_WEIGHTS_FIT)
     rc = r->calibration == PP_CALIB_NONE ? pp_fit_vote_weights(P, y, n, nsel, w)
                                          : pp_fit_vote_weights_auc(P, y, n, nsel, 25, w);
   else
