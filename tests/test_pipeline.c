@@ -133,11 +133,19 @@ static void test_recipe_round_trip_through_model_file(void **state) {
   assert_int_equal(prop_recipe_to_json(r2, &canon2), 0);
   assert_string_equal(canon, canon2);
   assert_non_null(strstr(canon2, "\"calibration_min_rows\": 100"));
-  /* the calibrator's end rule travels with the model */
-  assert_int_equal(g_model->iso_ends, PP_ISO_ENDS_LINEAR);
-  assert_int_equal(m2->iso_ends, PP_ISO_ENDS_LINEAR);
-  /* a file written before the end rule existed (format version 1, CALB without its last u32) loads with flat ends, and
-   * scores as it always did; an unknown rule is refused, naming the section */
+  /* the calibrator's end rule and range travel with the model; the range is that of the out-of-fold scores, so
+   * it holds every knot, and beyond it the map is flat */
+  assert_int_equal(g_model->iso_ends, PP_ISO_ENDS_RANGE);
+  assert_int_equal(m2->iso_ends, PP_ISO_ENDS_RANGE);
+  assert_true(m2->iso_lo == g_model->iso_lo && m2->iso_hi == g_model->iso_hi);
+  assert_true(g_model->iso_lo <= g_model->iso_x[0] && g_model->iso_hi >= g_model->iso_x[g_model->iso_k - 1]);
+  assert_true(g_model->iso_lo < g_model->iso_hi);
+  assert_true(pp_calibrate_apply(g_model, g_model->iso_lo - 0.5) == pp_calibrate_apply(g_model, g_model->iso_lo));
+  assert_true(pp_calibrate_apply(g_model, g_model->iso_hi + 0.5) == pp_calibrate_apply(g_model, g_model->iso_hi));
+  /* Older files and damaged ones, by rewriting CALB (its tail is: u32 rule, f64 lo, f64 hi):
+   *   0: no rule at all (format version 1, written before the rule existed): flat ends, scores as it always did;
+   *   1: rule LINEAR without a range (written before RANGE): the end segments continue past the knots;
+   *   2: an unknown rule; 3: a range with lo > hi; 4: the range cut short -- each refused, naming the section. */
   pp_section *secs;
   size_t ns;
   assert_int_equal(pp_bundle_parse(buf, len, "t", &secs, &ns), 0);
@@ -148,11 +156,18 @@ static void test_recipe_round_trip_through_model_file(void **state) {
   const unsigned char *calb = secs[ci].data;
   size_t calb_len = secs[ci].len;
   unsigned char *mod = malloc(calb_len);
-  memcpy(mod, calb, calb_len);
-  for (int variant = 0; variant < 2; variant++) {
+  const double far_lo = g_model->iso_x[0] - 1.0, far_hi = g_model->iso_x[g_model->iso_k - 1] + 1.0;
+  for (int variant = 0; variant < 5; variant++) {
+    memcpy(mod, calb, calb_len);
     secs[ci].data = mod;
-    secs[ci].len = variant == 0 ? calb_len - 4 : calb_len;
-    if (variant == 1) mod[calb_len - 4] = 7;
+    const size_t tail = calb_len - 20; /* where the rule starts */
+    secs[ci].len = variant == 0 ? tail : variant == 1 ? tail + 4 : variant == 4 ? calb_len - 8 : calb_len;
+    if (variant == 1) mod[tail] = PP_ISO_ENDS_LINEAR;
+    if (variant == 2) mod[tail] = 7;
+    if (variant == 3) { /* swap lo and hi */
+      memcpy(mod + tail + 4, calb + tail + 12, 8);
+      memcpy(mod + tail + 12, calb + tail + 4, 8);
+    }
     pp_buf ob;
     pp_buf_init(&ob);
     assert_int_equal(pp_bundle_write(&ob, secs, ns), 0);
@@ -170,10 +185,16 @@ static void test_recipe_round_trip_through_model_file(void **state) {
     if (variant == 0) {
       assert_int_equal(rc, 0);
       assert_int_equal(old->iso_ends, PP_ISO_ENDS_FLAT);
-      double lo = g_model->iso_x[0] - 1.0, hi = g_model->iso_x[g_model->iso_k - 1] + 1.0;
-      assert_true(pp_calibrate_apply(old, lo) == g_model->iso_v[0]);
-      assert_true(pp_calibrate_apply(g_model, lo) < g_model->iso_v[0] || pp_calibrate_apply(g_model, hi) > g_model->iso_v[g_model->iso_k - 1]);
-      assert_true(pp_calibrate_apply(old, hi) == g_model->iso_v[g_model->iso_k - 1]);
+      assert_true(pp_calibrate_apply(old, far_lo) == g_model->iso_v[0]);
+      assert_true(pp_calibrate_apply(old, far_hi) == g_model->iso_v[g_model->iso_k - 1]);
+      prop_model_free(old);
+    } else if (variant == 1) {
+      assert_int_equal(rc, 0);
+      assert_int_equal(old->iso_ends, PP_ISO_ENDS_LINEAR);
+      const double a = pp_isotonic_apply(g_model->iso_x, g_model->iso_v, g_model->iso_k, PP_ISO_ENDS_LINEAR, far_lo),
+                   c = pp_isotonic_apply(g_model->iso_x, g_model->iso_v, g_model->iso_k, PP_ISO_ENDS_LINEAR, far_hi);
+      assert_true(pp_calibrate_apply(old, far_lo) == a && pp_calibrate_apply(old, far_hi) == c);
+      assert_true(a < g_model->iso_v[0] || c > g_model->iso_v[g_model->iso_k - 1]); /* it does extrapolate */
       prop_model_free(old);
     } else {
       assert_int_equal(rc, PROP_ERR_CORRUPT);
@@ -618,6 +639,13 @@ static void test_isotonic_min_rows_and_ends(void **state) {
   tu_assert_close(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, 9.5), 1.0, 0);  /* clamped */
   tu_assert_close(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_FLAT, 9.5), 1.0, 0);
   assert_true(isnan(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, NAN)));
+  /* RANGE with the fitted scores' range [1, 10]: LINEAR inside it, the value at 1 below it (not the clamp
+   * at 0 that LINEAR reaches at 0) */
+  tu_assert_close(pp_isotonic_apply_range(x, v, k, 1.0, 10.0, 4.25), pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, 4.25), 0);
+  tu_assert_close(pp_isotonic_apply_range(x, v, k, 1.0, 10.0, 1.0), 0.25 - 1.5 / 3.5 * (2.0 / 3.0 - 0.25), 1e-15);
+  tu_assert_close(pp_isotonic_apply_range(x, v, k, 1.0, 10.0, 0.0), 0.25 - 1.5 / 3.5 * (2.0 / 3.0 - 0.25), 1e-15);
+  tu_assert_close(pp_isotonic_apply_range(x, v, k, 1.0, 10.0, -5.0), 0.25 - 1.5 / 3.5 * (2.0 / 3.0 - 0.25), 1e-15);
+  assert_true(isnan(pp_isotonic_apply_range(x, v, k, 1.0, 10.0, NAN)));
   free(x);
   free(v);
   /* a minimum of 6 rows: {1..4} 0.25 stays (merging stops at two blocks), {5,6,7} joins {8,9,10}, its
@@ -628,6 +656,10 @@ static void test_isotonic_min_rows_and_ends(void **state) {
   tu_assert_close(v[0], 0.25, 1e-15);
   tu_assert_close(x[1], 7.5, 1e-15);
   tu_assert_close(v[1], 5.0 / 6.0, 1e-15);
+  /* RANGE [1, 8] at the top: LINEAR reaches 1.0 at 9.5, RANGE holds the value at 8, 0.25 + 5.5 / 5 * (5/6 - 1/4) */
+  tu_assert_close(pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, 9.5), 1.0, 0);
+  tu_assert_close(pp_isotonic_apply_range(x, v, k, 1.0, 8.0, 9.5), 0.25 + 5.5 / 5.0 * (5.0 / 6.0 - 0.25), 1e-15);
+  tu_assert_close(pp_isotonic_apply_range(x, v, k, 1.0, 8.0, 1e300), 0.25 + 5.5 / 5.0 * (5.0 / 6.0 - 0.25), 1e-15);
   free(x);
   free(v);
   /* random data: every block holds >= 100 rows (counted from the knots' positions is not possible, so

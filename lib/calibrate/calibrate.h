@@ -23,10 +23,17 @@ double pp_platt_apply(double A, double B, double f);
  * on the evidence of a handful of rows. */
 int pp_isotonic_fit(const double *s, const float *y, const double *w, size_t n, double min_weight, double **x,
                     double **v, size_t *k);
-/* How pp_isotonic_apply treats scores outside [x[0], x[k-1]]. */
-enum { PP_ISO_ENDS_FLAT = 0, PP_ISO_ENDS_LINEAR = 1 };
+/* How scores outside the knots [x[0], x[k-1]] are treated: FLAT and LINEAR by pp_isotonic_apply,
+ * RANGE by pp_isotonic_apply_range. */
+enum { PP_ISO_ENDS_FLAT = 0, PP_ISO_ENDS_LINEAR = 1, PP_ISO_ENDS_RANGE = 2 };
 /* Linear interpolation between knots.  Outside them: FLAT holds the end values (every score
  * beyond a knot ties); LINEAR continues the end segments, clamped to [0, 1], so that the map stays
  * strictly increasing (the ranking, and so the AUC, of the scores is kept).  NaN gives NaN. */
 double pp_isotonic_apply(const double *x, const double *v, size_t k, int ends, double s);
+/* RANGE: LINEAR for scores inside [lo, hi], the range of the scores the calibrator was fitted on, and
+ * the value at lo or hi beyond it.  The map is strictly increasing over the whole fitted range (the
+ * ranking of every score seen in fitting is kept), and it never claims a probability beyond the one
+ * it gives the most extreme fitted score: a new score past every training score ties with it
+ * instead of being extrapolated into a band no training row reached.  NaN gives NaN. */
+double pp_isotonic_apply_range(const double *x, const double *v, size_t k, double lo, double hi, double s);
 #endif

@@ -115,3 +115,9 @@ double pp_isotonic_apply(const double *x, const double *v, size_t k, int ends, d
   double t = (x[hi] - x[lo]) > 0 ? (s - x[lo]) / (x[hi] - x[lo]) : 0.0;
   return v[lo] + t * (v[hi] - v[lo]);
 }
+
+double pp_isotonic_apply_range(const double *x, const double *v, size_t k, double lo, double hi, double s) {
+  if (s < lo) s = lo;
+  else if (s > hi) s = hi;
+  return pp_isotonic_apply(x, v, k, PP_ISO_ENDS_LINEAR, s);
+}

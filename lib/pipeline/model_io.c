@@ -52,6 +52,10 @@ int pp_model_serialize(const prop_model *m, pp_buf *out) {
     pp_put_f64s(c, m->iso_x, m->iso_k);
     pp_put_f64s(c, m->iso_v, m->iso_k);
     pp_put_u32(c, (uint32_t)m->iso_ends); /* absent in files written before it existed: FLAT */
+    if (m->iso_ends == PP_ISO_ENDS_RANGE) {
+      pp_put_f64(c, m->iso_lo);
+      pp_put_f64(c, m->iso_hi);
+    }
     pp_buf *b = &bufs[S_BAND];
     pp_put_u64(b, m->nbands);
     pp_put_f64s(b, m->edges, m->nbands + 1);
@@ -166,8 +170,13 @@ static int load_body(const pp_section *secs, size_t ns, const char *source, prop
   if (rd.pos < rd.len) {
     uint32_t ends;
     PP_TRY(pp_get_u32(&rd, &ends));
-    if (ends > PP_ISO_ENDS_LINEAR) return pp_err(PROP_ERR_CORRUPT, "%s: unknown isotonic end rule %u", what, ends);
+    if (ends > PP_ISO_ENDS_RANGE) return pp_err(PROP_ERR_CORRUPT, "%s: unknown isotonic end rule %u", what, ends);
     m->iso_ends = (int)ends;
+    if (ends == PP_ISO_ENDS_RANGE) {
+      PP_TRY(pp_get_f64(&rd, &m->iso_lo));
+      PP_TRY(pp_get_f64(&rd, &m->iso_hi));
+      if (!(m->iso_lo <= m->iso_hi)) return pp_err(PROP_ERR_CORRUPT, "%s: invalid isotonic range", what);
+    }
   }
   PP_TRY(pp_rd_end(&rd));
   if (cal == PP_CALIB_ISOTONIC && m->iso_k == 0) return pp_err(PROP_ERR_CORRUPT, "%s: isotonic calibrator without knots", what);

@@ -62,7 +62,8 @@ struct prop_model {
   double platt_a, platt_b;
   double *iso_x, *iso_v;
   size_t iso_k;
-  int iso_ends; /* PP_ISO_ENDS_*: LINEAR for models trained since the minimum block size; FLAT for older files */
+  int iso_ends; /* PP_ISO_ENDS_*: RANGE for models trained now; LINEAR or FLAT in older files */
+  double iso_lo, iso_hi; /* RANGE: the lowest and highest out-of-fold ensemble score */
   double edges[65];
   size_t nbands;
   char *recipe_json;

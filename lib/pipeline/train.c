@@ -167,7 +167,9 @@ static double logit(double p) {
 double pp_calibrate_apply(const prop_model *m, double s) {
   switch (m->calibration) {
   case PP_CALIB_PLATT: return pp_platt_apply(m->platt_a, m->platt_b, logit(s));
-  case PP_CALIB_ISOTONIC: return pp_isotonic_apply(m->iso_x, m->iso_v, m->iso_k, m->iso_ends, s);
+  case PP_CALIB_ISOTONIC:
+    return m->iso_ends == PP_ISO_ENDS_RANGE ? pp_isotonic_apply_range(m->iso_x, m->iso_v, m->iso_k, m->iso_lo, m->iso_hi, s)
+                                            : pp_isotonic_apply(m->iso_x, m->iso_v, m->iso_k, m->iso_ends, s);
   default: return s;
   }
 }
@@ -449,7 +451,13 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
     double minw = (double)r->calibration_min_rows;
     if (minw > (double)(n / 5)) minw = (double)(n / 5);
     rc = pp_isotonic_fit(score, yf, NULL, n, minw, &m->iso_x, &m->iso_v, &m->iso_k);
-    m->iso_ends = PP_ISO_ENDS_LINEAR;
+    m->iso_ends = PP_ISO_ENDS_RANGE;
+    m->iso_lo = INFINITY;
+    m->iso_hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+      if (score[i] < m->iso_lo) m->iso_lo = score[i];
+      if (score[i] > m->iso_hi) m->iso_hi = score[i];
+    }
   }
   if (rc) {
     free(score);
