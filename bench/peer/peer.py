@@ -16,8 +16,9 @@ For each data set it
   3. builds the scikit-learn equivalent of the same recipe (bench/peer/README.md has the mapping
      table and what is and is not equivalent), fits it on the same training file and measures it on
      the same test file the same way: every member alone on the encoded matrix, then the recipe's
-     ensemble (out-of-fold predictions of every member, a soft VotingClassifier over the members our
-     run selected with our weights, an IsotonicRegression fitted on the out-of-fold soft vote);
+     ensemble (out-of-fold predictions of every member, a VotingClassifier over the members our
+     run selected with our weights and the recipe's vote, soft or logit, an IsotonicRegression fitted
+     on the out-of-fold vote);
   4. prints the side-by-side tables and writes everything to --out (JSON).
 
 Threads: 2 on both sides by default (--threads): `--threads 2` for the CLI, n_jobs / nthread for
@@ -459,7 +460,7 @@ def svc_subsample_spread(name, p, recipe, Xtr, ytr, Xte, yte, threads, seed):
 
 def ensemble_seed_spread(Xtr_df, ytr, Xte_df, yte, names, w, members, recipe, num_cols, cat_cols, threads, seed,
                          iso):
-    """Test AUC of the calibrated soft vote refitted with seeds seed+1 .. seed+4 (members' random_state)."""
+    """Test AUC of the calibrated vote refitted with seeds seed+1 .. seed+4 (members' random_state)."""
     spread = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -536,7 +537,7 @@ def sklearn_side(spec, train, test, recipe, ens_members, threads, lat_runs, lat_
 
     # ---- the ensemble: our recipe's procedure with scikit-learn pieces ----
     # (1) out-of-fold probabilities of every member (encoders refitted inside each fold), the
-    # work our training does to choose members and weights; (2) the soft vote of the members our
+    # work our training does to choose members and weights; (2) the vote (soft or logit) of the members our
     # run kept, with our weights; (3) isotonic regression on the out-of-fold vote; (4) the vote
     # refitted on all training rows.
     folds = StratifiedKFold(n_splits=int(recipe["cv_folds"]), shuffle=True, random_state=seed)
@@ -636,7 +637,7 @@ def targets(results):
     for ds, r in results.items():
         by = {row["model"]: row for row in r["peer"]}
         e = by["ensemble"]
-        add(ds, "ensemble batch scoring >= 20x sklearn soft vote", e["batch_speedup"], 20,
+        add(ds, "ensemble batch scoring >= 20x sklearn vote", e["batch_speedup"], 20,
             e["batch_speedup"] >= 20 and abs(e["auc_delta"]) <= ENSEMBLE_AUC, f"AUC delta {e['auc_delta']:+.4f}")
         spread = e["sklearn"].get("auc_other_seeds")
         add(ds, "ensemble AUC within +-0.005", e["auc_delta"], ENSEMBLE_AUC, abs(e["auc_delta"]) <= ENSEMBLE_AUC,

@@ -25,7 +25,8 @@ static const char k_default_recipe[] =
     "{\n"
     "  \"name\": \"installment\",\n"
     "  \"description\": \"Installment propensity: compare XGBoost, SVC, decision tree, random forest, KNN and "
-    "logistic regression; soft-vote the three best by out-of-fold AUC; isotonic calibration; seven bands.\",\n"
+    "logistic regression; vote the three best by out-of-fold AUC on the log-odds scale, weighted by logistic "
+    "stacking; isotonic calibration; seven bands.\",\n"
     "  \"seed\": 42,\n"
     "  \"cv_folds\": 5,\n"
     "  \"imbalance\": \"weights\",\n"
@@ -42,7 +43,7 @@ static const char k_default_recipe[] =
     "    {\"name\": \"knn\", \"params\": {\"k\": 100, \"weights\": \"uniform\"}},\n"
     "    {\"name\": \"logistic\", \"params\": {\"C\": 1.0}}\n"
     "  ],\n"
-    "  \"ensemble\": {\"voting\": \"soft\", \"weights\": \"fit\", \"selection\": \"top_k\", \"k\": 3},\n"
+    "  \"ensemble\": {\"voting\": \"logit\", \"weights\": \"fit\", \"selection\": \"top_k\", \"k\": 3},\n"
     "  \"calibration\": \"isotonic\", \"calibration_min_rows\": 100,\n"
     "  \"bands\": [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1]\n"
     "}\n";
