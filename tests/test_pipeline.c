@@ -289,6 +289,17 @@ static void frame_raw_rows(double *raw) {
   }
 }
 
+/* One customer through the scorer gives the batch's probability (bit for bit) and band; mp gets the
+ * members' probabilities for that row. */
+static void expect_single_matches_batch(prop_scorer *s, const double *row, double p_batch, int b_batch, double *mp) {
+  double p;
+  int b;
+  assert_int_equal(prop_scorer_score(s, row, &p, &b), 0);
+  assert_memory_equal(&p, &p_batch, sizeof p);
+  assert_int_equal(b, b_batch);
+  assert_int_equal(prop_scorer_member_probabilities(s, mp), 0);
+}
+
 static void test_batch_dense_single_agree(void **state) {
   (void)state;
   size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(g_model);
@@ -314,12 +325,7 @@ static void test_batch_dense_single_agree(void **state) {
   assert_int_equal(prop_scorer_create(g_model, &s), 0);
   size_t differ = 0;
   for (size_t i = 0; i < n; i++) {
-    double p;
-    int b;
-    assert_int_equal(prop_scorer_score(s, raw + i * k, &p, &b), 0);
-    assert_memory_equal(&p, &pf[i], sizeof p);
-    assert_int_equal(b, bf[i]);
-    assert_int_equal(prop_scorer_member_probabilities(s, mp), 0);
+    expect_single_matches_batch(s, raw + i * k, pf[i], bf[i], mp);
     double v = pp_ensemble_combine(g_model, mp);
     assert_memory_equal(&v, &pu[i], sizeof v);
     double c = pp_calibrate_apply(g_model, v);
@@ -535,12 +541,7 @@ static void test_logit_vote_model(void **state) {
   assert_int_equal(prop_scorer_create(m, &sc), 0);
   double mp[32];
   for (size_t i = 0; i < n; i++) {
-    double p;
-    int b;
-    assert_int_equal(prop_scorer_score(sc, raw + i * k, &p, &b), 0);
-    assert_memory_equal(&p, &pf[i], sizeof p);
-    assert_int_equal(b, bf[i]);
-    assert_int_equal(prop_scorer_member_probabilities(sc, mp), 0);
+    expect_single_matches_batch(sc, raw + i * k, pf[i], bf[i], mp);
     double z = 0.0;
     for (size_t j = 0; j < m->nmem; j++) {
       double q = mp[j] < 1e-6 ? 1e-6 : (mp[j] > 1.0 - 1e-6 ? 1.0 - 1e-6 : mp[j]);
