@@ -192,7 +192,7 @@ static void lg_derivs(const double *L, const int *y, size_t n, size_t k, const d
       z += th[j] * x[j];
     }
     x[k] = 1.0;
-    const double p = 1.0 / (1.0 + exp(-z)), r = p - (double)y[i], h = p * (1.0 - p);
+    const double p = 1.0 / (1.0 + exp(-z)), r = p - (y[i] ? 1.0 : 0.0), h = p * (1.0 - p);
     for (size_t a = 0; a < K; a++) {
       g[a] += r * x[a];
       for (size_t b = 0; b <= a; b++) H[a * K + b] += h * x[a] * x[b];
@@ -204,9 +204,10 @@ static void lg_derivs(const double *L, const int *y, size_t n, size_t k, const d
   }
 }
 
-/* Solve A x = b for the symmetric positive (semi)definite m x m A (row stride K) by Cholesky with a small
- * ridge; A and b are overwritten (b becomes x).  Returns 0, or -1 when A is not usable. */
-static int lg_solve(double *A, size_t K, const size_t *idx, size_t m, double *b, double *Lc) {
+/* Solve A_II x = b, A_II the symmetric positive (semi)definite block of A (row stride K) on the rows and
+ * columns idx[0..m), by Cholesky with a small ridge: the factor goes to Lc (m x m), b is overwritten with
+ * x, A is only read.  Returns 0, or -1 when the block is not usable. */
+static int lg_solve(const double *A, size_t K, const size_t *idx, size_t m, double *b, double *Lc) {
   double tr = 0.0;
   for (size_t a = 0; a < m; a++) tr += A[idx[a] * K + idx[a]];
   const double ridge = 1e-10 * (tr > 0 ? tr / (double)m : 1.0) + 1e-300;
