@@ -18,8 +18,8 @@ static const char *const k_weights[] = {"equal", "fixed", "fit", NULL};
 static const char *const k_selection[] = {"all", "top_k", NULL};
 static const char *const k_calibration[] = {"none", "platt", "isotonic", NULL};
 
-/* The bank's method: compare all families, keep the three best by out-of-fold AUC, soft-vote
- * them with fitted weights, calibrate isotonically, seven bands.  Kept in step with
+/* The bank's method: compare all families, keep the three best by out-of-fold AUC, vote them
+ * on the log-odds scale with fitted weights, calibrate isotonically, seven bands.  Kept in step with
  * models/installment.json by a test. */
 static const char k_default_recipe[] =
     "{\n"

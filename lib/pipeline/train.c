@@ -2,7 +2,7 @@
  *   1. stratified k-fold out-of-fold (OOF) predictions for every member, with the encoders
  *      re-fitted on each fold's training rows only;
  *   2. each member's OOF AUC, log-loss and Brier score;
- *   3. member selection (all, or top k by OOF AUC) and the soft-vote weights (equal, fixed, or
+ *   3. member selection (all, or top k by OOF AUC) and the vote weights (equal, fixed, or
  *      fitted on the OOF predictions: non-negative, summing to one);
  *   4. the calibrator, fitted on the OOF ensemble scores;
  *   5. the encoders and the selected members refitted on all training rows. */
