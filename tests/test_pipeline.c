@@ -110,6 +110,8 @@ static void test_bad_recipes_name_the_field(void **state) {
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"bands\": [0, 0.5, 0.4, 1]}", "bands");
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"ensemble\": {\"selection\": \"top_k\", \"k\": 2}}",
                       "ensemble.k");
+  expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"ensemble\": {\"voting\": \"average\"}}",
+                      "ensemble.voting");
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"calibration\": \"magic\"}", "calibration");
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"calibration_min_rows\": 0}", "calibration_min_rows");
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}], \"calibration_min_rows\": 2.5}", "calibration_min_rows");
