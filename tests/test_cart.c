@@ -511,6 +511,65 @@ static void noisy_data(size_t n, size_t d, uint64_t seed, float *X, float *y) {
   }
 }
 
+/* Trees deeper than the vector walk's first phase (14 levels): random labels, leaves of one row.  The walk's
+ * second phase (rows still walking after 14 levels, compacted) must reach the same leaves as one row at a
+ * time, in blocks and on threads, with NaNs going their nodes' default ways. */
+static void test_predict_deep_trees(void **state) {
+  (void)state;
+  const size_t n = 3000, d = 4, T = 9;
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  uint64_t st = 17;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
+    if (i % 13 == 0) X[i * d + 1] = NAN;
+    y[i] = tu_uniform(&st) < 0.5 ? 1.0f : 0.0f;
+  }
+  pp_cart_bins b;
+  assert_int_equal(pp_cart_bins_build(X, n, d, PP_CART_DEFAULT_BINS, 2, &b), 0);
+  pp_cart_work *w = NULL;
+  assert_int_equal(pp_cart_work_create(&b, &w), 0);
+  uint32_t *mult = tu_xmalloc(n * sizeof *mult);
+  pp_cart_trees t;
+  pp_cart_trees_init(&t, d);
+  pp_cart_params p = params(PP_CART_GINI, 0, 2, 1, 2);
+  for (size_t k = 0; k < T; k++) {
+    pp_rng rng;
+    pp_rng_seed(&rng, pp_seed_derive(5, k));
+    memset(mult, 0, n * sizeof *mult);
+    for (size_t i = 0; i < n; i++) mult[pp_rng_below(&rng, n)]++;
+    assert_int_equal(pp_cart_grow(&b, y, NULL, mult, &p, &rng, w, &t), 0);
+  }
+  size_t deepest = 0;
+  for (size_t k = 0; k < T; k++)
+    if (pp_cart_depth(&t, k) > deepest) deepest = pp_cart_depth(&t, k);
+  assert_true(deepest > 20); /* many rows walk past the first phase */
+  double *ref = tu_xmalloc(n * sizeof *ref), *p2 = tu_xmalloc(n * sizeof *p2);
+  for (size_t i = 0; i < n; i++) {
+    double s = 0;
+    for (size_t k = 0; k < T; k++) s += leaf_value(&t, k, X + i * d);
+    ref[i] = s / (double)T;
+  }
+  assert_int_equal(pp_cart_pack(&t), 0);
+  assert_non_null(t.pk_node);
+  for (int nt = 1; nt <= 3; nt++) {
+    pp_cart_predict(&t, X, n, p2, nt);
+    assert_memory_equal(ref, p2, n * sizeof *ref);
+  }
+  const size_t sizes[] = {64, 65, 127, 1000, 2999};
+  for (size_t q = 0; q < sizeof sizes / sizeof *sizes; q++) {
+    pp_cart_predict(&t, X + 1 * d, sizes[q], p2, 1);
+    assert_memory_equal(ref + 1, p2, sizes[q] * sizeof *ref);
+  }
+  pp_cart_trees_free(&t);
+  free(ref);
+  free(p2);
+  free(mult);
+  pp_cart_work_free(w);
+  pp_cart_bins_free(&b);
+  free(X);
+  free(y);
+}
+
 static void test_predict_mean_blocks_and_threads(void **state) {
   (void)state;
   const size_t n = 700, d = 5, T = 9; /* >= 8 trees: blocks of 64+ rows take the vector walk where there is one */
@@ -882,6 +941,7 @@ int main(void) {
       cmocka_unit_test(test_threshold_in_the_middle_of_the_gap),
       cmocka_unit_test(test_max_features_and_rng),
       cmocka_unit_test(test_predict_mean_blocks_and_threads),
+      cmocka_unit_test(test_predict_deep_trees),
       cmocka_unit_test(test_importance_known),
       cmocka_unit_test(test_save_load_and_crafted_files),
       cmocka_unit_test(test_pack_fallbacks),
