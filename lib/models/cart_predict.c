@@ -217,9 +217,11 @@ static void pk_trees_by_rows(const pp_cart_trees *t, const float *X, size_t nb, 
  * others are compacted, (row, node), into pend and walked on, 16 to a vector whatever their block
  * position, until every one is at a leaf (the row values gathered through each lane's own row offset).
  * Each row still adds exactly one leaf value per tree, trees in order, so the sums are the scalar walk's
- * bits.  Demo forest, 1 thread, medians of 31 interleaved runs in one process: 1,000 rows 296k -> 357k
- * rows/s, 4,000 rows 291k -> 355k, 100k rows 227k -> 283k (bench/README.md).  pend = NULL (no memory for
- * it) walks phase 1 to the end.  Rows past the last full group of 16 PKV take the scalar walk. */
+ * bits.  Demo forest against the lock-step walk alone, 1 thread: 1,000 rows 278k -> 309k rows/s, 4,000
+ * rows 286k -> 342k, 100k rows 291k -> 355k (bench/README.md).  Cutting at 10, 12 or 16 levels, or
+ * compacting again every few levels, was no better.  pend = NULL (no memory for it) walks phase 1 to the
+ * end.  Row offsets fit an int32: blocks hold at most about 1 MiB of rows (pk_block_rows).  Rows past the
+ * last full group of 16 PKV take the scalar walk. */
 #define PK_PHASE1 14
 __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_cart_trees *t, const float *X,
                                                                        size_t nb, double *acc, uint32_t *pend) {
