@@ -481,24 +481,30 @@ static void test_max_features_and_rng(void **state) {
 /* ---- use: prediction, importance, shape, concatenation ------------------------------------- */
 
 /* Three trees on bootstrap-like samples of a noisy problem. */
-static void small_forest(const float *X, const float *y, size_t n, size_t d, size_t ntree, pp_cart_trees *out) {
+/* ntree trees, each on a bootstrap sample (seeded from seed), into *out (initialised here). */
+static void grow_forest(const float *X, const float *y, size_t n, size_t d, size_t ntree, size_t bins,
+                        const pp_cart_params *p, uint64_t seed, pp_cart_trees *out) {
   pp_cart_bins b;
-  assert_int_equal(pp_cart_bins_build(X, n, d, 64, 2, &b), 0);
+  assert_int_equal(pp_cart_bins_build(X, n, d, bins, 2, &b), 0);
   pp_cart_work *w = NULL;
   assert_int_equal(pp_cart_work_create(&b, &w), 0);
   uint32_t *mult = tu_xmalloc(n * sizeof *mult);
   pp_cart_trees_init(out, d);
-  pp_cart_params p = params(PP_CART_GINI, 5, 2, 3, 2);
   for (size_t t = 0; t < ntree; t++) {
     pp_rng rng;
-    pp_rng_seed(&rng, pp_seed_derive(99, t));
+    pp_rng_seed(&rng, pp_seed_derive(seed, t));
     memset(mult, 0, n * sizeof *mult);
     for (size_t k = 0; k < n; k++) mult[pp_rng_below(&rng, n)]++;
-    assert_int_equal(pp_cart_grow(&b, y, NULL, mult, &p, &rng, w, out), 0);
+    assert_int_equal(pp_cart_grow(&b, y, NULL, mult, p, &rng, w, out), 0);
   }
   free(mult);
   pp_cart_work_free(w);
   pp_cart_bins_free(&b);
+}
+
+static void small_forest(const float *X, const float *y, size_t n, size_t d, size_t ntree, pp_cart_trees *out) {
+  pp_cart_params p = params(PP_CART_GINI, 5, 2, 3, 2);
+  grow_forest(X, y, n, d, ntree, 64, &p, 99, out);
 }
 
 static void noisy_data(size_t n, size_t d, uint64_t seed, float *X, float *y) {
@@ -524,21 +530,9 @@ static void test_predict_deep_trees(void **state) {
     if (i % 13 == 0) X[i * d + 1] = NAN;
     y[i] = tu_uniform(&st) < 0.5 ? 1.0f : 0.0f;
   }
-  pp_cart_bins b;
-  assert_int_equal(pp_cart_bins_build(X, n, d, PP_CART_DEFAULT_BINS, 2, &b), 0);
-  pp_cart_work *w = NULL;
-  assert_int_equal(pp_cart_work_create(&b, &w), 0);
-  uint32_t *mult = tu_xmalloc(n * sizeof *mult);
   pp_cart_trees t;
-  pp_cart_trees_init(&t, d);
   pp_cart_params p = params(PP_CART_GINI, 0, 2, 1, 2);
-  for (size_t k = 0; k < T; k++) {
-    pp_rng rng;
-    pp_rng_seed(&rng, pp_seed_derive(5, k));
-    memset(mult, 0, n * sizeof *mult);
-    for (size_t i = 0; i < n; i++) mult[pp_rng_below(&rng, n)]++;
-    assert_int_equal(pp_cart_grow(&b, y, NULL, mult, &p, &rng, w, &t), 0);
-  }
+  grow_forest(X, y, n, d, T, PP_CART_DEFAULT_BINS, &p, 5, &t);
   size_t deepest = 0;
   for (size_t k = 0; k < T; k++)
     if (pp_cart_depth(&t, k) > deepest) deepest = pp_cart_depth(&t, k);
@@ -563,9 +557,6 @@ static void test_predict_deep_trees(void **state) {
   pp_cart_trees_free(&t);
   free(ref);
   free(p2);
-  free(mult);
-  pp_cart_work_free(w);
-  pp_cart_bins_free(&b);
   free(X);
   free(y);
 }

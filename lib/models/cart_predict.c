@@ -1,5 +1,6 @@
 /* Using the trees of cart.c: the prediction copy (pp_cart_pack) and the walks of
  * pp_cart_predict, importance and shape.  See cart.h. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,17 +224,56 @@ static void pk_trees_by_rows(const pp_cart_trees *t, const float *X, size_t nb, 
  * end.  Row offsets fit an int32: blocks hold at most about 1 MiB of rows (pk_block_rows).  Rows past the
  * last full group of 16 PKV take the scalar walk. */
 #define PK_PHASE1 14
+
+/* PKV vectors walk tree nd in lock step for at most max_levels levels, or until every lane in mk is at a
+ * leaf.  Lane l of vector v reads its row's values at xb[v] + off[v][l]; iv holds the lanes' nodes, and
+ * live gets the lanes (of mk) not yet at a leaf. */
+static inline __attribute__((always_inline, target("avx512f"))) void pk_walk(const pp_cart_pnode *nd,
+                                                                             const float *const *xb,
+                                                                             const __m512i *off, const __mmask16 *mk,
+                                                                             int max_levels, __m512i *iv,
+                                                                             __mmask16 *live) {
+  const __m512i one = _mm512_set1_epi32(1), fmask = _mm512_set1_epi32((int)PK_MAX_FEATURE),
+                dlbit = _mm512_set1_epi32(1 << 15);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+                odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (int level = 0;; level++) {
+    __m512 tv[PKV];
+    __m512i mv[PKV], ov[PKV];
+    __mmask16 any = 0;
+    for (size_t v = 0; v < PKV; v++) {
+      const __m512i qlo = _mm512_i32gather_epi64(_mm512_castsi512_si256(iv[v]), (const void *)nd, 8);
+      const __m512i qhi = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(iv[v], 1), (const void *)nd, 8);
+      tv[v] = _mm512_castsi512_ps(_mm512_permutex2var_epi32(qlo, even, qhi));
+      mv[v] = _mm512_permutex2var_epi32(qlo, odd, qhi);
+      ov[v] = _mm512_srli_epi32(mv[v], 16);
+      live[v] = _mm512_test_epi32_mask(ov[v], ov[v]) & mk[v];
+      any |= live[v];
+    }
+    if (!any || level == max_levels) return;
+    for (size_t v = 0; v < PKV; v++) {
+      const __m512i f = _mm512_add_epi32(off[v], _mm512_and_si512(mv[v], fmask));
+      const __m512 x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live[v], f, xb[v], 4);
+      const __mmask16 g = _mm512_cmp_ps_mask(x, tv[v], _CMP_LE_OQ) |
+                          (_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q) & _mm512_test_epi32_mask(mv[v], dlbit));
+      iv[v] = _mm512_mask_add_epi32(iv[v], live[v], iv[v], _mm512_mask_blend_epi32(g, ov[v], one));
+    }
+  }
+}
+
 __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_cart_trees *t, const float *X,
                                                                        size_t nb, double *acc, uint32_t *pend) {
   const size_t d = t->d, full = nb / (16 * PKV) * (16 * PKV);
   for (size_t r = 0; r < nb; r++) acc[r] = 0.0;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i dv = _mm512_set1_epi32((int)d);
-  const __m512i lane_off = _mm512_mullo_epi32(lane, dv);
-  const __m512i one = _mm512_set1_epi32(1), fmask = _mm512_set1_epi32((int)PK_MAX_FEATURE),
-                dlbit = _mm512_set1_epi32(1 << 15);
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
-                odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const int phase1 = pend ? PK_PHASE1 : INT_MAX;
+  __m512i lane_off[PKV];
+  __mmask16 all[PKV];
+  for (size_t v = 0; v < PKV; v++) {
+    lane_off[v] = _mm512_mullo_epi32(lane, dv);
+    all[v] = 0xFFFF;
+  }
   for (size_t tr = 0; tr < t->n_trees; tr++) {
     const pp_cart_pnode *nd = t->pk_node + t->start[tr];
     const double *val = t->pk_value + t->start[tr];
@@ -247,28 +287,7 @@ __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_
         xv[v] = X + (r0 + 16 * v) * d;
         iv[v] = _mm512_setzero_si512();
       }
-      for (int level = 0;; level++) {
-        __m512 tv[PKV];
-        __m512i mv[PKV], ov[PKV];
-        __mmask16 any = 0;
-        for (size_t v = 0; v < PKV; v++) {
-          const __m512i qlo = _mm512_i32gather_epi64(_mm512_castsi512_si256(iv[v]), (const void *)nd, 8);
-          const __m512i qhi = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(iv[v], 1), (const void *)nd, 8);
-          tv[v] = _mm512_castsi512_ps(_mm512_permutex2var_epi32(qlo, even, qhi));
-          mv[v] = _mm512_permutex2var_epi32(qlo, odd, qhi);
-          ov[v] = _mm512_srli_epi32(mv[v], 16);
-          lv[v] = _mm512_test_epi32_mask(ov[v], ov[v]);
-          any |= lv[v];
-        }
-        if (!any || (pend && level == PK_PHASE1)) break;
-        for (size_t v = 0; v < PKV; v++) {
-          const __m512i f = _mm512_add_epi32(lane_off, _mm512_and_si512(mv[v], fmask));
-          const __m512 x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lv[v], f, xv[v], 4);
-          const __mmask16 g = _mm512_cmp_ps_mask(x, tv[v], _CMP_LE_OQ) |
-                              (_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q) & _mm512_test_epi32_mask(mv[v], dlbit));
-          iv[v] = _mm512_add_epi32(iv[v], _mm512_mask_blend_epi32(g, ov[v], one));
-        }
-      }
+      pk_walk(nd, xv, lane_off, all, phase1, iv, lv);
       for (size_t h = 0; h < PKV; h++) {
         double *a = acc + r0 + 16 * h;
         const __mmask16 done = (__mmask16)~lv[h];
@@ -276,7 +295,7 @@ __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_
         const __m512d hi = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), (__mmask8)(done >> 8), _mm512_extracti64x4_epi64(iv[h], 1), val, 8);
         _mm512_mask_storeu_pd(a, (__mmask8)done, _mm512_add_pd(_mm512_loadu_pd(a), lo));
         _mm512_mask_storeu_pd(a + 8, (__mmask8)(done >> 8), _mm512_add_pd(_mm512_loadu_pd(a + 8), hi));
-        if (lv[h]) {
+        if (lv[h]) { /* only with pend: phase 1 stopped early */
           const __m512i rows = _mm512_add_epi32(lane, _mm512_set1_epi32((int)(r0 + 16 * h)));
           const unsigned cnt = (unsigned)__builtin_popcount(lv[h]);
           const __mmask16 head = (__mmask16)((1u << cnt) - 1u);
@@ -287,37 +306,18 @@ __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_
       }
     }
     /* phase 2: the rows still walking, 16 to a vector, PKV vectors together, until all are at a leaf */
+    const float *xall[PKV];
+    for (size_t v = 0; v < PKV; v++) xall[v] = X;
     for (size_t c = 0; c < np; c += 16 * PKV) {
       __m512i iv[PKV], ro[PKV];
-      __mmask16 mk[PKV];
+      __mmask16 mk[PKV], lv[PKV];
       for (size_t v = 0; v < PKV; v++) {
         const size_t s0 = c + 16 * v, k = s0 >= np ? 0 : (np - s0 < 16 ? np - s0 : 16);
         mk[v] = (__mmask16)((1u << k) - 1u);
         iv[v] = _mm512_maskz_loadu_epi32(mk[v], pnode + (s0 < np ? s0 : 0));
         ro[v] = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(mk[v], prow + (s0 < np ? s0 : 0)), dv);
       }
-      for (;;) {
-        __m512 tv[PKV];
-        __m512i mv[PKV], ov[PKV];
-        __mmask16 lv2[PKV], any = 0;
-        for (size_t v = 0; v < PKV; v++) {
-          const __m512i qlo = _mm512_i32gather_epi64(_mm512_castsi512_si256(iv[v]), (const void *)nd, 8);
-          const __m512i qhi = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(iv[v], 1), (const void *)nd, 8);
-          tv[v] = _mm512_castsi512_ps(_mm512_permutex2var_epi32(qlo, even, qhi));
-          mv[v] = _mm512_permutex2var_epi32(qlo, odd, qhi);
-          ov[v] = _mm512_srli_epi32(mv[v], 16);
-          lv2[v] = _mm512_test_epi32_mask(ov[v], ov[v]) & mk[v];
-          any |= lv2[v];
-        }
-        if (!any) break;
-        for (size_t v = 0; v < PKV; v++) {
-          const __m512i f = _mm512_add_epi32(ro[v], _mm512_and_si512(mv[v], fmask));
-          const __m512 x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lv2[v], f, X, 4);
-          const __mmask16 g = _mm512_cmp_ps_mask(x, tv[v], _CMP_LE_OQ) |
-                              (_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q) & _mm512_test_epi32_mask(mv[v], dlbit));
-          iv[v] = _mm512_mask_add_epi32(iv[v], lv2[v], iv[v], _mm512_mask_blend_epi32(g, ov[v], one));
-        }
-      }
+      pk_walk(nd, xall, ro, mk, INT_MAX, iv, lv);
       for (size_t v = 0; v < PKV; v++) {
         uint32_t node[16];
         _mm512_storeu_si512(node, iv[v]);
