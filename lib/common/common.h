@@ -163,6 +163,10 @@ int pp_cpu_avx512f(void);
  * ceil(n / max_rows) blocks and at least min_blocks, their number rounded up to a multiple of nt
  * (so no thread waits for another's extra block), all of the same size ceil(n / blocks). */
 size_t pp_even_block_rows(size_t n, size_t max_rows, size_t min_blocks, size_t nt);
+/* log(1 + e^z) without overflow (the logistic log-loss is pp_softplus(z) - y z). */
+static inline double pp_softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
+/* log(p / (1 - p)) with p clamped to [eps, 1 - eps]; NaN stays NaN. */
+double pp_logit_clamped(double p, double eps);
 /* SHA-256 of the file's bytes as 64 lowercase hex digits into hex[65]; *size gets the byte count.
  * PROP_ERR_IO naming the file when it cannot be opened or read. */
 int pp_sha256_file(const char *path, char hex[65], uint64_t *size);

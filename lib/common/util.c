@@ -15,6 +15,12 @@ int pp_cpu_avx512f(void) {
 #endif
 }
 
+double pp_logit_clamped(double p, double eps) {
+  if (p < eps) p = eps;
+  else if (p > 1.0 - eps) p = 1.0 - eps;
+  return log(p / (1.0 - p));
+}
+
 size_t pp_even_block_rows(size_t n, size_t max_rows, size_t min_blocks, size_t nt) {
   if (max_rows == 0) max_rows = 1;
   if (nt == 0) nt = 1;

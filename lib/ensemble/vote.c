@@ -6,11 +6,7 @@
 #include "eval/metrics.h"
 #include "pipeline/pipeline.h"
 
-double pp_vote_logit(double p) {
-  if (p < PP_LOGIT_EPS) p = PP_LOGIT_EPS;
-  else if (p > 1.0 - PP_LOGIT_EPS) p = 1.0 - PP_LOGIT_EPS;
-  return log(p / (1.0 - p));
-}
+double pp_vote_logit(double p) { return pp_logit_clamped(p, PP_LOGIT_EPS); }
 
 double pp_ensemble_combine(const prop_model *m, const double *p) {
   double s = 0.0, wsum = 0.0;
@@ -165,8 +161,6 @@ int pp_fit_vote_weights_auc(const double *P, const int *y, size_t n, size_t k, s
 
 #define LG_MAX_IT 100
 
-/* log(1 + e^z) - y z, without overflow */
-static double lg_loss1(double z, int y) { return (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - (y ? z : 0.0); }
 
 static double lg_loss(const double *L, const int *y, size_t n, size_t k, const double *th, const unsigned char *on) {
   double loss = 0.0;
@@ -174,7 +168,7 @@ static double lg_loss(const double *L, const int *y, size_t n, size_t k, const d
     double z = th[k];
     for (size_t j = 0; j < k; j++)
       if (on[j]) z += th[j] * L[i * k + j];
-    loss += lg_loss1(z, y[i]);
+    loss += pp_softplus(z) - (y[i] ? z : 0.0);
   }
   return loss / (double)n;
 }
@@ -233,12 +227,12 @@ static int lg_solve(const double *A, size_t K, const size_t *idx, size_t m, doub
   return 0;
 }
 
-/* Minimise over the members with on[j] (the others stay at 0); th holds the start and gets the optimum. */
+/* Minimise over the members with on[j] (the others stay at 0); th holds the start and gets the optimum.
+ * work: 2 (k+1)^2 + 5 (k+1) doubles; idx: k + 1 entries. */
 static void lg_fit(const double *L, const int *y, size_t n, size_t k, const unsigned char *on, double *th,
-                   double *work) {
+                   double *work, size_t *idx) {
   const size_t K = k + 1;
   double *g = work, *H = g + K, *x = H + K * K, *d = x + K, *Lc = d + K, *cand = Lc + K * K;
-  size_t *idx = (size_t *)(void *)(cand + K);
   double loss = lg_loss(L, y, n, k, th, on);
   for (int it = 0; it < LG_MAX_IT; it++) {
     lg_derivs(L, y, n, k, th, on, g, H, x);
@@ -278,13 +272,15 @@ int pp_fit_vote_weights_logit(const double *P, const int *y, size_t n, size_t k,
   if (pos == 0 || pos == n) return pp_err(PROP_ERR_TRAIN, "fit vote weights: the out-of-fold labels hold one class only");
   const size_t K = k + 1;
   double *L = pp_malloc_array(n, k * sizeof *L);
-  double *work = pp_malloc_array(2 * K * K + 5 * K + 2 * K, sizeof *work); /* + room for idx (size_t <= 8 bytes) */
+  double *work = pp_malloc_array(2 * K * K + 5 * K, sizeof *work);
   double *th = pp_malloc_array(K, sizeof *th);
+  size_t *idx = pp_malloc_array(K, sizeof *idx);
   unsigned char *on = pp_malloc_array(k, 1);
-  if (!L || !work || !th || !on) {
+  if (!L || !work || !th || !idx || !on) {
     free(L);
     free(work);
     free(th);
+    free(idx);
     free(on);
     return PROP_ERR_NOMEM;
   }
@@ -294,7 +290,7 @@ int pp_fit_vote_weights_logit(const double *P, const int *y, size_t n, size_t k,
     th[j] = 1.0 / (double)k;
   }
   th[k] = 0.0;
-  lg_fit(L, y, n, k, on, th, work);
+  lg_fit(L, y, n, k, on, th, work, idx);
   double sum = 0.0;
   for (size_t j = 0; j < k; j++) sum += th[j];
   size_t dropped = 0;
@@ -306,7 +302,7 @@ int pp_fit_vote_weights_logit(const double *P, const int *y, size_t n, size_t k,
         dropped++;
       }
   if (sum > 0.0 && dropped) { /* the optimum with the tiny weights held at 0 */
-    lg_fit(L, y, n, k, on, th, work);
+    lg_fit(L, y, n, k, on, th, work, idx);
     sum = 0.0;
     for (size_t j = 0; j < k; j++) sum += on[j] ? th[j] : 0.0;
   }
@@ -317,6 +313,7 @@ int pp_fit_vote_weights_logit(const double *P, const int *y, size_t n, size_t k,
   free(L);
   free(work);
   free(th);
+  free(idx);
   free(on);
   return 0;
 }

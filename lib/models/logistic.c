@@ -245,8 +245,6 @@ static void predict_rows(const lr_model *m, const float *X, size_t n, double *ou
   sigmoid_rows(out, n);
 }
 
-/* log(1 + exp(z)) without overflow. */
-static inline double softplus(double z) { return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
 
 /* ---- fit ------------------------------------------------------------------------------------- */
 
@@ -273,7 +271,7 @@ static void chunk_pass(const lr_data *dt, size_t c, const double *beta, double b
   for (size_t i = i0; i < i1; i++) {
     const float *x = dt->X + i * d;
     double z = lr_dot(beta, b, x, d), yi = dt->y[i], si = dt->s[i];
-    fs += si * (softplus(z) - yi * z);
+    fs += si * (pp_softplus(z) - yi * z);
     if (!g) continue;
     double p = lr_sigmoid(z), r = si * (p - yi), h = si * p * (1.0 - p);
     for (size_t j = 0; j < d; j++) xd[j] = x[j];

@@ -159,10 +159,8 @@ static void sort_members(size_t *order, size_t k, const member_report *rep) {
   }
 }
 
-static double logit(double p) {
-  p = p < 1e-9 ? 1e-9 : (p > 1 - 1e-9 ? 1 - 1e-9 : p);
-  return log(p / (1 - p));
-}
+/* The Platt calibrator's input: the vote's log-odds. */
+static double logit(double p) { return pp_logit_clamped(p, 1e-9); }
 
 double pp_calibrate_apply(const prop_model *m, double s) {
   switch (m->calibration) {
