@@ -561,6 +561,73 @@ static void test_predict_deep_trees(void **state) {
   free(y);
 }
 
+/* The AVX-512 walk decides the top PP_CART_TOP_LEVELS levels by comparing whole columns of a transposed block,
+ * with NaN-left nodes reading a copy where NaN is -inf.  Missing values steer both ways at the top (NaN rows of
+ * column 0 are mostly positive, those of column 1 mostly negative), trees both deeper and shallower than the
+ * top (leaves above its last level), a single-leaf tree: every row reaches the leaves of one row at a time. */
+static void test_predict_top_levels(void **state) {
+  (void)state;
+  const size_t n = 2000, d = 4, T = 12;
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  uint64_t st = 29;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
+    const double u = tu_uniform(&st);
+    y[i] = (X[i * d] < 0.0f) ^ (u < 0.1) ? 1.0f : 0.0f;
+    if (i % 5 == 0) {
+      X[i * d] = NAN;
+      y[i] = u < 0.9 ? 1.0f : 0.0f;
+    } else if (i % 7 == 0) {
+      X[i * d + 1] = NAN;
+      y[i] = u < 0.2 ? 1.0f : 0.0f;
+    }
+  }
+  double *ref = tu_xmalloc(n * sizeof *ref), *got = tu_xmalloc(n * sizeof *got);
+  const size_t depths[] = {0, 2};
+  for (size_t q = 0; q < 2; q++) {
+    pp_cart_trees t;
+    pp_cart_params p = params(PP_CART_GINI, depths[q], 2, 1, 2);
+    grow_forest(X, y, n, d, T, PP_CART_DEFAULT_BINS, &p, 11, &t);
+    if (q == 1) { /* one more tree of a single leaf: every label the same */
+      float *y1 = tu_xmalloc(n * sizeof *y1);
+      for (size_t i = 0; i < n; i++) y1[i] = 1.0f;
+      pp_cart_trees one;
+      grow_forest(X, y1, n, d, 1, PP_CART_DEFAULT_BINS, &p, 3, &one);
+      assert_int_equal(one.n_nodes, 1);
+      pp_cart_trees *parts[2] = {&t, &one}, all;
+      pp_cart_trees_init(&all, d);
+      assert_int_equal(pp_cart_trees_concat(parts, 2, &all), 0);
+      pp_cart_trees_free(&t);
+      pp_cart_trees_free(&one);
+      free(y1);
+      t = all;
+    }
+    const size_t nt = t.n_trees;
+    for (size_t i = 0; i < n; i++) {
+      double s = 0;
+      for (size_t k = 0; k < nt; k++) s += leaf_value(&t, k, X + i * d);
+      ref[i] = s / (double)nt;
+    }
+    assert_int_equal(pp_cart_pack(&t), 0);
+    assert_non_null(t.pk_top);
+    size_t usable = 0;
+    for (size_t k = 0; k < nt; k++) usable += t.pk_top[k].col[0];
+    assert_int_equal(usable, nt);
+    assert_true(t.pk_top_nan_left); /* the NaN-as-minus-infinity columns are read */
+    for (int th = 1; th <= 2; th++) {
+      pp_cart_predict(&t, X, n, got, th);
+      assert_memory_equal(ref, got, n * sizeof *ref);
+    }
+    pp_cart_predict(&t, X + 3 * d, 130, got, 1);
+    assert_memory_equal(ref + 3, got, 130 * sizeof *ref);
+    pp_cart_trees_free(&t);
+  }
+  free(ref);
+  free(got);
+  free(X);
+  free(y);
+}
+
 static void test_predict_mean_blocks_and_threads(void **state) {
   (void)state;
   const size_t n = 700, d = 5, T = 9; /* >= 8 trees: blocks of 64+ rows take the vector walk where there is one */
@@ -933,6 +1000,7 @@ int main(void) {
       cmocka_unit_test(test_max_features_and_rng),
       cmocka_unit_test(test_predict_mean_blocks_and_threads),
       cmocka_unit_test(test_predict_deep_trees),
+      cmocka_unit_test(test_predict_top_levels),
       cmocka_unit_test(test_importance_known),
       cmocka_unit_test(test_save_load_and_crafted_files),
       cmocka_unit_test(test_pack_fallbacks),

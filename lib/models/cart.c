@@ -197,6 +197,7 @@ void pp_cart_trees_free(pp_cart_trees *t) {
   free(t->count);
   free(t->pk_node);
   free(t->pk_value);
+  free(t->pk_top);
   size_t d = t->d;
   memset(t, 0, sizeof *t);
   t->d = d;

@@ -89,6 +89,17 @@ typedef struct pp_cart_pnode {
   uint32_t meta;
 } pp_cart_pnode;
 
+/* The top levels of one tree for the AVX-512 walk (pp_cart_pack): heap positions h = 1 .. 2^L - 1
+ * (root 1, children 2h and 2h + 1) with the column each compares in a transposed block (the feature, plus
+ * d when NaN goes left) and its threshold; a leaf above depth L repeats itself below.  node[] is the
+ * packed index reached at depth L.  col[0] is 1 when the table is usable. */
+#define PP_CART_TOP_LEVELS 4
+typedef struct pp_cart_top {
+  uint32_t col[1u << PP_CART_TOP_LEVELS];
+  float thr[1u << PP_CART_TOP_LEVELS];
+  uint32_t node[1u << PP_CART_TOP_LEVELS];
+} pp_cart_top;
+
 typedef struct pp_cart_trees {
   size_t d;            /* columns the trees read */
   size_t n_trees;
@@ -106,6 +117,8 @@ typedef struct pp_cart_trees {
   pp_cart_pnode *pk_node;
   double *pk_value;    /* leaf value of each packed node (internal nodes: their own value) */
   size_t pk_nodes;
+  pp_cart_top *pk_top; /* n_trees, or NULL */
+  int pk_top_nan_left;  /* some usable top reads the NaN-as-minus-infinity columns (col >= d) */
 } pp_cart_trees;
 
 void pp_cart_trees_init(pp_cart_trees *t, size_t d);
@@ -143,7 +156,8 @@ static inline size_t pp_cart_leaf(const pp_cart_trees *t, size_t tree, const flo
   return base + (size_t)i;
 }
 
-/* Builds the prediction copy of the trees (pk_*, replacing an older one).  Trees whose width
+/* Builds the prediction copy of the trees (pk_*, replacing an older one), with each tree's top for the
+ * AVX-512 walk (pk_top; a tree whose top holds a NaN threshold keeps none).  Trees whose width
  * (d > 32767) or shape (a left subtree of 65535 nodes or more) does not fit the 8-byte node keep
  * no copy, and predict walks the nodes themselves: same results, slower.  PROP_ERR_NOMEM. */
 int pp_cart_pack(pp_cart_trees *t);
