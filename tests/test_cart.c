@@ -517,6 +517,15 @@ static void noisy_data(size_t n, size_t d, uint64_t seed, float *X, float *y) {
   }
 }
 
+/* ref[i]: the mean leaf value of row i over t's trees, one row and one tree at a time (pp_cart_leaf). */
+static void ref_means(const pp_cart_trees *t, const float *X, size_t n, double *ref) {
+  for (size_t i = 0; i < n; i++) {
+    double s = 0;
+    for (size_t k = 0; k < t->n_trees; k++) s += leaf_value(t, k, X + i * t->d);
+    ref[i] = s / (double)t->n_trees;
+  }
+}
+
 /* Trees deeper than the vector walk's first phase (14 levels): random labels, leaves of one row.  The walk's
  * second phase (rows still walking after 14 levels, compacted) must reach the same leaves as one row at a
  * time, in blocks and on threads, with NaNs going their nodes' default ways. */
@@ -538,11 +547,7 @@ static void test_predict_deep_trees(void **state) {
     if (pp_cart_depth(&t, k) > deepest) deepest = pp_cart_depth(&t, k);
   assert_true(deepest > 20); /* many rows walk past the first phase */
   double *ref = tu_xmalloc(n * sizeof *ref), *p2 = tu_xmalloc(n * sizeof *p2);
-  for (size_t i = 0; i < n; i++) {
-    double s = 0;
-    for (size_t k = 0; k < T; k++) s += leaf_value(&t, k, X + i * d);
-    ref[i] = s / (double)T;
-  }
+  ref_means(&t, X, n, ref);
   assert_int_equal(pp_cart_pack(&t), 0);
   assert_non_null(t.pk_node);
   for (int nt = 1; nt <= 3; nt++) {
@@ -603,11 +608,7 @@ static void test_predict_top_levels(void **state) {
       t = all;
     }
     const size_t nt = t.n_trees;
-    for (size_t i = 0; i < n; i++) {
-      double s = 0;
-      for (size_t k = 0; k < nt; k++) s += leaf_value(&t, k, X + i * d);
-      ref[i] = s / (double)nt;
-    }
+    ref_means(&t, X, n, ref);
     assert_int_equal(pp_cart_pack(&t), 0);
     assert_non_null(t.pk_top);
     size_t usable = 0;

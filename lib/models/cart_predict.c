@@ -260,8 +260,8 @@ static void pk_trees_by_rows(const pp_cart_trees *t, const float *X, size_t nb, 
  * bits.  Demo forest against the lock-step walk alone, 1 thread: 1,000 rows 278k -> 309k rows/s, 4,000
  * rows 286k -> 342k, 100k rows 291k -> 355k (bench/README.md).  Cutting at 10, 12 or 16 levels, or
  * compacting again every few levels, was no better.  pend = NULL (no memory for it) walks phase 1 to the
- * end.  Row offsets fit an int32: blocks hold at most about 1 MiB of rows (pk_block_rows).  Rows past the
- * last full group of 16 PKV take the scalar walk. */
+ * end.  Row offsets fit an int32: blocks hold at most about 1 MiB of rows (pk_block_rows).  The block's last
+ * group of 16 PKV rows may be partial: its missing lanes are masked off (they gather and store nothing). */
 #define PK_PHASE1 14
 
 /* PKV vectors walk tree nd in lock step for at most max_levels levels, or until every lane in mk is at a
@@ -331,49 +331,51 @@ static inline __attribute__((always_inline, target("avx512f"))) void pk_top_walk
 __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_cart_trees *t, const float *X,
                                                                        size_t nb, double *acc, uint32_t *pend,
                                                                        float *xt) {
-  const size_t d = t->d, full = nb / (16 * PKV) * (16 * PKV);
+  const size_t d = t->d, nbp = (nb + 16 * PKV - 1) / (16 * PKV) * (16 * PKV); /* the last group is partial */
   for (size_t r = 0; r < nb; r++) acc[r] = 0.0;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i dv = _mm512_set1_epi32((int)d);
   const int phase1 = pend ? PK_PHASE1 : INT_MAX;
   __m512i lane_off[PKV];
-  __mmask16 all[PKV];
-  for (size_t v = 0; v < PKV; v++) {
-    lane_off[v] = _mm512_mullo_epi32(lane, dv);
-    all[v] = 0xFFFF;
-  }
+  for (size_t v = 0; v < PKV; v++) lane_off[v] = _mm512_mullo_epi32(lane, dv);
   if (!t->pk_top) xt = NULL;
-  if (xt) { /* the block's full groups transposed: column f, then (if read) column f with NaN as -inf */
-    for (size_t r = 0; r < full; r++)
-      for (size_t f = 0; f < d; f++) xt[f * full + r] = X[r * d + f];
+  if (xt) { /* the block transposed (rows nb..nbp zero): column f, then (if read) column f with NaN as -inf */
+    for (size_t r = 0; r < nb; r++)
+      for (size_t f = 0; f < d; f++) xt[f * nbp + r] = X[r * d + f];
+    for (size_t f = 0; f < d; f++)
+      for (size_t r = nb; r < nbp; r++) xt[f * nbp + r] = 0.0f;
     if (t->pk_top_nan_left)
-      for (size_t i = 0; i < d * full; i++) xt[d * full + i] = xt[i] != xt[i] ? -INFINITY : xt[i];
+      for (size_t i = 0; i < d * nbp; i++) xt[d * nbp + i] = xt[i] != xt[i] ? -INFINITY : xt[i];
   }
   for (size_t tr = 0; tr < t->n_trees; tr++) {
     const pp_cart_pnode *nd = t->pk_node + t->start[tr];
     const double *val = t->pk_value + t->start[tr];
     uint32_t *prow = pend, *pnode = pend ? pend + nb : NULL;
     size_t np = 0;
-    for (size_t r0 = 0; r0 < full; r0 += 16 * PKV) {
+    for (size_t r0 = 0; r0 < nbp; r0 += 16 * PKV) {
       const float *xv[PKV];
       __m512i iv[PKV];
-      __mmask16 lv[PKV];
+      __mmask16 lv[PKV], mk[PKV]; /* mk: the lanes holding rows of the block */
       for (size_t v = 0; v < PKV; v++) {
-        xv[v] = X + (r0 + 16 * v) * d;
+        const size_t s0 = r0 + 16 * v;
+        mk[v] = s0 >= nb ? 0 : nb - s0 >= 16 ? 0xFFFF : (__mmask16)((1u << (nb - s0)) - 1u);
+        xv[v] = mk[v] ? X + s0 * d : X; /* a vector past the block's end reads nothing */
         iv[v] = _mm512_setzero_si512();
       }
       if (xt && t->pk_top[tr].col[0]) {
-        pk_top_walk(t->pk_top + tr, xt, full, r0, iv);
-        pk_walk(nd, xv, lane_off, all, phase1 - PP_CART_TOP_LEVELS, iv, lv); /* phase 1 counts the top's levels */
+        pk_top_walk(t->pk_top + tr, xt, nbp, r0, iv);
+        pk_walk(nd, xv, lane_off, mk, phase1 - PP_CART_TOP_LEVELS, iv, lv); /* phase 1 counts the top's levels */
       } else
-        pk_walk(nd, xv, lane_off, all, phase1, iv, lv);
+        pk_walk(nd, xv, lane_off, mk, phase1, iv, lv);
       for (size_t h = 0; h < PKV; h++) {
+        if (!mk[h]) break;
         double *a = acc + r0 + 16 * h;
-        const __mmask16 done = (__mmask16)~lv[h];
-        const __m512d lo = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), (__mmask8)done, _mm512_castsi512_si256(iv[h]), val, 8);
-        const __m512d hi = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), (__mmask8)(done >> 8), _mm512_extracti64x4_epi64(iv[h], 1), val, 8);
-        _mm512_mask_storeu_pd(a, (__mmask8)done, _mm512_add_pd(_mm512_loadu_pd(a), lo));
-        _mm512_mask_storeu_pd(a + 8, (__mmask8)(done >> 8), _mm512_add_pd(_mm512_loadu_pd(a + 8), hi));
+        const __mmask16 done = (__mmask16)(~lv[h] & mk[h]);
+        const __mmask8 dlo = (__mmask8)done, dhi = (__mmask8)(done >> 8);
+        const __m512d lo = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), dlo, _mm512_castsi512_si256(iv[h]), val, 8);
+        const __m512d hi = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), dhi, _mm512_extracti64x4_epi64(iv[h], 1), val, 8);
+        _mm512_mask_storeu_pd(a, dlo, _mm512_add_pd(_mm512_maskz_loadu_pd(dlo, a), lo));
+        _mm512_mask_storeu_pd(a + 8, dhi, _mm512_add_pd(_mm512_maskz_loadu_pd(dhi, a + 8), hi));
         if (lv[h]) { /* only with pend: phase 1 stopped early */
           const __m512i rows = _mm512_add_epi32(lane, _mm512_set1_epi32((int)(r0 + 16 * h)));
           const unsigned cnt = (unsigned)__builtin_popcount(lv[h]);
@@ -404,7 +406,6 @@ __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_
         for (size_t k = 0; k < 16 && s0 + k < np; k++) acc[prow[s0 + k]] += val[node[k]];
       }
     }
-    if (full < nb) pk_tree_rows(nd, val, X, d, full, nb, acc);
   }
 }
 #endif
@@ -430,7 +431,8 @@ static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, dou
 #ifdef PK_HAVE_AVX512
     else if (nb >= 16 * PKV && t->n_trees >= PK_SIMD_MIN_TREES && pp_cpu_avx512f()) {
       uint32_t *pend = malloc(2 * nb * sizeof *pend); /* NULL: the walk does without phase 2 */
-      float *xt = t->pk_top ? malloc((t->pk_top_nan_left ? 2 : 1) * t->d * nb * sizeof *xt) : NULL;
+      const size_t nbp = (nb + 16 * PKV - 1) / (16 * PKV) * (16 * PKV);
+      float *xt = t->pk_top ? malloc((t->pk_top_nan_left ? 2 : 1) * t->d * nbp * sizeof *xt) : NULL;
       pk_trees_by_rows_avx512(t, X, nb, out, pend, xt);
       free(xt);
       free(pend);
