@@ -1089,6 +1089,27 @@ static void test_backtest(void **state) {
   assert_null(strstr(json, "\"month\": 1,"));
   assert_non_null(strstr(json, "capture_top30"));
   free(json);
+  /* a row the reader could not read stays unreadable in every month's frames: the back-test refuses it,
+   * naming its source row, instead of training on its missing cells */
+  const size_t n = prop_frame_nrows(g_frame), bad = 5;
+  size_t *all = malloc(n * sizeof *all);
+  assert_non_null(all);
+  for (size_t i = 0; i < n; i++) all[i] = i;
+  prop_frame *f = NULL, *one = NULL;
+  assert_int_equal(pp_frame_subset(g_frame, all, n, &f), 0);
+  assert_int_equal(pp_frame_set_row_error(f, bad, PROP_ERR_VALUE, "income: not a number"), 0);
+  assert_int_equal(pp_frame_subset(f, &bad, 1, &one), 0);
+  assert_string_equal(prop_frame_row_error(one, 0), "income: not a number");
+  assert_int_equal(prop_frame_row_number(one, 0), prop_frame_row_number(g_frame, bad));
+  json = NULL;
+  assert_int_equal(prop_backtest(f, r, &o, 1, &json), PROP_ERR_VALUE);
+  assert_null(json);
+  char where[64];
+  snprintf(where, sizeof where, ":%zu: income: not a number", prop_frame_row_number(g_frame, bad));
+  assert_non_null(strstr(prop_last_error(), where));
+  prop_frame_free(one);
+  prop_frame_free(f);
+  free(all);
   prop_recipe_free(r);
 }
 

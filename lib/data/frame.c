@@ -94,6 +94,41 @@ int pp_column_intern(pp_column *c, const char *label, int32_t *code) {
   return 0;
 }
 
+int pp_frame_subset(const prop_frame *f, const size_t *idx, size_t n, prop_frame **out) {
+  prop_frame *g = NULL;
+  PP_TRY(prop_frame_create(n, &g));
+  int rc = 0;
+  if (f->source && !(g->source = pp_strdup(f->source))) rc = PROP_ERR_NOMEM;
+  if (!rc && !(g->rownum = pp_malloc_array(n ? n : 1, sizeof *g->rownum))) rc = PROP_ERR_NOMEM;
+  for (size_t i = 0; i < n && !rc; i++) g->rownum[i] = prop_frame_row_number(f, idx[i]);
+  for (size_t i = 0; i < n && !rc && f->row_err; i++) /* rows that could not be read stay so */
+    if (f->row_err[idx[i]]) rc = pp_frame_put_row_error(g, n, i, f->row_code[idx[i]], f->row_err[idx[i]]);
+  for (size_t j = 0; j < f->ncols && !rc; j++) {
+    const pp_column *c = &f->cols[j];
+    size_t gj;
+    if ((rc = pp_frame_add_column(g, c->name, c->type, &gj))) break;
+    pp_column *d = &g->cols[gj];
+    if (c->type == PROP_COL_NUMERIC) {
+      for (size_t i = 0; i < n; i++) d->num[i] = c->num[idx[i]];
+    } else if (c->type == PROP_COL_ID) {
+      for (size_t i = 0; i < n && !rc; i++)
+        if (c->str[idx[i]] && !(d->str[i] = pp_strdup(c->str[idx[i]]))) rc = PROP_ERR_NOMEM;
+    } else {
+      for (size_t k = 0; k < c->ndict && !rc; k++) {
+        int32_t code;
+        rc = pp_column_intern(d, c->dict[k], &code);
+      }
+      for (size_t i = 0; i < n; i++) d->code[i] = c->code[idx[i]];
+    }
+  }
+  if (rc) {
+    prop_frame_free(g);
+    return rc;
+  }
+  *out = g;
+  return 0;
+}
+
 int pp_frame_set_row_error(prop_frame *f, size_t i, int code, const char *msg) {
   if (!f) return pp_err(PROP_ERR_ARG, "pp_frame_set_row_error: NULL frame");
   if (i >= f->nrows) return pp_err(PROP_ERR_RANGE, "%s: row %zu out of range", pp_frame_source(f), i);

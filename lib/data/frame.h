@@ -29,6 +29,9 @@ struct prop_frame {
 int pp_frame_add_column(prop_frame *f, const char *name, prop_coltype t, size_t *j);
 /* Append label to a categorical/target column's dictionary if new; *code gets its index. */
 int pp_column_intern(pp_column *c, const char *label, int32_t *code);
+/* A new frame (*out) holding rows idx[0..n) of f, in that order: all columns, the same dictionaries (so the
+ * same category codes), the same source, source row numbers and row read errors. */
+int pp_frame_subset(const prop_frame *f, const size_t *idx, size_t n, prop_frame **out);
 /* Record that row i could not be read (non-strict reads). */
 int pp_frame_set_row_error(prop_frame *f, size_t i, int code, const char *msg);
 /* "file.csv" or "<frame>" */

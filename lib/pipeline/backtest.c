@@ -7,40 +7,6 @@
 #include "eval/metrics.h"
 #include "pipeline/pipeline.h"
 
-/* A new frame holding rows idx[0..n) of f (all columns, same dictionaries). */
-static int frame_subset(const prop_frame *f, const size_t *idx, size_t n, prop_frame **out) {
-  prop_frame *g = NULL;
-  PP_TRY(prop_frame_create(n, &g));
-  int rc = 0;
-  if (f->source && !(g->source = pp_strdup(f->source))) rc = PROP_ERR_NOMEM;
-  if (!rc && !(g->rownum = pp_malloc_array(n ? n : 1, sizeof *g->rownum))) rc = PROP_ERR_NOMEM;
-  for (size_t i = 0; i < n && !rc; i++) g->rownum[i] = prop_frame_row_number(f, idx[i]);
-  for (size_t j = 0; j < f->ncols && !rc; j++) {
-    const pp_column *c = &f->cols[j];
-    size_t gj;
-    if ((rc = pp_frame_add_column(g, c->name, c->type, &gj))) break;
-    pp_column *d = &g->cols[gj];
-    if (c->type == PROP_COL_NUMERIC) {
-      for (size_t i = 0; i < n; i++) d->num[i] = c->num[idx[i]];
-    } else if (c->type == PROP_COL_ID) {
-      for (size_t i = 0; i < n && !rc; i++)
-        if (c->str[idx[i]] && !(d->str[i] = pp_strdup(c->str[idx[i]]))) rc = PROP_ERR_NOMEM;
-    } else {
-      for (size_t k = 0; k < c->ndict && !rc; k++) {
-        int32_t code;
-        rc = pp_column_intern(d, c->dict[k], &code);
-      }
-      for (size_t i = 0; i < n; i++) d->code[i] = c->code[idx[i]];
-    }
-  }
-  if (rc) {
-    prop_frame_free(g);
-    return rc;
-  }
-  *out = g;
-  return 0;
-}
-
 static json_t *bands_json(const prop_band_row *rows, size_t nb) {
   json_t *arr = json_array();
   for (size_t b = 0; b < nb; b++) {
@@ -114,8 +80,8 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
     int *band = NULL, *y = NULL, *conn = NULL;
     char *pos = NULL, *cpos = NULL;
     if ((rc = pp_progress(&ctx, "backtest", k - min_train_months, nu - min_train_months))) break;
-    rc = frame_subset(f, idx_tr, ntr, &ftr);
-    if (!rc) rc = frame_subset(f, idx_te, nte, &fte);
+    rc = pp_frame_subset(f, idx_tr, ntr, &ftr);
+    if (!rc) rc = pp_frame_subset(f, idx_te, nte, &fte);
     if (!rc) {
       prop_train_options o2 = *opt;
       o2.progress = NULL; /* progress is reported per month here */

@@ -103,40 +103,6 @@ static long logical_cpus(void) {
 }
 
 /* ---- rows ------------------------------------------------------------------------------------- */
-/* A new frame holding rows idx[0..n) of f (all columns, same dictionaries, same row numbers). */
-static int subset_frame(const prop_frame *f, const size_t *idx, size_t n, prop_frame **out) {
-  prop_frame *g = NULL;
-  PP_TRY(prop_frame_create(n, &g));
-  int rc = 0;
-  if (f->source && !(g->source = pp_strdup(f->source))) rc = PROP_ERR_NOMEM;
-  if (!rc && !(g->rownum = pp_malloc_array(n ? n : 1, sizeof *g->rownum))) rc = PROP_ERR_NOMEM;
-  for (size_t i = 0; i < n && !rc; i++) g->rownum[i] = prop_frame_row_number(f, idx[i]);
-  for (size_t j = 0; j < f->ncols && !rc; j++) {
-    const pp_column *c = &f->cols[j];
-    size_t gj;
-    if ((rc = pp_frame_add_column(g, c->name, c->type, &gj))) break;
-    pp_column *d = &g->cols[gj];
-    if (c->type == PROP_COL_NUMERIC) {
-      for (size_t i = 0; i < n; i++) d->num[i] = c->num[idx[i]];
-    } else if (c->type == PROP_COL_ID) {
-      for (size_t i = 0; i < n && !rc; i++)
-        if (c->str[idx[i]] && !(d->str[i] = pp_strdup(c->str[idx[i]]))) rc = PROP_ERR_NOMEM;
-    } else {
-      for (size_t k = 0; k < c->ndict && !rc; k++) {
-        int32_t code;
-        rc = pp_column_intern(d, c->dict[k], &code);
-      }
-      for (size_t i = 0; i < n; i++) d->code[i] = c->code[idx[i]];
-    }
-  }
-  if (rc) {
-    prop_frame_free(g);
-    return rc;
-  }
-  *out = g;
-  return 0;
-}
-
 /* The split: is_test[n]; *test_month gets the held-out month (NaN for a stratified split). */
 static int split_rows(const prop_frame *f, const prop_compare_options *o, const int *y, unsigned char *is_test,
                       double *test_month) {
@@ -691,7 +657,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
       rc = pp_err(PROP_ERR_TRAIN, "%s: %zu rows are too few to hold out a test set", pp_frame_source(f), n);
       goto done;
     }
-    if ((rc = subset_frame(f, idx_tr, ntr, &own_tr)) || (rc = subset_frame(f, idx_te, nte, &own_te))) goto done;
+    if ((rc = pp_frame_subset(f, idx_tr, ntr, &own_tr)) || (rc = pp_frame_subset(f, idx_te, nte, &own_te))) goto done;
     ftr = own_tr;
     fte = own_te;
     if (!(y_te = pp_malloc_array(nte, sizeof *y_te))) {
