@@ -132,83 +132,6 @@ static int split_rows(const prop_frame *f, const prop_compare_options *o, const 
   return 0;
 }
 
-/* ---- fitting one member alone, as prop_model_train's final fit does: the recipe's imbalance
- * strategy (under-sampling here, class weights inside the member) and its validation hold-out
- * for early stopping. */
-static int fit_alone(const pp_member_spec *spec, const prop_recipe *r, const float *X, const float *y, size_t m,
-                     size_t d, const char *const *names, const pp_ctx *ctx, uint64_t seed, void **model) {
-  size_t *keep = pp_malloc_array(m ? m : 1, sizeof *keep);
-  unsigned char *is_val = NULL;
-  int *yk = NULL;
-  float *Xt = NULL, *yt = NULL, *Xv = NULL, *yv = NULL;
-  if (!keep) return PROP_ERR_NOMEM;
-  pp_rng rng;
-  pp_rng_seed(&rng, seed);
-  size_t nk = 0;
-  if (r->imbalance == PP_IMB_UNDERSAMPLE) {
-    size_t pos = 0;
-    for (size_t i = 0; i < m; i++) pos += y[i] > 0.5f;
-    int pos_minor = pos * 2 <= m;
-    size_t need = pos_minor ? pos : m - pos, left = m - need; /* keep `need` of the `left` majority rows */
-    for (size_t i = 0; i < m; i++) {
-      if ((y[i] > 0.5f) == pos_minor) keep[nk++] = i;
-      else {
-        if (pp_rng_below(&rng, left) < need) {
-          keep[nk++] = i;
-          need--;
-        }
-        left--;
-      }
-    }
-  } else {
-    for (size_t i = 0; i < m; i++) keep[nk++] = i;
-  }
-  int rc = 0;
-  size_t nv = 0;
-  if (r->valid_frac > 0.0 && nk >= 50) {
-    yk = pp_malloc_array(nk, sizeof *yk);
-    is_val = pp_malloc(nk);
-    if (!yk || !is_val) rc = PROP_ERR_NOMEM;
-    for (size_t i = 0; !rc && i < nk; i++) yk[i] = y[keep[i]] > 0.5f;
-    if (!rc) rc = pp_split_stratified(yk, nk, r->valid_frac, seed ^ 0x5eedull, is_val);
-    for (size_t i = 0; !rc && i < nk; i++) nv += is_val[i];
-  }
-  size_t nt = nk - nv;
-  if (!rc) {
-    Xt = pp_malloc_array(nt ? nt : 1, d * sizeof(float));
-    yt = pp_malloc_array(nt ? nt : 1, sizeof(float));
-    Xv = pp_malloc_array(nv ? nv : 1, d * sizeof(float));
-    yv = pp_malloc_array(nv ? nv : 1, sizeof(float));
-    if (!Xt || !yt || !Xv || !yv) rc = PROP_ERR_NOMEM;
-  }
-  if (!rc) {
-    size_t a = 0, b = 0;
-    for (size_t i = 0; i < nk; i++) {
-      size_t src = keep[i];
-      if (is_val && is_val[i]) {
-        memcpy(Xv + b * d, X + src * d, d * sizeof(float));
-        yv[b++] = y[src];
-      } else {
-        memcpy(Xt + a * d, X + src * d, d * sizeof(float));
-        yt[a++] = y[src];
-      }
-    }
-    pp_dataset tr = {Xt, nt, d, yt, NULL, names, r->imbalance};
-    pp_dataset va = {Xv, nv, d, yv, NULL, names, r->imbalance};
-    pp_ctx c2 = *ctx;
-    c2.seed = seed;
-    rc = spec->ops->fit(spec->params, &tr, nv ? &va : NULL, &c2, model);
-  }
-  free(keep);
-  free(is_val);
-  free(yk);
-  free(Xt);
-  free(yt);
-  free(Xv);
-  free(yv);
-  return rc;
-}
-
 /* ---- timing ----------------------------------------------------------------------------------- */
 typedef struct timing {
   double fit_seconds;
@@ -737,7 +660,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
     memset(&t, 0, sizeof t);
     void *model = NULL;
     double t0 = pp_now_seconds();
-    rc = fit_alone(spec, r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &ctx, pp_seed_derive(r->seed, j), &model);
+    rc = pp_fit_member(spec, r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &ctx, pp_seed_derive(r->seed, j), &model);
     t.fit_seconds = pp_now_seconds() - t0;
     if (!rc) rc = measure_member(spec->ops, model, Xte, nte, d, o, ctx.nthread, p, secs, us, &t);
     if (model) spec->ops->free_model(model);

@@ -81,6 +81,12 @@ double pp_ensemble_combine(const prop_model *m, const double *p);
 double pp_vote_logit(double p);
 /* Calibrated probability of an ensemble score. */
 double pp_calibrate_apply(const prop_model *m, double s);
+/* Fit one member (spec) on the encoded rows X (m x d) with labels y, as training fits it: the recipe's
+ * imbalance strategy (under-sampling happens here, seeded by seed; class weights inside the member) and
+ * its validation hold-out for early stopping.  prop_compare fits its members alone with it, so that they
+ * are the members prop_model_train would fit on the same rows. */
+int pp_fit_member(const pp_member_spec *spec, const prop_recipe *r, const float *X, const float *y, size_t m,
+                  size_t d, const char *const *names, const pp_ctx *ctx, uint64_t seed, void **model);
 
 /* Score n encoded rows X (n x width) into prob/band; scratch per member may be NULL; raw != 0 gives the
  * vote before the calibrator. */

@@ -48,10 +48,7 @@ static int fit_encoder(const train_data *td, const size_t *idx, size_t m, const 
   return rc;
 }
 
-/* Fit one member on the encoded rows X (m x d) with labels y, applying the recipe's imbalance
- * strategy (under-sampling happens here; class weights inside the member) and the validation
- * hold-out for early stopping. */
-static int fit_member(const pp_member_spec *spec, const prop_recipe *r, const float *X, const float *y, size_t m,
+int pp_fit_member(const pp_member_spec *spec, const prop_recipe *r, const float *X, const float *y, size_t m,
                       size_t d, const char *const *names, const pp_ctx *ctx, uint64_t seed, void **model) {
   pp_rng rng;
   pp_rng_seed(&rng, seed);
@@ -327,7 +324,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
         double t0 = pp_now_seconds();
         pp_ctx fold_ctx = ctx; /* the fold's model predicts its held-out rows once */
         fold_ctx.transient = 1;
-        rc = fit_member(&r->members[j], r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &fold_ctx,
+        rc = pp_fit_member(&r->members[j], r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &fold_ctx,
                         pp_seed_derive(r->seed, 1000 * (k + 1) + j), &model);
         if (!rc) rc = r->members[j].ops->predict(model, Xva, nva, pva, NULL, ctx.nthread);
         rep[j].fit_seconds += pp_now_seconds() - t0;
@@ -536,7 +533,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
       snprintf(stage, sizeof stage, "fit:%s", m->mem[s].ops->name);
       if ((rc = pp_progress(&ctx, stage, s, nsel))) break;
       double t0 = pp_now_seconds();
-      rc = fit_member(&r->members[order[s]], r, X, yf, n, m->width, pp_encoder_colnames(m->enc), &ctx,
+      rc = pp_fit_member(&r->members[order[s]], r, X, yf, n, m->width, pp_encoder_colnames(m->enc), &ctx,
                       pp_seed_derive(r->seed, order[s]), &m->mem[s].model);
       if (rc) pp_err_prefix(rc, "final fit of %s: ", m->mem[s].ops->name);
       pp_log(&ctx, PROP_LOG_INFO, "refit %s on all rows (%.1f s)", m->mem[s].ops->name, pp_now_seconds() - t0);
