@@ -108,6 +108,26 @@ static void test_capture(void **state) {
   assert_true(fabs(pp_capture(s, y, 10, 0.0)) < EPS);
 }
 
+/* A NaN score makes every metric NaN, and returns (its tie group used to be empty: AUC looped forever). */
+static void test_nan_scores(void **state) {
+  (void)state;
+  const double s[] = {0.9, NAN, 0.4, 0.4, 0.1, 0.7};
+  const int y[] = {1, 0, 1, 0, 0, 1};
+  const size_t n = 6;
+  assert_true(isnan(pp_auc(s, y, n)));
+  assert_true(isnan(pp_pr_auc(s, y, n)));
+  assert_true(isnan(pp_ks(s, y, n)));
+  assert_true(isnan(pp_capture(s, y, n, 0.3)));
+  assert_true(isnan(pp_ece(s, y, n, 10)));
+  assert_true(isnan(pp_logloss(s, y, n)));
+  assert_true(isnan(pp_brier(s, y, n)));
+  double auc = -1.0;
+  assert_int_equal(prop_metric_auc(s, y, n, &auc), PROP_ERR_VALUE);
+  assert_non_null(strstr(prop_last_error(), "score 1 is NaN"));
+  /* without the NaN, the same rows have a metric */
+  assert_false(isnan(pp_auc(s + 2, y + 2, 4)));
+}
+
 static void test_split_and_folds(void **state) {
   (void)state;
   enum { N = 1003 };
@@ -152,6 +172,7 @@ int main(void) {
       cmocka_unit_test(test_auc_hand_values), cmocka_unit_test(test_auc_matches_pair_count),
       cmocka_unit_test(test_pr_auc_and_ks),   cmocka_unit_test(test_logloss_brier),
       cmocka_unit_test(test_ece_with_empty_bins), cmocka_unit_test(test_capture),
+      cmocka_unit_test(test_nan_scores),
       cmocka_unit_test(test_split_and_folds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,7 +23,11 @@ static int cmp_desc(const void *a, const void *b) {
   return (x->i > y->i) - (x->i < y->i);
 }
 
+/* NULL when allocation fails or a score is NaN (no order holds it: it would tie with nothing, not even
+ * itself, and break the sort's comparisons). */
 static triple *sorted(const double *s, const int *y, size_t n, size_t *npos) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != s[i]) return NULL;
   triple *t = pp_malloc_array(n ? n : 1, sizeof *t);
   if (!t) return NULL;
   size_t p = 0;
@@ -38,8 +42,8 @@ static triple *sorted(const double *s, const int *y, size_t n, size_t *npos) {
   return t;
 }
 
-/* sorted(), or NULL (the metric is NaN) when allocation fails, there is no positive, or
- * need_neg and there is no negative. */
+/* sorted(), or NULL (the metric is NaN) when allocation fails, a score is NaN, there is no positive,
+ * or need_neg and there is no negative. */
 static triple *sorted_classes(const double *s, const int *y, size_t n, int need_neg, size_t *npos) {
   triple *t = sorted(s, y, n, npos);
   if (t && (*npos == 0 || (need_neg && *npos == n))) {
@@ -139,6 +143,8 @@ double pp_brier(const double *p, const int *y, size_t n) {
 
 double pp_ece(const double *p, const int *y, size_t n, size_t nbins) {
   if (n == 0 || nbins == 0) return NAN;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != p[i]) return NAN; /* no bin holds it */
   double *ps = pp_calloc(nbins, sizeof *ps), *ys = pp_calloc(nbins, sizeof *ys);
   size_t *cnt = pp_calloc(nbins, sizeof *cnt);
   if (!ps || !ys || !cnt) {

@@ -1,5 +1,6 @@
 /* lib/eval: metrics, splits and validation helpers.  Depends on common only.
- * Scores are doubles; labels are ints 0/1.  Every function is thread-safe. */
+ * Scores are doubles; labels are ints 0/1.  Every function is thread-safe.  Every metric of scores
+ * holding a NaN is NaN (no order or bin holds a NaN). */
 #ifndef PP_METRICS_H
 #define PP_METRICS_H
 
