@@ -451,8 +451,9 @@ PROP_API int prop_model_permutation_importance(const prop_model *m, const prop_f
  *  each scored month: rows, positives, AUC, the band table, calibration error (ECE, 10 bins) and
  *  the share of acceptances captured in the top 10/20/30% of the list.  *json (malloc'd, free())
  *  gets the report (schema in README "Back-testing").  Progress goes to opt->progress.  A row
- *  the reader could not read (a non-strict read) is refused as prop_model_train() refuses it,
- *  naming its source row. */
+ *  that cannot be used (a read error of a non-strict read, an infinite number) is an error
+ *  naming its source row, in a training month as in a scored one: no month's figures leave a row
+ *  out. */
 PROP_API int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_options *opt,
                            size_t min_train_months, char **json);
 

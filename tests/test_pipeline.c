@@ -1104,10 +1104,27 @@ static void test_backtest(void **state) {
   json = NULL;
   assert_int_equal(prop_backtest(f, r, &o, 1, &json), PROP_ERR_VALUE);
   assert_null(json);
-  char where[64];
+  char where[96];
   snprintf(where, sizeof where, ":%zu: income: not a number", prop_frame_row_number(g_frame, bad));
   assert_non_null(strstr(prop_last_error(), where));
   prop_frame_free(one);
+  prop_frame_free(f);
+  /* the same in a row of the last month, which is scored and never trained on */
+  const prop_frame *g = g_frame;
+  const double *month = NULL;
+  for (size_t j = 0; j < g->ncols; j++)
+    if (!strcmp(g->cols[j].name, "month")) month = g->cols[j].num;
+  assert_non_null(month);
+  size_t late = 0;
+  for (size_t i = 0; i < n; i++)
+    if (month[i] > month[late]) late = i;
+  assert_int_equal(pp_frame_subset(g_frame, all, n, &f), 0);
+  assert_int_equal(pp_frame_set_row_error(f, late, PROP_ERR_CSV, "age: 'abc' is not a number"), 0);
+  assert_int_equal(prop_backtest(f, r, &o, 1, &json), PROP_ERR_CSV);
+  assert_null(json);
+  snprintf(where, sizeof where, ":%zu: month %g: the row cannot be scored (age: 'abc' is not a number)",
+           prop_frame_row_number(g_frame, late), month[late]);
+  assert_non_null(strstr(prop_last_error(), where));
   prop_frame_free(f);
   free(all);
   prop_recipe_free(r);

@@ -77,7 +77,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
     prop_frame *ftr = NULL, *fte = NULL;
     prop_model *model = NULL;
     double *p = NULL;
-    int *band = NULL, *y = NULL, *conn = NULL;
+    int *band = NULL, *y = NULL, *conn = NULL, *st = NULL;
     char *pos = NULL, *cpos = NULL;
     if ((rc = pp_progress(&ctx, "backtest", k - min_train_months, nu - min_train_months))) break;
     rc = pp_frame_subset(f, idx_tr, ntr, &ftr);
@@ -91,9 +91,16 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
     if (!rc) {
       p = pp_malloc_array(nte ? nte : 1, sizeof *p);
       band = pp_malloc_array(nte ? nte : 1, sizeof *band);
-      if (!p || !band) rc = PROP_ERR_NOMEM;
+      st = pp_malloc_array(nte ? nte : 1, sizeof *st);
+      if (!p || !band || !st) rc = PROP_ERR_NOMEM;
     }
-    if (!rc) rc = prop_model_predict_frame(model, fte, p, band, NULL, NULL);
+    if (!rc) rc = prop_model_predict_frame(model, fte, p, band, st, NULL);
+    for (size_t i = 0; !rc && i < nte; i++) /* a month's metrics are over all its rows, or none */
+      if (st[i]) {
+        const char *why = prop_frame_row_error(fte, i);
+        rc = pp_err(st[i], "%s:%zu: month %g: the row cannot be scored (%s)", pp_frame_source(fte),
+                    prop_frame_row_number(fte, i), months[k], why ? why : "an infinite number");
+      }
     if (!rc) rc = pp_frame_binary_column(fte, model->schema->target, model->schema->positive, &y, &pos);
     if (!rc && opt->connected && prop_frame_find(fte, opt->connected) >= 0)
       rc = pp_frame_binary_column(fte, opt->connected, NULL, &conn, &cpos);
@@ -129,6 +136,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
     prop_model_free(model);
     free(p);
     free(band);
+    free(st);
     free(y);
     free(pos);
     free(conn);
