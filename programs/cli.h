@@ -15,6 +15,9 @@ int exit_code_for(int status);
 int fail(const char *cmd, int status);
 int usage_error(const char *cmd, const char *msg);
 int parse_size(const char *s, size_t *out);
+/* Write data to path atomically (a temporary file in the same folder, fsync, rename); a failure is
+ * reported on stderr as "propensity <cmd>: ..." and returns -1. */
+int write_atomic(const char *cmd, const char *path, const char *data, size_t len);
 char **split_list(const char *s, size_t *n, char **storage);
 void cli_log(void *user, int level, const char *msg);
 int cli_progress(void *user, const char *stage, size_t done, size_t total);

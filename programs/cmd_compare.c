@@ -2,49 +2,14 @@
  * (made here, or an explicit --test-data file); a JSON report (schema in bench/README.md), a
  * self-contained HTML report and a table on stdout. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli.h"
-
-/* Write data to path atomically: a temporary file in the same folder, fsync, rename. */
-static int write_atomic(const char *path, const char *data, size_t len) {
-  size_t n = strlen(path) + 16;
-  char *tmp = malloc(n);
-  if (!tmp) return -1;
-  snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    fprintf(stderr, "propensity compare: cannot create a temporary file next to %s: %s\n", path, strerror(errno));
-    free(tmp);
-    return -1;
-  }
-  int ok = fchmod(fd, 0644) == 0;
-  size_t done = 0;
-  while (ok && done < len) {
-    ssize_t w = write(fd, data + done, len - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) ok = 0;
-    else done += (size_t)w;
-  }
-  if (ok) ok = fsync(fd) == 0;
-  if (close(fd) != 0) ok = 0;
-  if (ok) ok = rename(tmp, path) == 0;
-  if (!ok) {
-    fprintf(stderr, "propensity compare: cannot write %s: %s\n", path, strerror(errno));
-    unlink(tmp);
-  }
-  free(tmp);
-  return ok ? 0 : -1;
-}
 
 static double jnum(const json_t *o, const char *key) {
   const json_t *v = json_object_get(o, key);
@@ -184,7 +149,7 @@ int cmd_compare(args *a) {
     fprintf(stderr, "propensity compare: error: cannot render the HTML report (out of memory)\n");
     ec = 6;
   }
-  if (!ec && (write_atomic(json, report, strlen(report)) || write_atomic(html, page, page_len))) ec = 5;
+  if (!ec && (write_atomic("compare", json, report, strlen(report)) || write_atomic("compare", html, page, page_len))) ec = 5;
   if (!ec) {
     print_table(report);
     printf("wrote %s and %s\n", json, html);

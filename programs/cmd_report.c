@@ -60,7 +60,10 @@ int cmd_bands(args *a) {
         json_array_append_new(arr, o);
       }
       json_t *root = json_pack("{s:s,s:I,s:o}", "data", data, "rows", (json_int_t)n, "bands", arr);
-      if (json_dump_file(root, json, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) ec = 5;
+      char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+      if (!text) fprintf(stderr, "propensity bands: out of memory writing %s\n", json);
+      if (!text || write_atomic("bands", json, text, strlen(text))) ec = 5;
+      free(text);
       json_decref(root);
     }
   }
@@ -171,10 +174,7 @@ int print_backtest(const char *report, const char *json_path) {
     }
   }
   int ec = 0;
-  if (json_path && json_dump_file(root, json_path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
-    fprintf(stderr, "propensity backtest: cannot write %s\n", json_path);
-    ec = 5;
-  }
+  if (json_path && write_atomic("backtest", json_path, report, strlen(report))) ec = 5;
   json_decref(root);
   return ec;
 }

@@ -16,6 +16,7 @@
  * 5 I/O error; 6 other failure (memory, backend, cancelled).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,38 @@
 
 #include "cli.h"
 #include "propensity.h"
+
+/* ---- files ---------------------------------------------------------------------------------- */
+/* Write data to path atomically: a temporary file in the same folder, fsync, rename. */
+int write_atomic(const char *cmd, const char *path, const char *data, size_t len) {
+  size_t n = strlen(path) + 16;
+  char *tmp = malloc(n);
+  if (!tmp) return -1;
+  snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    fprintf(stderr, "propensity %s: cannot create a temporary file next to %s: %s\n", cmd, path, strerror(errno));
+    free(tmp);
+    return -1;
+  }
+  int ok = fchmod(fd, 0644) == 0;
+  size_t done = 0;
+  while (ok && done < len) {
+    ssize_t w = write(fd, data + done, len - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) ok = 0;
+    else done += (size_t)w;
+  }
+  if (ok) ok = fsync(fd) == 0;
+  if (close(fd) != 0) ok = 0;
+  if (ok) ok = rename(tmp, path) == 0;
+  if (!ok) {
+    fprintf(stderr, "propensity %s: cannot write %s: %s\n", cmd, path, strerror(errno));
+    unlink(tmp);
+  }
+  free(tmp);
+  return ok ? 0 : -1;
+}
 
 /* ---- argument handling --------------------------------------------------------------------- */
 typedef struct args {

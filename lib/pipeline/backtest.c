@@ -5,29 +5,8 @@
 
 #include "bands/bands.h"
 #include "eval/metrics.h"
+#include "pipeline/jsonw.h"
 #include "pipeline/pipeline.h"
-
-static json_t *bands_json(const prop_band_row *rows, size_t nb) {
-  json_t *arr = json_array();
-  for (size_t b = 0; b < nb; b++) {
-    json_t *o = json_object();
-    json_object_set_new(o, "band", json_integer(rows[b].band));
-    json_object_set_new(o, "lo", json_real(rows[b].lo));
-    json_object_set_new(o, "hi", json_real(rows[b].hi));
-    json_object_set_new(o, "count", json_integer((json_int_t)rows[b].count));
-    json_object_set_new(o, "positives", json_integer((json_int_t)rows[b].positives));
-    json_object_set_new(o, "success_rate", rows[b].count ? json_real(rows[b].success_rate) : json_null());
-    json_object_set_new(o, "success_lo", rows[b].count ? json_real(rows[b].success_lo) : json_null());
-    json_object_set_new(o, "success_hi", rows[b].count ? json_real(rows[b].success_hi) : json_null());
-    json_object_set_new(o, "mean_probability", rows[b].count ? json_real(rows[b].mean_prob) : json_null());
-    json_object_set_new(o, "connect_rate", rows[b].connect_rate == rows[b].connect_rate ? json_real(rows[b].connect_rate) : json_null());
-    json_object_set_new(o, "success_among_connected",
-                        rows[b].success_connected == rows[b].success_connected ? json_real(rows[b].success_connected)
-                                                                              : json_null());
-    json_array_append_new(arr, o);
-  }
-  return arr;
-}
 
 int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_options *opt, size_t min_train_months,
                   char **json) {
@@ -106,8 +85,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
       rc = pp_frame_binary_column(fte, opt->connected, NULL, &conn, &cpos);
     if (!rc) {
       prop_band_row rows[64];
-      size_t unscored = 0;
-      rc = prop_band_table(p, y, conn, nte, model->edges, model->nbands, rows, &unscored);
+      rc = prop_band_table(p, y, conn, nte, model->edges, model->nbands, rows, NULL); /* every row scored */
       if (!rc) {
         size_t npos = 0;
         for (size_t i = 0; i < nte; i++) npos += (size_t)y[i];
@@ -116,14 +94,15 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
         json_object_set_new(o, "train_rows", json_integer((json_int_t)ntr));
         json_object_set_new(o, "rows", json_integer((json_int_t)nte));
         json_object_set_new(o, "positives", json_integer((json_int_t)npos));
-        double auc = pp_auc(p, y, nte);
-        json_object_set_new(o, "auc", auc == auc ? json_real(auc) : json_null());
-        json_object_set_new(o, "ece", json_real(pp_ece(p, y, nte, 10)));
-        json_object_set_new(o, "capture_top10", json_real(pp_capture(p, y, nte, 0.1)));
-        json_object_set_new(o, "capture_top20", json_real(pp_capture(p, y, nte, 0.2)));
-        json_object_set_new(o, "capture_top30", json_real(pp_capture(p, y, nte, 0.3)));
-        json_object_set_new(o, "unscored", json_integer((json_int_t)unscored));
-        json_object_set_new(o, "bands", bands_json(rows, model->nbands));
+        double auc = pp_auc(p, y, nte); /* NaN (null) when the month has one class only */
+        json_object_set_new(o, "auc", pp_jnum(auc));
+        json_object_set_new(o, "ece", pp_jnum(pp_ece(p, y, nte, 10)));
+        json_object_set_new(o, "capture_top10", pp_jnum(pp_capture(p, y, nte, 0.1)));
+        json_object_set_new(o, "capture_top20", pp_jnum(pp_capture(p, y, nte, 0.2)));
+        json_object_set_new(o, "capture_top30", pp_jnum(pp_capture(p, y, nte, 0.3)));
+        pp_jb jb = {0};
+        json_object_set_new(o, "bands", pp_band_rows_json(&jb, rows, model->nbands, conn != NULL));
+        if (jb.failed) rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the back-test report");
         json_t *mem = json_array();
         for (size_t j = 0; j < model->nmem; j++) json_array_append_new(mem, json_string(model->mem[j].ops->name));
         json_object_set_new(o, "members", mem);

@@ -25,6 +25,7 @@
 
 #include "bands/bands.h"
 #include "eval/metrics.h"
+#include "pipeline/jsonw.h"
 #include "pipeline/pipeline.h"
 
 #define SCHEMA_VERSION 1
@@ -46,27 +47,10 @@ void prop_compare_options_default(prop_compare_options *opt) {
   opt->min_train_months = 1;
 }
 
-/* ---- JSON building with a sticky failure flag (jansson returns NULL / -1 when out of memory) -- */
-typedef struct jb {
-  int failed;
-} jb;
-
-static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-static json_t *jsize(size_t v) { return json_integer((json_int_t)v); }
-static json_t *jstr(const char *s) { return s ? json_string(s) : json_null(); }
-
-static void jset(jb *b, json_t *obj, const char *key, json_t *v) {
-  if (!v || json_object_set_new(obj, key, v) != 0) b->failed = 1;
-}
-
-static void jpush(jb *b, json_t *arr, json_t *v) {
-  if (!v || json_array_append_new(arr, v) != 0) b->failed = 1;
-}
-
-static json_t *jpair(jb *b, double x, double y) {
+static json_t *jpair(pp_jb *b, double x, double y) {
   json_t *a = json_array();
-  jpush(b, a, jnum(x));
-  jpush(b, a, jnum(y));
+  pp_jpush(b, a, pp_jnum(x));
+  pp_jpush(b, a, pp_jnum(y));
   if (!a) b->failed = 1;
   return a;
 }
@@ -261,7 +245,7 @@ static int cmp_ranked(const void *a, const void *b) {
 
 /* ROC points (fpr, tpr) from (0,0) to (1,1), one per distinct score, thinned to at most maxpts
  * (first and last kept, evenly spaced in between). */
-static json_t *roc_json(jb *b, const ranked *t, const int *y, size_t n, size_t P, size_t maxpts) {
+static json_t *roc_json(pp_jb *b, const ranked *t, const int *y, size_t n, size_t P, size_t maxpts) {
   json_t *arr = json_array();
   size_t N = n - P;
   if (P == 0 || N == 0) return arr; /* NULL (out of memory) is caught by jset */
@@ -289,7 +273,7 @@ static json_t *roc_json(jb *b, const ranked *t, const int *y, size_t n, size_t P
   size_t keep = k < maxpts ? k : maxpts;
   for (size_t q = 0; q < keep; q++) {
     size_t src = keep == 1 ? 0 : (size_t)llround((double)q * (double)(k - 1) / (double)(keep - 1));
-    jpush(b, arr, jpair(b, fx[src], fy[src]));
+    pp_jpush(b, arr, jpair(b, fx[src], fy[src]));
   }
   free(fx);
   free(fy);
@@ -298,20 +282,20 @@ static json_t *roc_json(jb *b, const ranked *t, const int *y, size_t n, size_t P
 
 /* Cumulative gains: (share of rows called, share of positives found), the list in score order
  * (ties by row, as pp_capture), at 0%, 1%, ..., 100% of the rows. */
-static json_t *gains_json(jb *b, const ranked *t, const int *y, size_t n, size_t P) {
+static json_t *gains_json(pp_jb *b, const ranked *t, const int *y, size_t n, size_t P) {
   json_t *arr = json_array();
   if (P == 0) return arr;
   size_t pts = n + 1 < GAINS_POINTS ? n + 1 : GAINS_POINTS, done = 0, found = 0;
   for (size_t q = 0; q < pts; q++) {
     size_t upto = (size_t)llround((double)q * (double)n / (double)(pts - 1));
     while (done < upto) found += (size_t)(y[t[done++].i] != 0);
-    jpush(b, arr, jpair(b, (double)upto / (double)n, (double)found / (double)P));
+    pp_jpush(b, arr, jpair(b, (double)upto / (double)n, (double)found / (double)P));
   }
   return arr;
 }
 
 /* Reliability diagram: 10 equal-width bins of predicted probability; the non-empty ones. */
-static json_t *reliability_json(jb *b, const double *p, const int *y, size_t n) {
+static json_t *reliability_json(pp_jb *b, const double *p, const int *y, size_t n) {
   double ps[RELIABILITY_BINS] = {0}, ys[RELIABILITY_BINS] = {0};
   size_t cnt[RELIABILITY_BINS] = {0};
   for (size_t i = 0; i < n; i++) {
@@ -325,39 +309,39 @@ static json_t *reliability_json(jb *b, const double *p, const int *y, size_t n) 
   for (size_t k = 0; k < RELIABILITY_BINS; k++) {
     if (!cnt[k]) continue;
     json_t *o = json_object();
-    jset(b, o, "lo", jnum((double)k / RELIABILITY_BINS));
-    jset(b, o, "hi", jnum((double)(k + 1) / RELIABILITY_BINS));
-    jset(b, o, "count", jsize(cnt[k]));
-    jset(b, o, "mean_predicted", jnum(ps[k] / (double)cnt[k]));
-    jset(b, o, "fraction_positive", jnum(ys[k] / (double)cnt[k]));
-    jpush(b, arr, o);
+    pp_jset(b, o, "lo", pp_jnum((double)k / RELIABILITY_BINS));
+    pp_jset(b, o, "hi", pp_jnum((double)(k + 1) / RELIABILITY_BINS));
+    pp_jset(b, o, "count", pp_jsize(cnt[k]));
+    pp_jset(b, o, "mean_predicted", pp_jnum(ps[k] / (double)cnt[k]));
+    pp_jset(b, o, "fraction_positive", pp_jnum(ys[k] / (double)cnt[k]));
+    pp_jpush(b, arr, o);
   }
   return arr;
 }
 
 /* One entry of "models": metrics, timing and curves of probabilities p[n] against y. */
-static json_t *model_json(jb *b, const char *name, const char *kind, const double *p, const int *y, size_t n,
+static json_t *model_json(pp_jb *b, const char *name, const char *kind, const double *p, const int *y, size_t n,
                           const timing *t, size_t maxpts) {
   json_t *o = json_object();
-  jset(b, o, "name", jstr(name));
-  jset(b, o, "kind", jstr(kind));
-  jset(b, o, "auc", jnum(pp_auc(p, y, n)));
-  jset(b, o, "pr_auc", jnum(pp_pr_auc(p, y, n)));
-  jset(b, o, "ks", jnum(pp_ks(p, y, n)));
-  jset(b, o, "logloss", jnum(pp_logloss(p, y, n)));
-  jset(b, o, "brier", jnum(pp_brier(p, y, n)));
-  jset(b, o, "ece", jnum(pp_ece(p, y, n, RELIABILITY_BINS)));
+  pp_jset(b, o, "name", pp_jstr(name));
+  pp_jset(b, o, "kind", pp_jstr(kind));
+  pp_jset(b, o, "auc", pp_jnum(pp_auc(p, y, n)));
+  pp_jset(b, o, "pr_auc", pp_jnum(pp_pr_auc(p, y, n)));
+  pp_jset(b, o, "ks", pp_jnum(pp_ks(p, y, n)));
+  pp_jset(b, o, "logloss", pp_jnum(pp_logloss(p, y, n)));
+  pp_jset(b, o, "brier", pp_jnum(pp_brier(p, y, n)));
+  pp_jset(b, o, "ece", pp_jnum(pp_ece(p, y, n, RELIABILITY_BINS)));
   static const char *const cap_keys[3] = {"capture_10", "capture_20", "capture_30"};
   static const char *const lift_keys[3] = {"lift_10", "lift_20", "lift_30"};
   double cap[3];
-  for (int k = 0; k < 3; k++) jset(b, o, cap_keys[k], jnum(cap[k] = pp_capture(p, y, n, 0.1 * (k + 1))));
-  for (int k = 0; k < 3; k++) jset(b, o, lift_keys[k], jnum(cap[k] / (0.1 * (k + 1))));
-  jset(b, o, "fit_seconds", jnum(t->fit_seconds));
-  jset(b, o, "predict_rows_per_second", jnum(t->rows_per_second));
-  jset(b, o, "predict_runs", jsize(t->predict_runs));
-  jset(b, o, "latency_p50_us", jnum(t->p50_us));
-  jset(b, o, "latency_p99_us", jnum(t->p99_us));
-  jset(b, o, "latency_runs", jsize(t->latency_runs));
+  for (int k = 0; k < 3; k++) pp_jset(b, o, cap_keys[k], pp_jnum(cap[k] = pp_capture(p, y, n, 0.1 * (k + 1))));
+  for (int k = 0; k < 3; k++) pp_jset(b, o, lift_keys[k], pp_jnum(cap[k] / (0.1 * (k + 1))));
+  pp_jset(b, o, "fit_seconds", pp_jnum(t->fit_seconds));
+  pp_jset(b, o, "predict_rows_per_second", pp_jnum(t->rows_per_second));
+  pp_jset(b, o, "predict_runs", pp_jsize(t->predict_runs));
+  pp_jset(b, o, "latency_p50_us", pp_jnum(t->p50_us));
+  pp_jset(b, o, "latency_p99_us", pp_jnum(t->p99_us));
+  pp_jset(b, o, "latency_runs", pp_jsize(t->latency_runs));
   ranked *r = pp_malloc_array(n ? n : 1, sizeof *r);
   json_t *curves = json_object();
   if (!r) {
@@ -370,41 +354,17 @@ static json_t *model_json(jb *b, const char *name, const char *kind, const doubl
       P += (size_t)(y[i] != 0);
     }
     qsort(r, n, sizeof *r, cmp_ranked);
-    jset(b, curves, "roc", roc_json(b, r, y, n, P, maxpts));
-    jset(b, curves, "gains", gains_json(b, r, y, n, P));
-    jset(b, curves, "reliability", reliability_json(b, p, y, n));
+    pp_jset(b, curves, "roc", roc_json(b, r, y, n, P, maxpts));
+    pp_jset(b, curves, "gains", gains_json(b, r, y, n, P));
+    pp_jset(b, curves, "reliability", reliability_json(b, p, y, n));
     free(r);
   }
-  jset(b, o, "curves", curves);
+  pp_jset(b, o, "curves", curves);
   return o;
 }
 
-static json_t *bands_json(jb *b, const prop_band_row *rows, size_t nb, int with_connected) {
-  json_t *arr = json_array();
-  for (size_t k = 0; k < nb; k++) {
-    const prop_band_row *r = &rows[k];
-    json_t *o = json_object();
-    jset(b, o, "band", json_integer(r->band));
-    jset(b, o, "lo", jnum(r->lo));
-    jset(b, o, "hi", jnum(r->hi));
-    jset(b, o, "count", jsize(r->count));
-    jset(b, o, "share", jnum(r->share));
-    jset(b, o, "positives", jsize(r->positives));
-    jset(b, o, "success_rate", jnum(r->success_rate));
-    jset(b, o, "success_lo", jnum(r->success_lo));
-    jset(b, o, "success_hi", jnum(r->success_hi));
-    jset(b, o, "lift", jnum(r->lift));
-    jset(b, o, "mean_probability", jnum(r->mean_prob));
-    jset(b, o, "connected", with_connected ? jsize(r->connected) : json_null());
-    jset(b, o, "connect_rate", jnum(r->connect_rate));
-    jset(b, o, "success_among_connected", jnum(r->success_connected));
-    jpush(b, arr, o);
-  }
-  return arr;
-}
-
 /* Importance per input feature, largest first, with its share of the total. */
-static json_t *importance_json(jb *b, const prop_model *m, const char **member) {
+static json_t *importance_json(pp_jb *b, const prop_model *m, const char **member) {
   json_t *arr = json_array();
   size_t k = m->schema->nfeat;
   double *imp = pp_calloc(k, sizeof *imp);
@@ -428,10 +388,10 @@ static json_t *importance_json(jb *b, const prop_model *m, const char **member) 
     }
     for (size_t i = 0; i < k; i++) {
       json_t *o = json_object();
-      jset(b, o, "feature", jstr(m->schema->feat[ord[i]].name));
-      jset(b, o, "importance", jnum(imp[ord[i]]));
-      jset(b, o, "share", jnum(tot > 0 ? imp[ord[i]] / tot : 0.0));
-      jpush(b, arr, o);
+      pp_jset(b, o, "feature", pp_jstr(m->schema->feat[ord[i]].name));
+      pp_jset(b, o, "importance", pp_jnum(imp[ord[i]]));
+      pp_jset(b, o, "share", pp_jnum(tot > 0 ? imp[ord[i]] / tot : 0.0));
+      pp_jpush(b, arr, o);
     }
   } else {
     pp_err_clear(); /* no member reports importance: an empty list, not a failure */
@@ -442,7 +402,7 @@ static json_t *importance_json(jb *b, const prop_model *m, const char **member) 
 }
 
 /* The back-test series: one entry per back-tested month, from prop_backtest()'s report. */
-static int months_json(jb *b, const prop_frame *f, const prop_recipe *r, const prop_compare_options *o, json_t *arr) {
+static int months_json(pp_jb *b, const prop_frame *f, const prop_recipe *r, const prop_compare_options *o, json_t *arr) {
   char *text = NULL;
   PP_TRY(prop_backtest(f, r, &o->train, o->min_train_months, &text));
   json_error_t err;
@@ -460,9 +420,9 @@ static int months_json(jb *b, const prop_frame *f, const prop_recipe *r, const p
                                           {"capture_top30", "capture_30"}, {"members", "members"}};
     for (size_t k = 0; k < sizeof copy / sizeof copy[0]; k++) {
       json_t *v = json_object_get(mo, copy[k][0]);
-      jset(b, e, copy[k][1], v ? json_incref(v) : json_null());
+      pp_jset(b, e, copy[k][1], v ? json_incref(v) : json_null());
     }
-    jpush(b, arr, e);
+    pp_jpush(b, arr, e);
   }
   json_decref(root);
   return 0;
@@ -523,7 +483,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   const size_t steps = M + 1 + (o->backtest && o->train.time_col ? 1 : 0);
 
   int rc = 0;
-  jb b = {0};
+  pp_jb b = {0};
   json_t *root = NULL, *models = NULL;
   int *y = NULL, *y_te = NULL, *conn = NULL, *st = NULL;
   char *pos_label = NULL, *conn_label = NULL;
@@ -668,7 +628,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
       pp_err_prefix(rc, "compare, member %s: ", spec->ops->name);
       goto done;
     }
-    jpush(&b, models, model_json(&b, spec->ops->name, "member", p, y_te, nte, &t, o->max_curve_points));
+    pp_jpush(&b, models, model_json(&b, spec->ops->name, "member", p, y_te, nte, &t, o->max_curve_points));
     pp_log(&ctx, PROP_LOG_INFO, "compare: %-14s AUC %.4f  fit %.2f s  %.0f rows/s  p50 %.1f us", spec->ops->name,
            pp_auc(p, y_te, nte), t.fit_seconds, t.rows_per_second, t.p50_us);
   }
@@ -710,18 +670,18 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
       pp_err_prefix(rc, "compare, ensemble: ");
       goto done;
     }
-    jset(&b, e, "auc_uncalibrated", jnum(pp_auc(vote, y_te, nte)));
-    jset(&b, e, "ece_uncalibrated", jnum(pp_ece(vote, y_te, nte, RELIABILITY_BINS)));
+    pp_jset(&b, e, "auc_uncalibrated", pp_jnum(pp_auc(vote, y_te, nte)));
+    pp_jset(&b, e, "ece_uncalibrated", pp_jnum(pp_ece(vote, y_te, nte, RELIABILITY_BINS)));
     free(vote);
     json_t *mem = json_array();
     for (size_t s = 0; s < ens->nmem; s++) {
       json_t *mo = json_object();
-      jset(&b, mo, "name", jstr(ens->mem[s].ops->name));
-      jset(&b, mo, "weight", jnum(ens->mem[s].weight));
-      jpush(&b, mem, mo);
+      pp_jset(&b, mo, "name", pp_jstr(ens->mem[s].ops->name));
+      pp_jset(&b, mo, "weight", pp_jnum(ens->mem[s].weight));
+      pp_jpush(&b, mem, mo);
     }
-    jset(&b, e, "members", mem);
-    jpush(&b, models, e);
+    pp_jset(&b, e, "members", mem);
+    pp_jpush(&b, models, e);
     pp_log(&ctx, PROP_LOG_INFO, "compare: %-14s AUC %.4f  fit %.2f s  %.0f rows/s  p50 %.1f us", "ensemble",
            pp_auc(p, y_te, nte), t.fit_seconds, t.rows_per_second, t.p50_us);
   }
@@ -731,70 +691,70 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
     char when[32], cpu[256];
     pp_utc_now_iso8601(when, sizeof when);
     cpu_model(cpu, sizeof cpu);
-    jset(&b, root, "schema_version", json_integer(SCHEMA_VERSION));
-    jset(&b, root, "tool", jstr("propensity compare"));
-    jset(&b, root, "library_version", jstr(PROP_VERSION_STRING));
-    jset(&b, root, "created_at", jstr(when));
-    jset(&b, root, "seed", json_integer((json_int_t)o->seed));
+    pp_jset(&b, root, "schema_version", json_integer(SCHEMA_VERSION));
+    pp_jset(&b, root, "tool", pp_jstr("propensity compare"));
+    pp_jset(&b, root, "library_version", pp_jstr(PROP_VERSION_STRING));
+    pp_jset(&b, root, "created_at", pp_jstr(when));
+    pp_jset(&b, root, "seed", json_integer((json_int_t)o->seed));
     json_t *mach = json_object();
-    jset(&b, mach, "cpu_model", jstr(cpu));
-    jset(&b, mach, "cores", json_integer(logical_cpus()));
-    jset(&b, mach, "threads_used", json_integer(ctx.nthread));
-    jset(&b, root, "machine", mach);
+    pp_jset(&b, mach, "cpu_model", pp_jstr(cpu));
+    pp_jset(&b, mach, "cores", json_integer(logical_cpus()));
+    pp_jset(&b, mach, "threads_used", json_integer(ctx.nthread));
+    pp_jset(&b, root, "machine", mach);
 
     json_t *ds = json_object();
-    jset(&b, ds, "path", jstr(o->data_path));
-    jset(&b, ds, "sha256", o->data_path ? jstr(sha) : json_null());
-    jset(&b, ds, "bytes", o->data_path ? json_integer((json_int_t)file_bytes) : json_null());
-    jset(&b, ds, "target", jstr(o->train.target));
-    jset(&b, ds, "positive_label", jstr(pos_label));
-    jset(&b, ds, "rows", jsize(n));
-    jset(&b, ds, "train_rows", jsize(ntr));
-    jset(&b, ds, "test_rows", jsize(nte));
-    jset(&b, ds, "positives", jsize(npos));
-    jset(&b, ds, "test_positives", jsize(npos_te));
-    jset(&b, ds, "features", jsize(nf));
-    jset(&b, ds, "encoded_columns", jsize(d));
+    pp_jset(&b, ds, "path", pp_jstr(o->data_path));
+    pp_jset(&b, ds, "sha256", o->data_path ? pp_jstr(sha) : json_null());
+    pp_jset(&b, ds, "bytes", o->data_path ? json_integer((json_int_t)file_bytes) : json_null());
+    pp_jset(&b, ds, "target", pp_jstr(o->train.target));
+    pp_jset(&b, ds, "positive_label", pp_jstr(pos_label));
+    pp_jset(&b, ds, "rows", pp_jsize(n));
+    pp_jset(&b, ds, "train_rows", pp_jsize(ntr));
+    pp_jset(&b, ds, "test_rows", pp_jsize(nte));
+    pp_jset(&b, ds, "positives", pp_jsize(npos));
+    pp_jset(&b, ds, "test_positives", pp_jsize(npos_te));
+    pp_jset(&b, ds, "features", pp_jsize(nf));
+    pp_jset(&b, ds, "encoded_columns", pp_jsize(d));
     json_t *sp = json_object();
     int stratified = !o->test && !o->train.time_col;
-    jset(&b, sp, "method", jstr(o->test ? "test_data" : o->train.time_col ? "last_month" : "stratified"));
-    jset(&b, sp, "time_column", jstr(o->train.time_col));
-    jset(&b, sp, "test_month", jnum(test_month));
-    jset(&b, sp, "test_frac", stratified ? jnum(o->test_frac) : json_null());
-    jset(&b, sp, "seed", stratified ? json_integer((json_int_t)o->seed) : json_null());
-    jset(&b, sp, "test_path", jstr(o->test ? o->test_data_path : NULL));
-    jset(&b, sp, "test_sha256", o->test && o->test_data_path ? jstr(test_sha) : json_null());
-    jset(&b, sp, "test_bytes", o->test && o->test_data_path ? json_integer((json_int_t)test_bytes) : json_null());
-    jset(&b, ds, "split", sp);
-    jset(&b, root, "dataset", ds);
+    pp_jset(&b, sp, "method", pp_jstr(o->test ? "test_data" : o->train.time_col ? "last_month" : "stratified"));
+    pp_jset(&b, sp, "time_column", pp_jstr(o->train.time_col));
+    pp_jset(&b, sp, "test_month", pp_jnum(test_month));
+    pp_jset(&b, sp, "test_frac", stratified ? pp_jnum(o->test_frac) : json_null());
+    pp_jset(&b, sp, "seed", stratified ? json_integer((json_int_t)o->seed) : json_null());
+    pp_jset(&b, sp, "test_path", pp_jstr(o->test ? o->test_data_path : NULL));
+    pp_jset(&b, sp, "test_sha256", o->test && o->test_data_path ? pp_jstr(test_sha) : json_null());
+    pp_jset(&b, sp, "test_bytes", o->test && o->test_data_path ? json_integer((json_int_t)test_bytes) : json_null());
+    pp_jset(&b, ds, "split", sp);
+    pp_jset(&b, root, "dataset", ds);
 
     json_t *tm = json_object();
-    jset(&b, tm, "clock", jstr("wall clock (CLOCK_MONOTONIC)"));
-    jset(&b, tm, "batch_statistic", jstr("median"));
-    jset(&b, tm, "batch_runs", jsize(o->batch_runs));
-    jset(&b, tm, "batch_budget_seconds", jnum(o->batch_budget_seconds));
-    jset(&b, tm, "latency_statistic", jstr("nearest-rank percentiles"));
-    jset(&b, tm, "latency_warmup_calls", json_integer(LATENCY_WARMUP));
-    jset(&b, root, "timing", tm);
-    jset(&b, root, "recipe", pp_recipe_json(r));
-    jset(&b, root, "models", models);
+    pp_jset(&b, tm, "clock", pp_jstr("wall clock (CLOCK_MONOTONIC)"));
+    pp_jset(&b, tm, "batch_statistic", pp_jstr("median"));
+    pp_jset(&b, tm, "batch_runs", pp_jsize(o->batch_runs));
+    pp_jset(&b, tm, "batch_budget_seconds", pp_jnum(o->batch_budget_seconds));
+    pp_jset(&b, tm, "latency_statistic", pp_jstr("nearest-rank percentiles"));
+    pp_jset(&b, tm, "latency_warmup_calls", json_integer(LATENCY_WARMUP));
+    pp_jset(&b, root, "timing", tm);
+    pp_jset(&b, root, "recipe", pp_recipe_json(r));
+    pp_jset(&b, root, "models", models);
     models = NULL;
 
     prop_band_row rows[64];
     size_t unscored = 0;
     if ((rc = prop_band_table(p, y_te, conn, nte, ens->edges, ens->nbands, rows, &unscored))) goto done;
-    jset(&b, root, "bands", bands_json(&b, rows, ens->nbands, conn != NULL));
+    pp_jset(&b, root, "bands", pp_band_rows_json(&b, rows, ens->nbands, conn != NULL));
     const char *imp_member = NULL;
     json_t *imp = importance_json(&b, ens, &imp_member);
-    jset(&b, root, "importance_member", jstr(imp_member));
-    jset(&b, root, "importance", imp);
+    pp_jset(&b, root, "importance_member", pp_jstr(imp_member));
+    pp_jset(&b, root, "importance", imp);
 
     json_t *months = json_array();
     if (o->backtest && o->train.time_col) {
       if (!(rc = pp_progress(&ctx, "compare:backtest", M + 1, steps)) && (rc = months_json(&b, f, r, o, months)))
         pp_err_prefix(rc, "compare, back-test: ");
     }
-    jset(&b, root, "months", months); /* takes the reference, also on failure */
+    pp_jset(&b, root, "months", months); /* takes the reference, also on failure */
     if (rc) goto done;
   }
   pp_progress(&ctx, "done", steps, steps);

@@ -15,6 +15,7 @@
 #include "calibrate/calibrate.h"
 #include "eval/metrics.h"
 #include "io/bundle.h"
+#include "pipeline/jsonw.h"
 #include "pipeline/pipeline.h"
 
 void prop_train_options_default(prop_train_options *opt) {
@@ -172,18 +173,11 @@ double pp_calibrate_apply(const prop_model *m, double s) {
 static json_t *band_table_json(const double *prob, const int *y, size_t n, const double *edges, size_t nbands) {
   prop_band_row rows[64];
   if (prop_band_table(prob, y, NULL, n, edges, nbands, rows, NULL) != 0) return json_null();
-  json_t *arr = json_array();
-  for (size_t b = 0; b < nbands; b++) {
-    json_t *o = json_object();
-    json_object_set_new(o, "band", json_integer(rows[b].band));
-    json_object_set_new(o, "lo", json_real(rows[b].lo));
-    json_object_set_new(o, "hi", json_real(rows[b].hi));
-    json_object_set_new(o, "count", json_integer((json_int_t)rows[b].count));
-    json_object_set_new(o, "positives", json_integer((json_int_t)rows[b].positives));
-    json_object_set_new(o, "success_rate", rows[b].count ? json_real(rows[b].success_rate) : json_null());
-    json_array_append_new(arr, o);
-  }
-  return arr;
+  pp_jb jb = {0};
+  json_t *arr = pp_band_rows_json(&jb, rows, nbands, 0);
+  if (!jb.failed) return arr;
+  json_decref(arr);
+  return json_null();
 }
 
 /* Gain (or impurity) importance of the first fitted member that reports one, summed per input. */
