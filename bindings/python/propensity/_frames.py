@@ -15,11 +15,13 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from ._lib import (COL_CATEGORICAL, COL_ID, COL_TARGET, FLOAT32, FLOAT64, PROP_ERR_ARG, PROP_ERR_SCHEMA,
-                   PROP_ERR_VALUE, PropensityError, check, encode, lib)
+                   PROP_ERR_VALUE, Owned, PropensityError, check, encode, lib)
 
 
-class Frame:
+class Frame(Owned):
     """Owns one prop_frame handle (freed by close() or when garbage-collected)."""
+
+    _free_name = "prop_frame_free"
 
     def __init__(self, nrows):
         h = ctypes.c_void_p()
@@ -43,24 +45,6 @@ class Frame:
             raise PropensityError(PROP_ERR_ARG, f"column '{name}': {ptrs.shape} values for {self.nrows} rows")
         check(lib().prop_frame_add_strings(self._h, encode(name, "column name"), coltype, ptrs.ctypes.data))
         del keep  # the library copied the strings
-
-    def close(self):
-        if self._h is not None and self._h.value:
-            lib().prop_frame_free(self._h)
-        self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
 
 def _label(v):
     if isinstance(v, bytes):

@@ -357,3 +357,30 @@ def decode(b):
 def version():
     """The version string of the libpropensity actually loaded (prop_version())."""
     return lib().prop_version().decode()
+
+
+class Owned:
+    """Base of the classes that own one C handle (self._h, a c_void_p): close() frees it with the
+    library function named by _free_name, as do the end of a with block and garbage collection.
+    After close() the handle is None."""
+
+    _free_name = None
+    _h = None
+
+    def close(self):
+        """Free the C object now (no other thread may be using it)."""
+        h, self._h = self._h, None
+        if h is not None and h.value:
+            getattr(lib(), self._free_name)(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

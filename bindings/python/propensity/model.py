@@ -9,14 +9,16 @@ import pandas as pd
 
 from . import _frames
 from ._lib import (COL_CATEGORICAL, LOG_FN, PROGRESS_FN, PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_STATE,
-                   RANK_PROBABILITY, RANK_VALUE, BandRow, DemoOptions, PredictOptions, PropensityError, RankOptions,
-                   TrainOptions, c_free, check, decode, encode, encode_path, lib)
+                   RANK_PROBABILITY, RANK_VALUE, BandRow, DemoOptions, Owned, PredictOptions, PropensityError,
+                   RankOptions, TrainOptions, c_free, check, decode, encode, encode_path, lib)
 
 
 # ---- recipes --------------------------------------------------------------------------------------
 
-class _Recipe:
+class _Recipe(Owned):
     """Owns a prop_recipe handle built from None (the default), a dict, JSON text or a file path."""
+
+    _free_name = "prop_recipe_free"
 
     def __init__(self, recipe):
         L = lib()
@@ -42,18 +44,6 @@ class _Recipe:
         finally:
             c_free(out)
 
-    def close(self):
-        if self._h is not None and self._h.value:
-            lib().prop_recipe_free(self._h)
-        self._h = None
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-
 def recipe_json(recipe=None):
     """The canonical form of a recipe (None = the built-in default) with every default filled in,
     as a dict; raises PropensityError naming the bad field."""
@@ -68,13 +58,16 @@ def _names(cols):
     return ", ".join(f"'{c}'" for c in cols)
 
 
-class Model:
+class Model(Owned):
     """A fitted pipeline: schema, encoders, members, ensemble, calibrator and bands.
 
     Create one with Model.train(), Model.load() or Model.from_bytes().  A Model is read-only after
     it is created: any number of Python threads may call its scoring methods at once (ctypes
     releases the GIL during the C call, so they really run in parallel).  Pickling a Model
-    pickles the model file's bytes."""
+    pickles the model file's bytes.  close() (or a with block) frees the C model; later calls
+    raise."""
+
+    _free_name = "prop_model_free"
 
     def __init__(self, _handle):
         if not isinstance(_handle, ctypes.c_void_p) or not _handle.value:
@@ -190,24 +183,6 @@ class Model:
 
     def __reduce__(self):
         return (Model.from_bytes, (self.to_bytes(),))
-
-    def close(self):
-        """Free the C model now (no other thread may be using it).  Later calls raise."""
-        h, self._h = self._h, None
-        if h is not None and h.value:
-            lib().prop_model_free(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _handle(self):
         if self._h is None:

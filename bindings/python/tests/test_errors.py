@@ -118,6 +118,10 @@ class Errors(unittest.TestCase):
         m.close()
         self.assertRaisesStatus("PROP_ERR_STATE", m.predict_proba, np.zeros((1, len(self.m.inputs))))
         m.close()  # twice is fine
+        x = np.zeros((1, len(self.m.inputs)))
+        with propensity.Model.from_bytes(self.bytes) as m2:  # a with block closes it at its end
+            self.assertEqual(m2.predict_proba(x).shape[0], 1)
+        self.assertRaisesStatus("PROP_ERR_STATE", m2.predict_proba, x)
 
 
 if __name__ == "__main__":
