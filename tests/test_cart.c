@@ -982,6 +982,10 @@ static void test_auc_matches_reference(void **state) {
   const float y0[] = {0, 0, 0, 0};
   assert_int_equal(pp_cart_auc(s4, y0, 4, &auc), 0);
   assert_true(isnan(auc));
+  const double s4n[] = {0.1, NAN, 0.35, 0.8}; /* a NaN score: NaN, and it returns */
+  auc = 0.5;
+  assert_int_equal(pp_cart_auc(s4n, y4, 4, &auc), 0);
+  assert_true(isnan(auc));
   free(s);
   free(y);
 }

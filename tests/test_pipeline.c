@@ -614,6 +614,12 @@ static void test_isotonic_min_rows_and_ends(void **state) {
   const float y[10] = {0, 0, 1, 0, 1, 1, 0, 1, 1, 1};
   double *x, *v;
   size_t k;
+  double sn[10];
+  memcpy(sn, s, sizeof sn);
+  sn[6] = NAN; /* a NaN score is refused, naming it (it used to end no tie group: the fit never returned) */
+  assert_int_equal(pp_isotonic_fit(sn, y, NULL, 10, 0, &x, &v, &k), PROP_ERR_VALUE);
+  assert_null(x);
+  assert_non_null(strstr(prop_last_error(), "score 6 is NaN"));
   assert_int_equal(pp_isotonic_fit(s, y, NULL, 10, 0, &x, &v, &k), 0);
   assert_int_equal(k, 4);
   const double x4[4] = {1.5, 3.5, 6, 9}, v4[4] = {0, 0.5, 2.0 / 3.0, 1};

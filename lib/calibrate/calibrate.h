@@ -22,7 +22,7 @@ double pp_platt_apply(double A, double B, double f);
  * neighbours of an increasing sequence keeps it increasing; a probability is then never claimed
  * on the evidence of a handful of rows. */
 int pp_isotonic_fit(const double *s, const float *y, const double *w, size_t n, double min_weight, double **x,
-                    double **v, size_t *k);
+                    double **v, size_t *k); /* a NaN score: PROP_ERR_VALUE naming it */
 /* How scores outside the knots [x[0], x[k-1]] are treated: FLAT and LINEAR by pp_isotonic_apply,
  * RANGE by pp_isotonic_apply_range. */
 enum { PP_ISO_ENDS_FLAT = 0, PP_ISO_ENDS_LINEAR = 1, PP_ISO_ENDS_RANGE = 2 };

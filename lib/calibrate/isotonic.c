@@ -22,6 +22,8 @@ int pp_isotonic_fit(const double *s, const float *y, const double *w, size_t n, 
   *xo = *vo = NULL;
   *ko = 0;
   if (n == 0) return pp_err(PROP_ERR_TRAIN, "isotonic calibration: no rows");
+  for (size_t i = 0; i < n; i++) /* NaN has no place in the order (and would end no tie group) */
+    if (s[i] != s[i]) return pp_err(PROP_ERR_VALUE, "isotonic calibration: score %zu is NaN", i);
   iso_pt *pt = pp_malloc_array(n, sizeof *pt);
   /* blocks: mean value, weight, and the weighted mean score (the knot position) */
   double *bv = pp_malloc_array(n, sizeof *bv), *bw = pp_malloc_array(n, sizeof *bw),

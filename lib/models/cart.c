@@ -767,6 +767,8 @@ static int cmp_sy(const void *a, const void *b) {
 
 int pp_cart_auc(const double *s, const float *y, size_t n, double *auc) {
   *auc = NAN;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != s[i]) return 0; /* no order holds a NaN: the AUC is NaN */
   sy_t *v = pp_malloc_array(n ? n : 1, sizeof *v);
   if (!v) return PROP_ERR_NOMEM;
   size_t np = 0;

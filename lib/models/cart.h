@@ -187,7 +187,7 @@ void pp_cart_save(const pp_cart_trees *t, pp_buf *b);
  * max_trees bounds the tree count.  Fails with PROP_ERR_CORRUPT naming in->what. */
 int pp_cart_load(pp_rd *in, size_t d, size_t max_trees, pp_cart_trees *t);
 
-/* ROC AUC of s[n] against y[n] (0/1), ties one half, into *auc (NaN when a class is missing).
+/* ROC AUC of s[n] against y[n] (0/1), ties one half, into *auc (NaN when a class is missing or a score is NaN).
  * Used for the out-of-bag score (members may not depend on lib/eval).  0 or PROP_ERR_NOMEM. */
 int pp_cart_auc(const double *s, const float *y, size_t n, double *auc);
 #endif

@@ -327,7 +327,13 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
           pp_err_prefix(rc, "fold %zu, member %s: ", k + 1, r->members[j].ops->name);
           break;
         }
-        for (size_t i = 0; i < nva; i++) oof[idx_va[i] * M + j] = pva[i];
+        for (size_t i = 0; i < nva && !rc; i++) { /* a member's bug must not reach the metrics or the calibrator */
+          if (!(pva[i] >= 0.0 && pva[i] <= 1.0))
+            rc = pp_err(PROP_ERR_BACKEND, "%s:%zu: fold %zu, member %s: probability %g (not in [0, 1])",
+                        pp_frame_source(f), prop_frame_row_number(f, idx_va[i]), k + 1, r->members[j].ops->name,
+                        pva[i]);
+          oof[idx_va[i] * M + j] = pva[i];
+        }
       }
     }
     pp_encoder_free(enc);
