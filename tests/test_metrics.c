@@ -128,6 +128,18 @@ static void test_nan_scores(void **state) {
   assert_false(isnan(pp_auc(s + 2, y + 2, 4)));
 }
 
+static void test_first_non_probability(void **state) {
+  (void)state;
+  const double ok[] = {0.0, 0.5, 1.0}, nan_at_1[] = {0.2, NAN, 2.0}, big_at_2[] = {0.2, 0.3, 1.0000001},
+               neg_at_0[] = {-0.0 - 1e-300, 0.5}, inf_at_1[] = {0.1, INFINITY};
+  assert_int_equal(pp_first_non_probability(ok, 3), 3);
+  assert_int_equal(pp_first_non_probability(nan_at_1, 3), 1);
+  assert_int_equal(pp_first_non_probability(big_at_2, 3), 2);
+  assert_int_equal(pp_first_non_probability(neg_at_0, 2), 0);
+  assert_int_equal(pp_first_non_probability(inf_at_1, 2), 1);
+  assert_int_equal(pp_first_non_probability(ok, 0), 0);
+}
+
 static void test_split_and_folds(void **state) {
   (void)state;
   enum { N = 1003 };
@@ -173,6 +185,7 @@ int main(void) {
       cmocka_unit_test(test_pr_auc_and_ks),   cmocka_unit_test(test_logloss_brier),
       cmocka_unit_test(test_ece_with_empty_bins), cmocka_unit_test(test_capture),
       cmocka_unit_test(test_nan_scores),
+      cmocka_unit_test(test_first_non_probability),
       cmocka_unit_test(test_split_and_folds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

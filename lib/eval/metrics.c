@@ -186,6 +186,12 @@ double pp_capture(const double *s, const int *y, size_t n, double frac) {
   return (double)got / (double)P;
 }
 
+size_t pp_first_non_probability(const double *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!(p[i] >= 0.0 && p[i] <= 1.0)) return i;
+  return n;
+}
+
 PROP_API int prop_metric_auc(const double *score, const int *y, size_t n, double *auc) {
   if (!auc || ((!score || !y) && n)) return pp_err(PROP_ERR_ARG, "prop_metric_auc: NULL argument");
   size_t P = 0;

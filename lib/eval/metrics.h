@@ -23,6 +23,10 @@ double pp_ece(const double *p, const int *y, size_t n, size_t nbins);
  * stable order), e.g. frac = 0.3 for "top-30% capture".  Lift = capture / frac. */
 double pp_capture(const double *s, const int *y, size_t n, double frac);
 
+/* Index of the first p[i] that is not a probability (NaN, or outside [0, 1]), or n when all are: the check
+ * every member's output passes before it reaches a metric or a calibrator. */
+size_t pp_first_non_probability(const double *p, size_t n);
+
 /* Stratified split: each row goes to test with probability close to test_frac, exactly
  * round(test_frac * n_c) rows of each class c in test.  is_test[n] gets 0/1. */
 int pp_split_stratified(const int *y, size_t n, double test_frac, uint64_t seed, unsigned char *is_test);

@@ -148,9 +148,8 @@ static void batch_summary(double *secs, size_t runs, size_t rows, timing *t) {
 }
 
 static int all_finite(const double *p, size_t n, const char *who) {
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(p[i]) || p[i] < 0.0 || p[i] > 1.0)
-      return pp_err(PROP_ERR_BACKEND, "%s: test row %zu got probability %g (not in [0,1])", who, i, p[i]);
+  const size_t i = pp_first_non_probability(p, n);
+  if (i < n) return pp_err(PROP_ERR_BACKEND, "%s: test row %zu got probability %g (not in [0,1])", who, i, p[i]);
   return 0;
 }
 

@@ -50,7 +50,7 @@ static int fit_encoder(const train_data *td, const size_t *idx, size_t m, const 
 }
 
 int pp_fit_member(const pp_member_spec *spec, const prop_recipe *r, const float *X, const float *y, size_t m,
-                      size_t d, const char *const *names, const pp_ctx *ctx, uint64_t seed, void **model) {
+                  size_t d, const char *const *names, const pp_ctx *ctx, uint64_t seed, void **model) {
   pp_rng rng;
   pp_rng_seed(&rng, seed);
   size_t *keep = pp_malloc_array(m ? m : 1, sizeof *keep);
@@ -319,7 +319,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
         pp_ctx fold_ctx = ctx; /* the fold's model predicts its held-out rows once */
         fold_ctx.transient = 1;
         rc = pp_fit_member(&r->members[j], r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &fold_ctx,
-                        pp_seed_derive(r->seed, 1000 * (k + 1) + j), &model);
+                           pp_seed_derive(r->seed, 1000 * (k + 1) + j), &model);
         if (!rc) rc = r->members[j].ops->predict(model, Xva, nva, pva, NULL, ctx.nthread);
         rep[j].fit_seconds += pp_now_seconds() - t0;
         if (model) r->members[j].ops->free_model(model);
@@ -327,13 +327,14 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
           pp_err_prefix(rc, "fold %zu, member %s: ", k + 1, r->members[j].ops->name);
           break;
         }
-        for (size_t i = 0; i < nva && !rc; i++) { /* a member's bug must not reach the metrics or the calibrator */
-          if (!(pva[i] >= 0.0 && pva[i] <= 1.0))
-            rc = pp_err(PROP_ERR_BACKEND, "%s:%zu: fold %zu, member %s: probability %g (not in [0, 1])",
-                        pp_frame_source(f), prop_frame_row_number(f, idx_va[i]), k + 1, r->members[j].ops->name,
-                        pva[i]);
-          oof[idx_va[i] * M + j] = pva[i];
+        const size_t bad = pp_first_non_probability(pva, nva); /* a member's bug must not reach the metrics */
+        if (bad < nva) {
+          rc = pp_err(PROP_ERR_BACKEND, "%s:%zu: fold %zu, member %s: probability %g (not in [0, 1])",
+                      pp_frame_source(f), prop_frame_row_number(f, idx_va[bad]), k + 1, r->members[j].ops->name,
+                      pva[bad]);
+          break;
         }
+        for (size_t i = 0; i < nva; i++) oof[idx_va[i] * M + j] = pva[i];
       }
     }
     pp_encoder_free(enc);
@@ -534,7 +535,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
       if ((rc = pp_progress(&ctx, stage, s, nsel))) break;
       double t0 = pp_now_seconds();
       rc = pp_fit_member(&r->members[order[s]], r, X, yf, n, m->width, pp_encoder_colnames(m->enc), &ctx,
-                      pp_seed_derive(r->seed, order[s]), &m->mem[s].model);
+                         pp_seed_derive(r->seed, order[s]), &m->mem[s].model);
       if (rc) pp_err_prefix(rc, "final fit of %s: ", m->mem[s].ops->name);
       pp_log(&ctx, PROP_LOG_INFO, "refit %s on all rows (%.1f s)", m->mem[s].ops->name, pp_now_seconds() - t0);
       json_t *info = (!rc && m->mem[s].ops->info) ? m->mem[s].ops->info(m->mem[s].model) : NULL;
