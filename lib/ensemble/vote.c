@@ -161,7 +161,6 @@ int pp_fit_vote_weights_auc(const double *P, const int *y, size_t n, size_t k, s
 
 #define LG_MAX_IT 100
 
-
 static double lg_loss(const double *L, const int *y, size_t n, size_t k, const double *th, const unsigned char *on) {
   double loss = 0.0;
   for (size_t i = 0; i < n; i++) {

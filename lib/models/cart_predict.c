@@ -328,10 +328,16 @@ static inline __attribute__((always_inline, target("avx512f"))) void pk_top_walk
   }
 }
 
+/* Rows of a block rounded up to whole groups of 16 PKV (the last group may be partial): the transposed
+ * copy's column length. */
+static inline size_t pk_padded_rows(size_t nb) { return (nb + 16 * PKV - 1) / (16 * PKV) * (16 * PKV); }
+
+/* The block's sums into acc; pend (2 nb entries) holds phase 2's rows, xt (pk_padded_rows(nb) x d floats,
+ * twice that with pk_top_nan_left) the transposed block; either may be NULL (no memory): see above. */
 __attribute__((target("avx512f"))) static void pk_trees_by_rows_avx512(const pp_cart_trees *t, const float *X,
                                                                        size_t nb, double *acc, uint32_t *pend,
                                                                        float *xt) {
-  const size_t d = t->d, nbp = (nb + 16 * PKV - 1) / (16 * PKV) * (16 * PKV); /* the last group is partial */
+  const size_t d = t->d, nbp = pk_padded_rows(nb);
   for (size_t r = 0; r < nb; r++) acc[r] = 0.0;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i dv = _mm512_set1_epi32((int)d);
@@ -431,8 +437,7 @@ static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, dou
 #ifdef PK_HAVE_AVX512
     else if (nb >= 16 * PKV && t->n_trees >= PK_SIMD_MIN_TREES && pp_cpu_avx512f()) {
       uint32_t *pend = malloc(2 * nb * sizeof *pend); /* NULL: the walk does without phase 2 */
-      const size_t nbp = (nb + 16 * PKV - 1) / (16 * PKV) * (16 * PKV);
-      float *xt = t->pk_top ? malloc((t->pk_top_nan_left ? 2 : 1) * t->d * nbp * sizeof *xt) : NULL;
+      float *xt = t->pk_top ? malloc((t->pk_top_nan_left ? 2 : 1) * t->d * pk_padded_rows(nb) * sizeof *xt) : NULL;
       pk_trees_by_rows_avx512(t, X, nb, out, pend, xt);
       free(xt);
       free(pend);

@@ -245,7 +245,6 @@ static void predict_rows(const lr_model *m, const float *X, size_t n, double *ou
   sigmoid_rows(out, n);
 }
 
-
 /* ---- fit ------------------------------------------------------------------------------------- */
 
 typedef struct lr_data {
