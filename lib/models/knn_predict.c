@@ -56,6 +56,8 @@
 
 /* ---- predict: pieces ----------------------------------------------------------------------------- */
 
+/* -- the float pass: candidate buffers ---------------------------------------------------------- */
+
 typedef struct nbr {
   double d2;
   uint32_t idx;
@@ -141,6 +143,8 @@ static void shrink(qbuf *q, size_t lo_cnt, size_t hi_cnt, const scan_ops *ops) {
 static void qbuf_finish(qbuf *q, size_t lo_cnt, size_t hi_cnt, const scan_ops *ops) {
   if (q->cnt > hi_cnt) shrink(q, lo_cnt, hi_cnt, ops);
 }
+
+/* -- the exact pass: distances in double -------------------------------------------------------- */
 
 /* Squared distance in double between query x and training row a = [-2y, |y|^2]: y = -a/2
  * exactly, so each term is (x_t - y_t)^2 of the float inputs.  Eight partial sums (column t
@@ -275,6 +279,8 @@ typedef void (*exact_rows_fn)(const float *x, const float *A, size_t w, size_t d
 
 static double exact_d2_base(const float *x, const float *a, size_t d) { return exact_d2(x, a, d); }
 
+/* -- offering a tile's keys to the buffers: portable -------------------------------------------- */
+
 /* Offering the keys of a tile (rows r < nq with ok[r], stride ldc, nt keys each, of training
  * rows base..) to the query buffers.  Two variants with the same results: a portable one (SSE2
  * compares on x86-64, then the set bits one by one), and on x86-64 CPUs with AVX-512 (chosen at
@@ -339,6 +345,8 @@ static void offer_tile_base(qbuf *qb, const unsigned char *ok, size_t nq, size_t
     }
   }
 }
+
+/* -- the same with AVX-512, and the fused keys of narrow operands ------------------------------- */
 
 #if KNN_HAVE_AVX512
 #define KNN_AVX512 __attribute__((target("avx512f,popcnt")))
@@ -497,6 +505,8 @@ KNN_AVX512 static void keys_offer_avx512(qbuf *qb, const unsigned char *ok, size
 
 typedef void (*offer_fn)(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax,
                          const float *C, size_t ldc, size_t nt, uint32_t base);
+
+/* -- the k nearest: selection, exact scan, vote ------------------------------------------------- */
 
 static inline int nbr_less(const nbr *a, const nbr *b) { return a->d2 < b->d2 || (a->d2 == b->d2 && a->idx < b->idx); }
 
