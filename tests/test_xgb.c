@@ -267,36 +267,46 @@ static size_t rebuild(const pp_buf *orig, const char *json, size_t jlen, unsigne
   return len;
 }
 
-/* Replace the first occurrence of `from` after `after` (or anywhere) in the model JSON. */
-static void load_modified(const pp_buf *b, const char *after, const char *from, const char *to, int expect_rc,
-                          const char *must_contain) {
+/* Replace, for each k < n, the first occurrence of from[k] after `after` (or anywhere) in the
+ * model JSON, then load the result: it must give expect_rc with a message holding must_contain. */
+static void load_modified_n(const pp_buf *b, const char *after, size_t n, const char *const *from,
+                            const char *const *to, int expect_rc, const char *must_contain) {
   size_t jlen = b->len - BLOB_AT;
   char *js = tu_xmalloc(jlen + 1);
   memcpy(js, b->data + BLOB_AT, jlen);
   js[jlen] = '\0';
-  char *start = after ? strstr(js, after) : js;
-  assert_non_null(start);
-  char *at = strstr(start, from);
-  assert_non_null(at);
-  size_t nl = jlen - strlen(from) + strlen(to);
-  char *mod = tu_xmalloc(nl + 1);
-  size_t pre = (size_t)(at - js);
-  memcpy(mod, js, pre);
-  memcpy(mod + pre, to, strlen(to));
-  memcpy(mod + pre + strlen(to), at + strlen(from), jlen - pre - strlen(from));
+  for (size_t k = 0; k < n; k++) {
+    char *start = after ? strstr(js, after) : js;
+    assert_non_null(start);
+    char *at = strstr(start, from[k]);
+    assert_non_null(at);
+    size_t nl = jlen - strlen(from[k]) + strlen(to[k]);
+    char *mod = tu_xmalloc(nl + 1);
+    size_t pre = (size_t)(at - js);
+    memcpy(mod, js, pre);
+    memcpy(mod + pre, to[k], strlen(to[k]));
+    memcpy(mod + pre + strlen(to[k]), at + strlen(from[k]), jlen - pre - strlen(from[k]) + 1);
+    free(js);
+    js = mod;
+    jlen = nl;
+  }
   unsigned char *bytes = NULL;
-  size_t len = rebuild(b, mod, nl, &bytes);
+  size_t len = rebuild(b, js, jlen, &bytes);
   void *m = NULL;
   int rc = load_bytes(bytes, len, ND, &m);
   if (rc != expect_rc || (must_contain && !strstr(prop_last_error(), must_contain))) {
-    fprintf(stderr, "replacing %s by %s: rc %d, message \"%s\" (want %d, \"%s\")\n", from, to, rc, prop_last_error(),
-            expect_rc, must_contain ? must_contain : "");
+    fprintf(stderr, "replacing %s by %s: rc %d, message \"%s\" (want %d, \"%s\")\n", from[0], to[0], rc,
+            prop_last_error(), expect_rc, must_contain ? must_contain : "");
     fail();
   }
   if (m) pp_xgb_ops.free_model(m);
   free(js);
-  free(mod);
   free(bytes);
+}
+
+static void load_modified(const pp_buf *b, const char *after, const char *from, const char *to, int expect_rc,
+                          const char *must_contain) {
+  load_modified_n(b, after, 1, &from, &to, expect_rc, must_contain);
 }
 
 static void test_corrupt_payloads(void **state) {
@@ -341,7 +351,22 @@ static void test_corrupt_payloads(void **state) {
                 "children");
   load_modified(&b, NULL, "\"left_children\":[1", "\"left_children\":[0", PROP_ERR_CORRUPT, "children 0, 2");
   /* tree 0 is full (15 nodes, children of node k at 2k+1, 2k+2): node 1 -> 2 makes node 2 a child twice */
-  load_modified(&b, NULL, "\"left_children\":[1,3,", "\"left_children\":[1,2,", PROP_ERR_CORRUPT, "reached twice");
+  load_modified(&b, NULL, "\"left_children\":[1,3,", "\"left_children\":[1,2,", PROP_ERR_CORRUPT,
+                "parents array disagrees with node 1");
+  {
+    const char *from[2] = {"\"left_children\":[1,3,", "\"parents\":"}, *to[2] = {"\"left_children\":[1,2,", "\"p\":"};
+    load_modified_n(&b, NULL, 2, from, to, PROP_ERR_CORRUPT, "reached twice"); /* the same without "parents" */
+  }
+  /* a leaf whose right child is the root: XGBoost's feature scores then walked in a circle until
+   * memory ran out (found by fuzz/fuzz_model) */
+  load_modified(&b, NULL, "\"right_children\":[2,4,6,8,10,12,14,-1,", "\"right_children\":[2,4,6,8,10,12,14,0,",
+                PROP_ERR_CORRUPT, "node 7 has children -1, 0");
+  /* a node nobody reaches (the tree says one is deleted, none is), parents that disagree */
+  load_modified(&b, NULL, "\"num_deleted\":\"0\"", "\"num_deleted\":\"1\"", PROP_ERR_CORRUPT,
+                "15 of its 15 nodes are reachable and 1 deleted");
+  load_modified(&b, NULL, "\"parents\":[2147483647,0,0,", "\"parents\":[2147483647,0,1,", PROP_ERR_CORRUPT,
+                "parents array disagrees with node 0");
+  load_modified(&b, NULL, "\"parents\":[2147483647,", "\"parents\":[5,", PROP_ERR_CORRUPT, "bad parents");
   load_modified(&b, NULL, "\"split_indices\":[", "\"split_indices\":[4000000000,", PROP_ERR_CORRUPT,
                 "not of");
   load_modified(&b, NULL, "\"split_indices\":[", "\"split_indices\":[7", PROP_ERR_CORRUPT, "splits on feature");

@@ -402,15 +402,11 @@ static int knn_load(pp_rd *in, size_t d, void **out) {
     if (!rc) fill_row(m->A + j * w, row, d);
   }
   free(row);
-  size_t npos = 0;
   for (size_t j = 0; !rc && j < n; j++) {
     float yv;
     rc = pp_get_f32(in, &yv);
     if (!rc && yv != 0.0f && yv != 1.0f) rc = pp_err(PROP_ERR_CORRUPT, "%s: knn label %zu is not 0 or 1", what, j);
-    if (!rc) {
-      m->pos[j] = yv == 1.0f;
-      npos += m->pos[j];
-    }
+    if (!rc) m->pos[j] = yv == 1.0f;
   }
   for (size_t j = 0; !rc && has_sw && j < n; j++) {
     rc = pp_get_f32(in, &m->sw[j]);

@@ -91,7 +91,11 @@ static const json_t *jints(const json_t *o, const char *key, size_t n) {
 static long long jat(const json_t *a, size_t i) { return json_integer_value(json_array_get(a, i)); }
 
 /* One tree: every node reachable from the root is visited once (no cycle, no shared child), child
- * indices are in range, split features < d, no categorical splits.  stack/seen hold nn entries. */
+ * indices are in range, a leaf has no right child either, split features < d, no categorical splits;
+ * every node is reachable but the num_deleted ones, and "parents", when present, agrees with the
+ * children.  XGBoost itself checks none of this, and some of its walks follow any child that is not
+ * -1 (a leaf whose right child pointed at the root made its feature scores loop until memory ran
+ * out).  stack/seen hold nn entries. */
 static int check_tree(const json_t *t, size_t ti, size_t d, size_t *stack, unsigned char *seen, size_t cap,
                       const char *what) {
   const json_t *tp = jget(t, "tree_param");
@@ -118,18 +122,27 @@ static int check_tree(const json_t *t, size_t ti, size_t d, size_t *stack, unsig
     if (c && (!json_is_array(c) || json_array_size(c) != 0))
       return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: categorical split data", what, ti);
   }
+  const json_t *P = jget(t, "parents");
+  if (P && (!(P = jints(t, "parents", n)) || (jat(P, 0) != -1 && jat(P, 0) != INT32_MAX)))
+    return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: bad parents array", what, ti);
+  long long ndel = jget(tp, "num_deleted") ? jcount(jget(tp, "num_deleted"), nn - 1) : 0;
+  if (ndel < 0) return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: bad num_deleted", what, ti);
   memset(seen, 0, n);
-  size_t top = 0;
+  size_t top = 0, reached = 0;
   stack[top++] = 0;
   while (top) {
     size_t i = stack[--top];
     if (seen[i]) return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: node %zu is reached twice", what, ti, i);
     seen[i] = 1;
+    reached++;
     long long l = jat(L, i), r = jat(R, i);
-    if (l == -1) continue; /* a leaf (XGBoost tests the left child only) */
+    if (l == -1 && r == -1) continue; /* a leaf */
     if (l < 1 || l >= nn || r < 1 || r >= nn || l == r)
       return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: node %zu has children %lld, %lld of %lld nodes", what, ti,
                     i, l, r, nn);
+    if (P && (jat(P, (size_t)l) != (long long)i || jat(P, (size_t)r) != (long long)i))
+      return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: the parents array disagrees with node %zu's children", what,
+                    ti, i);
     long long f = jat(F, i);
     if (f < 0 || (unsigned long long)f >= d)
       return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: node %zu splits on feature %lld of %zu", what, ti, i, f,
@@ -139,6 +152,9 @@ static int check_tree(const json_t *t, size_t ti, size_t d, size_t *stack, unsig
     stack[top++] = (size_t)l;
     stack[top++] = (size_t)r;
   }
+  if (reached + (size_t)ndel != n)
+    return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost tree %zu: %zu of its %zu nodes are reachable and %lld deleted", what,
+                  ti, reached, n, ndel);
   return 0;
 }
 

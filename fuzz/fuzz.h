@@ -1,0 +1,32 @@
+/* fuzz/fuzz.h: what the fuzz targets share.
+ *
+ * Each target defines LLVMFuzzerTestOneInput (libFuzzer's entry point).  Built with clang and
+ * -fsanitize=fuzzer it is a fuzzer; built with any compiler and replay.c it runs the files named
+ * on its command line once each (the regression corpus in CI).  A target aborts (FUZZ_CHECK) when
+ * the library breaks a promise that holds for every input: a crash is not the only finding. */
+#ifndef PROP_FUZZ_H
+#define PROP_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_CHECK(cond)                                                              \
+  do {                                                                                \
+    if (!(cond)) {                                                                    \
+      fprintf(stderr, "%s:%d: promise broken: %s\n", __FILE__, __LINE__, #cond);      \
+      abort();                                                                        \
+    }                                                                                 \
+  } while (0)
+
+/* A file holding exactly data[0..size): the CSV reader reads paths.  The path is per process and
+ * reused; returns NULL when it cannot be written (the input is then skipped). */
+const char *fuzz_write_temp(const uint8_t *data, size_t size);
+
+/* Every call returns one of the library's status codes, and a failing call leaves a message. */
+void fuzz_check_status(int rc);
+
+#endif

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Replays fuzz/corpus/<target> through each fuzz target (built with PROP_FUZZ_ENGINE=replay), and
+# model files of every member, vote and calibrator trained here with the CLI through fuzz_model
+# (load, accessors, batch and single-row scoring, save and reload).  A broken promise aborts the
+# target, and the sanitizers of the build watch the rest.
+# usage: fuzz/replay_test.sh PROPENSITY_CLI BUILD_DIR
+set -euo pipefail
+cli=$1
+bin=$2/fuzz
+src=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/prop-fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+for t in csv recipe model; do
+  echo "== fuzz_$t: fuzz/corpus/$t"
+  "$bin/fuzz_$t" "$src/fuzz/corpus/$t"
+done
+
+"$cli" gen --out-dir "$work/demo" --customers 100 --months 2 --seed 3 >/dev/null
+mkdir "$work/models"
+for vote in "soft isotonic" "logit platt" "hard none"; do
+  set -- $vote
+  cat >"$work/r.json" <<JSON
+{"name": "fuzz-seed", "seed": 3, "cv_folds": 3,
+ "members": [{"name": "xgboost", "params": {"eta": 0.3, "max_depth": 2, "rounds": 4}},
+             {"name": "random_forest", "params": {"n_estimators": 9, "min_samples_leaf": 20}},
+             {"name": "svc", "params": {"max_train_rows": 60}},
+             {"name": "decision_tree", "params": {"max_depth": 3, "min_samples_leaf": 20}},
+             {"name": "knn", "params": {"k": 5}},
+             {"name": "logistic", "params": {"C": 1.0}}],
+ "ensemble": {"voting": "$1", "weights": "equal", "selection": "all"},
+ "calibration": "$2"}
+JSON
+  "$cli" train --data "$work/demo/history.csv" --target accepted --id customer_id \
+    --ignore month,connected,installment_amount --recipe "$work/r.json" --out "$work/models/$1_$2.prop" 2>/dev/null
+done
+echo "== fuzz_model: models trained here"
+"$bin/fuzz_model" "$work/models"
