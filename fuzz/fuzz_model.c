@@ -136,8 +136,10 @@ static void exercise(const prop_model *m) {
     const char *who = NULL;
     int rc = prop_model_importance(m, imp, &who);
     fuzz_check_status(rc);
-    if (rc == PROP_OK)
-      for (size_t j = 0; j < d; j++) FUZZ_CHECK(isfinite(imp[j]));
+    for (size_t j = 0; rc == PROP_OK && j < d; j++) {
+      if (!isfinite(imp[j])) fprintf(stderr, "importance of input %zu from %s: %g\n", j, who ? who : "?", imp[j]);
+      FUZZ_CHECK(isfinite(imp[j]));
+    }
     free(imp);
   }
 }

@@ -381,6 +381,18 @@ static void test_corrupt_payloads(void **state) {
                 "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],\"learner\":",
                 PROP_ERR_CORRUPT, "nests deeper");
   load_modified(&b, NULL, "{\"learner\"", "{L\"learner\"", PROP_ERR_CORRUPT, "JSON");
+  /* a gain that is not a finite float: the importances would be infinite (found by fuzz/fuzz_model) */
+  {
+    char key[96];
+    const char *at = strstr((const char *)b.data + BLOB_AT, "\"loss_changes\":[");
+    assert_non_null(at);
+    size_t kl = strcspn(at, ",]");
+    assert_true(kl < sizeof key);
+    memcpy(key, at, kl);
+    key[kl] = '\0';
+    const char *to[2] = {"\"loss_changes\":[1E39", "\"loss_changes\":[NaN"}, *from = key;
+    for (int k = 0; k < 2; k++) load_modified_n(&b, NULL, 1, &from, &to[k], PROP_ERR_CORRUPT, "loss_changes are damaged");
+  }
   /* structurally sound for us, rejected by XGBoost: its message is passed on */
   load_modified(&b, NULL, "\"loss_changes\"", "\"loss_chXnges\"", PROP_ERR_CORRUPT, "XGBoost rejected the model");
   load_modified(&b, NULL, "\"sum_hessian\"", "\"sum_hXssian\"", PROP_ERR_CORRUPT, "XGBoost rejected the model");

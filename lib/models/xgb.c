@@ -390,6 +390,11 @@ static int total_gain(xgb_model *m) {
       return pp_err(PROP_ERR_BACKEND, "xgboost: feature score for an unknown feature \"%s\"", s ? s : "(null)");
     m->imp[j] += (double)scores[k];
   }
+  /* gains come from the file's loss_changes, which XGBoost does not check */
+  for (size_t j = 0; j < m->d; j++)
+    if (!isfinite(m->imp[j]) || m->imp[j] < 0)
+      return pp_err(PROP_ERR_CORRUPT, "xgboost: the total gain of feature %zu is %g; the model's loss_changes are damaged",
+                    j, m->imp[j]);
   return 0;
 }
 
