@@ -286,6 +286,12 @@ int cmd_score(args *a) {
     }
     st = prop_model_predict_frame(m, chunk, prob, band, status, &po);
     long idj = idcol ? prop_frame_find(chunk, idcol) : -1;
+    if (!st && idcol && idj < 0) { /* row numbers would pass for customer ids */
+      fprintf(stderr, "propensity score: %s: the model's id column '%s' is missing\n", data, idcol);
+      prop_frame_free(chunk);
+      st = PROP_ERR_SCHEMA;
+      break;
+    }
     long vj = ro.by == PROP_RANK_VALUE ? prop_frame_find(chunk, value_col) : -1;
     if (!st && ro.by == PROP_RANK_VALUE && vj < 0) {
       fprintf(stderr, "propensity score: %s: value column '%s' not found\n", data, value_col);
@@ -306,9 +312,20 @@ int cmd_score(args *a) {
       size_t k = o.n++;
       char buf[32];
       const char *id = idj >= 0 ? prop_frame_string_value(chunk, (size_t)idj, i) : NULL;
-      if (!id) {
+      const char *why = status[i] ? prop_frame_row_error(chunk, i) : NULL;
+      char msg[512];
+      if (idj < 0) { /* the model has no id column: the data row number is the id */
         snprintf(buf, sizeof buf, "%zu", prop_frame_row_number(chunk, i));
         id = buf;
+      } else if (!id) { /* unreadable row (its cells are blank), or an empty id: nobody to call */
+        id = "";
+        if (!status[i]) {
+          snprintf(msg, sizeof msg, "%s:%zu:%s: the id is missing", data, prop_frame_row_number(chunk, i), idcol);
+          why = msg;
+          status[i] = PROP_ERR_VALUE;
+          prob[i] = NAN;
+          band[i] = 0;
+        }
       }
       if (text_add(&o.ids, id, &o.id_off[k])) {
         st = PROP_ERR_NOMEM;
@@ -322,8 +339,6 @@ int cmd_score(args *a) {
       o.band[k] = (uint8_t)band[i];
       if (o.value) o.value[k] = vals ? vals[i] : NAN;
       if (status[i]) {
-        const char *why = prop_frame_row_error(chunk, i);
-        char msg[512];
         if (!why) {
           snprintf(msg, sizeof msg, "%s: row %zu: %s", data, prop_frame_row_number(chunk, i), prop_strerror(status[i]));
           why = msg;

@@ -49,6 +49,15 @@ expect_code "score with bad rows" 0 "$cli" score --model "$work/m.bin" --data "$
 [ "$(($(wc -l <"$work/bad_out.csv") - 1))" = 8 ] && ok "bad rows kept (8 rows out)" || no "bad rows kept: $(cat "$work/bad_out.csv")"
 has "non-number reported with row and column" "$work/bad_out.csv" 'bad.csv:4'
 has "short row reported" "$work/bad_out.csv" 'bad.csv:5'
+# an unreadable row has lost its cells: its id is left empty rather than replaced by the row number
+grep -q '^,,0,,[^,]*bad.csv:4:' "$work/bad_out.csv" && ok "unreadable row: empty id" || no "unreadable row: empty id: $(grep 'bad.csv:4' "$work/bad_out.csv")"
+# a row without an id is nobody to call: kept, unscored, with the reason
+{ head -n 1 "$work/demo/calllist.csv"; sed -n '2p' "$work/demo/calllist.csv" | cut -d, -f2- | sed 's/^/,/';
+  sed -n '3,4p' "$work/demo/calllist.csv"; } >"$work/noid_row.csv"
+expect_code "score a row without id" 0 "$cli" score --model "$work/m.bin" --data "$work/noid_row.csv" --out "$work/noid_row_out.csv"
+grep -q '^,,0,,[^,]*noid_row.csv:1:customer_id: the id is missing,0,0$' "$work/noid_row_out.csv" &&
+  ok "row without id: unscored, not selected, reason" || no "row without id: $(cat "$work/noid_row_out.csv")"
+[ "$(grep -c ',1$' "$work/noid_row_out.csv")" = 2 ] && ok "rows with ids still selected" || no "rows with ids still selected"
 
 expect_code "score by value with capacity" 0 "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" \
   --out "$work/value.csv" --rank-by value --value-col credit_limit --capacity 100
@@ -115,6 +124,11 @@ expect_code "not a model" 3 "$cli" score --model "$recipe" --data "$work/demo/ca
 cut -d, -f1-3 "$work/demo/calllist.csv" >"$work/few_cols.csv"
 expect_code "missing input column" 2 "$cli" score --model "$work/m.bin" --data "$work/few_cols.csv" --out "$work/o.csv"
 [ -e "$work/o.csv" ] && no "no output written on failure" || ok "no output written on failure"
+cut -d, -f2- "$work/demo/calllist.csv" >"$work/no_id_col.csv"
+expect_code "id column missing from the file" 2 "$cli" score --model "$work/m.bin" --data "$work/no_id_col.csv" \
+  --out "$work/o.csv"
+has "id column missing: named" "$work/err.txt" "id column 'customer_id' is missing"
+[ -e "$work/o.csv" ] && no "no output without ids" || ok "no output without ids"
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
