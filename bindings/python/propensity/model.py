@@ -445,8 +445,11 @@ class Model(Owned):
         by="probability" or "value" (probability x value, NaN value counted as 0); value_col names
         the value column of a DataFrame X, or is an array of n values.  capacity keeps at most that
         many rows (None = all); band_quota is n_bands numbers, the most rows taken from band 1..n.
-        ids: None = the model's id column when X holds it, else the 1-based row number (as the CLI
-        does); ties in the key are broken by id, then by row.  order="rank" sorts rows by call
+        ids: None = the model's id column of a DataFrame X (a DataFrame without it is refused when
+        the model has one, as the CLI refuses such a file), else the 1-based row number (a model
+        without an id column, or an array X).  A row whose id is missing is nobody to call: it is
+        left unscored (probability NaN, band 0, rank 0), as the CLI does.  Ties in the key are
+        broken by id, then by row.  order="rank" sorts rows by call
         order (selected first, unscored rows last, as `propensity score` writes them); "input"
         keeps X's order.  rank is 1-based call order (0 for unscored rows); dialer_rank is
         VICIdial's list rank (1..32767 for selected rows, higher called first, 0 otherwise)."""
@@ -474,11 +477,18 @@ class Model(Owned):
         if ids is None:
             if is_df and self._id and self._id in [str(c) for c in X.columns]:
                 ids = X[self._id]
+            elif is_df and self._id:
+                raise PropensityError(PROP_ERR_SCHEMA, f"the model's id column '{self._id}' is missing from the "
+                                      "DataFrame (row numbers would pass for customer ids); pass ids= to rank anyway")
             else:
                 ids = pd.Series(np.arange(1, n + 1)).astype(str)
         ids_s = pd.Series(ids, copy=False) if not isinstance(ids, pd.Series) else ids
         if len(ids_s) != n:
             raise PropensityError(PROP_ERR_ARG, f"{len(ids_s)} ids for {n} rows")
+        no_id = ids_s.isna().to_numpy()
+        if no_id.any():
+            prob = np.where(no_id, np.nan, prob)
+            band = np.where(no_id, 0, band).astype(band.dtype)
         id_ptrs, keep = _frames.string_pointers(ids_s, "ids")
         ro = RankOptions()
         lib().prop_rank_options_default(ctypes.byref(ro))

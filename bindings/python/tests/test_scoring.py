@@ -80,6 +80,22 @@ class CliAgreement(unittest.TestCase):
         self.assertEqual(hexes(r["expected_value"]), hexes([float(x) for x in cli["expected_value"]]))
         self.assertEqual(r["dialer_rank"].tolist(), [int(x) for x in cli["dialer_rank"]])
 
+    def test_rank_ids(self):
+        calls = self.calls.head(6).copy()
+        idc = self.m.id_column
+        with self.assertRaises(PropensityError) as cm:  # row numbers would pass for customer ids
+            self.m.rank(calls.drop(columns=[idc]))
+        self.assertEqual(cm.exception.status, "PROP_ERR_SCHEMA")
+        self.assertIn(idc, str(cm.exception))
+        r = self.m.rank(calls.drop(columns=[idc]), ids=["a", "b", "c", "d", "e", "f"], order="input")
+        self.assertEqual(r["id"].tolist(), ["a", "b", "c", "d", "e", "f"])
+        calls[idc] = calls[idc].astype(object)
+        calls.iloc[2, calls.columns.get_loc(idc)] = None  # nobody to call
+        r = self.m.rank(calls, order="input")
+        self.assertTrue(np.isnan(r["probability"].iloc[2]))
+        self.assertEqual((int(r["band"].iloc[2]), int(r["rank"].iloc[2]), bool(r["selected"].iloc[2])), (0, 0, False))
+        self.assertEqual(sorted(r["rank"].tolist()), [0, 1, 2, 3, 4, 5])
+
     def test_band_quota(self):
         q = [5] * self.m.n_bands
         r = self.m.rank(self.calls, band_quota=q)
