@@ -287,8 +287,8 @@ PROP_API long prop_model_input_index(const prop_model *m, const char *name);
 PROP_API size_t prop_model_n_categories(const prop_model *m, size_t j);
 /*! Label of category k of input j, or NULL. */
 PROP_API const char *prop_model_category(const prop_model *m, size_t j, size_t k);
-/*! Code of label for categorical input j: its index, or -1 when unseen in training (scored
- *  through the "unseen" bucket).  Use the code as the input value in dense rows. */
+/*! Code of label for categorical input j: its index, or -1 when unseen in training (see
+ *  prop_unseen: a row error by default).  Use the code as the input value in dense rows. */
 PROP_API double prop_model_category_code(const prop_model *m, size_t j, const char *label);
 /*! The id column's name, or NULL when the model has none. */
 PROP_API const char *prop_model_id_column(const prop_model *m);
@@ -313,6 +313,15 @@ PROP_API const char *prop_model_member_name(const prop_model *m, size_t i);
 /* ---------------------------------------------------------------------------------------------
  * Scoring
  * ------------------------------------------------------------------------------------------- */
+/*! What scoring does with a category its model never saw in training (a label with no code, or
+ *  code -1 in a dense row). */
+typedef enum prop_unseen {
+  PROP_UNSEEN_ERROR = 0, /*!< default: the row is not scored; its status is PROP_ERR_CATEGORY */
+  PROP_UNSEEN_BUCKET = 1 /*!< the row is scored, the category through the encoder's `<other>` bucket
+                              (with one-hot encoding, the column the rarest training categories share;
+                              a new label lands among them) */
+} prop_unseen;
+
 /*! Options of the batch scoring functions.  Initialise with prop_predict_options_default(). */
 typedef struct prop_predict_options {
   int nthread;        /*!< worker threads; 0 = all cores */
@@ -324,6 +333,7 @@ typedef struct prop_predict_options {
                            for hard voting; the logistic function of the weighted mean of their log-odds
                            for the logit vote), and bands cut from that score: for diagnostics such as the
                            calibration error before and after calibration, not for call lists. */
+  int unseen;         /*!< prop_unseen; default PROP_UNSEEN_ERROR */
 } prop_predict_options;
 
 PROP_API void prop_predict_options_default(prop_predict_options *opt);
@@ -331,9 +341,10 @@ PROP_API void prop_predict_options_default(prop_predict_options *opt);
 /*! Score every row of f: calibrated probability into prob[i] and band (1..nbands) into band[i]
  *  (either output may be NULL; both caller-allocated with prop_frame_nrows(f) entries).  Columns
  *  are matched by name; other columns are ignored; a missing input column is PROP_ERR_SCHEMA.
- *  A row that cannot be scored (a read error recorded in the frame, a non-finite number) gets
- *  prob NaN and band 0, and status[i] (if status is non-NULL) gets its prop_status code; the
- *  call itself still succeeds.  opt may be NULL.  Read-only on m: thread-safe. */
+ *  A row that cannot be scored (a read error recorded in the frame, a non-finite number, a
+ *  category unseen in training under the default opt->unseen) gets prob NaN and band 0, and
+ *  status[i] (if status is non-NULL) gets its prop_status code (PROP_ERR_CATEGORY for an unseen
+ *  category: prop_model_category_code() tells which); the call itself still succeeds.  opt may be NULL.  Read-only on m: thread-safe. */
 PROP_API int prop_model_predict_frame(const prop_model *m, const prop_frame *f, double *prob, int *band,
                                       int *status, const prop_predict_options *opt);
 
@@ -342,7 +353,7 @@ typedef enum prop_dtype { PROP_FLOAT32 = 0, PROP_FLOAT64 = 1 } prop_dtype;
 
 /*! Score a dense row-major matrix of nrows rows whose ncols == prop_model_n_inputs(m) columns are
  *  the model's inputs in schema order.  Numeric inputs hold values (NaN = missing); categorical
- *  inputs hold prop_model_category_code() codes (NaN = missing, -1 = unseen; any other value that
+ *  inputs hold prop_model_category_code() codes (NaN = missing, -1 = unseen, handled as opt->unseen says; any other value that
  *  is not a valid code is a row error PROP_ERR_VALUE).  row_stride is in elements (>= ncols).
  *  X is read in place, never copied whole.  Outputs and status as for prop_model_predict_frame.
  *  Thread-safe. */
@@ -357,8 +368,13 @@ typedef struct prop_scorer prop_scorer;
 PROP_API int prop_scorer_create(const prop_model *m, prop_scorer **out);
 PROP_API void prop_scorer_free(prop_scorer *s);
 /*! Score one row given as prop_model_n_inputs() doubles (see prop_model_predict_dense).  Gives
- *  exactly the same probability and band as the batch functions for the same row. */
+ *  exactly the same probability and band as the batch functions for the same row and the same
+ *  unseen-category policy; a row they would not score fails with the row's status (prob NaN, band
+ *  0) and a message naming the input. */
 PROP_API int prop_scorer_score(prop_scorer *s, const double *row, double *prob, int *band);
+/*! The scorer's unseen-category policy (prop_unseen; PROP_UNSEEN_ERROR when created).  Any other
+ *  value is PROP_ERR_ARG. */
+PROP_API int prop_scorer_set_unseen(prop_scorer *s, int unseen);
 
 /*! Band (1..nbands) of a probability under m's edges; 0 for NaN. */
 PROP_API int prop_model_band_of(const prop_model *m, double p);

@@ -203,10 +203,29 @@ static int write_output(const char *path, const out_rows *o, size_t *order, cons
   return 0;
 }
 
+/* The reason of a row refused for a category its model never saw: file:row:column and the label.
+ * 0 when no input of the row is such a category (then the generic reason is used). */
+static int unseen_reason(const prop_model *m, const prop_frame *chunk, size_t i, const char *data, char *msg,
+                         size_t cap) {
+  for (size_t j = 0; j < prop_model_n_inputs(m); j++) {
+    if (prop_model_input_type(m, j) != PROP_COL_CATEGORICAL) continue;
+    const char *name = prop_model_input_name(m, j);
+    long c = prop_frame_find(chunk, name);
+    const char *label = c >= 0 ? prop_frame_string_value(chunk, (size_t)c, i) : NULL;
+    if (label && prop_model_category_code(m, j, label) < 0) {
+      snprintf(msg, cap, "%s:%zu:%s: category '%.200s' was not seen in training (--unseen bucket scores it)", data,
+               prop_frame_row_number(chunk, i), name, label);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int cmd_score(args *a) {
   const char *model_path = arg_get(a, "--model"), *data = arg_get(a, "--data"), *out = arg_get(a, "--out");
   const char *by = arg_get(a, "--rank-by"), *value_col = arg_get(a, "--value-col"), *cap = arg_get(a, "--capacity");
   const char *quota = arg_get(a, "--band-quota"), *order = arg_get(a, "--order"), *threads = arg_get(a, "--threads");
+  const char *unseen = arg_get(a, "--unseen");
   if (arg_leftover(a, "score")) return 1;
   if (!model_path || !data || !out || !*model_path || !*data || !*out)
     return usage_error("score", "--model, --data and --out are required");
@@ -225,6 +244,8 @@ int cmd_score(args *a) {
   size_t nt = 0;
   if (threads && parse_size(threads, &nt)) return usage_error("score", "--threads takes a whole number");
   po.nthread = (int)nt;
+  if (unseen && strcmp(unseen, "bucket") == 0) po.unseen = PROP_UNSEEN_BUCKET;
+  else if (unseen && strcmp(unseen, "error") != 0) return usage_error("score", "--unseen takes error or bucket");
 
   prop_model *m = NULL;
   int st = prop_model_load(model_path, &m);
@@ -338,6 +359,7 @@ int cmd_score(args *a) {
       }
       o.band[k] = (uint8_t)band[i];
       if (o.value) o.value[k] = vals ? vals[i] : NAN;
+      if (status[i] == PROP_ERR_CATEGORY && !why && unseen_reason(m, chunk, i, data, msg, sizeof msg)) why = msg;
       if (status[i]) {
         if (!why) {
           snprintf(msg, sizeof msg, "%s: row %zu: %s", data, prop_frame_row_number(chunk, i), prop_strerror(status[i]));

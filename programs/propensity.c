@@ -5,6 +5,7 @@
  *                       [--connected COL] [--time-col COL] [--recipe R.json] [--threads N] --out MODEL
  *   propensity score    --model MODEL --data F --out RANKED.csv [--rank-by probability|value]
  *                       [--value-col C] [--capacity N] [--band-quota q1,..,q7] [--order rank|input]
+ *                       [--unseen error|bucket]
  *   propensity bands    --model MODEL --data LABELED.csv [--target COL] [--connected COL] [--json OUT]
  *   propensity backtest --data F --target C --time-col month [--recipe R] [--json OUT] ...
  *   propensity info     --model MODEL
@@ -253,6 +254,7 @@ static void usage(FILE *out) {
           "                      [--connected COL] [--time-col COL] [--recipe R.json] [--threads N] --out MODEL\n"
           "  propensity score    --model MODEL --data F --out RANKED.csv [--rank-by probability|value]\n"
           "                      [--value-col C] [--capacity N] [--band-quota q1,...,qB] [--order rank|input]\n"
+          "                      [--unseen error|bucket]\n"
           "  propensity bands    --model MODEL --data LABELED.csv [--target COL] [--connected COL] [--json OUT]\n"
           "  propensity backtest --data F --target COL --time-col COL [--positive V] [--id COL] [--ignore a,b]\n"
           "                      [--connected COL] [--recipe R.json] [--min-train-months N] [--json OUT]\n"

@@ -51,6 +51,22 @@ has "non-number reported with row and column" "$work/bad_out.csv" 'bad.csv:4'
 has "short row reported" "$work/bad_out.csv" 'bad.csv:5'
 # an unreadable row has lost its cells: its id is left empty rather than replaced by the row number
 grep -q '^,,0,,[^,]*bad.csv:4:' "$work/bad_out.csv" && ok "unreadable row: empty id" || no "unreadable row: empty id: $(grep 'bad.csv:4' "$work/bad_out.csv")"
+# a category the model never saw: by default the row is refused naming file, row, column and label;
+# --unseen bucket scores it through the encoder's <other> bucket
+{ head -n 1 "$work/demo/calllist.csv"; sed -n '2,3p' "$work/demo/calllist.csv";
+  sed -n '4p' "$work/demo/calllist.csv" | sed -E 's/,(classic|gold|platinum),/,titanium,/'; } >"$work/unseen.csv"
+grep -q titanium "$work/unseen.csv" && ok "unseen fixture has the new card type" || no "unseen fixture: $(cat "$work/unseen.csv")"
+expect_code "score with an unseen category" 0 "$cli" score --model "$work/m.bin" --data "$work/unseen.csv" \
+  --out "$work/unseen_out.csv" --order input
+grep -q "^[^,]*,,0,,[^,]*unseen.csv:3:card_type: category 'titanium' was not seen in training" "$work/unseen_out.csv" &&
+  ok "unseen category: row refused, named" || no "unseen category: $(cat "$work/unseen_out.csv")"
+expect_code "score with --unseen bucket" 0 "$cli" score --model "$work/m.bin" --data "$work/unseen.csv" \
+  --out "$work/unseen_b.csv" --order input --unseen bucket
+[ "$(grep -c ',1$' "$work/unseen_b.csv")" = 3 ] && ok "--unseen bucket scores every row" || no "--unseen bucket: $(cat "$work/unseen_b.csv")"
+[ "$(sed -n 2,3p "$work/unseen_out.csv" | cut -d, -f1-3)" = "$(sed -n 2,3p "$work/unseen_b.csv" | cut -d, -f1-3)" ] &&
+  ok "other rows score the same either way" || no "other rows differ"
+expect_code "usage: --unseen maybe" 1 "$cli" score --model "$work/m.bin" --data "$work/unseen.csv" --out "$work/o.csv" \
+  --unseen maybe
 # a row without an id is nobody to call: kept, unscored, with the reason
 { head -n 1 "$work/demo/calllist.csv"; sed -n '2p' "$work/demo/calllist.csv" | cut -d, -f2- | sed 's/^/,/';
   sed -n '3,4p' "$work/demo/calllist.csv"; } >"$work/noid_row.csv"

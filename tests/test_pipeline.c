@@ -410,13 +410,46 @@ static void test_scoring_bad_rows_keeps_them(void **state) {
       assert_int_equal(prop_frame_add_strings(f, name, PROP_COL_CATEGORICAL, v), 0);
     }
   }
-  double p[3];
+  double p[3], pb[3];
   int b[3], st[3];
+  /* by default an unseen category is a row error; missing values are scored */
   assert_int_equal(prop_model_predict_frame(g_model, f, p, b, st, NULL), 0);
-  for (int i = 0; i < 3; i++) {
-    assert_int_equal(st[i], 0); /* unseen and missing values are scored, not refused */
+  assert_int_equal(st[0], PROP_ERR_CATEGORY);
+  assert_true(isnan(p[0]) && b[0] == 0);
+  for (int i = 1; i < 3; i++) {
+    assert_int_equal(st[i], 0);
     assert_true(p[i] >= 0 && p[i] <= 1);
   }
+  /* with the bucket policy it is scored, and the other rows do not change */
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  assert_int_equal(po.unseen, PROP_UNSEEN_ERROR);
+  po.unseen = PROP_UNSEEN_BUCKET;
+  assert_int_equal(prop_model_predict_frame(g_model, f, pb, b, st, &po), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(st[i], 0);
+    assert_true(pb[i] >= 0 && pb[i] <= 1);
+  }
+  assert_memory_equal(p + 1, pb + 1, 2 * sizeof *p);
+  po.unseen = 7;
+  assert_int_equal(prop_model_predict_frame(g_model, f, pb, b, st, &po), PROP_ERR_ARG);
+  /* the single-row scorer follows its own policy, the same by default */
+  double row[64], one;
+  int band1;
+  assert_true(k <= 64);
+  for (size_t j = 0; j < k; j++)
+    row[j] = prop_model_input_type(g_model, j) == PROP_COL_NUMERIC ? 1.0
+                                                                    : prop_model_category_code(g_model, j, "never-seen");
+  prop_scorer *sc = NULL;
+  assert_int_equal(prop_scorer_create(g_model, &sc), 0);
+  assert_int_equal(prop_scorer_score(sc, row, &one, &band1), PROP_ERR_CATEGORY);
+  assert_non_null(strstr(prop_last_error(), "unseen in training"));
+  assert_true(isnan(one) && band1 == 0);
+  assert_int_equal(prop_scorer_set_unseen(sc, 5), PROP_ERR_ARG);
+  assert_int_equal(prop_scorer_set_unseen(sc, PROP_UNSEEN_BUCKET), 0);
+  assert_int_equal(prop_scorer_score(sc, row, &one, &band1), 0);
+  assert_memory_equal(&one, &pb[0], sizeof one);
+  prop_scorer_free(sc);
   prop_frame_free(f);
   /* a frame without one of the inputs is refused, naming the column */
   assert_int_equal(prop_frame_create(2, &f), 0);

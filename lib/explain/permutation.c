@@ -35,7 +35,10 @@ int prop_model_permutation_importance(const prop_model *m, const prop_frame *f, 
       rc = pp_err(st[i], "%s:%zu: row cannot be scored", pp_frame_source(f), prop_frame_row_number(f, i));
       goto done;
     }
-  if ((rc = prop_model_predict_dense(m, raw, PROP_FLOAT64, n, nf, nf, p, NULL, NULL, NULL))) goto done;
+  prop_predict_options po; /* held-out rows: a category training lacked goes to the <other> bucket */
+  prop_predict_options_default(&po);
+  po.unseen = PROP_UNSEEN_BUCKET;
+  if ((rc = prop_model_predict_dense(m, raw, PROP_FLOAT64, n, nf, nf, p, NULL, NULL, &po))) goto done;
   double base = pp_auc(p, y, n);
   if (base != base) {
     rc = pp_err(PROP_ERR_TRAIN, "%s: permutation importance needs both classes in the target", pp_frame_source(f));
@@ -51,7 +54,7 @@ int prop_model_permutation_importance(const prop_model *m, const prop_frame *f, 
       for (size_t i = 0; i < n; i++) perm[i] = i;
       pp_rng_shuffle(&rng, perm, n);
       for (size_t i = 0; i < n; i++) work[i * nf + k] = raw[perm[i] * nf + k];
-      rc = prop_model_predict_dense(m, work, PROP_FLOAT64, n, nf, nf, p, NULL, NULL, NULL);
+      rc = prop_model_predict_dense(m, work, PROP_FLOAT64, n, nf, nf, p, NULL, NULL, &po);
       if (!rc) drop += base - pp_auc(p, y, n);
     }
     imp[k] = drop / (double)n_repeats;

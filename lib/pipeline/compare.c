@@ -193,6 +193,7 @@ static int measure_ensemble(const prop_model *m, const prop_frame *fte, const pr
   prop_predict_options po;
   prop_predict_options_default(&po);
   po.nthread = nthread;
+  po.unseen = PROP_UNSEEN_BUCKET; /* held-out rows may hold categories training lacked, as members see them */
   size_t runs = 0;
   double spent = 0;
   for (size_t k = 0; k < o->batch_runs; k++) {
@@ -211,6 +212,7 @@ static int measure_ensemble(const prop_model *m, const prop_frame *fte, const pr
   double *raw = pp_malloc_array(nte, nf * sizeof(double));
   prop_scorer *sc = NULL;
   int rc = raw ? prop_scorer_create(m, &sc) : PROP_ERR_NOMEM;
+  if (!rc) rc = prop_scorer_set_unseen(sc, PROP_UNSEEN_BUCKET);
   if (!rc) pp_binding_rows(bind, 0, nte, raw, NULL);
   double one;
   int band;
@@ -660,6 +662,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
     prop_predict_options_default(&po);
     po.nthread = ctx.nthread;
     po.uncalibrated = 1;
+    po.unseen = PROP_UNSEEN_BUCKET;
     double *vote = pp_malloc_array(nte, sizeof *vote);
     rc = vote ? prop_model_predict_frame(ens, fte, vote, NULL, NULL, &po) : PROP_ERR_NOMEM;
     if (!rc) rc = all_finite(vote, nte, "ensemble vote");

@@ -74,19 +74,29 @@ static int work_alloc(work *w, const prop_model *m, size_t block) {
 }
 
 /* Checks of one raw input row: numeric inputs finite or NaN; categorical inputs NaN or an
- * integer code in [-1, ncats). */
-static int check_raw_row(const pp_schema *s, const double *row) {
+ * integer code in [-1, ncats), -1 (unseen) only with PROP_UNSEEN_BUCKET.  *bad (may be NULL) gets
+ * the first offending input. */
+static int check_raw_row(const pp_schema *s, const double *row, int unseen, size_t *bad) {
   for (size_t k = 0; k < s->nfeat; k++) {
     double v = row[k];
+    int rc = 0;
     if (v != v) continue;
     if (s->feat[k].type == PROP_COL_NUMERIC) {
-      if (isinf(v)) return PROP_ERR_VALUE;
+      if (isinf(v)) rc = PROP_ERR_VALUE;
     } else if (!(v == floor(v) && v >= -1.0 && v < (double)s->feat[k].ncats)) {
-      return PROP_ERR_VALUE;
+      rc = PROP_ERR_VALUE;
+    } else if (v == -1.0 && unseen != PROP_UNSEEN_BUCKET) {
+      rc = PROP_ERR_CATEGORY;
+    }
+    if (rc) {
+      if (bad) *bad = k;
+      return rc;
     }
   }
   return 0;
 }
+
+static int unseen_ok(int unseen) { return unseen == PROP_UNSEEN_ERROR || unseen == PROP_UNSEEN_BUCKET; }
 
 static void finish_block(const prop_model *m, size_t nb, const work *w, size_t off, double *prob, int *band,
                          int *status) {
@@ -123,7 +133,7 @@ typedef struct source {
   size_t stride;
 } source;
 
-static void fill_raw(const prop_model *m, const source *src, size_t row0, size_t nb, work *w) {
+static void fill_raw(const prop_model *m, const source *src, size_t row0, size_t nb, int unseen, work *w) {
   size_t nf = m->schema->nfeat;
   if (src->bind) {
     pp_binding_rows(src->bind, row0, nb, w->raw, w->st);
@@ -141,12 +151,14 @@ static void fill_raw(const prop_model *m, const source *src, size_t row0, size_t
     }
   }
   for (size_t i = 0; i < nb; i++)
-    if (!w->st[i]) w->st[i] = check_raw_row(m->schema, w->raw + i * nf);
+    if (!w->st[i]) w->st[i] = check_raw_row(m->schema, w->raw + i * nf, unseen, NULL);
 }
 
 static int batch(const prop_model *m, const source *src, size_t nrows, double *prob, int *band, int *status,
                  const prop_predict_options *opt) {
   int nt = asked_threads(opt);
+  int unseen = opt ? opt->unseen : PROP_UNSEEN_ERROR;
+  if (!unseen_ok(unseen)) return pp_err(PROP_ERR_ARG, "predict options: unseen is %d, not a prop_unseen", unseen);
   size_t block = (opt && opt->block_rows) ? opt->block_rows : auto_block(nrows, nt);
   size_t nblocks = (nrows + block - 1) / block;
   if ((size_t)nt > nblocks) nt = (int)(nblocks ? nblocks : 1);
@@ -163,7 +175,7 @@ static int batch(const prop_model *m, const source *src, size_t nrows, double *p
     for (size_t b = 0; b < nblocks; b++) {
       if (lrc) continue;
       size_t row0 = b * block, nb = nrows - row0 < block ? nrows - row0 : block;
-      fill_raw(m, src, row0, nb, &w);
+      fill_raw(m, src, row0, nb, unseen, &w);
       pp_encoder_transform(m->enc, w.raw, nb, m->schema->nfeat, w.X);
       lrc = pp_score_encoded(m, w.X, nb, w.memp, NULL, opt && opt->uncalibrated, w.prob, w.band);
       if (lrc) {
@@ -207,6 +219,7 @@ int prop_model_predict_dense(const prop_model *m, const void *X, prop_dtype dtyp
 /* ---- single customer ------------------------------------------------------------------------ */
 struct prop_scorer {
   const prop_model *m;
+  int unseen; /* prop_unseen */
   double *raw;
   float *X;
   double *memp;
@@ -252,19 +265,24 @@ int prop_scorer_create(const prop_model *m, prop_scorer **out) {
 int prop_scorer_score(prop_scorer *s, const double *row, double *prob, int *band) {
   if (!s || !row) return pp_err(PROP_ERR_ARG, "prop_scorer_score: NULL argument");
   const prop_model *m = s->m;
-  int rc = check_raw_row(m->schema, row);
+  size_t k = 0;
+  int rc = check_raw_row(m->schema, row, s->unseen, &k);
   if (rc) {
     if (prob) *prob = NAN;
     if (band) *band = 0;
-    for (size_t k = 0; k < m->schema->nfeat; k++) {
-      double v = row[k];
-      if (v == v && (isinf(v) || (m->schema->feat[k].type == PROP_COL_CATEGORICAL && check_raw_row(m->schema, row))))
-        return pp_err(rc, "input %zu (%s): invalid value %g", k, m->schema->feat[k].name, v);
-    }
-    return pp_err(rc, "invalid input row");
+    if (rc == PROP_ERR_CATEGORY)
+      return pp_err(rc, "input %zu (%s): a category unseen in training (code -1)", k, m->schema->feat[k].name);
+    return pp_err(rc, "input %zu (%s): invalid value %g", k, m->schema->feat[k].name, row[k]);
   }
   pp_encoder_transform(m->enc, row, 1, m->schema->nfeat, s->X);
   return pp_score_encoded(m, s->X, 1, s->memp, s->scratch, 0, prob, band);
+}
+
+int prop_scorer_set_unseen(prop_scorer *s, int unseen) {
+  if (!s) return pp_err(PROP_ERR_ARG, "prop_scorer_set_unseen: NULL scorer");
+  if (!unseen_ok(unseen)) return pp_err(PROP_ERR_ARG, "prop_scorer_set_unseen: %d is not a prop_unseen", unseen);
+  s->unseen = unseen;
+  return 0;
 }
 
 int prop_scorer_member_probabilities(const prop_scorer *s, double *out) {

@@ -89,7 +89,11 @@ class TrainOptions(ctypes.Structure):
 
 
 class PredictOptions(ctypes.Structure):
-    _fields_ = [("nthread", ctypes.c_int), ("block_rows", ctypes.c_size_t), ("uncalibrated", ctypes.c_int)]
+    _fields_ = [("nthread", ctypes.c_int), ("block_rows", ctypes.c_size_t), ("uncalibrated", ctypes.c_int),
+                ("unseen", ctypes.c_int)]
+
+
+UNSEEN = {"error": 0, "bucket": 1}  # prop_unseen
 
 
 class RankOptions(ctypes.Structure):

@@ -88,10 +88,10 @@ def clear_cache():
         _loads = 0
 
 
-def _score_partition(pdf, model, ignore_extra, nthread, keep, with_band):
+def _score_partition(pdf, model, ignore_extra, nthread, keep, with_band, unseen):
     m = cached_model(model)
     m._check_columns(pdf, ignore_extra, allowed=keep)
-    prob, band, _ = m.score(pdf, ignore_extra=True, nthread=nthread)
+    prob, band, _ = m.score(pdf, ignore_extra=True, nthread=nthread, unseen=unseen)
     cols = {c: pdf[c].to_numpy() for c in keep}
     cols["probability"] = prob
     if with_band:
@@ -99,7 +99,7 @@ def _score_partition(pdf, model, ignore_extra, nthread, keep, with_band):
     return pd.DataFrame(cols, index=pdf.index)
 
 
-def score_dask(ddf, model, ignore_extra=False, nthread=1, keep=(), with_band=True):
+def score_dask(ddf, model, ignore_extra=False, nthread=1, keep=(), with_band=True, unseen="error"):
     """A lazy dask DataFrame of the model's probability (and band) for every row of ddf, with ddf's
     index and partitions, plus the columns named in keep (e.g. the customer id) copied through.
 
@@ -113,7 +113,7 @@ def score_dask(ddf, model, ignore_extra=False, nthread=1, keep=(), with_band=Tru
         ships the model to each worker once.
     nthread: threads per partition inside the library (default 1: Dask already runs one partition
     per worker thread).  Scoring as in Model.score(): a row that cannot be scored gets NaN and
-    band 0; ignore_extra as in Model.predict_proba()."""
+    band 0; ignore_extra and unseen as in Model.score()."""
     import dask
 
     keep = [str(c) for c in keep]
@@ -143,5 +143,6 @@ def score_dask(ddf, model, ignore_extra=False, nthread=1, keep=(), with_band=Tru
         meta_cols["band"] = pd.Series([], dtype=np.int32)
     meta = pd.DataFrame({k: pd.Series(v.to_numpy() if hasattr(v, "to_numpy") else v, dtype=v.dtype)
                          for k, v in meta_cols.items()}, index=ddf._meta.index)
-    return ddf.map_partitions(_score_partition, arg, ignore_extra, int(nthread), keep, bool(with_band),
+    Model._options(nthread, unseen=unseen)  # a bad unseen fails here, not on every worker
+    return ddf.map_partitions(_score_partition, arg, ignore_extra, int(nthread), keep, bool(with_band), unseen,
                               meta=meta, align_dataframes=False)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import _frames
 from ._lib import (COL_CATEGORICAL, LOG_FN, PROGRESS_FN, PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_STATE,
-                   RANK_PROBABILITY, RANK_VALUE, BandRow, DemoOptions, Owned, PredictOptions, PropensityError,
+                   RANK_PROBABILITY, RANK_VALUE, BandRow, DemoOptions, Owned, PredictOptions, PropensityError, UNSEEN,
                    RankOptions, TrainOptions, c_free, check, decode, encode, encode_path, lib)
 
 
@@ -354,16 +354,19 @@ class Model(Owned):
         return _frames.frame_from_dataframe(df, roles)
 
     @staticmethod
-    def _options(nthread, uncalibrated=False):
+    def _options(nthread, uncalibrated=False, unseen="error"):
+        if unseen not in UNSEEN:
+            raise PropensityError(PROP_ERR_ARG, f"unseen must be 'error' or 'bucket', not {unseen!r}")
         opt = PredictOptions()
         lib().prop_predict_options_default(ctypes.byref(opt))
         opt.nthread = int(nthread)
         opt.uncalibrated = 1 if uncalibrated else 0
+        opt.unseen = UNSEEN[unseen]
         return opt
 
     # ---- scoring ------------------------------------------------------------------------------
 
-    def score(self, X, ignore_extra=False, nthread=0, uncalibrated=False):
+    def score(self, X, ignore_extra=False, nthread=0, uncalibrated=False, unseen="error"):
         """(probability float64[n], band int32[n], status int32[n]) for every row of X.
 
         X is a DataFrame (columns matched by name against the model's inputs; a missing input
@@ -372,11 +375,12 @@ class Model(Owned):
         order (categorical inputs as codes, see category_codes; float32 / float64 arrays with
         contiguous rows are read in place).  A row that cannot be scored (a non-finite number in
         an array, an invalid code) gets probability NaN, band 0 and its prop_status in status.
-        Categories not seen in training are scored through the unseen bucket.  nthread 0 = all
-        cores.  uncalibrated=True gives the ensemble's vote before its calibrator (and bands cut
+        A category not seen in training (code -1 in an array) makes such a row, with
+        PROP_ERR_CATEGORY, unless unseen="bucket": then it is scored through the encoder's <other>
+        bucket (unseen_categories() lists such labels).  nthread 0 = all cores.  uncalibrated=True gives the ensemble's vote before its calibrator (and bands cut
         from it): for diagnostics, not for call lists."""
         L, h = lib(), self._handle()
-        opt = self._options(nthread, uncalibrated)
+        opt = self._options(nthread, uncalibrated, unseen)
         if isinstance(X, pd.DataFrame):
             self._check_columns(X, ignore_extra)
             n = len(X)
@@ -392,23 +396,25 @@ class Model(Owned):
                                          st.ctypes.data, ctypes.byref(opt)))
         return prob, band, st
 
-    def predict_proba(self, X, ignore_extra=False, nthread=0, uncalibrated=False):
+    def predict_proba(self, X, ignore_extra=False, nthread=0, uncalibrated=False, unseen="error"):
         """Calibrated probability of the positive label per row (float64[n]; NaN for a row that
-        cannot be scored).  X as for score(); uncalibrated=True: the vote before the calibrator."""
+        cannot be scored).  X and unseen as for score(); uncalibrated=True: the vote before the
+        calibrator."""
         L, h = lib(), self._handle()
         if isinstance(X, pd.DataFrame):
-            return self.score(X, ignore_extra, nthread, uncalibrated)[0]
+            return self.score(X, ignore_extra, nthread, uncalibrated, unseen)[0]
         # the array path without the band and status outputs: the call the overhead is measured on
         a, code, stride = _frames.as_dense(X)
         n, k = a.shape
         prob = np.empty(n)
         check(L.prop_model_predict_dense(h, a.ctypes.data, code, n, k, stride, prob.ctypes.data, None, None,
-                                         ctypes.byref(self._options(nthread, uncalibrated))))
+                                         ctypes.byref(self._options(nthread, uncalibrated, unseen))))
         return prob
 
-    def bands(self, X, ignore_extra=False, nthread=0):
-        """Band per row (int32[n], 1 = lowest .. n_bands; 0 = not scored).  X as for score()."""
-        return self.score(X, ignore_extra, nthread)[1]
+    def bands(self, X, ignore_extra=False, nthread=0, unseen="error"):
+        """Band per row (int32[n], 1 = lowest .. n_bands; 0 = not scored).  X and unseen as for
+        score()."""
+        return self.score(X, ignore_extra, nthread, unseen=unseen)[1]
 
     def band_of(self, p):
         """Band of probability p under the model's edges (0 for NaN)."""
@@ -438,7 +444,7 @@ class Model(Owned):
     # ---- ranking ------------------------------------------------------------------------------
 
     def rank(self, X, by="probability", value_col=None, capacity=None, band_quota=None, ids=None, order="rank",
-             ignore_extra=False, nthread=0):
+             ignore_extra=False, nthread=0, unseen="error"):
         """The call list: a DataFrame with id, probability, band, rank, dialer_rank, selected (and
         value, expected_value when by="value"), indexed like X.
 
@@ -451,7 +457,7 @@ class Model(Owned):
         left unscored (probability NaN, band 0, rank 0), as the CLI does.  Ties in the key are
         broken by id, then by row.  order="rank" sorts rows by call
         order (selected first, unscored rows last, as `propensity score` writes them); "input"
-        keeps X's order.  rank is 1-based call order (0 for unscored rows); dialer_rank is
+        keeps X's order.  unseen as for score().  rank is 1-based call order (0 for unscored rows); dialer_rank is
         VICIdial's list rank (1..32767 for selected rows, higher called first, 0 otherwise)."""
         if by not in ("probability", "value"):
             raise PropensityError(PROP_ERR_ARG, f"by must be 'probability' or 'value', not {by!r}")
@@ -470,7 +476,7 @@ class Model(Owned):
                 value = np.ascontiguousarray(value_col, dtype=np.float64)
         if is_df:
             self._check_columns(X, ignore_extra, allowed=[value_col] if isinstance(value_col, str) else ())
-        prob, band, _ = self.score(X, True, nthread)
+        prob, band, _ = self.score(X, True, nthread, unseen=unseen)
         n = len(prob)
         if value is not None and value.shape != (n,):
             raise PropensityError(PROP_ERR_ARG, f"{value.shape[0]} values for {n} rows")
@@ -550,8 +556,9 @@ class Model(Owned):
         n = len(df)
         prob = np.empty(n)
         with self._frame(df, extra) as f:
+            # labelled held-out rows, as compare and backtest score them: a new category is bucketed
             check(L.prop_model_predict_frame(h, f.handle, prob.ctypes.data, None, None,
-                                             ctypes.byref(self._options(nthread))))
+                                             ctypes.byref(self._options(nthread, unseen="bucket"))))
             y = self._labels(f, target, self._positive)
             con = self._labels(f, connected, None) if connected else None
         nb = self.n_bands

@@ -30,11 +30,14 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
       ignore       columns of a DataFrame X left out of the features
       id           a DataFrame column that is the customer id (never a feature)
       ignore_extra at predict time, ignore DataFrame columns that are not model inputs
+      unseen       "error" (default): a row with a category unseen in training gets NaN, as Model.score;
+                   "bucket": it is scored through the encoder's <other> bucket (what cross-validation
+                   folds with rare categories usually want)
     Fitted attributes: model_ (propensity.Model), classes_, n_features_in_, feature_names_in_
     (DataFrame X only), feature_importances_."""
 
     def __init__(self, recipe=None, target_name="target", positive=None, nthread=0, ignore=(), id=None,
-                 ignore_extra=False):
+                 ignore_extra=False, unseen="error"):
         self.recipe = recipe
         self.target_name = target_name
         self.positive = positive
@@ -42,6 +45,7 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
         self.ignore = ignore
         self.id = id
         self.ignore_extra = ignore_extra
+        self.unseen = unseen
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -95,7 +99,7 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
                 raise PropensityError(PROP_ERR_ARG, f"X has shape {a.shape}; the estimator was fitted on "
                                       f"{self.n_features_in_} features")
             if self._from_array and a.dtype.kind in "biuf" and m.inputs == [f"x{j}" for j in range(a.shape[1])]:
-                return m.predict_proba(a, nthread=self.nthread)  # in place, no DataFrame
+                return m.predict_proba(a, nthread=self.nthread, unseen=self.unseen)  # in place, no DataFrame
             X = self._as_frame(a) if self._from_array else pd.DataFrame(a, columns=self.feature_names_in_)
         known = {str(c) for c in ([self.id] if self.id else []) + list(self.ignore or ())}
         if not self.ignore_extra:
@@ -103,7 +107,7 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
             if extra:
                 raise PropensityError(PROP_ERR_SCHEMA, f"column(s) {extra} are not inputs of the model "
                                       "(set ignore_extra=True to score anyway)")
-        return m.predict_proba(X, ignore_extra=True, nthread=self.nthread)
+        return m.predict_proba(X, ignore_extra=True, nthread=self.nthread, unseen=self.unseen)
 
     def predict_proba(self, X):
         """n x 2 probabilities in classes_ order (NaN for rows that cannot be scored)."""
