@@ -28,7 +28,10 @@ int cmd_bands(args *a) {
   double *prob = malloc((n ? n : 1) * sizeof *prob);
   int *y = malloc((n ? n : 1) * sizeof *y), *c = NULL;
   if (!st && (!prob || !y)) st = PROP_ERR_NOMEM;
-  if (!st) st = prop_model_predict_frame(m, f, prob, NULL, NULL, NULL);
+  prop_predict_options po; /* labelled rows, evaluated as compare and backtest do: a new category is bucketed */
+  prop_predict_options_default(&po);
+  po.unseen = PROP_UNSEEN_BUCKET;
+  if (!st) st = prop_model_predict_frame(m, f, prob, NULL, NULL, &po);
   if (!st) st = prop_frame_binary_values(f, target, prop_model_positive_label(m), y);
   if (!st && conn) {
     c = malloc((n ? n : 1) * sizeof *c);
