@@ -81,66 +81,86 @@ static void test_kernel_blocks(void **state) {
 
 /* The AVX-512 and the portable RBF loops give the same bits (kernel blocks and decision values, at
  * every tail length of the 16-lane loop), and both agree with a double-precision computation. */
+/* Decision values of Q's rows scored in blocks of `blk` rows, one call per block. */
+static void decide_in_blocks(const pp_svc_model *m, const float *Q, size_t nq, size_t blk, int simd, double *out) {
+  for (size_t i = 0; i < nq; i += blk)
+    assert_int_equal(pp_svc_decision_path(m, Q + i * m->d, nq - i < blk ? nq - i : blk, out + i, NULL, 1, simd), 0);
+}
+
 static void test_simd_and_portable_paths_agree(void **state) {
   (void)state;
   const int simd = pp_svc_simd_active();
-  const size_t d = 5, nq = 70; /* 70 queries: a full block of 64 and a tail */
-  const size_t nsvs[] = {1, 2, 7, 15, 16, 17, 31, 32, 33, 100};
-  float *Q, *yq;
-  tu_blobs_alloc(nq, d, 0.5, 0.8, 41, &Q, &yq);
-  float *sq = tu_xmalloc(nq * sizeof *sq);
-  pp_svc_sqnorms(Q, nq, d, sq);
-  for (size_t t = 0; t < sizeof nsvs / sizeof nsvs[0]; t++) {
-    const size_t ns = nsvs[t];
-    float *X, *y;
-    tu_blobs_alloc(ns, d, 0.5, 0.8, 100 + t, &X, &y);
-    double *alpha = tu_xmalloc(ns * sizeof *alpha);
-    for (size_t i = 0; i < ns; i++) alpha[i] = 0.05 + 0.9 * (double)((i * 37 + t) % 23) / 23.0;
-    pp_svc_model *m = NULL;
-    assert_int_equal(pp_svc_model_build(X, ns, d, y, alpha, 0.125, PP_SVC_RBF, 0.3, &m), 0);
-    assert_int_equal(m->nsv, ns);
-    double *dp = tu_xmalloc(nq * sizeof *dp), *dv = tu_xmalloc(nq * sizeof *dv);
-    assert_int_equal(pp_svc_decision_path(m, Q, nq, dp, NULL, 1, 0), 0);
-    for (size_t q = 0; q < nq; q++) {
-      double want = -0.125;
-      for (size_t i = 0; i < ns; i++) {
-        double d2 = 0;
-        for (size_t k = 0; k < d; k++) d2 += ((double)Q[q * d + k] - X[i * d + k]) * ((double)Q[q * d + k] - X[i * d + k]);
-        want += alpha[i] * (y[i] > 0.5f ? 1.0 : -1.0) * exp(-0.3 * d2);
+  /* widths: a few numbers, and one-hot-sized ones (63 columns is where sgemm, used before,
+   * gave a row other bits in a block of 1, 7 or 33 rows than in a block of 64) */
+  const size_t dims[] = {5, 63, 130};
+  for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+    const size_t d = dims[di], nq = 70; /* 70 queries: a full block of 64 and a tail */
+    const size_t nsvs[] = {1, 2, 7, 15, 16, 17, 31, 32, 33, 100};
+    float *Q, *yq;
+    tu_blobs_alloc(nq, d, 0.5, 0.8, 41, &Q, &yq);
+    float *sq = tu_xmalloc(nq * sizeof *sq);
+    pp_svc_sqnorms(Q, nq, d, sq);
+    const double gamma = 1.5 / (double)d;
+    for (size_t t = 0; t < sizeof nsvs / sizeof nsvs[0]; t++) {
+      const size_t ns = nsvs[t];
+      float *X, *y;
+      tu_blobs_alloc(ns, d, 0.5, 0.8, 100 + t, &X, &y);
+      double *alpha = tu_xmalloc(ns * sizeof *alpha);
+      for (size_t i = 0; i < ns; i++) alpha[i] = 0.05 + 0.9 * (double)((i * 37 + t) % 23) / 23.0;
+      pp_svc_model *m = NULL;
+      assert_int_equal(pp_svc_model_build(X, ns, d, y, alpha, 0.125, PP_SVC_RBF, gamma, &m), 0);
+      assert_int_equal(m->nsv, ns);
+      double *dp = tu_xmalloc(nq * sizeof *dp), *dv = tu_xmalloc(nq * sizeof *dv);
+      assert_int_equal(pp_svc_decision_path(m, Q, nq, dp, NULL, 1, 0), 0);
+      for (size_t q = 0; q < nq; q++) {
+        double want = -0.125;
+        for (size_t i = 0; i < ns; i++) {
+          double d2 = 0;
+          for (size_t k = 0; k < d; k++) {
+            double e = (double)Q[q * d + k] - X[i * d + k];
+            d2 += e * e;
+          }
+          want += alpha[i] * (y[i] > 0.5f ? 1.0 : -1.0) * exp(-gamma * d2);
+        }
+        assert_true(fabs(dp[q] - want) <= 1e-5 * (1.0 + fabs(want)));
       }
-      assert_true(fabs(dp[q] - want) <= 1e-5 * (1.0 + fabs(want)));
+      /* a row's value does not depend on the rows scored with it, on either path */
+      const size_t blocks[] = {1, 4, 7, 33};
+      for (int path = 0; path <= simd; path++)
+        for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++) {
+          decide_in_blocks(m, Q, nq, blocks[b], path, dv);
+          assert_memory_equal(dp, dv, nq * sizeof *dp);
+        }
+      if (simd) {
+        assert_int_equal(pp_svc_decision_path(m, Q, nq, dv, NULL, 2, 1), 0);
+        assert_memory_equal(dp, dv, nq * sizeof *dp);
+      }
+      /* kernel blocks of width ns, from dot products that include d2 < 0 (clamped) and far rows */
+      float *Cp = tu_xmalloc(nq * ns * sizeof *Cp), *Cv = tu_xmalloc(nq * ns * sizeof *Cv);
+      pp_svc_gemm_nt(Q, nq, X, ns, d, Cp, ns, 1);
+      Cp[0] = 0.5f * (sq[0] + m->sv_sq[0]) + 10.0f; /* a + b - 2c = -20 */
+      if (ns > 1) Cp[1] = -400.0f;
+      memcpy(Cv, Cp, nq * ns * sizeof *Cp);
+      pp_svc_kernel_transform_path(Cp, nq, ns, ns, sq, m->sv_sq, PP_SVC_RBF, 0.3f, 0);
+      assert_true(Cp[0] == 1.0f); /* a negative squared distance counts as 0 */
+      if (ns > 1) assert_true(Cp[1] >= 0.0f && Cp[1] < 1e-37f);
+      if (simd) {
+        pp_svc_kernel_transform_path(Cv, nq, ns, ns, sq, m->sv_sq, PP_SVC_RBF, 0.3f, 1);
+        assert_memory_equal(Cp, Cv, nq * ns * sizeof *Cp);
+      }
+      free(Cp);
+      free(Cv);
+      free(dp);
+      free(dv);
+      free(alpha);
+      free(X);
+      free(y);
+      pp_svc_model_free(m);
     }
-    if (simd) {
-      assert_int_equal(pp_svc_decision_path(m, Q, nq, dv, NULL, 2, 1), 0);
-      assert_memory_equal(dp, dv, nq * sizeof *dp);
-      assert_int_equal(pp_svc_decision_path(m, Q + 3 * d, 1, dv, NULL, 1, 1), 0); /* one row */
-      assert_memory_equal(&dp[3], dv, sizeof *dv);
-    }
-    /* kernel blocks of width ns, from dot products that include d2 < 0 (clamped) and far rows */
-    float *Cp = tu_xmalloc(nq * ns * sizeof *Cp), *Cv = tu_xmalloc(nq * ns * sizeof *Cv);
-    pp_svc_gemm_nt(Q, nq, X, ns, d, Cp, ns, 1);
-    Cp[0] = 0.5f * (sq[0] + m->sv_sq[0]) + 10.0f; /* a + b - 2c = -20 */
-    if (ns > 1) Cp[1] = -400.0f;
-    memcpy(Cv, Cp, nq * ns * sizeof *Cp);
-    pp_svc_kernel_transform_path(Cp, nq, ns, ns, sq, m->sv_sq, PP_SVC_RBF, 0.3f, 0);
-    assert_true(Cp[0] == 1.0f); /* a negative squared distance counts as 0 */
-    if (ns > 1) assert_true(Cp[1] >= 0.0f && Cp[1] < 1e-37f);
-    if (simd) {
-      pp_svc_kernel_transform_path(Cv, nq, ns, ns, sq, m->sv_sq, PP_SVC_RBF, 0.3f, 1);
-      assert_memory_equal(Cp, Cv, nq * ns * sizeof *Cp);
-    }
-    free(Cp);
-    free(Cv);
-    free(dp);
-    free(dv);
-    free(alpha);
-    free(X);
-    free(y);
-    pp_svc_model_free(m);
+    free(Q);
+    free(yq);
+    free(sq);
   }
-  free(Q);
-  free(yq);
-  free(sq);
 }
 
 /* ---- parameters ----------------------------------------------------------------------------- */

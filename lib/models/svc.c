@@ -117,6 +117,7 @@ void pp_svc_model_free(pp_svc_model *m) {
   if (!m) return;
   free(m->sv);
   free(m->sv_sq);
+  free(m->svT);
   free(m->coef);
   free(m->w);
   free(m);
@@ -128,6 +129,13 @@ static int model_finish(pp_svc_model *m) {
   m->sv_sq = pp_malloc_array(ns ? ns : 1, sizeof(float));
   if (!m->sv_sq) return PROP_ERR_NOMEM;
   pp_svc_sqnorms(m->sv, ns, d, m->sv_sq);
+  if (m->kernel == PP_SVC_RBF && ns > 0) {
+    m->nsv_pad = (ns + SVC_DOT_COLS - 1) / SVC_DOT_COLS * SVC_DOT_COLS;
+    m->svT = pp_calloc(d ? d * m->nsv_pad : 1, sizeof(float));
+    if (!m->svT) return PROP_ERR_NOMEM;
+    for (size_t s = 0; s < ns; s++)
+      for (size_t k = 0; k < d; k++) m->svT[k * m->nsv_pad + s] = m->sv[s * d + k];
+  }
   if (m->kernel == PP_SVC_LINEAR) {
     m->w = pp_calloc(d ? d : 1, sizeof(double));
     if (!m->w) return PROP_ERR_NOMEM;

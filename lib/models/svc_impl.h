@@ -100,6 +100,7 @@ typedef struct pp_svc_result {
 int pp_svc_solve(const pp_svc_problem *pb, const pp_svc_opts *opt, double *alpha, pp_svc_result *res);
 
 /* ---- the fitted model (svc.c) ---------------------------------------------------------------- */
+#define SVC_DOT_COLS 32 /* support vectors per tile of the prediction dot products */
 typedef struct pp_svc_model {
   int kernel;
   size_t d;
@@ -107,6 +108,8 @@ typedef struct pp_svc_model {
   size_t nsv;
   float *sv;     /* nsv x d, copied */
   float *sv_sq;  /* nsv squared norms */
+  float *svT;    /* RBF: the support vectors transposed, d x nsv_pad, zero padded (derived, not saved) */
+  size_t nsv_pad; /* nsv rounded up to SVC_DOT_COLS */
   double *coef;  /* nsv dual coefficients a_i y_i (y in {-1, +1}) */
   double *w;     /* linear kernel: d weights sum_i coef_i sv_i (derived, not saved) */
   /* facts for info() */

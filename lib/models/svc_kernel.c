@@ -145,9 +145,84 @@ static double dec_row_portable(const float *c, size_t n, float a, const float *s
   return lanes_sum(lane);
 }
 
+/* ---- dot products for prediction -------------------------------------------------------------
+ * D[r * nsv + s] = the sum over k = 0, 1, ..., d - 1, in that order, of x_r[k] * sv_s[k] in single
+ * precision, each product rounded before it is added (no fused multiply-add).  Both paths below
+ * keep that order for every pair, whatever the tile, the block or the thread, so a row's kernel
+ * values never depend on the rows scored with it.  sgemm's did: OpenBLAS chooses its kernels by
+ * the shape of the product, and fuzz/fuzz_train found a model (one-hot inputs, 63 columns) whose
+ * rows got other bits in blocks of 1, 7 or 33 rows than in blocks of 64, so batch scoring
+ * depended on the block size and thread count and disagreed with the single-row scorer. */
+static void dots_portable(const pp_svc_model *m, const float *Xb, size_t nb, float *D) {
+  const size_t ns = m->nsv, d = m->d, nsp = m->nsv_pad;
+  for (size_t r = 0; r < nb; r++) {
+    const float *x = Xb + r * d;
+    for (size_t s0 = 0; s0 < ns; s0 += SVC_DOT_COLS) {
+      float acc[SVC_DOT_COLS] = {0};
+      for (size_t k = 0; k < d; k++) {
+        const float *t = m->svT + k * nsp + s0;
+        const float xk = x[k];
+        for (size_t l = 0; l < SVC_DOT_COLS; l++) acc[l] = acc[l] + xk * t[l];
+      }
+      size_t w = ns - s0 < SVC_DOT_COLS ? ns - s0 : SVC_DOT_COLS;
+      memcpy(D + r * ns + s0, acc, w * sizeof(float));
+    }
+  }
+}
+
 #if PP_HAVE_AVX512
 #include <immintrin.h>
 #define SVC_HAVE_AVX512 1
+
+/* The same sums, four rows by 32 support vectors in registers (a row at a time for the last
+ * rows of a block): per k, two loads of the transposed support vectors, a broadcast per row, and
+ * a multiply and an add per register. */
+__attribute__((target("avx512f"))) static void dots_avx512(const pp_svc_model *m, const float *Xb, size_t nb,
+                                                           float *D) {
+  const size_t ns = m->nsv, d = m->d, nsp = m->nsv_pad;
+  size_t r = 0;
+  for (; r + 4 <= nb; r += 4) {
+    const float *x = Xb + r * d;
+    for (size_t s0 = 0; s0 < ns; s0 += SVC_DOT_COLS) {
+      __m512 a[4][2];
+      for (int i = 0; i < 4; i++) a[i][0] = a[i][1] = _mm512_setzero_ps();
+      for (size_t k = 0; k < d; k++) {
+        const float *t = m->svT + k * nsp + s0;
+        const __m512 t0 = _mm512_loadu_ps(t), t1 = _mm512_loadu_ps(t + 16);
+        for (int i = 0; i < 4; i++) {
+          const __m512 b = _mm512_set1_ps(x[(size_t)i * d + k]);
+          a[i][0] = _mm512_add_ps(a[i][0], _mm512_mul_ps(b, t0));
+          a[i][1] = _mm512_add_ps(a[i][1], _mm512_mul_ps(b, t1));
+        }
+      }
+      size_t w = ns - s0 < SVC_DOT_COLS ? ns - s0 : SVC_DOT_COLS;
+      __mmask16 k0 = w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << w) - 1u);
+      __mmask16 k1 = w >= 32 ? (__mmask16)0xFFFF : w > 16 ? (__mmask16)((1u << (w - 16)) - 1u) : (__mmask16)0;
+      for (int i = 0; i < 4; i++) {
+        float *o = D + (r + (size_t)i) * ns + s0;
+        _mm512_mask_storeu_ps(o, k0, a[i][0]);
+        _mm512_mask_storeu_ps(o + 16, k1, a[i][1]);
+      }
+    }
+  }
+  for (; r < nb; r++) {
+    const float *x = Xb + r * d;
+    for (size_t s0 = 0; s0 < ns; s0 += SVC_DOT_COLS) {
+      __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+      for (size_t k = 0; k < d; k++) {
+        const float *t = m->svT + k * nsp + s0;
+        const __m512 b = _mm512_set1_ps(x[k]);
+        a0 = _mm512_add_ps(a0, _mm512_mul_ps(b, _mm512_loadu_ps(t)));
+        a1 = _mm512_add_ps(a1, _mm512_mul_ps(b, _mm512_loadu_ps(t + 16)));
+      }
+      size_t w = ns - s0 < SVC_DOT_COLS ? ns - s0 : SVC_DOT_COLS;
+      __mmask16 k0 = w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << w) - 1u);
+      __mmask16 k1 = w >= 32 ? (__mmask16)0xFFFF : w > 16 ? (__mmask16)((1u << (w - 16)) - 1u) : (__mmask16)0;
+      _mm512_mask_storeu_ps(D + r * ns + s0, k0, a0);
+      _mm512_mask_storeu_ps(D + r * ns + s0 + 16, k1, a1);
+    }
+  }
+}
 
 __attribute__((target("avx512f"))) static inline __m512 exp_neg16(__m512 x) {
   x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
@@ -287,13 +362,17 @@ size_t pp_svc_scratch(const pp_svc_model *m, size_t n) {
 }
 
 /* RBF decision values of rows [0, nb) of Xb into dec; work holds nb x (nsv + 1) floats: the dot
- * products with sgemm, then per row the kernel values (as in training, rbf_value()) summed with
+ * products (dots_*), then per row the kernel values (as in training, rbf_value()) summed with
  * the coefficients without being stored. */
 static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *work, double *dec, int simd) {
   const size_t ns = m->nsv, d = m->d;
   const float ng = -(float)m->gamma;
   float *D = work, *sx = work + nb * ns;
-  pp_svc_gemm_nt(Xb, nb, m->sv, ns, d, D, ns, 1);
+#if SVC_HAVE_AVX512
+  if (simd) dots_avx512(m, Xb, nb, D);
+  else
+#endif
+    dots_portable(m, Xb, nb, D);
   pp_svc_sqnorms(Xb, nb, d, sx);
   for (size_t r = 0; r < nb; r++) {
     double s;
