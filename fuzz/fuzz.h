@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <propensity.h>
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_CHECK(cond)                                                              \
@@ -28,5 +30,10 @@ const char *fuzz_write_temp(const uint8_t *data, size_t size);
 
 /* Every call returns one of the library's status codes, and a failing call leaves a message. */
 void fuzz_check_status(int rc);
+
+/* Scores frame c with model in batch (one thread) and checks every row: a probability in [0, 1]
+ * and a band, or NaN, band 0 and a status; a scored row has no read error and gets the same bits
+ * from the single-row scorer s (same unseen-category policy as the batch: the default). */
+void fuzz_check_scores(const prop_model *model, const prop_frame *c, prop_scorer *s);
 
 #endif

@@ -53,53 +53,6 @@ static prop_model *train_once(void) {
   return m;
 }
 
-static void score_chunk(const prop_frame *c, prop_scorer *s) {
-  size_t n = prop_frame_nrows(c), d = prop_model_n_inputs(g_model);
-  double *p = malloc(n * sizeof *p), *row = malloc(d * sizeof *row), *col = malloc(n * sizeof *col);
-  int *b = malloc(n * sizeof *b), *st = malloc(n * sizeof *st);
-  FUZZ_CHECK(p && row && col && b && st);
-  for (size_t i = 0; i < n; i++) p[i] = -7, b[i] = -7, st[i] = -7; /* every row must be written */
-  prop_predict_options po;
-  prop_predict_options_default(&po);
-  po.nthread = 1;
-  int rc = prop_model_predict_frame(g_model, c, p, b, st, &po);
-  fuzz_check_status(rc);
-  FUZZ_CHECK(rc == PROP_OK); /* the model's columns are all in the frame: only rows can fail */
-  size_t nb = prop_model_n_bands(g_model);
-  for (size_t i = 0; i < n; i++) {
-    if (st[i] == PROP_OK) {
-      FUZZ_CHECK(p[i] >= 0 && p[i] <= 1 && b[i] >= 1 && (size_t)b[i] <= nb);
-    } else {
-      FUZZ_CHECK(st[i] < 0 && st[i] >= PROP_ERR_RANGE && isnan(p[i]) && b[i] == 0);
-    }
-  }
-  /* rows the scorer can take: numbers as they are, categories as the model's codes */
-  for (size_t i = 0; i < n; i++) {
-    if (st[i] != PROP_OK) continue;
-    FUZZ_CHECK(prop_frame_row_error(c, i) == NULL);
-    for (size_t j = 0; j < d; j++) {
-      long k = prop_frame_find(c, prop_model_input_name(g_model, j));
-      FUZZ_CHECK(k >= 0);
-      if (prop_model_input_type(g_model, j) == PROP_COL_CATEGORICAL) {
-        const char *v = prop_frame_string_value(c, (size_t)k, i);
-        row[j] = v ? prop_model_category_code(g_model, j, v) : NAN;
-      } else {
-        FUZZ_CHECK(prop_frame_numeric_values(c, (size_t)k, col) == PROP_OK);
-        row[j] = col[i];
-      }
-    }
-    double p1;
-    int b1;
-    FUZZ_CHECK(prop_scorer_score(s, row, &p1, &b1) == PROP_OK);
-    FUZZ_CHECK(memcmp(&p1, &p[i], sizeof p1) == 0 && b1 == b[i]);
-  }
-  free(p);
-  free(row);
-  free(col);
-  free(b);
-  free(st);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!g_model) g_model = train_once();
   const char *path = fuzz_write_temp(data, size);
@@ -125,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       FUZZ_CHECK(prop_frame_row_number(c, i) > last);
       last = prop_frame_row_number(c, i);
     }
-    score_chunk(c, s);
+    fuzz_check_scores(g_model, c, s);
     prop_frame_free(c);
   }
   prop_scorer_free(s);
