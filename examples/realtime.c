@@ -3,8 +3,9 @@
  *
  *   realtime MODEL age=41 gender=F income=5200 card_type=gold ...
  *
- * Inputs not given are missing (the model imputes them); a category never seen in training goes to
- * the model's "other" bucket. */
+ * Inputs not given are missing (the model imputes them).  A category never seen in training is
+ * refused with its input named (PROP_ERR_CATEGORY); a dialer that would rather score such a caller
+ * through the model's <other> bucket calls prop_scorer_set_unseen(s, PROP_UNSEEN_BUCKET). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,14 @@ int main(int argc, char **argv) {
       continue;
     }
     if (prop_model_input_type(m, (size_t)j) == PROP_COL_CATEGORICAL) row[j] = prop_model_category_code(m, (size_t)j, eq + 1);
-    else row[j] = strtod(eq + 1, NULL);
+    else {
+      char *end = NULL;
+      row[j] = strtod(eq + 1, &end);
+      if (end == eq + 1 || *end != '\0') {
+        fprintf(stderr, "input '%s': '%s' is not a number\n", argv[a], eq + 1);
+        return 1;
+      }
+    }
   }
   prop_scorer *s = NULL;
   double p;
