@@ -37,8 +37,10 @@ int main(int argc, char **argv) {
     if (rc) break;
   }
   if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  printf("%zu customers scored\n", total);
+  printf("%zu customers read\n", total);
   for (size_t b = prop_model_n_bands(m); b >= 1; b--) printf("band %zu: %zu\n", b, per_band[b]);
+  /* unreadable rows, non-finite numbers, categories unseen in training: `propensity score` writes
+   * each one's reason */
   if (unscored) printf("not scored: %zu\n", unscored);
   prop_reader_free(r);
   prop_model_free(m);
