@@ -135,7 +135,9 @@ typedef struct prop_csv_options {
   const prop_coltype *declared_types;
   size_t n_declared;
   /*! 1 (default): a malformed row is an error naming file and row.  0: the row is kept, its
-   *  cells become missing, and prop_frame_row_error() tells why (used for scoring). */
+   *  cells become missing (but its PROP_COL_ID cells when its fields line up with the header, so
+   *  that it can be traced to its customer), and prop_frame_row_error() tells why (used for
+   *  scoring). */
   int strict;
 } prop_csv_options;
 

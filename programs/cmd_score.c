@@ -338,7 +338,7 @@ int cmd_score(args *a) {
       if (idj < 0) { /* the model has no id column: the data row number is the id */
         snprintf(buf, sizeof buf, "%zu", prop_frame_row_number(chunk, i));
         id = buf;
-      } else if (!id) { /* unreadable row (its cells are blank), or an empty id: nobody to call */
+      } else if (!id) { /* an empty id, or a row whose fields did not line up: nobody to call */
         id = "";
         if (!status[i]) {
           snprintf(msg, sizeof msg, "%s:%zu:%s: the id is missing", data, prop_frame_row_number(chunk, i), idcol);

@@ -49,8 +49,12 @@ expect_code "score with bad rows" 0 "$cli" score --model "$work/m.bin" --data "$
 [ "$(($(wc -l <"$work/bad_out.csv") - 1))" = 8 ] && ok "bad rows kept (8 rows out)" || no "bad rows kept: $(cat "$work/bad_out.csv")"
 has "non-number reported with row and column" "$work/bad_out.csv" 'bad.csv:4'
 has "short row reported" "$work/bad_out.csv" 'bad.csv:5'
-# an unreadable row has lost its cells: its id is left empty rather than replaced by the row number
-grep -q '^,,0,,[^,]*bad.csv:4:' "$work/bad_out.csv" && ok "unreadable row: empty id" || no "unreadable row: empty id: $(grep 'bad.csv:4' "$work/bad_out.csv")"
+# a row with a cell that is not a number keeps its own id; a row whose fields do not line up has
+# lost its cells, and its id is left empty rather than replaced by the row number
+bad_id=$(sed -n '5p' "$work/demo/calllist.csv" | cut -d, -f1)
+grep -q "^$bad_id,,0,,[^,]*bad.csv:4:" "$work/bad_out.csv" && ok "row with a bad number: its id kept" ||
+  no "row with a bad number: $(grep 'bad.csv:4' "$work/bad_out.csv")"
+grep -q '^,,0,,[^,]*bad.csv:5:' "$work/bad_out.csv" && ok "short row: empty id" || no "short row: $(grep 'bad.csv:5' "$work/bad_out.csv")"
 # a category the model never saw: by default the row is refused naming file, row, column and label;
 # --unseen bucket scores it through the encoder's <other> bucket
 { head -n 1 "$work/demo/calllist.csv"; sed -n '2,3p' "$work/demo/calllist.csv";

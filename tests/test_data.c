@@ -642,7 +642,10 @@ static void test_chunked_non_strict(void **state) {
   snprintf(want, sizeof want, "%s:2:x: 'oops' is not a number", p);
   assert_non_null(strstr(prop_frame_row_error(ch, 1), want));
   assert_int_equal(ch->row_code[1], PROP_ERR_VALUE);
-  assert_null(prop_frame_string_value(ch, 0, 1)); /* id is missing too */
+  /* the fields lined up: the id is kept so the row can be traced; every other cell is missing */
+  assert_str(prop_frame_string_value(ch, 0, 1), "b");
+  assert_true(isnan(ch->cols[1].num[1]));
+  assert_null(prop_frame_string_value(ch, 2, 1));
   prop_frame_free(ch);
   assert_int_equal(pp_csv_next(c, 2, &ch), 0);
   assert_int_equal(prop_frame_nrows(ch), 2);
@@ -652,6 +655,9 @@ static void test_chunked_non_strict(void **state) {
   assert_non_null(strstr(prop_frame_row_error(ch, 0), want));
   snprintf(want, sizeof want, "%s:4:z: bad quoting", p);
   assert_non_null(strstr(prop_frame_row_error(ch, 1), want));
+  /* fields that do not line up (or were cut by bad quoting): no id either */
+  assert_null(prop_frame_string_value(ch, 0, 0));
+  assert_null(prop_frame_string_value(ch, 0, 1));
   prop_frame_free(ch);
   assert_int_equal(pp_csv_next(c, 2, &ch), 0);
   assert_int_equal(prop_frame_nrows(ch), 1);

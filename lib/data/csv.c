@@ -13,7 +13,9 @@
  * spans several lines.  Blank lines are skipped by libcsv and not counted.
  *
  * Strict reads fail at the first bad record.  Non-strict reads keep it as a row whose cells are
- * all missing, with the reason in frame->row_err / row_code.  A quoting error resynchronises at
+ * all missing, with the reason in frame->row_err / row_code; only its id cells (PROP_COL_ID
+ * columns) are kept when the record's fields line up (a cell that is not a number), so that the
+ * row can still be traced to its customer.  A quoting error resynchronises at
  * the next line end (the parser is reset); an unterminated quote runs to the end of the file and
  * is one bad row.  Fields over 64 MiB or records over 256 MiB fail the read in both modes.
  *
@@ -226,17 +228,15 @@ static int set_row_err(pp_csv *c, size_t i, int code, const char *msg) {
   return pp_frame_put_row_error(f, c->cap > f->nrows ? c->cap : f->nrows, i, code, msg);
 }
 
-/* Make every cell of row i missing (used when a row turns out bad after it was written). */
+/* Make every cell of row i missing but its ids (used when a row turns out bad after it was
+ * written: its fields lined up, so its id is its own). */
 static void blank_row(pp_csv *c, size_t i) {
   for (size_t j = 0; j < c->ncols; j++) {
     slot *s = &c->slots[j];
-    if (s->kind == K_SKIP) continue;
+    if (s->kind == K_SKIP || s->kind == K_ID) continue;
     pp_column *col = &c->f->cols[s->col];
     if (col->type == PROP_COL_NUMERIC) {
       col->num[i] = NAN;
-    } else if (col->type == PROP_COL_ID) {
-      free(col->str[i]);
-      col->str[i] = NULL;
     } else {
       if (col->code[i] == CODE_PENDING) s->npending--;
       col->code[i] = -1;
@@ -244,10 +244,24 @@ static void blank_row(pp_csv *c, size_t i) {
   }
 }
 
+/* The id cells of the current record into row i (its fields line up with the header). */
+static int keep_ids(pp_csv *c, size_t i) {
+  for (size_t j = 0; j < c->ncols; j++) {
+    slot *s = &c->slots[j];
+    const char *t = field(c, j);
+    if (s->kind != K_ID || is_missing(c, t, c->flen[j])) continue;
+    char **dst = &c->f->cols[s->col].str[i];
+    if (!(*dst = pp_malloc(c->flen[j] + 1))) return PROP_ERR_NOMEM;
+    memcpy(*dst, t, c->flen[j] + 1);
+  }
+  return 0;
+}
+
 /* A bad record (rows_seen already counts it).  Strict: the read fails.  Non-strict: a row with
- * every cell missing and the reason.  While re-reading, the row is already in the frame. */
-static void row_fail(pp_csv *c, int code, const char *fmt, ...) PP_PRINTF(3, 4);
-static void row_fail(pp_csv *c, int code, const char *fmt, ...) {
+ * every cell missing and the reason; with ids set, the record's fields line up and its id cells
+ * are kept.  While re-reading, the row is already in the frame. */
+static void row_fail(pp_csv *c, int ids, int code, const char *fmt, ...) PP_PRINTF(4, 5);
+static void row_fail(pp_csv *c, int ids, int code, const char *fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -261,6 +275,7 @@ static void row_fail(pp_csv *c, int code, const char *fmt, ...) {
   size_t i;
   int rc = add_row(c, &i);
   if (!rc) rc = set_row_err(c, i, code, msg);
+  if (!rc && ids) rc = keep_ids(c, i);
   if (rc) c->rc = rc;
 }
 
@@ -365,11 +380,11 @@ static void header_row(pp_csv *c) {
 static void data_row(pp_csv *c) {
   size_t rowno = ++c->rows_seen;
   if (c->nfields != c->ncols) {
-    row_fail(c, PROP_ERR_CSV, "%s:%zu: expected %zu fields, found %zu", c->path, rowno, c->ncols, c->nfields);
+    row_fail(c, 0, PROP_ERR_CSV, "%s:%zu: expected %zu fields, found %zu", c->path, rowno, c->ncols, c->nfields);
     return;
   }
   if (c->nul_field) {
-    row_fail(c, PROP_ERR_CSV, "%s:%zu:%s: NUL byte in field", c->path, rowno, colname(c, c->nul_field - 1));
+    row_fail(c, 0, PROP_ERR_CSV, "%s:%zu:%s: NUL byte in field", c->path, rowno, colname(c, c->nul_field - 1));
     return;
   }
   /* phase 1: check every cell; nothing is written yet */
@@ -393,7 +408,7 @@ static void data_row(pp_csv *c) {
       }
       char ex[64];
       pp_cell_excerpt(t, len, ex, sizeof ex);
-      row_fail(c, PROP_ERR_VALUE, "%s:%zu:%s: '%s' is not a %snumber", c->path, rowno, c->names[j], ex,
+      row_fail(c, 1, PROP_ERR_VALUE, "%s:%zu:%s: '%s' is not a %snumber", c->path, rowno, c->names[j], ex,
                unparsed ? "" : "finite ");
       return;
     }
@@ -531,7 +546,7 @@ static void bad_quote(pp_csv *c) {
     return;
   }
   size_t rowno = ++c->rows_seen;
-  row_fail(c, PROP_ERR_CSV, "%s:%zu:%s: bad quoting (a quote inside an unquoted field, or text after a closing quote)",
+  row_fail(c, 0, PROP_ERR_CSV, "%s:%zu:%s: bad quoting (a quote inside an unquoted field, or text after a closing quote)",
            c->path, rowno, colname(c, c->nfields));
   reset_record(c);
   csv_free(&c->parser);
@@ -552,7 +567,7 @@ static void at_eof(pp_csv *c) {
     return;
   }
   size_t rowno = ++c->rows_seen;
-  row_fail(c, PROP_ERR_CSV, "%s:%zu: unterminated quoted field (column '%s')", c->path, rowno,
+  row_fail(c, 0, PROP_ERR_CSV, "%s:%zu: unterminated quoted field (column '%s')", c->path, rowno,
            colname(c, c->nfields));
   reset_record(c);
 }
