@@ -11,7 +11,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/prop-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-for t in csv recipe model score train; do
+for t in csv recipe model score train compare; do
   echo "== fuzz_$t: fuzz/corpus/$t"
   "$bin/fuzz_$t" "$src/fuzz/corpus/$t"
 done
