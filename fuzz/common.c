@@ -75,3 +75,40 @@ void fuzz_check_scores(const prop_model *model, const prop_frame *c, prop_scorer
   free(b);
   free(st);
 }
+
+prop_frame *fuzz_read_table(const uint8_t *data, size_t size, size_t max_rows) {
+  if (size < 2) return NULL;
+  const char *path = fuzz_write_temp(data + 1, size - 1);
+  if (!path) return NULL;
+  prop_frame *f = NULL;
+  int rc = prop_frame_read_csv(path, NULL, &f);
+  fuzz_check_status(rc);
+  if (rc) return NULL;
+  if (prop_frame_ncols(f) < 2 || prop_frame_nrows(f) > max_rows) {
+    prop_frame_free(f);
+    return NULL;
+  }
+  return f;
+}
+
+prop_recipe *fuzz_small_recipe(uint8_t o, const char *selection) {
+  static const char *const vote[3] = {"soft", "logit", "hard"};
+  static const char *const calib[3] = {"isotonic", "platt", "none"};
+  int v = (o & 3) % 3, cal = ((o >> 2) & 3) % 3;
+  char text[1024];
+  snprintf(text, sizeof text,
+           "{\"name\": \"fuzz\", \"seed\": %d, \"cv_folds\": 2,"
+           " \"members\": [{\"name\": \"xgboost\", \"params\": {\"eta\": 0.3, \"max_depth\": 2, \"rounds\": 3}},"
+           "  {\"name\": \"random_forest\", \"params\": {\"n_estimators\": 8, \"min_samples_leaf\": 2}},"
+           "  {\"name\": \"svc\", \"params\": {\"max_train_rows\": 100}},"
+           "  {\"name\": \"decision_tree\", \"params\": {\"max_depth\": 3, \"min_samples_leaf\": 2}},"
+           "  {\"name\": \"knn\", \"params\": {\"k\": 3}}, {\"name\": \"logistic\", \"params\": {\"C\": 1.0}}],"
+           " \"ensemble\": {\"voting\": \"%s\", \"weights\": \"%s\", %s},"
+           " \"calibration\": \"%s\", \"calibration_min_rows\": 5}",
+           (o >> 5) & 7, vote[v], v == 2 ? "equal" : "fit", selection, calib[cal]);
+  prop_recipe *r = NULL;
+  int rc = prop_recipe_parse(text, "fuzz recipe", &r);
+  if (rc) fprintf(stderr, "fuzz recipe: %s\n", prop_last_error());
+  FUZZ_CHECK(rc == PROP_OK);
+  return r;
+}

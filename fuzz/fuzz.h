@@ -36,4 +36,14 @@ void fuzz_check_status(int rc);
  * from the single-row scorer s (same unseen-category policy as the batch: the default). */
 void fuzz_check_scores(const prop_model *model, const prop_frame *c, prop_scorer *s);
 
+/* The table of a training-style input: byte 0 is for the target's options, the rest a CSV read
+ * strictly.  NULL when it does not read (the status was checked), has fewer than 2 columns or
+ * more than max_rows rows (to keep runs short). */
+prop_frame *fuzz_read_table(const uint8_t *data, size_t size, size_t max_rows);
+
+/* A small recipe of every member (2 folds).  Bits of o: 0-1 the vote (soft, logit, hard; hard
+ * votes with equal weights, the others fit them), 2-3 the calibrator (isotonic, platt, none),
+ * 5-7 the seed.  selection: the ensemble's selection fields, e.g. "\"selection\": \"all\"". */
+prop_recipe *fuzz_small_recipe(uint8_t o, const char *selection);
+
 #endif

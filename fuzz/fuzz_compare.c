@@ -27,35 +27,11 @@ static void check_numbers(const json_t *v, int depth) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (size < 2) return 0;
+  prop_frame *f = fuzz_read_table(data, size, 300);
+  if (!f) return 0;
   uint8_t o = data[0];
-  const char *path = fuzz_write_temp(data + 1, size - 1);
-  if (!path) return 0;
-  prop_frame *f = NULL;
-  int rc = prop_frame_read_csv(path, NULL, &f);
-  fuzz_check_status(rc);
-  if (rc) return 0;
   size_t nc = prop_frame_ncols(f);
-  if (nc < 2 || prop_frame_nrows(f) > 300) {
-    prop_frame_free(f);
-    return 0;
-  }
-  static const char *const vote[3] = {"soft", "logit", "hard"};
-  static const char *const calib[3] = {"isotonic", "platt", "none"};
-  int v = (o & 3) % 3, cal = ((o >> 2) & 3) % 3;
-  char recipe[1024];
-  snprintf(recipe, sizeof recipe,
-           "{\"name\": \"fuzz-compare\", \"seed\": 1, \"cv_folds\": 2,"
-           " \"members\": [{\"name\": \"xgboost\", \"params\": {\"eta\": 0.3, \"max_depth\": 2, \"rounds\": 3}},"
-           "  {\"name\": \"random_forest\", \"params\": {\"n_estimators\": 8, \"min_samples_leaf\": 2}},"
-           "  {\"name\": \"svc\", \"params\": {\"max_train_rows\": 100}},"
-           "  {\"name\": \"decision_tree\", \"params\": {\"max_depth\": 3, \"min_samples_leaf\": 2}},"
-           "  {\"name\": \"knn\", \"params\": {\"k\": 3}}, {\"name\": \"logistic\", \"params\": {\"C\": 1.0}}],"
-           " \"ensemble\": {\"voting\": \"%s\", \"weights\": \"%s\", \"selection\": \"top_k\", \"k\": 3},"
-           " \"calibration\": \"%s\", \"calibration_min_rows\": 5}",
-           vote[v], v == 2 ? "equal" : "fit", calib[cal]);
-  prop_recipe *r = NULL;
-  FUZZ_CHECK(prop_recipe_parse(recipe, "fuzz-compare recipe", &r) == PROP_OK);
+  prop_recipe *r = fuzz_small_recipe(o, "\"selection\": \"top_k\", \"k\": 3");
   prop_compare_options co;
   prop_compare_options_default(&co);
   co.train.target = prop_frame_colname(f, nc - 1);
@@ -67,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   co.latency_runs = 3;
   co.max_curve_points = 10;
   char *json = NULL;
-  rc = prop_compare(f, r, &co, &json);
+  int rc = prop_compare(f, r, &co, &json);
   fuzz_check_status(rc);
   if (getenv("FUZZ_VERBOSE")) fprintf(stderr, "compare: %s\n", rc ? prop_last_error() : "ok");
   FUZZ_CHECK((rc == PROP_OK) == (json != NULL));
