@@ -159,6 +159,8 @@ uint32_t pp_crc32(const void *data, size_t len);
 /* 1 when the CPU runs AVX-512F (x86-64 with GCC or clang), else 0: the members' vector kernels are
  * compiled for it with target attributes and chosen at run time on this answer. */
 int pp_cpu_avx512f(void);
+/* 1 when the CPU runs AVX2 (same conditions), for kernels that also have an AVX2 copy. */
+int pp_cpu_avx2(void);
 /* Rows per block when n rows are cut into blocks that threads take whole: at least
  * ceil(n / max_rows) blocks and at least min_blocks, their number rounded up to a multiple of nt
  * (so no thread waits for another's extra block), all of the same size ceil(n / blocks). */

@@ -15,6 +15,15 @@ int pp_cpu_avx512f(void) {
 #endif
 }
 
+int pp_cpu_avx2(void) {
+#if PP_HAVE_AVX512
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") != 0;
+#else
+  return 0;
+#endif
+}
+
 double pp_logit_clamped(double p, double eps) {
   if (p < eps) p = eps;
   else if (p > 1.0 - eps) p = 1.0 - eps;

@@ -127,8 +127,12 @@ size_t pp_svc_scratch(const pp_svc_model *m, size_t n);
 /* Decision values of n rows of X (d columns) into dec[n].  scratch: NULL or pp_svc_scratch(m, n)
  * bytes (used when one thread runs).  Each row's value depends on that row only. */
 int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread);
-/* The same with the kernel loop's path chosen by the caller, as pp_svc_kernel_transform_path(). */
+/* The same with the path chosen by the caller: PP_SVC_PATH_AVX512 (dot products and kernel
+ * loop with AVX-512), PP_SVC_PATH_AVX2 (dot products with AVX2, the portable kernel loop) or
+ * PP_SVC_PATH_PORTABLE; all three give the same bits.  pp_svc_decision() takes the best the CPU
+ * runs.  For tests. */
+enum { PP_SVC_PATH_PORTABLE = 0, PP_SVC_PATH_AVX512 = 1, PP_SVC_PATH_AVX2 = 2 };
 int pp_svc_decision_path(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread,
-                         int simd);
+                         int path);
 
 #endif

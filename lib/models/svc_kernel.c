@@ -172,6 +172,52 @@ static void dots_portable(const pp_svc_model *m, const float *Xb, size_t nb, flo
 
 #if PP_HAVE_AVX512
 #include <immintrin.h>
+
+/* The same sums with AVX2 (CPUs without AVX-512): four rows by 16 support vectors in registers,
+ * a row at a time for the last rows of a block. */
+__attribute__((target("avx2"))) static void dots_avx2(const pp_svc_model *m, const float *Xb, size_t nb, float *D) {
+  const size_t ns = m->nsv, d = m->d, nsp = m->nsv_pad;
+  float tmp[16];
+  size_t r = 0;
+  for (; r + 4 <= nb; r += 4) {
+    const float *x = Xb + r * d;
+    for (size_t s0 = 0; s0 < ns; s0 += 16) {
+      __m256 a[4][2];
+      for (int i = 0; i < 4; i++) a[i][0] = a[i][1] = _mm256_setzero_ps();
+      for (size_t k = 0; k < d; k++) {
+        const float *t = m->svT + k * nsp + s0;
+        const __m256 t0 = _mm256_loadu_ps(t), t1 = _mm256_loadu_ps(t + 8);
+        for (int i = 0; i < 4; i++) {
+          const __m256 b = _mm256_set1_ps(x[(size_t)i * d + k]);
+          a[i][0] = _mm256_add_ps(a[i][0], _mm256_mul_ps(b, t0));
+          a[i][1] = _mm256_add_ps(a[i][1], _mm256_mul_ps(b, t1));
+        }
+      }
+      size_t w = ns - s0 < 16 ? ns - s0 : 16;
+      for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(tmp, a[i][0]);
+        _mm256_storeu_ps(tmp + 8, a[i][1]);
+        memcpy(D + (r + (size_t)i) * ns + s0, tmp, w * sizeof(float));
+      }
+    }
+  }
+  for (; r < nb; r++) {
+    const float *x = Xb + r * d;
+    for (size_t s0 = 0; s0 < ns; s0 += 16) {
+      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+      for (size_t k = 0; k < d; k++) {
+        const float *t = m->svT + k * nsp + s0;
+        const __m256 b = _mm256_set1_ps(x[k]);
+        a0 = _mm256_add_ps(a0, _mm256_mul_ps(b, _mm256_loadu_ps(t)));
+        a1 = _mm256_add_ps(a1, _mm256_mul_ps(b, _mm256_loadu_ps(t + 8)));
+      }
+      size_t w = ns - s0 < 16 ? ns - s0 : 16;
+      _mm256_storeu_ps(tmp, a0);
+      _mm256_storeu_ps(tmp + 8, a1);
+      memcpy(D + r * ns + s0, tmp, w * sizeof(float));
+    }
+  }
+}
 #define SVC_HAVE_AVX512 1
 
 /* The same sums, four rows by 32 support vectors in registers (a row at a time for the last
@@ -364,12 +410,13 @@ size_t pp_svc_scratch(const pp_svc_model *m, size_t n) {
 /* RBF decision values of rows [0, nb) of Xb into dec; work holds nb x (nsv + 1) floats: the dot
  * products (dots_*), then per row the kernel values (as in training, rbf_value()) summed with
  * the coefficients without being stored. */
-static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *work, double *dec, int simd) {
+static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *work, double *dec, int path) {
   const size_t ns = m->nsv, d = m->d;
   const float ng = -(float)m->gamma;
   float *D = work, *sx = work + nb * ns;
 #if SVC_HAVE_AVX512
-  if (simd) dots_avx512(m, Xb, nb, D);
+  if (path == PP_SVC_PATH_AVX512) dots_avx512(m, Xb, nb, D);
+  else if (path == PP_SVC_PATH_AVX2) dots_avx2(m, Xb, nb, D);
   else
 #endif
     dots_portable(m, Xb, nb, D);
@@ -377,7 +424,7 @@ static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *
   for (size_t r = 0; r < nb; r++) {
     double s;
 #if SVC_HAVE_AVX512
-    if (simd)
+    if (path == PP_SVC_PATH_AVX512)
       s = dec_row_avx512(D + r * ns, ns, sx[r], m->sv_sq, m->coef, ng);
     else
 #endif
@@ -387,7 +434,7 @@ static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *
 }
 
 int pp_svc_decision_path(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread,
-                         int simd) {
+                         int path) {
   if (n == 0) return 0;
   const size_t d = m->d;
   if (m->kernel == PP_SVC_LINEAR || m->nsv == 0) {
@@ -407,7 +454,7 @@ int pp_svc_decision_path(const pp_svc_model *m, const float *X, size_t n, double
     if (!D && !(D = pp_malloc(pp_svc_scratch(m, n)))) return PROP_ERR_NOMEM;
     for (size_t b = 0; b < nblk; b++) {
       size_t i0 = b * PRED_BLOCK, nb = n - i0 < PRED_BLOCK ? n - i0 : PRED_BLOCK;
-      rbf_block(m, X + i0 * d, nb, D, dec + i0, simd);
+      rbf_block(m, X + i0 * d, nb, D, dec + i0, path);
     }
     if (D != scratch) free(D);
     return 0;
@@ -424,7 +471,7 @@ int pp_svc_decision_path(const pp_svc_model *m, const float *X, size_t n, double
     for (size_t b = 0; b < nblk; b++) {
       if (!D) continue;
       size_t i0 = b * PRED_BLOCK, nb = n - i0 < PRED_BLOCK ? n - i0 : PRED_BLOCK;
-      rbf_block(m, X + i0 * d, nb, D, dec + i0, simd);
+      rbf_block(m, X + i0 * d, nb, D, dec + i0, path);
     }
     free(D);
   }
@@ -433,5 +480,6 @@ int pp_svc_decision_path(const pp_svc_model *m, const float *X, size_t n, double
 }
 
 int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread) {
-  return pp_svc_decision_path(m, X, n, dec, scratch, nthread, pp_svc_simd_active());
+  int path = pp_svc_simd_active() ? PP_SVC_PATH_AVX512 : pp_cpu_avx2() ? PP_SVC_PATH_AVX2 : PP_SVC_PATH_PORTABLE;
+  return pp_svc_decision_path(m, X, n, dec, scratch, nthread, path);
 }
