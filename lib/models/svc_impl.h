@@ -1,6 +1,7 @@
 /* Internals of the C-SVC member (svc.c, svc_smo.c, svc_kernel.c), visible to tests/test_svc.c.
  *
- *   svc_kernel.c  kernel blocks with OpenBLAS sgemm: the full Gram matrix, the decision function
+ *   svc_kernel.c  kernel blocks: the full Gram matrix (OpenBLAS sgemm) and the decision function
+ *                 (dot products of our own in a fixed order, so a row's value is its own)
  *   svc_smo.c     the SMO solver (WSS3 working-set selection, shrinking, per-row bounds C_i,
  *                 an LRU cache of kernel rows when the full matrix does not fit the budget)
  *   svc.c         the member: parameters, row cap, probability folds, Platt, save / load, info

@@ -1,5 +1,6 @@
-/* Kernel blocks for the C-SVC: dot products with OpenBLAS sgemm, turned into RBF or linear
- * kernel values; the full Gram matrix; the decision function of a fitted model. */
+/* Kernel blocks for the C-SVC: dot products (OpenBLAS sgemm for training's Gram matrix; our own,
+ * in a fixed order, for the decision function of a fitted model), turned into RBF or linear kernel
+ * values. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
