@@ -174,6 +174,9 @@ static void dots_portable(const pp_svc_model *m, const float *Xb, size_t nb, flo
 #if PP_HAVE_AVX512
 #include <immintrin.h>
 
+/* The first `left` lanes of a 16-lane mask (all 16 from 16 on): the values left at a row's end. */
+static inline __mmask16 tail_mask(size_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u); }
+
 /* The same sums with AVX2 (CPUs without AVX-512): four rows by 16 support vectors in registers,
  * a row at a time for the last rows of a block. */
 __attribute__((target("avx2"))) static void dots_avx2(const pp_svc_model *m, const float *Xb, size_t nb, float *D) {
@@ -242,9 +245,8 @@ __attribute__((target("avx512f"))) static void dots_avx512(const pp_svc_model *m
           a[i][1] = _mm512_add_ps(a[i][1], _mm512_mul_ps(b, t1));
         }
       }
-      size_t w = ns - s0 < SVC_DOT_COLS ? ns - s0 : SVC_DOT_COLS;
-      __mmask16 k0 = w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << w) - 1u);
-      __mmask16 k1 = w >= 32 ? (__mmask16)0xFFFF : w > 16 ? (__mmask16)((1u << (w - 16)) - 1u) : (__mmask16)0;
+      size_t w = ns - s0; /* support vectors left; the tile stores at most 32 */
+      __mmask16 k0 = tail_mask(w), k1 = w > 16 ? tail_mask(w - 16) : 0;
       for (int i = 0; i < 4; i++) {
         float *o = D + (r + (size_t)i) * ns + s0;
         _mm512_mask_storeu_ps(o, k0, a[i][0]);
@@ -262,9 +264,8 @@ __attribute__((target("avx512f"))) static void dots_avx512(const pp_svc_model *m
         a0 = _mm512_add_ps(a0, _mm512_mul_ps(b, _mm512_loadu_ps(t)));
         a1 = _mm512_add_ps(a1, _mm512_mul_ps(b, _mm512_loadu_ps(t + 16)));
       }
-      size_t w = ns - s0 < SVC_DOT_COLS ? ns - s0 : SVC_DOT_COLS;
-      __mmask16 k0 = w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << w) - 1u);
-      __mmask16 k1 = w >= 32 ? (__mmask16)0xFFFF : w > 16 ? (__mmask16)((1u << (w - 16)) - 1u) : (__mmask16)0;
+      size_t w = ns - s0; /* support vectors left; the tile stores at most 32 */
+      __mmask16 k0 = tail_mask(w), k1 = w > 16 ? tail_mask(w - 16) : 0;
       _mm512_mask_storeu_ps(D + r * ns + s0, k0, a0);
       _mm512_mask_storeu_ps(D + r * ns + s0 + 16, k1, a1);
     }
@@ -299,7 +300,6 @@ __attribute__((target("avx512f"))) static inline __m512 rbf16(__mmask16 mk, __m5
   return exp_neg16(_mm512_mul_ps(ng, d2));
 }
 
-static inline __mmask16 tail_mask(size_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u); }
 
 __attribute__((target("avx512f"))) static void transform_rows_avx512(float *C, size_t m, size_t n, size_t ldc,
                                                                      const float *sqa, const float *sqb, float ng) {
