@@ -35,9 +35,7 @@ int prop_model_permutation_importance(const prop_model *m, const prop_frame *f, 
       rc = pp_err(st[i], "%s:%zu: row cannot be scored", pp_frame_source(f), prop_frame_row_number(f, i));
       goto done;
     }
-  prop_predict_options po; /* held-out rows: a category training lacked goes to the <other> bucket */
-  prop_predict_options_default(&po);
-  po.unseen = PROP_UNSEEN_BUCKET;
+  prop_predict_options po = pp_eval_predict_options(0);
   if ((rc = prop_model_predict_dense(m, raw, PROP_FLOAT64, n, nf, nf, p, NULL, NULL, &po))) goto done;
   double base = pp_auc(p, y, n);
   if (base != base) {

@@ -73,10 +73,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
       st = pp_malloc_array(nte ? nte : 1, sizeof *st);
       if (!p || !band || !st) rc = PROP_ERR_NOMEM;
     }
-    prop_predict_options po; /* a later month may bring a category its training months lacked */
-    prop_predict_options_default(&po);
-    po.unseen = PROP_UNSEEN_BUCKET;
-    po.nthread = opt->nthread;
+    prop_predict_options po = pp_eval_predict_options(opt->nthread);
     if (!rc) rc = prop_model_predict_frame(model, fte, p, band, st, &po);
     for (size_t i = 0; !rc && i < nte; i++) /* a month's metrics are over all its rows, or none */
       if (st[i]) {

@@ -190,10 +190,7 @@ static int measure_member(const pp_member_ops *ops, const void *model, const flo
 static int measure_ensemble(const prop_model *m, const prop_frame *fte, const prop_compare_options *o, int nthread,
                             double *p, double *secs, double *us, timing *t) {
   size_t nte = fte->nrows;
-  prop_predict_options po;
-  prop_predict_options_default(&po);
-  po.nthread = nthread;
-  po.unseen = PROP_UNSEEN_BUCKET; /* held-out rows may hold categories training lacked, as members see them */
+  prop_predict_options po = pp_eval_predict_options(nthread);
   size_t runs = 0;
   double spent = 0;
   for (size_t k = 0; k < o->batch_runs; k++) {
@@ -658,11 +655,8 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
     json_t *e = model_json(&b, "ensemble", "ensemble", p, y_te, nte, &t, o->max_curve_points);
     /* the same model's vote before its calibrator: what the calibration changed (p keeps the calibrated
      * probabilities: the band table below is cut from them) */
-    prop_predict_options po;
-    prop_predict_options_default(&po);
-    po.nthread = ctx.nthread;
+    prop_predict_options po = pp_eval_predict_options(ctx.nthread);
     po.uncalibrated = 1;
-    po.unseen = PROP_UNSEEN_BUCKET;
     double *vote = pp_malloc_array(nte, sizeof *vote);
     rc = vote ? prop_model_predict_frame(ens, fte, vote, NULL, NULL, &po) : PROP_ERR_NOMEM;
     if (!rc) rc = all_finite(vote, nte, "ensemble vote");

@@ -88,6 +88,11 @@ double pp_calibrate_apply(const prop_model *m, double s);
 int pp_fit_member(const pp_member_spec *spec, const prop_recipe *r, const float *X, const float *y, size_t m,
                   size_t d, const char *const *names, const pp_ctx *ctx, uint64_t seed, void **model);
 
+/* Predict options of the evaluation paths (compare, backtest, permutation importance): labelled
+ * held-out rows, where a category the training rows lacked (a later month's new card type, a rare
+ * state) is scored through the <other> bucket rather than refused, so that every row counts. */
+prop_predict_options pp_eval_predict_options(int nthread);
+
 /* Score n encoded rows X (n x width) into prob/band; scratch per member may be NULL; raw != 0 gives the
  * vote before the calibrator. */
 int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp /* n x nmem */,

@@ -23,6 +23,14 @@ void prop_predict_options_default(prop_predict_options *opt) {
   if (opt) memset(opt, 0, sizeof *opt);
 }
 
+prop_predict_options pp_eval_predict_options(int nthread) {
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  po.nthread = nthread;
+  po.unseen = PROP_UNSEEN_BUCKET;
+  return po;
+}
+
 int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp, void *const *scratch, int raw,
                      double *prob, int *band) {
   for (size_t j = 0; j < m->nmem; j++)
