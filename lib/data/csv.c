@@ -244,16 +244,18 @@ static void blank_row(pp_csv *c, size_t i) {
   }
 }
 
+/* Field j of the current record (an id column's, not missing) into row i. */
+static int put_id(pp_csv *c, size_t j, size_t i) {
+  char **dst = &c->f->cols[c->slots[j].col].str[i];
+  if (!(*dst = pp_malloc(c->flen[j] + 1))) return PROP_ERR_NOMEM;
+  memcpy(*dst, field(c, j), c->flen[j] + 1);
+  return 0;
+}
+
 /* The id cells of the current record into row i (its fields line up with the header). */
 static int keep_ids(pp_csv *c, size_t i) {
-  for (size_t j = 0; j < c->ncols; j++) {
-    slot *s = &c->slots[j];
-    const char *t = field(c, j);
-    if (s->kind != K_ID || is_missing(c, t, c->flen[j])) continue;
-    char **dst = &c->f->cols[s->col].str[i];
-    if (!(*dst = pp_malloc(c->flen[j] + 1))) return PROP_ERR_NOMEM;
-    memcpy(*dst, t, c->flen[j] + 1);
-  }
+  for (size_t j = 0; j < c->ncols; j++)
+    if (c->slots[j].kind == K_ID && !is_missing(c, field(c, j), c->flen[j])) PP_TRY(put_id(c, j, i));
   return 0;
 }
 
@@ -431,10 +433,7 @@ static void data_row(pp_csv *c) {
       break;
     case K_CAT:
     case K_AUTO_CAT: rc = pp_column_intern(col, t, &col->code[i]); break;
-    case K_ID:
-      if ((col->str[i] = pp_malloc(c->flen[j] + 1))) memcpy(col->str[i], t, c->flen[j] + 1);
-      else rc = PROP_ERR_NOMEM;
-      break;
+    case K_ID: rc = put_id(c, j, i); break;
     default: break;
     }
   }
