@@ -29,9 +29,9 @@ void fuzz_check_status(int rc) {
 void fuzz_check_scores(const prop_model *model, const prop_frame *c, prop_scorer *s) {
   size_t n = prop_frame_nrows(c), d = prop_model_n_inputs(model);
   size_t n1 = n ? n : 1;
-  double *p = malloc(n1 * sizeof *p), *row = malloc((d ? d : 1) * sizeof *row), *col = malloc(n1 * sizeof *col);
+  double *p = malloc(n1 * sizeof *p), *X = malloc(n1 * (d ? d : 1) * sizeof *X), *col = malloc(n1 * sizeof *col);
   int *b = malloc(n1 * sizeof *b), *st = malloc(n1 * sizeof *st);
-  FUZZ_CHECK(p && row && col && b && st);
+  FUZZ_CHECK(p && X && col && b && st);
   for (size_t i = 0; i < n; i++) p[i] = -7, b[i] = -7, st[i] = -7; /* every row must be written */
   prop_predict_options po;
   prop_predict_options_default(&po);
@@ -39,38 +39,34 @@ void fuzz_check_scores(const prop_model *model, const prop_frame *c, prop_scorer
   int rc = prop_model_predict_frame(model, c, p, b, st, &po);
   fuzz_check_status(rc);
   FUZZ_CHECK(rc == PROP_OK); /* the model's columns are all in the frame: only rows can fail */
-  size_t nb = prop_model_n_bands(model);
-  for (size_t i = 0; i < n; i++) {
-    if (st[i] == PROP_OK) {
-      FUZZ_CHECK(p[i] >= 0 && p[i] <= 1 && b[i] >= 1 && (size_t)b[i] <= nb);
-    } else {
-      FUZZ_CHECK(st[i] < 0 && st[i] >= PROP_ERR_RANGE && isnan(p[i]) && b[i] == 0);
+  /* the rows as the scorer takes them: numbers as they are, categories as the model's codes */
+  for (size_t j = 0; j < d; j++) {
+    long k = prop_frame_find(c, prop_model_input_name(model, j));
+    FUZZ_CHECK(k >= 0);
+    int cat = prop_model_input_type(model, j) == PROP_COL_CATEGORICAL;
+    if (!cat) FUZZ_CHECK(prop_frame_numeric_values(c, (size_t)k, col) == PROP_OK);
+    for (size_t i = 0; i < n; i++) {
+      const char *v = cat ? prop_frame_string_value(c, (size_t)k, i) : NULL;
+      X[i * d + j] = !cat ? col[i] : v ? prop_model_category_code(model, j, v) : NAN;
     }
   }
-  /* rows the scorer can take: numbers as they are, categories as the model's codes */
+  size_t nb = prop_model_n_bands(model);
   for (size_t i = 0; i < n; i++) {
-    if (st[i] != PROP_OK) continue;
-    FUZZ_CHECK(prop_frame_row_error(c, i) == NULL);
-    for (size_t j = 0; j < d; j++) {
-      long k = prop_frame_find(c, prop_model_input_name(model, j));
-      FUZZ_CHECK(k >= 0);
-      if (prop_model_input_type(model, j) == PROP_COL_CATEGORICAL) {
-        const char *v = prop_frame_string_value(c, (size_t)k, i);
-        row[j] = v ? prop_model_category_code(model, j, v) : NAN;
-      } else {
-        FUZZ_CHECK(prop_frame_numeric_values(c, (size_t)k, col) == PROP_OK);
-        row[j] = col[i];
-      }
+    if (st[i] != PROP_OK) {
+      FUZZ_CHECK(st[i] < 0 && st[i] >= PROP_ERR_RANGE && isnan(p[i]) && b[i] == 0);
+      continue;
     }
+    FUZZ_CHECK(p[i] >= 0 && p[i] <= 1 && b[i] >= 1 && (size_t)b[i] <= nb);
+    FUZZ_CHECK(prop_frame_row_error(c, i) == NULL);
     double p1;
     int b1;
-    FUZZ_CHECK(prop_scorer_score(s, row, &p1, &b1) == PROP_OK);
+    FUZZ_CHECK(prop_scorer_score(s, X + i * d, &p1, &b1) == PROP_OK);
     if (memcmp(&p1, &p[i], sizeof p1) != 0 || b1 != b[i])
       fprintf(stderr, "row %zu: batch %.17g band %d, single row %.17g band %d\n", i, p[i], b[i], p1, b1);
     FUZZ_CHECK(memcmp(&p1, &p[i], sizeof p1) == 0 && b1 == b[i]);
   }
   free(p);
-  free(row);
+  free(X);
   free(col);
   free(b);
   free(st);
