@@ -6,17 +6,7 @@ cli=$1
 src_dir=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/prop-cli.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass+1)); echo "ok   - $1"; }
-no() { fail=$((fail+1)); echo "FAIL - $1"; }
-expect_code() { # name expected_code command...
-  local name=$1 want=$2; shift 2
-  "$@" >"$work/out.txt" 2>"$work/err.txt"; local got=$?
-  if [ "$got" = "$want" ]; then ok "$name (exit $got)"; else no "$name: exit $got, wanted $want: $(head -c 400 "$work/err.txt")"; fi
-}
-has() { # name file pattern
-  if grep -q -- "$3" "$2"; then ok "$1"; else no "$1: '$3' not in $2: $(head -c 400 "$2")"; fi
-}
+. "$src_dir/tests/harness.sh"
 
 recipe=$src_dir/tests/recipes/small.json
 expect_code "gen writes the demo" 0 "$cli" gen --out-dir "$work/demo" --customers 600 --months 3 --seed 5
@@ -150,5 +140,4 @@ expect_code "id column missing from the file" 2 "$cli" score --model "$work/m.bi
 has "id column missing: named" "$work/err.txt" "id column 'customer_id' is missing"
 [ -e "$work/o.csv" ] && no "no output without ids" || ok "no output without ids"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

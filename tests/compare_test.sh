@@ -10,17 +10,7 @@ py=/usr/bin/python3
 chromium=/usr/bin/chromium
 work=$(mktemp -d "${TMPDIR:-/tmp}/prop-compare.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass+1)); echo "ok   - $1"; }
-no() { fail=$((fail+1)); echo "FAIL - $1"; }
-expect_code() { # name expected_code command...
-  local name=$1 want=$2; shift 2
-  "$@" >"$work/out.txt" 2>"$work/err.txt"; local got=$?
-  if [ "$got" = "$want" ]; then ok "$name (exit $got)"; else no "$name: exit $got, wanted $want: $(head -c 600 "$work/err.txt")"; fi
-}
-has() { # name file pattern
-  if grep -q -- "$3" "$2"; then ok "$1"; else no "$1: '$3' not in $2: $(head -c 400 "$2")"; fi
-}
+. "$src_dir/tests/harness.sh"
 check() { # name python-script args... : the script prints problems, one a line; none = pass
   local name=$1; shift
   if "$py" "$@" >"$work/check.txt" 2>&1; then ok "$name"; else no "$name: $(head -c 1500 "$work/check.txt")"; fi
@@ -324,5 +314,4 @@ PY
   [ -n "${PROP_KEEP_SCREENSHOT:-}" ] && cp "$work/shot.png" "$PROP_KEEP_SCREENSHOT"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
