@@ -263,7 +263,8 @@ PROP_API void prop_model_free(prop_model *m);
  * Model files
  * ------------------------------------------------------------------------------------------- */
 /*! Save m to path atomically (temporary file in the same folder, fsync, rename): a reader never
- *  sees a half-written model.  Thread-safe with respect to scoring. */
+ *  sees a half-written model.  The file keeps the mode of the one it replaces (a new one gets
+ *  0644).  Thread-safe with respect to scoring. */
 PROP_API int prop_model_save(const prop_model *m, const char *path);
 /*! Load a model file.  Refuses, each with its own code: a file from another program
  *  (PROP_ERR_FORMAT), a newer format (PROP_ERR_VERSION), a truncated file (PROP_ERR_TRUNCATED)
@@ -301,6 +302,17 @@ PROP_API const char *prop_model_time_column(const prop_model *m);
 /*! The target column's name and positive label (owned by the model). */
 PROP_API const char *prop_model_target(const prop_model *m);
 PROP_API const char *prop_model_positive_label(const prop_model *m);
+/*! The one label the training rows carried besides the positive one ("0" for 0/1 labels; owned
+ *  by the model), or NULL when they carried several (with a positive label given: all of them
+ *  read as negative) or the model file is older than this function (model format 3). */
+PROP_API const char *prop_model_negative_label(const prop_model *m);
+/*! The outcomes of a labelled frame as the model's training read its target: y[i] (nrows entries,
+ *  caller-allocated) is 1 for the positive label and 0 for the negative one, a label equal as text
+ *  or as the same number ("1.0" and "1").  column: NULL for the model's target column.  When the
+ *  model has a negative label, any third label is PROP_ERR_CATEGORY naming the file, row, column
+ *  and label (a typo such as "yes" in a 0/1 column is never counted as a 0); a missing label is
+ *  PROP_ERR_VALUE naming the row.  Every row may have the same outcome.  Thread-safe. */
+PROP_API int prop_model_target_values(const prop_model *m, const prop_frame *f, const char *column, int *y);
 /*! Number of bands and their edges: edges has nbands+1 entries, edges[0]=0, edges[nbands]=1;
  *  band b (1-based) is [edges[b-1], edges[b]), the last one closed. */
 PROP_API size_t prop_model_n_bands(const prop_model *m);

@@ -16,13 +16,13 @@ int cmd_bands(args *a) {
   if (st) return fail("bands", st);
   if (!target) target = prop_model_target(m);
   prop_frame *f = NULL;
-  prop_csv_options co;
+  prop_csv_options co; /* the id column is not needed here: a file may lack it */
   prop_csv_options_default(&co);
-  const char *names[2] = {target, prop_model_id_column(m)};
-  prop_coltype types[2] = {PROP_COL_TARGET, PROP_COL_ID};
+  const char *names[1] = {target};
+  prop_coltype types[1] = {PROP_COL_TARGET};
   co.declared_names = names;
   co.declared_types = types;
-  co.n_declared = names[1] ? 2 : 1;
+  co.n_declared = 1;
   st = prop_frame_read_csv(data, &co, &f);
   size_t n = f ? prop_frame_nrows(f) : 0;
   double *prob = malloc((n ? n : 1) * sizeof *prob);
@@ -32,7 +32,7 @@ int cmd_bands(args *a) {
   prop_predict_options_default(&po);
   po.unseen = PROP_UNSEEN_BUCKET;
   if (!st) st = prop_model_predict_frame(m, f, prob, NULL, NULL, &po);
-  if (!st) st = prop_frame_binary_values(f, target, prop_model_positive_label(m), y);
+  if (!st) st = prop_model_target_values(m, f, target, y); /* the model's two labels, no third */
   if (!st && conn) {
     c = malloc((n ? n : 1) * sizeof *c);
     st = c ? prop_frame_binary_values(f, conn, NULL, c) : PROP_ERR_NOMEM;
@@ -95,7 +95,8 @@ int cmd_importance(args *a) {
   if (arg_leftover(a, "importance")) return 1;
   if (!model_path || !*model_path) return usage_error("importance", "--model is required");
   size_t repeats = 3;
-  if (rep && parse_size(rep, &repeats)) return usage_error("importance", "--repeats takes a whole number");
+  if (rep && (parse_size(rep, &repeats) || repeats == 0))
+    return usage_error("importance", "--repeats takes a whole number of at least 1");
   prop_model *m = NULL;
   int st = prop_model_load(model_path, &m);
   if (st) return fail("importance", st);
@@ -134,6 +135,13 @@ int cmd_importance(args *a) {
   return ec;
 }
 
+/* The number of v (as a percentage with pct) in width columns with decimals decimals, or "-" there
+ * when v is null or missing; then two spaces. */
+static void print_number(const json_t *v, int pct, int width, int decimals) {
+  if (json_is_number(v)) printf("%*.*f%s  ", width - pct, decimals, (pct ? 100 : 1) * json_number_value(v), pct ? "%" : "");
+  else printf("%*s  ", width, "-");
+}
+
 int print_backtest(const char *report, const char *json_path) {
   json_error_t err;
   json_t *root = json_loads(report, 0, &err);
@@ -143,15 +151,16 @@ int print_backtest(const char *report, const char *json_path) {
   size_t i;
   json_t *mo;
   json_array_foreach(months, i, mo) {
-    printf("%5g  %10lld  %5lld  %8lld  %.4f  %.4f  %5.1f%%  %5.1f%%  %5.1f%%  ",
-           json_number_value(json_object_get(mo, "month")),
+    printf("%5g  %10lld  %5lld  %8lld  ", json_number_value(json_object_get(mo, "month")),
            (long long)json_integer_value(json_object_get(mo, "train_rows")),
            (long long)json_integer_value(json_object_get(mo, "rows")),
-           (long long)json_integer_value(json_object_get(mo, "positives")),
-           json_number_value(json_object_get(mo, "auc")), json_number_value(json_object_get(mo, "ece")),
-           100 * json_number_value(json_object_get(mo, "capture_top10")),
-           100 * json_number_value(json_object_get(mo, "capture_top20")),
-           100 * json_number_value(json_object_get(mo, "capture_top30")));
+           (long long)json_integer_value(json_object_get(mo, "positives")));
+    /* null (e.g. the AUC of a month with one class) prints as "-", never as 0 */
+    print_number(json_object_get(mo, "auc"), 0, 6, 4);
+    print_number(json_object_get(mo, "ece"), 0, 6, 4);
+    print_number(json_object_get(mo, "capture_top10"), 1, 6, 1);
+    print_number(json_object_get(mo, "capture_top20"), 1, 6, 1);
+    print_number(json_object_get(mo, "capture_top30"), 1, 6, 1);
     size_t j;
     json_t *name;
     json_array_foreach(json_object_get(mo, "members"), j, name) printf("%s%s", j ? "," : "", json_string_value(name));

@@ -746,41 +746,82 @@ static void test_binary_labels(void **state) {
   int *y = NULL;
   char *pos = NULL;
   /* 0/1 labels, "1.0" counts as 1 */
-  assert_int_equal(pp_frame_binary_column(f, "zo", NULL, &y, &pos), 0);
+  assert_int_equal(pp_frame_binary_column(f, "zo", NULL, NULL, &y, &pos, NULL), 0);
   assert_true(y[0] == 0 && y[1] == 1 && y[2] == 1 && y[3] == 0);
   assert_string_equal(pos, "1");
   free(y);
   free(pos);
   /* explicit positive */
-  assert_int_equal(pp_frame_binary_column(f, "yes", "yes", &y, &pos), 0);
+  assert_int_equal(pp_frame_binary_column(f, "yes", "yes", NULL, &y, &pos, NULL), 0);
   assert_true(y[0] == 1 && y[1] == 0 && y[2] == 1 && y[3] == 0);
   assert_string_equal(pos, "yes");
   free(y);
   free(pos);
   /* numeric 0/1, and positive "1" on it */
-  assert_int_equal(pp_frame_binary_column(f, "num01", NULL, &y, &pos), 0);
+  assert_int_equal(pp_frame_binary_column(f, "num01", NULL, NULL, &y, &pos, NULL), 0);
   assert_true(y[0] == 0 && y[1] == 1 && y[2] == 1 && y[3] == 0);
   free(y);
   free(pos);
-  assert_int_equal(pp_frame_binary_column(f, "num2", "2", &y, &pos), 0);
+  assert_int_equal(pp_frame_binary_column(f, "num2", "2", NULL, &y, &pos, NULL), 0);
   assert_true(y[0] == 0 && y[1] == 0 && y[2] == 1 && y[3] == 0);
   free(y);
   free(pos);
   /* errors */
-  assert_int_equal(pp_frame_binary_column(f, "yes", NULL, &y, &pos), PROP_ERR_CATEGORY);
+  assert_int_equal(pp_frame_binary_column(f, "yes", NULL, NULL, &y, &pos, NULL), PROP_ERR_CATEGORY);
   assert_non_null(strstr(prop_last_error(), "<frame>:1:yes: label 'yes' is not 0 or 1"));
   assert_null(y);
   assert_null(pos);
-  assert_int_equal(pp_frame_binary_column(f, "yes", "sure", &y, &pos), PROP_ERR_CATEGORY);
+  assert_int_equal(pp_frame_binary_column(f, "yes", "sure", NULL, &y, &pos, NULL), PROP_ERR_CATEGORY);
   assert_non_null(strstr(prop_last_error(), "positive label 'sure' not found"));
-  assert_int_equal(pp_frame_binary_column(f, "miss", NULL, &y, &pos), PROP_ERR_VALUE);
+  assert_int_equal(pp_frame_binary_column(f, "miss", NULL, NULL, &y, &pos, NULL), PROP_ERR_VALUE);
   assert_non_null(strstr(prop_last_error(), "<frame>:2:miss: missing label"));
-  assert_int_equal(pp_frame_binary_column(f, "num2", NULL, &y, &pos), PROP_ERR_CATEGORY);
+  assert_int_equal(pp_frame_binary_column(f, "num2", NULL, NULL, &y, &pos, NULL), PROP_ERR_CATEGORY);
   assert_non_null(strstr(prop_last_error(), "<frame>:3:num2"));
-  assert_int_equal(pp_frame_binary_column(f, "num2", "yes", &y, &pos), PROP_ERR_CATEGORY);
-  assert_int_equal(pp_frame_binary_column(f, "nope", NULL, &y, &pos), PROP_ERR_SCHEMA);
+  assert_int_equal(pp_frame_binary_column(f, "num2", "yes", NULL, &y, &pos, NULL), PROP_ERR_CATEGORY);
+  assert_int_equal(pp_frame_binary_column(f, "nope", NULL, NULL, &y, &pos, NULL), PROP_ERR_SCHEMA);
   assert_non_null(strstr(prop_last_error(), "'nope'"));
-  assert_int_equal(pp_frame_binary_column(f, "id", "yes", &y, &pos), PROP_ERR_SCHEMA);
+  assert_int_equal(pp_frame_binary_column(f, "id", "yes", NULL, &y, &pos, NULL), PROP_ERR_SCHEMA);
+  /* the negative label: found in training, enforced when evaluating */
+  char *neg = NULL;
+  assert_int_equal(pp_frame_binary_column(f, "zo", NULL, NULL, &y, &pos, &neg), 0);
+  assert_string_equal(neg, "0"); /* labels 0/1: negative "0" */
+  free(y);
+  free(pos);
+  free(neg);
+  assert_int_equal(pp_frame_binary_column(f, "num2", "2", NULL, &y, &pos, &neg), 0);
+  assert_null(neg); /* 0 and 1 both read as negative: no one negative label */
+  free(y);
+  free(pos);
+  assert_int_equal(pp_frame_binary_column(f, "num01", "1", NULL, &y, &pos, &neg), 0);
+  assert_string_equal(neg, "0"); /* a numeric column's label is the number's text */
+  free(y);
+  free(pos);
+  free(neg);
+  assert_int_equal(pp_frame_binary_column(f, "yes", "yes", NULL, &y, &pos, &neg), 0);
+  assert_null(neg); /* "no" and "maybe" */
+  free(y);
+  free(pos);
+  /* evaluating with a negative label: a third label is an error naming row, column and label */
+  assert_int_equal(pp_frame_binary_column(f, "yes", "yes", "no", &y, &pos, NULL), PROP_ERR_CATEGORY);
+  assert_non_null(strstr(prop_last_error(), "<frame>:4:yes: label 'maybe' is neither the positive label 'yes' nor the negative 'no'"));
+  assert_null(y);
+  assert_int_equal(pp_frame_binary_column(f, "num2", "1", "0", &y, &pos, NULL), PROP_ERR_CATEGORY);
+  assert_non_null(strstr(prop_last_error(), "<frame>:3:num2: label '2' is neither"));
+  assert_int_equal(pp_frame_binary_column(f, "zo", "1", "0.0", &y, &pos, NULL), 0); /* "0" and "0.0" agree */
+  assert_true(y[0] == 0 && y[1] == 1 && y[2] == 1 && y[3] == 0);
+  free(y);
+  free(pos);
+  /* every evaluated row may be negative: the positive label need not occur */
+  const char *nos[] = {"no", "no", "no", "no"};
+  prop_frame *g = NULL;
+  assert_int_equal(prop_frame_create(4, &g), 0);
+  assert_int_equal(prop_frame_add_strings(g, "t", PROP_COL_TARGET, nos), 0);
+  assert_int_equal(pp_frame_binary_column(g, "t", "yes", "no", &y, &pos, NULL), 0);
+  assert_true(y[0] == 0 && y[1] == 0 && y[2] == 0 && y[3] == 0);
+  free(y);
+  free(pos);
+  assert_int_equal(pp_frame_binary_column(g, "t", "yes", NULL, &y, &pos, NULL), PROP_ERR_CATEGORY); /* training */
+  prop_frame_free(g);
   /* the public wrapper */
   int yy[4];
   assert_int_equal(prop_frame_binary_values(f, "yes", "no", yy), 0);
@@ -794,7 +835,7 @@ static void test_binary_labels(void **state) {
   prop_csv_options o;
   declare(&o, names, types, 1);
   f = read_ok(p, &o);
-  assert_int_equal(pp_frame_binary_column(f, "accepted", NULL, &y, &pos), PROP_ERR_VALUE);
+  assert_int_equal(pp_frame_binary_column(f, "accepted", NULL, NULL, &y, &pos, NULL), PROP_ERR_VALUE);
   char want[1100];
   snprintf(want, sizeof want, "%s:3:accepted: missing label", p);
   assert_non_null(strstr(prop_last_error(), want));
@@ -832,6 +873,7 @@ static void assert_same_schema(const pp_schema *a, const pp_schema *b) {
   assert_int_equal(a->nfeat, b->nfeat);
   assert_string_equal(a->target, b->target);
   assert_str(a->positive, b->positive);
+  assert_str(a->negative, b->negative);
   assert_str(a->id_col, b->id_col);
   assert_str(a->connected, b->connected);
   assert_str(a->time_col, b->time_col);
@@ -939,6 +981,8 @@ static void test_schema_save_load(void **state) {
   pp_schema *s = NULL, *s2 = NULL;
   assert_int_equal(pp_schema_from_frame(f, &t, &s), 0);
   prop_frame_free(f);
+  s->negative = pp_strdup("0"); /* as training sets it */
+  assert_non_null(s->negative);
   pp_buf b;
   pp_buf_init(&b);
   assert_int_equal(pp_schema_save(s, &b), 0);
@@ -955,8 +999,40 @@ static void test_schema_save_load(void **state) {
   tu_each_truncation(b.data, b.len, schema_loader, NULL);
   const unsigned char bits[] = {1u << 0, 1u << 3, 1u << 6};
   tu_each_flip(b.data, b.len, bits, sizeof bits, schema_loader, NULL);
-  /* a huge feature count is refused before any allocation */
+  /* layout 1 (before the negative label) still loads, without one */
   pp_buf h;
+  pp_buf_init(&h);
+  pp_put_u32(&h, 1);
+  pp_put_str(&h, "y");
+  pp_put_str(&h, "1");
+  for (int k = 0; k < 3; k++) pp_put_str(&h, NULL);
+  pp_put_u64(&h, 1);
+  pp_put_str(&h, "x");
+  pp_put_u8(&h, 0);
+  pp_rd_init(&r, h.data, h.len, "layout 1 schema");
+  assert_int_equal(pp_schema_load(&r, &s2), 0);
+  assert_int_equal(pp_rd_end(&r), 0);
+  assert_string_equal(s2->positive, "1");
+  assert_null(s2->negative);
+  pp_schema_free(s2);
+  pp_buf_free(&h);
+  /* layout 2: a negative label without a positive one is corrupt; layout 3 is unknown */
+  pp_buf_init(&h);
+  pp_put_u32(&h, 2);
+  pp_put_str(&h, "y");
+  pp_put_str(&h, NULL);
+  pp_put_str(&h, "0");
+  for (int k = 0; k < 3; k++) pp_put_str(&h, NULL);
+  pp_put_u64(&h, 0);
+  pp_rd_init(&r, h.data, h.len, "crafted schema");
+  assert_int_equal(pp_schema_load(&r, &s2), PROP_ERR_CORRUPT);
+  assert_non_null(strstr(prop_last_error(), "negative label without a positive"));
+  h.data[0] = 3;
+  pp_rd_init(&r, h.data, h.len, "crafted schema");
+  assert_int_equal(pp_schema_load(&r, &s2), PROP_ERR_CORRUPT);
+  assert_non_null(strstr(prop_last_error(), "unknown schema layout 3"));
+  pp_buf_free(&h);
+  /* a huge feature count is refused before any allocation */
   pp_buf_init(&h);
   pp_put_u32(&h, 1);
   pp_put_str(&h, "y");

@@ -276,27 +276,53 @@ static int is_zero_one_label(const char *s, int *v) {
   return 0;
 }
 
+/* Does label (a cell's text) name the same outcome as want: equal strings, or both read as the same
+ * finite number ("1" and "1.0")?  wnum/wv: want read as a number. */
+static int same_label(const char *label, const char *want, int wnum, double wv) {
+  double v;
+  return strcmp(label, want) == 0 || (wnum && pp_parse_double(label, &v) == 0 && isfinite(v) && v == wv);
+}
+
+static int read_label_number(const char *s, double *v) { return s && pp_parse_double(s, v) == 0 && isfinite(*v); }
+
+static int unexpected_label(const prop_frame *f, const pp_column *c, size_t i, const char *label,
+                            const char *positive, const char *negative) {
+  if (!positive)
+    return pp_err(PROP_ERR_CATEGORY, "%s:%zu:%s: label '%s' is not 0 or 1 (give the positive label)",
+                  pp_frame_source(f), prop_frame_row_number(f, i), c->name, label);
+  return pp_err(PROP_ERR_CATEGORY, "%s:%zu:%s: label '%s' is neither the positive label '%s' nor the negative '%s'",
+                pp_frame_source(f), prop_frame_row_number(f, i), c->name, label, positive, negative);
+}
+
 /* The y vector of a numeric label column. */
-static int binary_numeric(const prop_frame *f, const pp_column *c, const char *positive, int *y) {
-  double pv = 1.0;
-  if (positive && (pp_parse_double(positive, &pv) != 0 || !isfinite(pv)))
+static int binary_numeric(const prop_frame *f, const pp_column *c, const char *positive, const char *negative,
+                          int *y) {
+  double pv = 1.0, nv = 0.0;
+  if (positive && !read_label_number(positive, &pv))
     return pp_err(PROP_ERR_CATEGORY, "%s:%s: positive label '%s' is not a number, but the column is numeric",
                   pp_frame_source(f), c->name, positive);
+  int strict = !positive || negative; /* every value must be the positive or the negative one */
+  if (negative && !read_label_number(negative, &nv))
+    return pp_err(PROP_ERR_CATEGORY, "%s:%s: negative label '%s' is not a number, but the column is numeric",
+                  pp_frame_source(f), c->name, negative);
   for (size_t i = 0; i < f->nrows; i++) {
     double v = c->num[i];
     if (isnan(v))
       return pp_err(PROP_ERR_VALUE, "%s:%zu:%s: missing label", pp_frame_source(f), prop_frame_row_number(f, i),
                     c->name);
-    if (!positive && v != 0.0 && v != 1.0)
-      return pp_err(PROP_ERR_CATEGORY, "%s:%zu:%s: label %.17g is not 0 or 1 (give the positive label)",
-                    pp_frame_source(f), prop_frame_row_number(f, i), c->name, v);
+    if (strict && v != pv && v != nv) {
+      char text[32];
+      snprintf(text, sizeof text, "%.17g", v);
+      return unexpected_label(f, c, i, text, positive, negative);
+    }
     y[i] = v == pv;
   }
   return 0;
 }
 
 /* The y vector of a categorical / target label column. */
-static int binary_labels(const prop_frame *f, const pp_column *c, const char *positive, int *y) {
+static int binary_labels(const prop_frame *f, const pp_column *c, const char *positive, const char *negative,
+                         int *y) {
   size_t nd = c->ndict;
   signed char *is_pos = pp_malloc(nd ? nd : 1);
   if (!is_pos) return PROP_ERR_NOMEM;
@@ -307,18 +333,16 @@ static int binary_labels(const prop_frame *f, const pp_column *c, const char *po
       is_pos[k] = is_zero_one_label(c->dict[k], &v) ? (signed char)v : -1; /* -1: not a 0/1 label */
     }
   } else {
-    /* exact match, or the same number written differently ("1" and "1.0") */
-    double pv;
-    int pnum = pp_parse_double(positive, &pv) == 0 && isfinite(pv);
+    double pv = 0, nv = 0;
+    int pnum = read_label_number(positive, &pv), nnum = read_label_number(negative, &nv);
     size_t hits = 0;
     for (size_t k = 0; k < nd; k++) {
-      double v;
-      int eq = strcmp(c->dict[k], positive) == 0 ||
-               (pnum && pp_parse_double(c->dict[k], &v) == 0 && isfinite(v) && v == pv);
-      is_pos[k] = (signed char)eq;
+      int eq = same_label(c->dict[k], positive, pnum, pv);
+      /* -1: neither of the two labels a model was trained with */
+      is_pos[k] = (signed char)(eq ? 1 : (!negative || same_label(c->dict[k], negative, nnum, nv)) ? 0 : -1);
       hits += (size_t)eq;
     }
-    if (!hits) {
+    if (!hits && !negative) { /* naming the labels is for training; evaluated rows may all be negative */
       char list[256];
       size_t len = 0;
       list[0] = '\0';
@@ -337,8 +361,7 @@ static int binary_labels(const prop_frame *f, const pp_column *c, const char *po
       rc = pp_err(PROP_ERR_VALUE, "%s:%zu:%s: missing label", pp_frame_source(f), prop_frame_row_number(f, i),
                   c->name);
     else if (is_pos[k] < 0)
-      rc = pp_err(PROP_ERR_CATEGORY, "%s:%zu:%s: label '%s' is not 0 or 1 (give the positive label)",
-                  pp_frame_source(f), prop_frame_row_number(f, i), c->name, c->dict[k]);
+      rc = unexpected_label(f, c, i, c->dict[k], positive, negative);
     else
       y[i] = is_pos[k];
   }
@@ -346,25 +369,49 @@ static int binary_labels(const prop_frame *f, const pp_column *c, const char *po
   return rc;
 }
 
-int pp_frame_binary_column(const prop_frame *f, const char *col, const char *positive, int **y, char **pos_label) {
+/* *out: the one label of the rows with y = 0 (malloc'd), or NULL when they carry several (or
+ * none).  PROP_ERR_NOMEM only. */
+static int negative_label(const prop_frame *f, const pp_column *c, const int *y, char **out) {
+  *out = NULL;
+  size_t first = f->nrows;
+  for (size_t i = 0; i < f->nrows; i++) {
+    if (y[i]) continue;
+    if (first == f->nrows) first = i;
+    else if (c->type == PROP_COL_NUMERIC ? c->num[i] != c->num[first] : c->code[i] != c->code[first]) return 0;
+  }
+  if (first == f->nrows) return 0;
+  char text[32];
+  if (c->type == PROP_COL_NUMERIC) snprintf(text, sizeof text, "%.17g", c->num[first]);
+  *out = pp_strdup(c->type == PROP_COL_NUMERIC ? text : c->dict[c->code[first]]);
+  return *out ? 0 : PROP_ERR_NOMEM;
+}
+
+int pp_frame_binary_column(const prop_frame *f, const char *col, const char *positive, const char *negative, int **y,
+                           char **pos_label, char **neg_label) {
   if (!f || !col || !y || !pos_label) return pp_err(PROP_ERR_ARG, "pp_frame_binary_column: NULL argument");
   *y = NULL;
   *pos_label = NULL;
+  if (neg_label) *neg_label = NULL;
   long j = prop_frame_find(f, col);
   if (j < 0) return pp_err(PROP_ERR_SCHEMA, "%s: column '%s' not found", pp_frame_source(f), col);
   const pp_column *c = &f->cols[j];
   if (c->type == PROP_COL_ID)
     return pp_err(PROP_ERR_SCHEMA, "%s: column '%s' is an id column, not a label", pp_frame_source(f), col);
+  if (!positive) negative = NULL; /* labels 0/1: strict already */
   int *v = pp_malloc_array(f->nrows, sizeof *v);
   if (!v) return PROP_ERR_NOMEM;
-  int rc = c->type == PROP_COL_NUMERIC ? binary_numeric(f, c, positive, v) : binary_labels(f, c, positive, v);
-  char *p = NULL;
+  int rc = c->type == PROP_COL_NUMERIC ? binary_numeric(f, c, positive, negative, v)
+                                       : binary_labels(f, c, positive, negative, v);
+  char *p = NULL, *n = NULL;
   if (!rc && !(p = pp_strdup(positive ? positive : "1"))) rc = PROP_ERR_NOMEM;
+  if (!rc && neg_label) rc = negative_label(f, c, v, &n);
   if (rc) {
     free(v);
+    free(p);
     return rc;
   }
   *y = v;
   *pos_label = p;
+  if (neg_label) *neg_label = n;
   return 0;
 }

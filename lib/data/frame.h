@@ -39,15 +39,22 @@ const char *pp_frame_source(const prop_frame *f);
 
 /* Labels of the target column as 0/1: y[i] = (label == positive).  positive NULL means the
  * labels must be a subset of {"0","1"} (also "0.0"/"1.0") and "1" is positive.  A missing
- * target cell is PROP_ERR_VALUE naming the row; an absent positive label PROP_ERR_CATEGORY.
- * *y is malloc'd (nrows entries).  *pos_label gets the positive label actually used (malloc'd):
- * positive itself, or "1".
- * Matching: a label equals positive when the strings are equal or both read as the same finite
- * number ("1" and "1.0").  Categorical / target columns: positive must be in the column's
- * dictionary; with positive NULL a row whose label is not 0/1 is PROP_ERR_CATEGORY naming it.
- * Numeric columns: positive must read as a finite number (else PROP_ERR_CATEGORY); with positive
- * NULL every value must be 0 or 1.  An id column is PROP_ERR_SCHEMA. */
-int pp_frame_binary_column(const prop_frame *f, const char *col, const char *positive, int **y, char **pos_label);
+ * target cell is PROP_ERR_VALUE naming the row.
+ * Matching: a label equals positive (or negative) when the strings are equal or both read as the
+ * same finite number ("1" and "1.0").  With positive given:
+ *   - negative NULL (training): every other label is 0, and positive must occur (categorical
+ *     columns: else PROP_ERR_CATEGORY listing the labels);
+ *   - negative given (evaluation under a model that learnt one negative label): every label must
+ *     be one of the two, else PROP_ERR_CATEGORY naming file, row, column and label; rows may all
+ *     be negative.
+ * With positive NULL negative is ignored; a label that is not 0/1 is PROP_ERR_CATEGORY naming it.
+ * Numeric columns: positive (and negative) must read as finite numbers (else PROP_ERR_CATEGORY).
+ * An id column is PROP_ERR_SCHEMA.
+ * *y is malloc'd (nrows entries).  *pos_label gets the positive label used (malloc'd): positive
+ * itself, or "1".  neg_label (may be NULL) gets the one label of the rows read as 0 (malloc'd;
+ * numbers as "%.17g"), or NULL when they carry several labels or there are none. */
+int pp_frame_binary_column(const prop_frame *f, const char *col, const char *positive, const char *negative, int **y,
+                           char **pos_label, char **neg_label);
 
 /* ---- schema: the model's input features, fixed at training ---------------------------- */
 typedef struct pp_feature {
@@ -64,6 +71,7 @@ typedef struct pp_schema {
   char *id_col;       /* may be NULL */
   char *target;
   char *positive;
+  char *negative;     /* the one label read as 0 in training; NULL: several, or a layout-1 model */
   char *connected;    /* may be NULL */
   char *time_col;     /* may be NULL */
 } pp_schema;

@@ -30,7 +30,7 @@ int prop_frame_binary_values(const prop_frame *f, const char *name, const char *
   if (!f || !name || !y) return pp_err(PROP_ERR_ARG, "prop_frame_binary_values: NULL argument");
   int *tmp = NULL;
   char *pos = NULL;
-  PP_TRY(pp_frame_binary_column(f, name, positive, &tmp, &pos));
+  PP_TRY(pp_frame_binary_column(f, name, positive, NULL, &tmp, &pos, NULL));
   memcpy(y, tmp, f->nrows * sizeof *y);
   free(tmp);
   free(pos);

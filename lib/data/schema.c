@@ -6,7 +6,7 @@
 
 #include "data/data_internal.h"
 
-#define SCHEMA_LAYOUT 1u
+#define SCHEMA_LAYOUT 2u /* 2 added the negative label; 1 still loads */
 
 /* ---- schema ------------------------------------------------------------------------------------ */
 
@@ -27,6 +27,7 @@ void pp_schema_free(pp_schema *s) {
   free(s->id_col);
   free(s->target);
   free(s->positive);
+  free(s->negative);
   free(s->connected);
   free(s->time_col);
   free(s);
@@ -155,7 +156,10 @@ double pp_schema_code(const pp_schema *s, size_t j, const char *label) {
   return pp_strmap_get(&s->feat[j].map, label, &k) ? (double)k : -1.0;
 }
 
-/* Layout 1: u32 layout, str target, positive, id, connected, time (NULL allowed except target),
+/* Layout 2: u32 layout, str target, positive, negative, id, connected, time (NULL allowed except
+ * target), then as layout 1.  Layout 1 (no negative label: any label other than the positive one
+ * reads as negative when evaluating):
+ * u32 layout, str target, positive, id, connected, time (NULL allowed except target),
  * u64 nfeat, then per feature: str name, u8 type (0 numeric, 1 categorical), and for categorical
  * features u64 ncats and the categories (strictly increasing in byte order). */
 int pp_schema_save(const pp_schema *s, pp_buf *out) {
@@ -163,6 +167,7 @@ int pp_schema_save(const pp_schema *s, pp_buf *out) {
   pp_put_u32(out, SCHEMA_LAYOUT);
   pp_put_str(out, s->target);
   pp_put_str(out, s->positive);
+  pp_put_str(out, s->negative);
   pp_put_str(out, s->id_col);
   pp_put_str(out, s->connected);
   pp_put_str(out, s->time_col);
@@ -228,10 +233,12 @@ int pp_schema_load(pp_rd *in, pp_schema **out) {
   uint32_t layout = 0;
   size_t nf = 0;
   int rc = pp_get_u32(in, &layout);
-  if (!rc && layout != SCHEMA_LAYOUT)
+  if (!rc && layout != SCHEMA_LAYOUT && layout != 1)
     rc = pp_err(PROP_ERR_CORRUPT, "%s: unknown schema layout %u", in->what ? in->what : "schema", (unsigned)layout);
   if (!rc) rc = pp_get_str(in, &s->target);
   if (!rc) rc = pp_get_str(in, &s->positive);
+  if (!rc && layout >= 2) rc = pp_get_str(in, &s->negative);
+  if (!rc && s->negative && !s->positive) rc = corrupt(in, "a negative label without a positive one");
   if (!rc) rc = pp_get_str(in, &s->id_col);
   if (!rc) rc = pp_get_str(in, &s->connected);
   if (!rc) rc = pp_get_str(in, &s->time_col);
@@ -329,9 +336,17 @@ static int bind_feature(const pp_feature *ft, const prop_frame *f, const pp_colu
     return pp_err(PROP_ERR_SCHEMA, "%s: column '%s' is an id column, but the model uses it as an input",
                   pp_frame_source(f), ft->name);
   if (ft->type == PROP_COL_NUMERIC) {
-    if (c->type != PROP_COL_NUMERIC)
+    if (c->type != PROP_COL_NUMERIC) { /* name the first cell that is not a number */
+      for (size_t i = 0; i < f->nrows; i++) {
+        double v;
+        const char *label = c->code[i] >= 0 ? c->dict[c->code[i]] : NULL;
+        if (label && (pp_parse_double(label, &v) != 0 || !isfinite(v)))
+          return pp_err(PROP_ERR_SCHEMA, "%s:%zu:%s: '%s' is not a number, and the model reads '%s' as numbers",
+                        pp_frame_source(f), prop_frame_row_number(f, i), ft->name, label, ft->name);
+      }
       return pp_err(PROP_ERR_SCHEMA, "%s: column '%s' holds labels, but the model needs numbers there",
                     pp_frame_source(f), ft->name);
+    }
     bk->kind = B_NUM;
     return 0;
   }

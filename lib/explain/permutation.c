@@ -17,7 +17,7 @@ int prop_model_permutation_importance(const prop_model *m, const prop_frame *f, 
   double *raw = NULL, *work = NULL, *p = NULL;
   size_t *perm = NULL;
   pp_binding *bind = NULL;
-  int rc = pp_frame_binary_column(f, m->schema->target, m->schema->positive, &y, &pos);
+  int rc = pp_frame_binary_column(f, m->schema->target, m->schema->positive, m->schema->negative, &y, &pos, NULL);
   if (rc) return rc;
   raw = pp_malloc_array(n ? n : 1, nf * sizeof(double));
   work = pp_malloc_array(n ? n : 1, nf * sizeof(double));

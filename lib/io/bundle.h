@@ -13,8 +13,11 @@
 #include "common/common.h"
 
 /* 2: the CALB section ends with the isotonic end rule (u32).  Version 1 files are still read (their
- * calibrator keeps flat ends); a library that reads only version 1 refuses version 2 as "newer". */
-#define PP_FORMAT_VERSION 2u
+ * calibrator keeps flat ends); a library that reads only version 1 refuses version 2 as "newer".
+ * 3: the SCHM section (schema layout 2) holds the target's negative label.  Versions 1 and 2 are
+ * still read (no negative label: any label but the positive one reads as negative); a library
+ * that reads up to version 2 refuses version 3 as "newer" instead of calling its schema corrupt. */
+#define PP_FORMAT_VERSION 3u
 
 typedef struct pp_section {
   char tag[5];                /* NUL-terminated 4-character tag, e.g. "SCHM", "MEM0" */

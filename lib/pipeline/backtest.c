@@ -81,9 +81,10 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
         rc = pp_err(st[i], "%s:%zu: month %g: the row cannot be scored (%s)", pp_frame_source(fte),
                     prop_frame_row_number(fte, i), months[k], why ? why : "an infinite number");
       }
-    if (!rc) rc = pp_frame_binary_column(fte, model->schema->target, model->schema->positive, &y, &pos);
+    if (!rc) rc = pp_frame_binary_column(fte, model->schema->target, model->schema->positive, model->schema->negative, &y,
+                                           &pos, NULL);
     if (!rc && opt->connected && prop_frame_find(fte, opt->connected) >= 0)
-      rc = pp_frame_binary_column(fte, opt->connected, NULL, &conn, &cpos);
+      rc = pp_frame_binary_column(fte, opt->connected, NULL, NULL, &conn, &cpos, NULL);
     if (!rc) {
       prop_band_row rows[64];
       rc = prop_band_table(p, y, conn, nte, model->edges, model->nbands, rows, NULL); /* every row scored */

@@ -484,7 +484,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   pp_jb b = {0};
   json_t *root = NULL, *models = NULL;
   int *y = NULL, *y_te = NULL, *conn = NULL, *st = NULL;
-  char *pos_label = NULL, *conn_label = NULL;
+  char *pos_label = NULL, *neg_label = NULL, *conn_label = NULL;
   unsigned char *is_test = NULL;
   size_t *idx_tr = NULL, *idx_te = NULL;
   prop_frame *own_tr = NULL, *own_te = NULL;
@@ -504,7 +504,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   if (o->test && o->test_data_path && (rc = pp_sha256_file(o->test_data_path, test_sha, &test_bytes))) goto done;
 
   /* ---- split ------------------------------------------------------------------------------- */
-  if ((rc = pp_frame_binary_column(f, o->train.target, o->train.positive, &y, &pos_label))) goto done;
+  if ((rc = pp_frame_binary_column(f, o->train.target, o->train.positive, NULL, &y, &pos_label, &neg_label))) goto done;
   if (o->test) {
     /* an explicit test frame: f trains, test is measured; the labels under the same positive */
     ftr = f;
@@ -516,7 +516,10 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
                   ntr, nte);
       goto done;
     }
-    if ((rc = pp_frame_binary_column(fte, o->train.target, o->train.positive, &y_te, &conn_label))) goto done;
+    /* the test rows' labels must be the two of the training rows (when these had one negative) */
+    if ((rc = pp_frame_binary_column(fte, o->train.target, o->train.positive, neg_label, &y_te,
+                                     &conn_label, NULL)))
+      goto done;
     free(conn_label); /* the same label as pos_label */
     conn_label = NULL;
     for (size_t i = 0; i < ntr; i++) npos += (size_t)y[i];
@@ -555,7 +558,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   npos += npos_te * (o->test != NULL);
   for (size_t i = 0; i < ntr; i++) ytr[i] = (float)(o->test ? y[i] : y[idx_tr[i]]);
   if (o->train.connected &&
-      (rc = pp_frame_binary_column(fte, o->train.connected, NULL, &conn, &conn_label)))
+      (rc = pp_frame_binary_column(fte, o->train.connected, NULL, NULL, &conn, &conn_label, NULL)))
     goto done;
   pp_log(&ctx, PROP_LOG_INFO, "compare: %zu training rows, %zu test rows (%zu positive)%s", ntr, nte, npos_te,
          o->test ? ", from the test file" : o->train.time_col ? ", the last month held out" : "");
@@ -769,6 +772,7 @@ done:
   free(conn);
   free(st);
   free(pos_label);
+  free(neg_label);
   free(conn_label);
   free(is_test);
   free(idx_tr);

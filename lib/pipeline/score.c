@@ -329,6 +329,19 @@ const char *prop_model_connected_column(const prop_model *m) { return m ? m->sch
 const char *prop_model_time_column(const prop_model *m) { return m ? m->schema->time_col : NULL; }
 const char *prop_model_target(const prop_model *m) { return m ? m->schema->target : NULL; }
 const char *prop_model_positive_label(const prop_model *m) { return m ? m->schema->positive : NULL; }
+const char *prop_model_negative_label(const prop_model *m) { return m ? m->schema->negative : NULL; }
+
+int prop_model_target_values(const prop_model *m, const prop_frame *f, const char *column, int *y) {
+  if (!m || !f || !y) return pp_err(PROP_ERR_ARG, "prop_model_target_values: NULL argument");
+  int *v = NULL;
+  char *pos = NULL;
+  PP_TRY(pp_frame_binary_column(f, column ? column : m->schema->target, m->schema->positive, m->schema->negative, &v,
+                                &pos, NULL));
+  memcpy(y, v, prop_frame_nrows(f) * sizeof *y);
+  free(v);
+  free(pos);
+  return 0;
+}
 size_t prop_model_n_bands(const prop_model *m) { return m ? m->nbands : 0; }
 const double *prop_model_band_edges(const prop_model *m) { return m ? m->edges : NULL; }
 const char *prop_model_metadata_json(const prop_model *m) { return m ? m->meta_json : NULL; }

@@ -245,7 +245,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
                 pp_frame_source(f));
     goto done;
   }
-  if ((rc = pp_frame_binary_column(f, opt->target, opt->positive, &y, &pos_label))) goto done;
+  if ((rc = pp_frame_binary_column(f, opt->target, opt->positive, NULL, &y, &pos_label, &schema->negative))) goto done;
   free(schema->positive);
   schema->positive = pos_label;
   pos_label = NULL;
@@ -480,6 +480,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
     json_object_set_new(meta, "base_rate", json_real((double)npos / (double)n));
     json_object_set_new(meta, "target", json_string(m->schema->target));
     json_object_set_new(meta, "positive_label", json_string(m->schema->positive));
+    json_object_set_new(meta, "negative_label", m->schema->negative ? json_string(m->schema->negative) : json_null());
     json_t *inputs = json_array();
     for (size_t k = 0; k < nfeat; k++) {
       json_t *o = json_object();

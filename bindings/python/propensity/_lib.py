@@ -183,6 +183,8 @@ _DECLS = {
     "prop_model_time_column": (_cp, [_vp]),
     "prop_model_target": (_cp, [_vp]),
     "prop_model_positive_label": (_cp, [_vp]),
+    "prop_model_negative_label": (_cp, [_vp]),
+    "prop_model_target_values": (_int, [_vp, _vp, _cp, _vp]),
     "prop_model_n_bands": (_sz, [_vp]),
     "prop_model_band_edges": (ctypes.POINTER(ctypes.c_double), [_vp]),
     "prop_model_metadata_json": (_cp, [_vp]),

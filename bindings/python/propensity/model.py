@@ -206,6 +206,7 @@ class Model(Owned):
         self._time_col = decode(L.prop_model_time_column(h))
         self._target = decode(L.prop_model_target(h))
         self._positive = decode(L.prop_model_positive_label(h))
+        self._negative = decode(L.prop_model_negative_label(h))
         nb = L.prop_model_n_bands(h)
         edges = L.prop_model_band_edges(h)
         self._edges = np.array([edges[b] for b in range(nb + 1)], dtype=np.float64)
@@ -248,6 +249,12 @@ class Model(Owned):
     @property
     def positive_label(self):
         return self._positive
+
+    @property
+    def negative_label(self):
+        """The one other label of the training target ("0" for 0/1 labels), or None when there were
+        several (all read as negative) or the model file predates it."""
+        return self._negative
 
     @property
     def n_bands(self):
@@ -543,8 +550,9 @@ class Model(Owned):
         """The band table of labelled rows df: one row per band with lo, hi, count, share,
         positives, success_rate (+ Wilson 95% interval success_lo / success_hi), lift, mean_prob
         and, with a connected (0/1) column, connected, connect_rate, success_connected.
-        target defaults to the model's target column (positive label: the model's).  Rows that
-        cannot be scored are skipped and counted in the result's attrs["n_unscored"]."""
+        target defaults to the model's target column; its labels are read as in training (the
+        model's positive and negative labels; any other label raises PropensityError naming the
+        row).  Rows that cannot be scored are skipped and counted in attrs["n_unscored"]."""
         target = target or self._target
         cols = [str(c) for c in df.columns]
         for c in (target, connected):
@@ -559,7 +567,9 @@ class Model(Owned):
             # labelled held-out rows, as compare and backtest score them: a new category is bucketed
             check(L.prop_model_predict_frame(h, f.handle, prob.ctypes.data, None, None,
                                              ctypes.byref(self._options(nthread, unseen="bucket"))))
-            y = self._labels(f, target, self._positive)
+            # the outcomes under the model's own two labels: a third label is an error naming its row
+            y = np.empty(n, dtype=np.intc)
+            check(L.prop_model_target_values(h, f.handle, encode(target, "target"), y.ctypes.data))
             con = self._labels(f, connected, None) if connected else None
         nb = self.n_bands
         rows = (BandRow * nb)()

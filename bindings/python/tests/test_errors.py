@@ -61,10 +61,12 @@ class Errors(unittest.TestCase):
         calls = _fixture.read_csv(self.d.calllist).drop(columns=["month"])
         self.assertRaisesStatus("PROP_ERR_SCHEMA", self.m.predict_proba, calls.drop(columns=["credit_limit"]),
                                 contains=["'credit_limit'", "missing"])
-        # a numeric input given labels: the library's own message
-        calls["credit_limit"] = "lots"
+        # a numeric input given labels: the library's own message names the first row, the column
+        # and the cell
+        calls["credit_limit"] = calls["credit_limit"].astype(object)
+        calls.loc[calls.index[2], "credit_limit"] = "lots"
         self.assertRaisesStatus("PROP_ERR_SCHEMA", self.m.predict_proba, calls,
-                                contains=["credit_limit", "needs numbers"])
+                                contains=[":3:credit_limit: 'lots' is not a number", "reads 'credit_limit' as numbers"])
 
     def test_infinite_value_in_dataframe(self):
         calls = _fixture.read_csv(self.d.calllist).drop(columns=["month"])

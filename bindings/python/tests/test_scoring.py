@@ -121,6 +121,18 @@ class CliAgreement(unittest.TestCase):
         self.assertEqual(bt.attrs["n_unscored"], 0)
         self.assertAlmostEqual(bt["share"].sum(), 1.0, places=12)
 
+    def test_band_table_refuses_a_third_label(self):
+        # a typo in a 0/1 outcome column is an error naming the row, never a silent 0
+        latest = _fixture.read_csv(self.d.latest)
+        self.assertEqual(self.m.negative_label, "0")
+        bad = latest.assign(accepted=latest["accepted"].astype(object))
+        bad.loc[bad.index[3], "accepted"] = "yes"
+        for call in (lambda: self.m.band_table(bad), lambda: self.m.permutation_importance(bad, repeats=1)):
+            with self.assertRaises(PropensityError) as cm:
+                call()
+            self.assertIn(":4:accepted: label 'yes' is neither the positive label '1' nor the negative '0'",
+                          cm.exception.message)
+
     def test_extra_time_column(self):
         # the training's time column is known to the model (prop_model_time_column): accepted as it is
         self.assertEqual(self.m.time_column, "month")

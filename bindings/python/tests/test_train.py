@@ -72,6 +72,7 @@ class Train(unittest.TestCase):
         self.assertEqual(m.input_types["segment"], "categorical")
         self.assertEqual(m.categories["segment"], ["A", "B"])
         self.assertEqual(m.positive_label, "yes")
+        self.assertEqual(m.negative_label, "no")
         p = m.predict_proba(df, ignore_extra=True)
         self.assertTrue(np.isfinite(p).all())
         with self.assertRaises(PropensityError):
