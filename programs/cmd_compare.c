@@ -95,10 +95,7 @@ int cmd_compare(args *a) {
       return usage_error("compare", "--seed takes a whole number below 2^63");
     o.seed = v;
   }
-  if (threads) {
-    if (parse_size(threads, &v) || v > 4096) return usage_error("compare", "--threads takes a whole number");
-    o.train.nthread = (int)v;
-  }
+  if (threads && parse_threads("compare", threads, &o.train.nthread)) return 1;
   if (lruns) {
     if (parse_size(lruns, &v) || v == 0 || v > 10000000) return usage_error("compare", "--latency-runs takes a number >= 1");
     o.latency_runs = v;
@@ -149,7 +146,11 @@ int cmd_compare(args *a) {
     fprintf(stderr, "propensity compare: error: cannot render the HTML report (out of memory)\n");
     ec = 6;
   }
-  if (!ec && (write_atomic("compare", json, report, strlen(report)) || write_atomic("compare", html, page, page_len))) ec = 5;
+  if (!ec) { /* both reports or neither */
+    const char *paths[2] = {json, html}, *text[2] = {report, page};
+    size_t len[2] = {strlen(report), page_len};
+    if (write_atomic_n("compare", 2, paths, text, len)) ec = 5;
+  }
   if (!ec) {
     print_table(report);
     printf("wrote %s and %s\n", json, html);

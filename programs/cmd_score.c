@@ -151,23 +151,9 @@ static void csv_field(FILE *fp, const char *s) {
 static int write_output(const char *path, const out_rows *o, size_t *order, const int *dialer, size_t n_ranked,
                         size_t n_selected, int by_value, int input_order) {
   /* write to a temporary file next to path, then rename: readers never see half a list */
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 16);
-  if (!tmp) return 6;
-  snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    fprintf(stderr, "propensity score: cannot create a temporary file next to %s\n", path);
-    free(tmp);
-    return 5;
-  }
-  FILE *fp = fdopen(fd, "w");
-  if (!fp) {
-    close(fd);
-    unlink(tmp);
-    free(tmp);
-    return 5;
-  }
+  out_file of;
+  if (out_open(&of, "score", path)) return 5;
+  FILE *fp = of.fp;
   if (input_order) invert_permutation(order, o->n); /* order[i]: call position of row i */
   fprintf(fp, "id,probability,band,rank,error,dialer_rank,selected%s\n", by_value ? ",value,expected_value" : "");
   for (size_t j = 0; j < o->n; j++) {
@@ -190,17 +176,7 @@ static int write_output(const char *path, const out_rows *o, size_t *order, cons
     }
     fputc('\n', fp);
   }
-  int bad = ferror(fp) != 0;
-  if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) bad = 1;
-  if (fclose(fp) != 0) bad = 1;
-  if (bad || rename(tmp, path) != 0) {
-    fprintf(stderr, "propensity score: cannot write %s\n", path);
-    unlink(tmp);
-    free(tmp);
-    return 5;
-  }
-  free(tmp);
-  return 0;
+  return out_commit(&of) ? 5 : 0;
 }
 
 /* The reason of a row refused for a category its model never saw: file:row:column and the label.
@@ -241,9 +217,7 @@ int cmd_score(args *a) {
   else if (order && strcmp(order, "rank") != 0) return usage_error("score", "--order takes rank or input");
   prop_predict_options po;
   prop_predict_options_default(&po);
-  size_t nt = 0;
-  if (threads && parse_size(threads, &nt)) return usage_error("score", "--threads takes a whole number");
-  po.nthread = (int)nt;
+  if (parse_threads("score", threads, &po.nthread)) return 1;
   if (unseen && strcmp(unseen, "bucket") == 0) po.unseen = PROP_UNSEEN_BUCKET;
   else if (unseen && strcmp(unseen, "error") != 0) return usage_error("score", "--unseen takes error or bucket");
 
@@ -275,20 +249,29 @@ int cmd_score(args *a) {
     ro.band_quota = quotas;
     ro.nbands = nb;
   }
+  /* declared, so that the reader refuses a file without them before any row: the model's id column
+   * (row numbers must never pass for customer ids) and the value column */
+  const char *idcol = prop_model_id_column(m);
+  const char *dnames[2];
+  prop_coltype dtypes[2];
+  size_t nd = 0;
+  if (idcol) {
+    dnames[nd] = idcol;
+    dtypes[nd++] = PROP_COL_ID;
+  }
+  if (ro.by == PROP_RANK_VALUE) {
+    dnames[nd] = value_col;
+    dtypes[nd++] = PROP_COL_NUMERIC;
+  }
   prop_csv_options co;
   prop_csv_options_default(&co);
-  const char *vnames[1] = {value_col};
-  prop_coltype vtypes[1] = {PROP_COL_NUMERIC};
-  if (ro.by == PROP_RANK_VALUE) {
-    co.declared_names = vnames;
-    co.declared_types = vtypes;
-    co.n_declared = 1;
-  }
+  co.declared_names = dnames;
+  co.declared_types = dtypes;
+  co.n_declared = nd;
   prop_reader *rd = NULL;
   st = prop_reader_open_for_model(data, m, &co, &rd);
   out_rows o;
   memset(&o, 0, sizeof o);
-  const char *idcol = prop_model_id_column(m);
   size_t rows_seen = 0, bad_rows = 0;
   double *prob = NULL;
   int *band = NULL, *status = NULL;
@@ -306,20 +289,8 @@ int cmd_score(args *a) {
       break;
     }
     st = prop_model_predict_frame(m, chunk, prob, band, status, &po);
-    long idj = idcol ? prop_frame_find(chunk, idcol) : -1;
-    if (!st && idcol && idj < 0) { /* row numbers would pass for customer ids */
-      fprintf(stderr, "propensity score: %s: the model's id column '%s' is missing\n", data, idcol);
-      prop_frame_free(chunk);
-      st = PROP_ERR_SCHEMA;
-      break;
-    }
+    long idj = idcol ? prop_frame_find(chunk, idcol) : -1; /* present: the reader checked the header */
     long vj = ro.by == PROP_RANK_VALUE ? prop_frame_find(chunk, value_col) : -1;
-    if (!st && ro.by == PROP_RANK_VALUE && vj < 0) {
-      fprintf(stderr, "propensity score: %s: value column '%s' not found\n", data, value_col);
-      prop_frame_free(chunk);
-      st = PROP_ERR_SCHEMA;
-      break;
-    }
     double *vals = NULL;
     if (!st && vj >= 0) {
       vals = malloc((n ? n : 1) * sizeof *vals);

@@ -47,9 +47,7 @@ static int setup(args *a, const char *cmd, train_setup *s, const char **data) {
   const char *ign = arg_get(a, "--ignore"), *recipe = arg_get(a, "--recipe"), *threads = arg_get(a, "--threads");
   if (!*data || !**data) return usage_error(cmd, "--data is required");
   if (!s->topt.target || !*s->topt.target) return usage_error(cmd, "--target is required");
-  size_t nt = 0;
-  if (threads && parse_size(threads, &nt)) return usage_error(cmd, "--threads takes a whole number");
-  s->topt.nthread = (int)nt;
+  if (parse_threads(cmd, threads, &s->topt.nthread)) return 1;
   s->ignore = split_list(ign, &s->topt.n_ignore, &s->ignore_storage);
   s->topt.ignore = (const char *const *)s->ignore;
   s->topt.log = cli_log;

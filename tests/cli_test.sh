@@ -140,4 +140,66 @@ expect_code "id column missing from the file" 2 "$cli" score --model "$work/m.bi
 has "id column missing: named" "$work/err.txt" "id column 'customer_id' is missing"
 [ -e "$work/o.csv" ] && no "no output without ids" || ok "no output without ids"
 
+
+# ---- the audit of 2026-12-06 (each of these failed before its fix) --------------------------------
+# an output file keeps the permissions of the file it replaces; a new one gets the umask's
+echo old >"$work/perm.csv"; chmod 640 "$work/perm.csv"
+expect_code "score over a 0640 file" 0 "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" --out "$work/perm.csv"
+[ "$(stat -c %a "$work/perm.csv")" = 640 ] && ok "replaced file keeps mode 640" || no "mode now $(stat -c %a "$work/perm.csv")"
+(umask 027; "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" --out "$work/new.csv" 2>/dev/null)
+[ "$(stat -c %a "$work/new.csv")" = 640 ] && ok "new file under umask 027: 640" || no "new file mode $(stat -c %a "$work/new.csv")"
+# a header-only file without the id column is refused like a longer one, with the message
+head -n 1 "$work/no_id_col.csv" >"$work/no_id_header.csv"
+expect_code "header-only file without id column" 2 "$cli" score --model "$work/m.bin" --data "$work/no_id_header.csv" \
+  --out "$work/o.csv"
+has "header-only: id column named" "$work/err.txt" "no_id_header.csv: the model's id column 'customer_id' is missing"
+# a NUL byte in a field: the row keeps its own id
+{ head -n 2 "$work/demo/calllist.csv"; sed -n '3p' "$work/demo/calllist.csv" | sed 's/,M,/,M\x00,/; s/,F,/,F\x00,/'; } >"$work/nul.csv"
+nul_id=$(sed -n '3p' "$work/demo/calllist.csv" | cut -d, -f1)
+expect_code "score a row with a NUL byte" 0 "$cli" score --model "$work/m.bin" --data "$work/nul.csv" --out "$work/nul_out.csv"
+grep -q "^$nul_id,,0,,[^,]*nul.csv:2:gender: NUL byte in field" "$work/nul_out.csv" && ok "NUL row keeps its id" ||
+  no "NUL row: $(cat "$work/nul_out.csv")"
+# labelled rows: a third label is an error naming the row; no id column is needed; a cell that is not
+# a number is named
+awk -F, -v OFS=, 'NR==1 {for (j = 1; j <= NF; j++) if ($j == "accepted") a = j} NR==3 {$a = "yes"} {print}' \
+  "$work/demo/latest.csv" >"$work/third.csv"
+expect_code "bands: a third label" 2 "$cli" bands --model "$work/m.bin" --data "$work/third.csv"
+has "third label named" "$work/err.txt" "third.csv:2:accepted: label 'yes' is neither the positive label '1' nor the negative '0'"
+expect_code "importance: a third label" 2 "$cli" importance --model "$work/m.bin" --data "$work/third.csv" --repeats 1
+cut -d, -f2- "$work/demo/latest.csv" >"$work/latest_noid.csv"
+expect_code "bands without an id column" 0 "$cli" bands --model "$work/m.bin" --data "$work/latest_noid.csv"
+awk -F, -v OFS=, 'NR==1 {for (j = 1; j <= NF; j++) if ($j == "age") a = j} NR==4 {$a = "abc"} {print}' \
+  "$work/demo/latest.csv" >"$work/nonnum.csv"
+expect_code "bands: a cell that is not a number" 2 "$cli" bands --model "$work/m.bin" --data "$work/nonnum.csv"
+has "non-number named" "$work/err.txt" "nonnum.csv:3:age: 'abc' is not a number"
+expect_code "importance --repeats 0" 1 "$cli" importance --model "$work/m.bin" --data "$work/demo/latest.csv" --repeats 0
+expect_code "--threads out of range" 1 "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" \
+  --out "$work/o.csv" --threads 99999999999
+# a recipe that asks for early stopping without a validation hold-out
+echo '{"members": [{"name": "xgboost", "params": {"early_stopping_rounds": 10}}]}' >"$work/es.json"
+expect_code "early stopping without validation" 2 "$cli" train --data "$work/demo/history.csv" --target accepted \
+  --recipe "$work/es.json" --out "$work/x.bin"
+has "early stopping field named" "$work/err.txt" 'members\[0\].params.early_stopping_rounds: needs a validation hold-out'
+# a back-test month with one class: its AUC and capture print as "-", not 0
+{ cat "$work/demo/history.csv"; sed -n '2,3p' "$work/demo/history.csv" |
+  awk -F, -v OFS=, '{$2 = 9; print}' | sed 's/,1,\([0-9.]*\)$/,0,0.00/'; } >"$work/bt_one.csv"
+awk -F, 'NR > 1 && $2 == 9 && $(NF-1) != 0 {bad = 1} END {exit bad}' "$work/bt_one.csv" &&
+  ok "month 9 has only negatives" || no "month 9 fixture: $(grep -c '' "$work/bt_one.csv")"
+expect_code "backtest with a one-class month" 0 "$cli" backtest --data "$work/bt_one.csv" --target accepted \
+  --id customer_id --ignore installment_amount --time-col month --recipe "$recipe" --min-train-months 2
+grep -Eq '^ +9 +[0-9]+ +2 +0 +- ' "$work/out.txt" && ok "one-class month: AUC printed as -" ||
+  no "one-class month: $(grep -E '^ +9 ' "$work/out.txt")"
+# every command explains itself; the README's synopsis is the program's
+for c in gen train score bands backtest importance compare info; do
+  expect_code "$c --help" 0 "$cli" "$c" --help
+  has "$c --help: usage" "$work/out.txt" "propensity $c"
+done
+"$cli" --help | awk '/^usage:/ {u = 1; next} u && /^$/ {exit} u {sub(/^  /, ""); print}' |
+  grep -v '^propensity \(version\|COMMAND\)' >"$work/usage.txt"
+awk '/^## The command-line program/ {sec = 1; next} sec && /^```/ {if (inblk) exit; inblk = 1; next} inblk' \
+  "$src_dir/README.md" >"$work/readme_usage.txt"
+[ "$(grep -c '^propensity ' "$work/usage.txt")" = 8 ] && ok "--help lists 8 commands" || no "--help: $(cat "$work/usage.txt")"
+cmp -s "$work/usage.txt" "$work/readme_usage.txt" && ok "README synopsis = propensity --help" ||
+  no "README synopsis differs: $(diff "$work/usage.txt" "$work/readme_usage.txt" | head -n 6)"
+
 finish

@@ -225,6 +225,13 @@ expect_code "unknown target column" 2 "$cli" compare --data "$work/demo/history.
 expect_code "one month only" 4 "$cli" compare --data "$work/demo/latest.csv" --target accepted --id customer_id \
   --time-col month --recipe "$recipe" --json "$work/x.json" --html "$work/x.html"
 [ -e "$work/x.json" ] || [ -e "$work/x.html" ] && no "no output written on failure" || ok "no output written on failure"
+# the two reports are written both or neither: an HTML that cannot be written leaves the JSON as it was
+echo SENTINEL >"$work/keep.json"
+expect_code "HTML in a missing folder" 5 "$cli" compare --data "$work/demo/latest.csv" --target accepted \
+  --id customer_id --ignore installment_amount,month,connected --recipe "$recipe" --latency-runs 10 \
+  --json "$work/keep.json" --html "$work/no-such-dir/r.html"
+[ "$(cat "$work/keep.json")" = SENTINEL ] && ok "JSON untouched when the HTML fails" || no "the JSON was replaced"
+ls "$work"/keep.json.tmp.* >/dev/null 2>&1 && no "a temporary file was left" || ok "no temporary file left"
 
 # ---- the HTML: self-contained ------------------------------------------------------------------
 grep -qi '<script' "$work/a.html" && no "HTML has no script" || ok "HTML has no script"

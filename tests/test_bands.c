@@ -44,6 +44,14 @@ static void test_validate(void **state) {
   assert_int_equal(pp_bands_validate(nan_e, 2, "bands"), PROP_ERR_RECIPE);
   const double one[] = {0.0, 1.0};
   assert_int_equal(pp_bands_validate(one, 1, "bands"), PROP_ERR_RECIPE);
+  /* the value is shown as it was given, not rounded to 6 digits ("got 1") */
+  const double nearly[] = {0.0, 0.5, 1.0000001};
+  assert_int_equal(pp_bands_validate(nearly, 2, "bands"), PROP_ERR_RECIPE);
+  assert_non_null(strstr(prop_last_error(), "bands[2]: the last edge must be 1, got 1.0000001"));
+  char buf[32];
+  assert_string_equal(pp_shortest(buf, 0.1), "0.1");
+  assert_string_equal(pp_shortest(buf, 1.0 / 3.0), "0.3333333333333333");
+  assert_string_equal(pp_shortest(buf, -2.5e-300), "-2.5e-300");
 }
 
 static void test_wilson(void **state) {

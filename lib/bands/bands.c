@@ -13,13 +13,13 @@ int pp_bands_validate(const double *edges, size_t nbands, const char *field) {
   for (size_t b = 0; b <= nbands; b++)
     if (!isfinite(edges[b]))
       return pp_err(PROP_ERR_RECIPE, "%s[%zu]: must be a finite number", field, b);
-  if (edges[0] != 0.0) return pp_err(PROP_ERR_RECIPE, "%s[0]: the first edge must be 0, got %g", field, edges[0]);
+  if (edges[0] != 0.0) return pp_err(PROP_ERR_RECIPE, "%s[0]: the first edge must be 0, got %s", field, PP_G(edges[0]));
   if (edges[nbands] != 1.0)
-    return pp_err(PROP_ERR_RECIPE, "%s[%zu]: the last edge must be 1, got %g", field, nbands, edges[nbands]);
+    return pp_err(PROP_ERR_RECIPE, "%s[%zu]: the last edge must be 1, got %s", field, nbands, PP_G(edges[nbands]));
   for (size_t b = 1; b <= nbands; b++)
     if (!(edges[b] > edges[b - 1]))
-      return pp_err(PROP_ERR_RECIPE, "%s[%zu]: edges must increase strictly (%g after %g)", field, b, edges[b],
-                    edges[b - 1]);
+      return pp_err(PROP_ERR_RECIPE, "%s[%zu]: edges must increase strictly (%s after %s)", field, b, PP_G(edges[b]),
+                    PP_G(edges[b - 1]));
   return 0;
 }
 

@@ -120,7 +120,8 @@ int pp_get_count(pp_rd *r, size_t *n, size_t max, const char *field);
 int pp_rd_end(const pp_rd *r); /* PROP_ERR_CORRUPT when bytes are left over */
 
 /* ---- files --------------------------------------------------------------------------------- */
-/* Write atomically: path.tmp.XXXXXX in the same folder, fsync, rename over path. */
+/* Write atomically: path.tmp.XXXXXX in the same folder (with the mode of the file it replaces, else
+ * 0644), fsync, rename over path. */
 int pp_write_file_atomic(const char *path, const void *data, size_t len);
 /* Atomic writer for streamed output (CSV): open gives a FILE* on a temporary file, commit
  * flushes, fsyncs and renames; abort removes the temporary file. */
@@ -177,6 +178,10 @@ double pp_now_seconds(void);
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into buf (n >= 21). */
 void pp_utc_now_iso8601(char *buf, size_t n);
 int pp_parse_double(const char *s, double *out); /* whole string must parse; 0 ok, -1 not a number */
+/* v in the fewest significant digits (1..17) that read back as v, into buf (32 bytes): messages
+ * then show 1.0000001 as itself where %g would print 1.  Returns buf. */
+const char *pp_shortest(char *buf, double v);
+#define PP_G(v) pp_shortest((char[32]){0}, (v))
 int pp_cmp_double(const void *a, const void *b);
 double pp_median_inplace(double *v, size_t n); /* reorders v; NaN when n == 0 */
 

@@ -27,7 +27,10 @@ int pp_atomic_open(pp_atomic_file *af, const char *path) {
     pp_atomic_abort(af);
     return PROP_ERR_IO;
   }
-  fchmod(fd, 0644);
+  /* the mode of the file replaced, else 0644 (the umask cannot be read without changing it, which
+   * would race with other threads creating files) */
+  struct stat st;
+  fchmod(fd, stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (st.st_mode & 07777) : 0644);
   FILE *fp = fdopen(fd, "wb");
   if (!fp) {
     int e = errno;

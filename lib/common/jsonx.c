@@ -43,7 +43,7 @@ int pp_json_double(const json_t *obj, const char *path, const char *key, double 
     return pp_err(PROP_ERR_RECIPE, "%s%s%s: must be a number in [%g, %g]", path, at(path), key, lo, hi);
   double x = json_number_value(v);
   if (!(x >= lo && x <= hi))
-    return pp_err(PROP_ERR_RECIPE, "%s%s%s: must be a number in [%g, %g], got %g", path, at(path), key, lo, hi, x);
+    return pp_err(PROP_ERR_RECIPE, "%s%s%s: must be a number in [%g, %g], got %s", path, at(path), key, lo, hi, PP_G(x));
   *out = x;
   return 0;
 }
@@ -114,8 +114,8 @@ int pp_json_num_or_enum(const json_t *obj, const char *path, const char *key, do
   if (json_is_number(v)) {
     double x = json_number_value(v);
     if (!(x >= lo && x <= hi))
-      return pp_err(PROP_ERR_RECIPE, "%s%s%s: must be a number in [%g, %g] or a name, got %g", path, at(path), key,
-                    lo, hi, x);
+      return pp_err(PROP_ERR_RECIPE, "%s%s%s: must be a number in [%g, %g] or a name, got %s", path, at(path), key,
+                    lo, hi, PP_G(x));
     *is_num = 1;
     *num = x;
     return 0;

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -76,6 +77,14 @@ int pp_parse_double(const char *s, double *out) {
   if (*end) return -1;
   *out = v;
   return 0;
+}
+
+const char *pp_shortest(char *buf, double v) {
+  for (int p = 1; p <= 17; p++) {
+    snprintf(buf, 32, "%.*g", p, v);
+    if (strtod(buf, NULL) == v) break;
+  }
+  return buf;
 }
 
 int pp_cmp_double(const void *a, const void *b) {

@@ -385,8 +385,9 @@ static void data_row(pp_csv *c) {
     row_fail(c, 0, PROP_ERR_CSV, "%s:%zu: expected %zu fields, found %zu", c->path, rowno, c->ncols, c->nfields);
     return;
   }
-  if (c->nul_field) {
-    row_fail(c, 0, PROP_ERR_CSV, "%s:%zu:%s: NUL byte in field", c->path, rowno, colname(c, c->nul_field - 1));
+  if (c->nul_field) { /* the fields line up: the row keeps its ids, unless the NUL is in one */
+    row_fail(c, c->slots[c->nul_field - 1].kind != K_ID, PROP_ERR_CSV, "%s:%zu:%s: NUL byte in field", c->path, rowno,
+             colname(c, c->nul_field - 1));
     return;
   }
   /* phase 1: check every cell; nothing is written yet */

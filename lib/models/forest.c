@@ -77,10 +77,10 @@ static int forest_parse_params(const json_t *obj, const char *path, void **out) 
   PP_TRY(pp_json_bool(obj, path, "bootstrap", 1, &p.bootstrap));
   PP_TRY(pp_json_double(obj, path, "max_samples", 0.0, 1.0, 1.0, &p.max_samples));
   if (!(p.max_samples > 0))
-    return pp_err(PROP_ERR_RECIPE, "%s%smax_samples: must be a fraction in (0, 1], got %g", path, dot, p.max_samples);
+    return pp_err(PROP_ERR_RECIPE, "%s%smax_samples: must be a fraction in (0, 1], got %s", path, dot, PP_G(p.max_samples));
   if (p.max_samples < 1.0 && !p.bootstrap)
-    return pp_err(PROP_ERR_RECIPE, "%s%smax_samples: applies only with bootstrap true (got %g with bootstrap false)",
-                  path, dot, p.max_samples);
+    return pp_err(PROP_ERR_RECIPE, "%s%smax_samples: applies only with bootstrap true (got %s with bootstrap false)",
+                  path, dot, PP_G(p.max_samples));
   PP_TRY(pp_json_enum(obj, path, "class_weight", k_cw, CW_FOLLOW, &p.class_weight));
   PP_TRY(pp_json_bool(obj, path, "balanced_bootstrap", 0, &p.balanced_bootstrap));
   PP_TRY(pp_json_bool(obj, path, "oob_score", 1, &p.oob_score));

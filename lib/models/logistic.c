@@ -84,11 +84,11 @@ static int lr_parse_params(const json_t *obj, const char *path, void **out) {
   lr_params p;
   memset(&p, 0, sizeof p);
   PP_TRY(pp_json_double(obj, path, "C", 0.0, 1e12, 1.0, &p.C));
-  if (!(p.C > 0)) return pp_err(PROP_ERR_RECIPE, "%s%sC: must be > 0, got %g", path, dot, p.C);
+  if (!(p.C > 0)) return pp_err(PROP_ERR_RECIPE, "%s%sC: must be > 0, got %s", path, dot, PP_G(p.C));
   PP_TRY(pp_json_enum(obj, path, "class_weight", k_cw, CW_FOLLOW, &p.class_weight));
   PP_TRY(pp_json_int(obj, path, "max_iter", 1, 100000, 100, &p.max_iter));
   PP_TRY(pp_json_double(obj, path, "tol", 0.0, 1.0, 1e-6, &p.tol));
-  if (!(p.tol > 0)) return pp_err(PROP_ERR_RECIPE, "%s%stol: must be > 0, got %g", path, dot, p.tol);
+  if (!(p.tol > 0)) return pp_err(PROP_ERR_RECIPE, "%s%stol: must be > 0, got %s", path, dot, PP_G(p.tol));
   lr_params *q = pp_malloc(sizeof *q);
   if (!q) return PROP_ERR_NOMEM;
   *q = p;

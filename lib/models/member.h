@@ -67,6 +67,10 @@ typedef struct pp_member_ops {
   /* Optional: facts worth reporting after fit (support vectors, rows cap applied, oob score,
    * best iteration ...) as a new JSON object, or NULL. */
   json_t *(*info)(const void *model);
+  /* Optional: the name of a parameter set in params that needs a validation hold-out (the
+   * recipe's validation_fraction > 0), e.g. "early_stopping_rounds"; NULL when none does.  A
+   * recipe asking for it without a hold-out is refused naming the parameter. */
+  const char *(*needs_validation)(const void *params);
 } pp_member_ops;
 
 extern const pp_member_ops pp_xgb_ops;

@@ -66,17 +66,17 @@ static int svc_parse_params(const json_t *obj, const char *path, void **out) {
   svc_params p;
   memset(&p, 0, sizeof p);
   PP_TRY(pp_json_double(obj, path, "C", 0.0, 1e9, 1.0, &p.C));
-  if (!(p.C > 0)) return pp_err(PROP_ERR_RECIPE, "%s%sC: must be > 0, got %g", path, dot, p.C);
+  if (!(p.C > 0)) return pp_err(PROP_ERR_RECIPE, "%s%sC: must be > 0, got %s", path, dot, PP_G(p.C));
   PP_TRY(pp_json_enum(obj, path, "kernel", k_kernels, PP_SVC_RBF, &p.kernel));
   int choice = 0;
   p.gamma_is_num = 0;
   p.gamma = 0;
   PP_TRY(pp_json_num_or_enum(obj, path, "gamma", 0.0, 1e9, k_gamma_names, &p.gamma_is_num, &p.gamma, &choice));
   if (p.gamma_is_num && !(p.gamma > 0))
-    return pp_err(PROP_ERR_RECIPE, "%s%sgamma: must be \"scale\" or a number > 0, got %g", path, dot, p.gamma);
+    return pp_err(PROP_ERR_RECIPE, "%s%sgamma: must be \"scale\" or a number > 0, got %s", path, dot, PP_G(p.gamma));
   PP_TRY(pp_json_enum(obj, path, "class_weight", k_cw, CW_FOLLOW, &p.class_weight));
   PP_TRY(pp_json_double(obj, path, "tol", 0.0, 1.0, 1e-3, &p.tol));
-  if (!(p.tol > 0)) return pp_err(PROP_ERR_RECIPE, "%s%stol: must be > 0, got %g", path, dot, p.tol);
+  if (!(p.tol > 0)) return pp_err(PROP_ERR_RECIPE, "%s%stol: must be > 0, got %s", path, dot, PP_G(p.tol));
   PP_TRY(pp_json_int(obj, path, "cache_mb", 1, 1L << 20, 200, &p.cache_mb));
   PP_TRY(pp_json_int(obj, path, "max_iter", 0, 1000000000000L, 0, &p.max_iter));
   PP_TRY(pp_json_int(obj, path, "max_train_rows", 0, 1000000000L, 5000, &p.max_train_rows));

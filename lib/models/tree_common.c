@@ -19,8 +19,8 @@ int pp_tree_parse_opts(const json_t *obj, const char *path, long dflt_depth, lon
   PP_TRY(pp_json_num_or_enum(obj, path, "max_features", 0.0, 1.0, pp_tree_mf_names, &is_num, &frac, &choice));
   if (is_num && !(frac > 0))
     return pp_err(PROP_ERR_RECIPE,
-                  "%s%smax_features: must be \"all\", \"sqrt\", \"log2\" or a fraction in (0, 1], got %g", path,
-                  *path ? "." : "", frac);
+                  "%s%smax_features: must be \"all\", \"sqrt\", \"log2\" or a fraction in (0, 1], got %s", path,
+                  *path ? "." : "", PP_G(frac));
   o->mf_kind = is_num ? PP_CART_MF_FRACTION : choice;
   o->mf_frac = is_num ? frac : 1.0;
   PP_TRY(pp_json_int(obj, path, "max_bins", 2, (long)PP_CART_MAX_BINS, (long)PP_CART_DEFAULT_BINS, &o->max_bins));

@@ -207,7 +207,7 @@ static int set_param_l(BoosterHandle h, const char *name, long v) {
 
 static int positive(const char *path, const char *key, double v) {
   if (v > 0) return 0;
-  return pp_err(PROP_ERR_RECIPE, "%s%s%s: must be > 0, got %g", path, *path ? "." : "", key, v);
+  return pp_err(PROP_ERR_RECIPE, "%s%s%s: must be > 0, got %s", path, *path ? "." : "", key, PP_G(v));
 }
 
 static int xgb_parse_params(const json_t *obj, const char *path, void **out) {
@@ -835,6 +835,10 @@ static json_t *xgb_info(const void *model) {
   return o;
 }
 
+static const char *xgb_needs_validation(const void *params) {
+  return ((const xgb_params *)params)->early_stopping_rounds > 0 ? "early_stopping_rounds" : NULL;
+}
+
 const pp_member_ops pp_xgb_ops = {
     .name = "xgboost",
     .parse_params = xgb_parse_params,
@@ -848,4 +852,5 @@ const pp_member_ops pp_xgb_ops = {
     .free_model = xgb_free_model,
     .importance = xgb_importance,
     .info = xgb_info,
+    .needs_validation = xgb_needs_validation,
 };

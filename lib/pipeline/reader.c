@@ -86,6 +86,8 @@ int prop_reader_open_for_model(const char *path, const prop_model *m, const prop
     if (!found) {
       free(types);
       prop_reader_free(r);
+      if (m->schema->id_col && strcmp(dnames[i], m->schema->id_col) == 0)
+        return pp_err(PROP_ERR_SCHEMA, "%s: the model's id column '%s' is missing", path, dnames[i]);
       return pp_err(PROP_ERR_SCHEMA, "%s: declared column '%s' is missing", path, dnames[i]);
     }
   }

@@ -99,6 +99,9 @@ static int parse_members(const json_t *arr, prop_recipe *r) {
     PP_TRY(ops->parse_params(params, ppath, &r->members[i].params));
     r->members[i].ops = ops;
     r->nmembers = i + 1;
+    const char *needs = ops->needs_validation ? ops->needs_validation(r->members[i].params) : NULL;
+    if (needs && r->valid_frac <= 0)
+      return pp_err(PROP_ERR_RECIPE, "%s.%s: needs a validation hold-out; set validation_fraction above 0", ppath, needs);
     PP_TRY(pp_json_double(m, path, "weight", 0.0, 1e6, 1.0, &r->members[i].weight));
   }
   return 0;
