@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libxgboost-dev libopenblas-dev libcmocka-dev libjansson-dev
       libcsv-dev zlib1g-dev python3 python3-numpy python3-pandas python3-sklearn python3-xgboost
       python3-dask python3-distributed python3-setuptools python3-venv)
-pkgs+=(clang) # scripts/test.sh builds and tests with clang as well as gcc
+pkgs+=(clang)   # scripts/test.sh builds and tests with clang as well as gcc
+pkgs+=(locales) # tests/test_locale.c builds a German locale (decimal comma) with localedef
 pkgs+=(chromium) # always: tests/compare_test.sh renders the compare report in it (--with-browser: now a no-op)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -172,6 +172,11 @@ awk -F, -v OFS=, 'NR==1 {for (j = 1; j <= NF; j++) if ($j == "age") a = j} NR==4
   "$work/demo/latest.csv" >"$work/nonnum.csv"
 expect_code "bands: a cell that is not a number" 2 "$cli" bands --model "$work/m.bin" --data "$work/nonnum.csv"
 has "non-number named" "$work/err.txt" "nonnum.csv:3:age: 'abc' is not a number"
+# hexadecimal is text, not a number: the row is unscored with the reason
+awk -F, -v OFS=, 'NR==1 {for (j = 1; j <= NF; j++) if ($j == "age") a = j} NR==2 {$a = "0x1A"} {print}' \
+  "$work/demo/calllist.csv" | head -n 3 >"$work/hex.csv"
+expect_code "score a hexadecimal age" 0 "$cli" score --model "$work/m.bin" --data "$work/hex.csv" --out "$work/hex_out.csv"
+has "hexadecimal refused" "$work/hex_out.csv" "hex.csv:1:age: '0x1A' is not a number"
 expect_code "importance --repeats 0" 1 "$cli" importance --model "$work/m.bin" --data "$work/demo/latest.csv" --repeats 0
 expect_code "--threads out of range" 1 "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" \
   --out "$work/o.csv" --threads 99999999999

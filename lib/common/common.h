@@ -177,7 +177,16 @@ int pp_sha256_file(const char *path, char hex[65], uint64_t *size);
 double pp_now_seconds(void);
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into buf (n >= 21). */
 void pp_utc_now_iso8601(char *buf, size_t n);
-int pp_parse_double(const char *s, double *out); /* whole string must parse; 0 ok, -1 not a number */
+/* A decimal number (optional sign, digits with an optional '.', an optional exponent) or
+ * inf / infinity / nan, with spaces or tabs around it; the whole string must be one.  Read in the C
+ * locale whatever the host program set (the decimal point is '.').  Hexadecimal is not a number
+ * here.  0 ok, -1 not a number. */
+int pp_parse_double(const char *s, double *out);
+/* snprintf in the C locale (the decimal point is '.'), for numbers written for other programs
+ * (XGBoost's parameters, labels stored in a model). */
+int pp_snprintf_c(char *buf, size_t n, const char *fmt, ...) PP_PRINTF(3, 4);
+/* strtod in the C locale, for text other programs wrote (XGBoost's evaluation log). */
+double pp_strtod_c(const char *s, char **end);
 /* v in the fewest significant digits (1..17) that read back as v, into buf (32 bytes): messages
  * then show 1.0000001 as itself where %g would print 1.  Returns buf. */
 const char *pp_shortest(char *buf, double v);

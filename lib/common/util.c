@@ -1,4 +1,7 @@
 #include <errno.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,18 +68,87 @@ uint32_t pp_crc32(const void *data, size_t len) {
   return (uint32_t)c;
 }
 
+/* ---- numbers, whatever the host program's locale ----------------------------------------------
+ * strtod and printf follow LC_NUMERIC, and a program embedding the library may have set it to a
+ * locale whose decimal point is a comma (setlocale(LC_ALL, "") in a German session).  Then "1.5"
+ * would read as 1 and 0.05 would be written "0,05" for XGBoost, which reads parameters in the C
+ * locale.  The library never calls setlocale(); it switches its own thread to the C locale
+ * (uselocale, POSIX 2008: thread-local, so other threads are not affected) around the calls. */
+static locale_t c_locale_obj;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void make_c_locale(void) { c_locale_obj = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+
+/* The thread's locale before the switch; (locale_t)0 when nothing was switched. */
+static locale_t enter_c_locale(void) {
+  pthread_once(&c_locale_once, make_c_locale);
+  return c_locale_obj ? uselocale(c_locale_obj) : (locale_t)0;
+}
+static void leave_c_locale(locale_t old) {
+  if (old) uselocale(old);
+}
+
+static int ascii_ieq(const char *s, const char *word, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((s[i] | 0x20) != word[i]) return 0;
+  return 1;
+}
+
+/* Length of the number at s: [digits][.digits][(e|E)[sign]digits] with at least one digit before the
+ * exponent, or inf / infinity / nan (any case); 0 when s does not start with one.  No hexadecimal
+ * ("0x1A" is text in a data file, not 26), no "nan(...)". */
+static size_t number_length(const char *s) {
+  size_t i = 0, digits = 0;
+  if (ascii_ieq(s, "infinity", 8)) return 8;
+  if (ascii_ieq(s, "inf", 3) || ascii_ieq(s, "nan", 3)) return 3;
+  while (s[i] >= '0' && s[i] <= '9') i++, digits++;
+  if (s[i] == '.') {
+    i++;
+    while (s[i] >= '0' && s[i] <= '9') i++, digits++;
+  }
+  if (!digits) return 0;
+  if (s[i] == 'e' || s[i] == 'E') {
+    size_t j = i + 1;
+    if (s[j] == '+' || s[j] == '-') j++;
+    if (s[j] < '0' || s[j] > '9') return 0;
+    while (s[j] >= '0' && s[j] <= '9') j++;
+    i = j;
+  }
+  return i;
+}
+
 int pp_parse_double(const char *s, double *out) {
   if (!s) return -1;
   while (*s == ' ' || *s == '\t') s++;
-  if (!*s) return -1;
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (end == s) return -1;
+  const char *p = s + (*s == '+' || *s == '-');
+  size_t len = number_length(p);
+  if (!len) return -1;
+  const char *end = p + len;
   while (*end == ' ' || *end == '\t') end++;
   if (*end) return -1;
+  locale_t old = enter_c_locale();
+  char *stop;
+  double v = strtod(s, &stop);
+  leave_c_locale(old);
+  if (stop != p + len) return -1; /* cannot happen: the grammar is strtod's own, less hexadecimal */
   *out = v;
   return 0;
+}
+
+double pp_strtod_c(const char *s, char **end) {
+  locale_t old = enter_c_locale();
+  double v = strtod(s, end);
+  leave_c_locale(old);
+  return v;
+}
+
+int pp_snprintf_c(char *buf, size_t n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  locale_t old = enter_c_locale();
+  int r = vsnprintf(buf, n, fmt, ap);
+  leave_c_locale(old);
+  va_end(ap);
+  return r;
 }
 
 const char *pp_shortest(char *buf, double v) {

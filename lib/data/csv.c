@@ -142,7 +142,8 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
 /* A cell as a number.  Plain decimals ("-12.50") take a fast path: when the digits form an integer
  * m <= 2^53 and there are at most 22 decimals, m / 10^k is one correctly rounded IEEE division of
  * two exact values, so the result is the one strtod gives.  Everything else (spaces, exponents,
- * hex, inf/nan, long mantissas) goes to pp_parse_double.  0 ok, -1 not a number. */
+ * inf/nan, long mantissas) goes to pp_parse_double, which reads in the C locale and takes no
+ * hexadecimal.  0 ok, -1 not a number. */
 static int parse_number(const char *s, size_t len, double *out) {
   size_t i = 0;
   int neg = 0;

@@ -381,7 +381,7 @@ static int negative_label(const prop_frame *f, const pp_column *c, const int *y,
   }
   if (first == f->nrows) return 0;
   char text[32];
-  if (c->type == PROP_COL_NUMERIC) snprintf(text, sizeof text, "%.17g", c->num[first]);
+  if (c->type == PROP_COL_NUMERIC) pp_snprintf_c(text, sizeof text, "%.17g", c->num[first]); /* kept in the model */
   *out = pp_strdup(c->type == PROP_COL_NUMERIC ? text : c->dict[c->code[first]]);
   return *out ? 0 : PROP_ERR_NOMEM;
 }

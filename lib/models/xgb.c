@@ -193,7 +193,7 @@ static int set_param(BoosterHandle h, const char *name, const char *value) {
 
 static int set_param_f(BoosterHandle h, const char *name, double v) {
   char s[40];
-  snprintf(s, sizeof s, "%.17g", v);
+  pp_snprintf_c(s, sizeof s, "%.17g", v); /* XGBoost reads "0.05", whatever the host's locale */
   return set_param(h, name, s);
 }
 
@@ -473,7 +473,7 @@ static int parse_eval(const char *s, double *v) {
   const char *k = s ? strstr(s, "valid-logloss:") : NULL;
   if (!k) return -1;
   char *end = NULL;
-  *v = strtod(k + 14, &end);
+  *v = pp_strtod_c(k + 14, &end);
   return end == k + 14 || isnan(*v) ? -1 : 0;
 }
 
