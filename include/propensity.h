@@ -193,11 +193,13 @@ typedef struct prop_reader prop_reader;
 
 /*! Open path for chunked reading of the input columns of model m (the model's features plus
  *  its id column) and of the columns declared in opt (declared_names / declared_types, e.g. a
- *  numeric value column to rank by); other columns are ignored.  A declared column must be in
- *  the file (else PROP_ERR_SCHEMA naming it) and have a concrete type (PROP_COL_AUTO is
- *  PROP_ERR_ARG: a streamed read cannot infer one); a declared column the model reads keeps the
- *  model's type, and declaring it with another type is PROP_ERR_SCHEMA.  opt may be NULL; its
- *  strict flag is ignored.  The read is non-strict: a bad row becomes a row with
+ *  numeric value column to rank by); other columns are ignored.  Every feature and the model's id
+ *  column (when it has one) must be in the file, else PROP_ERR_SCHEMA naming the first missing
+ *  one: a list without ids cannot be dialled.  A declared column must be in the file (else
+ *  PROP_ERR_SCHEMA naming it) and have a concrete type (PROP_COL_AUTO is PROP_ERR_ARG: a streamed
+ *  read cannot infer one); a declared column the model reads keeps the model's type, and declaring
+ *  it with another type (PROP_COL_IGNORE included) is PROP_ERR_SCHEMA.  n_declared with NULL names
+ *  or types is PROP_ERR_ARG.  opt may be NULL; its strict flag is ignored.  The read is non-strict: a bad row becomes a row with
  *  prop_frame_row_error() set, never a dropped row.  Free with prop_reader_free(). */
 typedef struct prop_model prop_model;
 PROP_API int prop_reader_open_for_model(const char *path, const prop_model *m,
@@ -241,7 +243,7 @@ typedef struct prop_train_options {
   size_t n_ignore;
   const char *connected;       /*!< optional 0/1 column "call connected"; never a feature */
   const char *time_col;        /*!< optional month column; never a feature */
-  int nthread;                 /*!< worker threads; 0 = all cores */
+  int nthread;                 /*!< worker threads; 0 (or less) = all processors; more is capped at them */
   prop_log_fn log;             /*!< may be NULL */
   prop_progress_fn progress;   /*!< may be NULL */
   void *user;                  /*!< passed to log and progress */
@@ -338,10 +340,11 @@ typedef enum prop_unseen {
 
 /*! Options of the batch scoring functions.  Initialise with prop_predict_options_default(). */
 typedef struct prop_predict_options {
-  int nthread;        /*!< worker threads; 0 = all cores */
-  size_t block_rows;  /*!< rows encoded and scored together (threads take whole blocks); 0 = automatic:
-                           equal blocks of at most 2048 rows (not under 64), at least two per thread, their
-                           count a multiple of the thread count */
+  int nthread;        /*!< worker threads; 0 (or less) = all processors; more than the processors is
+                           capped at them */
+  size_t block_rows;  /*!< rows encoded and scored together (threads take whole blocks; capped at the
+                           batch's rows); 0 = automatic: equal blocks of at most 2048 rows (not under 64),
+                           at least two per thread, their count a multiple of the thread count */
   int uncalibrated;   /*!< 0 (default): the calibrated probability.  1: the ensemble's vote before the
                            calibrator (the weighted mean of the members' probabilities; the vote share
                            for hard voting; the logistic function of the weighted mean of their log-odds
@@ -390,11 +393,12 @@ PROP_API int prop_scorer_score(prop_scorer *s, const double *row, double *prob, 
  *  value is PROP_ERR_ARG. */
 PROP_API int prop_scorer_set_unseen(prop_scorer *s, int unseen);
 
-/*! Band (1..nbands) of a probability under m's edges; 0 for NaN. */
+/*! Band (1..nbands) of a probability under m's edges; 0 for NaN or a value outside [0, 1]. */
 PROP_API int prop_model_band_of(const prop_model *m, double p);
 
 /*! The scorer's member probabilities of the last prop_scorer_score() call: out[i] for member i
- *  (prop_model_n_members entries, caller-allocated), before voting and calibration. */
+ *  (prop_model_n_members entries, caller-allocated), before voting and calibration; NaN after a
+ *  call that failed (never the previous customer's). */
 PROP_API int prop_scorer_member_probabilities(const prop_scorer *s, double *out);
 
 /* ---------------------------------------------------------------------------------------------
@@ -433,7 +437,9 @@ PROP_API void prop_rank_options_default(prop_rank_options *opt);
  *     equal bands in call order gets its own range, so a higher band never shares a dialer rank
  *     with a lower one; within a band the order is kept (strictly while the list has at most
  *     32767 rows, non-increasing beyond).
- *  *n_selected (may be NULL) gets the number of selected rows.  Thread-safe. */
+ *  *n_selected (may be NULL) gets the number of selected rows.  A probability outside [0, 1]
+ *  (NaN aside) is PROP_ERR_VALUE naming its index; band quotas need 1..64 nbands (PROP_ERR_ARG).
+ *  Thread-safe. */
 PROP_API int prop_rank(const double *prob, const int *band, const double *value, const char *const *ids, size_t n,
                        const prop_rank_options *opt, size_t *rank, unsigned char *selected, int *dialer_rank,
                        size_t *n_selected);
@@ -468,8 +474,9 @@ PROP_API int prop_model_importance(const prop_model *m, double *imp, const char 
 
 /*! Permutation importance of the whole pipeline on labelled rows f (held out from training):
  *  for each input feature, the mean drop in AUC over n_repeats shuffles of that feature's column
- *  (seeded).  imp[prop_model_n_inputs] (caller-allocated); *base_auc (may be NULL) gets the
- *  unshuffled AUC.  The target column is the model's.  Thread-safe. */
+ *  (seeded; n_repeats >= 1, else PROP_ERR_ARG).  imp[prop_model_n_inputs] (caller-allocated);
+ *  *base_auc (may be NULL) gets the unshuffled AUC.  The target column is the model's, its labels
+ *  read as prop_model_target_values() reads them.  Thread-safe. */
 PROP_API int prop_model_permutation_importance(const prop_model *m, const prop_frame *f, size_t n_repeats,
                                                uint64_t seed, double *imp, double *base_auc);
 
@@ -477,7 +484,7 @@ PROP_API int prop_model_permutation_importance(const prop_model *m, const prop_f
  * Out-of-time validation
  * ------------------------------------------------------------------------------------------- */
 /*! prop_backtest(): for each month k+1 of opt->time_col (sorted numerically), train recipe r on
- *  months 1..k and score month k+1 (starting at the second month; min_train_months >= 1).  For
+ *  months 1..k and score month k+1 (starting after min_train_months months; 0 is PROP_ERR_ARG).  For
  *  each scored month: rows, positives, AUC, the band table, calibration error (ECE, 10 bins) and
  *  the share of acceptances captured in the top 10/20/30% of the list.  *json (malloc'd, free())
  *  gets the report (schema in README "Back-testing").  Progress goes to opt->progress.  A row
@@ -498,11 +505,11 @@ typedef struct prop_band_row {
   int band;              /*!< 1..nbands */
   double lo, hi;         /*!< the band's range of probability */
   size_t count;          /*!< rows in the band */
-  double share;          /*!< count / all rows */
+  double share;          /*!< count / scored rows (rows with a NaN probability are left out) */
   size_t positives;      /*!< rows with target = positive */
   double success_rate;   /*!< positives / count (NaN when count = 0) */
   double success_lo, success_hi; /*!< Wilson 95% interval of success_rate */
-  double lift;           /*!< success_rate / base rate */
+  double lift;           /*!< success_rate / base rate of the scored rows */
   double mean_prob;      /*!< mean predicted probability in the band */
   size_t connected;      /*!< rows with connected = 1 (0 when no connected column) */
   double connect_rate;   /*!< connected / count (NaN when no connected column) */
@@ -511,7 +518,8 @@ typedef struct prop_band_row {
 
 /*! Compute a band table from probabilities prob[n], labels y[n] (0/1) and optional connected[n]
  *  (0/1, NULL when absent) with edges[nbands+1].  Rows with NaN prob are skipped and counted in
- *  *n_unscored (may be NULL).  rows must hold nbands entries (caller-allocated).  Thread-safe. */
+ *  *n_unscored (may be NULL); any other value outside [0, 1] is PROP_ERR_VALUE naming its index,
+ *  and edges that are not 0 < ... < 1 (2 to 64 bands) are PROP_ERR_ARG.  rows must hold nbands entries (caller-allocated).  Thread-safe. */
 PROP_API int prop_band_table(const double *prob, const int *y, const int *connected, size_t n,
                              const double *edges, size_t nbands, prop_band_row *rows, size_t *n_unscored);
 

@@ -109,7 +109,21 @@ static void test_band_table(void **state) {
   const int ybad[] = {0, 2, 0, 1, 1, 0, 1, 1};
   assert_int_equal(prop_band_table(p, ybad, NULL, 8, pp_default_edges, 7, r, NULL), PROP_ERR_VALUE);
   const double bad_edges[] = {0.0, 0.6, 0.5, 1.0};
-  assert_int_equal(prop_band_table(p, y, NULL, 8, bad_edges, 3, r, NULL), PROP_ERR_RECIPE);
+  /* the caller's edges are an argument, not a recipe */
+  assert_int_equal(prop_band_table(p, y, NULL, 8, bad_edges, 3, r, NULL), PROP_ERR_ARG);
+  assert_non_null(strstr(prop_last_error(), "prop_band_table: band edges[2]: edges must increase strictly"));
+  /* a probability outside [0, 1] is named; NaN is an unscored row */
+  double pbad[8];
+  memcpy(pbad, p, sizeof pbad);
+  pbad[3] = 1.5;
+  assert_int_equal(prop_band_table(pbad, y, NULL, 8, pp_default_edges, 7, r, NULL), PROP_ERR_VALUE);
+  assert_non_null(strstr(prop_last_error(), "prob[3] is 1.5"));
+  pbad[3] = -INFINITY;
+  assert_int_equal(prop_band_table(pbad, y, NULL, 8, pp_default_edges, 7, r, NULL), PROP_ERR_VALUE);
+  pbad[3] = NAN;
+  size_t un = 0;
+  assert_int_equal(prop_band_table(pbad, y, NULL, 8, pp_default_edges, 7, r, &un), 0);
+  assert_int_equal(un, 2); /* p[6] and p[3] */
 }
 
 int main(void) {

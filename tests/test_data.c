@@ -287,6 +287,7 @@ static void test_declared_types(void **state) {
   prop_frame *f = read_ok(p, &o);
   assert_int_equal(prop_frame_ncols(f), 4); /* drop is not stored */
   assert_int_equal(prop_frame_find(f, "drop"), -1);
+  assert_true(pp_frame_was_dropped(f, "drop") && !pp_frame_was_dropped(f, "zip")); /* remembered as left out */
   assert_int_equal(prop_frame_coltype(f, col(f, "cust")), PROP_COL_ID);
   assert_int_equal(prop_frame_coltype(f, col(f, "zip")), PROP_COL_CATEGORICAL);
   assert_int_equal(prop_frame_coltype(f, col(f, "y")), PROP_COL_TARGET);
@@ -895,6 +896,17 @@ static void test_schema_from_frame(void **state) {
   prop_train_options t;
   schema_opts(&t, ignore, 2);
   pp_schema *s = NULL;
+  /* an ignored name that is not a column (a misspelling would keep the column it meant as an input) */
+  assert_int_equal(pp_schema_from_frame(f, &t, &s), PROP_ERR_SCHEMA);
+  assert_non_null(strstr(prop_last_error(), "ignored column 'not_in_file' is not in the data"));
+  assert_null(s);
+  /* ... unless the reader left it out as declared PROP_COL_IGNORE */
+  assert_int_equal(pp_frame_add_dropped(f, "not_in_file"), 0);
+  /* one column, one role */
+  t.id = "accepted";
+  assert_int_equal(pp_schema_from_frame(f, &t, &s), PROP_ERR_SCHEMA);
+  assert_non_null(strstr(prop_last_error(), "column 'accepted' is both the target and the id column"));
+  t.id = "cust";
   int rc = pp_schema_from_frame(f, &t, &s);
   if (rc) fprintf(stderr, "%s\n", prop_last_error());
   assert_int_equal(rc, 0);

@@ -1111,6 +1111,135 @@ static void test_training_errors(void **state) {
   prop_frame_free(f);
 }
 
+/* The contracts a C caller relies on (found missing by an audit of the header, 2026-12-06). */
+static void test_api_contracts(void **state) {
+  (void)state;
+  const prop_model *m = g_model;
+  /* a successful call leaves the thread's last error as it was */
+  prop_frame *nf = NULL;
+  assert_int_equal(prop_frame_read_csv(tu_path("no-such-file.csv"), NULL, &nf), PROP_ERR_IO);
+  char before[512];
+  snprintf(before, sizeof before, "%s", prop_last_error());
+  prop_recipe *r = small_recipe();
+  prop_train_options o;
+  train_opts(&o);
+  prop_model *m2 = NULL;
+  assert_int_equal(prop_model_train(g_frame, r, &o, &m2), 0);
+  assert_int_equal(prop_last_error_code(), PROP_ERR_IO);
+  assert_string_equal(prop_last_error(), before);
+  prop_model_free(m2);
+  m2 = NULL;
+  /* a misspelt ignored column is an error, not an input kept by mistake */
+  const char *typo[] = {"installment_amont"};
+  o.ignore = typo;
+  o.n_ignore = 1;
+  tu_expect_rc(prop_model_train(g_frame, r, &o, &m2), PROP_ERR_SCHEMA, "ignored column 'installment_amont' is not in the data");
+  /* the reader left installment_amount out (declared PROP_COL_IGNORE): naming it is fine */
+  const char *dropped[] = {"installment_amount"};
+  o.ignore = dropped;
+  assert_int_equal(prop_model_train(g_frame, r, &o, &m2), 0);
+  prop_model_free(m2);
+  m2 = NULL;
+  o.n_ignore = 0;
+  /* one column, one role; connected must be 0/1 */
+  o.id = "accepted";
+  tu_expect_rc(prop_model_train(g_frame, r, &o, &m2), PROP_ERR_SCHEMA, "both the target and the id column");
+  o.id = "customer_id";
+  o.connected = "past_installments";
+  tu_expect_rc(prop_model_train(g_frame, r, &o, &m2), PROP_ERR_CATEGORY, ":past_installments: label");
+  assert_null(m2);
+  prop_recipe_free(r);
+
+  /* the scorer's member probabilities after a failed call are NaN, not the last customer's */
+  prop_scorer *s = NULL;
+  assert_int_equal(prop_scorer_create(m, &s), 0);
+  size_t k = prop_model_n_inputs(m), nm = prop_model_n_members(m);
+  double *row = tu_xmalloc(k * sizeof *row), *mp = tu_xmalloc(nm * sizeof *mp), p;
+  int band;
+  long cat = -1;
+  for (size_t j = 0; j < k; j++) {
+    row[j] = prop_model_input_type(m, j) == PROP_COL_CATEGORICAL ? 0.0 : 1.0;
+    if (cat < 0 && prop_model_input_type(m, j) == PROP_COL_CATEGORICAL) cat = (long)j;
+  }
+  assert_true(cat >= 0);
+  assert_int_equal(prop_scorer_score(s, row, &p, &band), 0);
+  assert_int_equal(prop_scorer_member_probabilities(s, mp), 0);
+  for (size_t i = 0; i < nm; i++) assert_true(mp[i] >= 0 && mp[i] <= 1);
+  row[cat] = -1.0; /* unseen */
+  assert_int_equal(prop_scorer_score(s, row, &p, &band), PROP_ERR_CATEGORY);
+  assert_int_equal(prop_scorer_member_probabilities(s, mp), 0);
+  for (size_t i = 0; i < nm; i++) assert_true(isnan(mp[i]));
+  prop_scorer_free(s);
+  free(row);
+  free(mp);
+
+  /* probabilities outside [0, 1] are refused where they are inputs */
+  assert_int_equal(prop_model_band_of(m, 1.5), 0);
+  assert_int_equal(prop_model_band_of(m, -0.1), 0);
+  assert_int_equal(prop_model_band_of(m, 1.0), (int)prop_model_n_bands(m));
+  const double pr[3] = {0.2, INFINITY, NAN};
+  const int bd[3] = {2, 7, 0};
+  size_t rank[3];
+  prop_rank_options ro;
+  prop_rank_options_default(&ro);
+  tu_expect_rc(prop_rank(pr, bd, NULL, NULL, 3, &ro, rank, NULL, NULL, NULL), PROP_ERR_VALUE, "prob[1] is inf");
+  const double pr_ok[3] = {0.2, 0.9, NAN};
+  const size_t quota[1] = {5};
+  ro.band_quota = quota;
+  ro.nbands = 0;
+  tu_expect_rc(prop_rank(pr_ok, bd, NULL, NULL, 3, &ro, rank, NULL, NULL, NULL), PROP_ERR_ARG, "nbands from 1 to 64");
+  prop_rank_options_default(&ro);
+  const int bd_bad[3] = {2, 70, 0};
+  tu_expect_rc(prop_rank(pr_ok, bd_bad, NULL, NULL, 3, &ro, rank, NULL, NULL, NULL), PROP_ERR_VALUE, "band[1] is 70");
+  assert_int_equal(prop_rank(pr_ok, bd, NULL, NULL, 3, &ro, rank, NULL, NULL, NULL), 0);
+  assert_true(rank[1] == 1 && rank[0] == 2 && rank[2] == 0);
+
+  /* zero counts are errors, not silently 1 */
+  double imp[64];
+  assert_true(prop_model_n_inputs(m) <= 64);
+  tu_expect_rc(prop_model_permutation_importance(m, g_frame, 0, 1, imp, NULL), PROP_ERR_ARG, "n_repeats");
+  char *json = NULL;
+  train_opts(&o);
+  tu_expect_rc(prop_backtest(g_frame, NULL, &o, 0, &json), PROP_ERR_ARG, "min_train_months");
+  assert_null(json);
+
+  /* absurd thread counts and block sizes are capped, not attempted */
+  size_t n = prop_frame_nrows(g_frame);
+  double *p1 = tu_xmalloc(n * sizeof *p1), *p2 = tu_xmalloc(n * sizeof *p2);
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  assert_int_equal(prop_model_predict_frame(m, g_frame, p1, NULL, NULL, &po), 0);
+  po.nthread = 100000;
+  po.block_rows = (size_t)1 << 40;
+  assert_int_equal(prop_model_predict_frame(m, g_frame, p2, NULL, NULL, &po), 0);
+  assert_memory_equal(p1, p2, n * sizeof *p1);
+  free(p1);
+  free(p2);
+
+  /* the streaming reader: the model's id column is required; declarations are checked */
+  prop_reader *rd = NULL;
+  const char *noid = tu_path("noid.csv");
+  FILE *fp = fopen(noid, "w");
+  assert_non_null(fp);
+  for (size_t j = 0; j < k; j++) fprintf(fp, "%s%s", j ? "," : "", prop_model_input_name(m, j));
+  fprintf(fp, "\n");
+  fclose(fp);
+  tu_expect_rc(prop_reader_open_for_model(noid, m, NULL, &rd), PROP_ERR_SCHEMA, "the model's id column 'customer_id' is missing");
+  assert_null(rd);
+  prop_csv_options co;
+  prop_csv_options_default(&co);
+  co.n_declared = 2;
+  tu_expect_rc(prop_reader_open_for_model(g_csv, m, &co, &rd), PROP_ERR_ARG, "n_declared is 2");
+  const char *dn[1] = {prop_model_input_name(m, 0)};
+  const prop_coltype dt[1] = {PROP_COL_IGNORE};
+  co.declared_names = dn;
+  co.declared_types = dt;
+  co.n_declared = 1;
+  tu_expect_rc(prop_reader_open_for_model(g_csv, m, &co, &rd), PROP_ERR_SCHEMA, "is declared ignored but the model reads it");
+  assert_null(rd);
+  remove(noid);
+}
+
 /* ---- back-test ------------------------------------------------------------------------------ */
 static void test_backtest(void **state) {
   (void)state;
@@ -1190,6 +1319,7 @@ int main(void) {
       cmocka_unit_test(test_bad_model_files),
       cmocka_unit_test(test_threads_share_one_model),
       cmocka_unit_test(test_training_errors),
+      cmocka_unit_test(test_api_contracts),
       cmocka_unit_test(test_backtest),
   };
   return cmocka_run_group_tests(tests, setup_model, teardown_model);

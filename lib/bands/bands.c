@@ -52,8 +52,11 @@ PROP_API int prop_band_table(const double *prob, const int *y, const int *connec
                              size_t nbands, prop_band_row *rows, size_t *n_unscored) {
   if ((!prob || !y) && n) return pp_err(PROP_ERR_ARG, "prop_band_table: NULL prob or labels");
   if (!edges || !rows) return pp_err(PROP_ERR_ARG, "prop_band_table: NULL edges or rows");
-  PP_TRY(pp_bands_validate(edges, nbands, "band edges"));
+  if (pp_bands_validate(edges, nbands, "band edges")) /* the caller's array, not a recipe */
+    return pp_err_prefix(PROP_ERR_ARG, "prop_band_table: ");
   for (size_t i = 0; i < n; i++) {
+    if (prob[i] == prob[i] && !(prob[i] >= 0.0 && prob[i] <= 1.0))
+      return pp_err(PROP_ERR_VALUE, "prop_band_table: prob[%zu] is %g, not a probability in [0, 1]", i, prob[i]);
     if (y[i] != 0 && y[i] != 1) return pp_err(PROP_ERR_VALUE, "prop_band_table: label %zu is %d, not 0 or 1", i, y[i]);
     if (connected && connected[i] != 0 && connected[i] != 1)
       return pp_err(PROP_ERR_VALUE, "prop_band_table: connected %zu is %d, not 0 or 1", i, connected[i]);

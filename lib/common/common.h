@@ -28,6 +28,15 @@
 int pp_err(int code, const char *fmt, ...) PP_PRINTF(2, 3);
 int pp_err_prefix(int code, const char *fmt, ...) PP_PRINTF(2, 3);
 void pp_err_clear(void);
+/* The calling thread's last error, saved by a public function that may recover from failures of
+ * its own inside (a line search step, a member without importance) and put back when it succeeds:
+ * the caller's prop_last_error() then stays as it was, as the header promises. */
+typedef struct pp_err_state {
+  int code;
+  char msg[1024];
+} pp_err_state;
+void pp_err_save(pp_err_state *s);
+void pp_err_restore(const pp_err_state *s);
 #define PP_TRY(expr)                 \
   do {                               \
     int pp_rc_ = (expr);             \
@@ -69,6 +78,10 @@ typedef struct pp_ctx {
   int transient;
 } pp_ctx;
 void pp_ctx_init(pp_ctx *c, const prop_train_options *opt, uint64_t seed);
+/* Threads to use for a caller's nthread: 0 (or less) means every processor, and more than the
+ * processors is capped at them (more never runs faster, and libgomp ends the process when it
+ * cannot create a thread).  At least 1. */
+int pp_threads(int requested);
 void pp_log(const pp_ctx *c, int level, const char *fmt, ...) PP_PRINTF(3, 4);
 /* Returns 0, or PROP_ERR_CANCELLED (with message) when the callback asks to stop. */
 int pp_progress(const pp_ctx *c, const char *stage, size_t done, size_t total);

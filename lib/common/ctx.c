@@ -10,13 +10,19 @@ void pp_ctx_init(pp_ctx *c, const prop_train_options *opt, uint64_t seed) {
   c->log = opt ? opt->log : NULL;
   c->progress = opt ? opt->progress : NULL;
   c->user = opt ? opt->user : NULL;
-  int nt = opt ? opt->nthread : 0;
-#ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_num_procs();
-#endif
-  c->nthread = nt > 0 ? nt : 1;
+  c->nthread = pp_threads(opt ? opt->nthread : 0);
   c->seed = seed;
   c->transient = 0;
+}
+
+int pp_threads(int requested) {
+#ifdef _OPENMP
+  int procs = omp_get_num_procs();
+#else
+  int procs = 1;
+#endif
+  if (procs < 1) procs = 1;
+  return (requested <= 0 || requested > procs) ? procs : requested;
 }
 
 void pp_log(const pp_ctx *c, int level, const char *fmt, ...) {

@@ -44,6 +44,17 @@ void pp_err_clear(void) {
   tl_code = 0;
 }
 
+void pp_err_save(pp_err_state *s) {
+  _Static_assert(sizeof s->msg == PP_ERRMSG_MAX, "pp_err_state holds a whole message");
+  s->code = tl_code;
+  memcpy(s->msg, tl_msg, sizeof s->msg);
+}
+
+void pp_err_restore(const pp_err_state *s) {
+  tl_code = s->code;
+  memcpy(tl_msg, s->msg, sizeof tl_msg);
+}
+
 int pp_err(int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -642,7 +642,10 @@ static int new_chunk(pp_csv *c, size_t max_rows) {
     memset(s, 0, sizeof *s);
     prop_coltype t = c->types[j];
     switch (t) {
-    case PROP_COL_IGNORE: s->kind = K_SKIP; continue;
+    case PROP_COL_IGNORE:
+      s->kind = K_SKIP;
+      rc = pp_frame_add_dropped(f, c->names[j]);
+      continue;
     case PROP_COL_NUMERIC: s->kind = K_NUM; break;
     case PROP_COL_ID: s->kind = K_ID; break;
     case PROP_COL_AUTO:

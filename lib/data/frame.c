@@ -101,6 +101,7 @@ int pp_frame_subset(const prop_frame *f, const size_t *idx, size_t n, prop_frame
   if (f->source && !(g->source = pp_strdup(f->source))) rc = PROP_ERR_NOMEM;
   if (!rc && !(g->rownum = pp_malloc_array(n ? n : 1, sizeof *g->rownum))) rc = PROP_ERR_NOMEM;
   for (size_t i = 0; i < n && !rc; i++) g->rownum[i] = prop_frame_row_number(f, idx[i]);
+  for (size_t k = 0; k < f->ndropped && !rc; k++) rc = pp_frame_add_dropped(g, f->dropped[k]);
   for (size_t i = 0; i < n && !rc && f->row_err; i++) /* rows that could not be read stay so */
     if (f->row_err[idx[i]]) rc = pp_frame_put_row_error(g, n, i, f->row_code[idx[i]], f->row_err[idx[i]]);
   for (size_t j = 0; j < f->ncols && !rc; j++) {
@@ -156,6 +157,20 @@ int pp_frame_put_row_error(prop_frame *f, size_t cap, size_t i, int code, const 
 }
 
 const char *pp_frame_source(const prop_frame *f) { return (f && f->source) ? f->source : "<frame>"; }
+
+int pp_frame_first_row_error(const prop_frame *f) {
+  if (!f || !f->row_err) return 0;
+  for (size_t i = 0; i < f->nrows; i++) {
+    const char *msg = f->row_err[i];
+    if (!msg) continue;
+    int code = f->row_code[i] ? f->row_code[i] : PROP_ERR_CSV;
+    const char *src = pp_frame_source(f);
+    size_t len = strlen(src);
+    if (strncmp(msg, src, len) == 0 && msg[len] == ':') return pp_err(code, "%s", msg);
+    return pp_err(code, "%s:%zu: %s", src, prop_frame_row_number(f, i), msg);
+  }
+  return 0;
+}
 
 void pp_cell_excerpt(const char *s, size_t len, char *out, size_t outsz) {
   size_t max = outsz > 4 ? outsz - 4 : 0;
@@ -232,7 +247,22 @@ void prop_frame_free(prop_frame *f) {
   free(f->row_err);
   free(f->row_code);
   free(f->source);
+  for (size_t k = 0; k < f->ndropped; k++) free(f->dropped[k]);
+  free(f->dropped);
   free(f);
+}
+
+int pp_frame_add_dropped(prop_frame *f, const char *name) {
+  PP_TRY(pp_realloc_array(&f->dropped, f->ndropped + 1, sizeof *f->dropped));
+  if (!(f->dropped[f->ndropped] = pp_strdup(name))) return PROP_ERR_NOMEM;
+  f->ndropped++;
+  return 0;
+}
+
+int pp_frame_was_dropped(const prop_frame *f, const char *name) {
+  for (size_t k = 0; f && name && k < f->ndropped; k++)
+    if (strcmp(f->dropped[k], name) == 0) return 1;
+  return 0;
 }
 
 size_t prop_frame_nrows(const prop_frame *f) { return f ? f->nrows : 0; }

@@ -23,7 +23,13 @@ struct prop_frame {
   char **row_err;     /* NULL, or nrows entries: why the row could not be read (NULL = fine) */
   int *row_code;      /* NULL, or nrows prop_status codes (0 = fine) */
   char *source;       /* file name for messages, or NULL for frames built in memory */
+  char **dropped;     /* names of the columns the CSV reader left out (declared PROP_COL_IGNORE) */
+  size_t ndropped;
 };
+/* Record that the reader left column `name` out (training then accepts it as an ignored name). */
+int pp_frame_add_dropped(prop_frame *f, const char *name);
+/* Was column `name` left out by the reader? */
+int pp_frame_was_dropped(const prop_frame *f, const char *name);
 
 /* Add an empty column of type t (arrays allocated for nrows); returns its index via *j. */
 int pp_frame_add_column(prop_frame *f, const char *name, prop_coltype t, size_t *j);
@@ -36,6 +42,9 @@ int pp_frame_subset(const prop_frame *f, const size_t *idx, size_t n, prop_frame
 int pp_frame_set_row_error(prop_frame *f, size_t i, int code, const char *msg);
 /* "file.csv" or "<frame>" */
 const char *pp_frame_source(const prop_frame *f);
+/* The first row the reader could not read, as a failure (its status and a message that names the
+ * file and row once: the reader's own messages start with them); 0 when every row is fine. */
+int pp_frame_first_row_error(const prop_frame *f);
 
 /* Labels of the target column as 0/1: y[i] = (label == positive).  positive NULL means the
  * labels must be a subset of {"0","1"} (also "0.0"/"1.0") and "1" is positive.  A missing

@@ -105,6 +105,19 @@ int pp_schema_from_frame(const prop_frame *f, const prop_train_options *opt, pp_
     return pp_err(PROP_ERR_ARG, "%s: n_ignore is %zu but ignore is NULL", pp_frame_source(f), opt->n_ignore);
   for (size_t k = 0; k < opt->n_ignore; k++)
     if (!opt->ignore[k]) return pp_err(PROP_ERR_ARG, "%s: ignore[%zu] is NULL", pp_frame_source(f), k);
+  /* an ignored name must be a column (or one the reader left out): a misspelt one would leave the
+   * column it meant among the inputs, e.g. an outcome-derived amount */
+  for (size_t k = 0; k < opt->n_ignore; k++)
+    if (prop_frame_find(f, opt->ignore[k]) < 0 && !pp_frame_was_dropped(f, opt->ignore[k]))
+      return pp_err(PROP_ERR_SCHEMA, "%s: ignored column '%s' is not in the data", pp_frame_source(f), opt->ignore[k]);
+  /* one column, one role */
+  const char *role_col[4] = {opt->target, opt->id, opt->connected, opt->time_col};
+  static const char *const role_name[4] = {"target", "id", "connected", "time"};
+  for (int a = 0; a < 4; a++)
+    for (int b = a + 1; b < 4; b++)
+      if (same(role_col[a], role_col[b]))
+        return pp_err(PROP_ERR_SCHEMA, "%s: column '%s' is both the %s and the %s column", pp_frame_source(f),
+                      role_col[a], role_name[a], role_name[b]);
   PP_TRY(need_column(f, opt->target, "target"));
   PP_TRY(need_column(f, opt->id, "id"));
   PP_TRY(need_column(f, opt->connected, "connected"));

@@ -10,7 +10,7 @@
 int prop_model_permutation_importance(const prop_model *m, const prop_frame *f, size_t n_repeats, uint64_t seed,
                                       double *imp, double *base_auc) {
   if (!m || !f || !imp) return pp_err(PROP_ERR_ARG, "prop_model_permutation_importance: NULL argument");
-  if (n_repeats == 0) n_repeats = 1;
+  if (n_repeats == 0) return pp_err(PROP_ERR_ARG, "prop_model_permutation_importance: n_repeats must be at least 1");
   size_t n = f->nrows, nf = m->schema->nfeat;
   int *y = NULL, *st = NULL;
   char *pos = NULL;

@@ -456,11 +456,7 @@ void pp_cart_predict(const pp_cart_trees *t, const float *X, size_t n, double *o
     return;
   }
   const size_t d = t->d;
-  int nt = nthread;
-#ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_max_threads();
-#endif
-  if (nt < 1) nt = 1;
+  int nt = nthread > 0 ? pp_threads(nthread) : pp_threads(omp_get_max_threads());
   size_t blk = pk_ready(t) ? pk_block_rows(n, d, (size_t)nt) : PRED_BLOCK;
   const size_t nblk = (n + blk - 1) / blk;
   if ((size_t)nt > nblk) nt = (int)nblk;

@@ -1087,11 +1087,7 @@ int pp_knn_predict(const void *model, const float *X, size_t n, double *out, voi
   kernels kn;
   pick_kernels(&kn);
   const size_t d = m->d, nblk = (n + L.tq - 1) / L.tq;
-  int nt = nthread;
-#ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_num_procs();
-#endif
-  if (nt <= 0) nt = 1;
+  int nt = pp_threads(nthread);
   if ((size_t)nt > nblk) nt = (int)nblk;
   size_t bad_row = 0;
   int rc = 0;

@@ -544,11 +544,8 @@ static int predict_path(const void *model, const float *X, size_t n, double *out
   const lr_model *m = model;
   if (!m || (!X && n) || (!out && n)) return pp_err(PROP_ERR_ARG, "logistic predict: NULL argument");
   const size_t d = m->d, nblk = (n + LR_PRED_BLOCK - 1) / LR_PRED_BLOCK;
-  int nt = nthread;
-#ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_num_procs();
-#endif
-  if (nt <= 0 || n * (d + 8) < LR_PRED_PAR_WORK) nt = 1;
+  int nt = pp_threads(nthread);
+  if (n * (d + 8) < LR_PRED_PAR_WORK) nt = 1;
   if ((size_t)nt > nblk) nt = (int)nblk;
   (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)

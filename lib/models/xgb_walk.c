@@ -313,11 +313,7 @@ __attribute__((target("avx512f"))) static void full_margins_avx512_big(const xgb
  * transposed block, d x XGB_BLOCK floats per thread). */
 int pp_xgb_walk_batch(const xgb_native *nv, const float *X, size_t n, size_t d, double *out, int nthread, int simd) {
   const size_t nblk = (n + XGB_BLOCK - 1) / XGB_BLOCK;
-  int nt = nthread;
-#ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_max_threads();
-#endif
-  if (nt < 1) nt = 1;
+  int nt = nthread > 0 ? pp_threads(nthread) : pp_threads(omp_get_max_threads());
   if ((size_t)nt > nblk) nt = (int)nblk;
 #if !XGB_HAVE_SIMD
   simd = 0;

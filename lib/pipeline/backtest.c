@@ -20,7 +20,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
     return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' must be numeric (e.g. 1, 2, ... or 202401)",
                   pp_frame_source(f), opt->time_col);
   size_t n = f->nrows;
-  if (min_train_months < 1) min_train_months = 1;
+  if (min_train_months < 1) return pp_err(PROP_ERR_ARG, "prop_backtest: min_train_months must be at least 1");
   double *months = pp_malloc_array(n ? n : 1, sizeof *months);
   if (!months) return PROP_ERR_NOMEM;
   size_t nm = 0;

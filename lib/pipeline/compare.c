@@ -458,15 +458,10 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   if (o->max_curve_points < 2 || o->max_curve_points > 10000)
     return pp_err(PROP_ERR_ARG, "prop_compare: options.max_curve_points must be in [2, 10000], got %zu",
                   o->max_curve_points);
-  for (int part = 0; part < 2; part++) { /* rows the reader could not read */
-    const prop_frame *g = part ? o->test : f;
-    if (g && g->row_err)
-      for (size_t i = 0; i < g->nrows; i++)
-        if (g->row_err[i])
-          return pp_err(g->row_code[i] ? g->row_code[i] : PROP_ERR_CSV, "%s:%zu: %s", pp_frame_source(g),
-                        prop_frame_row_number(g, i), g->row_err[i]);
-  }
-  pp_err_clear();
+  PP_TRY(pp_frame_first_row_error(f)); /* rows the reader could not read */
+  PP_TRY(pp_frame_first_row_error(o->test));
+  pp_err_state caller_err; /* put back on success */
+  pp_err_save(&caller_err);
   const size_t n = f->nrows + (o->test ? o->test->nrows : 0); /* all rows used */
 
   prop_recipe *own_recipe = NULL;
@@ -763,6 +758,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   }
   *json = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
   if (!*json) rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the comparison report");
+  else pp_err_restore(&caller_err);
 
 done:
   json_decref(root);

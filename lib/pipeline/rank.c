@@ -198,6 +198,14 @@ static int check_args(const char *fn, const rank_src *s, int has_band, size_t n,
   if (opt->by != PROP_RANK_PROBABILITY && opt->by != PROP_RANK_VALUE)
     return pp_err(PROP_ERR_ARG, "%s: unknown ranking key %d", fn, opt->by);
   if (opt->band_quota && !has_band) return pp_err(PROP_ERR_ARG, "%s: band quotas need the bands", fn);
+  if (opt->band_quota && (opt->nbands == 0 || opt->nbands > 64))
+    return pp_err(PROP_ERR_ARG, "%s: band_quota needs nbands from 1 to 64, got %zu", fn, opt->nbands);
+  for (size_t i = 0; i < n; i++) { /* NaN is an unscored row; anything else must be a probability */
+    if (s->prob[i] == s->prob[i] && !(s->prob[i] >= 0.0 && s->prob[i] <= 1.0))
+      return pp_err(PROP_ERR_VALUE, "%s: prob[%zu] is %g, not a probability in [0, 1]", fn, i, s->prob[i]);
+    if (has_band && (band_of(s, i) < 0 || band_of(s, i) > 64))
+      return pp_err(PROP_ERR_VALUE, "%s: band[%zu] is %d, not a band 0..64", fn, i, band_of(s, i));
+  }
   return 0;
 }
 

@@ -31,7 +31,10 @@ int prop_reader_open_for_model(const char *path, const prop_model *m, const prop
   o.strict = 0;
   const char *const *dnames = o.declared_names;
   const prop_coltype *dtypes = o.declared_types;
-  size_t ndecl = dnames && dtypes ? o.n_declared : 0;
+  if (o.n_declared && (!dnames || !dtypes))
+    return pp_err(PROP_ERR_ARG, "prop_reader_open_for_model: n_declared is %zu but the names or types are NULL",
+                  o.n_declared);
+  size_t ndecl = o.n_declared;
   for (size_t i = 0; i < ndecl; i++) {
     if (!dnames[i]) return pp_err(PROP_ERR_ARG, "prop_reader_open_for_model: declared column %zu has no name", i);
     if (dtypes[i] == PROP_COL_AUTO)
@@ -70,7 +73,7 @@ int prop_reader_open_for_model(const char *path, const prop_model *m, const prop
       if (strcmp(name, dnames[i]) != 0) continue;
       if (!used) {
         types[j] = dtypes[i];
-      } else if (dtypes[i] != types[j] && dtypes[i] != PROP_COL_IGNORE) {
+      } else if (dtypes[i] != types[j]) { /* IGNORE too: the model cannot score without it */
         /* the message first: name belongs to the reader, types to us */
         int e = pp_err(PROP_ERR_SCHEMA, "%s: column '%s' is declared %s but the model reads it as %s", path, name,
                        coltype_name(dtypes[i]), coltype_name(types[j]));
@@ -89,6 +92,17 @@ int prop_reader_open_for_model(const char *path, const prop_model *m, const prop
       if (m->schema->id_col && strcmp(dnames[i], m->schema->id_col) == 0)
         return pp_err(PROP_ERR_SCHEMA, "%s: the model's id column '%s' is missing", path, dnames[i]);
       return pp_err(PROP_ERR_SCHEMA, "%s: declared column '%s' is missing", path, dnames[i]);
+    }
+  }
+  /* the model's id column must be there: a call list without ids cannot be dialled, and row numbers
+   * must never pass for customer ids */
+  if (m->schema->id_col) {
+    int found = 0;
+    for (size_t j = 0; j < nc && !found; j++) found = strcmp(pp_csv_colname(r->csv, j), m->schema->id_col) == 0;
+    if (!found) {
+      free(types);
+      prop_reader_free(r);
+      return pp_err(PROP_ERR_SCHEMA, "%s: the model's id column '%s' is missing", path, m->schema->id_col);
     }
   }
   /* every input must be present: say which is missing now, not at the first chunk */

@@ -119,11 +119,7 @@ static void finish_block(const prop_model *m, size_t nb, const work *w, size_t o
 
 /* Threads asked for (0: every core), at least 1. */
 static int asked_threads(const prop_predict_options *opt) {
-  int nt = opt ? opt->nthread : 0;
-#ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_num_procs();
-#endif
-  return nt > 0 ? nt : 1;
+  return pp_threads(opt ? opt->nthread : 0);
 }
 
 /* Rows per block when the caller leaves it to us (see BLOCKS_PER_THREAD). */
@@ -168,6 +164,7 @@ static int batch(const prop_model *m, const source *src, size_t nrows, double *p
   int unseen = opt ? opt->unseen : PROP_UNSEEN_ERROR;
   if (!unseen_ok(unseen)) return pp_err(PROP_ERR_ARG, "predict options: unseen is %d, not a prop_unseen", unseen);
   size_t block = (opt && opt->block_rows) ? opt->block_rows : auto_block(nrows, nt);
+  if (block > nrows && nrows > 0) block = nrows; /* work areas for rows that do not exist help nobody */
   size_t nblocks = (nrows + block - 1) / block;
   if ((size_t)nt > nblocks) nt = (int)(nblocks ? nblocks : 1);
   int rc = 0;
@@ -278,6 +275,7 @@ int prop_scorer_score(prop_scorer *s, const double *row, double *prob, int *band
   if (rc) {
     if (prob) *prob = NAN;
     if (band) *band = 0;
+    for (size_t i = 0; i < m->nmem; i++) s->memp[i] = NAN; /* this customer has none */
     if (rc == PROP_ERR_CATEGORY)
       return pp_err(rc, "input %zu (%s): a category unseen in training (code -1)", k, m->schema->feat[k].name);
     return pp_err(rc, "input %zu (%s): invalid value %g", k, m->schema->feat[k].name, row[k]);
@@ -300,7 +298,9 @@ int prop_scorer_member_probabilities(const prop_scorer *s, double *out) {
 }
 
 /* ---- accessors -------------------------------------------------------------------------------- */
-int prop_model_band_of(const prop_model *m, double p) { return m ? pp_band_of(m->edges, m->nbands, p) : 0; }
+int prop_model_band_of(const prop_model *m, double p) {
+  return (m && p >= 0.0 && p <= 1.0) ? pp_band_of(m->edges, m->nbands, p) : 0; /* NaN and non-probabilities: 0 */
+}
 size_t prop_model_n_inputs(const prop_model *m) { return m ? m->schema->nfeat : 0; }
 const char *prop_model_input_name(const prop_model *m, size_t j) {
   return (m && j < m->schema->nfeat) ? m->schema->feat[j].name : NULL;

@@ -207,7 +207,8 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   *out = NULL;
   if (!f || !opt) return pp_err(PROP_ERR_ARG, "prop_model_train: frame and options are required");
   if (!opt->target) return pp_err(PROP_ERR_ARG, "prop_model_train: options.target is required");
-  pp_err_clear();
+  pp_err_state caller_err; /* put back on success: members may fail and recover inside */
+  pp_err_save(&caller_err);
 
   prop_recipe *own_recipe = NULL;
   if (!recipe) {
@@ -232,13 +233,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   size_t n = f->nrows;
   json_t *meta = NULL;
 
-  if (f->row_err)
-    for (size_t i = 0; i < n; i++)
-      if (f->row_err[i]) {
-        rc = pp_err(f->row_code[i] ? f->row_code[i] : PROP_ERR_CSV, "%s:%zu: %s", pp_frame_source(f),
-                    prop_frame_row_number(f, i), f->row_err[i]);
-        goto done;
-      }
+  if ((rc = pp_frame_first_row_error(f))) goto done;
   if ((rc = pp_schema_from_frame(f, opt, &schema))) goto done;
   if (schema->nfeat == 0) {
     rc = pp_err(PROP_ERR_SCHEMA, "%s: no feature columns left after target, id and ignored columns",
@@ -249,6 +244,14 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   free(schema->positive);
   schema->positive = pos_label;
   pos_label = NULL;
+  if (opt->connected) { /* a 0/1 flag, read as the band tables will read it: say now which row is not */
+    int *cy = NULL;
+    char *cp = NULL;
+    rc = pp_frame_binary_column(f, opt->connected, NULL, NULL, &cy, &cp, NULL);
+    free(cy);
+    free(cp);
+    if (rc) goto done;
+  }
   size_t npos = 0;
   for (size_t i = 0; i < n; i++) npos += (size_t)y[i];
   if (npos < (size_t)r->cv_folds || n - npos < (size_t)r->cv_folds) {
@@ -564,6 +567,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   }
   *out = m;
   m = NULL;
+  pp_err_restore(&caller_err);
 
 done:
   if (m) prop_model_free(m);

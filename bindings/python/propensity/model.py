@@ -112,9 +112,9 @@ class Model(Owned):
             keep = [encode(target, "target"), encode(positive, "positive"), encode(id, "id"),
                     encode(connected, "connected"), encode(time_col, "time_col")]
             opt.target, opt.positive, opt.id, opt.connected, opt.time_col = keep
-            ign = (ctypes.c_char_p * max(len(ignore), 1))(*[encode(c) for c in ignore])
-            opt.ignore = ctypes.cast(ign, ctypes.POINTER(ctypes.c_char_p))
-            opt.n_ignore = len(ignore)
+            # the ignored columns are not in the frame at all (checked against df above), so the
+            # library is not told of them: it refuses an ignored name that is not a column
+            opt.n_ignore = 0
             opt.nthread = int(nthread)
             raised = []
             if log is not None:
