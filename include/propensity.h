@@ -293,7 +293,8 @@ PROP_API size_t prop_model_n_categories(const prop_model *m, size_t j);
 /*! Label of category k of input j, or NULL. */
 PROP_API const char *prop_model_category(const prop_model *m, size_t j, size_t k);
 /*! Code of label for categorical input j: its index, or -1 when unseen in training (see
- *  prop_unseen: a row error by default).  Use the code as the input value in dense rows. */
+ *  prop_unseen: a row error by default).  Use the code as the input value in dense rows.  NaN
+ *  when j is out of range or not categorical, or label is NULL (a missing cell is NaN too). */
 PROP_API double prop_model_category_code(const prop_model *m, size_t j, const char *label);
 /*! The id column's name, or NULL when the model has none. */
 PROP_API const char *prop_model_id_column(const prop_model *m);
@@ -335,7 +336,8 @@ typedef enum prop_unseen {
   PROP_UNSEEN_ERROR = 0, /*!< default: the row is not scored; its status is PROP_ERR_CATEGORY */
   PROP_UNSEEN_BUCKET = 1 /*!< the row is scored, the category through the encoder's `<other>` bucket
                               (with one-hot encoding, the column the rarest training categories share;
-                              a new label lands among them) */
+                              a new label lands among them; with ordinal encoding an unseen category
+                              is encoded as a missing one, code -1) */
 } prop_unseen;
 
 /*! Options of the batch scoring functions.  Initialise with prop_predict_options_default(). */
