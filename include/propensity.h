@@ -239,7 +239,8 @@ typedef struct prop_train_options {
   const char *target;          /*!< target column (required) */
   const char *positive;        /*!< positive label; NULL: "1" when the labels are 0/1 */
   const char *id;              /*!< id column or NULL */
-  const char *const *ignore;   /*!< columns to leave out of the features */
+  const char *const *ignore;   /*!< columns to leave out of the features: each must be a column of the
+                                    frame, or one its CSV read left out (declared PROP_COL_IGNORE) */
   size_t n_ignore;
   const char *connected;       /*!< optional 0/1 column "call connected"; never a feature */
   const char *time_col;        /*!< optional month column; never a feature */
@@ -254,7 +255,9 @@ PROP_API void prop_train_options_default(prop_train_options *opt);
 /*! prop_model_train(): fit the whole pipeline of recipe r (NULL = the default recipe) on frame f:
  *  schema, encoders, members (with out-of-fold validation), ensemble, calibrator and bands.
  *  The model copies what it needs: f and r may be freed afterwards.  Free *out with
- *  prop_model_free(). */
+ *  prop_model_free().  PROP_ERR_SCHEMA for a named column that is absent (an ignored name
+ *  included) or a column given two roles; the target's labels as prop_frame_binary_values()
+ *  reads them; connected must be 0/1.  On success prop_last_error() is left as it was. */
 PROP_API int prop_model_train(const prop_frame *f, const prop_recipe *r, const prop_train_options *opt,
                               prop_model **out);
 
