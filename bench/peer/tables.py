@@ -4,9 +4,9 @@
 Usage: /usr/bin/python3 bench/peer/tables.py RUN1.json [RUN2.json ...]
 
 Prints (1) the batch, training and AUC figures of the ensemble per data set over all runs given
-(median, then every run in order), and (2) the per-data-set tables of the last run: every model's
+(median, then every run in order), (2) the per-data-set tables of the last run: every model's
 AUC, fit time, batch rate and single-row latency on both sides, the ensemble's members, calibration
-and band table.  Nothing is computed here that peer.py did not measure; the ratios are peer.py's.
+and band table, and (3) the last run's list of the issue's targets, met or not.  Nothing is computed here that peer.py did not measure; the ratios are peer.py's.
 """
 import json
 import statistics
@@ -97,6 +97,16 @@ def per_dataset(run):
                   f"{yn(bo['in_range'])} | {bs['count']} | {num(bs['success_rate'], '.3f')} | {yn(bs['in_range'])} |")
 
 
+def target_list(run):
+    print("\n| data set | target | value | goal | met | note |")
+    print("|---" * 6 + "|")
+    for t in run["targets"]:
+        unit = "" if t["kind"] == "auc_delta" else "×"
+        value = num(t["value"], "+.4f" if t["kind"] == "auc_delta" else ".2f")
+        print(f"| {t['dataset']} | {t['target']} | {value}{unit} | {t['goal']}{unit} | "
+              f"{'yes' if t['met'] else '**no**'} | {t['note']} |")
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -109,6 +119,7 @@ def main():
           + ", ".join(f"{r['datasets'][d]['load_average']['before']}" for r in runs for d in r["datasets"]) + "\n")
     summary(runs)
     per_dataset(runs[-1])
+    target_list(runs[-1])
 
 
 if __name__ == "__main__":
