@@ -55,13 +55,24 @@ def _label(v):
     return s
 
 
+def own_labels(values):
+    """values as a Series whose distinct entries are distinct labels.  An object column of mixed
+    Python objects is turned into str() labels value by value first: pandas hashes 1, 1.0 and True
+    as one value and keeps whichever came first, so "1.0" would depend on the rows around it."""
+    s = pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values
+    if pdt.is_object_dtype(s.dtype) and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        a = s.to_numpy()
+        miss = pd.isna(a)
+        s = pd.Series([None if m else _label(v) for v, m in zip(a, miss)], dtype=object, index=s.index)
+    return s
+
+
 def string_pointers(values, name="column"):
     """An array of char* (as uintp) for values, NULL where missing, plus the buffers to keep alive.
 
     Labels are encoded once per distinct value (pd.factorize), so a million rows with a handful of
     labels cost one gather, not a million ctypes objects."""
-    codes, uniques = pd.factorize(pd.Series(values, copy=False) if not isinstance(values, pd.Series) else values,
-                                  use_na_sentinel=True)
+    codes, uniques = pd.factorize(own_labels(values), use_na_sentinel=True)
     uniq = list(uniques.categories[uniques.codes] if isinstance(uniques, pd.Categorical) else uniques)
     try:
         bufs = [ctypes.create_string_buffer(_label(u).encode("utf-8")) for u in uniq]

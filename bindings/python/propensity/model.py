@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import _frames
-from ._lib import (COL_CATEGORICAL, LOG_FN, PROGRESS_FN, PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_STATE,
+from ._lib import (COL_CATEGORICAL, LOG_FN, PROGRESS_FN, PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_STATE, PROP_ERR_VALUE,
                    RANK_PROBABILITY, RANK_VALUE, BandRow, DemoOptions, Owned, PredictOptions, PropensityError, UNSEEN,
                    RankOptions, TrainOptions, c_free, check, decode, encode, encode_path, lib)
 
@@ -98,6 +98,9 @@ class Model(Owned):
         if missing:
             raise PropensityError(PROP_ERR_SCHEMA, f"DataFrame has no column {_names(missing)} "
                                   f"(columns: {_names(cols)})")
+        dup = sorted({c for c in cols if cols.count(c) > 1})
+        if dup:
+            raise PropensityError(PROP_ERR_SCHEMA, f"duplicate column name {_names(dup)}")
         roles = []
         for c, name in zip(df.columns, cols):
             if name in ignore:
@@ -436,7 +439,7 @@ class Model(Owned):
                 continue
             s = df[[c for c in df.columns if str(c) == name][0]]
             if _frames.column_kind(s, name) == "strings":
-                u = pd.unique(s.dropna())
+                u = pd.unique(_frames.own_labels(s).dropna())
                 labels = sorted({_frames._label(x) for x in u})
                 bad = [lab for lab in labels if self.category_codes(name, [lab])[0] == -1]
             else:
@@ -471,6 +474,7 @@ class Model(Owned):
         if order not in ("rank", "input"):
             raise PropensityError(PROP_ERR_ARG, f"order must be 'rank' or 'input', not {order!r}")
         is_df = isinstance(X, pd.DataFrame)
+        capacity = _whole(capacity, "capacity")
         value = None
         if by == "value":
             if value_col is None:
@@ -478,15 +482,30 @@ class Model(Owned):
             if isinstance(value_col, str):
                 if not is_df or value_col not in [str(c) for c in X.columns]:
                     raise PropensityError(PROP_ERR_SCHEMA, f"value column '{value_col}' not found")
-                value = _frames.numeric_values(X[value_col])
+                col = X[value_col]
+                if isinstance(col, pd.DataFrame) or _frames.column_kind(col, value_col) != "numeric":
+                    raise PropensityError(PROP_ERR_SCHEMA, f"value column '{value_col}' must be one numeric column")
+                value = _frames.numeric_values(col)
             else:
-                value = np.ascontiguousarray(value_col, dtype=np.float64)
+                try:
+                    value = np.asarray(value_col, dtype=np.float64)
+                except (TypeError, ValueError):
+                    raise PropensityError(PROP_ERR_VALUE, "value_col must hold numbers") from None
+                if value.ndim == 2 and value.shape[1] == 1:
+                    value = value[:, 0]
+                value = np.ascontiguousarray(value)
         if is_df:
             self._check_columns(X, ignore_extra, allowed=[value_col] if isinstance(value_col, str) else ())
         prob, band, _ = self.score(X, True, nthread, unseen=unseen)
         n = len(prob)
         if value is not None and value.shape != (n,):
-            raise PropensityError(PROP_ERR_ARG, f"{value.shape[0]} values for {n} rows")
+            raise PropensityError(PROP_ERR_ARG, f"value_col has shape {value.shape}: one value per row needed, "
+                                  f"{n} rows")
+        if value is not None and np.isinf(value).any():
+            # as `propensity score` reads the value column: an infinite value leaves the row unscored
+            bad = np.isinf(value)
+            prob = np.where(bad, np.nan, prob)
+            band = np.where(bad, 0, band).astype(band.dtype)
         if ids is None:
             if is_df and self._id and self._id in [str(c) for c in X.columns]:
                 ids = X[self._id]
@@ -506,16 +525,15 @@ class Model(Owned):
         ro = RankOptions()
         lib().prop_rank_options_default(ctypes.byref(ro))
         ro.by = RANK_VALUE if by == "value" else RANK_PROBABILITY
-        ro.capacity = 0 if capacity is None else int(capacity)
-        if capacity is not None and capacity < 0:
-            raise PropensityError(PROP_ERR_ARG, "capacity must be >= 0")
+        ro.capacity = 0 if capacity is None else capacity  # the library's 0 is "no limit"; 0 here: see below
         quota = None
         if band_quota is not None:
-            q = np.asarray(band_quota)
-            if q.shape != (self.n_bands,) or (q < 0).any():
-                raise PropensityError(PROP_ERR_ARG, f"band_quota needs {self.n_bands} non-negative numbers, "
+            q = list(band_quota) if np.ndim(band_quota) == 1 else None
+            if q is None or len(q) != self.n_bands:
+                raise PropensityError(PROP_ERR_ARG, f"band_quota needs {self.n_bands} whole numbers >= 0, "
                                       "lowest band first")
-            quota = (ctypes.c_size_t * self.n_bands)(*[int(x) for x in q])
+            q = [_whole(x, f"band_quota[{b}]", none=False) for b, x in enumerate(q)]
+            quota = (ctypes.c_size_t * self.n_bands)(*q)
             ro.band_quota = ctypes.cast(quota, ctypes.POINTER(ctypes.c_size_t))
             ro.nbands = self.n_bands
         rank = np.zeros(n, dtype=np.uintp)
@@ -526,6 +544,9 @@ class Model(Owned):
                               id_ptrs.ctypes.data, n, ctypes.byref(ro), rank.ctypes.data, sel.ctypes.data,
                               dialer.ctypes.data, ctypes.byref(nsel)))
         del keep
+        if capacity == 0:  # at most 0 rows: the order stands, nobody is called
+            sel[:] = 0
+            dialer[:] = 0
         index = X.index if is_df else pd.RangeIndex(n)
         out = pd.DataFrame({"id": ids_s.astype(object).where(ids_s.notna(), None).to_numpy(),
                             "probability": prob, "band": band, "rank": rank.astype(np.int64),
@@ -601,6 +622,9 @@ class Model(Owned):
         attrs["base_auc"] is the unshuffled AUC."""
         if self._target not in [str(c) for c in df.columns]:
             raise PropensityError(PROP_ERR_SCHEMA, f"target column '{self._target}' not found in the DataFrame")
+        repeats = _whole(repeats, "repeats", none=False)
+        if repeats < 1:
+            raise PropensityError(PROP_ERR_ARG, "repeats must be at least 1")
         self._check_columns(df, ignore_extra)
         imp = np.empty(len(self._inputs))
         base = ctypes.c_double()
@@ -623,6 +647,22 @@ def auc(score, y):
     return out.value
 
 
+def _whole(v, what, none=True):
+    """v as a whole number >= 0 (None passes when none), else PropensityError naming what: a negative
+    count would wrap around in the library's size_t."""
+    if v is None and none:
+        return None
+    if isinstance(v, (bool, np.bool_, str, bytes)):
+        raise PropensityError(PROP_ERR_ARG, f"{what} must be a whole number >= 0, not {v!r}")
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise PropensityError(PROP_ERR_ARG, f"{what} must be a whole number >= 0, not {v!r}") from None
+    if not np.isfinite(f) or f < 0 or f != int(f):
+        raise PropensityError(PROP_ERR_ARG, f"{what} must be a whole number >= 0, not {v!r}")
+    return int(f)
+
+
 def write_demo_csv(path, seed=42, customers_per_month=4000, months=6, missing_rate=0.03, first_month=1,
                    with_outcomes=True):
     """Write the synthetic installment campaign (README "Demo data") to path, atomically; the same
@@ -630,11 +670,11 @@ def write_demo_csv(path, seed=42, customers_per_month=4000, months=6, missing_ra
     o = DemoOptions()
     L = lib()
     L.prop_demo_options_default(ctypes.byref(o))
-    o.seed = int(seed)
-    o.customers_per_month = int(customers_per_month)
-    o.months = int(months)
+    o.seed = _whole(seed, "seed", none=False)
+    o.customers_per_month = _whole(customers_per_month, "customers_per_month", none=False)
+    o.months = _whole(months, "months", none=False)
     o.missing_rate = float(missing_rate)
-    o.first_month = int(first_month)
+    o.first_month = _whole(first_month, "first_month", none=False)
     o.with_outcomes = 1 if with_outcomes else 0
     check(L.prop_demo_write_csv(encode_path(path), ctypes.byref(o)))
 

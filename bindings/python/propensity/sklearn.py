@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._lib import PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_TRAIN, PropensityError
+from ._lib import PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_TRAIN, PROP_ERR_VALUE, PropensityError
 from .model import Model
 
 
@@ -118,19 +118,34 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
         return out
 
     def predict(self, X):
-        """The positive class where its probability is >= 0.5, else the other class."""
+        """The positive class where its probability is >= 0.5, else the other class.  A row that
+        cannot be scored (predict_proba NaN, e.g. a category unseen in training under the default
+        unseen="error") has no class: PropensityError names the first such rows instead of
+        counting them as the negative class."""
         p = self._positive_proba(X)
+        bad = np.flatnonzero(np.isnan(p))
+        if len(bad):
+            raise PropensityError(PROP_ERR_VALUE, f"{len(bad)} row(s) could not be scored (positions "
+                                  f"{bad[:5].tolist()}{' ...' if len(bad) > 5 else ''}): predict_proba gives NaN "
+                                  "for them; see Model.score for the reasons, or set unseen='bucket'")
         pos = self.classes_[self._pos_index]
         neg = self.classes_[1 - self._pos_index]
         return np.where(p >= 0.5, pos, neg)
 
     @property
     def feature_importances_(self):
-        """The model's gain importance per input, normalised to sum to 1, in input order."""
+        """The model's gain importance, normalised to sum to 1: n_features_in_ entries in the order
+        of the fitted columns (feature_names_in_), 0 for the id and ignored columns."""
         check_is_fitted(self, "model_")
-        imp = self.model_.importance().to_numpy()
+        imp = self.model_.importance()
         s = imp.sum()
-        return imp / s if s > 0 else imp
+        names = self.feature_names_in_ if hasattr(self, "feature_names_in_") else \
+            [f"x{j}" for j in range(self.n_features_in_)]
+        out = np.array([float(imp.get(str(c), 0.0)) for c in names])
+        return out / s if s > 0 else out
+
+    def _more_tags(self):
+        return {"binary_only": True, "allow_nan": True}
 
     # ---- pickling: the C model travels as its file bytes ------------------------------------
 

@@ -4,6 +4,7 @@ import pickle
 import unittest
 
 import numpy as np
+import pandas as pd
 
 import _fixture
 import propensity
@@ -67,6 +68,21 @@ class Errors(unittest.TestCase):
         calls.loc[calls.index[2], "credit_limit"] = "lots"
         self.assertRaisesStatus("PROP_ERR_SCHEMA", self.m.predict_proba, calls,
                                 contains=[":3:credit_limit: 'lots' is not a number", "reads 'credit_limit' as numbers"])
+
+    def test_counts_never_wrap_and_duplicate_columns(self):
+        # a negative count would wrap to 2**64 - 1 in the library's size_t: refused before the call
+        with self.assertRaises(PropensityError) as cm:
+            propensity.write_demo_csv(str(self.d.dir / "never.csv"), customers_per_month=-1)
+        self.assertEqual(cm.exception.status, "PROP_ERR_ARG")
+        latest = _fixture.read_csv(self.d.latest)
+        for bad in (-1, 0, 1.5):
+            with self.assertRaises(PropensityError):
+                self.m.permutation_importance(latest, repeats=bad)
+        hist = _fixture.read_csv(self.d.history).head(50)
+        dup = pd.concat([hist, hist[["income"]]], axis=1)
+        with self.assertRaises(PropensityError) as cm:
+            propensity.Model.train(dup, **self.d.train_args)
+        self.assertIn("duplicate column name 'income'", cm.exception.message)
 
     def test_infinite_value_in_dataframe(self):
         calls = _fixture.read_csv(self.d.calllist).drop(columns=["month"])

@@ -106,6 +106,51 @@ class CliAgreement(unittest.TestCase):
             self.m.rank(self.calls, band_quota=[1, 2])
         self.assertEqual(cm.exception.status, "PROP_ERR_ARG")
 
+    def test_rank_arguments_and_infinite_values(self):
+        calls = self.calls.head(40).copy()
+        # capacity 0 calls nobody (the order stands); fractions, NaN, text and negatives are refused
+        r0, r_all = self.m.rank(calls, capacity=0), self.m.rank(calls)
+        self.assertEqual(int(r0["selected"].sum()), 0)
+        self.assertTrue((r0["dialer_rank"] == 0).all())
+        self.assertEqual(r0["id"].tolist(), r_all["id"].tolist())
+        for bad in (2.7, -1, float("nan"), "5", True):
+            with self.assertRaises(PropensityError) as cm:
+                self.m.rank(calls, capacity=bad)
+            self.assertEqual(cm.exception.status, "PROP_ERR_ARG")
+        for q in ([1.9] * self.m.n_bands, [np.nan] * self.m.n_bands, [None] * self.m.n_bands, ["x"] * self.m.n_bands):
+            with self.assertRaises(PropensityError):
+                self.m.rank(calls, band_quota=q)
+        self.assertEqual(int(self.m.rank(calls, capacity=3.0)["selected"].sum()), 3)
+        # an infinite value leaves the row unscored, as `propensity score` does; text is an error
+        calls["value"] = calls["credit_limit"].astype(float)
+        calls.iloc[3, calls.columns.get_loc("value")] = np.inf
+        r = self.m.rank(calls, by="value", value_col="value", order="input", ignore_extra=True)
+        self.assertTrue(np.isnan(r["probability"].iloc[3]))
+        self.assertEqual((int(r["rank"].iloc[3]), bool(r["selected"].iloc[3])), (0, False))
+        self.assertEqual(int(r["selected"].sum()), 39)
+        calls["value"] = calls["value"].astype(object)
+        calls.iloc[5, calls.columns.get_loc("value")] = "lots"
+        with self.assertRaises(PropensityError) as cm:
+            self.m.rank(calls, by="value", value_col="value", ignore_extra=True)
+        self.assertIn("'value'", cm.exception.message)
+        # a (n, 1) array of values is one value per row
+        v = calls["credit_limit"].to_numpy(dtype=float).reshape(-1, 1)
+        r2 = self.m.rank(calls.drop(columns=["value"]), by="value", value_col=v)
+        self.assertEqual(len(r2), len(calls))
+
+    def test_mixed_object_labels_do_not_depend_on_row_order(self):
+        # pandas hashes 1, 1.0 and True alike; each value must still be sent as its own str()
+        cat = next(n for n, t in self.m.input_types.items() if t == "categorical")
+        base = self.calls.head(3).copy()
+        known = self.m.categories[cat][0]
+        a, b = base.copy(), base.copy()
+        a[cat] = pd.Series([known, 1, 1.0], dtype=object, index=base.index)
+        b[cat] = pd.Series([known, 1.0, 1], dtype=object, index=base.index)
+        sa, sb = self.m.score(a, unseen="bucket")[0], self.m.score(b, unseen="bucket")[0]
+        self.assertEqual(hexes(sa[[0]]), hexes(sb[[0]]))
+        self.assertEqual(self.m.unseen_categories(a)[cat], self.m.unseen_categories(b)[cat])
+        self.assertEqual(sorted(self.m.unseen_categories(a)[cat]), ["1", "1.0"])
+
     def test_band_table_matches_cli(self):
         js = self.d.dir / "bands.json"
         _fixture.run_cli("bands", "--model", self.d.model, "--data", self.d.latest, "--connected", "connected",

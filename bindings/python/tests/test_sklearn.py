@@ -92,6 +92,27 @@ class Classifier(unittest.TestCase):
         pipe.fit(X, y)
         self.assertEqual(pipe.predict_proba(X).shape, (len(X), 2))
 
+    def test_predict_refuses_unscored_rows_and_importances_align(self):
+        rng = np.random.default_rng(1)
+        n = 400
+        X = pd.DataFrame({"cid": [f"c{i}" for i in range(n)], "a": rng.normal(size=n),
+                          "g": rng.choice(["x", "y"], size=n), "b": rng.normal(size=n)})
+        y = (rng.random(n) < 1 / (1 + np.exp(-2 * X["a"]))).astype(int)
+        clf = PropensityClassifier(recipe=_fixture.FAST_RECIPE, id="cid").fit(X, y)
+        imp = clf.feature_importances_
+        self.assertEqual(len(imp), clf.n_features_in_)  # one per fitted column, in that order
+        self.assertEqual(imp[0], 0.0)  # the id column
+        by_name = dict(zip(clf.feature_names_in_, imp))
+        self.assertAlmostEqual(sum(imp), 1.0)
+        self.assertGreater(by_name["a"], by_name["b"])
+        Xn = X.head(3).copy()
+        Xn.loc[Xn.index[0], "g"] = "z"  # unseen: no probability, so no class either
+        self.assertTrue(np.isnan(clf.predict_proba(Xn)[0]).all())
+        with self.assertRaises(PropensityError) as cm:
+            clf.predict(Xn)
+        self.assertIn("positions [0]", cm.exception.message)
+        self.assertEqual(len(clf.predict(X.head(3))), 3)
+
     def test_pickle_round_trip(self):
         X, y = data(seed=3)
         clf = PropensityClassifier(recipe=_fixture.FAST_RECIPE, nthread=1).fit(X, y)
