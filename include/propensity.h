@@ -540,8 +540,8 @@ PROP_API int prop_metric_auc(const double *score, const int *y, size_t n, double
 /*! Parameters of the synthetic installment-campaign generator (see README "Demo data"). */
 typedef struct prop_demo_options {
   uint64_t seed;          /*!< default 42 */
-  size_t customers_per_month; /*!< default 4000 */
-  size_t months;          /*!< default 6 */
+  size_t customers_per_month; /*!< default 4000; at most 10^8 */
+  size_t months;          /*!< default 6; at most 1200, and at most 10^9 rows in all */
   double missing_rate;    /*!< share of missing cells in income / card age; default 0.03 */
   size_t first_month;     /*!< number of the first month written; default 1.  Month m's customers are
                                the same whatever range is written, so files split by month agree. */

@@ -353,6 +353,9 @@ static void test_bad_options(void **state) {
   o = small_opts(1, (size_t)1 << 40, 2);
   o.first_month = (size_t)1 << 30; /* customer ids would overflow 64 bits */
   assert_int_equal(prop_demo_write_csv(path, &o), PROP_ERR_ARG);
+  o = small_opts(1, SIZE_MAX, 2); /* a negative count wrapped round: refused, not written until the disk is full */
+  assert_int_equal(prop_demo_write_csv(path, &o), PROP_ERR_ARG);
+  assert_non_null(strstr(prop_last_error(), "10^9 rows"));
   o = small_opts(1, 10, 2);
   assert_int_equal(prop_demo_write_csv(NULL, &o), PROP_ERR_ARG);
   assert_int_equal(prop_demo_write_csv("", &o), PROP_ERR_ARG);

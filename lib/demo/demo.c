@@ -196,6 +196,11 @@ int prop_demo_write_csv(const char *path, const prop_demo_options *opt) {
   if (opt->customers_per_month == 0)
     return pp_err(PROP_ERR_ARG, "demo: customers_per_month must be at least 1");
   if (opt->months == 0) return pp_err(PROP_ERR_ARG, "demo: months must be at least 1");
+  /* a demo, not a disk filler: a wrapped negative count (2^64 - 1) would write until the disk is full */
+  if (opt->customers_per_month > 100000000u || opt->months > 1200u ||
+      (uint64_t)opt->customers_per_month * (uint64_t)opt->months > 1000000000u)
+    return pp_err(PROP_ERR_ARG, "demo: %zu customers a month for %zu months is more than the 10^9 rows a demo may have",
+                  opt->customers_per_month, opt->months);
   if (opt->first_month == 0) return pp_err(PROP_ERR_ARG, "demo: first_month must be at least 1");
   if (!(opt->missing_rate >= 0.0 && opt->missing_rate <= 1.0))
     return pp_err(PROP_ERR_ARG, "demo: missing_rate must be in [0, 1], got %g", opt->missing_rate);
