@@ -1238,6 +1238,24 @@ static void test_api_contracts(void **state) {
   tu_expect_rc(prop_reader_open_for_model(g_csv, m, &co, &rd), PROP_ERR_SCHEMA, "is declared ignored but the model reads it");
   assert_null(rd);
   remove(noid);
+
+  /* a row the reader could not read is named once: "short.csv:2: expected ..." (it was "short.csv:2:
+   * short.csv:2: ...") */
+  const char *shortp = tu_path("short.csv");
+  tu_write(shortp, "x,y\n1,0\n2\n3,1\n");
+  prop_csv_options_default(&co);
+  co.strict = 0;
+  prop_frame *sf = NULL;
+  assert_int_equal(prop_frame_read_csv(shortp, &co, &sf), 0);
+  prop_train_options so;
+  prop_train_options_default(&so);
+  so.target = "y";
+  assert_int_equal(prop_model_train(sf, NULL, &so, &m2), PROP_ERR_CSV);
+  char once[1100];
+  snprintf(once, sizeof once, "%s:2: expected 2 fields, found 1", shortp);
+  assert_string_equal(prop_last_error(), once);
+  prop_frame_free(sf);
+  remove(shortp);
 }
 
 /* ---- back-test ------------------------------------------------------------------------------ */
