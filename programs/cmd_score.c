@@ -249,25 +249,18 @@ int cmd_score(args *a) {
     ro.band_quota = quotas;
     ro.nbands = nb;
   }
-  /* declared, so that the reader refuses a file without them before any row: the model's id column
-   * (row numbers must never pass for customer ids) and the value column */
+  /* the value column is declared, so that the reader refuses a file without it before any row (it
+   * refuses one without the model's id column by itself) */
   const char *idcol = prop_model_id_column(m);
-  const char *dnames[2];
-  prop_coltype dtypes[2];
-  size_t nd = 0;
-  if (idcol) {
-    dnames[nd] = idcol;
-    dtypes[nd++] = PROP_COL_ID;
-  }
-  if (ro.by == PROP_RANK_VALUE) {
-    dnames[nd] = value_col;
-    dtypes[nd++] = PROP_COL_NUMERIC;
-  }
+  const char *vnames[1] = {value_col};
+  prop_coltype vtypes[1] = {PROP_COL_NUMERIC};
   prop_csv_options co;
   prop_csv_options_default(&co);
-  co.declared_names = dnames;
-  co.declared_types = dtypes;
-  co.n_declared = nd;
+  if (ro.by == PROP_RANK_VALUE) {
+    co.declared_names = vnames;
+    co.declared_types = vtypes;
+    co.n_declared = 1;
+  }
   prop_reader *rd = NULL;
   st = prop_reader_open_for_model(data, m, &co, &rd);
   out_rows o;

@@ -340,11 +340,7 @@ static int binary_numeric(const prop_frame *f, const pp_column *c, const char *p
     if (isnan(v))
       return pp_err(PROP_ERR_VALUE, "%s:%zu:%s: missing label", pp_frame_source(f), prop_frame_row_number(f, i),
                     c->name);
-    if (strict && v != pv && v != nv) {
-      char text[32];
-      snprintf(text, sizeof text, "%.17g", v);
-      return unexpected_label(f, c, i, text, positive, negative);
-    }
+    if (strict && v != pv && v != nv) return unexpected_label(f, c, i, PP_G(v), positive, negative);
     y[i] = v == pv;
   }
   return 0;

@@ -203,8 +203,8 @@ static int check_args(const char *fn, const rank_src *s, int has_band, size_t n,
   for (size_t i = 0; i < n; i++) { /* NaN is an unscored row; anything else must be a probability */
     if (s->prob[i] == s->prob[i] && !(s->prob[i] >= 0.0 && s->prob[i] <= 1.0))
       return pp_err(PROP_ERR_VALUE, "%s: prob[%zu] is %g, not a probability in [0, 1]", fn, i, s->prob[i]);
-    if (has_band && (band_of(s, i) < 0 || band_of(s, i) > 64))
-      return pp_err(PROP_ERR_VALUE, "%s: band[%zu] is %d, not a band 0..64", fn, i, band_of(s, i));
+    int b = band_of(s, i); /* 0 without bands */
+    if (b < 0 || b > 64) return pp_err(PROP_ERR_VALUE, "%s: band[%zu] is %d, not a band 0..64", fn, i, b);
   }
   return 0;
 }

@@ -21,6 +21,12 @@ static const char *coltype_name(prop_coltype t) {
   }
 }
 
+static int header_has(const pp_csv *csv, const char *name) {
+  for (size_t j = 0; j < pp_csv_ncols(csv); j++)
+    if (strcmp(pp_csv_colname(csv, j), name) == 0) return 1;
+  return 0;
+}
+
 int prop_reader_open_for_model(const char *path, const prop_model *m, const prop_csv_options *opt,
                                prop_reader **out) {
   if (!path || !m || !out) return pp_err(PROP_ERR_ARG, "prop_reader_open_for_model: NULL argument");
@@ -83,38 +89,23 @@ int prop_reader_open_for_model(const char *path, const prop_model *m, const prop
       }
     }
   }
-  for (size_t i = 0; i < ndecl; i++) {
-    int found = 0;
-    for (size_t j = 0; j < nc && !found; j++) found = strcmp(pp_csv_colname(r->csv, j), dnames[i]) == 0;
-    if (!found) {
-      free(types);
-      prop_reader_free(r);
-      if (m->schema->id_col && strcmp(dnames[i], m->schema->id_col) == 0)
-        return pp_err(PROP_ERR_SCHEMA, "%s: the model's id column '%s' is missing", path, dnames[i]);
-      return pp_err(PROP_ERR_SCHEMA, "%s: declared column '%s' is missing", path, dnames[i]);
-    }
-  }
-  /* the model's id column must be there: a call list without ids cannot be dialled, and row numbers
-   * must never pass for customer ids */
-  if (m->schema->id_col) {
-    int found = 0;
-    for (size_t j = 0; j < nc && !found; j++) found = strcmp(pp_csv_colname(r->csv, j), m->schema->id_col) == 0;
-    if (!found) {
-      free(types);
-      prop_reader_free(r);
-      return pp_err(PROP_ERR_SCHEMA, "%s: the model's id column '%s' is missing", path, m->schema->id_col);
-    }
-  }
-  /* every input must be present: say which is missing now, not at the first chunk */
-  for (size_t k = 0; k < m->schema->nfeat; k++) {
-    int found = 0;
-    for (size_t j = 0; j < nc && !found; j++) found = strcmp(pp_csv_colname(r->csv, j), m->schema->feat[k].name) == 0;
-    if (!found) {
-      free(types);
-      prop_reader_free(r);
-      return pp_err(PROP_ERR_SCHEMA, "%s: column '%s' required by the model is missing", path,
-                    m->schema->feat[k].name);
-    }
+  /* every column the read needs must be in the header: say which is missing now, not at the first
+   * chunk.  The model's id column first: a call list without ids cannot be dialled, and row numbers
+   * must never pass for customer ids. */
+  enum { M_ID, M_INPUT, M_DECLARED } kind = M_ID;
+  const char *missing = NULL;
+  if (m->schema->id_col && !header_has(r->csv, m->schema->id_col)) missing = m->schema->id_col;
+  for (size_t k = 0; k < m->schema->nfeat && !missing; k++)
+    if (!header_has(r->csv, m->schema->feat[k].name)) missing = m->schema->feat[k].name, kind = M_INPUT;
+  for (size_t i = 0; i < ndecl && !missing; i++)
+    if (!header_has(r->csv, dnames[i])) missing = dnames[i], kind = M_DECLARED;
+  if (missing) {
+    int e = kind == M_ID      ? pp_err(PROP_ERR_SCHEMA, "%s: the model's id column '%s' is missing", path, missing)
+            : kind == M_INPUT ? pp_err(PROP_ERR_SCHEMA, "%s: column '%s' required by the model is missing", path, missing)
+                              : pp_err(PROP_ERR_SCHEMA, "%s: declared column '%s' is missing", path, missing);
+    free(types);
+    prop_reader_free(r);
+    return e;
   }
   rc = pp_csv_set_types(r->csv, types);
   free(types);
