@@ -5,7 +5,9 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libxgboost-dev libopenblas-dev libcmocka-dev libjansson-dev
       libcsv-dev zlib1g-dev python3 python3-numpy python3-pandas python3-sklearn python3-xgboost
       python3-dask python3-distributed python3-setuptools python3-venv)
-pkgs+=(clang)   # scripts/test.sh builds and tests with clang as well as gcc
+pkgs+=(clang libomp-dev)   # scripts/test.sh builds and tests with clang as well as gcc (clang's OpenMP is libomp)
+pkgs+=(bsdextrautils)   # scripts/demo.sh lays out its tables with column(1)
+pkgs+=(python3-wheel)   # pip install of bindings/python into a venv builds a wheel
 pkgs+=(locales) # tests/test_locale.c builds a German locale (decimal comma) with localedef
 pkgs+=(chromium) # always: tests/compare_test.sh renders the compare report in it (--with-browser: now a no-op)
 missing=()
