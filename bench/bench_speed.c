@@ -549,7 +549,7 @@ static int phase_setup(json_t *res) {
   for (size_t j = 0; j < m->nmem; j++) {
     json_t *e = json_object();
     json_object_set_new(e, "name", json_string(m->mem[j].ops->name));
-    json_object_set_new(e, "weight", json_real(m->mem[j].weight));
+    json_object_set_new(e, "weight", json_real(m->vote->weight[j]));
     json_array_append_new(sel, e);
   }
   json_object_set_new(res, "pipeline_members", sel);

@@ -4,44 +4,47 @@
 #include <string.h>
 
 #include "eval/metrics.h"
-#include "pipeline/pipeline.h"
+#include "ensemble/vote.h"
 #include "testutil.h"
 
 static void test_vote_by_hand(void **state) {
   (void)state;
-  pp_fitted_member mem[3] = {{NULL, NULL, 0.5}, {NULL, NULL, 0.3}, {NULL, NULL, 0.2}};
-  prop_model m;
-  memset(&m, 0, sizeof m);
-  m.mem = mem;
-  m.nmem = 3;
+  pp_vote *v = NULL;
+  assert_int_equal(pp_vote_create(PP_VOTE_SOFT, 3, &v), 0);
+  assert_int_equal(pp_vote_set_member(v, 0, "a", 0.5), 0);
+  assert_int_equal(pp_vote_set_member(v, 1, "b", 0.3), 0);
+  assert_int_equal(pp_vote_set_member(v, 2, "c", 0.2), 0);
+  double *w = v->weight;
   const double p[3] = {0.9, 0.4, 0.6};
-  m.voting = PP_VOTE_SOFT; /* 0.45 + 0.12 + 0.12 */
-  tu_assert_close(pp_ensemble_combine(&m, p), 0.69, 1e-15);
-  m.voting = PP_VOTE_HARD; /* votes 1, 0, 1 -> 0.5 + 0.2 */
-  tu_assert_close(pp_ensemble_combine(&m, p), 0.7, 1e-15);
+  v->kind = PP_VOTE_SOFT; /* 0.45 + 0.12 + 0.12 */
+  tu_assert_close(pp_vote_apply(v, p), 0.69, 1e-15);
+  v->kind = PP_VOTE_HARD; /* votes 1, 0, 1 -> 0.5 + 0.2 */
+  tu_assert_close(pp_vote_apply(v, p), 0.7, 1e-15);
   /* unnormalised weights are normalised */
-  mem[0].weight = 5;
-  mem[1].weight = 3;
-  mem[2].weight = 2;
-  m.voting = PP_VOTE_SOFT;
-  tu_assert_close(pp_ensemble_combine(&m, p), 0.69, 1e-15);
+  w[0] = 5;
+  w[1] = 3;
+  w[2] = 2;
+  v->kind = PP_VOTE_SOFT;
+  tu_assert_close(pp_vote_apply(v, p), 0.69, 1e-15);
   /* logit: 0.5 ln 9 + 0.3 ln(2/3) + 0.2 ln 1.5 = 1.0580657778572933 -> 1 / (1 + e^-s) = 0.7423207... */
-  m.voting = PP_VOTE_LOGIT;
+  v->kind = PP_VOTE_LOGIT;
   const double s = 0.5 * 2.1972245773362196 - 0.3 * 0.4054651081081644 + 0.2 * 0.4054651081081644;
-  tu_assert_close(pp_ensemble_combine(&m, p), 1.0 / (1.0 + exp(-s)), 1e-15);
-  tu_assert_close(pp_ensemble_combine(&m, p), 0.74232074, 1e-8);
+  tu_assert_close(pp_vote_apply(v, p), 1.0 / (1.0 + exp(-s)), 1e-15);
+  tu_assert_close(pp_vote_apply(v, p), 0.74232074, 1e-8);
   /* members that agree give their common probability; opposite log-odds with equal weight give 1/2 */
   const double same[3] = {0.3, 0.3, 0.3}, opposite[2] = {0.8, 0.2};
-  tu_assert_close(pp_ensemble_combine(&m, same), 0.3, 1e-15);
-  m.nmem = 2;
-  mem[0].weight = mem[1].weight = 1.0;
-  tu_assert_close(pp_ensemble_combine(&m, opposite), 0.5, 1e-15);
+  tu_assert_close(pp_vote_apply(v, same), 0.3, 1e-15);
+  v->n = 2;
+  w[0] = w[1] = 1.0;
+  tu_assert_close(pp_vote_apply(v, opposite), 0.5, 1e-15);
   /* 0 and 1 are clamped to PP_LOGIT_EPS: finite log-odds of equal size, so they cancel */
   const double ends[2] = {0.0, 1.0};
   tu_assert_close(pp_vote_logit(0.0), log(PP_LOGIT_EPS / (1.0 - PP_LOGIT_EPS)), 1e-12);
   tu_assert_close(pp_vote_logit(1.0), -pp_vote_logit(0.0), 1e-9);
-  tu_assert_close(pp_ensemble_combine(&m, ends), 0.5, 1e-9);
+  tu_assert_close(pp_vote_apply(v, ends), 0.5, 1e-9);
   assert_true(isnan(pp_vote_logit(NAN)));
+  v->n = 3;
+  pp_vote_free(v);
 }
 
 /* Member 0 ranks perfectly but its probabilities all sit in [0.90, 0.95]; member 1 is noise centred on the

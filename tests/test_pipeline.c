@@ -137,13 +137,13 @@ static void test_recipe_round_trip_through_model_file(void **state) {
   assert_non_null(strstr(canon2, "\"calibration_min_rows\": 100"));
   /* the calibrator's end rule and range travel with the model; the range is that of the out-of-fold scores, so
    * it holds every knot, and beyond it the map is flat */
-  assert_int_equal(g_model->iso_ends, PP_ISO_ENDS_RANGE);
-  assert_int_equal(m2->iso_ends, PP_ISO_ENDS_RANGE);
-  assert_true(m2->iso_lo == g_model->iso_lo && m2->iso_hi == g_model->iso_hi);
-  assert_true(g_model->iso_lo <= g_model->iso_x[0] && g_model->iso_hi >= g_model->iso_x[g_model->iso_k - 1]);
-  assert_true(g_model->iso_lo < g_model->iso_hi);
-  assert_true(pp_calibrate_apply(g_model, g_model->iso_lo - 0.5) == pp_calibrate_apply(g_model, g_model->iso_lo));
-  assert_true(pp_calibrate_apply(g_model, g_model->iso_hi + 0.5) == pp_calibrate_apply(g_model, g_model->iso_hi));
+  assert_int_equal(g_model->calib->iso_ends, PP_ISO_ENDS_RANGE);
+  assert_int_equal(m2->calib->iso_ends, PP_ISO_ENDS_RANGE);
+  assert_true(m2->calib->iso_lo == g_model->calib->iso_lo && m2->calib->iso_hi == g_model->calib->iso_hi);
+  assert_true(g_model->calib->iso_lo <= g_model->calib->iso_x[0] && g_model->calib->iso_hi >= g_model->calib->iso_x[g_model->calib->iso_k - 1]);
+  assert_true(g_model->calib->iso_lo < g_model->calib->iso_hi);
+  assert_true(pp_calibrator_apply(g_model->calib, g_model->calib->iso_lo - 0.5) == pp_calibrator_apply(g_model->calib, g_model->calib->iso_lo));
+  assert_true(pp_calibrator_apply(g_model->calib, g_model->calib->iso_hi + 0.5) == pp_calibrator_apply(g_model->calib, g_model->calib->iso_hi));
   /* Older files and damaged ones, by rewriting CALB (its tail is: u32 rule, f64 lo, f64 hi):
    *   0: no rule at all (format version 1, written before the rule existed): flat ends, scores as it always did;
    *   1: rule LINEAR without a range (written before RANGE): the end segments continue past the knots;
@@ -158,7 +158,7 @@ static void test_recipe_round_trip_through_model_file(void **state) {
   const unsigned char *calb = secs[ci].data;
   size_t calb_len = secs[ci].len;
   unsigned char *mod = malloc(calb_len);
-  const double far_lo = g_model->iso_x[0] - 1.0, far_hi = g_model->iso_x[g_model->iso_k - 1] + 1.0;
+  const double far_lo = g_model->calib->iso_x[0] - 1.0, far_hi = g_model->calib->iso_x[g_model->calib->iso_k - 1] + 1.0;
   for (int variant = 0; variant < 5; variant++) {
     memcpy(mod, calb, calb_len);
     secs[ci].data = mod;
@@ -186,17 +186,17 @@ static void test_recipe_round_trip_through_model_file(void **state) {
     int rc = prop_model_load_from_buffer(ob.data, ob.len, &old);
     if (variant == 0) {
       assert_int_equal(rc, 0);
-      assert_int_equal(old->iso_ends, PP_ISO_ENDS_FLAT);
-      assert_true(pp_calibrate_apply(old, far_lo) == g_model->iso_v[0]);
-      assert_true(pp_calibrate_apply(old, far_hi) == g_model->iso_v[g_model->iso_k - 1]);
+      assert_int_equal(old->calib->iso_ends, PP_ISO_ENDS_FLAT);
+      assert_true(pp_calibrator_apply(old->calib, far_lo) == g_model->calib->iso_v[0]);
+      assert_true(pp_calibrator_apply(old->calib, far_hi) == g_model->calib->iso_v[g_model->calib->iso_k - 1]);
       prop_model_free(old);
     } else if (variant == 1) {
       assert_int_equal(rc, 0);
-      assert_int_equal(old->iso_ends, PP_ISO_ENDS_LINEAR);
-      const double a = pp_isotonic_apply(g_model->iso_x, g_model->iso_v, g_model->iso_k, PP_ISO_ENDS_LINEAR, far_lo),
-                   c = pp_isotonic_apply(g_model->iso_x, g_model->iso_v, g_model->iso_k, PP_ISO_ENDS_LINEAR, far_hi);
-      assert_true(pp_calibrate_apply(old, far_lo) == a && pp_calibrate_apply(old, far_hi) == c);
-      assert_true(a < g_model->iso_v[0] || c > g_model->iso_v[g_model->iso_k - 1]); /* it does extrapolate */
+      assert_int_equal(old->calib->iso_ends, PP_ISO_ENDS_LINEAR);
+      const double a = pp_isotonic_apply(g_model->calib->iso_x, g_model->calib->iso_v, g_model->calib->iso_k, PP_ISO_ENDS_LINEAR, far_lo),
+                   c = pp_isotonic_apply(g_model->calib->iso_x, g_model->calib->iso_v, g_model->calib->iso_k, PP_ISO_ENDS_LINEAR, far_hi);
+      assert_true(pp_calibrator_apply(old->calib, far_lo) == a && pp_calibrator_apply(old->calib, far_hi) == c);
+      assert_true(a < g_model->calib->iso_v[0] || c > g_model->calib->iso_v[g_model->calib->iso_k - 1]); /* it does extrapolate */
       prop_model_free(old);
     } else {
       assert_int_equal(rc, PROP_ERR_CORRUPT);
@@ -328,9 +328,9 @@ static void test_batch_dense_single_agree(void **state) {
   size_t differ = 0;
   for (size_t i = 0; i < n; i++) {
     expect_single_matches_batch(s, raw + i * k, pf[i], bf[i], mp);
-    double v = pp_ensemble_combine(g_model, mp);
+    double v = pp_vote_apply(g_model->vote, mp);
     assert_memory_equal(&v, &pu[i], sizeof v);
-    double c = pp_calibrate_apply(g_model, v);
+    double c = pp_calibrator_apply(g_model->calib, v);
     assert_memory_equal(&c, &pf[i], sizeof c);
     differ += pu[i] != pf[i];
   }
@@ -547,11 +547,11 @@ static void test_logit_vote_model(void **state) {
   train_opts(&o);
   prop_model *m = NULL, *m2 = NULL;
   assert_int_equal(prop_model_train(g_frame, rl, &o, &m), 0);
-  assert_int_equal(m->voting, PP_VOTE_LOGIT);
+  assert_int_equal(m->vote->kind, PP_VOTE_LOGIT);
   double wsum = 0.0;
   for (size_t j = 0; j < m->nmem; j++) {
-    assert_true(m->mem[j].weight > 0.0);
-    wsum += m->mem[j].weight;
+    assert_true(m->vote->weight[j] > 0.0);
+    wsum += m->vote->weight[j];
   }
   tu_assert_close(wsum, 1.0, 1e-12);
   assert_non_null(strstr(m->recipe_json, "\"voting\": \"logit\""));
@@ -559,7 +559,7 @@ static void test_logit_vote_model(void **state) {
   size_t len;
   assert_int_equal(prop_model_save_to_buffer(m, &buf, &len), 0);
   assert_int_equal(prop_model_load_from_buffer(buf, len, &m2), 0);
-  assert_int_equal(m2->voting, PP_VOTE_LOGIT);
+  assert_int_equal(m2->vote->kind, PP_VOTE_LOGIT);
   const size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(m);
   double *pf = malloc(n * sizeof *pf), *pf2 = malloc(n * sizeof *pf2), *pu = malloc(n * sizeof *pu),
          *raw = malloc(n * k * sizeof *raw);
@@ -580,7 +580,7 @@ static void test_logit_vote_model(void **state) {
     double z = 0.0;
     for (size_t j = 0; j < m->nmem; j++) {
       double q = mp[j] < 1e-6 ? 1e-6 : (mp[j] > 1.0 - 1e-6 ? 1.0 - 1e-6 : mp[j]);
-      z += m->mem[j].weight * log(q / (1.0 - q));
+      z += m->vote->weight[j] * log(q / (1.0 - q));
     }
     tu_assert_close(pu[i], 1.0 / (1.0 + exp(-z / wsum)), 1e-12);
   }

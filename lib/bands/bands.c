@@ -35,6 +35,26 @@ int pp_band_of(const double *edges, size_t nbands, double p) {
   return (int)lo;
 }
 
+int pp_bands_init(pp_bands *b, const double *edges, size_t n, const char *field) {
+  PP_TRY(pp_bands_validate(edges, n, field));
+  b->n = n;
+  memcpy(b->edges, edges, (n + 1) * sizeof *edges);
+  return 0;
+}
+
+int pp_bands_save(const pp_bands *b, pp_buf *out) {
+  pp_put_u64(out, b->n);
+  pp_put_f64s(out, b->edges, b->n + 1);
+  return pp_buf_status(out);
+}
+
+int pp_bands_load(pp_rd *in, pp_bands *b) {
+  PP_TRY(pp_get_count(in, &b->n, 64, "band count"));
+  for (size_t k = 0; k <= b->n; k++) PP_TRY(pp_get_f64(in, &b->edges[k]));
+  if (pp_bands_validate(b->edges, b->n, "BAND")) return pp_err_prefix(PROP_ERR_CORRUPT, "%s: ", in->what);
+  return 0;
+}
+
 void pp_wilson(size_t k, size_t n, double z, double *lo, double *hi) {
   if (n == 0) {
     *lo = *hi = NAN;

@@ -1,5 +1,6 @@
 /* lib/calibrate: map scores to calibrated probabilities.  Depends on common only.
- * Members may use the Platt fit (SVC turns decision values into probabilities with it). */
+ * The pipeline's calibrator is a pp_calibrator (fit, apply, save, load: the model file's CALB section);
+ * members may use the Platt fit alone (SVC turns decision values into probabilities with it). */
 #ifndef PP_CALIBRATE_H
 #define PP_CALIBRATE_H
 
@@ -36,4 +37,31 @@ double pp_isotonic_apply(const double *x, const double *v, size_t k, int ends, d
  * it gives the most extreme fitted score: a new score past every training score ties with it
  * instead of being extrapolated into a band no training row reached.  NaN gives NaN. */
 double pp_isotonic_apply_range(const double *x, const double *v, size_t k, double lo, double hi, double s);
+
+/* ---- the pipeline's calibrator: one object, its own model-file section -------------------------- */
+/* The kinds of calibrator (fixed values: they are stored in model files). */
+enum { PP_CALIB_NONE = 0, PP_CALIB_PLATT = 1, PP_CALIB_ISOTONIC = 2 };
+
+typedef struct pp_calibrator {
+  int kind;               /* PP_CALIB_* */
+  double platt_a, platt_b; /* PLATT: 1 / (1 + exp(a logit(s) + b)), logit with s clamped to [1e-9, 1 - 1e-9] */
+  double *iso_x, *iso_v;  /* ISOTONIC: iso_k knots and values (pp_isotonic_fit) */
+  size_t iso_k;
+  int iso_ends;           /* PP_ISO_ENDS_*: RANGE when fitted now; LINEAR or FLAT in older model files */
+  double iso_lo, iso_hi;  /* RANGE: the lowest and highest score the calibrator was fitted on */
+} pp_calibrator;
+
+/* Fit a calibrator of the given kind on scores s[n] (the out-of-fold ensemble scores, in [0, 1]) and
+ * labels y[n].  Isotonic: every level holds at least min_rows rows (see pp_isotonic_fit) and the ends
+ * follow the RANGE rule over the scores' range.  NONE fits nothing.  Free *out with pp_calibrator_free. */
+int pp_calibrator_fit(int kind, const double *s, const float *y, size_t n, double min_rows, pp_calibrator **out);
+/* The calibrated probability of score s (NONE: s itself).  Thread-safe (reads c only). */
+double pp_calibrator_apply(const pp_calibrator *c, double s);
+void pp_calibrator_free(pp_calibrator *c); /* NULL is a no-op */
+/* The CALB payload: u32 kind, f64 a, f64 b, u64 knots, the knots' x and v (f64 each), u32 end rule, and
+ * with RANGE the f64 range.  Files written before the end rule existed stop after the knots (FLAT).  load
+ * checks the kind, the knot count against the bytes present, every knot (x increasing, v in [0, 1]) and
+ * the range; messages name in->what. */
+int pp_calibrator_save(const pp_calibrator *c, pp_buf *out);
+int pp_calibrator_load(pp_rd *in, pp_calibrator **out);
 #endif

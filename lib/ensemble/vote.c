@@ -1,25 +1,97 @@
-/* Voting ensemble: combination of member probabilities and the fit of the vote weights. */
+/* The voting ensemble: the vote object (apply, save, load) and the fits of its weights. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ensemble/vote.h"
 #include "eval/metrics.h"
-#include "pipeline/pipeline.h"
+
+int pp_vote_create(int kind, size_t n, pp_vote **out) {
+  *out = NULL;
+  if (kind < PP_VOTE_SOFT || kind > PP_VOTE_LOGIT) return pp_err(PROP_ERR_ARG, "vote: unknown kind %d", kind);
+  if (n == 0 || n > PP_VOTE_MAX_MEMBERS)
+    return pp_err(PROP_ERR_ARG, "vote: %zu members (1 to %d)", n, PP_VOTE_MAX_MEMBERS);
+  pp_vote *v = pp_calloc(1, sizeof *v);
+  if (!v) return PROP_ERR_NOMEM;
+  v->kind = kind;
+  v->n = n;
+  v->weight = pp_calloc(n, sizeof *v->weight);
+  v->names = pp_calloc(n, sizeof *v->names);
+  if (!v->weight || !v->names) {
+    pp_vote_free(v);
+    return PROP_ERR_NOMEM;
+  }
+  *out = v;
+  return 0;
+}
+
+int pp_vote_set_member(pp_vote *v, size_t i, const char *name, double weight) {
+  if (i >= v->n || !name) return pp_err(PROP_ERR_ARG, "vote: member %zu of %zu", i, v->n);
+  char *copy = pp_strdup(name);
+  if (!copy) return PROP_ERR_NOMEM;
+  free(v->names[i]);
+  v->names[i] = copy;
+  v->weight[i] = weight;
+  return 0;
+}
+
+void pp_vote_free(pp_vote *v) {
+  if (!v) return;
+  for (size_t i = 0; v->names && i < v->n; i++) free(v->names[i]);
+  free(v->names);
+  free(v->weight);
+  free(v);
+}
 
 double pp_vote_logit(double p) { return pp_logit_clamped(p, PP_LOGIT_EPS); }
 
-double pp_ensemble_combine(const prop_model *m, const double *p) {
+double pp_vote_apply(const pp_vote *v, const double *p) {
   double s = 0.0, wsum = 0.0;
-  for (size_t j = 0; j < m->nmem; j++) {
-    double w = m->mem[j].weight, v;
-    if (m->voting == PP_VOTE_HARD) v = p[j] >= 0.5 ? 1.0 : 0.0;
-    else if (m->voting == PP_VOTE_LOGIT) v = pp_vote_logit(p[j]);
-    else v = p[j];
-    s += w * v;
+  for (size_t j = 0; j < v->n; j++) {
+    double w = v->weight[j], x;
+    if (v->kind == PP_VOTE_HARD) x = p[j] >= 0.5 ? 1.0 : 0.0;
+    else if (v->kind == PP_VOTE_LOGIT) x = pp_vote_logit(p[j]);
+    else x = p[j];
+    s += w * x;
     wsum += w;
   }
   if (!(wsum > 0.0)) return 0.0;
-  return m->voting == PP_VOTE_LOGIT ? 1.0 / (1.0 + exp(-s / wsum)) : s / wsum;
+  return v->kind == PP_VOTE_LOGIT ? 1.0 / (1.0 + exp(-s / wsum)) : s / wsum;
+}
+
+int pp_vote_save(const pp_vote *v, pp_buf *out) {
+  pp_put_u32(out, (uint32_t)v->kind);
+  pp_put_u32(out, (uint32_t)v->n);
+  for (size_t j = 0; j < v->n; j++) {
+    pp_put_str(out, v->names[j]);
+    pp_put_f64(out, v->weight[j]);
+  }
+  return pp_buf_status(out);
+}
+
+int pp_vote_load(pp_rd *in, size_t max_members, pp_vote **out) {
+  *out = NULL;
+  uint32_t kind, n;
+  PP_TRY(pp_get_u32(in, &kind));
+  PP_TRY(pp_get_u32(in, &n));
+  if (kind > PP_VOTE_LOGIT || n == 0 || n > max_members || n > PP_VOTE_MAX_MEMBERS)
+    return pp_err(PROP_ERR_CORRUPT, "%s: invalid voting (%u) or member count (%u)", in->what, kind, n);
+  pp_vote *v = NULL;
+  PP_TRY(pp_vote_create((int)kind, n, &v));
+  int rc = 0;
+  for (uint32_t j = 0; j < n && !rc; j++) {
+    rc = pp_get_str(in, &v->names[j]);
+    if (!rc && !v->names[j]) rc = pp_err(PROP_ERR_CORRUPT, "%s: member %u has no name", in->what, j);
+    if (!rc) rc = pp_get_f64(in, &v->weight[j]);
+    if (!rc && !(v->weight[j] >= 0 && v->weight[j] <= 1e6))
+      rc = pp_err(PROP_ERR_CORRUPT, "%s: member %u has an invalid weight", in->what, j);
+  }
+  if (rc) {
+    pp_vote_free(v);
+    return rc;
+  }
+  *out = v;
+  return 0;
 }
 
 static double clampp(double p) { return p < 1e-12 ? 1e-12 : (p > 1.0 - 1e-12 ? 1.0 - 1e-12 : p); }

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bands/bands.h"
 #include "eval/metrics.h"
 #include "pipeline/jsonw.h"
 #include "pipeline/pipeline.h"
@@ -87,7 +86,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
       rc = pp_frame_binary_column(fte, opt->connected, NULL, NULL, &conn, &cpos, NULL);
     if (!rc) {
       prop_band_row rows[64];
-      rc = prop_band_table(p, y, conn, nte, model->edges, model->nbands, rows, NULL); /* every row scored */
+      rc = prop_band_table(p, y, conn, nte, model->bands.edges, model->bands.n, rows, NULL); /* every row scored */
       if (!rc) {
         size_t npos = 0;
         for (size_t i = 0; i < nte; i++) npos += (size_t)y[i];
@@ -103,7 +102,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
         json_object_set_new(o, "capture_top20", pp_jnum(pp_capture(p, y, nte, 0.2)));
         json_object_set_new(o, "capture_top30", pp_jnum(pp_capture(p, y, nte, 0.3)));
         pp_jb jb = {0};
-        json_object_set_new(o, "bands", pp_band_rows_json(&jb, rows, model->nbands, conn != NULL));
+        json_object_set_new(o, "bands", pp_band_rows_json(&jb, rows, model->bands.n, conn != NULL));
         if (jb.failed) rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the back-test report");
         json_t *mem = json_array();
         for (size_t j = 0; j < model->nmem; j++) json_array_append_new(mem, json_string(model->mem[j].ops->name));

@@ -23,7 +23,6 @@
 #include <omp.h>
 #endif
 
-#include "bands/bands.h"
 #include "eval/metrics.h"
 #include "pipeline/jsonw.h"
 #include "pipeline/pipeline.h"
@@ -671,7 +670,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
     for (size_t s = 0; s < ens->nmem; s++) {
       json_t *mo = json_object();
       pp_jset(&b, mo, "name", pp_jstr(ens->mem[s].ops->name));
-      pp_jset(&b, mo, "weight", pp_jnum(ens->mem[s].weight));
+      pp_jset(&b, mo, "weight", pp_jnum(ens->vote->weight[s]));
       pp_jpush(&b, mem, mo);
     }
     pp_jset(&b, e, "members", mem);
@@ -736,8 +735,8 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
 
     prop_band_row rows[64];
     size_t unscored = 0;
-    if ((rc = prop_band_table(p, y_te, conn, nte, ens->edges, ens->nbands, rows, &unscored))) goto done;
-    pp_jset(&b, root, "bands", pp_band_rows_json(&b, rows, ens->nbands, conn != NULL));
+    if ((rc = prop_band_table(p, y_te, conn, nte, ens->bands.edges, ens->bands.n, rows, &unscored))) goto done;
+    pp_jset(&b, root, "bands", pp_band_rows_json(&b, rows, ens->bands.n, conn != NULL));
     const char *imp_member = NULL;
     json_t *imp = importance_json(&b, ens, &imp_member);
     pp_jset(&b, root, "importance_member", pp_jstr(imp_member));

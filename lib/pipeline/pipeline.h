@@ -9,13 +9,16 @@
 
 #include "common/common.h"
 #include "data/frame.h"
+#include "bands/bands.h"
+#include "calibrate/calibrate.h"
 #include "encode/encoder.h"
+#include "ensemble/vote.h"
 #include "models/member.h"
 
-enum { PP_VOTE_SOFT = 0, PP_VOTE_HARD = 1, PP_VOTE_LOGIT = 2 };
+/* How a recipe picks and weighs its vote's members (the vote kinds are lib/ensemble's PP_VOTE_*, the
+ * calibrators lib/calibrate's PP_CALIB_*). */
 enum { PP_WEIGHTS_EQUAL = 0, PP_WEIGHTS_FIXED = 1, PP_WEIGHTS_FIT = 2 };
 enum { PP_SELECT_ALL = 0, PP_SELECT_TOPK = 1 };
-enum { PP_CALIB_NONE = 0, PP_CALIB_PLATT = 1, PP_CALIB_ISOTONIC = 2 };
 
 typedef struct pp_member_spec {
   const pp_member_ops *ops;
@@ -36,8 +39,7 @@ struct prop_recipe {
   long top_k;
   int calibration;
   long calibration_min_rows; /* isotonic: rows every calibrated level must hold (capped at n / 5 when fitting) */
-  double edges[65];
-  size_t nbands;
+  pp_bands bands;
   double valid_frac; /* share of training rows held out for early stopping (0 = none) */
 };
 
@@ -45,48 +47,57 @@ struct prop_recipe {
 json_t *pp_recipe_json(const prop_recipe *r);
 int pp_recipe_copy(const prop_recipe *r, prop_recipe **out);
 
+/* A fitted member: its family and its model (member i of the model is member i of the vote). */
 typedef struct pp_fitted_member {
   const pp_member_ops *ops;
   void *model;
-  double weight;
 } pp_fitted_member;
 
+/* The fitted pipeline: each stage owns its state and its model-file section (model_io.c assembles
+ * them).  Read-only once trained or loaded. */
 struct prop_model {
-  pp_schema *schema;
-  pp_encoder *enc;
-  size_t width; /* encoded columns */
-  pp_fitted_member *mem;
+  pp_schema *schema;      /* data: inputs, id, target and labels   (SCHM) */
+  pp_encoder *enc;        /* encode                                 (ENCD) */
+  size_t width;           /* encoded columns */
+  pp_fitted_member *mem;  /* models: vote->n members                (Mnnn) */
   size_t nmem;
-  int voting;
-  int calibration;
-  double platt_a, platt_b;
-  double *iso_x, *iso_v;
-  size_t iso_k;
-  int iso_ends; /* PP_ISO_ENDS_*: RANGE for models trained now; LINEAR or FLAT in older files */
-  double iso_lo, iso_hi; /* RANGE: the lowest and highest out-of-fold ensemble score */
-  double edges[65];
-  size_t nbands;
-  char *recipe_json;
-  char *meta_json;
+  pp_vote *vote;          /* ensemble                               (ENSM) */
+  pp_calibrator *calib;   /* calibrate                              (CALB) */
+  pp_bands bands;         /* bands                                  (BAND) */
+  char *recipe_json;      /*                                        (RCPE) */
+  char *meta_json;        /*                                        (META) */
 };
-
-/* Ensemble score of member probabilities p[nmem] (soft: weighted mean; hard: weighted share of
- * members with p >= 0.5; logit: the logistic function of the weighted mean of the members' log-odds,
- * pp_vote_logit), before calibration. */
-double pp_ensemble_combine(const prop_model *m, const double *p);
-/* Log-odds of a member probability for the logit vote, with p clamped to [PP_LOGIT_EPS, 1 - PP_LOGIT_EPS]
- * (a member that says exactly 0 or 1, such as a pure leaf or k neighbours of one class, adds a finite
- * log-odds of about -/+13.8); NaN stays NaN. */
-#define PP_LOGIT_EPS 1e-6
-double pp_vote_logit(double p);
-/* Calibrated probability of an ensemble score. */
-double pp_calibrate_apply(const prop_model *m, double s);
 /* Fit one member (spec) on the encoded rows X (m x d) with labels y, as training fits it: the recipe's
  * imbalance strategy (under-sampling happens here, seeded by seed; class weights inside the member) and
  * its validation hold-out for early stopping.  prop_compare fits its members alone with it, so that they
  * are the members prop_model_train would fit on the same rows. */
 int pp_fit_member(const pp_member_spec *spec, const prop_recipe *r, const float *X, const float *y, size_t m,
                   size_t d, const char *const *names, const pp_ctx *ctx, uint64_t seed, void **model);
+
+/* ---- the training rows, read once (trainset.c): the setup that training and comparison share ------ */
+typedef struct pp_trainset {
+  const prop_frame *f;
+  pp_schema *schema; /* owned; training moves it into the model */
+  size_t n, nfeat, npos;
+  double *raw;       /* n x nfeat raw input rows (values and category codes, NaN = missing) */
+  int *y;            /* n labels, 1 = positive */
+  float *yf;         /* the same as floats, as members take them */
+} pp_trainset;
+
+/* Read the training rows of f as opt names its columns: no row read error, the schema (at least one
+ * input), the target's labels (the positive label and, when the rows carry one other, the negative one
+ * go into the schema), the connected flag checked as 0/1, at least min_per_class rows of each class, and
+ * every row's inputs finite or missing (else PROP_ERR_VALUE naming file and row).  Free with
+ * pp_trainset_free (also after a failure). */
+int pp_trainset_read(const prop_frame *f, const prop_train_options *opt, size_t min_per_class, pp_trainset *ts);
+void pp_trainset_free(pp_trainset *ts);
+/* The raw input rows of f under schema s into a new *raw (nrows x s->nfeat; malloc'd): a row that cannot
+ * be used (an infinite number) is an error naming file and row, "row cannot be used for <purpose>". */
+int pp_rows_read(const pp_schema *s, const prop_frame *f, const char *purpose, double **raw);
+/* The recipe to use (r, or the default one, which *own then holds: free it with prop_recipe_free) and
+ * the callback context of opt with the recipe's seed. */
+int pp_job_recipe(const prop_recipe *r, const prop_train_options *opt, prop_recipe **own, const prop_recipe **use,
+                  pp_ctx *ctx);
 
 /* Predict options of the evaluation paths (compare, backtest, permutation importance): labelled
  * held-out rows, where a category the training rows lacked (a later month's new card type, a rare
@@ -97,21 +108,6 @@ prop_predict_options pp_eval_predict_options(int nthread);
  * vote before the calibrator. */
 int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp /* n x nmem */,
                      void *const *scratch, int raw, double *prob, int *band);
-
-/* Fit the soft-vote weights: non-negative, summing to 1, minimising the log-loss of the weighted
- * mean of P (n x k, row-major) against y.  w[k] out. */
-int pp_fit_vote_weights(const double *P, const int *y, size_t n, size_t k, double *w);
-/* Fitted log-loss weights below this are set to exactly 0 (the member is left out) and the rest refitted. */
-#define PP_VOTE_MIN_WEIGHT 1e-3
-/* Weights for a vote that a calibrator follows: greedy forward selection with replacement maximising the
- * AUC of the weighted mean (at most `rounds` votes); non-negative, summing to 1.  See vote.c. */
-int pp_fit_vote_weights_auc(const double *P, const int *y, size_t n, size_t k, size_t rounds, double *w);
-/* Weights for the logit vote: the non-negative v and free intercept a maximising the likelihood of
- * y ~ logistic(a + sum_j v_j logit(P_ij)) (logistic stacking on the members' log-odds, by projected
- * Newton), then w = v / sum(v), with weights below PP_VOTE_MIN_WEIGHT set to 0 and the rest refitted.
- * When no member gets a positive weight, w is all on member 0 (callers order the members best first).
- * PROP_ERR_TRAIN when y holds one class only.  See vote.c. */
-int pp_fit_vote_weights_logit(const double *P, const int *y, size_t n, size_t k, double *w);
 
 /* Model serialisation (model_io.c). */
 int pp_model_serialize(const prop_model *m, pp_buf *out);

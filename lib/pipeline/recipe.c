@@ -108,21 +108,17 @@ static int parse_members(const json_t *arr, prop_recipe *r) {
 }
 
 static int parse_bands(const json_t *arr, prop_recipe *r) {
-  if (!arr || json_is_null(arr)) {
-    r->nbands = PROP_DEFAULT_NBANDS;
-    memcpy(r->edges, pp_default_edges, sizeof pp_default_edges);
-    return 0;
-  }
+  if (!arr || json_is_null(arr)) return pp_bands_init(&r->bands, pp_default_edges, PROP_DEFAULT_NBANDS, "bands");
   if (!json_is_array(arr) || json_array_size(arr) < 3 || json_array_size(arr) > 65)
     return pp_err(PROP_ERR_RECIPE, "bands: must be an array of 3 to 65 edges from 0 to 1");
   size_t n = json_array_size(arr);
+  double edges[65];
   for (size_t i = 0; i < n; i++) {
     const json_t *v = json_array_get(arr, i);
     if (!json_is_number(v)) return pp_err(PROP_ERR_RECIPE, "bands[%zu]: must be a number", i);
-    r->edges[i] = json_number_value(v);
+    edges[i] = json_number_value(v);
   }
-  r->nbands = n - 1;
-  return pp_bands_validate(r->edges, r->nbands, "bands");
+  return pp_bands_init(&r->bands, edges, n - 1, "bands");
 }
 
 static int parse_obj(const json_t *root, prop_recipe *r) {
@@ -232,7 +228,7 @@ json_t *pp_recipe_json(const prop_recipe *r) {
   json_object_set_new(root, "calibration", json_string(k_calibration[r->calibration]));
   json_object_set_new(root, "calibration_min_rows", json_integer(r->calibration_min_rows));
   json_t *b = json_array();
-  for (size_t i = 0; i <= r->nbands; i++) json_array_append_new(b, json_real(r->edges[i]));
+  for (size_t i = 0; i <= r->bands.n; i++) json_array_append_new(b, json_real(r->bands.edges[i]));
   json_object_set_new(root, "bands", b);
   return root;
 }

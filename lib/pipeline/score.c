@@ -9,7 +9,6 @@
 #include <omp.h>
 #endif
 
-#include "bands/bands.h"
 #include "pipeline/pipeline.h"
 
 #define DEFAULT_BLOCK 2048
@@ -38,10 +37,10 @@ int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp
   double p[32];
   for (size_t i = 0; i < n; i++) {
     for (size_t j = 0; j < m->nmem; j++) p[j] = memp[j * n + i];
-    double v = pp_ensemble_combine(m, p);
-    double q = raw ? v : pp_calibrate_apply(m, v);
+    double v = pp_vote_apply(m->vote, p);
+    double q = raw ? v : pp_calibrator_apply(m->calib, v);
     if (prob) prob[i] = q;
-    if (band) band[i] = pp_band_of(m->edges, m->nbands, q);
+    if (band) band[i] = pp_bands_of(&m->bands, q);
   }
   return 0;
 }
@@ -299,7 +298,7 @@ int prop_scorer_member_probabilities(const prop_scorer *s, double *out) {
 
 /* ---- accessors -------------------------------------------------------------------------------- */
 int prop_model_band_of(const prop_model *m, double p) {
-  return (m && p >= 0.0 && p <= 1.0) ? pp_band_of(m->edges, m->nbands, p) : 0; /* NaN and non-probabilities: 0 */
+  return (m && p >= 0.0 && p <= 1.0) ? pp_bands_of(&m->bands, p) : 0; /* NaN and non-probabilities: 0 */
 }
 size_t prop_model_n_inputs(const prop_model *m) { return m ? m->schema->nfeat : 0; }
 const char *prop_model_input_name(const prop_model *m, size_t j) {
@@ -342,8 +341,8 @@ int prop_model_target_values(const prop_model *m, const prop_frame *f, const cha
   free(pos);
   return 0;
 }
-size_t prop_model_n_bands(const prop_model *m) { return m ? m->nbands : 0; }
-const double *prop_model_band_edges(const prop_model *m) { return m ? m->edges : NULL; }
+size_t prop_model_n_bands(const prop_model *m) { return m ? m->bands.n : 0; }
+const double *prop_model_band_edges(const prop_model *m) { return m ? m->bands.edges : NULL; }
 const char *prop_model_metadata_json(const prop_model *m) { return m ? m->meta_json : NULL; }
 size_t prop_model_n_members(const prop_model *m) { return m ? m->nmem : 0; }
 const char *prop_model_member_name(const prop_model *m, size_t i) {
