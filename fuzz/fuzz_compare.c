@@ -34,11 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   prop_recipe *r = fuzz_small_recipe(o, "\"selection\": \"top_k\", \"k\": 3");
   prop_compare_options co;
   prop_compare_options_default(&co);
-  co.train.target = prop_frame_colname(f, nc - 1);
-  co.train.positive = prop_frame_coltype(f, nc - 1) == PROP_COL_NUMERIC ? NULL : prop_frame_string_value(f, nc - 1, 0);
-  co.train.nthread = 1;
+  prop_train_options to;
+  prop_train_options_default(&to);
+  co.train = &to;
+  to.target = prop_frame_colname(f, nc - 1);
+  to.positive = prop_frame_coltype(f, nc - 1) == PROP_COL_NUMERIC ? NULL : prop_frame_string_value(f, nc - 1, 0);
+  to.nthread = 1;
   if ((o & 16) && prop_frame_find(f, "month") >= 0 && (size_t)prop_frame_find(f, "month") != nc - 1)
-    co.train.time_col = "month";
+    to.time_col = "month";
   co.batch_runs = 1;
   co.latency_runs = 3;
   co.max_curve_points = 10;

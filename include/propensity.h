@@ -24,6 +24,15 @@
  *    owned by one thread at a time.  prop_last_error() is thread-local.
  *  - Strings are UTF-8 and NUL-terminated.  Probabilities are doubles in [0,1].
  *  - Bands are numbered 1 (lowest probability) to nbands (highest); 0 means "not scored".
+ *  - Option structs: each begins with `size_t struct_size`, set by its prop_..._default() function,
+ *    which fills in every default; always start from it, then set the fields you need.  The library
+ *    reads struct_size, so that a program built against an older header keeps working with a newer
+ *    library (the fields it does not know take their defaults), and one built against a newer header
+ *    works with an older library as long as it leaves the newer fields at their defaults (else
+ *    PROP_ERR_ARG names the struct).  A struct_size below sizeof(size_t) is PROP_ERR_ARG.
+ *  - Ownership: a function returning a pointer says who owns it: "owned by the model/frame" (valid
+ *    until that object is freed), "static" (valid forever), or "library-allocated: free with
+ *    prop_free()".  Buffers the library allocates for the caller are freed with prop_free().
  */
 #ifndef PROPENSITY_H
 #define PROPENSITY_H
@@ -62,27 +71,34 @@ PROP_API unsigned prop_version_number(void);
 /* ---------------------------------------------------------------------------------------------
  * Errors
  * ------------------------------------------------------------------------------------------- */
-/*! Status codes.  The values are fixed forever: bindings may rely on them. */
-typedef enum prop_status {
-  PROP_OK = 0,
-  PROP_ERR_NOMEM = -1,      /*!< an allocation failed */
-  PROP_ERR_ARG = -2,        /*!< invalid argument (NULL where a value is required, bad size) */
-  PROP_ERR_IO = -3,         /*!< a file could not be opened, read, written or renamed */
-  PROP_ERR_CSV = -4,        /*!< malformed CSV: bad quoting, wrong column count, empty file */
-  PROP_ERR_SCHEMA = -5,     /*!< a column is missing, duplicated or of the wrong type */
-  PROP_ERR_VALUE = -6,      /*!< a cell is not a number, or is NaN/Inf where a number is needed */
-  PROP_ERR_CATEGORY = -7,   /*!< a category or label is not known (e.g. the positive label) */
-  PROP_ERR_RECIPE = -8,     /*!< a recipe field is unknown or out of range */
-  PROP_ERR_FORMAT = -9,     /*!< not a propensity model file (bad magic) */
-  PROP_ERR_VERSION = -10,   /*!< model file written by a newer format version */
-  PROP_ERR_TRUNCATED = -11, /*!< model file or buffer ends early */
-  PROP_ERR_CORRUPT = -12,   /*!< checksum mismatch or inconsistent contents */
-  PROP_ERR_TRAIN = -13,     /*!< training impossible: one class only, too few rows ... */
-  PROP_ERR_BACKEND = -14,   /*!< XGBoost or another backend reported an error */
-  PROP_ERR_CANCELLED = -15, /*!< the progress callback asked to stop */
-  PROP_ERR_STATE = -16,     /*!< the call does not fit the object's state */
-  PROP_ERR_RANGE = -17      /*!< an index is out of range */
-} prop_status;
+/*! The status codes, as one list from which the enum below, prop_strerror(), prop_status_name() and the
+ *  command-line program's exit codes all come: X(name, value, message, exit code).  The values are fixed
+ *  forever: bindings may rely on them.  The exit code is what `propensity` returns for the status: 0
+ *  success, 1 usage, 2 bad input data or recipe, 3 unusable model file, 4 training failed, 5 I/O
+ *  error, 6 other failure (a program embedding the library may use the same mapping). */
+#define PROP_STATUS_LIST(X)                                                                                      \
+  X(PROP_OK, 0, "ok", 0)                                                                                         \
+  X(PROP_ERR_NOMEM, -1, "out of memory", 6)           /* an allocation failed */                                 \
+  X(PROP_ERR_ARG, -2, "invalid argument", 1)          /* NULL where a value is required, bad size or option */   \
+  X(PROP_ERR_IO, -3, "input/output error", 5)         /* a file could not be opened, read, written or renamed */ \
+  X(PROP_ERR_CSV, -4, "malformed CSV", 2)             /* bad quoting, wrong column count, empty file */          \
+  X(PROP_ERR_SCHEMA, -5, "schema mismatch", 2)        /* a column is missing, duplicated or of the wrong type */ \
+  X(PROP_ERR_VALUE, -6, "invalid value", 2)           /* not a number, or NaN/Inf where a number is needed */    \
+  X(PROP_ERR_CATEGORY, -7, "unknown category or label", 2) /* e.g. the positive label, a category */           \
+  X(PROP_ERR_RECIPE, -8, "invalid recipe", 2)         /* a recipe field is unknown or out of range */            \
+  X(PROP_ERR_FORMAT, -9, "not a propensity model file", 3) /* bad magic */                                     \
+  X(PROP_ERR_VERSION, -10, "model file from a newer version", 3) /* written by a newer format version */       \
+  X(PROP_ERR_TRUNCATED, -11, "truncated model file", 3) /* the model file or buffer ends early */              \
+  X(PROP_ERR_CORRUPT, -12, "corrupted model file", 3) /* checksum mismatch or inconsistent contents */           \
+  X(PROP_ERR_TRAIN, -13, "training failed", 4)        /* one class only, too few rows ... */                     \
+  X(PROP_ERR_BACKEND, -14, "backend error", 6)        /* XGBoost or another backend reported an error */         \
+  X(PROP_ERR_CANCELLED, -15, "cancelled", 6)          /* the progress callback asked to stop */                  \
+  X(PROP_ERR_STATE, -16, "invalid state", 6)          /* the call does not fit the object's state */             \
+  X(PROP_ERR_RANGE, -17, "index out of range", 6)     /* an index is out of range */
+
+#define PROP_STATUS_ENUM_(name, value, message, exit_code) name = value,
+typedef enum prop_status { PROP_STATUS_LIST(PROP_STATUS_ENUM_) } prop_status;
+#undef PROP_STATUS_ENUM_
 
 /*! prop_strerror(): a fixed description of a status code (static storage, never NULL; an
  *  unknown code gives "unknown error").  Thread-safe. */
@@ -95,6 +111,28 @@ PROP_API const char *prop_last_error(void);
 
 /*! prop_last_error_code(): the status of the last failure on the calling thread (0 if none). */
 PROP_API int prop_last_error_code(void);
+
+/*! prop_status_name(): the name of a status code as the enum spells it ("PROP_ERR_SCHEMA"; static
+ *  storage), or NULL for a code that is not in PROP_STATUS_LIST.  Bindings check their own table of
+ *  codes against it.  Thread-safe. */
+PROP_API const char *prop_status_name(int code);
+
+/*! prop_status_exit_code(): the exit code the command-line program returns for a status (the last
+ *  column of PROP_STATUS_LIST; 6 for an unknown code).  Thread-safe. */
+PROP_API int prop_status_exit_code(int code);
+
+/*! prop_struct_layout(): the layout of public struct `name` ("prop_train_options", "prop_band_row", ...)
+ *  as this library was compiled: with field NULL, the struct's size in *size; else that field's offset
+ *  and size.  offset and size may be NULL.  For bindings that declare the structs themselves (Python's
+ *  ctypes): they check their copy when they load the library.  PROP_ERR_ARG for an unknown struct or
+ *  field.  Thread-safe. */
+PROP_API int prop_struct_layout(const char *name, const char *field, size_t *offset, size_t *size);
+
+/*! prop_struct_field(): the name of field i (0-based, in declaration order) of public struct `name` into
+ *  *field (static storage); PROP_ERR_RANGE once i is past the last field (*field NULL), PROP_ERR_ARG for
+ *  an unknown struct.  With prop_struct_layout(), a binding checks that it declares every field.
+ *  Thread-safe. */
+PROP_API int prop_struct_field(const char *name, size_t i, const char **field);
 
 /* ---------------------------------------------------------------------------------------------
  * Callbacks: the only way the library talks
@@ -127,6 +165,7 @@ typedef struct prop_frame prop_frame;
 
 /*! Options of the CSV reader.  Initialise with prop_csv_options_default(). */
 typedef struct prop_csv_options {
+  size_t struct_size; /*!< set by prop_csv_options_default() (see "Option structs" at the top) */
   char delimiter;              /*!< default ',' */
   const char *const *na_values; /*!< cells meaning "missing", besides the empty cell; NULL = {"NA"} */
   size_t n_na_values;
@@ -236,6 +275,7 @@ PROP_API void prop_recipe_free(prop_recipe *r);
  * ------------------------------------------------------------------------------------------- */
 /*! Options of prop_model_train().  Initialise with prop_train_options_default(). */
 typedef struct prop_train_options {
+  size_t struct_size; /*!< set by prop_train_options_default() (see "Option structs" at the top) */
   const char *target;          /*!< target column (required) */
   const char *positive;        /*!< positive label; NULL: "1" when the labels are 0/1 */
   const char *id;              /*!< id column or NULL */
@@ -345,6 +385,7 @@ typedef enum prop_unseen {
 
 /*! Options of the batch scoring functions.  Initialise with prop_predict_options_default(). */
 typedef struct prop_predict_options {
+  size_t struct_size; /*!< set by prop_predict_options_default() (see "Option structs" at the top) */
   int nthread;        /*!< worker threads; 0 (or less) = all processors; more than the processors is
                            capped at them */
   size_t block_rows;  /*!< rows encoded and scored together (threads take whole blocks; capped at the
@@ -416,6 +457,7 @@ typedef enum prop_rank_by {
 
 /*! Options of prop_rank() and prop_rank_order().  Initialise with prop_rank_options_default(). */
 typedef struct prop_rank_options {
+  size_t struct_size; /*!< set by prop_rank_options_default() (see "Option structs" at the top) */
   int by;                   /*!< prop_rank_by; default PROP_RANK_PROBABILITY */
   size_t capacity;          /*!< call at most this many rows; 0 = no limit */
   const size_t *band_quota; /*!< NULL, or nbands entries: at most band_quota[b-1] rows from band b */
@@ -539,6 +581,7 @@ PROP_API int prop_metric_auc(const double *score, const int *y, size_t n, double
  * ------------------------------------------------------------------------------------------- */
 /*! Parameters of the synthetic installment-campaign generator (see README "Demo data"). */
 typedef struct prop_demo_options {
+  size_t struct_size; /*!< set by prop_demo_options_default() (see "Option structs" at the top) */
   uint64_t seed;          /*!< default 42 */
   size_t customers_per_month; /*!< default 4000; at most 10^8 */
   size_t months;          /*!< default 6; at most 1200, and at most 10^9 rows in all */
@@ -558,9 +601,11 @@ PROP_API int prop_demo_write_csv(const char *path, const prop_demo_options *opt)
  * ------------------------------------------------------------------------------------------- */
 /*! Options of prop_compare().  Initialise with prop_compare_options_default(). */
 typedef struct prop_compare_options {
-  /*! Columns, threads and callbacks, as for training: target (required), positive, id, ignore,
-   *  connected (adds connect rates to the band table), time_col, nthread, log, progress, user. */
-  prop_train_options train;
+  size_t struct_size; /*!< set by prop_compare_options_default() (see "Option structs" at the top) */
+  /*! Columns, threads and callbacks, as for training (required): target (required), positive, id, ignore,
+   *  connected (adds connect rates to the band table), time_col, nthread, log, progress, user.  A
+   *  pointer, so that either struct can grow on its own. */
+  const prop_train_options *train;
   /*! With train.time_col: the last month (largest value) is the test set.  Without: a stratified
    *  split putting test_frac of each class in the test set (default 0.3, in (0,1)).  Both are
    *  unused when test is given. */

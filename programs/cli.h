@@ -11,7 +11,6 @@ typedef struct args args;
 const char *arg_get(args *a, const char *name);
 int arg_flag(args *a, const char *name);
 int arg_leftover(args *a, const char *cmd);
-int exit_code_for(int status);
 int fail(const char *cmd, int status);
 int usage_error(const char *cmd, const char *msg);
 int parse_size(const char *s, size_t *out);

@@ -72,13 +72,16 @@ int cmd_compare(args *a) {
 
   prop_compare_options o;
   prop_compare_options_default(&o);
-  o.train.target = target;
-  o.train.positive = positive;
-  o.train.id = id;
-  o.train.connected = conn;
-  o.train.time_col = tcol;
-  o.train.log = cli_log;
-  o.train.progress = cli_progress;
+  prop_train_options to;
+  prop_train_options_default(&to);
+  o.train = &to;
+  to.target = target;
+  to.positive = positive;
+  to.id = id;
+  to.connected = conn;
+  to.time_col = tcol;
+  to.log = cli_log;
+  to.progress = cli_progress;
   o.data_path = data;
   o.test_data_path = test;
   o.backtest = !no_backtest;
@@ -95,17 +98,17 @@ int cmd_compare(args *a) {
       return usage_error("compare", "--seed takes a whole number below 2^63");
     o.seed = v;
   }
-  if (threads && parse_threads("compare", threads, &o.train.nthread)) return 1;
+  if (threads && parse_threads("compare", threads, &to.nthread)) return 1;
   if (lruns) {
     if (parse_size(lruns, &v) || v == 0 || v > 10000000) return usage_error("compare", "--latency-runs takes a number >= 1");
     o.latency_runs = v;
   }
 
   char *ign_storage = NULL;
-  char **ignore = split_list(ign, &o.train.n_ignore, &ign_storage);
-  o.train.ignore = (const char *const *)ignore;
-  const char **names = calloc(o.train.n_ignore + 2, sizeof *names);
-  prop_coltype *types = calloc(o.train.n_ignore + 2, sizeof *types);
+  char **ignore = split_list(ign, &to.n_ignore, &ign_storage);
+  to.ignore = (const char *const *)ignore;
+  const char **names = calloc(to.n_ignore + 2, sizeof *names);
+  prop_coltype *types = calloc(to.n_ignore + 2, sizeof *types);
   if (!names || !types || (ign && *ign && !ignore)) {
     free(names);
     free(types);
@@ -121,7 +124,7 @@ int cmd_compare(args *a) {
     names[co.n_declared] = id;
     types[co.n_declared++] = PROP_COL_ID;
   }
-  for (size_t i = 0; i < o.train.n_ignore; i++) {
+  for (size_t i = 0; i < to.n_ignore; i++) {
     names[co.n_declared] = ignore[i];
     types[co.n_declared++] = PROP_COL_IGNORE;
   }

@@ -159,28 +159,9 @@ int arg_leftover(args *a, const char *cmd) {
   return 0;
 }
 
-int exit_code_for(int status) {
-  switch (status) {
-  case PROP_OK: return 0;
-  case PROP_ERR_ARG: return 1;
-  case PROP_ERR_CSV:
-  case PROP_ERR_SCHEMA:
-  case PROP_ERR_VALUE:
-  case PROP_ERR_CATEGORY:
-  case PROP_ERR_RECIPE: return 2;
-  case PROP_ERR_FORMAT:
-  case PROP_ERR_VERSION:
-  case PROP_ERR_TRUNCATED:
-  case PROP_ERR_CORRUPT: return 3;
-  case PROP_ERR_TRAIN: return 4;
-  case PROP_ERR_IO: return 5;
-  default: return 6;
-  }
-}
-
 int fail(const char *cmd, int status) {
   fprintf(stderr, "propensity %s: error: %s (%s)\n", cmd, prop_last_error(), prop_strerror(status));
-  return exit_code_for(status);
+  return prop_status_exit_code(status); /* PROP_STATUS_LIST's last column */
 }
 
 int usage_error(const char *cmd, const char *msg) {

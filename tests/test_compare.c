@@ -111,14 +111,22 @@ static prop_recipe *recipe(void) {
 
 static const char *const k_ignore_month[] = {"month"};
 
-static void options(prop_compare_options *o) {
-  prop_compare_options_default(o);
-  o->train.target = "y";
-  o->train.positive = "yes";
-  o->train.connected = "connected";
-  o->train.nthread = 2;
-  o->latency_runs = LATENCY_RUNS;
-  o->batch_runs = 2;
+/* The comparison's options and the training options they point to. */
+typedef struct copts {
+  prop_compare_options c;
+  prop_train_options t;
+} copts;
+
+static void options(copts *o) {
+  prop_compare_options_default(&o->c);
+  prop_train_options_default(&o->t);
+  o->c.train = &o->t;
+  o->t.target = "y";
+  o->t.positive = "yes";
+  o->t.connected = "connected";
+  o->t.nthread = 2;
+  o->c.latency_runs = LATENCY_RUNS;
+  o->c.batch_runs = 2;
 }
 
 static json_t *run(const prop_frame *f, const prop_compare_options *o) {
@@ -337,12 +345,12 @@ static void test_stratified_split_report(void **state) {
   prop_frame *f = data_frame(&d, NULL, 0);
   const char *hash_path = tu_path("abc.txt");
   tu_write(hash_path, "abc");
-  prop_compare_options o;
+  copts o;
   options(&o);
-  o.train.ignore = k_ignore_month;
-  o.train.n_ignore = 1;
-  o.data_path = hash_path;
-  json_t *root = run(f, &o);
+  o.t.ignore = k_ignore_month;
+  o.t.n_ignore = 1;
+  o.c.data_path = hash_path;
+  json_t *root = run(f, &o.c);
   const json_t *models = check_report(root, d.n);
   const json_t *ds = json_object_get(root, "dataset");
   /* FIPS 180-4 example: SHA-256("abc") */
@@ -367,7 +375,7 @@ static void test_stratified_split_report(void **state) {
   prop_frame *ftr = data_frame(&d, is_test, 0), *fte = data_frame(&d, is_test, 1);
   prop_recipe *r = recipe();
   prop_model *m = NULL;
-  assert_int_equal(prop_model_train(ftr, r, &o.train, &m), 0);
+  assert_int_equal(prop_model_train(ftr, r, &o.t, &m), 0);
   size_t nte = prop_frame_nrows(fte);
   double *prob = malloc(nte * sizeof *prob);
   float *yf = malloc(nte * sizeof *yf);
@@ -387,14 +395,14 @@ static void test_stratified_split_report(void **state) {
   /* The same rows given as two frames (options.test): no split, the same training and test rows,
    * so every model gets the same numbers.  The time column given with a test frame only keeps
    * "month" out of the inputs (check_report counts 3 features). */
-  prop_compare_options o2;
+  copts o2;
   options(&o2);
-  o2.test = fte;
-  o2.test_data_path = hash_path;
-  o2.test_frac = 7.0; /* unused with a test frame */
-  o2.train.time_col = "month";
-  o2.backtest = 0;
-  json_t *root2 = run(ftr, &o2);
+  o2.c.test = fte;
+  o2.c.test_data_path = hash_path;
+  o2.c.test_frac = 7.0; /* unused with a test frame */
+  o2.t.time_col = "month";
+  o2.c.backtest = 0;
+  json_t *root2 = run(ftr, &o2.c);
   const json_t *models2 = check_report(root2, d.n);
   const json_t *ds2 = json_object_get(root2, "dataset");
   assert_int_equal(integer(ds2, "train_rows"), (long long)prop_frame_nrows(ftr));
@@ -444,11 +452,11 @@ static void test_time_split_and_backtest(void **state) {
   /* FIPS 180-4 two-block example (56 bytes: the padding spills into a second block) */
   const char *hash_path = tu_path("abcdb.txt");
   tu_write(hash_path, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq");
-  prop_compare_options o;
+  copts o;
   options(&o);
-  o.train.time_col = "month";
-  o.data_path = hash_path;
-  json_t *root = run(f, &o);
+  o.t.time_col = "month";
+  o.c.data_path = hash_path;
+  json_t *root = run(f, &o.c);
   const json_t *models = check_report(root, d.n);
   const json_t *ds = json_object_get(root, "dataset");
   assert_string_equal(string(ds, "sha256"), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
@@ -481,9 +489,9 @@ static void test_time_split_and_backtest(void **state) {
   assert_true(fabs(number(last, "capture_30") - number(ens, "capture_30")) < 1e-8);
 
   /* without the back-test the months list is empty */
-  o.backtest = 0;
-  o.data_path = NULL;
-  json_t *root2 = run(f, &o);
+  o.c.backtest = 0;
+  o.c.data_path = NULL;
+  json_t *root2 = run(f, &o.c);
   assert_int_equal(json_array_size(json_object_get(root2, "months")), 0);
   assert_true(json_is_null(json_object_get(json_object_get(root2, "dataset"), "sha256")));
   json_decref(root2);
@@ -516,42 +524,46 @@ static void expect_error(const prop_frame *f, const prop_compare_options *o, int
 
 static void test_errors(void **state) {
   (void)state;
-  prop_compare_options o;
-  prop_compare_options_default(&o);
-  assert_true(o.test_frac == 0.3 && o.seed == 42 && o.latency_runs == 2000 && o.batch_runs == 5);
-  assert_true(o.max_curve_points == 200 && o.backtest == 1 && o.min_train_months == 1);
+  copts o;
+  prop_compare_options_default(&o.c);
+  assert_true(o.c.struct_size == sizeof o.c && o.c.train == NULL);
+  assert_true(o.c.test_frac == 0.3 && o.c.seed == 42 && o.c.latency_runs == 2000 && o.c.batch_runs == 5);
+  assert_true(o.c.max_curve_points == 200 && o.c.backtest == 1 && o.c.min_train_months == 1);
 
   data d;
   data_make(&d, 300, 3, 3);
   prop_frame *f = data_frame(&d, NULL, 0);
   char *text = NULL;
   options(&o);
-  assert_int_equal(prop_compare(f, NULL, &o, NULL), PROP_ERR_ARG);
-  assert_int_equal(prop_compare(NULL, NULL, &o, &text), PROP_ERR_ARG);
+  assert_int_equal(prop_compare(f, NULL, &o.c, NULL), PROP_ERR_ARG);
+  assert_int_equal(prop_compare(NULL, NULL, &o.c, &text), PROP_ERR_ARG);
   assert_null(text);
-  o.train.target = NULL;
-  expect_error(f, &o, PROP_ERR_ARG, "target");
+  o.c.train = NULL;
+  expect_error(f, &o.c, PROP_ERR_ARG, "options.train");
+  o.c.train = &o.t;
+  o.t.target = NULL;
+  expect_error(f, &o.c, PROP_ERR_ARG, "target");
   options(&o);
-  o.test_frac = 1.0;
-  expect_error(f, &o, PROP_ERR_ARG, "test_frac");
+  o.c.test_frac = 1.0;
+  expect_error(f, &o.c, PROP_ERR_ARG, "test_frac");
   options(&o);
-  o.max_curve_points = 1;
-  expect_error(f, &o, PROP_ERR_ARG, "max_curve_points");
+  o.c.max_curve_points = 1;
+  expect_error(f, &o.c, PROP_ERR_ARG, "max_curve_points");
   options(&o);
-  o.train.time_col = "week";
-  expect_error(f, &o, PROP_ERR_SCHEMA, "week");
+  o.t.time_col = "week";
+  expect_error(f, &o.c, PROP_ERR_SCHEMA, "week");
   options(&o);
-  o.train.time_col = "cat";
-  expect_error(f, &o, PROP_ERR_SCHEMA, "numeric");
+  o.t.time_col = "cat";
+  expect_error(f, &o.c, PROP_ERR_SCHEMA, "numeric");
   options(&o);
-  o.train.positive = "maybe";
-  expect_error(f, &o, PROP_ERR_CATEGORY, "maybe");
+  o.t.positive = "maybe";
+  expect_error(f, &o.c, PROP_ERR_CATEGORY, "maybe");
   options(&o);
-  o.data_path = tu_path("no-such-file.csv");
-  expect_error(f, &o, PROP_ERR_IO, "no-such-file.csv");
+  o.c.data_path = tu_path("no-such-file.csv");
+  expect_error(f, &o.c, PROP_ERR_IO, "no-such-file.csv");
   options(&o);
-  o.train.connected = "dialled";
-  expect_error(f, &o, PROP_ERR_SCHEMA, "dialled");
+  o.t.connected = "dialled";
+  expect_error(f, &o.c, PROP_ERR_SCHEMA, "dialled");
 
   /* an explicit test frame: it needs the inputs and the target, and rows */
   {
@@ -567,18 +579,18 @@ static void test_errors(void **state) {
     assert_int_equal(prop_frame_add_numeric(no_y, "x1", x1), 0);
     assert_int_equal(prop_frame_create(0, &empty), 0);
     options(&o);
-    o.train.ignore = k_ignore_month;
-    o.train.n_ignore = 1;
-    o.train.connected = NULL;
-    o.test = no_x2;
-    expect_error(f, &o, PROP_ERR_SCHEMA, "x2");
-    o.test = no_y;
-    expect_error(f, &o, PROP_ERR_SCHEMA, "'y' not found");
-    o.test = empty;
-    expect_error(f, &o, PROP_ERR_TRAIN, "0 test rows");
-    o.test = f;
-    o.test_data_path = tu_path("no-such-test.csv");
-    expect_error(f, &o, PROP_ERR_IO, "no-such-test.csv");
+    o.t.ignore = k_ignore_month;
+    o.t.n_ignore = 1;
+    o.t.connected = NULL;
+    o.c.test = no_x2;
+    expect_error(f, &o.c, PROP_ERR_SCHEMA, "x2");
+    o.c.test = no_y;
+    expect_error(f, &o.c, PROP_ERR_SCHEMA, "'y' not found");
+    o.c.test = empty;
+    expect_error(f, &o.c, PROP_ERR_TRAIN, "0 test rows");
+    o.c.test = f;
+    o.c.test_data_path = tu_path("no-such-test.csv");
+    expect_error(f, &o.c, PROP_ERR_IO, "no-such-test.csv");
     prop_frame_free(no_x2);
     prop_frame_free(no_y);
     prop_frame_free(empty);
@@ -589,16 +601,16 @@ static void test_errors(void **state) {
   data_make(&one, 300, 4, 1);
   prop_frame *g = data_frame(&one, NULL, 0);
   options(&o);
-  o.train.time_col = "month";
-  expect_error(g, &o, PROP_ERR_TRAIN, "one value");
+  o.t.time_col = "month";
+  expect_error(g, &o.c, PROP_ERR_TRAIN, "one value");
 
   /* the progress callback can stop it */
   options(&o);
-  o.train.ignore = k_ignore_month;
-  o.train.n_ignore = 1;
-  o.train.progress = cancel_at_ensemble;
+  o.t.ignore = k_ignore_month;
+  o.t.n_ignore = 1;
+  o.t.progress = cancel_at_ensemble;
   g_calls = 0;
-  expect_error(f, &o, PROP_ERR_CANCELLED, "compare:ensemble");
+  expect_error(f, &o.c, PROP_ERR_CANCELLED, "compare:ensemble");
   assert_true(g_calls >= NMEM + 1);
 
   prop_frame_free(g);

@@ -51,6 +51,19 @@ int pp_realloc_array(void *pptr, size_t n, size_t size); /* *(void**)pptr grows;
 char *pp_strdup(const char *s);                      /* NULL in -> NULL out (no error) */
 char *pp_asprintf(const char *fmt, ...) PP_PRINTF(1, 2);
 
+/* ---- extensible option structs ------------------------------------------------------------
+ * Every public options struct begins with `size_t struct_size`, which its _default() sets to the size
+ * of the struct the caller was compiled against.  A public function copies the caller's struct into a
+ * library-side one that already holds this library's defaults:
+ *     prop_x_options o;  prop_x_options_default(&o);  PP_TRY(pp_opts_import(&o, sizeof o, opt, "prop_x_options"));
+ * The first min(struct_size, sizeof o) bytes are the caller's.  A caller built against an older header
+ * (a smaller struct) gets the defaults for the fields it does not know; one built against a newer header
+ * (a larger struct) is accepted when every byte beyond what this library knows is zero, i.e. it left
+ * the newer fields at their defaults (the rule of Linux's extensible system calls, copy_struct_from_user),
+ * and refused with PROP_ERR_ARG otherwise, as is a struct_size too small to be one (a struct that was not
+ * initialised with its _default()).  src NULL: dst keeps the defaults. */
+int pp_opts_import(void *dst, size_t dst_size, const void *src, const char *name);
+
 /* ---- RNG: xoshiro256** seeded by splitmix64.  Never rand(). -------------------------------- */
 typedef struct pp_rng {
   uint64_t s[4];

@@ -12,27 +12,31 @@ static _Thread_local int tl_code;
 const char *prop_version(void) { return PROP_VERSION_STRING; }
 unsigned prop_version_number(void) { return PROP_VERSION_NUMBER; }
 
+#define MESSAGE_CASE(name, value, message, exit_code) \
+  case name: return message;
+#define NAME_CASE(name, value, message, exit_code) \
+  case name: return #name;
+#define EXIT_CASE(name, value, message, exit_code) \
+  case name: return exit_code;
+
 const char *prop_strerror(int code) {
   switch (code) {
-  case PROP_OK: return "ok";
-  case PROP_ERR_NOMEM: return "out of memory";
-  case PROP_ERR_ARG: return "invalid argument";
-  case PROP_ERR_IO: return "input/output error";
-  case PROP_ERR_CSV: return "malformed CSV";
-  case PROP_ERR_SCHEMA: return "schema mismatch";
-  case PROP_ERR_VALUE: return "invalid value";
-  case PROP_ERR_CATEGORY: return "unknown category or label";
-  case PROP_ERR_RECIPE: return "invalid recipe";
-  case PROP_ERR_FORMAT: return "not a propensity model file";
-  case PROP_ERR_VERSION: return "model file from a newer version";
-  case PROP_ERR_TRUNCATED: return "truncated model file";
-  case PROP_ERR_CORRUPT: return "corrupted model file";
-  case PROP_ERR_TRAIN: return "training failed";
-  case PROP_ERR_BACKEND: return "backend error";
-  case PROP_ERR_CANCELLED: return "cancelled";
-  case PROP_ERR_STATE: return "invalid state";
-  case PROP_ERR_RANGE: return "index out of range";
+    PROP_STATUS_LIST(MESSAGE_CASE)
   default: return "unknown error";
+  }
+}
+
+const char *prop_status_name(int code) {
+  switch (code) {
+    PROP_STATUS_LIST(NAME_CASE)
+  default: return NULL;
+  }
+}
+
+int prop_status_exit_code(int code) {
+  switch (code) {
+    PROP_STATUS_LIST(EXIT_CASE)
+  default: return 6;
   }
 }
 

@@ -768,6 +768,7 @@ static int finish_auto(pp_csv *c) {
 void prop_csv_options_default(prop_csv_options *opt) {
   if (!opt) return;
   memset(opt, 0, sizeof *opt);
+  opt->struct_size = sizeof *opt;
   opt->delimiter = ',';
   opt->na_values = NULL;
   opt->n_na_values = 0;
@@ -794,11 +795,10 @@ static int apply_declared(pp_csv *c, const prop_csv_options *opt) {
 int pp_csv_open(const char *path, const prop_csv_options *opt, pp_csv **out) {
   if (!path || !out) return pp_err(PROP_ERR_ARG, "pp_csv_open: NULL argument");
   *out = NULL;
-  prop_csv_options defaults;
-  if (!opt) {
-    prop_csv_options_default(&defaults);
-    opt = &defaults;
-  }
+  prop_csv_options own;
+  prop_csv_options_default(&own);
+  PP_TRY(pp_opts_import(&own, sizeof own, opt, "prop_csv_options"));
+  opt = &own;
   unsigned char d = (unsigned char)opt->delimiter;
   if (d == '\0' || d == '"' || d == '\r' || d == '\n')
     return pp_err(PROP_ERR_ARG, "%s: invalid delimiter (code %u)", path, (unsigned)d);

@@ -178,6 +178,7 @@ static char *put_fixed(char *p, double v, int dec) {
 void prop_demo_options_default(prop_demo_options *opt) {
   if (!opt) return;
   memset(opt, 0, sizeof *opt);
+  opt->struct_size = sizeof *opt;
   opt->seed = 42;
   opt->customers_per_month = 4000;
   opt->months = 6;
@@ -193,6 +194,10 @@ static const char k_header[] =
 int prop_demo_write_csv(const char *path, const prop_demo_options *opt) {
   if (!path || !*path) return pp_err(PROP_ERR_ARG, "demo: empty output path");
   if (!opt) return pp_err(PROP_ERR_ARG, "demo: options are NULL");
+  prop_demo_options own;
+  prop_demo_options_default(&own);
+  PP_TRY(pp_opts_import(&own, sizeof own, opt, "prop_demo_options"));
+  opt = &own;
   if (opt->customers_per_month == 0)
     return pp_err(PROP_ERR_ARG, "demo: customers_per_month must be at least 1");
   if (opt->months == 0) return pp_err(PROP_ERR_ARG, "demo: months must be at least 1");

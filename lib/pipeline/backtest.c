@@ -11,6 +11,10 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
                   char **json) {
   if (!f || !opt || !json) return pp_err(PROP_ERR_ARG, "prop_backtest: NULL argument");
   *json = NULL;
+  prop_train_options own;
+  prop_train_options_default(&own);
+  PP_TRY(pp_opts_import(&own, sizeof own, opt, "prop_train_options"));
+  opt = &own;
   if (!opt->time_col) return pp_err(PROP_ERR_ARG, "prop_backtest: options.time_col is required");
   long tc = prop_frame_find(f, opt->time_col);
   if (tc < 0) return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' not found", pp_frame_source(f), opt->time_col);

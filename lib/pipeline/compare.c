@@ -23,7 +23,7 @@
 void prop_compare_options_default(prop_compare_options *opt) {
   if (!opt) return;
   memset(opt, 0, sizeof *opt);
-  prop_train_options_default(&opt->train);
+  opt->struct_size = sizeof *opt;
   opt->test_frac = 0.3;
   opt->seed = 42;
   opt->batch_runs = 5;
@@ -40,7 +40,7 @@ static int split_rows(const prop_frame *f, const prop_compare_options *o, const 
                       double *test_month) {
   size_t n = f->nrows;
   *test_month = NAN;
-  const char *tcol = o->train.time_col;
+  const char *tcol = o->train->time_col;
   if (!tcol) return pp_split_stratified(y, n, o->test_frac, o->seed, is_test);
   long tc = prop_frame_find(f, tcol);
   if (tc < 0) return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' not found", pp_frame_source(f), tcol);
@@ -95,7 +95,7 @@ static int split_given(compare_job *job, const int *y, const char *neg_label) {
     return pp_err(PROP_ERR_TRAIN, "%s: %zu training and %zu test rows: both sides need rows", pp_frame_source(job->f),
                   job->ntr, job->nte);
   char *pos = NULL;
-  int rc = pp_frame_binary_column(job->fte, o->train.target, o->train.positive, neg_label, &job->y_te, &pos, NULL);
+  int rc = pp_frame_binary_column(job->fte, o->train->target, o->train->positive, neg_label, &job->y_te, &pos, NULL);
   free(pos); /* the same label as job->pos_label */
   PP_TRY(rc);
   for (size_t i = 0; i < job->ntr; i++) job->npos += (size_t)y[i];
@@ -131,27 +131,27 @@ static int step_split(compare_job *job) {
   const prop_compare_options *o = job->o;
   int *y = NULL;
   char *neg_label = NULL;
-  int rc = pp_frame_binary_column(job->f, o->train.target, o->train.positive, NULL, &y, &job->pos_label, &neg_label);
+  int rc = pp_frame_binary_column(job->f, o->train->target, o->train->positive, NULL, &y, &job->pos_label, &neg_label);
   if (!rc) rc = o->test ? split_given(job, y, neg_label) : split_own(job, y);
   free(y);
   free(neg_label);
   PP_TRY(rc);
   for (size_t i = 0; i < job->nte; i++) job->npos_te += (size_t)job->y_te[i];
   job->npos += job->npos_te * (o->test != NULL);
-  if (o->train.connected) {
+  if (o->train->connected) {
     char *cpos = NULL;
-    rc = pp_frame_binary_column(job->fte, o->train.connected, NULL, NULL, &job->conn, &cpos, NULL);
+    rc = pp_frame_binary_column(job->fte, o->train->connected, NULL, NULL, &job->conn, &cpos, NULL);
     free(cpos);
     PP_TRY(rc);
   }
   pp_log(&job->ctx, PROP_LOG_INFO, "compare: %zu training rows, %zu test rows (%zu positive)%s", job->ntr, job->nte,
-         job->npos_te, o->test ? ", from the test file" : o->train.time_col ? ", the last month held out" : "");
+         job->npos_te, o->test ? ", from the test file" : o->train->time_col ? ", the last month held out" : "");
   return 0;
 }
 
 /* ---- encode ----------------------------------------------------------------------------------------- */
 static int step_encode(compare_job *job) {
-  PP_TRY(pp_trainset_read(job->ftr, &job->o->train, (size_t)job->r->cv_folds, &job->ts));
+  PP_TRY(pp_trainset_read(job->ftr, job->o->train, (size_t)job->r->cv_folds, &job->ts));
   double *raw_te = NULL;
   PP_TRY(pp_rows_read(job->ts.schema, job->fte, "testing", &raw_te));
   int rc = pp_encoder_fit(job->ts.schema, job->ts.raw, job->ntr, &job->r->enc, &job->enc);
@@ -230,8 +230,8 @@ static int step_ensemble(compare_job *job, size_t steps, pp_jb *b) {
   PP_TRY(pp_progress(&job->ctx, "compare:ensemble", job->r->nmembers, steps));
   pp_timing t;
   memset(&t, 0, sizeof t);
-  relay rl = {&job->o->train};
-  prop_train_options to = job->o->train;
+  relay rl = {job->o->train};
+  prop_train_options to = *job->o->train;
   to.log = relay_log;
   to.progress = relay_progress;
   to.user = &rl;
@@ -253,8 +253,9 @@ static int step_ensemble(compare_job *job, size_t steps, pp_jb *b) {
 
 /* ---- the comparison --------------------------------------------------------------------------------- */
 static int check_options(const prop_frame *f, const prop_compare_options *o) {
-  if (!o->train.target) return pp_err(PROP_ERR_ARG, "prop_compare: options.train.target is required");
-  if (!o->test && !o->train.time_col && !(o->test_frac > 0.0 && o->test_frac < 1.0))
+  if (!o->train) return pp_err(PROP_ERR_ARG, "prop_compare: options.train is required");
+  if (!o->train->target) return pp_err(PROP_ERR_ARG, "prop_compare: options.train.target is required");
+  if (!o->test && !o->train->time_col && !(o->test_frac > 0.0 && o->test_frac < 1.0))
     return pp_err(PROP_ERR_ARG, "prop_compare: options.test_frac must be in (0, 1), got %g", o->test_frac);
   if (o->batch_runs < 1 || o->latency_runs < 1)
     return pp_err(PROP_ERR_ARG, "prop_compare: options.batch_runs and options.latency_runs must be >= 1");
@@ -298,7 +299,7 @@ static void job_free(compare_job *job) {
 }
 
 static int run_steps(compare_job *job, char **json) {
-  const size_t steps = job->r->nmembers + 1 + (job->o->backtest && job->o->train.time_col ? 1 : 0);
+  const size_t steps = job->r->nmembers + 1 + (job->o->backtest && job->o->train->time_col ? 1 : 0);
   pp_jb b = {0};
   PP_TRY(job_start(job));
   PP_TRY(step_split(job));
@@ -314,17 +315,22 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   if (!json) return pp_err(PROP_ERR_ARG, "prop_compare: json is NULL");
   *json = NULL;
   if (!f || !o) return pp_err(PROP_ERR_ARG, "prop_compare: frame and options are required");
-  PP_TRY(check_options(f, o));
-  pp_err_state caller_err; /* put back on success */
-  pp_err_save(&caller_err);
   compare_job job;
   memset(&job, 0, sizeof job);
+  prop_compare_options_default(&job.opt);
+  PP_TRY(pp_opts_import(&job.opt, sizeof job.opt, o, "prop_compare_options"));
+  prop_train_options_default(&job.train);
+  if (job.opt.train) PP_TRY(pp_opts_import(&job.train, sizeof job.train, job.opt.train, "prop_train_options"));
+  PP_TRY(check_options(f, &job.opt));
+  job.opt.train = &job.train;
+  o = job.o = &job.opt;
+  pp_err_state caller_err; /* put back on success */
+  pp_err_save(&caller_err);
   job.f = f;
-  job.o = o;
   job.n = f->nrows + (o->test ? o->test->nrows : 0); /* all rows used */
   job.test_month = NAN;
   prop_recipe *own = NULL;
-  PP_TRY(pp_job_recipe(recipe, &o->train, &own, &job.r, &job.ctx));
+  PP_TRY(pp_job_recipe(recipe, o->train, &own, &job.r, &job.ctx));
   int rc = run_steps(&job, json);
   if (!rc) pp_err_restore(&caller_err);
   job_free(&job);

@@ -43,7 +43,9 @@ long pp_logical_cpus(void);
 /* ---- the job ------------------------------------------------------------------------------------- */
 typedef struct compare_job {
   const prop_frame *f;
-  const prop_compare_options *o;
+  const prop_compare_options *o; /* &opt: this library's copy of the caller's options */
+  prop_compare_options opt;
+  prop_train_options train;      /* opt.train points here */
   const prop_recipe *r;
   pp_ctx ctx;
   pp_measure ms;

@@ -196,7 +196,7 @@ static json_t *importance_json(pp_jb *b, const prop_model *m, const char **membe
 /* The back-test series: one entry per back-tested month, from prop_backtest()'s report. */
 static int months_json(pp_jb *b, const prop_frame *f, const prop_recipe *r, const prop_compare_options *o, json_t *arr) {
   char *text = NULL;
-  PP_TRY(prop_backtest(f, r, &o->train, o->min_train_months, &text));
+  PP_TRY(prop_backtest(f, r, o->train, o->min_train_months, &text));
   json_error_t err;
   json_t *root = json_loads(text, 0, &err);
   free(text);
@@ -233,9 +233,9 @@ static json_t *machine_json(pp_jb *b, const compare_job *job) {
 static json_t *split_json(pp_jb *b, const compare_job *job) {
   const prop_compare_options *o = job->o;
   json_t *sp = json_object();
-  int stratified = !o->test && !o->train.time_col;
-  pp_jset(b, sp, "method", pp_jstr(o->test ? "test_data" : o->train.time_col ? "last_month" : "stratified"));
-  pp_jset(b, sp, "time_column", pp_jstr(o->train.time_col));
+  int stratified = !o->test && !o->train->time_col;
+  pp_jset(b, sp, "method", pp_jstr(o->test ? "test_data" : o->train->time_col ? "last_month" : "stratified"));
+  pp_jset(b, sp, "time_column", pp_jstr(o->train->time_col));
   pp_jset(b, sp, "test_month", pp_jnum(job->test_month));
   pp_jset(b, sp, "test_frac", stratified ? pp_jnum(o->test_frac) : json_null());
   pp_jset(b, sp, "seed", stratified ? json_integer((json_int_t)o->seed) : json_null());
@@ -251,7 +251,7 @@ static json_t *dataset_json(pp_jb *b, const compare_job *job) {
   pp_jset(b, ds, "path", pp_jstr(o->data_path));
   pp_jset(b, ds, "sha256", o->data_path ? pp_jstr(job->sha) : json_null());
   pp_jset(b, ds, "bytes", o->data_path ? json_integer((json_int_t)job->file_bytes) : json_null());
-  pp_jset(b, ds, "target", pp_jstr(o->train.target));
+  pp_jset(b, ds, "target", pp_jstr(o->train->target));
   pp_jset(b, ds, "positive_label", pp_jstr(job->pos_label));
   pp_jset(b, ds, "rows", pp_jsize(job->n));
   pp_jset(b, ds, "train_rows", pp_jsize(job->ntr));
@@ -289,7 +289,7 @@ static int ensemble_parts(pp_jb *b, compare_job *job, size_t steps, json_t *root
   json_t *months = json_array();
   int rc = 0;
   const prop_compare_options *o = job->o;
-  if (o->backtest && o->train.time_col) {
+  if (o->backtest && o->train->time_col) {
     if (!(rc = pp_progress(&job->ctx, "compare:backtest", job->r->nmembers + 1, steps)) &&
         (rc = months_json(b, job->f, job->r, o, months)))
       pp_err_prefix(rc, "compare, back-test: ");

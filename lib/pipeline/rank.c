@@ -12,7 +12,9 @@
 #include "pipeline/pipeline.h"
 
 void prop_rank_options_default(prop_rank_options *opt) {
-  if (opt) memset(opt, 0, sizeof *opt);
+  if (!opt) return;
+  memset(opt, 0, sizeof *opt);
+  opt->struct_size = sizeof *opt;
 }
 
 /* The rows to rank, in either layout: bands as int or as one byte, ids as pointers or as
@@ -269,9 +271,10 @@ static int rank_core(const rank_src *s, size_t n, const prop_rank_options *opt, 
 int prop_rank(const double *prob, const int *band, const double *value, const char *const *ids, size_t n,
               const prop_rank_options *opt, size_t *rank, unsigned char *selected, int *dialer_rank,
               size_t *n_selected) {
-  prop_rank_options dflt;
-  prop_rank_options_default(&dflt);
-  if (!opt) opt = &dflt;
+  prop_rank_options own;
+  prop_rank_options_default(&own);
+  PP_TRY(pp_opts_import(&own, sizeof own, opt, "prop_rank_options"));
+  opt = &own;
   rank_src s = {prob, opt->by == PROP_RANK_VALUE ? value : NULL, band, NULL, ids, NULL, NULL};
   int rc = check_args("prop_rank", &s, band != NULL, n, opt);
   if (rc) return rc;
@@ -301,9 +304,10 @@ int prop_rank(const double *prob, const int *band, const double *value, const ch
 int prop_rank_order(const double *prob, const uint8_t *band, const double *value, const char *id_text,
                     const size_t *id_offset, size_t n, const prop_rank_options *opt, size_t *order,
                     int *dialer_rank, size_t *n_ranked, size_t *n_selected) {
-  prop_rank_options dflt;
-  prop_rank_options_default(&dflt);
-  if (!opt) opt = &dflt;
+  prop_rank_options own;
+  prop_rank_options_default(&own);
+  PP_TRY(pp_opts_import(&own, sizeof own, opt, "prop_rank_options"));
+  opt = &own;
   rank_src s = {prob, opt->by == PROP_RANK_VALUE ? value : NULL, NULL, band, NULL, id_text, id_offset};
   int rc = check_args("prop_rank_order", &s, band != NULL, n, opt);
   if (rc) return rc;

@@ -32,8 +32,8 @@ int prop_reader_open_for_model(const char *path, const prop_model *m, const prop
   if (!path || !m || !out) return pp_err(PROP_ERR_ARG, "prop_reader_open_for_model: NULL argument");
   *out = NULL;
   prop_csv_options o;
-  if (opt) o = *opt;
-  else prop_csv_options_default(&o);
+  prop_csv_options_default(&o);
+  PP_TRY(pp_opts_import(&o, sizeof o, opt, "prop_csv_options"));
   o.strict = 0;
   const char *const *dnames = o.declared_names;
   const prop_coltype *dtypes = o.declared_types;

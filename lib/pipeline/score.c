@@ -19,7 +19,9 @@
 #define MIN_AUTO_BLOCK 64
 
 void prop_predict_options_default(prop_predict_options *opt) {
-  if (opt) memset(opt, 0, sizeof *opt);
+  if (!opt) return;
+  memset(opt, 0, sizeof *opt);
+  opt->struct_size = sizeof *opt;
 }
 
 prop_predict_options pp_eval_predict_options(int nthread) {
@@ -158,7 +160,11 @@ static void fill_raw(const prop_model *m, const source *src, size_t row0, size_t
 }
 
 static int batch(const prop_model *m, const source *src, size_t nrows, double *prob, int *band, int *status,
-                 const prop_predict_options *opt) {
+                 const prop_predict_options *caller_opt) {
+  prop_predict_options own;
+  prop_predict_options_default(&own);
+  PP_TRY(pp_opts_import(&own, sizeof own, caller_opt, "prop_predict_options"));
+  const prop_predict_options *opt = &own;
   int nt = asked_threads(opt);
   int unseen = opt ? opt->unseen : PROP_UNSEEN_ERROR;
   if (!unseen_ok(unseen)) return pp_err(PROP_ERR_ARG, "predict options: unseen is %d, not a prop_unseen", unseen);

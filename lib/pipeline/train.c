@@ -19,7 +19,9 @@
 #include "pipeline/train_job.h"
 
 void prop_train_options_default(prop_train_options *opt) {
-  if (opt) memset(opt, 0, sizeof *opt);
+  if (!opt) return;
+  memset(opt, 0, sizeof *opt);
+  opt->struct_size = sizeof *opt;
 }
 
 /* Encode the rows idx[0..m) of the training set with enc. */
@@ -383,6 +385,10 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   if (!out) return pp_err(PROP_ERR_ARG, "prop_model_train: out is NULL");
   *out = NULL;
   if (!f || !opt) return pp_err(PROP_ERR_ARG, "prop_model_train: frame and options are required");
+  prop_train_options own_opt;
+  prop_train_options_default(&own_opt);
+  PP_TRY(pp_opts_import(&own_opt, sizeof own_opt, opt, "prop_train_options"));
+  opt = &own_opt;
   if (!opt->target) return pp_err(PROP_ERR_ARG, "prop_model_train: options.target is required");
   pp_err_state caller_err; /* put back on success: members may fail and recover inside */
   pp_err_save(&caller_err);

@@ -73,7 +73,9 @@ PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, c
 
 
 class TrainOptions(ctypes.Structure):
+    _c_name_ = "prop_train_options"
     _fields_ = [
+        ("struct_size", ctypes.c_size_t),
         ("target", ctypes.c_char_p),
         ("positive", ctypes.c_char_p),
         ("id", ctypes.c_char_p),
@@ -89,7 +91,8 @@ class TrainOptions(ctypes.Structure):
 
 
 class PredictOptions(ctypes.Structure):
-    _fields_ = [("nthread", ctypes.c_int), ("block_rows", ctypes.c_size_t), ("uncalibrated", ctypes.c_int),
+    _c_name_ = "prop_predict_options"
+    _fields_ = [("struct_size", ctypes.c_size_t), ("nthread", ctypes.c_int), ("block_rows", ctypes.c_size_t), ("uncalibrated", ctypes.c_int),
                 ("unseen", ctypes.c_int)]
 
 
@@ -97,7 +100,9 @@ UNSEEN = {"error": 0, "bucket": 1}  # prop_unseen
 
 
 class RankOptions(ctypes.Structure):
+    _c_name_ = "prop_rank_options"
     _fields_ = [
+        ("struct_size", ctypes.c_size_t),
         ("by", ctypes.c_int),
         ("capacity", ctypes.c_size_t),
         ("band_quota", ctypes.POINTER(ctypes.c_size_t)),
@@ -106,6 +111,7 @@ class RankOptions(ctypes.Structure):
 
 
 class BandRow(ctypes.Structure):
+    _c_name_ = "prop_band_row"
     _fields_ = [
         ("band", ctypes.c_int),
         ("lo", ctypes.c_double),
@@ -125,7 +131,9 @@ class BandRow(ctypes.Structure):
 
 
 class DemoOptions(ctypes.Structure):
+    _c_name_ = "prop_demo_options"
     _fields_ = [
+        ("struct_size", ctypes.c_size_t),
         ("seed", ctypes.c_uint64),
         ("customers_per_month", ctypes.c_size_t),
         ("months", ctypes.c_size_t),
@@ -148,6 +156,9 @@ _DECLS = {
     "prop_strerror": (_cp, [_int]),
     "prop_last_error": (_cp, []),
     "prop_last_error_code": (_int, []),
+    "prop_status_name": (_cp, [_int]),
+    "prop_struct_layout": (_int, [_cp, _cp, _psz, _psz]),
+    "prop_struct_field": (_int, [_cp, _sz, ctypes.POINTER(ctypes.c_char_p)]),
     # frames
     "prop_frame_create": (_int, [_sz, _pvp]),
     "prop_frame_add_numeric": (_int, [_vp, _cp, _vp]),
@@ -269,6 +280,47 @@ def _declare(lib):
         fn.argtypes = args
 
 
+STRUCTS = (TrainOptions, PredictOptions, RankOptions, BandRow, DemoOptions)
+
+
+def _check_view(lib, path):
+    """Our copies of the library's status codes and structs against the library itself: a binding
+    that has drifted from the header is refused here, not found out by reading garbage later."""
+    problems = []
+    for code, name in STATUS_NAMES.items():
+        got = lib.prop_status_name(code)
+        if decode(got) != name:
+            problems.append(f"status {code}: the library calls it {decode(got)}, this package {name}")
+    for code in range(-1, -128, -1):  # codes the library has and this package lacks
+        got = lib.prop_status_name(code)
+        if got is not None and code not in STATUS_NAMES:
+            problems.append(f"status {code} ({decode(got)}) is unknown to this package")
+    off, size = ctypes.c_size_t(), ctypes.c_size_t()
+    for st in STRUCTS:
+        cname = st._c_name_.encode()
+        if lib.prop_struct_layout(cname, None, None, ctypes.byref(size)) != 0:
+            problems.append(f"{st._c_name_}: unknown to the library")
+            continue
+        if size.value != ctypes.sizeof(st):
+            problems.append(f"{st._c_name_}: {size.value} bytes in the library, {ctypes.sizeof(st)} here")
+        theirs, field = [], ctypes.c_char_p()
+        while lib.prop_struct_field(cname, len(theirs), ctypes.byref(field)) == 0:
+            theirs.append(decode(field.value))
+        ours = [f for f, _ in st._fields_]
+        if theirs != ours:
+            problems.append(f"{st._c_name_}: fields {theirs} in the library, {ours} here")
+            continue
+        for f in ours:
+            lib.prop_struct_layout(cname, f.encode(), ctypes.byref(off), ctypes.byref(size))
+            d = getattr(st, f)
+            if (off.value, size.value) != (d.offset, d.size):
+                problems.append(f"{st._c_name_}.{f}: offset {off.value} size {size.value} in the library, "
+                                f"offset {d.offset} size {d.size} here")
+    if problems:
+        raise PropensityError(PROP_ERR_VERSION, f"{path}: this propensity package does not match the library:\n  " +
+                              "\n  ".join(problems))
+
+
 _lock = threading.Lock()
 _lib = None
 _lib_path = None
@@ -292,6 +344,7 @@ def lib():
                 raise PropensityError(PROP_ERR_VERSION,
                                       f"{path} is libpropensity {v}, but this propensity package is {__version__}; "
                                       "build the matching library or point PROPENSITY_LIBRARY at it")
+            _check_view(handle, path)
             libc = ctypes.CDLL(None)
             libc.free.restype = None
             libc.free.argtypes = [ctypes.c_void_p]

@@ -26,12 +26,49 @@ class Loader(unittest.TestCase):
         self.assertEqual(_lib.lib().prop_version_number(), major * 10000 + minor * 100 + patch)
 
     def test_status_table_matches_header(self):
-        body = re.search(r"typedef enum prop_status \{(.*?)\} prop_status;", header_text(), re.S).group(1)
-        pairs = {int(v): k for k, v in re.findall(r"(PROP_\w+)\s*=\s*(-?\d+)", body)}
+        body = re.search(r"#define PROP_STATUS_LIST\(X\)(.*?)\n\n", header_text(), re.S).group(1)
+        pairs = {int(v): k for k, v in re.findall(r"X\((PROP_\w+),\s*(-?\d+),", body)}
+        self.assertEqual(len(pairs), 18)
         self.assertEqual(pairs, _lib.STATUS_NAMES)
         L = _lib.lib()
-        for code in pairs:
+        for code, name in pairs.items():
             self.assertTrue(L.prop_strerror(code))
+            self.assertEqual(L.prop_status_name(code).decode(), name)
+
+    def test_drifted_view_is_refused(self):
+        """The load-time check of our structs and status codes against the library fails on drift."""
+        L = _lib.lib()
+        _lib._check_view(L, "lib")  # as loaded: no complaint
+        import ctypes
+
+        class Reordered(ctypes.Structure):  # two fields swapped: same size, wrong offsets
+            _c_name_ = "prop_rank_options"
+            _fields_ = [("struct_size", ctypes.c_size_t), ("capacity", ctypes.c_size_t), ("by", ctypes.c_int),
+                        ("band_quota", ctypes.POINTER(ctypes.c_size_t)), ("nbands", ctypes.c_size_t)]
+
+        class Short(ctypes.Structure):  # a field missing
+            _c_name_ = "prop_predict_options"
+            _fields_ = [("struct_size", ctypes.c_size_t), ("nthread", ctypes.c_int), ("block_rows", ctypes.c_size_t),
+                        ("uncalibrated", ctypes.c_int)]
+
+        for bad, needle in ((Reordered, "prop_rank_options"), (Short, "prop_predict_options")):
+            saved = _lib.STRUCTS
+            _lib.STRUCTS = (bad,)
+            try:
+                with self.assertRaises(propensity.PropensityError) as cm:
+                    _lib._check_view(L, "lib")
+                self.assertIn(needle, str(cm.exception))
+            finally:
+                _lib.STRUCTS = saved
+        saved = dict(_lib.STATUS_NAMES)
+        del _lib.STATUS_NAMES[-17]
+        try:
+            with self.assertRaises(propensity.PropensityError) as cm:
+                _lib._check_view(L, "lib")
+            self.assertIn("-17", str(cm.exception))
+        finally:
+            _lib.STATUS_NAMES.clear()
+            _lib.STATUS_NAMES.update(saved)
 
     def test_loaded_from_propensity_library(self):
         want = os.environ.get("PROPENSITY_LIBRARY")
