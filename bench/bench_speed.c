@@ -541,7 +541,7 @@ static int phase_setup(json_t *res) {
   if (prop_model_save(m, p)) die("saving %s", p);
   struct stat st;
   json_object_set_new(res, "model_bytes", json_integer(stat(p, &st) == 0 ? (json_int_t)st.st_size : -1));
-  json_object_set_new(res, "train_rows", json_integer((json_int_t)prop_frame_nrows(f)));
+  json_object_set_new(res, "train_rows", json_integer((json_int_t)prop_frame_n_rows(f)));
   json_object_set_new(res, "pipeline_fit_seconds", json_real(t_train));
   json_object_set_new(res, "inputs", json_integer((json_int_t)prop_model_n_inputs(m)));
   json_object_set_new(res, "encoded_width", json_integer((json_int_t)m->width));
@@ -553,10 +553,10 @@ static int phase_setup(json_t *res) {
     json_array_append_new(sel, e);
   }
   json_object_set_new(res, "pipeline_members", sel);
-  note("setup: pipeline trained in %.2f s on %zu rows (%zu members)", t_train, prop_frame_nrows(f), m->nmem);
+  note("setup: pipeline trained in %.2f s on %zu rows (%zu members)", t_train, prop_frame_n_rows(f), m->nmem);
 
   /* every member of the recipe alone, on the pipeline's encoding of the same rows */
-  size_t n = prop_frame_nrows(f), nf = m->schema->nfeat, w = m->width;
+  size_t n = prop_frame_n_rows(f), nf = m->schema->nfeat, w = m->width;
   pp_binding *b = NULL;
   if (pp_binding_create(m->schema, f, &b)) die("binding the history");
   double *raw = xmalloc(n * nf * sizeof *raw);
@@ -619,7 +619,7 @@ static int phase_setup(json_t *res) {
     prop_frame *chunk = NULL;
     if (prop_reader_next(rd, 65536, &chunk)) die("reading %s", p);
     if (!chunk) break;
-    size_t cn = prop_frame_nrows(chunk);
+    size_t cn = prop_frame_n_rows(chunk);
     if (got + cn > G.max_rows) die("%s: more rows than written", p);
     pp_binding *cb = NULL;
     if (pp_binding_create(m->schema, chunk, &cb)) die("binding %s", p);

@@ -22,7 +22,7 @@ int main(int argc, char **argv) {
   prop_frame *chunk;
   int rc;
   while ((rc = prop_reader_next(r, 50000, &chunk)) == PROP_OK && chunk) {
-    size_t n = prop_frame_nrows(chunk);
+    size_t n = prop_frame_n_rows(chunk);
     double *p = malloc(n * sizeof *p);
     int *band = malloc(n * sizeof *band);
     rc = prop_model_predict_frame(m, chunk, p, band, NULL, NULL);

@@ -27,7 +27,7 @@ void fuzz_check_status(int rc) {
 }
 
 void fuzz_check_scores(const prop_model *model, const prop_frame *c, prop_scorer *s) {
-  size_t n = prop_frame_nrows(c), d = prop_model_n_inputs(model);
+  size_t n = prop_frame_n_rows(c), d = prop_model_n_inputs(model);
   size_t n1 = n ? n : 1;
   double *p = malloc(n1 * sizeof *p), *X = malloc(n1 * (d ? d : 1) * sizeof *X), *col = malloc(n1 * sizeof *col);
   int *b = malloc(n1 * sizeof *b), *st = malloc(n1 * sizeof *st);
@@ -80,7 +80,7 @@ prop_frame *fuzz_read_table(const uint8_t *data, size_t size, size_t max_rows) {
   int rc = prop_frame_read_csv(path, NULL, &f);
   fuzz_check_status(rc);
   if (rc) return NULL;
-  if (prop_frame_ncols(f) < 2 || prop_frame_nrows(f) > max_rows) {
+  if (prop_frame_n_columns(f) < 2 || prop_frame_n_rows(f) > max_rows) {
     prop_frame_free(f);
     return NULL;
   }

@@ -30,15 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   prop_frame *f = fuzz_read_table(data, size, 300);
   if (!f) return 0;
   uint8_t o = data[0];
-  size_t nc = prop_frame_ncols(f);
+  size_t nc = prop_frame_n_columns(f);
   prop_recipe *r = fuzz_small_recipe(o, "\"selection\": \"top_k\", \"k\": 3");
   prop_compare_options co;
   prop_compare_options_default(&co);
   prop_train_options to;
   prop_train_options_default(&to);
   co.train = &to;
-  to.target = prop_frame_colname(f, nc - 1);
-  to.positive = prop_frame_coltype(f, nc - 1) == PROP_COL_NUMERIC ? NULL : prop_frame_string_value(f, nc - 1, 0);
+  to.target = prop_frame_column_name(f, nc - 1);
+  to.positive = prop_frame_column_type(f, nc - 1) == PROP_COL_NUMERIC ? NULL : prop_frame_string_value(f, nc - 1, 0);
   to.nthread = 1;
   if ((o & 16) && prop_frame_find(f, "month") >= 0 && (size_t)prop_frame_find(f, "month") != nc - 1)
     to.time_col = "month";

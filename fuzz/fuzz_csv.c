@@ -11,13 +11,13 @@
 #include "fuzz.h"
 
 static void walk_frame(const prop_frame *f, int strict) {
-  size_t n = prop_frame_nrows(f), c = prop_frame_ncols(f);
+  size_t n = prop_frame_n_rows(f), c = prop_frame_n_columns(f);
   double *v = malloc((n ? n : 1) * sizeof *v);
   if (!v) return;
   for (size_t j = 0; j < c; j++) {
-    FUZZ_CHECK(prop_frame_colname(f, j) != NULL);
-    FUZZ_CHECK(prop_frame_find(f, prop_frame_colname(f, j)) >= 0);
-    prop_coltype t = prop_frame_coltype(f, j);
+    FUZZ_CHECK(prop_frame_column_name(f, j) != NULL);
+    FUZZ_CHECK(prop_frame_find(f, prop_frame_column_name(f, j)) >= 0);
+    prop_coltype t = prop_frame_column_type(f, j);
     if (t == PROP_COL_NUMERIC) {
       fuzz_check_status(prop_frame_numeric_values(f, j, v));
       for (size_t i = 0; i < n; i++) FUZZ_CHECK(!isinf(v[i])); /* frames refuse infinities */
@@ -37,8 +37,8 @@ static void walk_frame(const prop_frame *f, int strict) {
   }
   if (c > 0 && n > 0) {
     int *y = malloc(n * sizeof *y);
-    const char *pos = prop_frame_coltype(f, c - 1) == PROP_COL_NUMERIC ? "1" : prop_frame_string_value(f, c - 1, 0);
-    if (y) fuzz_check_status(prop_frame_binary_values(f, prop_frame_colname(f, c - 1), pos ? pos : "x", y));
+    const char *pos = prop_frame_column_type(f, c - 1) == PROP_COL_NUMERIC ? "1" : prop_frame_string_value(f, c - 1, 0);
+    if (y) fuzz_check_status(prop_frame_binary_values(f, prop_frame_column_name(f, c - 1), pos ? pos : "x", y));
     free(y);
   }
   free(v);

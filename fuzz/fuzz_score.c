@@ -73,8 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       FUZZ_CHECK(c == NULL);
       break;
     }
-    FUZZ_CHECK(prop_frame_nrows(c) >= 1 && prop_frame_nrows(c) <= 7);
-    for (size_t i = 0; i < prop_frame_nrows(c); i++) {
+    FUZZ_CHECK(prop_frame_n_rows(c) >= 1 && prop_frame_n_rows(c) <= 7);
+    for (size_t i = 0; i < prop_frame_n_rows(c); i++) {
       FUZZ_CHECK(prop_frame_row_number(c, i) > last);
       last = prop_frame_row_number(c, i);
     }

@@ -13,9 +13,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   prop_frame *f = fuzz_read_table(data, size, 400);
   if (!f) return 0;
-  size_t nc = prop_frame_ncols(f);
-  const char *target = prop_frame_colname(f, nc - 1);
-  const char *pos = prop_frame_coltype(f, nc - 1) == PROP_COL_NUMERIC ? NULL : prop_frame_string_value(f, nc - 1, 0);
+  size_t nc = prop_frame_n_columns(f);
+  const char *target = prop_frame_column_name(f, nc - 1);
+  const char *pos = prop_frame_column_type(f, nc - 1) == PROP_COL_NUMERIC ? NULL : prop_frame_string_value(f, nc - 1, 0);
   prop_recipe *r = fuzz_small_recipe(data[0], "\"selection\": \"all\"");
   prop_train_options to;
   prop_train_options_default(&to);
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rc = prop_model_load_from_buffer(buf, len, &m2);
     if (rc) fprintf(stderr, "reload: %s\n", prop_last_error());
     FUZZ_CHECK(rc == PROP_OK);
-    size_t n = prop_frame_nrows(f);
+    size_t n = prop_frame_n_rows(f);
     double *p1 = malloc(n * sizeof *p1), *p2 = malloc(n * sizeof *p2);
     FUZZ_CHECK(p1 && p2);
     FUZZ_CHECK(prop_model_predict_frame(m, f, p1, NULL, NULL, NULL) == PROP_OK);

@@ -112,6 +112,12 @@ PROP_API const char *prop_last_error(void);
 /*! prop_last_error_code(): the status of the last failure on the calling thread (0 if none). */
 PROP_API int prop_last_error_code(void);
 
+/*! prop_free(): free a buffer the library allocated for the caller (the JSON of prop_recipe_to_json(),
+ *  prop_backtest() and prop_compare(), the bytes of prop_model_save_to_buffer()).  NULL is a no-op.  Use
+ *  it rather than the C library's free(): a program whose allocator differs from the library's (another
+ *  C runtime, a binding) then still frees with the right one.  Thread-safe. */
+PROP_API void prop_free(void *p);
+
 /*! prop_status_name(): the name of a status code as the enum spells it ("PROP_ERR_SCHEMA"; static
  *  storage), or NULL for a code that is not in PROP_STATUS_LIST.  Bindings check their own table of
  *  codes against it.  Thread-safe. */
@@ -204,15 +210,17 @@ PROP_API int prop_frame_add_strings(prop_frame *f, const char *name, prop_coltyp
 /*! Free a frame and everything it owns.  NULL is a no-op. */
 PROP_API void prop_frame_free(prop_frame *f);
 
-PROP_API size_t prop_frame_nrows(const prop_frame *f);
-PROP_API size_t prop_frame_ncols(const prop_frame *f);
+/*! Rows and columns of a frame (0 for NULL). */
+PROP_API size_t prop_frame_n_rows(const prop_frame *f);
+PROP_API size_t prop_frame_n_columns(const prop_frame *f);
 /*! Name of column j (owned by the frame), or NULL when j is out of range. */
-PROP_API const char *prop_frame_colname(const prop_frame *f, size_t j);
+PROP_API const char *prop_frame_column_name(const prop_frame *f, size_t j);
 /*! Type of column j, or PROP_COL_AUTO when j is out of range. */
-PROP_API prop_coltype prop_frame_coltype(const prop_frame *f, size_t j);
+PROP_API prop_coltype prop_frame_column_type(const prop_frame *f, size_t j);
 /*! Index of the column called name, or -1. */
 PROP_API long prop_frame_find(const prop_frame *f, const char *name);
-/*! Why row i (0-based) could not be read, or NULL when it is fine (only non-strict reads). */
+/*! Why row i (0-based) could not be read (owned by the frame), or NULL when it is fine (only non-strict
+ *  reads). */
 PROP_API const char *prop_frame_row_error(const prop_frame *f, size_t i);
 
 /*! Copy numeric column j into out[nrows] (caller-allocated; NaN = missing).  PROP_ERR_SCHEMA
@@ -266,7 +274,8 @@ PROP_API int prop_recipe_default(prop_recipe **out);
 PROP_API int prop_recipe_parse(const char *json, const char *source, prop_recipe **out);
 /*! Read and parse a recipe file.  Errors name the file. */
 PROP_API int prop_recipe_load(const char *path, prop_recipe **out);
-/*! The recipe as canonical JSON with every default filled in.  *json is malloc'd: free() it. */
+/*! The recipe as canonical JSON with every default filled in.  *json is library-allocated: free it with
+ *  prop_free(). */
 PROP_API int prop_recipe_to_json(const prop_recipe *r, char **json);
 PROP_API void prop_recipe_free(prop_recipe *r);
 
@@ -315,7 +324,7 @@ PROP_API int prop_model_save(const prop_model *m, const char *path);
  *  (PROP_ERR_FORMAT), a newer format (PROP_ERR_VERSION), a truncated file (PROP_ERR_TRUNCATED)
  *  and a corrupted one (PROP_ERR_CORRUPT).  Free *out with prop_model_free(). */
 PROP_API int prop_model_load(const char *path, prop_model **out);
-/*! The model file's bytes in memory.  *data is malloc'd: free() it. */
+/*! The model file's bytes in memory.  *data is library-allocated: free it with prop_free(). */
 PROP_API int prop_model_save_to_buffer(const prop_model *m, unsigned char **data, size_t *len);
 /*! Load from bytes (as written by prop_model_save_to_buffer); the bytes are not kept. */
 PROP_API int prop_model_load_from_buffer(const void *data, size_t len, prop_model **out);
@@ -333,13 +342,13 @@ PROP_API prop_coltype prop_model_input_type(const prop_model *m, size_t j);
 PROP_API long prop_model_input_index(const prop_model *m, const char *name);
 /*! Number of training categories of categorical input j (0 for numeric inputs). */
 PROP_API size_t prop_model_n_categories(const prop_model *m, size_t j);
-/*! Label of category k of input j, or NULL. */
+/*! Label of category k of input j (owned by the model: valid until prop_model_free()), or NULL. */
 PROP_API const char *prop_model_category(const prop_model *m, size_t j, size_t k);
 /*! Code of label for categorical input j: its index, or -1 when unseen in training (see
  *  prop_unseen: a row error by default).  Use the code as the input value in dense rows.  NaN
  *  when j is out of range or not categorical, or label is NULL (a missing cell is NaN too). */
 PROP_API double prop_model_category_code(const prop_model *m, size_t j, const char *label);
-/*! The id column's name, or NULL when the model has none. */
+/*! The id column's name (owned by the model), or NULL when the model has none. */
 PROP_API const char *prop_model_id_column(const prop_model *m);
 /*! The training options' connected and time columns (owned by the model), or NULL when training had none.
  *  They are never inputs: a scorer may pass them through or drop them.  Thread-safe. */
@@ -359,14 +368,16 @@ PROP_API const char *prop_model_negative_label(const prop_model *m);
  *  and label (a typo such as "yes" in a 0/1 column is never counted as a 0); a missing label is
  *  PROP_ERR_VALUE naming the row.  Every row may have the same outcome.  Thread-safe. */
 PROP_API int prop_model_target_values(const prop_model *m, const prop_frame *f, const char *column, int *y);
-/*! Number of bands and their edges: edges has nbands+1 entries, edges[0]=0, edges[nbands]=1;
- *  band b (1-based) is [edges[b-1], edges[b]), the last one closed. */
+/*! Number of bands and their edges (owned by the model; NULL for a NULL model): edges has nbands+1
+ *  entries, edges[0]=0, edges[nbands]=1; band b (1-based) is [edges[b-1], edges[b]), the last one
+ *  closed. */
 PROP_API size_t prop_model_n_bands(const prop_model *m);
 PROP_API const double *prop_model_band_edges(const prop_model *m);
 /*! The model's metadata as JSON (rows, positives, version, creation time, recipe, per-member
  *  validation report, importances).  Owned by the model; valid until prop_model_free(). */
 PROP_API const char *prop_model_metadata_json(const prop_model *m);
-/*! Number of members kept in the ensemble and member i's name ("xgboost", "svc", ...). */
+/*! Number of members kept in the ensemble and member i's name ("xgboost", "svc", ...; static storage),
+ *  or NULL beyond them. */
 PROP_API size_t prop_model_n_members(const prop_model *m);
 PROP_API const char *prop_model_member_name(const prop_model *m, size_t i);
 
@@ -402,7 +413,7 @@ typedef struct prop_predict_options {
 PROP_API void prop_predict_options_default(prop_predict_options *opt);
 
 /*! Score every row of f: calibrated probability into prob[i] and band (1..nbands) into band[i]
- *  (either output may be NULL; both caller-allocated with prop_frame_nrows(f) entries).  Columns
+ *  (either output may be NULL; both caller-allocated with prop_frame_n_rows(f) entries).  Columns
  *  are matched by name; other columns are ignored; a missing input column is PROP_ERR_SCHEMA.
  *  A row that cannot be scored (a read error recorded in the frame, a non-finite number, a
  *  category unseen in training under the default opt->unseen) gets prob NaN and band 0, and
@@ -510,6 +521,148 @@ PROP_API int prop_rank_order(const double *prob, const uint8_t *band, const doub
                              int *dialer_rank, size_t *n_ranked, size_t *n_selected);
 
 /* ---------------------------------------------------------------------------------------------
+ * Output files: the one writer of every list (ranked lists, plans, contributions) and report
+ * ------------------------------------------------------------------------------------------- */
+/*! A writer of one output file.  A path that names a regular file (or nothing yet) is written to a
+ *  temporary file in the same folder and renamed over it at prop_writer_commit(), so a reader sees the
+ *  old file or the whole new one, never half a list; a symbolic link keeps pointing where it did (its
+ *  target is replaced).  A path that names a character device, a FIFO or a socket (/dev/stdout, a
+ *  pipe) is written as a stream, as is a descriptor given to prop_writer_open_fd(): a failure there
+ *  cannot be undone, but it is reported.  Fields are CSV (RFC 4180: quoted when they hold the
+ *  delimiter, a quote or a line break) with numbers in the C locale.  After any failure the writer
+ *  only reports it again: abort it.  One thread at a time per writer; writers are independent. */
+typedef struct prop_writer prop_writer;
+
+/*! Options of prop_writer_open().  Initialise with prop_writer_options_default(). */
+typedef struct prop_writer_options {
+  size_t struct_size; /*!< set by prop_writer_options_default() (see "Option structs" at the top) */
+  char delimiter;     /*!< field separator; default ',' (not '"', CR, LF or NUL) */
+  const char *const *inputs; /*!< paths this output must not replace (the data, the model): compared by
+                                  device and inode, not by name; PROP_ERR_ARG names both */
+  size_t n_inputs;
+  unsigned mode;      /*!< permissions of a new file; 0 = 0644.  A file replaced keeps its own mode. */
+} prop_writer_options;
+
+PROP_API void prop_writer_options_default(prop_writer_options *opt);
+
+/*! prop_writer_open(): a writer of path (opt may be NULL).  PROP_ERR_IO (naming the path) when the
+ *  temporary file cannot be created or the stream opened, PROP_ERR_ARG when path is one of opt->inputs.
+ *  Free with prop_writer_commit() or prop_writer_abort(). */
+PROP_API int prop_writer_open(const char *path, const prop_writer_options *opt, prop_writer **out);
+/*! prop_writer_open_fd(): a writer of an open descriptor (e.g. 1 for standard output), written as a
+ *  stream and never closed by the writer; name (may be NULL: "<stream>") is used in messages. */
+PROP_API int prop_writer_open_fd(int fd, const char *name, const prop_writer_options *opt, prop_writer **out);
+/*! The header row: n column names.  Every later row must have n fields (else PROP_ERR_ARG naming the
+ *  file and row).  Only as the first output (else PROP_ERR_STATE). */
+PROP_API int prop_writer_header(prop_writer *w, const char *const *names, size_t n);
+/*! One field of the current row: text (NULL is an empty field), a number ("%.17g" in the C locale; NaN
+ *  is an empty field) or an integer. */
+PROP_API int prop_writer_text(prop_writer *w, const char *s);
+PROP_API int prop_writer_number(prop_writer *w, double v);
+PROP_API int prop_writer_integer(prop_writer *w, int64_t v);
+/*! End the current row (its field count checked against the header's). */
+PROP_API int prop_writer_end_row(prop_writer *w);
+/*! A whole row of text fields (NULL entries are empty), ended. */
+PROP_API int prop_writer_row(prop_writer *w, const char *const *fields, size_t n);
+/*! Raw bytes (a JSON or HTML report): only in a file without a header or rows (else PROP_ERR_STATE). */
+PROP_API int prop_writer_bytes(prop_writer *w, const void *data, size_t len);
+/*! Data rows ended so far (the header not counted); the name given at open (owned by the writer). */
+PROP_API size_t prop_writer_rows(const prop_writer *w);
+PROP_API const char *prop_writer_name(const prop_writer *w);
+/*! prop_writer_sync(): write what is buffered and fsync the temporary file, so that only the rename is
+ *  left for prop_writer_commit(): a program writing several files syncs them all before it commits
+ *  any, and a failure leaves every target as it was.  PROP_ERR_IO naming the file. */
+PROP_API int prop_writer_sync(prop_writer *w);
+/*! prop_writer_commit(): write what is buffered, fsync and rename the temporary file over the target
+ *  (a stream: flush only).  PROP_ERR_IO naming the file and row on failure (the temporary file is then
+ *  removed and the target left as it was), PROP_ERR_STATE in the middle of a row, or the status of an
+ *  earlier failure.  Frees w whatever the outcome. */
+PROP_API int prop_writer_commit(prop_writer *w);
+/*! prop_writer_abort(): remove the temporary file (the target stays as it was) and free w.  NULL is a
+ *  no-op. */
+PROP_API void prop_writer_abort(prop_writer *w);
+/*! prop_writer_remove_temporaries(): remove the temporary file of every writer of this process not yet
+ *  committed or aborted (at most 64 open at once are tracked).  Async-signal-safe: call it from a
+ *  handler of SIGTERM, SIGINT, SIGHUP or SIGXFSZ before the process ends, so that a killed job leaves no
+ *  `OUT.tmp.XXXXXX` behind (the targets keep their old contents).  Those writers can then only be
+ *  aborted. */
+PROP_API void prop_writer_remove_temporaries(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * The ranked call list: scored, ranked and written by the library (the CLI's `score` and Python's
+ * Model.rank are this object)
+ * ------------------------------------------------------------------------------------------- */
+/*! Rows of a call list, scored chunk by chunk with one model (so a file larger than memory is read a
+ *  chunk at a time), then ranked once and written in one layout:
+ *    id,probability,band,rank,error,dialer_rank,selected            (and value,expected_value by value)
+ *  one row per input row.  id: the id column's text, or the 1-based data row number when the model has
+ *  no id column (a row with an empty id is nobody to call: unscored, "the id is missing").  A row that
+ *  cannot be scored keeps its row with an empty probability and rank, band 0, dialer_rank 0, selected 0
+ *  and its reason in error (prop_calllist_get gives its rank as 0) ("calllist.csv:4:age: 'abc' is not a number").  rank, dialer_rank and
+ *  selected are prop_rank()'s.  Per row it keeps the id's characters and about 30 bytes (8 more by
+ *  value).  One thread at a time per list; the model must outlive it. */
+typedef struct prop_calllist prop_calllist;
+
+/*! The order rows are written in. */
+typedef enum prop_list_order {
+  PROP_ORDER_RANK = 0, /*!< call order: selected rows, then the other scored rows, then unscored rows */
+  PROP_ORDER_INPUT = 1 /*!< the input's order */
+} prop_list_order;
+
+/*! Options of prop_calllist_create().  Initialise with prop_calllist_options_default(). */
+typedef struct prop_calllist_options {
+  size_t struct_size; /*!< set by prop_calllist_options_default() (see "Option structs" at the top) */
+  const prop_predict_options *predict; /*!< scoring (threads, unseen categories); NULL: defaults */
+  const prop_rank_options *rank;       /*!< ranking (key, capacity, band quotas, copied); NULL: defaults */
+  const char *value_column; /*!< ranking by value: the numeric column of values (required then by
+                                 prop_calllist_add; prop_calllist_add_dense takes the values themselves); an
+                                 infinite value leaves its row unscored, a missing one counts as 0 */
+  const char *id_column;    /*!< NULL: the model's id column (required in every chunk when the model has
+                                 one); a model without one numbers the rows */
+  int order;                /*!< prop_list_order; default PROP_ORDER_RANK */
+  const char *source;       /*!< the data's name in row reasons; NULL: each chunk's own (its file) */
+} prop_calllist_options;
+
+PROP_API void prop_calllist_options_default(prop_calllist_options *opt);
+/*! A new, empty call list for model m.  PROP_ERR_ARG for band quotas that do not match m's bands.  Free
+ *  with prop_calllist_free(). */
+PROP_API int prop_calllist_create(const prop_model *m, const prop_calllist_options *opt, prop_calllist **out);
+/*! Score the rows of f (a chunk from prop_reader_next(), or any frame with the model's inputs and id
+ *  column) and append them.  Ranking by value: value holds f's values (nrows entries), or is NULL to read
+ *  them from f's options.value_column; otherwise value is ignored.  Rows that cannot be scored are kept with their reason; the call fails
+ *  only for the frame as a whole (a missing id, value or input column: PROP_ERR_SCHEMA) or out of
+ *  memory.  PROP_ERR_STATE after prop_calllist_finish(). */
+PROP_API int prop_calllist_add(prop_calllist *cl, const prop_frame *f, const double *value);
+/*! Score nrows dense rows (as prop_model_predict_dense() takes them) and append them: ids[i] is row i's
+ *  id (NULL: the rows are numbered from 1 in the order added; a NULL or empty id leaves its row unscored),
+ *  value[i] its value when ranking by value (required then).  A row that cannot be scored is kept with
+ *  "<source>: row N: <why>" as its reason. */
+PROP_API int prop_calllist_add_dense(prop_calllist *cl, const void *X, prop_dtype dtype, size_t nrows, size_t ncols,
+                                     size_t row_stride, const char *const *ids, const double *value);
+/*! Rank the list (once; later calls do nothing). */
+PROP_API int prop_calllist_finish(prop_calllist *cl);
+/*! Rows added, rows selected (after finish) and rows that could not be scored. */
+PROP_API size_t prop_calllist_n_rows(const prop_calllist *cl);
+PROP_API size_t prop_calllist_n_selected(const prop_calllist *cl);
+PROP_API size_t prop_calllist_n_unscored(const prop_calllist *cl);
+/*! The list's columns: their number and column j's name (static), NULL beyond them. */
+PROP_API size_t prop_calllist_n_columns(const prop_calllist *cl);
+PROP_API const char *prop_calllist_column(const prop_calllist *cl, size_t j);
+/*! The list as arrays in output order (after finish; n_rows entries each, caller-allocated, any may be
+ *  NULL): the input row (0-based, in the order rows were added), probability (NaN unscored), band, rank,
+ *  dialer rank and selected (0/1). */
+PROP_API int prop_calllist_get(const prop_calllist *cl, size_t *input_row, double *prob, int *band, size_t *rank,
+                               int *dialer_rank, unsigned char *selected);
+/*! Output row k's id and its reason (NULL when it was scored); owned by the list, valid until it is
+ *  freed.  NULL before finish or beyond the rows. */
+PROP_API const char *prop_calllist_id(const prop_calllist *cl, size_t k);
+PROP_API const char *prop_calllist_error(const prop_calllist *cl, size_t k);
+/*! Write the header and every row to w (after finish); w is not committed: the caller commits or
+ *  aborts it. */
+PROP_API int prop_calllist_write(const prop_calllist *cl, prop_writer *w);
+PROP_API void prop_calllist_free(prop_calllist *cl);
+
+/* ---------------------------------------------------------------------------------------------
  * Explanation
  * ------------------------------------------------------------------------------------------- */
 /*! Gain importance per input feature (prop_model_n_inputs entries into imp, caller-allocated),
@@ -533,8 +686,8 @@ PROP_API int prop_model_permutation_importance(const prop_model *m, const prop_f
 /*! prop_backtest(): for each month k+1 of opt->time_col (sorted numerically), train recipe r on
  *  months 1..k and score month k+1 (starting after min_train_months months; 0 is PROP_ERR_ARG).  For
  *  each scored month: rows, positives, AUC, the band table, calibration error (ECE, 10 bins) and
- *  the share of acceptances captured in the top 10/20/30% of the list.  *json (malloc'd, free())
- *  gets the report (schema in README "Back-testing").  Progress goes to opt->progress.  A row
+ *  the share of acceptances captured in the top 10/20/30% of the list.  *json (library-allocated: free it with
+ *  prop_free()) gets the report (schema in README "Back-testing").  Progress goes to opt->progress.  A row
  *  that cannot be used (a read error of a non-strict read, an infinite number) is an error
  *  naming its source row, in a training month as in a scored one: no month's figures leave a row
  *  out. */
@@ -639,9 +792,25 @@ PROP_API void prop_compare_options_default(prop_compare_options *opt);
  *  model: AUC, PR-AUC, KS, log-loss, Brier, ECE, capture and lift at 10/20/30%, fit time, batch
  *  rows/s, single-row latency p50/p99 and curves (ROC, cumulative gains, reliability); for the
  *  ensemble also the band table of the test rows and the importance per input; with a time
- *  column the back-test series.  *json (malloc'd, free()) gets the report, documented field by
+ *  column the back-test series.  *json (library-allocated: free it with prop_free()) gets the report, documented field by
  *  field in bench/README.md (schema_version 1).  Timings are wall-clock on this machine. */
 PROP_API int prop_compare(const prop_frame *f, const prop_recipe *r, const prop_compare_options *opt, char **json);
+
+/* ---------------------------------------------------------------------------------------------
+ * Deprecated names, kept for one release (0.2) and then removed
+ * ------------------------------------------------------------------------------------------- */
+/* One naming rule now holds: a count is prop_<object>_n_<things>() and a column accessor
+ * prop_<object>_column_<what>(), as prop_model_n_inputs() and prop_model_input_name() always were.
+ * These old spellings call the new functions; the compiler warns where they are still used. */
+#if defined(__GNUC__)
+#define PROP_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define PROP_DEPRECATED(msg)
+#endif
+PROP_API PROP_DEPRECATED("use prop_frame_n_rows") size_t prop_frame_nrows(const prop_frame *f);
+PROP_API PROP_DEPRECATED("use prop_frame_n_columns") size_t prop_frame_ncols(const prop_frame *f);
+PROP_API PROP_DEPRECATED("use prop_frame_column_name") const char *prop_frame_colname(const prop_frame *f, size_t j);
+PROP_API PROP_DEPRECATED("use prop_frame_column_type") prop_coltype prop_frame_coltype(const prop_frame *f, size_t j);
 
 #ifdef __cplusplus
 }

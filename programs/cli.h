@@ -16,26 +16,15 @@ int usage_error(const char *cmd, const char *msg);
 int parse_size(const char *s, size_t *out);
 /* --threads: 0 (all cores, also when s is NULL) to 4096 into *out; else a usage error (returns 1). */
 int parse_threads(const char *cmd, const char *s, int *out);
-/* Output files are written atomically: a temporary file in the same folder (with the mode of the
- * file it replaces, or the umask's for a new one), fsync, then rename over path.  Each call reports
- * its failure on stderr as "propensity <cmd>: ..." and returns -1; after a failure nothing is left
- * behind and path is untouched.  out_finish() closes the temporary file, out_commit() (which
- * finishes it when that has not been done) renames it into place; out_abort() removes it.  A
- * command with several outputs finishes them all before it commits any, so a failed write leaves
- * every output as it was. */
-typedef struct out_file {
-  const char *cmd, *path;
-  char *tmp;
-  FILE *fp;
-} out_file;
-int out_open(out_file *o, const char *cmd, const char *path);
-int out_finish(out_file *o);
-int out_commit(out_file *o);
-void out_abort(out_file *o);
-/* Write data[i] (len[i] bytes) to paths[i], i < n <= 4: every file is written and closed before
- * the first is renamed into place, so a failed write changes none of them. */
+/* Output files go through the library's writer (prop_writer): a temporary file in the same folder, then
+ * rename ("-" is standard output, a device or FIFO a stream).  write_atomic_n writes data[i] (len[i]
+ * bytes) to paths[i], i < n <= 4: every file is written and synced before the first is renamed into
+ * place, so a failed write changes none of them.  Failures are reported on stderr as
+ * "propensity <cmd>: ..."; returns 0 or -1. */
 int write_atomic_n(const char *cmd, size_t n, const char *const *paths, const char *const *data, const size_t *len);
 int write_atomic(const char *cmd, const char *path, const char *data, size_t len);
+/* Permissions of a new output file: 0666 less the umask. */
+unsigned new_file_mode(void);
 char **split_list(const char *s, size_t *n, char **storage);
 void cli_log(void *user, int level, const char *msg);
 int cli_progress(void *user, const char *stage, size_t done, size_t total);

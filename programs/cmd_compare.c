@@ -159,7 +159,7 @@ int cmd_compare(args *a) {
     printf("wrote %s and %s\n", json, html);
   }
   free(page);
-  free(report);
+  prop_free(report);
   prop_frame_free(f);
   prop_frame_free(tf);
   prop_recipe_free(r);

@@ -24,7 +24,7 @@ int cmd_bands(args *a) {
   co.declared_types = types;
   co.n_declared = 1;
   st = prop_frame_read_csv(data, &co, &f);
-  size_t n = f ? prop_frame_nrows(f) : 0;
+  size_t n = f ? prop_frame_n_rows(f) : 0;
   double *prob = malloc((n ? n : 1) * sizeof *prob);
   int *y = malloc((n ? n : 1) * sizeof *y), *c = NULL;
   if (!st && (!prob || !y)) st = PROP_ERR_NOMEM;

@@ -114,7 +114,7 @@ int cmd_backtest(args *a) {
     return fail("backtest", st);
   }
   int ec = print_backtest(report, json);
-  free(report);
+  prop_free(report);
   setup_free(&s);
   return ec;
 }

@@ -21,100 +21,43 @@
 /* ---- files ---------------------------------------------------------------------------------- */
 /* The mode an output file gets: that of the file it replaces, so a nightly run never changes who
  * can read the call list; a new file gets what creat() would give it (0666 less the umask). */
-static mode_t output_mode(const char *path) {
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) return st.st_mode & 07777;
+/* Permissions of a new output file: what the umask leaves of 0666, as for any file a program creates (a
+ * file replaced keeps its own: the library's writer sees to that). */
+unsigned new_file_mode(void) {
   mode_t mask = umask(0);
   umask(mask);
   return 0666 & ~mask;
 }
 
-int out_open(out_file *o, const char *cmd, const char *path) {
-  memset(o, 0, sizeof *o);
-  o->cmd = cmd;
-  o->path = path;
-  size_t n = strlen(path) + 16;
-  o->tmp = malloc(n);
-  if (!o->tmp) {
-    fprintf(stderr, "propensity %s: out of memory\n", cmd);
-    return -1;
-  }
-  snprintf(o->tmp, n, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(o->tmp);
-  if (fd < 0) {
-    fprintf(stderr, "propensity %s: cannot create a temporary file next to %s: %s\n", cmd, path, strerror(errno));
-    free(o->tmp);
-    o->tmp = NULL;
-    return -1;
-  }
-  if (fchmod(fd, output_mode(path)) != 0 || !(o->fp = fdopen(fd, "w"))) {
-    fprintf(stderr, "propensity %s: cannot write %s: %s\n", cmd, path, strerror(errno));
-    close(fd);
-    out_abort(o);
-    return -1;
-  }
-  return 0;
-}
-
-int out_finish(out_file *o) {
-  int bad = ferror(o->fp) != 0;
-  if (fflush(o->fp) != 0 || fsync(fileno(o->fp)) != 0) bad = 1;
-  int e = errno;
-  if (fclose(o->fp) != 0 && !bad) {
-    bad = 1;
-    e = errno;
-  }
-  o->fp = NULL;
-  if (bad) {
-    fprintf(stderr, "propensity %s: cannot write %s: %s\n", o->cmd, o->path, strerror(e));
-    out_abort(o);
-    return -1;
-  }
-  return 0;
-}
-
-int out_commit(out_file *o) {
-  if (o->fp && out_finish(o)) return -1;
-  if (rename(o->tmp, o->path) != 0) {
-    fprintf(stderr, "propensity %s: cannot replace %s: %s\n", o->cmd, o->path, strerror(errno));
-    out_abort(o);
-    return -1;
-  }
-  free(o->tmp);
-  o->tmp = NULL;
-  return 0;
-}
-
-void out_abort(out_file *o) {
-  if (o->fp) fclose(o->fp);
-  o->fp = NULL;
-  if (o->tmp) unlink(o->tmp);
-  free(o->tmp);
-  o->tmp = NULL;
+/* The library's writer, reporting its failure on stderr as "propensity <cmd>: ...". */
+static int open_out(const char *cmd, const char *path, prop_writer **w) {
+  prop_writer_options wo;
+  prop_writer_options_default(&wo);
+  wo.mode = new_file_mode();
+  int st = strcmp(path, "-") == 0 ? prop_writer_open_fd(1, "<stdout>", &wo, w) : prop_writer_open(path, &wo, w);
+  if (st) fprintf(stderr, "propensity %s: %s\n", cmd, prop_last_error());
+  return st ? -1 : 0;
 }
 
 int write_atomic_n(const char *cmd, size_t n, const char *const *paths, const char *const *data, const size_t *len) {
-  out_file o[4];
-  if (n > sizeof o / sizeof o[0]) return -1;
-  size_t opened = 0;
+  prop_writer *w[4] = {NULL};
+  if (n > sizeof w / sizeof w[0]) return -1;
   int bad = 0;
-  for (; opened < n && !bad; opened++) {
-    if (out_open(&o[opened], cmd, paths[opened])) break;
-    if ((len[opened] && fwrite(data[opened], 1, len[opened], o[opened].fp) != len[opened]) || out_finish(&o[opened])) {
-      if (o[opened].fp) fprintf(stderr, "propensity %s: cannot write %s: %s\n", cmd, paths[opened], strerror(errno));
+  for (size_t i = 0; i < n && !bad; i++) { /* every output complete on disk before any is renamed */
+    bad = open_out(cmd, paths[i], &w[i]) != 0;
+    if (!bad && (prop_writer_bytes(w[i], data[i], len[i]) || prop_writer_sync(w[i]))) {
+      fprintf(stderr, "propensity %s: %s\n", cmd, prop_last_error());
       bad = 1;
     }
   }
-  if (bad || opened < n) {
-    for (size_t i = 0; i < opened; i++) out_abort(&o[i]);
-    return -1;
-  }
-  for (size_t i = 0; i < n; i++) /* every output is complete on disk; only renames are left */
-    if (out_commit(&o[i])) {
-      for (size_t j = i + 1; j < n; j++) out_abort(&o[j]);
-      return -1;
+  for (size_t i = 0; i < n; i++) {
+    if (bad) prop_writer_abort(w[i]);
+    else if (prop_writer_commit(w[i])) {
+      fprintf(stderr, "propensity %s: %s\n", cmd, prop_last_error());
+      bad = 1;
     }
-  return 0;
+  }
+  return bad ? -1 : 0;
 }
 
 int write_atomic(const char *cmd, const char *path, const char *data, size_t len) {

@@ -376,7 +376,7 @@ static void test_stratified_split_report(void **state) {
   prop_recipe *r = recipe();
   prop_model *m = NULL;
   assert_int_equal(prop_model_train(ftr, r, &o.t, &m), 0);
-  size_t nte = prop_frame_nrows(fte);
+  size_t nte = prop_frame_n_rows(fte);
   double *prob = malloc(nte * sizeof *prob);
   float *yf = malloc(nte * sizeof *yf);
   int *yi = malloc(nte * sizeof *yi);
@@ -405,7 +405,7 @@ static void test_stratified_split_report(void **state) {
   json_t *root2 = run(ftr, &o2.c);
   const json_t *models2 = check_report(root2, d.n);
   const json_t *ds2 = json_object_get(root2, "dataset");
-  assert_int_equal(integer(ds2, "train_rows"), (long long)prop_frame_nrows(ftr));
+  assert_int_equal(integer(ds2, "train_rows"), (long long)prop_frame_n_rows(ftr));
   assert_int_equal(integer(ds2, "test_rows"), (long long)nte);
   assert_int_equal(integer(ds2, "positives"), (long long)P);
   assert_int_equal(integer(ds2, "test_positives"), integer(ds, "test_positives"));

@@ -79,11 +79,11 @@ static void test_quoted_fields(void **state) {
                             "4,\"\",\"40\"\n"
                             "5,plain,\n");
   prop_frame *f = read_ok(p, NULL);
-  assert_int_equal(prop_frame_nrows(f), 5);
-  assert_int_equal(prop_frame_ncols(f), 3);
-  assert_int_equal(prop_frame_coltype(f, col(f, "id")), PROP_COL_NUMERIC);
-  assert_int_equal(prop_frame_coltype(f, col(f, "name")), PROP_COL_CATEGORICAL);
-  assert_int_equal(prop_frame_coltype(f, col(f, "amount")), PROP_COL_NUMERIC);
+  assert_int_equal(prop_frame_n_rows(f), 5);
+  assert_int_equal(prop_frame_n_columns(f), 3);
+  assert_int_equal(prop_frame_column_type(f, col(f, "id")), PROP_COL_NUMERIC);
+  assert_int_equal(prop_frame_column_type(f, col(f, "name")), PROP_COL_CATEGORICAL);
+  assert_int_equal(prop_frame_column_type(f, col(f, "amount")), PROP_COL_NUMERIC);
   assert_str(str(f, "name", 0), "Smith, John");
   assert_str(str(f, "name", 1), "say \"hi\"");
   assert_str(str(f, "name", 2), "two\nlines");
@@ -103,8 +103,8 @@ static void test_crlf_bom_delimiter(void **state) {
   (void)state;
   const char *p = write_tmp("crlf.csv", "\xEF\xBB\xBFx,y\r\n1,a\r\n\r\n2,\"b\r\nc\"\r\n3,d");
   prop_frame *f = read_ok(p, NULL);
-  assert_string_equal(prop_frame_colname(f, 0), "x"); /* no BOM in the first name */
-  assert_int_equal(prop_frame_nrows(f), 3);           /* blank line skipped, last line without EOL kept */
+  assert_string_equal(prop_frame_column_name(f, 0), "x"); /* no BOM in the first name */
+  assert_int_equal(prop_frame_n_rows(f), 3);           /* blank line skipped, last line without EOL kept */
   assert_true(num(f, "x", 2) == 3.0);
   assert_str(str(f, "y", 0), "a");
   assert_str(str(f, "y", 1), "b\r\nc");
@@ -117,9 +117,9 @@ static void test_crlf_bom_delimiter(void **state) {
   prop_csv_options_default(&o);
   o.delimiter = ';';
   f = read_ok(p, &o);
-  assert_int_equal(prop_frame_nrows(f), 2);
+  assert_int_equal(prop_frame_n_rows(f), 2);
   /* "1,5" is not a number: the column is categorical */
-  assert_int_equal(prop_frame_coltype(f, col(f, "a")), PROP_COL_CATEGORICAL);
+  assert_int_equal(prop_frame_column_type(f, col(f, "a")), PROP_COL_CATEGORICAL);
   assert_str(str(f, "a", 0), "1,5");
   assert_str(str(f, "b", 0), " x ");
   prop_frame_free(f);
@@ -141,9 +141,9 @@ static void test_na_and_empty_cells(void **state) {
   prop_csv_options o;
   declare(&o, names, types, 1);
   prop_frame *f = read_ok(p, &o);
-  assert_int_equal(prop_frame_nrows(f), 4);
+  assert_int_equal(prop_frame_n_rows(f), 4);
   /* "-" is not missing by default: n and c become categorical */
-  assert_int_equal(prop_frame_coltype(f, col(f, "n")), PROP_COL_CATEGORICAL);
+  assert_int_equal(prop_frame_column_type(f, col(f, "n")), PROP_COL_CATEGORICAL);
   assert_str(str(f, "c", 0), NULL);
   assert_str(str(f, "c", 1), "x");
   assert_str(str(f, "c", 2), NULL);
@@ -159,7 +159,7 @@ static void test_na_and_empty_cells(void **state) {
   o.na_values = na;
   o.n_na_values = 2;
   f = read_ok(p, &o);
-  assert_int_equal(prop_frame_coltype(f, col(f, "n")), PROP_COL_CATEGORICAL); /* "NA" is now a label */
+  assert_int_equal(prop_frame_column_type(f, col(f, "n")), PROP_COL_CATEGORICAL); /* "NA" is now a label */
   assert_str(str(f, "n", 1), "NA");
   assert_str(str(f, "n", 3), NULL);
   assert_str(str(f, "c", 0), "NA");
@@ -169,7 +169,7 @@ static void test_na_and_empty_cells(void **state) {
   p = write_tmp("na2.csv", "n\n1\n-\n2.5\n");
   o.n_declared = 0;
   f = read_ok(p, &o);
-  assert_int_equal(prop_frame_coltype(f, 0), PROP_COL_NUMERIC);
+  assert_int_equal(prop_frame_column_type(f, 0), PROP_COL_NUMERIC);
   assert_true(isnan(num(f, "n", 1)));
   assert_true(num(f, "n", 2) == 2.5);
   prop_frame_free(f);
@@ -187,15 +187,15 @@ static void test_type_inference(void **state) {
                             "-4e2,other,x,,04\n"
                             "5,own,1,,05\n");
   prop_frame *f = read_ok(p, NULL);
-  assert_int_equal(prop_frame_nrows(f), 5);
-  assert_int_equal(prop_frame_coltype(f, col(f, "num")), PROP_COL_NUMERIC);
+  assert_int_equal(prop_frame_n_rows(f), 5);
+  assert_int_equal(prop_frame_column_type(f, col(f, "num")), PROP_COL_NUMERIC);
   assert_true(num(f, "num", 2) == 3.0);
   assert_true(num(f, "num", 3) == -400.0);
-  assert_int_equal(prop_frame_coltype(f, col(f, "cat")), PROP_COL_CATEGORICAL);
+  assert_int_equal(prop_frame_column_type(f, col(f, "cat")), PROP_COL_CATEGORICAL);
   /* an all-missing column is numeric */
-  assert_int_equal(prop_frame_coltype(f, col(f, "empty")), PROP_COL_NUMERIC);
+  assert_int_equal(prop_frame_column_type(f, col(f, "empty")), PROP_COL_NUMERIC);
   assert_true(isnan(num(f, "empty", 0)));
-  assert_int_equal(prop_frame_coltype(f, col(f, "zip")), PROP_COL_NUMERIC);
+  assert_int_equal(prop_frame_column_type(f, col(f, "zip")), PROP_COL_NUMERIC);
   assert_true(num(f, "zip", 2) == 3.0);
   /* "late" reads numbers until row 4: it is categorical and keeps the spelling of the numbers
    * it read before ("1.0", not "1"), with its dictionary in first-seen order */
@@ -264,7 +264,7 @@ static void test_numbers_match_strtod(void **state) {
   prop_csv_options o;
   declare(&o, names, types, 1);
   prop_frame *f = read_ok(p, &o);
-  assert_int_equal(prop_frame_nrows(f), N);
+  assert_int_equal(prop_frame_n_rows(f), N);
   for (size_t i = 0; i < N; i++) {
     double want = strtod(cells[i], NULL), got = f->cols[0].num[i];
     if (memcmp(&want, &got, sizeof want) != 0) fprintf(stderr, "'%s': %.17g vs %.17g\n", cells[i], got, want);
@@ -285,12 +285,12 @@ static void test_declared_types(void **state) {
   prop_csv_options o;
   declare(&o, names, types, 5);
   prop_frame *f = read_ok(p, &o);
-  assert_int_equal(prop_frame_ncols(f), 4); /* drop is not stored */
+  assert_int_equal(prop_frame_n_columns(f), 4); /* drop is not stored */
   assert_int_equal(prop_frame_find(f, "drop"), -1);
   assert_true(pp_frame_was_dropped(f, "drop") && !pp_frame_was_dropped(f, "zip")); /* remembered as left out */
-  assert_int_equal(prop_frame_coltype(f, col(f, "cust")), PROP_COL_ID);
-  assert_int_equal(prop_frame_coltype(f, col(f, "zip")), PROP_COL_CATEGORICAL);
-  assert_int_equal(prop_frame_coltype(f, col(f, "y")), PROP_COL_TARGET);
+  assert_int_equal(prop_frame_column_type(f, col(f, "cust")), PROP_COL_ID);
+  assert_int_equal(prop_frame_column_type(f, col(f, "zip")), PROP_COL_CATEGORICAL);
+  assert_int_equal(prop_frame_column_type(f, col(f, "y")), PROP_COL_TARGET);
   assert_str(str(f, "zip", 1), "002"); /* declared categorical keeps the spelling */
   assert_str(str(f, "cust", 2), "c3");
   assert_str(str(f, "y", 0), "1");
@@ -338,7 +338,7 @@ static void test_nonfinite_text(void **state) {
   /* a column that is categorical anyway: "inf" is an ordinary label */
   p = write_tmp("inflabel.csv", "a,b\n1,inf\n2,abc\n3,nan\n");
   prop_frame *f = read_ok(p, NULL);
-  assert_int_equal(prop_frame_coltype(f, col(f, "b")), PROP_COL_CATEGORICAL);
+  assert_int_equal(prop_frame_column_type(f, col(f, "b")), PROP_COL_CATEGORICAL);
   assert_str(str(f, "b", 0), "inf");
   assert_str(str(f, "b", 2), "nan");
   prop_frame_free(f);
@@ -348,8 +348,8 @@ static void test_nonfinite_text(void **state) {
   prop_csv_options_default(&o);
   o.strict = 0;
   f = read_ok(p, &o);
-  assert_int_equal(prop_frame_nrows(f), 4);
-  assert_int_equal(prop_frame_coltype(f, col(f, "b")), PROP_COL_NUMERIC);
+  assert_int_equal(prop_frame_n_rows(f), 4);
+  assert_int_equal(prop_frame_column_type(f, col(f, "b")), PROP_COL_NUMERIC);
   assert_null(prop_frame_row_error(f, 0));
   assert_non_null(prop_frame_row_error(f, 1));
   snprintf(want, sizeof want, "%s:2:b: 'inf' is not a finite number", p);
@@ -376,7 +376,7 @@ static void test_wrong_field_count(void **state) {
   prop_csv_options_default(&o);
   o.strict = 0;
   prop_frame *f = read_ok(p, &o);
-  assert_int_equal(prop_frame_nrows(f), 4); /* no row dropped */
+  assert_int_equal(prop_frame_n_rows(f), 4); /* no row dropped */
   assert_null(prop_frame_row_error(f, 0));
   assert_non_null(strstr(prop_frame_row_error(f, 1), want));
   snprintf(want, sizeof want, "%s:3: expected 3 fields, found 4", p);
@@ -400,7 +400,7 @@ static void test_quote_errors(void **state) {
   prop_csv_options_default(&o);
   o.strict = 0;
   prop_frame *f = read_ok(p, &o);
-  assert_int_equal(prop_frame_nrows(f), 2); /* the open quote swallows the rest: one bad row */
+  assert_int_equal(prop_frame_n_rows(f), 2); /* the open quote swallows the rest: one bad row */
   assert_non_null(strstr(prop_frame_row_error(f, 1), want));
   prop_frame_free(f);
 
@@ -409,7 +409,7 @@ static void test_quote_errors(void **state) {
   snprintf(want, sizeof want, "%s:1:b: bad quoting", p);
   read_fails(p, NULL, PROP_ERR_CSV, want, NULL);
   f = read_ok(p, &o);
-  assert_int_equal(prop_frame_nrows(f), 3);
+  assert_int_equal(prop_frame_n_rows(f), 3);
   assert_non_null(strstr(prop_frame_row_error(f, 0), want));
   snprintf(want, sizeof want, "%s:2:b: bad quoting", p);
   assert_non_null(strstr(prop_frame_row_error(f, 1), want));
@@ -441,9 +441,9 @@ static void test_empty_and_header_only(void **state) {
 
   p = write_tmp("hdr.csv", "a,b,c\r\n");
   prop_frame *f = read_ok(p, NULL);
-  assert_int_equal(prop_frame_nrows(f), 0);
-  assert_int_equal(prop_frame_ncols(f), 3);
-  assert_string_equal(prop_frame_colname(f, 2), "c");
+  assert_int_equal(prop_frame_n_rows(f), 0);
+  assert_int_equal(prop_frame_n_columns(f), 3);
+  assert_string_equal(prop_frame_column_name(f, 2), "c");
   prop_frame_free(f);
 
   /* streamed: the first chunk is already the end */
@@ -473,8 +473,8 @@ static void test_header_names(void **state) {
   /* quoted names with commas are fine */
   p = write_tmp("qname.csv", "\"a,1\",\"b \"\"x\"\"\"\n1,2\n");
   prop_frame *f = read_ok(p, NULL);
-  assert_string_equal(prop_frame_colname(f, 0), "a,1");
-  assert_string_equal(prop_frame_colname(f, 1), "b \"x\"");
+  assert_string_equal(prop_frame_column_name(f, 0), "a,1");
+  assert_string_equal(prop_frame_column_name(f, 1), "b \"x\"");
   prop_frame_free(f);
 }
 
@@ -540,8 +540,8 @@ static void check_chunked(size_t nrows, size_t max_rows) {
   prop_csv_options o;
   declare(&o, names, types, 5);
   prop_frame *whole = read_ok(p, &o);
-  assert_int_equal(prop_frame_nrows(whole), nrows);
-  assert_int_equal(prop_frame_ncols(whole), 4);
+  assert_int_equal(prop_frame_n_rows(whole), nrows);
+  assert_int_equal(prop_frame_n_columns(whole), 4);
 
   pp_csv *c = NULL;
   prop_csv_options o2;
@@ -568,7 +568,7 @@ static void check_chunked(size_t nrows, size_t max_rows) {
     assert_true(n + chunk->nrows <= nrows);
     if (n + chunk->nrows < nrows) assert_int_equal(chunk->nrows, max_rows);
     assert_string_equal(pp_frame_source(chunk), p);
-    assert_int_equal(prop_frame_ncols(chunk), 4);
+    assert_int_equal(prop_frame_n_columns(chunk), 4);
     append_chunk(NULL, chunk, ids, xs, cats, notes, rown, &n);
     prop_frame_free(chunk);
     nchunks++;
@@ -638,7 +638,7 @@ static void test_chunked_non_strict(void **state) {
   prop_frame *ch = NULL;
   char want[1100];
   assert_int_equal(pp_csv_next(c, 2, &ch), 0);
-  assert_int_equal(prop_frame_nrows(ch), 2);
+  assert_int_equal(prop_frame_n_rows(ch), 2);
   assert_null(prop_frame_row_error(ch, 0));
   snprintf(want, sizeof want, "%s:2:x: 'oops' is not a number", p);
   assert_non_null(strstr(prop_frame_row_error(ch, 1), want));
@@ -649,7 +649,7 @@ static void test_chunked_non_strict(void **state) {
   assert_null(prop_frame_string_value(ch, 2, 1));
   prop_frame_free(ch);
   assert_int_equal(pp_csv_next(c, 2, &ch), 0);
-  assert_int_equal(prop_frame_nrows(ch), 2);
+  assert_int_equal(prop_frame_n_rows(ch), 2);
   assert_int_equal(prop_frame_row_number(ch, 0), 3);
   assert_int_equal(prop_frame_row_number(ch, 1), 4);
   snprintf(want, sizeof want, "%s:3: expected 3 fields, found 2", p);
@@ -661,7 +661,7 @@ static void test_chunked_non_strict(void **state) {
   assert_null(prop_frame_string_value(ch, 0, 1));
   prop_frame_free(ch);
   assert_int_equal(pp_csv_next(c, 2, &ch), 0);
-  assert_int_equal(prop_frame_nrows(ch), 1);
+  assert_int_equal(prop_frame_n_rows(ch), 1);
   assert_int_equal(prop_frame_row_number(ch, 0), 5);
   assert_null(ch->row_err);
   assert_str(prop_frame_string_value(ch, 0, 0), "e");
@@ -700,12 +700,12 @@ static void test_frame_in_memory(void **state) {
   double bad[] = {1.0, 2.0, -INFINITY};
   assert_int_equal(prop_frame_add_numeric(f, "inc", bad), PROP_ERR_VALUE);
   assert_non_null(strstr(prop_last_error(), "<frame>:3:inc:"));
-  assert_int_equal(prop_frame_ncols(f), 3);
-  assert_int_equal(prop_frame_nrows(f), 3);
+  assert_int_equal(prop_frame_n_columns(f), 3);
+  assert_int_equal(prop_frame_n_rows(f), 3);
   assert_int_equal(prop_frame_find(f, "inc"), -1);
   assert_int_equal(prop_frame_find(f, "id"), 2);
-  assert_null(prop_frame_colname(f, 3));
-  assert_int_equal(prop_frame_coltype(f, 9), PROP_COL_AUTO);
+  assert_null(prop_frame_column_name(f, 3));
+  assert_int_equal(prop_frame_column_type(f, 9), PROP_COL_AUTO);
   assert_int_equal(prop_frame_row_number(f, 2), 3);
   assert_int_equal(prop_frame_row_number(f, 3), 0);
   assert_str(prop_frame_string_value(f, 1, 0), "m");
@@ -721,7 +721,7 @@ static void test_frame_in_memory(void **state) {
   assert_int_equal(pp_frame_set_row_error(f, 3, PROP_ERR_VALUE, "bad"), PROP_ERR_RANGE);
   prop_frame_free(f);
   prop_frame_free(NULL);
-  assert_int_equal(prop_frame_nrows(NULL), 0);
+  assert_int_equal(prop_frame_n_rows(NULL), 0);
 
   /* zero rows */
   assert_int_equal(prop_frame_create(0, &f), 0);
@@ -1100,7 +1100,7 @@ static void test_binding(void **state) {
   declare(&o, dn, dt, 1);
   o.strict = 0;
   f = read_ok(p, &o);
-  assert_int_equal(prop_frame_coltype(f, col(f, "grade")), PROP_COL_CATEGORICAL);
+  assert_int_equal(prop_frame_column_type(f, col(f, "grade")), PROP_COL_CATEGORICAL);
   pp_binding *b = NULL;
   assert_int_equal(pp_binding_create(s, f, &b), 0);
   double raw[4 * 4];
@@ -1191,9 +1191,9 @@ static void test_late_flip_big(void **state) {
   for (size_t i = 0; i < n; i++) fprintf(fp, "%zu,%s\n", i, i == n - 1 ? "end" : (i % 2 ? "1" : "1.00"));
   fclose(fp);
   prop_frame *f = read_ok(p, NULL);
-  assert_int_equal(prop_frame_nrows(f), n);
-  assert_int_equal(prop_frame_coltype(f, 0), PROP_COL_NUMERIC);
-  assert_int_equal(prop_frame_coltype(f, 1), PROP_COL_CATEGORICAL);
+  assert_int_equal(prop_frame_n_rows(f), n);
+  assert_int_equal(prop_frame_column_type(f, 0), PROP_COL_NUMERIC);
+  assert_int_equal(prop_frame_column_type(f, 1), PROP_COL_CATEGORICAL);
   assert_int_equal(f->cols[1].ndict, 3);
   assert_string_equal(f->cols[1].dict[0], "1.00");
   assert_string_equal(f->cols[1].dict[1], "1");
@@ -1203,8 +1203,27 @@ static void test_late_flip_big(void **state) {
   prop_frame_free(f);
 }
 
+/* The deprecated spellings still answer as the new ones (kept for one release; the header warns). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static void test_deprecated_names(void **state) {
+  (void)state;
+  double v[3] = {1, 2, 3};
+  prop_frame *f = NULL;
+  assert_int_equal(prop_frame_create(3, &f), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "a", v), 0);
+  assert_int_equal(prop_frame_nrows(f), prop_frame_n_rows(f));
+  assert_int_equal(prop_frame_ncols(f), prop_frame_n_columns(f));
+  assert_string_equal(prop_frame_colname(f, 0), prop_frame_column_name(f, 0));
+  assert_int_equal(prop_frame_coltype(f, 0), prop_frame_column_type(f, 0));
+  assert_null(prop_frame_colname(f, 1));
+  prop_frame_free(f);
+}
+#pragma GCC diagnostic pop
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_deprecated_names),
       cmocka_unit_test(test_quoted_fields),
       cmocka_unit_test(test_crlf_bom_delimiter),
       cmocka_unit_test(test_na_and_empty_cells),

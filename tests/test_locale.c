@@ -94,8 +94,8 @@ static double *train_and_predict(const char *path, size_t n) {
   prop_csv_options_default(&co);
   prop_frame *f = NULL;
   tu_expect_rc(prop_frame_read_csv(path, &co, &f), 0, NULL);
-  assert_int_equal(prop_frame_coltype(f, (size_t)prop_frame_find(f, "x1")), PROP_COL_NUMERIC);
-  assert_int_equal(prop_frame_coltype(f, (size_t)prop_frame_find(f, "x2")), PROP_COL_NUMERIC);
+  assert_int_equal(prop_frame_column_type(f, (size_t)prop_frame_find(f, "x1")), PROP_COL_NUMERIC);
+  assert_int_equal(prop_frame_column_type(f, (size_t)prop_frame_find(f, "x2")), PROP_COL_NUMERIC);
   prop_recipe *r = NULL;
   tu_expect_rc(prop_recipe_parse("{\"cv_folds\": 3, \"members\": ["
                                  "{\"name\": \"xgboost\", \"params\": {\"eta\": 0.3, \"rounds\": 20, \"max_depth\": 3,"

@@ -240,7 +240,7 @@ static void test_model_shape(void **state) {
 
 static void test_save_load_identical_probabilities(void **state) {
   (void)state;
-  size_t n = prop_frame_nrows(g_frame);
+  size_t n = prop_frame_n_rows(g_frame);
   double *p1 = malloc(n * sizeof *p1), *p2 = malloc(n * sizeof *p2);
   int *b1 = malloc(n * sizeof *b1), *b2 = malloc(n * sizeof *b2);
   assert_int_equal(prop_model_predict_frame(g_model, g_frame, p1, b1, NULL, NULL), 0);
@@ -273,7 +273,7 @@ static void test_save_load_identical_probabilities(void **state) {
 /* The model's raw input rows (n x k, schema order) built by hand from the frame: numbers, or
  * category codes. */
 static void frame_raw_rows(double *raw) {
-  size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(g_model);
+  size_t n = prop_frame_n_rows(g_frame), k = prop_model_n_inputs(g_model);
   for (size_t j = 0; j < k; j++) {
     long fj = prop_frame_find(g_frame, prop_model_input_name(g_model, j));
     assert_true(fj >= 0);
@@ -304,7 +304,7 @@ static void expect_single_matches_batch(prop_scorer *s, const double *row, doubl
 
 static void test_batch_dense_single_agree(void **state) {
   (void)state;
-  size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(g_model);
+  size_t n = prop_frame_n_rows(g_frame), k = prop_model_n_inputs(g_model);
   double *pf = malloc(n * sizeof *pf), *pd = malloc(n * sizeof *pd), *raw = malloc(n * k * sizeof *raw);
   int *bf = malloc(n * sizeof *bf);
   assert_int_equal(prop_model_predict_frame(g_model, g_frame, pf, bf, NULL, NULL), 0);
@@ -360,7 +360,7 @@ static void test_batch_dense_single_agree(void **state) {
  * gives that row. */
 static void test_batch_sizes_and_threads(void **state) {
   (void)state;
-  size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(g_model);
+  size_t n = prop_frame_n_rows(g_frame), k = prop_model_n_inputs(g_model);
   double *raw = malloc(n * k * sizeof *raw), *pall = malloc(n * sizeof *pall), *p = malloc(n * sizeof *p);
   int *ball = malloc(n * sizeof *ball), *b = malloc(n * sizeof *b);
   frame_raw_rows(raw);
@@ -560,7 +560,7 @@ static void test_logit_vote_model(void **state) {
   assert_int_equal(prop_model_save_to_buffer(m, &buf, &len), 0);
   assert_int_equal(prop_model_load_from_buffer(buf, len, &m2), 0);
   assert_int_equal(m2->vote->kind, PP_VOTE_LOGIT);
-  const size_t n = prop_frame_nrows(g_frame), k = prop_model_n_inputs(m);
+  const size_t n = prop_frame_n_rows(g_frame), k = prop_model_n_inputs(m);
   double *pf = malloc(n * sizeof *pf), *pf2 = malloc(n * sizeof *pf2), *pu = malloc(n * sizeof *pu),
          *raw = malloc(n * k * sizeof *raw);
   int *bf = malloc(n * sizeof *bf);
@@ -1061,7 +1061,7 @@ static void *score_thread(void *arg) {
 
 static void test_threads_share_one_model(void **state) {
   (void)state;
-  size_t n = prop_frame_nrows(g_frame);
+  size_t n = prop_frame_n_rows(g_frame);
   double *ref = malloc(n * sizeof *ref);
   assert_int_equal(prop_model_predict_frame(g_model, g_frame, ref, NULL, NULL, NULL), 0);
   enum { T = 6 };
@@ -1204,7 +1204,7 @@ static void test_api_contracts(void **state) {
   assert_null(json);
 
   /* absurd thread counts and block sizes are capped, not attempted */
-  size_t n = prop_frame_nrows(g_frame);
+  size_t n = prop_frame_n_rows(g_frame);
   double *p1 = tu_xmalloc(n * sizeof *p1), *p2 = tu_xmalloc(n * sizeof *p2);
   prop_predict_options po;
   prop_predict_options_default(&po);
@@ -1277,7 +1277,7 @@ static void test_backtest(void **state) {
   free(json);
   /* a row the reader could not read stays unreadable in every month's frames: the back-test refuses it,
    * naming its source row, instead of training on its missing cells */
-  const size_t n = prop_frame_nrows(g_frame), bad = 5;
+  const size_t n = prop_frame_n_rows(g_frame), bad = 5;
   size_t *all = malloc(n * sizeof *all);
   assert_non_null(all);
   for (size_t i = 0; i < n; i++) all[i] = i;

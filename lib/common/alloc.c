@@ -4,6 +4,8 @@
 
 #include "common.h"
 
+void prop_free(void *p) { free(p); }
+
 void *pp_malloc(size_t size) {
   void *p = malloc(size ? size : 1);
   if (!p) pp_err(PROP_ERR_NOMEM, "out of memory (allocating %zu bytes)", size);

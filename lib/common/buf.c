@@ -190,3 +190,23 @@ int pp_rd_end(const pp_rd *r) {
     return pp_err(PROP_ERR_CORRUPT, "%s: %zu unexpected trailing bytes", r->what, r->len - r->pos);
   return 0;
 }
+
+int pp_textbuf_add(pp_textbuf *t, const char *s, size_t *off) {
+  size_t l = strlen(s) + 1;
+  if (l > SIZE_MAX - t->len) return pp_err(PROP_ERR_NOMEM, "out of memory (text buffer overflows)");
+  if (t->len + l > t->cap) {
+    size_t cap = t->cap ? t->cap : 65536;
+    while (cap < t->len + l) cap = cap > SIZE_MAX / 2 ? t->len + l : cap * 2;
+    PP_TRY(pp_realloc_array(&t->p, cap, 1));
+    t->cap = cap;
+  }
+  memcpy(t->p + t->len, s, l);
+  *off = t->len;
+  t->len += l;
+  return 0;
+}
+
+void pp_textbuf_free(pp_textbuf *t) {
+  free(t->p);
+  memset(t, 0, sizeof *t);
+}

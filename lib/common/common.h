@@ -120,6 +120,16 @@ void pp_put_f32s(pp_buf *b, const float *v, size_t n);  /* no length prefix */
 void pp_put_f64s(pp_buf *b, const double *v, size_t n);
 void pp_put_i32s(pp_buf *b, const int32_t *v, size_t n);
 
+/* A growing buffer of NUL-terminated strings addressed by offset (ids and messages of millions of rows
+ * without a pointer and an allocation each).  Zero-initialise; free with pp_textbuf_free. */
+typedef struct pp_textbuf {
+  char *p;
+  size_t len, cap;
+} pp_textbuf;
+/* Append s with its NUL; *off gets its offset.  0 or PROP_ERR_NOMEM (the buffer is unchanged then). */
+int pp_textbuf_add(pp_textbuf *t, const char *s, size_t *off);
+void pp_textbuf_free(pp_textbuf *t);
+
 /* Bounds-checked reader: every get fails with PROP_ERR_CORRUPT naming `what` and the offset
  * rather than reading past the end.  Loaders must also validate counts, sizes and indices. */
 typedef struct pp_rd {

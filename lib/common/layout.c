@@ -32,6 +32,13 @@ static const field_info k_fields[] = {
     STRUCT(prop_rank_options) FIELD(prop_rank_options, struct_size) FIELD(prop_rank_options, by)
     FIELD(prop_rank_options, capacity) FIELD(prop_rank_options, band_quota) FIELD(prop_rank_options, nbands)
 
+    STRUCT(prop_calllist_options) FIELD(prop_calllist_options, struct_size) FIELD(prop_calllist_options, predict)
+    FIELD(prop_calllist_options, rank) FIELD(prop_calllist_options, value_column)
+    FIELD(prop_calllist_options, id_column) FIELD(prop_calllist_options, order) FIELD(prop_calllist_options, source)
+
+    STRUCT(prop_writer_options) FIELD(prop_writer_options, struct_size) FIELD(prop_writer_options, delimiter)
+    FIELD(prop_writer_options, inputs) FIELD(prop_writer_options, n_inputs) FIELD(prop_writer_options, mode)
+
     STRUCT(prop_band_row) FIELD(prop_band_row, band) FIELD(prop_band_row, lo) FIELD(prop_band_row, hi)
     FIELD(prop_band_row, count) FIELD(prop_band_row, share) FIELD(prop_band_row, positives)
     FIELD(prop_band_row, success_rate) FIELD(prop_band_row, success_lo) FIELD(prop_band_row, success_hi)

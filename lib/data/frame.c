@@ -265,16 +265,22 @@ int pp_frame_was_dropped(const prop_frame *f, const char *name) {
   return 0;
 }
 
-size_t prop_frame_nrows(const prop_frame *f) { return f ? f->nrows : 0; }
-size_t prop_frame_ncols(const prop_frame *f) { return f ? f->ncols : 0; }
+size_t prop_frame_n_rows(const prop_frame *f) { return f ? f->nrows : 0; }
+size_t prop_frame_n_columns(const prop_frame *f) { return f ? f->ncols : 0; }
 
-const char *prop_frame_colname(const prop_frame *f, size_t j) {
+const char *prop_frame_column_name(const prop_frame *f, size_t j) {
   return (f && j < f->ncols) ? f->cols[j].name : NULL;
 }
 
-prop_coltype prop_frame_coltype(const prop_frame *f, size_t j) {
+prop_coltype prop_frame_column_type(const prop_frame *f, size_t j) {
   return (f && j < f->ncols) ? f->cols[j].type : PROP_COL_AUTO;
 }
+
+/* The deprecated spellings (the header marks them); the library itself never calls them. */
+size_t prop_frame_nrows(const prop_frame *f) { return prop_frame_n_rows(f); }
+size_t prop_frame_ncols(const prop_frame *f) { return prop_frame_n_columns(f); }
+const char *prop_frame_colname(const prop_frame *f, size_t j) { return prop_frame_column_name(f, j); }
+prop_coltype prop_frame_coltype(const prop_frame *f, size_t j) { return prop_frame_column_type(f, j); }
 
 long prop_frame_find(const prop_frame *f, const char *name) {
   if (!f || !name) return -1;

@@ -342,7 +342,7 @@ int prop_model_target_values(const prop_model *m, const prop_frame *f, const cha
   char *pos = NULL;
   PP_TRY(pp_frame_binary_column(f, column ? column : m->schema->target, m->schema->positive, m->schema->negative, &v,
                                 &pos, NULL));
-  memcpy(y, v, prop_frame_nrows(f) * sizeof *y);
+  memcpy(y, v, prop_frame_n_rows(f) * sizeof *y);
   free(v);
   free(pos);
   return 0;

@@ -110,6 +110,33 @@ class RankOptions(ctypes.Structure):
     ]
 
 
+class CalllistOptions(ctypes.Structure):
+    _c_name_ = "prop_calllist_options"
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("predict", ctypes.POINTER(PredictOptions)),
+        ("rank", ctypes.POINTER(RankOptions)),
+        ("value_column", ctypes.c_char_p),
+        ("id_column", ctypes.c_char_p),
+        ("order", ctypes.c_int),
+        ("source", ctypes.c_char_p),
+    ]
+
+
+class WriterOptions(ctypes.Structure):
+    _c_name_ = "prop_writer_options"
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("delimiter", ctypes.c_char),
+        ("inputs", ctypes.POINTER(ctypes.c_char_p)),
+        ("n_inputs", ctypes.c_size_t),
+        ("mode", ctypes.c_uint),
+    ]
+
+
+ORDER = {"rank": 0, "input": 1}  # prop_list_order
+
+
 class BandRow(ctypes.Structure):
     _c_name_ = "prop_band_row"
     _fields_ = [
@@ -157,6 +184,7 @@ _DECLS = {
     "prop_last_error": (_cp, []),
     "prop_last_error_code": (_int, []),
     "prop_status_name": (_cp, [_int]),
+    "prop_free": (None, [_vp]),
     "prop_struct_layout": (_int, [_cp, _cp, _psz, _psz]),
     "prop_struct_field": (_int, [_cp, _sz, ctypes.POINTER(ctypes.c_char_p)]),
     # frames
@@ -164,8 +192,8 @@ _DECLS = {
     "prop_frame_add_numeric": (_int, [_vp, _cp, _vp]),
     "prop_frame_add_strings": (_int, [_vp, _cp, _int, _vp]),
     "prop_frame_free": (None, [_vp]),
-    "prop_frame_nrows": (_sz, [_vp]),
-    "prop_frame_ncols": (_sz, [_vp]),
+    "prop_frame_n_rows": (_sz, [_vp]),
+    "prop_frame_n_columns": (_sz, [_vp]),
     "prop_frame_binary_values": (_int, [_vp, _cp, _cp, _vp]),
     # recipes
     "prop_recipe_default": (_int, [_pvp]),
@@ -213,6 +241,22 @@ _DECLS = {
     "prop_model_importance": (_int, [_vp, _vp, ctypes.POINTER(ctypes.c_char_p)]),
     "prop_model_permutation_importance": (_int, [_vp, _vp, _sz, ctypes.c_uint64, _vp,
                                                  ctypes.POINTER(ctypes.c_double)]),
+    "prop_calllist_options_default": (None, [ctypes.POINTER(CalllistOptions)]),
+    "prop_calllist_create": (_int, [_vp, ctypes.POINTER(CalllistOptions), _pvp]),
+    "prop_calllist_add": (_int, [_vp, _vp, _vp]),
+    "prop_calllist_add_dense": (_int, [_vp, _vp, _int, _sz, _sz, _sz, _vp, _vp]),
+    "prop_calllist_finish": (_int, [_vp]),
+    "prop_calllist_n_rows": (_sz, [_vp]),
+    "prop_calllist_n_columns": (_sz, [_vp]),
+    "prop_calllist_column": (_cp, [_vp, _sz]),
+    "prop_calllist_get": (_int, [_vp, _vp, _vp, _vp, _vp, _vp, _vp]),
+    "prop_calllist_error": (_cp, [_vp, _sz]),
+    "prop_calllist_write": (_int, [_vp, _vp]),
+    "prop_calllist_free": (None, [_vp]),
+    "prop_writer_options_default": (None, [ctypes.POINTER(WriterOptions)]),
+    "prop_writer_open": (_int, [_cp, ctypes.POINTER(WriterOptions), _pvp]),
+    "prop_writer_commit": (_int, [_vp]),
+    "prop_writer_abort": (None, [_vp]),
     "prop_band_table": (_int, [_vp, _vp, _vp, _sz, _vp, _sz, ctypes.POINTER(BandRow), _psz]),
     "prop_metric_auc": (_int, [_vp, _vp, _sz, ctypes.POINTER(ctypes.c_double)]),
     "prop_demo_options_default": (None, [ctypes.POINTER(DemoOptions)]),
@@ -280,7 +324,7 @@ def _declare(lib):
         fn.argtypes = args
 
 
-STRUCTS = (TrainOptions, PredictOptions, RankOptions, BandRow, DemoOptions)
+STRUCTS = (TrainOptions, PredictOptions, RankOptions, CalllistOptions, WriterOptions, BandRow, DemoOptions)
 
 
 def _check_view(lib, path):
@@ -324,12 +368,11 @@ def _check_view(lib, path):
 _lock = threading.Lock()
 _lib = None
 _lib_path = None
-_libc = None
 
 
 def lib():
     """The loaded, declared and version-checked library (loaded once per process)."""
-    global _lib, _lib_path, _libc
+    global _lib, _lib_path
     if _lib is not None:
         return _lib
     with _lock:
@@ -345,10 +388,6 @@ def lib():
                                       f"{path} is libpropensity {v}, but this propensity package is {__version__}; "
                                       "build the matching library or point PROPENSITY_LIBRARY at it")
             _check_view(handle, path)
-            libc = ctypes.CDLL(None)
-            libc.free.restype = None
-            libc.free.argtypes = [ctypes.c_void_p]
-            _libc = libc
             _lib_path = path
             _lib = handle
     return _lib
@@ -361,9 +400,8 @@ def library_path():
 
 
 def c_free(ptr):
-    """free() memory the library malloc'd for us."""
-    lib()
-    _libc.free(ptr)
+    """Free memory the library allocated for us (prop_free)."""
+    lib().prop_free(ptr)
 
 
 def last_error(code):

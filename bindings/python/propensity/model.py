@@ -9,8 +9,9 @@ import pandas as pd
 
 from . import _frames
 from ._lib import (COL_CATEGORICAL, LOG_FN, PROGRESS_FN, PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_STATE, PROP_ERR_VALUE,
-                   RANK_PROBABILITY, RANK_VALUE, BandRow, DemoOptions, Owned, PredictOptions, PropensityError, UNSEEN,
-                   RankOptions, TrainOptions, c_free, check, decode, encode, encode_path, lib)
+                   ORDER, RANK_PROBABILITY, RANK_VALUE, BandRow, CalllistOptions, DemoOptions, Owned, PredictOptions,
+                   PropensityError, UNSEEN, RankOptions, TrainOptions, WriterOptions, c_free, check, decode, encode,
+                   encode_path, lib)
 
 
 # ---- recipes --------------------------------------------------------------------------------------
@@ -454,110 +455,132 @@ class Model(Owned):
     # ---- ranking ------------------------------------------------------------------------------
 
     def rank(self, X, by="probability", value_col=None, capacity=None, band_quota=None, ids=None, order="rank",
-             ignore_extra=False, nthread=0, unseen="error"):
-        """The call list: a DataFrame with id, probability, band, rank, dialer_rank, selected (and
-        value, expected_value when by="value"), indexed like X.
+             ignore_extra=False, nthread=0, unseen="error", out=None):
+        """The call list, built by the library exactly as `propensity score` builds it: a DataFrame
+        with the library's columns id, probability, band, rank, error, dialer_rank, selected (and
+        value, expected_value when by="value"), indexed like X; with out= a path, the same list is
+        also written there through the library's writer, byte for byte the file the CLI writes.
 
         by="probability" or "value" (probability x value, NaN value counted as 0); value_col names
         the value column of a DataFrame X, or is an array of n values.  capacity keeps at most that
-        many rows (None = all); band_quota is n_bands numbers, the most rows taken from band 1..n.
-        ids: None = the model's id column of a DataFrame X (a DataFrame without it is refused when
-        the model has one, as the CLI refuses such a file), else the 1-based row number (a model
-        without an id column, or an array X).  A row whose id is missing is nobody to call: it is
-        left unscored (probability NaN, band 0, rank 0), as the CLI does.  Ties in the key are
-        broken by id, then by row.  order="rank" sorts rows by call
-        order (selected first, unscored rows last, as `propensity score` writes them); "input"
-        keeps X's order.  unseen as for score().  rank is 1-based call order (0 for unscored rows); dialer_rank is
-        VICIdial's list rank (1..32767 for selected rows, higher called first, 0 otherwise)."""
+        many rows (None = all, 0 = nobody); band_quota is n_bands numbers, the most rows taken from
+        band 1..n.  ids: None = the model's id column of a DataFrame X (a DataFrame without it is
+        refused when the model has one, as the CLI refuses such a file), else the 1-based row number
+        (a model without an id column, or an array X).  A row whose id is missing is nobody to call:
+        it is left unscored (probability NaN, band 0, rank 0, its reason in error), as the CLI does.
+        Ties in the key are broken by id, then by row.  order="rank" sorts rows by call order
+        (selected first, unscored rows last); "input" keeps X's order.  unseen as for score().  rank
+        is 1-based call order (0 for unscored rows); dialer_rank is VICIdial's list rank (1..32767
+        for selected rows, higher called first, 0 otherwise)."""
         if by not in ("probability", "value"):
             raise PropensityError(PROP_ERR_ARG, f"by must be 'probability' or 'value', not {by!r}")
-        if order not in ("rank", "input"):
+        if order not in ORDER:
             raise PropensityError(PROP_ERR_ARG, f"order must be 'rank' or 'input', not {order!r}")
         is_df = isinstance(X, pd.DataFrame)
         capacity = _whole(capacity, "capacity")
-        value = None
-        if by == "value":
-            if value_col is None:
-                raise PropensityError(PROP_ERR_ARG, "by='value' needs value_col")
-            if isinstance(value_col, str):
-                if not is_df or value_col not in [str(c) for c in X.columns]:
-                    raise PropensityError(PROP_ERR_SCHEMA, f"value column '{value_col}' not found")
-                col = X[value_col]
-                if isinstance(col, pd.DataFrame) or _frames.column_kind(col, value_col) != "numeric":
-                    raise PropensityError(PROP_ERR_SCHEMA, f"value column '{value_col}' must be one numeric column")
-                value = _frames.numeric_values(col)
-            else:
-                try:
-                    value = np.asarray(value_col, dtype=np.float64)
-                except (TypeError, ValueError):
-                    raise PropensityError(PROP_ERR_VALUE, "value_col must hold numbers") from None
-                if value.ndim == 2 and value.shape[1] == 1:
-                    value = value[:, 0]
-                value = np.ascontiguousarray(value)
+        value = self._rank_values(X, by, value_col, is_df)
         if is_df:
             self._check_columns(X, ignore_extra, allowed=[value_col] if isinstance(value_col, str) else ())
-        prob, band, _ = self.score(X, True, nthread, unseen=unseen)
-        n = len(prob)
+        n = len(X) if is_df else np.asarray(X).shape[0] if np.ndim(X) == 2 else -1
         if value is not None and value.shape != (n,):
             raise PropensityError(PROP_ERR_ARG, f"value_col has shape {value.shape}: one value per row needed, "
                                   f"{n} rows")
-        if value is not None and np.isinf(value).any():
-            # as `propensity score` reads the value column: an infinite value leaves the row unscored
-            bad = np.isinf(value)
-            prob = np.where(bad, np.nan, prob)
-            band = np.where(bad, 0, band).astype(band.dtype)
-        if ids is None:
-            if is_df and self._id and self._id in [str(c) for c in X.columns]:
-                ids = X[self._id]
-            elif is_df and self._id:
-                raise PropensityError(PROP_ERR_SCHEMA, f"the model's id column '{self._id}' is missing from the "
-                                      "DataFrame (row numbers would pass for customer ids); pass ids= to rank anyway")
-            else:
-                ids = pd.Series(np.arange(1, n + 1)).astype(str)
-        ids_s = pd.Series(ids, copy=False) if not isinstance(ids, pd.Series) else ids
-        if len(ids_s) != n:
-            raise PropensityError(PROP_ERR_ARG, f"{len(ids_s)} ids for {n} rows")
-        no_id = ids_s.isna().to_numpy()
-        if no_id.any():
-            prob = np.where(no_id, np.nan, prob)
-            band = np.where(no_id, 0, band).astype(band.dtype)
-        id_ptrs, keep = _frames.string_pointers(ids_s, "ids")
+        ids_s = self._rank_ids(X, ids, is_df, n)
         ro = RankOptions()
         lib().prop_rank_options_default(ctypes.byref(ro))
         ro.by = RANK_VALUE if by == "value" else RANK_PROBABILITY
-        ro.capacity = 0 if capacity is None else capacity  # the library's 0 is "no limit"; 0 here: see below
-        quota = None
-        if band_quota is not None:
-            q = list(band_quota) if np.ndim(band_quota) == 1 else None
-            if q is None or len(q) != self.n_bands:
-                raise PropensityError(PROP_ERR_ARG, f"band_quota needs {self.n_bands} whole numbers >= 0, "
-                                      "lowest band first")
-            q = [_whole(x, f"band_quota[{b}]", none=False) for b, x in enumerate(q)]
-            quota = (ctypes.c_size_t * self.n_bands)(*q)
+        ro.capacity = 0 if capacity is None else capacity
+        quota = self._rank_quota(band_quota, capacity)
+        if quota is not None:
             ro.band_quota = ctypes.cast(quota, ctypes.POINTER(ctypes.c_size_t))
             ro.nbands = self.n_bands
-        rank = np.zeros(n, dtype=np.uintp)
-        sel = np.zeros(n, dtype=np.uint8)
-        dialer = np.zeros(n, dtype=np.int32)
-        nsel = ctypes.c_size_t()
-        check(lib().prop_rank(prob.ctypes.data, band.ctypes.data, value.ctypes.data if value is not None else None,
-                              id_ptrs.ctypes.data, n, ctypes.byref(ro), rank.ctypes.data, sel.ctypes.data,
-                              dialer.ctypes.data, ctypes.byref(nsel)))
-        del keep
-        if capacity == 0:  # at most 0 rows: the order stands, nobody is called
-            sel[:] = 0
-            dialer[:] = 0
-        index = X.index if is_df else pd.RangeIndex(n)
-        out = pd.DataFrame({"id": ids_s.astype(object).where(ids_s.notna(), None).to_numpy(),
-                            "probability": prob, "band": band, "rank": rank.astype(np.int64),
-                            "dialer_rank": dialer, "selected": sel.astype(bool)}, index=index)
-        if value is not None:
-            out["value"] = value
-            out["expected_value"] = prob * np.where(np.isnan(value), 0.0, value)
-        if order == "rank":
-            key = np.where(rank > 0, rank, n + 1 + np.arange(n, dtype=np.uintp))
-            out = out.iloc[np.argsort(key, kind="stable")]
-        return out
+        po = self._options(nthread, unseen=unseen)
+        lo = CalllistOptions()
+        lib().prop_calllist_options_default(ctypes.byref(lo))
+        lo.predict, lo.rank, lo.order = ctypes.pointer(po), ctypes.pointer(ro), ORDER[order]
+        df, extra = self._rank_frame(X, ids, ids_s, value, lo) if is_df else (None, None)
+        with _Calllist(self, lo) as cl:
+            self._rank_add(cl, X, df, extra, ids_s, value)
+            check(lib().prop_calllist_finish(cl.handle))
+            frame = cl.to_dataframe(ids_s, value, X.index if is_df else pd.RangeIndex(n))
+            if out is not None:
+                cl.write(out)
+        return frame
+
+    def _rank_values(self, X, by, value_col, is_df):
+        if by != "value":
+            return None
+        if value_col is None:
+            raise PropensityError(PROP_ERR_ARG, "by='value' needs value_col")
+        if isinstance(value_col, str):
+            if not is_df or value_col not in [str(c) for c in X.columns]:
+                raise PropensityError(PROP_ERR_SCHEMA, f"value column '{value_col}' not found")
+            col = X[value_col]
+            if isinstance(col, pd.DataFrame) or _frames.column_kind(col, value_col) != "numeric":
+                raise PropensityError(PROP_ERR_SCHEMA, f"value column '{value_col}' must be one numeric column")
+            return _frames.numeric_values(col)
+        try:
+            value = np.asarray(value_col, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise PropensityError(PROP_ERR_VALUE, "value_col must hold numbers") from None
+        if value.ndim == 2 and value.shape[1] == 1:
+            value = value[:, 0]
+        return np.ascontiguousarray(value)
+
+    def _rank_ids(self, X, ids, is_df, n):
+        """The ids as a Series (None: the list numbers the rows)."""
+        if ids is None:
+            if is_df and self._id and self._id in [str(c) for c in X.columns]:
+                return X[self._id].reset_index(drop=True)
+            if is_df and self._id:
+                raise PropensityError(PROP_ERR_SCHEMA, f"the model's id column '{self._id}' is missing from the "
+                                      "DataFrame (row numbers would pass for customer ids); pass ids= to rank anyway")
+            return None
+        ids_s = pd.Series(ids, copy=False) if not isinstance(ids, pd.Series) else ids.reset_index(drop=True)
+        if len(ids_s) != n:
+            raise PropensityError(PROP_ERR_ARG, f"{len(ids_s)} ids for {n} rows")
+        return ids_s
+
+    def _rank_quota(self, band_quota, capacity):
+        if capacity == 0:  # at most 0 rows: every band's quota is 0 (the library's capacity 0 means no limit)
+            return (ctypes.c_size_t * self.n_bands)(*([0] * self.n_bands))
+        if band_quota is None:
+            return None
+        q = list(band_quota) if np.ndim(band_quota) == 1 else None
+        if q is None or len(q) != self.n_bands:
+            raise PropensityError(PROP_ERR_ARG, f"band_quota needs {self.n_bands} whole numbers >= 0, "
+                                  "lowest band first")
+        q = [_whole(x, f"band_quota[{b}]", none=False) for b, x in enumerate(q)]
+        return (ctypes.c_size_t * self.n_bands)(*q)
+
+    def _rank_frame(self, X, ids, ids_s, value, lo):
+        """The DataFrame the list reads (X, with the caller's ids as a column of their own) and its extra
+        columns; the list's options name them."""
+        df = X.reset_index(drop=True)
+        extra = []
+        if ids is not None:  # the caller's ids, as the list's id column
+            df = df.assign(__propensity_id__=ids_s.to_numpy(dtype=object))
+            lo.id_column = b"__propensity_id__"
+            extra.append(("__propensity_id__", "id"))
+        elif self._id:
+            extra.append((self._id, "id"))
+        return df, extra
+
+    def _rank_add(self, cl, X, df, extra, ids_s, value):
+        """The rows into the list: a DataFrame as a frame (the CLI's path, its reasons), an array as
+        dense rows."""
+        L = lib()
+        if df is None:
+            a, code, stride = _frames.as_dense(X)
+            nrows, k = a.shape
+            id_ptrs, keep = (None, None) if ids_s is None else _frames.string_pointers(ids_s, "ids")
+            check(L.prop_calllist_add_dense(cl.handle, a.ctypes.data, code, nrows, k, stride,
+                                            None if id_ptrs is None else id_ptrs.ctypes.data,
+                                            None if value is None else value.ctypes.data))
+            del keep
+            return
+        with self._frame(df, extra) as f:
+            check(L.prop_calllist_add(cl.handle, f.handle, None if value is None else value.ctypes.data))
 
     # ---- evaluation and explanation ---------------------------------------------------------
 
@@ -661,6 +684,58 @@ def _whole(v, what, none=True):
     if not np.isfinite(f) or f < 0 or f != int(f):
         raise PropensityError(PROP_ERR_ARG, f"{what} must be a whole number >= 0, not {v!r}")
     return int(f)
+
+
+class _Calllist(Owned):
+    """A prop_calllist of one Model.rank call."""
+
+    _free_name = "prop_calllist_free"
+
+    def __init__(self, model, lo):
+        self._h = ctypes.c_void_p()
+        self._lo = lo  # the options' pointers stay alive while the list does
+        check(lib().prop_calllist_create(model._handle(), ctypes.byref(lo), ctypes.byref(self._h)))
+
+    @property
+    def handle(self):
+        return self._h
+
+    def to_dataframe(self, ids_s, value, index):
+        L = lib()
+        n = L.prop_calllist_n_rows(self._h)
+        row = np.zeros(n, dtype=np.uintp)
+        prob, band = np.zeros(n), np.zeros(n, dtype=np.intc)
+        rank, dialer, sel = np.zeros(n, dtype=np.uintp), np.zeros(n, dtype=np.intc), np.zeros(n, dtype=np.uint8)
+        check(L.prop_calllist_get(self._h, row.ctypes.data, prob.ctypes.data, band.ctypes.data, rank.ctypes.data,
+                                  dialer.ctypes.data, sel.ctypes.data))
+        names = [decode(L.prop_calllist_column(self._h, j)) for j in range(L.prop_calllist_n_columns(self._h))]
+        error = np.full(n, None, dtype=object)
+        for k in np.flatnonzero(np.isnan(prob)):  # only unscored rows have a reason
+            error[k] = decode(L.prop_calllist_error(self._h, int(k)))
+        if ids_s is None:
+            id_col = (row + 1).astype(str).astype(object)
+        else:
+            id_col = ids_s.astype(object).where(ids_s.notna(), None).to_numpy()[row]
+        cols = {"id": id_col, "probability": prob, "band": band.astype(np.int32), "rank": rank.astype(np.int64),
+                "error": error, "dialer_rank": dialer.astype(np.int32), "selected": sel.astype(bool)}
+        if value is not None:
+            v = value[row]
+            cols["value"] = v
+            cols["expected_value"] = prob * np.where(np.isnan(v), 0.0, v)
+        return pd.DataFrame({k: cols[k] for k in names}, index=index[row])
+
+    def write(self, path):
+        """The list into path through the library's writer (the CLI's bytes)."""
+        L = lib()
+        wo = WriterOptions()
+        L.prop_writer_options_default(ctypes.byref(wo))
+        w = ctypes.c_void_p()
+        check(L.prop_writer_open(encode_path(path), ctypes.byref(wo), ctypes.byref(w)))
+        rc = L.prop_calllist_write(self._h, w)
+        if rc != 0:
+            L.prop_writer_abort(w)
+            check(rc)
+        check(L.prop_writer_commit(w))
 
 
 def write_demo_csv(path, seed=42, customers_per_month=4000, months=6, missing_rate=0.03, first_month=1,

@@ -68,6 +68,13 @@ class CliAgreement(unittest.TestCase):
         by_rank = self.m.rank(self.calls)
         self.assertEqual(by_rank["rank"].tolist(), list(range(1, len(self.calls) + 1)))
         self.assertTrue((np.diff(by_rank["probability"].to_numpy()) <= 0).all())
+        # the library's layout, and with out= the CLI's bytes
+        self.assertEqual(list(by_rank.columns), list(self.cli.columns))
+        out = self.d.dir / "py_ranked.csv"
+        self.m.rank(self.calls, out=out)
+        cli_out = self.d.dir / "cli_ranked_bytes.csv"
+        _fixture.run_cli("score", "--model", self.d.model, "--data", self.d.calllist, "--out", cli_out)
+        self.assertEqual(out.read_bytes(), cli_out.read_bytes())
 
     def test_rank_by_value_with_capacity_matches_cli(self):
         out = self.d.dir / "value.csv"

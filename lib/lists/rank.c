@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/pipeline.h"
+#include "common/common.h"
 
 void prop_rank_options_default(prop_rank_options *opt) {
   if (!opt) return;

@@ -1,0 +1,408 @@
+/* The ranked call list (prop_calllist): rows scored chunk by chunk, ranked once, written in one layout
+ * that is defined here only.  What it keeps per row is the output record: the id's characters in one
+ * text buffer and their offset, the probability, a one-byte band, the value when ranking by value, and,
+ * for the rare rows that cannot be scored, their reason in a side table; ranking adds the call order
+ * and the dialer ranks.  Feature columns are held one chunk at a time by the caller. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lists/lists.h"
+#include "pipeline/pipeline.h"
+
+/* The columns of the ranked list, in order; the last two only when ranking by value. */
+static const char *const k_columns[] = {"id",          "probability", "band",  "rank",          "error",
+                                        "dialer_rank", "selected",    "value", "expected_value"};
+#define BASE_COLUMNS 7
+
+typedef struct bad_row {
+  size_t row, msg; /* row index; offset of its reason in err_text */
+} bad_row;
+
+struct prop_calllist {
+  const prop_model *m;
+  prop_predict_options po;
+  prop_rank_options ro;
+  size_t *quota; /* the caller's band quotas, copied */
+  char *value_col, *id_col, *source;
+  int order, by_value;
+  /* per row */
+  size_t n, cap;
+  size_t *id_off;
+  pp_textbuf ids;
+  double *prob, *value;
+  uint8_t *band;
+  bad_row *bad;
+  size_t nbad, bad_cap;
+  pp_textbuf err_text;
+  /* after finish */
+  int finished;
+  size_t *calls; /* rows in call order */
+  int *dialer;   /* by call position */
+  size_t *pos;   /* ORDER_INPUT: call position of each row */
+  size_t n_ranked, n_selected;
+  /* scratch of add */
+  double *cprob;
+  int *cband, *cstatus;
+  size_t ccap;
+};
+
+void prop_calllist_options_default(prop_calllist_options *opt) {
+  if (!opt) return;
+  memset(opt, 0, sizeof *opt);
+  opt->struct_size = sizeof *opt;
+}
+
+void prop_calllist_free(prop_calllist *cl) {
+  if (!cl) return;
+  free(cl->quota);
+  free(cl->value_col);
+  free(cl->id_col);
+  free(cl->source);
+  free(cl->id_off);
+  pp_textbuf_free(&cl->ids);
+  free(cl->prob);
+  free(cl->value);
+  free(cl->band);
+  free(cl->bad);
+  pp_textbuf_free(&cl->err_text);
+  free(cl->calls);
+  free(cl->dialer);
+  free(cl->pos);
+  free(cl->cprob);
+  free(cl->cband);
+  free(cl->cstatus);
+  free(cl);
+}
+
+static int dup_opt(const char *s, char **out) {
+  *out = NULL;
+  if (s && !(*out = pp_strdup(s))) return PROP_ERR_NOMEM;
+  return 0;
+}
+
+/* The options' predict and rank parts imported, the strings and quotas copied. */
+static int import_options(prop_calllist *cl, const prop_calllist_options *o) {
+  prop_predict_options_default(&cl->po);
+  PP_TRY(pp_opts_import(&cl->po, sizeof cl->po, o->predict, "prop_predict_options"));
+  prop_rank_options_default(&cl->ro);
+  PP_TRY(pp_opts_import(&cl->ro, sizeof cl->ro, o->rank, "prop_rank_options"));
+  if (cl->ro.band_quota) {
+    if (cl->ro.nbands != cl->m->bands.n)
+      return pp_err(PROP_ERR_ARG, "call list: %zu band quotas for a model of %zu bands", cl->ro.nbands,
+                    cl->m->bands.n);
+    if (!(cl->quota = pp_malloc_array(cl->ro.nbands, sizeof *cl->quota))) return PROP_ERR_NOMEM;
+    memcpy(cl->quota, cl->ro.band_quota, cl->ro.nbands * sizeof *cl->quota);
+    cl->ro.band_quota = cl->quota;
+  }
+  cl->by_value = cl->ro.by == PROP_RANK_VALUE;
+  if (o->order != PROP_ORDER_RANK && o->order != PROP_ORDER_INPUT)
+    return pp_err(PROP_ERR_ARG, "call list: order is %d, not a prop_list_order", o->order);
+  cl->order = o->order;
+  PP_TRY(dup_opt(cl->by_value ? o->value_column : NULL, &cl->value_col));
+  PP_TRY(dup_opt(o->id_column ? o->id_column : cl->m->schema->id_col, &cl->id_col));
+  return dup_opt(o->source, &cl->source);
+}
+
+int prop_calllist_create(const prop_model *m, const prop_calllist_options *opt, prop_calllist **out) {
+  if (!out) return pp_err(PROP_ERR_ARG, "prop_calllist_create: out is NULL");
+  *out = NULL;
+  if (!m) return pp_err(PROP_ERR_ARG, "prop_calllist_create: NULL model");
+  prop_calllist_options o;
+  prop_calllist_options_default(&o);
+  PP_TRY(pp_opts_import(&o, sizeof o, opt, "prop_calllist_options"));
+  prop_calllist *cl = pp_calloc(1, sizeof *cl);
+  if (!cl) return PROP_ERR_NOMEM;
+  cl->m = m;
+  int rc = import_options(cl, &o);
+  if (rc) {
+    prop_calllist_free(cl);
+    return rc;
+  }
+  *out = cl;
+  return 0;
+}
+
+/* ---- adding rows ------------------------------------------------------------------------------------ */
+static int grow_rows(prop_calllist *cl, size_t need) {
+  if (need <= cl->cap) return 0;
+  size_t cap = cl->cap ? cl->cap : 4096;
+  while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  PP_TRY(pp_realloc_array(&cl->id_off, cap, sizeof *cl->id_off));
+  PP_TRY(pp_realloc_array(&cl->prob, cap, sizeof *cl->prob));
+  if (cl->by_value) PP_TRY(pp_realloc_array(&cl->value, cap, sizeof *cl->value));
+  PP_TRY(pp_realloc_array(&cl->band, cap, sizeof *cl->band));
+  cl->cap = cap;
+  return 0;
+}
+
+static int grow_scratch(prop_calllist *cl, size_t n) {
+  if (n <= cl->ccap) return 0;
+  PP_TRY(pp_realloc_array(&cl->cprob, n, sizeof *cl->cprob));
+  PP_TRY(pp_realloc_array(&cl->cband, n, sizeof *cl->cband));
+  PP_TRY(pp_realloc_array(&cl->cstatus, n, sizeof *cl->cstatus));
+  cl->ccap = n;
+  return 0;
+}
+
+static int add_bad(prop_calllist *cl, size_t row, const char *why) {
+  if (cl->nbad == cl->bad_cap) {
+    size_t cap = cl->bad_cap ? 2 * cl->bad_cap : 64;
+    PP_TRY(pp_realloc_array(&cl->bad, cap, sizeof *cl->bad));
+    cl->bad_cap = cap;
+  }
+  PP_TRY(pp_textbuf_add(&cl->err_text, why, &cl->bad[cl->nbad].msg));
+  cl->bad[cl->nbad++].row = row;
+  return 0;
+}
+
+/* The reason of a row refused for a category its model never saw: file:row:column and the label.  0 when
+ * no input of the row is such a category (the generic reason is used then). */
+static int unseen_reason(const prop_calllist *cl, const prop_frame *f, size_t i, const char *src, char *msg,
+                         size_t cap) {
+  const pp_schema *s = cl->m->schema;
+  for (size_t j = 0; j < s->nfeat; j++) {
+    if (s->feat[j].type != PROP_COL_CATEGORICAL) continue;
+    long c = prop_frame_find(f, s->feat[j].name);
+    const char *label = c >= 0 ? prop_frame_string_value(f, (size_t)c, i) : NULL;
+    if (label && pp_schema_code(s, j, label) < 0) {
+      snprintf(msg, cap, "%s:%zu:%s: category '%.200s' was not seen in training (--unseen bucket scores it)", src,
+               prop_frame_row_number(f, i), s->feat[j].name, label);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Row i of chunk f (scored: prob, band, status) appended as row k of the list. */
+static int add_row(prop_calllist *cl, const prop_frame *f, size_t i, long idj, const double *vals, const char *src) {
+  const size_t k = cl->n;
+  char num[32], msg[512];
+  const char *id = idj >= 0 ? prop_frame_string_value(f, (size_t)idj, i) : NULL;
+  int status = cl->cstatus[i];
+  const char *why = status ? prop_frame_row_error(f, i) : NULL;
+  if (idj < 0) { /* no id column: the data row number is the id */
+    snprintf(num, sizeof num, "%zu", prop_frame_row_number(f, i));
+    id = num;
+  } else if (!id) { /* an empty id, or a row whose fields did not line up: nobody to call */
+    id = "";
+    if (!status) {
+      snprintf(msg, sizeof msg, "%s:%zu:%s: the id is missing", src, prop_frame_row_number(f, i), cl->id_col);
+      why = msg;
+      status = PROP_ERR_VALUE;
+    }
+  }
+  PP_TRY(pp_textbuf_add(&cl->ids, id, &cl->id_off[k]));
+  cl->prob[k] = status ? NAN : cl->cprob[i];
+  cl->band[k] = status ? 0 : (uint8_t)cl->cband[i]; /* bands are 0..64 */
+  if (cl->value) cl->value[k] = vals ? vals[i] : NAN;
+  if (!status && vals && isinf(vals[i])) { /* an infinite value: no expected value to rank by */
+    snprintf(msg, sizeof msg, "%s:%zu:%s: the value is infinite", src, prop_frame_row_number(f, i),
+             cl->value_col ? cl->value_col : "value");
+    why = msg;
+    status = PROP_ERR_VALUE;
+    cl->prob[k] = NAN;
+    cl->band[k] = 0;
+  }
+  if (status == PROP_ERR_CATEGORY && !why && unseen_reason(cl, f, i, src, msg, sizeof msg)) why = msg;
+  if (status) {
+    if (!why) {
+      snprintf(msg, sizeof msg, "%s: row %zu: %s", src, prop_frame_row_number(f, i), prop_strerror(status));
+      why = msg;
+    }
+    PP_TRY(add_bad(cl, k, why));
+  }
+  cl->n++;
+  return 0;
+}
+
+/* The value column of f as numbers into a new *vals (NULL when not ranking by value). */
+static int read_values(const prop_calllist *cl, const prop_frame *f, double **vals) {
+  *vals = NULL;
+  if (!cl->by_value) return 0;
+  if (!cl->value_col)
+    return pp_err(PROP_ERR_ARG, "prop_calllist_add: ranking by value needs options.value_column, the values' column");
+  long vj = prop_frame_find(f, cl->value_col);
+  if (vj < 0) return pp_err(PROP_ERR_SCHEMA, "%s: value column '%s' not found", pp_frame_source(f), cl->value_col);
+  if (!(*vals = pp_malloc_array(f->nrows ? f->nrows : 1, sizeof **vals))) return PROP_ERR_NOMEM;
+  int rc = prop_frame_numeric_values(f, (size_t)vj, *vals);
+  if (rc) {
+    free(*vals);
+    *vals = NULL;
+    return pp_err_prefix(rc, "%s: value column '%s': ", pp_frame_source(f), cl->value_col);
+  }
+  return 0;
+}
+
+int prop_calllist_add(prop_calllist *cl, const prop_frame *f, const double *value) {
+  if (!cl || !f) return pp_err(PROP_ERR_ARG, "prop_calllist_add: NULL argument");
+  if (cl->finished) return pp_err(PROP_ERR_STATE, "prop_calllist_add: the list is already ranked");
+  const size_t n = f->nrows;
+  long idj = -1;
+  if (cl->id_col && (idj = prop_frame_find(f, cl->id_col)) < 0)
+    return pp_err(PROP_ERR_SCHEMA, "%s: the id column '%s' is missing (row numbers would pass for customer ids)",
+                  pp_frame_source(f), cl->id_col);
+  PP_TRY(grow_scratch(cl, n ? n : 1));
+  PP_TRY(grow_rows(cl, cl->n + n));
+  PP_TRY(prop_model_predict_frame(cl->m, f, cl->cprob, cl->cband, cl->cstatus, &cl->po));
+  double *own = NULL;
+  if (cl->by_value && !value) PP_TRY(read_values(cl, f, &own));
+  const double *vals = cl->by_value ? (value ? value : own) : NULL;
+  const char *src = cl->source ? cl->source : pp_frame_source(f);
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++) rc = add_row(cl, f, i, idj, vals, src);
+  free(own);
+  return rc;
+}
+
+/* Row i of a dense batch appended: id ids[i] (NULL: its row number), the value and the scores of scratch. */
+static int add_dense_row(prop_calllist *cl, size_t i, const char *const *ids, const double *value) {
+  const size_t k = cl->n;
+  char num[32], msg[256];
+  const char *id = ids ? ids[i] : NULL;
+  int status = cl->cstatus[i];
+  const char *why = NULL;
+  if (!ids) {
+    snprintf(num, sizeof num, "%zu", k + 1);
+    id = num;
+  } else if (!id || !*id) {
+    id = "";
+    if (!status) status = PROP_ERR_VALUE, why = "the id is missing";
+  }
+  if (!status && value && isinf(value[i])) status = PROP_ERR_VALUE, why = "the value is infinite";
+  PP_TRY(pp_textbuf_add(&cl->ids, id, &cl->id_off[k]));
+  cl->prob[k] = status ? NAN : cl->cprob[i];
+  cl->band[k] = status ? 0 : (uint8_t)cl->cband[i];
+  if (cl->value) cl->value[k] = value ? value[i] : NAN;
+  if (status) {
+    snprintf(msg, sizeof msg, "%s: row %zu: %s", cl->source ? cl->source : "<rows>", k + 1,
+             why ? why : status == PROP_ERR_CATEGORY ? "a category unseen in training (code -1)" : prop_strerror(status));
+    PP_TRY(add_bad(cl, k, msg));
+  }
+  cl->n++;
+  return 0;
+}
+
+int prop_calllist_add_dense(prop_calllist *cl, const void *X, prop_dtype dtype, size_t nrows, size_t ncols,
+                            size_t row_stride, const char *const *ids, const double *value) {
+  if (!cl) return pp_err(PROP_ERR_ARG, "prop_calllist_add_dense: NULL list");
+  if (cl->finished) return pp_err(PROP_ERR_STATE, "prop_calllist_add_dense: the list is already ranked");
+  if (cl->by_value && !value && nrows) return pp_err(PROP_ERR_ARG, "prop_calllist_add_dense: ranking by value needs values");
+  PP_TRY(grow_scratch(cl, nrows ? nrows : 1));
+  PP_TRY(grow_rows(cl, cl->n + nrows));
+  PP_TRY(prop_model_predict_dense(cl->m, X, dtype, nrows, ncols, row_stride, cl->cprob, cl->cband, cl->cstatus,
+                                  &cl->po));
+  for (size_t i = 0; i < nrows; i++) PP_TRY(add_dense_row(cl, i, ids, cl->by_value ? value : NULL));
+  return 0;
+}
+
+/* ---- ranking and reading the list --------------------------------------------------------------------- */
+int prop_calllist_finish(prop_calllist *cl) {
+  if (!cl) return pp_err(PROP_ERR_ARG, "prop_calllist_finish: NULL list");
+  if (cl->finished) return 0;
+  const size_t n = cl->n ? cl->n : 1;
+  cl->calls = pp_malloc_array(n, sizeof *cl->calls);
+  cl->dialer = pp_malloc_array(n, sizeof *cl->dialer);
+  if (!cl->calls || !cl->dialer) return PROP_ERR_NOMEM;
+  PP_TRY(prop_rank_order(cl->prob, cl->band, cl->value, cl->ids.p, cl->id_off, cl->n, &cl->ro, cl->calls, cl->dialer,
+                         &cl->n_ranked, &cl->n_selected));
+  if (cl->order == PROP_ORDER_INPUT) {
+    if (!(cl->pos = pp_malloc_array(n, sizeof *cl->pos))) return PROP_ERR_NOMEM;
+    for (size_t k = 0; k < cl->n; k++) cl->pos[cl->calls[k]] = k;
+  }
+  cl->finished = 1;
+  return 0;
+}
+
+size_t prop_calllist_n_rows(const prop_calllist *cl) { return cl ? cl->n : 0; }
+size_t prop_calllist_n_selected(const prop_calllist *cl) { return cl && cl->finished ? cl->n_selected : 0; }
+size_t prop_calllist_n_unscored(const prop_calllist *cl) { return cl ? cl->nbad : 0; }
+size_t prop_calllist_n_columns(const prop_calllist *cl) { return cl ? BASE_COLUMNS + 2 * (size_t)cl->by_value : 0; }
+const char *prop_calllist_column(const prop_calllist *cl, size_t j) {
+  return j < prop_calllist_n_columns(cl) ? k_columns[j] : NULL;
+}
+
+/* The reason row i could not be scored, or NULL (binary search of the side table, in row order). */
+static const char *reason_of(const prop_calllist *cl, size_t i) {
+  size_t lo = 0, hi = cl->nbad;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cl->bad[mid].row < i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < cl->nbad && cl->bad[lo].row == i ? cl->err_text.p + cl->bad[lo].msg : NULL;
+}
+
+/* Output position k: the input row and its call position. */
+static void at(const prop_calllist *cl, size_t k, size_t *row, size_t *call) {
+  *row = cl->order == PROP_ORDER_INPUT ? k : cl->calls[k];
+  *call = cl->order == PROP_ORDER_INPUT ? cl->pos[k] : k;
+}
+
+int prop_calllist_get(const prop_calllist *cl, size_t *input_row, double *prob, int *band, size_t *rank,
+                      int *dialer_rank, unsigned char *selected) {
+  if (!cl) return pp_err(PROP_ERR_ARG, "prop_calllist_get: NULL list");
+  if (!cl->finished) return pp_err(PROP_ERR_STATE, "prop_calllist_get: call prop_calllist_finish first");
+  for (size_t k = 0; k < cl->n; k++) {
+    size_t i, c;
+    at(cl, k, &i, &c);
+    const int sel = c < cl->n_selected;
+    if (input_row) input_row[k] = i;
+    if (prob) prob[k] = cl->prob[i];
+    if (band) band[k] = cl->band[i];
+    if (rank) rank[k] = c < cl->n_ranked ? c + 1 : 0;
+    if (dialer_rank) dialer_rank[k] = sel ? cl->dialer[c] : 0;
+    if (selected) selected[k] = (unsigned char)sel;
+  }
+  return 0;
+}
+
+const char *prop_calllist_id(const prop_calllist *cl, size_t k) {
+  if (!cl || !cl->finished || k >= cl->n) return NULL;
+  size_t i, c;
+  at(cl, k, &i, &c);
+  return cl->ids.p + cl->id_off[i];
+}
+
+const char *prop_calllist_error(const prop_calllist *cl, size_t k) {
+  if (!cl || !cl->finished || k >= cl->n) return NULL;
+  size_t i, c;
+  at(cl, k, &i, &c);
+  return reason_of(cl, i);
+}
+
+/* One output row: a scored row's figures, or an unscored row's reason. */
+static int write_row(const prop_calllist *cl, prop_writer *w, size_t k) {
+  size_t i, c;
+  at(cl, k, &i, &c);
+  PP_TRY(prop_writer_text(w, cl->ids.p + cl->id_off[i]));
+  const char *err = reason_of(cl, i);
+  if (err) {
+    const char *rest[] = {"", "0", "", err, "0", "0", "", ""};
+    for (size_t j = 0; j < 6 + 2 * (size_t)cl->by_value; j++) PP_TRY(prop_writer_text(w, rest[j]));
+    return prop_writer_end_row(w);
+  }
+  const int sel = c < cl->n_selected;
+  PP_TRY(prop_writer_number(w, cl->prob[i]));
+  PP_TRY(prop_writer_integer(w, cl->band[i]));
+  PP_TRY(prop_writer_integer(w, c < cl->n_ranked ? (int64_t)(c + 1) : 0));
+  PP_TRY(prop_writer_text(w, NULL));
+  PP_TRY(prop_writer_integer(w, sel ? cl->dialer[c] : 0));
+  PP_TRY(prop_writer_integer(w, sel));
+  if (cl->by_value) { /* a missing value counts as 0 in the expected value */
+    const double v = cl->value[i];
+    PP_TRY(prop_writer_number(w, v));
+    PP_TRY(prop_writer_number(w, cl->prob[i] * (v == v ? v : 0.0)));
+  }
+  return prop_writer_end_row(w);
+}
+
+int prop_calllist_write(const prop_calllist *cl, prop_writer *w) {
+  if (!cl || !w) return pp_err(PROP_ERR_ARG, "prop_calllist_write: NULL argument");
+  if (!cl->finished) return pp_err(PROP_ERR_STATE, "prop_calllist_write: call prop_calllist_finish first");
+  PP_TRY(prop_writer_header(w, k_columns, prop_calllist_n_columns(cl)));
+  for (size_t k = 0; k < cl->n; k++) PP_TRY(write_row(cl, w, k));
+  return 0;
+}

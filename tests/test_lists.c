@@ -1,0 +1,375 @@
+/* lib/lists: the ranked call list (prop_calllist) against prop_rank on the same scores, rows in = rows
+ * out, its one layout, reasons for unscored rows, input order, ranking by value, dense rows, and errors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define N 600
+
+static prop_model *g_model;
+static prop_frame *g_frame; /* N rows: id, x1, x2, cat, y */
+
+static const char *k_recipe = "{\"seed\": 3, \"cv_folds\": 2, \"members\": [{\"name\": \"logistic\"}],"
+                              " \"calibration\": \"platt\"}";
+
+/* The rows: ids "c<i>" (every 97th missing), x1 and x2 numbers, cat one of A/B/C (or an unseen label
+ * "Z" in every 101st row when unseen is set), value = 10 + i % 7 (infinite in every 89th row). */
+static prop_frame *make_frame(size_t n, int with_target, int unseen, double *value) {
+  char (*idbuf)[16] = tu_xmalloc(n * sizeof *idbuf);
+  const char **ids = tu_xmalloc(n * sizeof *ids), **cat = tu_xmalloc(n * sizeof *cat), **y = tu_xmalloc(n * sizeof *y);
+  double *x1 = tu_xmalloc(n * sizeof *x1), *x2 = tu_xmalloc(n * sizeof *x2);
+  uint64_t st = 7;
+  static const char *const cats[3] = {"A", "B", "C"};
+  for (size_t i = 0; i < n; i++) {
+    snprintf(idbuf[i], sizeof idbuf[i], "c%03zu", i);
+    ids[i] = i % 97 == 5 ? NULL : idbuf[i];
+    x1[i] = tu_normal(&st);
+    x2[i] = tu_normal(&st);
+    cat[i] = unseen && i % 101 == 7 ? "Z" : cats[i % 3];
+    double z = 1.2 * x1[i] - 0.8 * x2[i] + (i % 3 == 0 ? 0.7 : 0.0);
+    y[i] = tu_uniform(&st) < 1.0 / (1.0 + exp(-z)) ? "1" : "0";
+    if (value) value[i] = i % 89 == 11 ? INFINITY : 10.0 + (double)(i % 7);
+  }
+  prop_frame *f = NULL;
+  assert_int_equal(prop_frame_create(n, &f), 0);
+  assert_int_equal(prop_frame_add_strings(f, "id", PROP_COL_ID, ids), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "x1", x1), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "x2", x2), 0);
+  assert_int_equal(prop_frame_add_strings(f, "cat", PROP_COL_CATEGORICAL, cat), 0);
+  if (with_target) assert_int_equal(prop_frame_add_strings(f, "y", PROP_COL_TARGET, y), 0);
+  free(idbuf);
+  free(ids);
+  free(cat);
+  free(y);
+  free(x1);
+  free(x2);
+  return f;
+}
+
+static int setup(void **state) {
+  (void)state;
+  prop_frame *f = make_frame(N, 1, 0, NULL);
+  /* training needs every id: drop the missing ones by training without the id column */
+  prop_recipe *r = NULL;
+  assert_int_equal(prop_recipe_parse(k_recipe, "lists", &r), 0);
+  prop_train_options o;
+  prop_train_options_default(&o);
+  o.target = "y";
+  o.id = "id";
+  o.nthread = 1;
+  assert_int_equal(prop_model_train(f, r, &o, &g_model), 0);
+  prop_recipe_free(r);
+  g_frame = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  prop_model_free(g_model);
+  prop_frame_free(g_frame);
+  return 0;
+}
+
+static prop_calllist *new_list(const prop_calllist_options *o) {
+  prop_calllist *cl = NULL;
+  assert_int_equal(prop_calllist_create(g_model, o, &cl), 0);
+  return cl;
+}
+
+/* The list's rows read back from the file it wrote (header checked). */
+static char **written_rows(const prop_calllist *cl, size_t *nlines, const char *header) {
+  const char *path = tu_path("list.csv");
+  prop_writer *w = NULL;
+  assert_int_equal(prop_writer_open(path, NULL, &w), 0);
+  assert_int_equal(prop_calllist_write(cl, w), 0);
+  assert_int_equal(prop_writer_commit(w), 0);
+  char *text = tu_read(path, NULL);
+  size_t cap = 16, n = 0;
+  char **lines = tu_xmalloc(cap * sizeof *lines);
+  for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    if (n == cap) lines = realloc(lines, (cap *= 2) * sizeof *lines);
+    lines[n++] = strdup(line);
+  }
+  free(text);
+  remove(path);
+  assert_true(n >= 1);
+  assert_string_equal(lines[0], header);
+  *nlines = n;
+  return lines;
+}
+
+static void free_lines(char **lines, size_t n) {
+  for (size_t i = 0; i < n; i++) free(lines[i]);
+  free(lines);
+}
+
+/* Two chunks in, one row out per row in; the scored rows ranked exactly as prop_rank ranks the same
+ * probabilities; unscored rows kept with their reasons, last. */
+static void test_rows_and_ranks(void **state) {
+  (void)state;
+  prop_frame *f = make_frame(N, 0, 1, NULL);
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  prop_rank_options ro;
+  prop_rank_options_default(&ro);
+  ro.capacity = 100;
+  prop_calllist_options o;
+  prop_calllist_options_default(&o);
+  o.predict = &po;
+  o.rank = &ro;
+  o.source = "tonight.csv";
+  prop_calllist *cl = new_list(&o);
+  assert_int_equal(prop_calllist_add(cl, f, NULL), 0);
+  assert_int_equal(prop_calllist_add(cl, f, NULL), 0); /* the same rows again: 2N rows, ids repeated */
+  assert_int_equal(prop_calllist_finish(cl), 0);
+  assert_int_equal(prop_calllist_finish(cl), 0); /* once */
+  const size_t n = 2 * N;
+  assert_int_equal(prop_calllist_n_rows(cl), n);
+  assert_int_equal(prop_calllist_n_selected(cl), 100);
+  size_t *row = tu_xmalloc(n * sizeof *row), *rank = tu_xmalloc(n * sizeof *rank);
+  double *prob = tu_xmalloc(n * sizeof *prob);
+  int *band = tu_xmalloc(n * sizeof *band), *dialer = tu_xmalloc(n * sizeof *dialer);
+  unsigned char *sel = tu_xmalloc(n);
+  assert_int_equal(prop_calllist_get(cl, row, prob, band, rank, dialer, sel), 0);
+  /* the reference: the model's probabilities, unscored where the id is missing, ranked by prop_rank */
+  double *p = tu_xmalloc(n * sizeof *p);
+  int *b = tu_xmalloc(n * sizeof *b), *st = tu_xmalloc(n * sizeof *st);
+  assert_int_equal(prop_model_predict_frame(g_model, f, p, b, st, NULL), 0);
+  memcpy(p + N, p, N * sizeof *p);
+  memcpy(b + N, b, N * sizeof *b);
+  memcpy(st + N, st, N * sizeof *st);
+  const char **ids = tu_xmalloc(n * sizeof *ids);
+  size_t unscored = 0;
+  for (size_t i = 0; i < n; i++) {
+    ids[i] = prop_frame_string_value(f, 0, i % N);
+    if (!ids[i]) {
+      p[i] = NAN;
+      b[i] = 0;
+      ids[i] = "";
+    }
+    unscored += p[i] != p[i];
+  }
+  assert_int_equal(unscored, 2 * 7 + 2 * 6); /* missing ids and unseen categories, in both copies */
+  assert_int_equal(prop_calllist_n_unscored(cl), unscored);
+  size_t *rrank = tu_xmalloc(n * sizeof *rrank);
+  int *rdial = tu_xmalloc(n * sizeof *rdial);
+  unsigned char *rsel = tu_xmalloc(n);
+  assert_int_equal(prop_rank(p, b, NULL, ids, n, &ro, rrank, rsel, rdial, NULL), 0);
+  unsigned char *seen = calloc(n, 1);
+  for (size_t k = 0; k < n; k++) {
+    size_t i = row[k];
+    assert_true(i < n && !seen[i]);
+    seen[i] = 1; /* every input row exactly once */
+    assert_memory_equal(&prob[k], &p[i], sizeof p[i]);
+    assert_int_equal(band[k], b[i]);
+    assert_int_equal(rank[k], rrank[i]);
+    assert_int_equal(dialer[k], rdial[i]);
+    assert_int_equal(sel[k], rsel[i]);
+    if (k >= n - unscored) { /* unscored rows last, each with its reason */
+      const char *why = prop_calllist_error(cl, k);
+      assert_non_null(why);
+      assert_true(prob[k] != prob[k] && rank[k] == 0 && !sel[k]);
+      if (st[i] == PROP_ERR_CATEGORY) assert_non_null(strstr(why, ":cat: category 'Z' was not seen in training"));
+      else assert_non_null(strstr(why, ":id: the id is missing"));
+      assert_true(strncmp(why, "tonight.csv:", 12) == 0);
+    } else {
+      assert_null(prop_calllist_error(cl, k));
+      assert_int_equal(rank[k], k + 1);
+    }
+  }
+  /* the written list: the header, then the same rows in the same order */
+  size_t nl;
+  char **lines = written_rows(cl, &nl, "id,probability,band,rank,error,dialer_rank,selected");
+  assert_int_equal(nl, n + 1);
+  for (size_t k = 0; k < n; k++) {
+    char want[700];
+    const char *why = prop_calllist_error(cl, k);
+    if (why) snprintf(want, sizeof want, "%s,,0,,%s,0,0", prop_calllist_id(cl, k), why);
+    else
+      snprintf(want, sizeof want, "%s,%.17g,%d,%zu,,%d,%d", prop_calllist_id(cl, k), prob[k], band[k], rank[k],
+               dialer[k], sel[k]);
+    assert_string_equal(lines[k + 1], want);
+  }
+  free_lines(lines, nl);
+  free(row), free(rank), free(prob), free(band), free(dialer), free(sel), free(p), free(b), free(st), free(ids);
+  free(rrank), free(rdial), free(rsel), free(seen);
+  prop_calllist_free(cl);
+  prop_frame_free(f);
+}
+
+/* Input order keeps the rows as added, with the same figures as the call order. */
+static void test_input_order(void **state) {
+  (void)state;
+  prop_frame *f = make_frame(N, 0, 0, NULL);
+  prop_calllist_options o;
+  prop_calllist_options_default(&o);
+  prop_calllist *by_rank = new_list(&o);
+  o.order = PROP_ORDER_INPUT;
+  prop_calllist *by_input = new_list(&o);
+  assert_int_equal(prop_calllist_add(by_rank, f, NULL), 0);
+  assert_int_equal(prop_calllist_add(by_input, f, NULL), 0);
+  assert_int_equal(prop_calllist_finish(by_rank), 0);
+  assert_int_equal(prop_calllist_finish(by_input), 0);
+  size_t row_r[N], row_i[N], rank_r[N], rank_i[N];
+  assert_int_equal(prop_calllist_get(by_rank, row_r, NULL, NULL, rank_r, NULL, NULL), 0);
+  assert_int_equal(prop_calllist_get(by_input, row_i, NULL, NULL, rank_i, NULL, NULL), 0);
+  size_t rank_of[N];
+  for (size_t k = 0; k < N; k++) {
+    assert_int_equal(row_i[k], k);
+    rank_of[row_r[k]] = rank_r[k];
+  }
+  for (size_t k = 0; k < N; k++) assert_int_equal(rank_i[k], rank_of[k]);
+  prop_calllist_free(by_rank);
+  prop_calllist_free(by_input);
+  prop_frame_free(f);
+}
+
+/* By value: expected value = probability x value; an infinite value leaves the row unscored; band
+ * quotas and capacity are kept; the same list from dense rows. */
+static void test_by_value_and_dense(void **state) {
+  (void)state;
+  double value[N];
+  prop_frame *f = make_frame(N, 0, 0, value);
+  prop_rank_options ro;
+  prop_rank_options_default(&ro);
+  ro.by = PROP_RANK_VALUE;
+  ro.capacity = 50;
+  size_t quota[7] = {0, 5, 5, 5, 5, 5, 5};
+  ro.band_quota = quota;
+  ro.nbands = prop_model_n_bands(g_model);
+  assert_int_equal(ro.nbands, 7);
+  prop_calllist_options o;
+  prop_calllist_options_default(&o);
+  o.rank = &ro;
+  prop_calllist *cl = new_list(&o);
+  quota[1] = 99; /* copied at create: a later change does not reach the list */
+  assert_int_equal(prop_calllist_add(cl, f, NULL), PROP_ERR_ARG); /* no value column named, none given */
+  assert_non_null(strstr(prop_last_error(), "value_column"));
+  assert_int_equal(prop_calllist_add(cl, f, value), 0);
+  assert_int_equal(prop_calllist_finish(cl), 0);
+  size_t nl;
+  char **lines = written_rows(cl, &nl, "id,probability,band,rank,error,dialer_rank,selected,value,expected_value");
+  assert_int_equal(nl, N + 1);
+  size_t per_band[8] = {0}, nsel = 0, inf_rows = 0;
+  for (size_t k = 1; k < nl; k++) {
+    char id[32], rest[600];
+    double p, v, ev;
+    int bnd, dial, s;
+    size_t rk;
+    if (sscanf(lines[k], "%31[^,],%lf,%d,%zu,,%d,%d,%lf,%lf", id, &p, &bnd, &rk, &dial, &s, &v, &ev) == 8) {
+      assert_true(fabs(ev - p * v) <= 1e-12 * fabs(ev));
+      per_band[bnd] += (size_t)s;
+      nsel += (size_t)s;
+    } else {
+      const char *tail = strstr(lines[k], ",,0,,"); /* an unscored row (its id may be empty) */
+      assert_non_null(tail);
+      snprintf(rest, sizeof rest, "%s", tail);
+      inf_rows += strstr(rest, "the value is infinite") != NULL;
+    }
+  }
+  assert_int_equal(inf_rows, 7); /* rows 11, 100, ... 545 of 600 (those with an id) */
+  assert_true(nsel <= 50 && nsel == prop_calllist_n_selected(cl));
+  for (int bnd = 2; bnd <= 7; bnd++) assert_true(per_band[bnd] <= 5);
+  assert_int_equal(per_band[1], 0);
+  /* the same rows as a dense matrix give the same scored rows (ids passed, value given) */
+  const size_t k = prop_model_n_inputs(g_model);
+  double *X = tu_xmalloc(N * k * sizeof *X);
+  const char *ids[N];
+  for (size_t i = 0; i < N; i++) ids[i] = prop_frame_string_value(f, 0, i);
+  for (size_t j = 0; j < k; j++) {
+    const char *name = prop_model_input_name(g_model, j);
+    long c = prop_frame_find(f, name);
+    for (size_t i = 0; i < N; i++) {
+      if (prop_model_input_type(g_model, j) == PROP_COL_NUMERIC) {
+        double col[N];
+        prop_frame_numeric_values(f, (size_t)c, col);
+        X[i * k + j] = col[i];
+      } else {
+        X[i * k + j] = prop_model_category_code(g_model, j, prop_frame_string_value(f, (size_t)c, i));
+      }
+    }
+  }
+  quota[1] = 5;
+  prop_calllist *dense = new_list(&o);
+  assert_int_equal(prop_calllist_add_dense(dense, X, PROP_FLOAT64, N, k, k, ids, NULL), PROP_ERR_ARG);
+  assert_int_equal(prop_calllist_add_dense(dense, X, PROP_FLOAT64, N, k, k, ids, value), 0);
+  assert_int_equal(prop_calllist_finish(dense), 0);
+  double pa[N], pb[N];
+  size_t ra[N], rb[N];
+  assert_int_equal(prop_calllist_get(cl, ra, pa, NULL, NULL, NULL, NULL), 0);
+  assert_int_equal(prop_calllist_get(dense, rb, pb, NULL, NULL, NULL, NULL), 0);
+  for (size_t i = 0; i < N; i++) {
+    assert_int_equal(ra[i], rb[i]);
+    assert_memory_equal(&pa[i], &pb[i], sizeof pa[i]);
+  }
+  free_lines(lines, nl);
+  free(X);
+  prop_calllist_free(cl);
+  prop_calllist_free(dense);
+  prop_frame_free(f);
+}
+
+static void test_errors(void **state) {
+  (void)state;
+  prop_calllist *cl = NULL;
+  assert_int_equal(prop_calllist_create(NULL, NULL, &cl), PROP_ERR_ARG);
+  assert_int_equal(prop_calllist_create(g_model, NULL, NULL), PROP_ERR_ARG);
+  prop_rank_options ro;
+  prop_rank_options_default(&ro);
+  size_t quota[3] = {1, 2, 3};
+  ro.band_quota = quota;
+  ro.nbands = 3; /* the model has 7 bands */
+  prop_calllist_options o;
+  prop_calllist_options_default(&o);
+  o.rank = &ro;
+  assert_int_equal(prop_calllist_create(g_model, &o, &cl), PROP_ERR_ARG);
+  assert_non_null(strstr(prop_last_error(), "band quotas"));
+  o.rank = NULL;
+  o.order = 5;
+  assert_int_equal(prop_calllist_create(g_model, &o, &cl), PROP_ERR_ARG);
+  prop_calllist_options_default(&o);
+  cl = new_list(&o);
+  /* a frame without the model's id column */
+  double x[2] = {0.1, 0.2};
+  const char *c2[2] = {"A", "B"};
+  prop_frame *no_id = NULL;
+  assert_int_equal(prop_frame_create(2, &no_id), 0);
+  assert_int_equal(prop_frame_add_numeric(no_id, "x1", x), 0);
+  assert_int_equal(prop_frame_add_numeric(no_id, "x2", x), 0);
+  assert_int_equal(prop_frame_add_strings(no_id, "cat", PROP_COL_CATEGORICAL, c2), 0);
+  assert_int_equal(prop_calllist_add(cl, no_id, NULL), PROP_ERR_SCHEMA);
+  assert_non_null(strstr(prop_last_error(), "'id' is missing"));
+  size_t r[1];
+  assert_int_equal(prop_calllist_get(cl, r, NULL, NULL, NULL, NULL, NULL), PROP_ERR_STATE); /* before finish */
+  assert_null(prop_calllist_id(cl, 0));
+  prop_writer *w = NULL;
+  assert_int_equal(prop_writer_open(tu_path("never.csv"), NULL, &w), 0);
+  assert_int_equal(prop_calllist_write(cl, w), PROP_ERR_STATE);
+  prop_writer_abort(w);
+  assert_int_equal(prop_calllist_finish(cl), 0);
+  assert_int_equal(prop_calllist_n_rows(cl), 0);
+  assert_int_equal(prop_calllist_add(cl, g_frame, NULL), PROP_ERR_STATE); /* after finish */
+  assert_int_equal(prop_calllist_n_columns(cl), 7);
+  assert_string_equal(prop_calllist_column(cl, 4), "error");
+  assert_null(prop_calllist_column(cl, 7));
+  size_t nl;
+  char **lines = written_rows(cl, &nl, "id,probability,band,rank,error,dialer_rank,selected");
+  assert_int_equal(nl, 1); /* an empty list is a header */
+  free_lines(lines, nl);
+  prop_calllist_free(cl);
+  prop_calllist_free(NULL);
+  prop_frame_free(no_id);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rows_and_ranks),
+      cmocka_unit_test(test_input_order),
+      cmocka_unit_test(test_by_value_and_dense),
+      cmocka_unit_test(test_errors),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
