@@ -385,13 +385,15 @@ PROP_API const char *prop_model_member_name(const prop_model *m, size_t i);
  * Scoring
  * ------------------------------------------------------------------------------------------- */
 /*! What scoring does with a category its model never saw in training (a label with no code, or
- *  code -1 in a dense row). */
+ *  code -1 in a dense row).  The default is the bucket, as XGBoost, LightGBM and H2O score such a row:
+ *  one rare new label must not take a customer off tonight's list.  prop_predict_options.unseen_counts
+ *  tells how many rows needed it, per input. */
 typedef enum prop_unseen {
-  PROP_UNSEEN_ERROR = 0, /*!< default: the row is not scored; its status is PROP_ERR_CATEGORY */
-  PROP_UNSEEN_BUCKET = 1 /*!< the row is scored, the category through the encoder's `<other>` bucket
-                              (with one-hot encoding, the column the rarest training categories share;
-                              a new label lands among them; with ordinal encoding an unseen category
-                              is encoded as a missing one, code -1) */
+  PROP_UNSEEN_ERROR = 0, /*!< strict: the row is not scored; its status is PROP_ERR_CATEGORY */
+  PROP_UNSEEN_BUCKET = 1 /*!< default: the row is scored, the category through the encoder's `<other>`
+                              bucket (with one-hot encoding, the column the rarest training categories
+                              share; a new label lands among them; with ordinal encoding an unseen
+                              category is encoded as a missing one, code -1) */
 } prop_unseen;
 
 /*! Options of the batch scoring functions.  Initialise with prop_predict_options_default(). */
@@ -407,7 +409,11 @@ typedef struct prop_predict_options {
                            for hard voting; the logistic function of the weighted mean of their log-odds
                            for the logit vote), and bands cut from that score: for diagnostics such as the
                            calibration error before and after calibration, not for call lists. */
-  int unseen;         /*!< prop_unseen; default PROP_UNSEEN_ERROR */
+  int unseen;         /*!< prop_unseen; default PROP_UNSEEN_BUCKET */
+  size_t *unseen_counts; /*!< NULL (default), or prop_model_n_inputs() counters (caller-allocated): the
+                           rows scored through the bucket are added, per input, to the counter of each
+                           categorical input whose category they did not know (numeric inputs stay
+                           untouched; the counters are not reset, so several calls add up) */
 } prop_predict_options;
 
 PROP_API void prop_predict_options_default(prop_predict_options *opt);
@@ -446,7 +452,7 @@ PROP_API void prop_scorer_free(prop_scorer *s);
  *  unseen-category policy; a row they would not score fails with the row's status (prob NaN, band
  *  0) and a message naming the input. */
 PROP_API int prop_scorer_score(prop_scorer *s, const double *row, double *prob, int *band);
-/*! The scorer's unseen-category policy (prop_unseen; PROP_UNSEEN_ERROR when created).  Any other
+/*! The scorer's unseen-category policy (prop_unseen; PROP_UNSEEN_BUCKET when created).  Any other
  *  value is PROP_ERR_ARG. */
 PROP_API int prop_scorer_set_unseen(prop_scorer *s, int unseen);
 

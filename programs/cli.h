@@ -33,6 +33,8 @@ void cli_progress_end(void);
 void print_band_table(FILE *out, const prop_band_row *rows, size_t nb, int with_connected);
 int print_backtest(const char *report, const char *json_path);
 int gen_files(const char *dir, const prop_demo_options *base);
+/* On stderr, the rows scored through the <other> bucket per input (counts: one per input), if any. */
+void report_unseen(const prop_model *m, const size_t *counts);
 
 int cmd_gen(args *a);
 int cmd_train(args *a);

@@ -30,8 +30,12 @@ int cmd_bands(args *a) {
   if (!st && (!prob || !y)) st = PROP_ERR_NOMEM;
   prop_predict_options po; /* labelled rows, evaluated as compare and backtest do: a new category is bucketed */
   prop_predict_options_default(&po);
-  po.unseen = PROP_UNSEEN_BUCKET;
+  size_t *unseen_rows = calloc(prop_model_n_inputs(m) + 1, sizeof *unseen_rows);
+  po.unseen_counts = unseen_rows;
+  if (!st && !unseen_rows) st = PROP_ERR_NOMEM;
   if (!st) st = prop_model_predict_frame(m, f, prob, NULL, NULL, &po);
+  if (!st) report_unseen(m, unseen_rows);
+  free(unseen_rows);
   if (!st) st = prop_model_target_values(m, f, target, y); /* the model's two labels, no third */
   if (!st && conn) {
     c = malloc((n ? n : 1) * sizeof *c);

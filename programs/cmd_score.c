@@ -28,6 +28,22 @@ static int parse_quotas(const char *text, size_t nb, size_t **quotas) {
   return 0;
 }
 
+/* The rows scored through the <other> bucket, per input: "[info] 16 rows ... card_type 12, region 4". */
+void report_unseen(const prop_model *m, const size_t *counts) {
+  size_t total = 0;
+  for (size_t j = 0; j < prop_model_n_inputs(m); j++) total += counts[j];
+  if (!total) return;
+  fprintf(stderr, "[info] categories not seen in training, scored through <other> (--unseen error refuses "
+          "such rows instead):");
+  const char *sep = " ";
+  for (size_t j = 0; j < prop_model_n_inputs(m); j++)
+    if (counts[j]) {
+      fprintf(stderr, "%s%s %zu row%s", sep, prop_model_input_name(m, j), counts[j], counts[j] == 1 ? "" : "s");
+      sep = ", ";
+    }
+  fputc('\n', stderr);
+}
+
 /* Every chunk of the data into the list. */
 static int feed(prop_calllist *cl, const char *data, const prop_model *m, const char *value_col) {
   /* the value column is declared, so that the reader refuses a file without it before any row (it
@@ -92,8 +108,8 @@ int cmd_score(args *a) {
   prop_predict_options po;
   prop_predict_options_default(&po);
   if (parse_threads("score", threads, &po.nthread)) return 1;
-  if (unseen && strcmp(unseen, "bucket") == 0) po.unseen = PROP_UNSEEN_BUCKET;
-  else if (unseen && strcmp(unseen, "error") != 0) return usage_error("score", "--unseen takes error or bucket");
+  if (unseen && strcmp(unseen, "error") == 0) po.unseen = PROP_UNSEEN_ERROR;
+  else if (unseen && strcmp(unseen, "bucket") != 0) return usage_error("score", "--unseen takes bucket or error");
 
   prop_model *m = NULL;
   int st = prop_model_load(model_path, &m);
@@ -105,6 +121,8 @@ int cmd_score(args *a) {
   }
   ro.band_quota = quotas;
   ro.nbands = quotas ? prop_model_n_bands(m) : 0;
+  size_t *unseen_rows = calloc(prop_model_n_inputs(m) + 1, sizeof *unseen_rows);
+  po.unseen_counts = unseen_rows;
   lo.predict = &po;
   lo.rank = &ro;
   lo.value_column = ro.by == PROP_RANK_VALUE ? value_col : NULL;
@@ -114,12 +132,14 @@ int cmd_score(args *a) {
   if (!st) st = feed(cl, data, m, lo.value_column);
   if (!st) st = prop_calllist_finish(cl);
   if (!st) st = write_list(cl, out, data, model_path);
-  int ec = st ? fail("score", st) : 0;
+  int ec = !unseen_rows ? fail("score", PROP_ERR_NOMEM) : st ? fail("score", st) : 0;
+  if (!ec) report_unseen(m, unseen_rows);
   if (!ec)
     fprintf(stderr, "[info] scored %zu rows (%zu could not be scored, kept with their reason); %zu selected; "
             "written to %s\n", prop_calllist_n_rows(cl), prop_calllist_n_unscored(cl), prop_calllist_n_selected(cl),
             strcmp(out, "-") == 0 ? "standard output" : out);
   prop_calllist_free(cl);
+  free(unseen_rows);
   free(quotas);
   prop_model_free(m);
   return ec;

@@ -266,15 +266,16 @@ static const command commands[] = {
     {"score", cmd_score,
      "--model MODEL --data F --out RANKED.csv [--rank-by probability|value]\n"
      "[--value-col C] [--capacity N] [--band-quota q1,...,q7] [--order rank|input]\n"
-     "[--unseen error|bucket] [--threads N]",
+     "[--unseen bucket|error] [--threads N]",
      "Scores a call list of any size (streamed) and writes one output row per input row, atomically:\n"
      "id,probability,band,rank,error,dialer_rank,selected (+ value,expected_value with --rank-by value).\n"
      "  --rank-by R       probability (default) or value: probability x the --value-col column\n"
      "  --capacity N      select at most N rows (0 = all)\n"
      "  --band-quota q,.. at most q_b rows from band b, lowest band first, one number per band\n"
      "  --order O         rank (default: the call order, unscored rows last) or input\n"
-     "  --unseen U        error (default: a category not seen in training makes the row unscored,\n"
-     "                    with the reason) or bucket (scored through the encoder's <other> bucket)\n"
+     "  --unseen U        bucket (default: a category not seen in training is scored through the\n"
+     "                    encoder's <other> bucket; the rows per input are reported) or error (such a\n"
+     "                    row is left unscored, with the reason)\n"
      "  --threads N       0 = all cores (default)\n"},
     {"bands", cmd_bands, "--model MODEL --data LABELED.csv [--target COL] [--connected COL] [--json OUT]",
      "The band table of labelled rows: rows, success rate with a 95% Wilson interval, lift, mean\n"

@@ -45,18 +45,24 @@ bad_id=$(sed -n '5p' "$work/demo/calllist.csv" | cut -d, -f1)
 grep -q "^$bad_id,,0,,[^,]*bad.csv:4:" "$work/bad_out.csv" && ok "row with a bad number: its id kept" ||
   no "row with a bad number: $(grep 'bad.csv:4' "$work/bad_out.csv")"
 grep -q '^,,0,,[^,]*bad.csv:5:' "$work/bad_out.csv" && ok "short row: empty id" || no "short row: $(grep 'bad.csv:5' "$work/bad_out.csv")"
-# a category the model never saw: by default the row is refused naming file, row, column and label;
-# --unseen bucket scores it through the encoder's <other> bucket
+# a category the model never saw: by default it is scored through the encoder's <other> bucket and the
+# rows that needed it are reported per column; --unseen error refuses the row naming file, row, column
+# and label
 { head -n 1 "$work/demo/calllist.csv"; sed -n '2,3p' "$work/demo/calllist.csv";
   sed -n '4p' "$work/demo/calllist.csv" | sed -E 's/,(classic|gold|platinum),/,titanium,/'; } >"$work/unseen.csv"
 grep -q titanium "$work/unseen.csv" && ok "unseen fixture has the new card type" || no "unseen fixture: $(cat "$work/unseen.csv")"
-expect_code "score with an unseen category" 0 "$cli" score --model "$work/m.bin" --data "$work/unseen.csv" \
-  --out "$work/unseen_out.csv" --order input
+expect_code "score with an unseen category, strict" 0 "$cli" score --model "$work/m.bin" --data "$work/unseen.csv" \
+  --out "$work/unseen_out.csv" --order input --unseen error
 grep -q "^[^,]*,,0,,[^,]*unseen.csv:3:card_type: category 'titanium' was not seen in training" "$work/unseen_out.csv" &&
   ok "unseen category: row refused, named" || no "unseen category: $(cat "$work/unseen_out.csv")"
+expect_code "score with an unseen category, by default" 0 "$cli" score --model "$work/m.bin" --data "$work/unseen.csv" \
+  --out "$work/unseen_b.csv" --order input
+[ "$(grep -c ',1$' "$work/unseen_b.csv")" = 3 ] && ok "the default (bucket) scores every row" || no "default: $(cat "$work/unseen_b.csv")"
+has "the bucketed rows are reported per column" "$work/err.txt" "scored through <other>"
+has "... naming the column and count" "$work/err.txt" "card_type 1 row"
 expect_code "score with --unseen bucket" 0 "$cli" score --model "$work/m.bin" --data "$work/unseen.csv" \
-  --out "$work/unseen_b.csv" --order input --unseen bucket
-[ "$(grep -c ',1$' "$work/unseen_b.csv")" = 3 ] && ok "--unseen bucket scores every row" || no "--unseen bucket: $(cat "$work/unseen_b.csv")"
+  --out "$work/unseen_bb.csv" --order input --unseen bucket
+cmp -s "$work/unseen_b.csv" "$work/unseen_bb.csv" && ok "--unseen bucket is the default" || no "--unseen bucket differs"
 [ "$(sed -n 2,3p "$work/unseen_out.csv" | cut -d, -f1-3)" = "$(sed -n 2,3p "$work/unseen_b.csv" | cut -d, -f1-3)" ] &&
   ok "other rows score the same either way" || no "other rows differ"
 expect_code "usage: --unseen maybe" 1 "$cli" score --model "$work/m.bin" --data "$work/unseen.csv" --out "$work/o.csv" \

@@ -111,8 +111,9 @@ static void free_lines(char **lines, size_t n) {
 static void test_rows_and_ranks(void **state) {
   (void)state;
   prop_frame *f = make_frame(N, 0, 1, NULL);
-  prop_predict_options po;
+  prop_predict_options po; /* strict: the unseen category makes its row unscored, with its reason */
   prop_predict_options_default(&po);
+  po.unseen = PROP_UNSEEN_ERROR;
   prop_rank_options ro;
   prop_rank_options_default(&ro);
   ro.capacity = 100;
@@ -137,7 +138,7 @@ static void test_rows_and_ranks(void **state) {
   /* the reference: the model's probabilities, unscored where the id is missing, ranked by prop_rank */
   double *p = tu_xmalloc(n * sizeof *p);
   int *b = tu_xmalloc(n * sizeof *b), *st = tu_xmalloc(n * sizeof *st);
-  assert_int_equal(prop_model_predict_frame(g_model, f, p, b, st, NULL), 0);
+  assert_int_equal(prop_model_predict_frame(g_model, f, p, b, st, &po), 0);
   memcpy(p + N, p, N * sizeof *p);
   memcpy(b + N, b, N * sizeof *b);
   memcpy(st + N, st, N * sizeof *st);

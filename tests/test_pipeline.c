@@ -412,8 +412,24 @@ static void test_scoring_bad_rows_keeps_them(void **state) {
   }
   double p[3], pb[3];
   int b[3], st[3];
-  /* by default an unseen category is a row error; missing values are scored */
-  assert_int_equal(prop_model_predict_frame(g_model, f, p, b, st, NULL), 0);
+  /* by default an unseen category is scored through the bucket and counted per input; under the strict
+   * policy it is a row error; missing values are scored either way */
+  prop_predict_options dflt;
+  prop_predict_options_default(&dflt);
+  assert_int_equal(dflt.unseen, PROP_UNSEEN_BUCKET);
+  size_t *counts = calloc(k, sizeof *counts);
+  dflt.unseen_counts = counts;
+  assert_int_equal(prop_model_predict_frame(g_model, f, p, b, st, &dflt), 0);
+  assert_int_equal(st[0], 0);
+  assert_true(p[0] >= 0 && p[0] <= 1 && b[0] >= 1);
+  for (size_t j = 0; j < k; j++) assert_int_equal(counts[j], prop_model_input_type(g_model, j) == PROP_COL_CATEGORICAL);
+  assert_int_equal(prop_model_predict_frame(g_model, f, p, b, st, &dflt), 0); /* counters add up */
+  for (size_t j = 0; j < k; j++) assert_int_equal(counts[j], 2 * (prop_model_input_type(g_model, j) == PROP_COL_CATEGORICAL));
+  free(counts);
+  prop_predict_options strict;
+  prop_predict_options_default(&strict);
+  strict.unseen = PROP_UNSEEN_ERROR;
+  assert_int_equal(prop_model_predict_frame(g_model, f, p, b, st, &strict), 0);
   assert_int_equal(st[0], PROP_ERR_CATEGORY);
   assert_true(isnan(p[0]) && b[0] == 0);
   for (int i = 1; i < 3; i++) {
@@ -423,8 +439,6 @@ static void test_scoring_bad_rows_keeps_them(void **state) {
   /* with the bucket policy it is scored, and the other rows do not change */
   prop_predict_options po;
   prop_predict_options_default(&po);
-  assert_int_equal(po.unseen, PROP_UNSEEN_ERROR);
-  po.unseen = PROP_UNSEEN_BUCKET;
   assert_int_equal(prop_model_predict_frame(g_model, f, pb, b, st, &po), 0);
   for (int i = 0; i < 3; i++) {
     assert_int_equal(st[i], 0);
@@ -433,7 +447,7 @@ static void test_scoring_bad_rows_keeps_them(void **state) {
   assert_memory_equal(p + 1, pb + 1, 2 * sizeof *p);
   po.unseen = 7;
   assert_int_equal(prop_model_predict_frame(g_model, f, pb, b, st, &po), PROP_ERR_ARG);
-  /* the single-row scorer follows its own policy, the same by default */
+  /* the single-row scorer follows its own policy: the bucket by default, strict when asked */
   double row[64], one;
   int band1;
   assert_true(k <= 64);
@@ -442,13 +456,13 @@ static void test_scoring_bad_rows_keeps_them(void **state) {
                                                                     : prop_model_category_code(g_model, j, "never-seen");
   prop_scorer *sc = NULL;
   assert_int_equal(prop_scorer_create(g_model, &sc), 0);
+  assert_int_equal(prop_scorer_score(sc, row, &one, &band1), 0);
+  assert_memory_equal(&one, &pb[0], sizeof one);
+  assert_int_equal(prop_scorer_set_unseen(sc, PROP_UNSEEN_ERROR), 0);
   assert_int_equal(prop_scorer_score(sc, row, &one, &band1), PROP_ERR_CATEGORY);
   assert_non_null(strstr(prop_last_error(), "unseen in training"));
   assert_true(isnan(one) && band1 == 0);
   assert_int_equal(prop_scorer_set_unseen(sc, 5), PROP_ERR_ARG);
-  assert_int_equal(prop_scorer_set_unseen(sc, PROP_UNSEEN_BUCKET), 0);
-  assert_int_equal(prop_scorer_score(sc, row, &one, &band1), 0);
-  assert_memory_equal(&one, &pb[0], sizeof one);
   prop_scorer_free(sc);
   prop_frame_free(f);
   /* a frame without one of the inputs is refused, naming the column */
@@ -1165,7 +1179,9 @@ static void test_api_contracts(void **state) {
   assert_int_equal(prop_scorer_score(s, row, &p, &band), 0);
   assert_int_equal(prop_scorer_member_probabilities(s, mp), 0);
   for (size_t i = 0; i < nm; i++) assert_true(mp[i] >= 0 && mp[i] <= 1);
-  row[cat] = -1.0; /* unseen */
+  row[cat] = -1.0; /* unseen: scored through the bucket by default, refused under the strict policy */
+  assert_int_equal(prop_scorer_score(s, row, &p, &band), 0);
+  assert_int_equal(prop_scorer_set_unseen(s, PROP_UNSEEN_ERROR), 0);
   assert_int_equal(prop_scorer_score(s, row, &p, &band), PROP_ERR_CATEGORY);
   assert_int_equal(prop_scorer_member_probabilities(s, mp), 0);
   for (size_t i = 0; i < nm; i++) assert_true(isnan(mp[i]));

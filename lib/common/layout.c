@@ -27,7 +27,7 @@ static const field_info k_fields[] = {
 
     STRUCT(prop_predict_options) FIELD(prop_predict_options, struct_size) FIELD(prop_predict_options, nthread)
     FIELD(prop_predict_options, block_rows) FIELD(prop_predict_options, uncalibrated)
-    FIELD(prop_predict_options, unseen)
+    FIELD(prop_predict_options, unseen) FIELD(prop_predict_options, unseen_counts)
 
     STRUCT(prop_rank_options) FIELD(prop_rank_options, struct_size) FIELD(prop_rank_options, by)
     FIELD(prop_rank_options, capacity) FIELD(prop_rank_options, band_quota) FIELD(prop_rank_options, nbands)

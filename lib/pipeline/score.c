@@ -22,6 +22,7 @@ void prop_predict_options_default(prop_predict_options *opt) {
   if (!opt) return;
   memset(opt, 0, sizeof *opt);
   opt->struct_size = sizeof *opt;
+  opt->unseen = PROP_UNSEEN_BUCKET;
 }
 
 prop_predict_options pp_eval_predict_options(int nthread) {
@@ -159,6 +160,19 @@ static void fill_raw(const prop_model *m, const source *src, size_t row0, size_t
     if (!w->st[i]) w->st[i] = check_raw_row(m->schema, w->raw + i * nf, unseen, NULL);
 }
 
+/* Rows of a block scored through the bucket, per categorical input: raw code -1 in a row that scored. */
+static void count_unseen(const pp_schema *s, const work *w, size_t nb, size_t *counts) {
+  for (size_t k = 0; k < s->nfeat; k++) {
+    if (s->feat[k].type != PROP_COL_CATEGORICAL) continue;
+    size_t c = 0;
+    for (size_t i = 0; i < nb; i++) c += !w->st[i] && w->raw[i * s->nfeat + k] == -1.0;
+    if (c) {
+#pragma omp atomic
+      counts[k] += c;
+    }
+  }
+}
+
 static int batch(const prop_model *m, const source *src, size_t nrows, double *prob, int *band, int *status,
                  const prop_predict_options *caller_opt) {
   prop_predict_options own;
@@ -186,6 +200,7 @@ static int batch(const prop_model *m, const source *src, size_t nrows, double *p
       if (lrc) continue;
       size_t row0 = b * block, nb = nrows - row0 < block ? nrows - row0 : block;
       fill_raw(m, src, row0, nb, unseen, &w);
+      if (opt->unseen_counts) count_unseen(m->schema, &w, nb, opt->unseen_counts);
       pp_encoder_transform(m->enc, w.raw, nb, m->schema->nfeat, w.X);
       lrc = pp_score_encoded(m, w.X, nb, w.memp, NULL, opt && opt->uncalibrated, w.prob, w.band);
       if (lrc) {
@@ -253,6 +268,7 @@ int prop_scorer_create(const prop_model *m, prop_scorer **out) {
   prop_scorer *s = pp_calloc(1, sizeof *s);
   if (!s) return PROP_ERR_NOMEM;
   s->m = m;
+  s->unseen = PROP_UNSEEN_BUCKET;
   s->raw = pp_calloc(m->schema->nfeat ? m->schema->nfeat : 1, sizeof(double));
   s->X = pp_calloc(m->width ? m->width : 1, sizeof(float));
   s->memp = pp_calloc(m->nmem, sizeof(double));

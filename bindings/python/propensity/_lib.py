@@ -93,7 +93,7 @@ class TrainOptions(ctypes.Structure):
 class PredictOptions(ctypes.Structure):
     _c_name_ = "prop_predict_options"
     _fields_ = [("struct_size", ctypes.c_size_t), ("nthread", ctypes.c_int), ("block_rows", ctypes.c_size_t), ("uncalibrated", ctypes.c_int),
-                ("unseen", ctypes.c_int)]
+                ("unseen", ctypes.c_int), ("unseen_counts", ctypes.POINTER(ctypes.c_size_t))]
 
 
 UNSEEN = {"error": 0, "bucket": 1}  # prop_unseen

@@ -99,7 +99,7 @@ def _score_partition(pdf, model, ignore_extra, nthread, keep, with_band, unseen)
     return pd.DataFrame(cols, index=pdf.index)
 
 
-def score_dask(ddf, model, ignore_extra=False, nthread=1, keep=(), with_band=True, unseen="error"):
+def score_dask(ddf, model, ignore_extra=False, nthread=1, keep=(), with_band=True, unseen="bucket"):
     """A lazy dask DataFrame of the model's probability (and band) for every row of ddf, with ddf's
     index and partitions, plus the columns named in keep (e.g. the customer id) copied through.
 

@@ -365,7 +365,7 @@ class Model(Owned):
         return _frames.frame_from_dataframe(df, roles)
 
     @staticmethod
-    def _options(nthread, uncalibrated=False, unseen="error"):
+    def _options(nthread, uncalibrated=False, unseen="bucket"):
         if unseen not in UNSEEN:
             raise PropensityError(PROP_ERR_ARG, f"unseen must be 'error' or 'bucket', not {unseen!r}")
         opt = PredictOptions()
@@ -377,7 +377,7 @@ class Model(Owned):
 
     # ---- scoring ------------------------------------------------------------------------------
 
-    def score(self, X, ignore_extra=False, nthread=0, uncalibrated=False, unseen="error"):
+    def score(self, X, ignore_extra=False, nthread=0, uncalibrated=False, unseen="bucket"):
         """(probability float64[n], band int32[n], status int32[n]) for every row of X.
 
         X is a DataFrame (columns matched by name against the model's inputs; a missing input
@@ -386,9 +386,9 @@ class Model(Owned):
         order (categorical inputs as codes, see category_codes; float32 / float64 arrays with
         contiguous rows are read in place).  A row that cannot be scored (a non-finite number in
         an array, an invalid code) gets probability NaN, band 0 and its prop_status in status.
-        A category not seen in training (code -1 in an array) makes such a row, with
-        PROP_ERR_CATEGORY, unless unseen="bucket": then it is scored through the encoder's <other>
-        bucket (unseen_categories() lists such labels).  nthread 0 = all cores.  uncalibrated=True gives the ensemble's vote before its calibrator (and bands cut
+        A category not seen in training (code -1 in an array) is scored by default (unseen="bucket")
+        through the encoder's <other> bucket (unseen_categories() lists such labels); unseen="error"
+        makes such a row unscored instead, with PROP_ERR_CATEGORY.  nthread 0 = all cores.  uncalibrated=True gives the ensemble's vote before its calibrator (and bands cut
         from it): for diagnostics, not for call lists."""
         L, h = lib(), self._handle()
         opt = self._options(nthread, uncalibrated, unseen)
@@ -407,7 +407,7 @@ class Model(Owned):
                                          st.ctypes.data, ctypes.byref(opt)))
         return prob, band, st
 
-    def predict_proba(self, X, ignore_extra=False, nthread=0, uncalibrated=False, unseen="error"):
+    def predict_proba(self, X, ignore_extra=False, nthread=0, uncalibrated=False, unseen="bucket"):
         """Calibrated probability of the positive label per row (float64[n]; NaN for a row that
         cannot be scored).  X and unseen as for score(); uncalibrated=True: the vote before the
         calibrator."""
@@ -422,7 +422,7 @@ class Model(Owned):
                                          ctypes.byref(self._options(nthread, uncalibrated, unseen))))
         return prob
 
-    def bands(self, X, ignore_extra=False, nthread=0, unseen="error"):
+    def bands(self, X, ignore_extra=False, nthread=0, unseen="bucket"):
         """Band per row (int32[n], 1 = lowest .. n_bands; 0 = not scored).  X and unseen as for
         score()."""
         return self.score(X, ignore_extra, nthread, unseen=unseen)[1]
@@ -455,7 +455,7 @@ class Model(Owned):
     # ---- ranking ------------------------------------------------------------------------------
 
     def rank(self, X, by="probability", value_col=None, capacity=None, band_quota=None, ids=None, order="rank",
-             ignore_extra=False, nthread=0, unseen="error", out=None):
+             ignore_extra=False, nthread=0, unseen="bucket", out=None):
         """The call list, built by the library exactly as `propensity score` builds it: a DataFrame
         with the library's columns id, probability, band, rank, error, dialer_rank, selected (and
         value, expected_value when by="value"), indexed like X; with out= a path, the same list is
@@ -495,6 +495,8 @@ class Model(Owned):
             ro.band_quota = ctypes.cast(quota, ctypes.POINTER(ctypes.c_size_t))
             ro.nbands = self.n_bands
         po = self._options(nthread, unseen=unseen)
+        counts = (ctypes.c_size_t * max(1, len(self._inputs)))()
+        po.unseen_counts = ctypes.cast(counts, ctypes.POINTER(ctypes.c_size_t))
         lo = CalllistOptions()
         lib().prop_calllist_options_default(ctypes.byref(lo))
         lo.predict, lo.rank, lo.order = ctypes.pointer(po), ctypes.pointer(ro), ORDER[order]
@@ -505,6 +507,7 @@ class Model(Owned):
             frame = cl.to_dataframe(ids_s, value, X.index if is_df else pd.RangeIndex(n))
             if out is not None:
                 cl.write(out)
+        frame.attrs["unseen_categories"] = {name: int(counts[j]) for j, name in enumerate(self._inputs) if counts[j]}
         return frame
 
     def _rank_values(self, X, by, value_col, is_df):

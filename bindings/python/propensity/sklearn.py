@@ -37,7 +37,7 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
     (DataFrame X only), feature_importances_."""
 
     def __init__(self, recipe=None, target_name="target", positive=None, nthread=0, ignore=(), id=None,
-                 ignore_extra=False, unseen="error"):
+                 ignore_extra=False, unseen="bucket"):
         self.recipe = recipe
         self.target_name = target_name
         self.positive = positive
@@ -119,7 +119,7 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The positive class where its probability is >= 0.5, else the other class.  A row that
-        cannot be scored (predict_proba NaN, e.g. a category unseen in training under the default
+        cannot be scored (predict_proba NaN, e.g. a category unseen in training under
         unseen="error") has no class: PropensityError names the first such rows instead of
         counting them as the negative class."""
         p = self._positive_proba(X)

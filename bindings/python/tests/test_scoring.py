@@ -353,23 +353,27 @@ class Inputs(unittest.TestCase):
         df = self.calls.copy()
         df.loc[df.index[:3], c] = ["brand-new", "brand-new", "zzz"]
         self.assertEqual(self.m.unseen_categories(df), {c: ["brand-new", "zzz"]})
-        # by default such rows are not scored (PROP_ERR_CATEGORY); the others are as before
-        prob, band, st = self.m.score(df)
+        # strict: such rows are not scored (PROP_ERR_CATEGORY); the others are as before
+        prob, band, st = self.m.score(df, unseen="error")
         self.assertEqual(st[:3].tolist(), [_lib.PROP_ERR_CATEGORY] * 3)
         self.assertTrue(np.isnan(prob[:3]).all())
         self.assertEqual(band[:3].tolist(), [0, 0, 0])
         self.assertEqual(hexes(prob[3:]), hexes(self.p[3:]))
-        p = self.m.predict_proba(df, unseen="bucket")
-        self.assertTrue(np.isfinite(p).all())  # scored through the <other> bucket
+        p = self.m.predict_proba(df)  # by default: scored through the <other> bucket
+        self.assertTrue(np.isfinite(p).all())
         self.assertEqual(hexes(p[3:]), hexes(self.p[3:]))
+        self.assertEqual(hexes(self.m.predict_proba(df, unseen="bucket")), hexes(p))
         # the dense path gives the same: unseen labels are code -1
         X = self.m.to_dense(df)
         self.assertEqual(X[0, self.m.inputs.index(c)], -1.0)
-        self.assertEqual(hexes(self.m.predict_proba(X, unseen="bucket")), hexes(p))
-        self.assertTrue(np.isnan(self.m.predict_proba(X)[:3]).all())
-        r = self.m.rank(df, order="input")
+        self.assertEqual(hexes(self.m.predict_proba(X)), hexes(p))
+        self.assertTrue(np.isnan(self.m.predict_proba(X, unseen="error")[:3]).all())
+        r = self.m.rank(df, order="input", unseen="error")
         self.assertEqual(r["rank"].iloc[:3].tolist(), [0, 0, 0])
-        self.assertTrue((self.m.rank(df, order="input", unseen="bucket")["rank"] > 0).all())
+        self.assertIn("was not seen in training", r["error"].iloc[0])
+        r = self.m.rank(df, order="input")
+        self.assertTrue((r["rank"] > 0).all())
+        self.assertEqual(r.attrs["unseen_categories"], {c: 3})
         with self.assertRaises(PropensityError) as cm:
             self.m.score(df, unseen="ignore")
         self.assertEqual(cm.exception.status, "PROP_ERR_ARG")

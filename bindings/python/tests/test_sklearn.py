@@ -106,10 +106,12 @@ class Classifier(unittest.TestCase):
         self.assertAlmostEqual(sum(imp), 1.0)
         self.assertGreater(by_name["a"], by_name["b"])
         Xn = X.head(3).copy()
-        Xn.loc[Xn.index[0], "g"] = "z"  # unseen: no probability, so no class either
-        self.assertTrue(np.isnan(clf.predict_proba(Xn)[0]).all())
+        Xn.loc[Xn.index[0], "g"] = "z"  # unseen: scored through the bucket by default
+        self.assertTrue(np.isfinite(clf.predict_proba(Xn)).all())
+        strict = PropensityClassifier(recipe=_fixture.FAST_RECIPE, id="cid", unseen="error").fit(X, y)
+        self.assertTrue(np.isnan(strict.predict_proba(Xn)[0]).all())  # strict: no probability, so no class
         with self.assertRaises(PropensityError) as cm:
-            clf.predict(Xn)
+            strict.predict(Xn)
         self.assertIn("positions [0]", cm.exception.message)
         self.assertEqual(len(clf.predict(X.head(3))), 3)
 
