@@ -701,6 +701,50 @@ PROP_API int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop
                            size_t min_train_months, char **json);
 
 /* ---------------------------------------------------------------------------------------------
+ * Monitoring: does the model still hold for this month's rows?
+ * ------------------------------------------------------------------------------------------- */
+/*! Levels of drift, from the stability indices (thresholds in prop_monitor_options). */
+typedef enum prop_drift_level {
+  PROP_DRIFT_OK = 0,    /*!< below the watch threshold (default 0.1) */
+  PROP_DRIFT_WATCH = 1, /*!< from the watch threshold to below the act threshold (default 0.25) */
+  PROP_DRIFT_ACT = 2    /*!< at or above the act threshold */
+} prop_drift_level;
+
+/*! Options of prop_monitor().  Initialise with prop_monitor_options_default(). */
+typedef struct prop_monitor_options {
+  size_t struct_size;   /*!< set by prop_monitor_options_default() (see "Option structs" at the top) */
+  const char *target;   /*!< NULL (default): no outcomes.  Else the outcome column: the report adds the
+                             AUC and, per band, the observed rate against the band's range */
+  const char *positive; /*!< the positive label of target; NULL: the model's */
+  const char *time_col; /*!< NULL (default), or a column of periods: the report adds one entry per period
+                             (in sorted order), for a trend */
+  double watch, act;    /*!< drift thresholds of the stability indices; defaults 0.1 and 0.25 (0 <
+                             watch <= act, else PROP_ERR_ARG) */
+  int nthread;          /*!< scoring threads; 0 = all processors */
+  const char *data_path; /*!< the file f came from, recorded in the report (may be NULL) */
+} prop_monitor_options;
+
+PROP_API void prop_monitor_options_default(prop_monitor_options *opt);
+/*! 1 when model m keeps a reference of its training rows (models trained by this version and later),
+ *  0 when it does not (older model files), for prop_monitor(). */
+PROP_API int prop_model_has_reference(const prop_model *m);
+/*! prop_monitor(): compare the rows of f with model m's training rows.  The report (*json,
+ *  library-allocated: free it with prop_free()) holds the score's population stability index
+ *  (score_psi, over the training scores' deciles), each input's characteristic stability index
+ *  (inputs[], sorted by csi descending, each with its status ok, watch or act), the band shares against
+ *  the training's, and with opt->target the AUC and each band's observed rate with its Wilson 95%
+ *  interval against the band's range; with opt->time_col the same per period.  The schema is in
+ *  README "Monitoring".  Bins and smoothing: a stability index is sum (a - e) ln(a / e) over bins whose
+ *  shares are smoothed as (count + 0.5) / (rows + 0.5 bins), so empty bins stay finite; an unseen
+ *  category has a bin of its own.  *worst (may be NULL) gets the highest prop_drift_level of the
+ *  score and the inputs over all rows.  PROP_ERR_STATE for a model without a reference
+ *  (prop_model_has_reference()), PROP_ERR_SCHEMA naming an input (or the target, or the time
+ *  column) missing from f.  Rows that cannot be read or scored are left out and counted
+ *  (unscored_rows).  Thread-safe. */
+PROP_API int prop_monitor(const prop_model *m, const prop_frame *f, const prop_monitor_options *opt, char **json,
+                          int *worst);
+
+/* ---------------------------------------------------------------------------------------------
  * Bands and band tables
  * ------------------------------------------------------------------------------------------- */
 /*! The seven default edges: 0, .1, .2, .3, .4, .5, .7, 1. */
@@ -749,6 +793,8 @@ typedef struct prop_demo_options {
                                the same whatever range is written, so files split by month agree. */
   int with_outcomes;      /*!< 1 (default): write connected, accepted, installment_amount; 0: a call
                                list to score (no outcome columns) */
+  int drift;              /*!< 0 (default).  1: the customers drift from the story (monitoring's demo): a
+                               richer intake (incomes about 57% higher) and a card mix moved to platinum */
 } prop_demo_options;
 
 PROP_API void prop_demo_options_default(prop_demo_options *opt);

@@ -32,7 +32,8 @@ void cli_progress_init(void);
 void cli_progress_end(void);
 void print_band_table(FILE *out, const prop_band_row *rows, size_t nb, int with_connected);
 int print_backtest(const char *report, const char *json_path);
-int gen_files(const char *dir, const prop_demo_options *base);
+/* The demo's files in dir: history.csv, latest.csv, calllist.csv and, with_drift, drift.csv. */
+int gen_files(const char *dir, const prop_demo_options *base, int with_drift);
 /* On stderr, the rows scored through the <other> bucket per input (counts: one per input), if any. */
 void report_unseen(const prop_model *m, const size_t *counts);
 
@@ -44,6 +45,15 @@ int cmd_bands(args *a);
 int cmd_info(args *a);
 int cmd_importance(args *a);
 int cmd_compare(args *a);
+int cmd_monitor(args *a);
+/* Shared by the HTML pages (report_html.c): a number or string member of a JSON object (NaN / NULL when
+ * absent or of another type), and text escaped for HTML. */
+#include <jansson.h>
+double num(const json_t *o, const char *key);
+const char *str(const json_t *o, const char *key);
+void esc(FILE *o, const char *s);
+/* The HTML page of a prop_monitor() JSON report (monitor_html.c): malloc'd page, NULL on failure. */
+char *monitor_html(const char *json_text, size_t *len);
 /* The HTML report of a prop_compare() JSON report (report_html.c): malloc'd page, NULL on failure. */
 char *report_html(const char *json_text, size_t *len);
 #endif

@@ -197,24 +197,29 @@ int print_backtest(const char *report, const char *json_path) {
 
 /* The demo: history.csv (months 1..M-1, outcomes known), latest.csv (month M, outcomes known:
  * the month the band table is shown for), calllist.csv (month M+1, no outcomes: tonight's list). */
-int gen_files(const char *dir, const prop_demo_options *base) {
+int gen_files(const char *dir, const prop_demo_options *base, int with_drift) {
   char path[4096];
   prop_demo_options o = *base;
   size_t months = base->months;
   struct {
     const char *name;
     size_t first, count;
-    int outcomes;
-  } files[3] = {{"history.csv", 1, months - 1, 1}, {"latest.csv", months, 1, 1}, {"calllist.csv", months + 1, 1, 0}};
-  for (int i = 0; i < 3; i++) {
+    int outcomes, drift;
+  } files[4] = {{"history.csv", 1, months - 1, 1, 0},
+                {"latest.csv", months, 1, 1, 0},
+                {"calllist.csv", months + 1, 1, 0, 0},
+                {"drift.csv", months + 2, 1, 1, 1}}; /* a later month with a planted drift, for `monitor` */
+  for (int i = 0; i < 3 + (with_drift != 0); i++) {
     o.first_month = files[i].first;
     o.months = files[i].count;
     o.with_outcomes = files[i].outcomes;
+    o.drift = files[i].drift;
     snprintf(path, sizeof path, "%s/%s", dir, files[i].name);
     int st = prop_demo_write_csv(path, &o);
     if (st) return fail("gen", st);
     fprintf(stderr, "[info] wrote %s (months %zu..%zu, %zu customers a month%s)\n", path, files[i].first,
-            files[i].first + files[i].count - 1, o.customers_per_month, files[i].outcomes ? "" : ", no outcomes");
+            files[i].first + files[i].count - 1, o.customers_per_month,
+            files[i].drift ? ", drifted: richer, more platinum" : files[i].outcomes ? "" : ", no outcomes");
   }
   return 0;
 }

@@ -122,6 +122,7 @@ int cmd_backtest(args *a) {
 int cmd_gen(args *a) {
   const char *dir = arg_get(a, "--out-dir"), *seed = arg_get(a, "--seed"), *cust = arg_get(a, "--customers"),
              *months = arg_get(a, "--months");
+  int drift = arg_flag(a, "--drift");
   if (arg_leftover(a, "gen")) return 1;
   if (!dir || !*dir) return usage_error("gen", "--out-dir DIR is required");
   prop_demo_options o;
@@ -143,5 +144,5 @@ int cmd_gen(args *a) {
     fprintf(stderr, "propensity gen: cannot create %s: %s\n", dir, strerror(errno));
     return 5;
   }
-  return gen_files(dir, &o);
+  return gen_files(dir, &o, drift);
 }

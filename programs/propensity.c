@@ -244,9 +244,11 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"gen", cmd_gen, "--out-dir DIR [--seed N] [--customers N] [--months N]",
+    {"gen", cmd_gen, "--out-dir DIR [--seed N] [--customers N] [--months N] [--drift]",
      "Writes the synthetic demo campaign: DIR/history.csv (months 1..N-1), DIR/latest.csv (month N,\n"
      "with outcomes) and DIR/calllist.csv (month N+1, no outcomes).\n"
+     "  --drift           also DIR/drift.csv: month N+2 with outcomes and a planted drift (a richer\n"
+     "                    intake, more platinum cards), for `propensity monitor`\n"
      "  --out-dir DIR     the folder (created if missing)\n"
      "  --seed N          random seed (default 42); the same options give the same bytes\n"
      "  --customers N     customers called per month (default 4000)\n"
@@ -308,6 +310,20 @@ static const command commands[] = {
      "  --no-backtest     skip the monthly back-test\n"
      "  --json, --html    the two reports, written atomically: both or neither\n"},
     {"info", cmd_info, "--model MODEL", "Prints the model's metadata as JSON.\n"},
+    {"monitor", cmd_monitor,
+     "--model MODEL --data NEW.csv [--target COL] [--positive V] [--time-col COL] --json OUT.json\n"
+     "[--html OUT.html] [--fail-on watch|act] [--watch X] [--act Y] [--threads N]",
+     "Does the model still hold for these rows?  Compares them with the model's training rows: the\n"
+     "score's population stability index (PSI), each input's characteristic stability index (CSI),\n"
+     "the band shares; with outcomes the AUC and each band's observed rate against its range.\n"
+     "  --target COL      the outcome column: adds the AUC and the realised rate per band\n"
+     "  --positive V      its positive label (default: the model's)\n"
+     "  --time-col COL    one entry per period of COL, for a trend\n"
+     "  --json OUT        the report (schema in README \"Monitoring\"), written atomically\n"
+     "  --html OUT        also a self-contained page (written with the JSON: both or neither)\n"
+     "  --fail-on L       watch or act: exit 7 when the score or an input reaches that level\n"
+     "  --watch X --act Y the levels (default 0.1 and 0.25)\n"
+     "  --threads N       0 = all cores (default)\n"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -13,17 +13,17 @@
 #include "cli.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
-static double num(const json_t *o, const char *key) {
+double num(const json_t *o, const char *key) {
   const json_t *v = json_object_get(o, key);
   return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-static const char *str(const json_t *o, const char *key) {
+const char *str(const json_t *o, const char *key) {
   const json_t *v = json_object_get(o, key);
   return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static void esc(FILE *o, const char *s) {
+void esc(FILE *o, const char *s) {
   if (!s) return;
   for (; *s; s++) {
     switch (*s) {

@@ -200,8 +200,33 @@ expect_code "backtest with a one-class month" 0 "$cli" backtest --data "$work/bt
   --id customer_id --ignore installment_amount --time-col month --recipe "$recipe" --min-train-months 2
 grep -Eq '^ +9 +[0-9]+ +2 +0 +- ' "$work/out.txt" && ok "one-class month: AUC printed as -" ||
   no "one-class month: $(grep -E '^ +9 ' "$work/out.txt")"
+# monitoring: the demo's later month with a planted drift is flagged, the latest month is not
+expect_code "gen --drift" 0 "$cli" gen --out-dir "$work/drift" --customers 600 --months 3 --seed 5 --drift
+cmp -s "$work/demo/history.csv" "$work/drift/history.csv" && ok "--drift leaves the other files as they were" ||
+  no "--drift changed history.csv"
+expect_code "monitor the latest month" 0 "$cli" monitor --model "$work/m.bin" --data "$work/demo/latest.csv" \
+  --target accepted --time-col month --json "$work/mon.json" --html "$work/mon.html" --fail-on act
+grep -q '"score_psi"' "$work/mon.json" && grep -q '"periods"' "$work/mon.json" && ok "monitor JSON written" ||
+  no "monitor JSON: $(head -c 300 "$work/mon.json")"
+grep -q '<svg class="chart" id="chart-stability"' "$work/mon.html" && ok "monitor HTML with the bars" || no "monitor HTML"
+expect_code "monitor the drifted month: exit 7 at act" 7 "$cli" monitor --model "$work/m.bin" \
+  --data "$work/drift/drift.csv" --json "$work/mon2.json" --fail-on act
+has "the drift is named" "$work/err.txt" "drift at level act"
+grep -q '"status": "act"' "$work/mon2.json" && ok "the drifted month's report says act" || no "drifted report"
+expect_code "monitor without --fail-on exits 0" 0 "$cli" monitor --model "$work/m.bin" --data "$work/drift/drift.csv" \
+  --json "$work/mon3.json"
+expect_code "monitor: a missing input is named" 2 "$cli" monitor --model "$work/m.bin" \
+  --data "$work/no_id_col.csv" --json "$work/mon4.json"
+cut -d, -f1-3 "$work/demo/latest.csv" >"$work/short.csv"
+expect_code "monitor: a month without an input" 2 "$cli" monitor --model "$work/m.bin" --data "$work/short.csv" \
+  --json "$work/mon4.json"
+has "... named" "$work/err.txt" "gender' is not in the header"
+[ -e "$work/mon4.json" ] && no "no report on failure" || ok "no report on failure"
+expect_code "monitor: --fail-on maybe" 1 "$cli" monitor --model "$work/m.bin" --data "$work/demo/latest.csv" \
+  --json "$work/mon4.json" --fail-on maybe
+
 # every command explains itself; the README's synopsis is the program's
-for c in gen train score bands backtest importance compare info; do
+for c in gen train score bands backtest importance compare info monitor; do
   expect_code "$c --help" 0 "$cli" "$c" --help
   has "$c --help: usage" "$work/out.txt" "propensity $c"
 done
@@ -209,7 +234,7 @@ done
   grep -v '^propensity \(version\|COMMAND\)' >"$work/usage.txt"
 awk '/^## The command-line program/ {sec = 1; next} sec && /^```/ {if (inblk) exit; inblk = 1; next} inblk' \
   "$src_dir/README.md" >"$work/readme_usage.txt"
-[ "$(grep -c '^propensity ' "$work/usage.txt")" = 8 ] && ok "--help lists 8 commands" || no "--help: $(cat "$work/usage.txt")"
+[ "$(grep -c '^propensity ' "$work/usage.txt")" = 9 ] && ok "--help lists 9 commands" || no "--help: $(cat "$work/usage.txt")"
 cmp -s "$work/usage.txt" "$work/readme_usage.txt" && ok "README synopsis = propensity --help" ||
   no "README synopsis differs: $(diff "$work/usage.txt" "$work/readme_usage.txt" | head -n 6)"
 

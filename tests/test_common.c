@@ -164,7 +164,7 @@ static void check_struct(const char *name) {
 static void test_struct_layout(void **state) {
   (void)state;
   static const char *const names[] = {"prop_csv_options", "prop_train_options", "prop_predict_options",
-                                      "prop_rank_options", "prop_calllist_options", "prop_writer_options", "prop_band_row", "prop_demo_options",
+                                      "prop_rank_options", "prop_calllist_options", "prop_writer_options", "prop_monitor_options", "prop_band_row", "prop_demo_options",
                                       "prop_compare_options"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) check_struct(names[i]);
   size_t off = 99, size = 0;

@@ -39,6 +39,10 @@ static const field_info k_fields[] = {
     STRUCT(prop_writer_options) FIELD(prop_writer_options, struct_size) FIELD(prop_writer_options, delimiter)
     FIELD(prop_writer_options, inputs) FIELD(prop_writer_options, n_inputs) FIELD(prop_writer_options, mode)
 
+    STRUCT(prop_monitor_options) FIELD(prop_monitor_options, struct_size) FIELD(prop_monitor_options, target)
+    FIELD(prop_monitor_options, positive) FIELD(prop_monitor_options, time_col) FIELD(prop_monitor_options, watch)
+    FIELD(prop_monitor_options, act) FIELD(prop_monitor_options, nthread) FIELD(prop_monitor_options, data_path)
+
     STRUCT(prop_band_row) FIELD(prop_band_row, band) FIELD(prop_band_row, lo) FIELD(prop_band_row, hi)
     FIELD(prop_band_row, count) FIELD(prop_band_row, share) FIELD(prop_band_row, positives)
     FIELD(prop_band_row, success_rate) FIELD(prop_band_row, success_lo) FIELD(prop_band_row, success_hi)
@@ -48,7 +52,7 @@ static const field_info k_fields[] = {
     STRUCT(prop_demo_options) FIELD(prop_demo_options, struct_size) FIELD(prop_demo_options, seed)
     FIELD(prop_demo_options, customers_per_month) FIELD(prop_demo_options, months)
     FIELD(prop_demo_options, missing_rate) FIELD(prop_demo_options, first_month)
-    FIELD(prop_demo_options, with_outcomes)
+    FIELD(prop_demo_options, with_outcomes) FIELD(prop_demo_options, drift)
 
     STRUCT(prop_compare_options) FIELD(prop_compare_options, struct_size) FIELD(prop_compare_options, train)
     FIELD(prop_compare_options, test_frac) FIELD(prop_compare_options, seed) FIELD(prop_compare_options, batch_runs)

@@ -65,6 +65,11 @@ void pp_demo_month_rng(pp_rng *r, uint64_t seed, size_t month) {
 
 void pp_demo_draw(pp_rng *r, size_t month, size_t index, size_t per_month, double missing_rate,
                   pp_demo_customer *c) {
+  pp_demo_draw_drift(r, month, index, per_month, missing_rate, 0, c);
+}
+
+void pp_demo_draw_drift(pp_rng *r, size_t month, size_t index, size_t per_month, double missing_rate, int drift,
+                        pp_demo_customer *c) {
   memset(c, 0, sizeof *c);
   c->id = (uint64_t)(month - 1) * (uint64_t)per_month + (uint64_t)index + 1;
   c->month = month;
@@ -85,10 +90,12 @@ void pp_demo_draw(pp_rng *r, size_t month, size_t index, size_t per_month, doubl
   c->education = u_edu < 0.35 ? 0 : u_edu < 0.75 ? 1 : u_edu < 0.95 ? 2 : 3;
   static const double edu_bonus[4] = {0.0, 0.25, 0.45, 0.60};
   double years = (double)(c->age - 21);
+  /* the planted drift (monitoring's demo): a richer intake, and a card mix that moves to platinum beyond
+   * what the richer incomes alone would give */
   double log_inc = 7.78 + edu_bonus[c->education] + 0.02 * (years < 25.0 ? years : 25.0) -
-                   (c->age > 62 ? 0.25 : 0.0) + 0.35 * z_inc;
+                   (c->age > 62 ? 0.25 : 0.0) + 0.35 * z_inc + (drift ? 0.45 : 0.0);
   c->income = clampd(round_to(demo_exp(log_inc), 10.0), 500.0, 60000.0);
-  double card_score = log_inc + 0.25 * z_card;
+  double card_score = log_inc + 0.25 * z_card + (drift ? 0.35 : 0.0);
   c->card_type = card_score < 8.19 ? PP_DEMO_CLASSIC : card_score < 8.78 ? PP_DEMO_GOLD : PP_DEMO_PLATINUM;
   static const double limit_mult[3] = {1.5, 2.5, 4.0};
   c->credit_limit =
@@ -227,7 +234,7 @@ int prop_demo_write_csv(const char *path, const prop_demo_options *opt) {
     pp_demo_month_rng(&rng, opt->seed, m);
     for (size_t i = 0; !bad && i < opt->customers_per_month; i++) {
       pp_demo_customer c;
-      pp_demo_draw(&rng, m, i, opt->customers_per_month, opt->missing_rate, &c);
+      pp_demo_draw_drift(&rng, m, i, opt->customers_per_month, opt->missing_rate, opt->drift, &c);
       char *p = line;
       p = put_u64(p, c.id);
       *p++ = ',';

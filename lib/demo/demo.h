@@ -37,6 +37,10 @@ void pp_demo_month_rng(pp_rng *r, uint64_t seed, size_t month);
  * columns are written. */
 void pp_demo_draw(pp_rng *r, size_t month, size_t index, size_t per_month, double missing_rate,
                   pp_demo_customer *c);
+/* The same draws with the monitoring demo's planted drift when drift != 0: incomes up by about 57%
+ * (log-income + 0.45) and the card mix moved further to platinum (card score + 0.35). */
+void pp_demo_draw_drift(pp_rng *r, size_t month, size_t index, size_t per_month, double missing_rate, int drift,
+                        pp_demo_customer *c);
 const char *pp_demo_card_name(int card_type);
 const char *pp_demo_education_name(int education);
 

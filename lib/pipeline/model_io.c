@@ -8,6 +8,7 @@
  *   ENSM  voting, member names and weights
  *   Mnnn  member nnn's own payload (its family's save/load)
  *   CALB  calibrator      BAND  band edges
+ *   REFS  the training rows' reference for monitoring (lib/monitor; absent in older files)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,18 +33,20 @@ static int save_stages(const prop_model *m, pp_buf *bufs) {
   PP_TRY(pp_calibrator_save(m->calib, &bufs[S_CALB]));
   PP_TRY(pp_bands_save(&m->bands, &bufs[S_BAND]));
   for (size_t j = 0; j < m->nmem; j++) PP_TRY(m->mem[j].ops->save(m->mem[j].model, &bufs[S_FIXED + j]));
-  for (size_t s = 0; s < S_FIXED + m->nmem; s++) PP_TRY(pp_buf_status(&bufs[s]));
+  if (m->ref) PP_TRY(pp_reference_save(m->ref, &bufs[S_FIXED + m->nmem]));
+  for (size_t s = 0; s < S_FIXED + m->nmem + (m->ref != NULL); s++) PP_TRY(pp_buf_status(&bufs[s]));
   return 0;
 }
 
 int pp_model_serialize(const prop_model *m, pp_buf *out) {
-  size_t ns = S_FIXED + m->nmem;
+  size_t ns = S_FIXED + m->nmem + (m->ref != NULL); /* the reference last, when the model has one */
   pp_buf *bufs = pp_calloc(ns, sizeof *bufs);
   pp_section *secs = pp_calloc(ns, sizeof *secs);
   int rc = (!bufs || !secs) ? PROP_ERR_NOMEM : save_stages(m, bufs);
   if (!rc) {
     for (size_t s = 0; s < ns; s++) {
       if (s < S_FIXED) memcpy(secs[s].tag, k_tags[s], 5);
+      else if (s == S_FIXED + m->nmem) memcpy(secs[s].tag, "REFS", 5);
       else snprintf(secs[s].tag, sizeof secs[s].tag, "M%03u", (unsigned)((s - S_FIXED) % 1000));
       secs[s].data = bufs[s].data;
       secs[s].len = bufs[s].len;
@@ -131,6 +134,10 @@ static int load_body(const pp_section *secs, size_t ns, const char *source, prop
   PP_TRY(pp_rd_end(&sr.rd));
   PP_TRY(open_section(&sr, "BAND", NULL));
   PP_TRY(pp_bands_load(&sr.rd, &m->bands));
+  PP_TRY(pp_rd_end(&sr.rd));
+  if (!pp_bundle_find(secs, ns, "REFS")) return 0; /* written before monitoring existed */
+  PP_TRY(open_section(&sr, "REFS", NULL));
+  PP_TRY(pp_reference_load(&sr.rd, m->schema, m->bands.n, &m->ref));
   return pp_rd_end(&sr.rd);
 }
 

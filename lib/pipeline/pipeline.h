@@ -14,6 +14,7 @@
 #include "encode/encoder.h"
 #include "ensemble/vote.h"
 #include "models/member.h"
+#include "monitor/reference.h"
 
 /* How a recipe picks and weighs its vote's members (the vote kinds are lib/ensemble's PP_VOTE_*, the
  * calibrators lib/calibrate's PP_CALIB_*). */
@@ -64,6 +65,7 @@ struct prop_model {
   pp_vote *vote;          /* ensemble                               (ENSM) */
   pp_calibrator *calib;   /* calibrate                              (CALB) */
   pp_bands bands;         /* bands                                  (BAND) */
+  pp_reference *ref;      /* monitor: the training rows' reference  (REFS; NULL in older files) */
   char *recipe_json;      /*                                        (RCPE) */
   char *meta_json;        /*                                        (META) */
 };

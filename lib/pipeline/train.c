@@ -8,6 +8,8 @@
  *   weigh        the vote weights (equal, fixed, or fitted on the OOF predictions: non-negative,
  *                summing to one; a member left with weight 0 is dropped) and the OOF vote;
  *   calibrate    the calibrator, fitted on the OOF vote;
+ *   reference    what monitoring compares later months with (lib/monitor): the inputs' and the OOF
+ *                calibrated probabilities' distributions;
  *   refit        the encoders and the kept members refitted on all training rows;
  *   report       the model's metadata (train_report.c). */
 #include <math.h>
@@ -316,6 +318,13 @@ static int step_calibrate(train_job *job) {
   return 0;
 }
 
+/* ---- reference -------------------------------------------------------------------------------------- */
+/* What monitoring compares later months with: the training rows' inputs and their out-of-fold calibrated
+ * probabilities (the scores of rows the model was not fitted on, as next month's rows will be). */
+static int step_reference(train_job *job) {
+  return pp_reference_fit(job->ts.schema, job->ts.raw, job->ts.n, job->cal, &job->m->bands, &job->m->ref);
+}
+
 /* ---- refit ------------------------------------------------------------------------------------------ */
 static int refit_members(train_job *job, const float *X) {
   prop_model *m = job->m;
@@ -374,6 +383,7 @@ static int run_steps(train_job *job, const prop_frame *f) {
   job->m->bands = job->r->bands;
   PP_TRY(step_weigh(job));
   PP_TRY(step_calibrate(job));
+  PP_TRY(step_reference(job));
   PP_TRY(step_refit(job));
   job->m->schema = job->ts.schema; /* the model owns the schema from here */
   job->ts.schema = NULL;
@@ -419,6 +429,7 @@ void prop_model_free(prop_model *m) {
   pp_encoder_free(m->enc);
   pp_vote_free(m->vote);
   pp_calibrator_free(m->calib);
+  pp_reference_free(m->ref);
   free(m->recipe_json);
   free(m->meta_json);
   free(m);

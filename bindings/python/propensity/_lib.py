@@ -137,6 +137,20 @@ class WriterOptions(ctypes.Structure):
 ORDER = {"rank": 0, "input": 1}  # prop_list_order
 
 
+class MonitorOptions(ctypes.Structure):
+    _c_name_ = "prop_monitor_options"
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("target", ctypes.c_char_p),
+        ("positive", ctypes.c_char_p),
+        ("time_col", ctypes.c_char_p),
+        ("watch", ctypes.c_double),
+        ("act", ctypes.c_double),
+        ("nthread", ctypes.c_int),
+        ("data_path", ctypes.c_char_p),
+    ]
+
+
 class BandRow(ctypes.Structure):
     _c_name_ = "prop_band_row"
     _fields_ = [
@@ -167,6 +181,7 @@ class DemoOptions(ctypes.Structure):
         ("missing_rate", ctypes.c_double),
         ("first_month", ctypes.c_size_t),
         ("with_outcomes", ctypes.c_int),
+        ("drift", ctypes.c_int),
     ]
 
 
@@ -257,6 +272,10 @@ _DECLS = {
     "prop_writer_open": (_int, [_cp, ctypes.POINTER(WriterOptions), _pvp]),
     "prop_writer_commit": (_int, [_vp]),
     "prop_writer_abort": (None, [_vp]),
+    "prop_monitor_options_default": (None, [ctypes.POINTER(MonitorOptions)]),
+    "prop_model_has_reference": (_int, [_vp]),
+    "prop_monitor": (_int, [_vp, _vp, ctypes.POINTER(MonitorOptions), ctypes.POINTER(ctypes.c_void_p),
+                            ctypes.POINTER(ctypes.c_int)]),
     "prop_band_table": (_int, [_vp, _vp, _vp, _sz, _vp, _sz, ctypes.POINTER(BandRow), _psz]),
     "prop_metric_auc": (_int, [_vp, _vp, _sz, ctypes.POINTER(ctypes.c_double)]),
     "prop_demo_options_default": (None, [ctypes.POINTER(DemoOptions)]),
@@ -324,7 +343,8 @@ def _declare(lib):
         fn.argtypes = args
 
 
-STRUCTS = (TrainOptions, PredictOptions, RankOptions, CalllistOptions, WriterOptions, BandRow, DemoOptions)
+STRUCTS = (TrainOptions, PredictOptions, RankOptions, CalllistOptions, WriterOptions, MonitorOptions, BandRow,
+           DemoOptions)
 
 
 def _check_view(lib, path):

@@ -9,7 +9,8 @@ import pandas as pd
 
 from . import _frames
 from ._lib import (COL_CATEGORICAL, LOG_FN, PROGRESS_FN, PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_STATE, PROP_ERR_VALUE,
-                   ORDER, RANK_PROBABILITY, RANK_VALUE, BandRow, CalllistOptions, DemoOptions, Owned, PredictOptions,
+                   ORDER, RANK_PROBABILITY, RANK_VALUE, BandRow, CalllistOptions, DemoOptions, MonitorOptions, Owned,
+                   PredictOptions,
                    PropensityError, UNSEEN, RankOptions, TrainOptions, WriterOptions, c_free, check, decode, encode,
                    encode_path, lib)
 
@@ -584,6 +585,40 @@ class Model(Owned):
             return
         with self._frame(df, extra) as f:
             check(L.prop_calllist_add(cl.handle, f.handle, None if value is None else value.ctypes.data))
+
+    # ---- monitoring -----------------------------------------------------------------------------
+
+    @property
+    def has_reference(self):
+        """True when the model keeps a reference of its training rows (monitor() needs it)."""
+        return bool(lib().prop_model_has_reference(self._handle()))
+
+    def monitor(self, df, target=None, positive=None, time_col=None, watch=0.1, act=0.25, nthread=0):
+        """Does the model still hold for df's rows?  The report of `propensity monitor` as a dict
+        (README "Monitoring"): the score's PSI, each input's CSI (inputs sorted by csi, each with a
+        status ok / watch / act), the band shares against the training's; with target the AUC and each
+        band's observed rate against its range; with time_col one entry per period.  The worst level of
+        all rows is report["status"]."""
+        cols = [str(c) for c in df.columns]
+        for name, what in ((target, "target"), (time_col, "time column")):
+            if name is not None and name not in cols:
+                raise PropensityError(PROP_ERR_SCHEMA, f"{what} '{name}' not found in the DataFrame")
+        self._check_columns(df, ignore_extra=True)
+        o = MonitorOptions()
+        L = lib()
+        L.prop_monitor_options_default(ctypes.byref(o))
+        o.target, o.positive, o.time_col = encode(target, "target"), encode(positive, "label"), encode(time_col)
+        o.watch, o.act, o.nthread = float(watch), float(act), int(nthread)
+        extra = [(target, "target")] if target is not None else []
+        if time_col is not None and time_col not in self._inputs:
+            extra.append((time_col, "auto"))
+        out, worst = ctypes.c_void_p(), ctypes.c_int()
+        with self._frame(df, extra) as f:
+            check(L.prop_monitor(self._handle(), f.handle, ctypes.byref(o), ctypes.byref(out), ctypes.byref(worst)))
+        try:
+            return json.loads(ctypes.string_at(out.value).decode())
+        finally:
+            c_free(out)
 
     # ---- evaluation and explanation ---------------------------------------------------------
 

@@ -47,6 +47,20 @@ class CliAgreement(unittest.TestCase):
         # single-threaded, other block sizes: the same bits
         self.assertEqual(hexes(self.m.predict_proba(X, nthread=1)), hexes(cli_p))
 
+    def test_monitor_matches_cli(self):
+        out = self.d.dir / "monitor.json"
+        _fixture.run_cli("monitor", "--model", self.d.model, "--data", self.d.latest, "--target", "accepted",
+                         "--time-col", "month", "--json", out)
+        cli = json.loads(out.read_text())
+        self.assertTrue(self.m.has_reference)
+        mine = self.m.monitor(_fixture.read_csv(self.d.latest), target="accepted", time_col="month")
+        for key in ("score_psi", "status", "inputs", "bands", "outcome", "periods", "rows", "reference_rows"):
+            self.assertEqual(mine[key], cli[key], key)
+        with self.assertRaises(PropensityError) as cm:
+            self.m.monitor(_fixture.read_csv(self.d.latest).drop(columns=["income"]))
+        self.assertEqual(cm.exception.status, "PROP_ERR_SCHEMA")
+        self.assertIn("income", str(cm.exception))
+
     def test_uncalibrated_vote(self):
         # the vote before the isotonic calibrator: the same on both input paths, different from the calibrated
         # probabilities, and mapped onto them by a non-decreasing function
