@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh build/release
 cli=build/release/bin/propensity
-$cli gen --out-dir demo
+$cli gen --out-dir demo --drift
 time $cli train --data demo/history.csv --target accepted --id customer_id --ignore installment_amount \
   --connected connected --time-col month --recipe models/installment.json --out demo/installment.model
 echo
@@ -29,3 +29,15 @@ echo
 $cli score --model demo/installment.model --data demo/calllist.csv --out demo/ranked.csv
 echo "== top of tonight's call list (demo/ranked.csv) =="
 head -n 11 demo/ranked.csv | cut -d, -f1-7 | column -t -s,
+echo
+echo "== does the model still hold? (propensity monitor against the training rows) =="
+echo "-- month 6, as the history was: --"
+$cli monitor --model demo/installment.model --data demo/latest.csv --target accepted --json demo/monitor_latest.json \
+  --html demo/monitor_latest.html --fail-on act
+echo "-- month 8, with a planted drift (richer customers, more platinum cards): --"
+if $cli monitor --model demo/installment.model --data demo/drift.csv --target accepted --json demo/monitor_drift.json \
+  --html demo/monitor_drift.html --fail-on act; then
+  echo "monitor did not flag the drifted month" >&2; exit 1
+else
+  echo "(exit status 7: a nightly job would stop this list; see demo/monitor_drift.html)"
+fi
