@@ -38,6 +38,18 @@ void out_abort(out_file *o);
 int write_atomic_n(const char *cmd, size_t n, const char *const *paths, const char *const *data, const size_t *len);
 int write_atomic(const char *cmd, const char *path, const char *data, size_t len);
 char **split_list(const char *s, size_t *n, char **storage);
+/* A growing buffer of NUL-terminated strings, addressed by offset (cmd_score.c). */
+typedef struct text_buf {
+  char *p;
+  size_t len, cap;
+} text_buf;
+/* Append s; *off gets its offset.  -1 when memory runs out. */
+int text_add(text_buf *t, const char *s, size_t *off);
+/* Write s as one CSV field (quoted when it holds a comma, quote or line break; nothing for NULL). */
+void csv_field(FILE *fp, const char *s);
+/* The reason of a row refused for a category its model never saw: file:row:column and the label,
+ * into msg.  0 when no input of the row is such a category (then the generic reason is used). */
+int unseen_reason(const prop_model *m, const prop_frame *chunk, size_t i, const char *data, char *msg, size_t cap);
 void cli_log(void *user, int level, const char *msg);
 int cli_progress(void *user, const char *stage, size_t done, size_t total);
 void cli_progress_init(void);
@@ -54,6 +66,9 @@ int cmd_bands(args *a);
 int cmd_info(args *a);
 int cmd_importance(args *a);
 int cmd_compare(args *a);
+int cmd_contact_fit(args *a);
+int cmd_contact_best(args *a);
+int cmd_plan(args *a);
 /* The HTML report of a prop_compare() JSON report (report_html.c): malloc'd page, NULL on failure. */
 char *report_html(const char *json_text, size_t *len);
 #endif

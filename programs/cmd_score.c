@@ -14,13 +14,7 @@
 
 #define CHUNK_ROWS 65536
 
-/* A growing buffer of NUL-terminated strings, addressed by offset. */
-typedef struct text_buf {
-  char *p;
-  size_t len, cap;
-} text_buf;
-
-static int text_add(text_buf *t, const char *s, size_t *off) {
+int text_add(text_buf *t, const char *s, size_t *off) {
   size_t l = strlen(s) + 1;
   if (l > SIZE_MAX - t->len) return -1;
   if (t->len + l > t->cap) {
@@ -131,8 +125,7 @@ static void invert_permutation(size_t *a, size_t n) {
   for (size_t i = 0; i < n; i++) a[i] &= ~mark;
 }
 
-/* Write s as one CSV field (quoted when it holds a comma, quote or line break). */
-static void csv_field(FILE *fp, const char *s) {
+void csv_field(FILE *fp, const char *s) {
   if (!s) return;
   if (!strpbrk(s, ",\"\r\n")) {
     fputs(s, fp);
@@ -179,9 +172,7 @@ static int write_output(const char *path, const out_rows *o, size_t *order, cons
   return out_commit(&of) ? 5 : 0;
 }
 
-/* The reason of a row refused for a category its model never saw: file:row:column and the label.
- * 0 when no input of the row is such a category (then the generic reason is used). */
-static int unseen_reason(const prop_model *m, const prop_frame *chunk, size_t i, const char *data, char *msg,
+int unseen_reason(const prop_model *m, const prop_frame *chunk, size_t i, const char *data, char *msg,
                          size_t cap) {
   for (size_t j = 0; j < prop_model_n_inputs(m); j++) {
     if (prop_model_input_type(m, j) != PROP_COL_CATEGORICAL) continue;
