@@ -752,8 +752,10 @@ PROP_API void prop_plan_input_default(prop_plan_input *in);
 typedef struct prop_plan_options {
   size_t struct_size;      /*!< sizeof(prop_plan_options): set by the default; checked */
   size_t exact_max_rows;   /*!< the exact assignment runs when the rows that compete for capacity
-                                are at most this many (default 200000; 0 = never); the greedy one
-                                always runs, and the plan is the better of the two */
+                                (whose best call in a capacitated tier beats their best without a
+                                limit) are at most this many (default 50000, about 3 s; its time grows
+                                with their square; 0 = never); the greedy one always runs, and the plan
+                                is the exact one when it ran */
   int nthread;             /*!< threads (0 = all processors) */
 } prop_plan_options;
 

@@ -420,7 +420,7 @@ static const command commands[] = {
      "                    VICIdial lead file per slot with calls (DAY_HH.txt, format stdrankowner)\n"
      "  --value-col C     the value of an acceptance (default 1: expected acceptances)\n"
      "  --unseen U        error (default) or bucket, as for score\n"
-     "  --exact-max-rows N  the exact assignment runs up to N competing rows (default 200000)\n"
+     "  --exact-max-rows N  the exact assignment runs up to N competing rows (default 50000)\n"
      "  --threads N       0 = all cores (default)\n"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

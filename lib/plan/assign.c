@@ -90,46 +90,53 @@ static void sift_down(entry *h, size_t n, size_t q) {
   }
 }
 
-/* The greedy plan into choice[] (tier -1: not called); the plannable rows are those with
- * ok[i]. */
-static int greedy(ctx *c, const unsigned char *ok, option *choice) {
+/* Every plannable row's best option with no resource full yet, on nthread threads (each row on its
+ * own: the same for any count). */
+static void first_options(const ctx *c, const unsigned char *ok, option *choice, int nthread) {
+#pragma omp parallel for num_threads(nthread) schedule(static)
+  for (size_t i = 0; i < c->n; i++)
+    choice[i] = ok[i] ? best_option(c, i, c->full, 0) : (option){-1.0, -1, -1, -1};
+}
+
+/* The greedy plan into choice[] (tier -1: not called); the plannable rows are those with ok[i]. */
+static int greedy(ctx *c, const unsigned char *ok, option *choice, int nthread) {
   entry *heap = pp_malloc_array(c->n + 1, sizeof *heap);
   long *load = pp_calloc(c->R + 1, sizeof *load);
-  if (!heap || !load) {
+  option *next = pp_malloc_array(c->n + 1, sizeof *next);
+  if (!heap || !load || !next) {
     free(heap);
     free(load);
+    free(next);
     return PROP_ERR_NOMEM;
   }
+  first_options(c, ok, next, nthread);
   size_t nh = 0;
   for (size_t i = 0; i < c->n; i++) {
     choice[i] = (option){-1.0, -1, -1, -1};
-    if (!ok[i]) continue;
-    choice[i] = best_option(c, i, c->full, 0);
-    if (choice[i].tier >= 0) heap[nh++] = (entry){choice[i].ev, (uint32_t)i};
-    choice[i].tier = -1; /* not called until popped */
+    if (next[i].tier >= 0) heap[nh++] = (entry){next[i].ev, (uint32_t)i};
   }
   for (size_t q = nh / 2; q-- > 0;) sift_down(heap, nh, q);
   while (nh) {
     size_t i = heap[0].row;
-    option o = best_option(c, i, c->full, 0); /* the same as when pushed unless a resource filled */
-    if (o.tier < 0) { /* nothing left for it */
-      heap[0] = heap[--nh];
-      sift_down(heap, nh, 0);
-      continue;
+    option o = next[i];
+    if (o.res >= 0 && c->full[o.res]) { /* its resource filled meanwhile: back in with the next best */
+      o = next[i] = best_option(c, i, c->full, 0);
+      if (o.tier >= 0) {
+        heap[0].ev = o.ev;
+        sift_down(heap, nh, 0);
+        continue;
+      }
+    } else {
+      choice[i] = o;
+      if (o.res >= 0 && ++load[o.res] >= c->cap[o.res]) c->full[o.res] = 1;
     }
-    if (o.ev < heap[0].ev) { /* its option filled: back in with the next best */
-      heap[0].ev = o.ev;
-      sift_down(heap, nh, 0);
-      continue;
-    }
-    choice[i] = o;
-    if (o.res >= 0 && ++load[o.res] >= c->cap[o.res]) c->full[o.res] = 1;
     heap[0] = heap[--nh];
     sift_down(heap, nh, 0);
   }
   for (size_t r = 0; r < c->R; r++) c->full[r] = c->cap[r] == 0; /* as it was for the next user */
   free(heap);
   free(load);
+  free(next);
   return 0;
 }
 
@@ -330,7 +337,7 @@ void prop_plan_options_default(prop_plan_options *opt) {
   if (!opt) return;
   memset(opt, 0, sizeof *opt);
   opt->struct_size = sizeof *opt;
-  opt->exact_max_rows = 200000;
+  opt->exact_max_rows = 50000;
 }
 
 void prop_plan_free(prop_plan *p) {
@@ -473,7 +480,7 @@ static double total_ev(const option *choice, size_t n) {
 
 /* Greedy, then exact when small enough; choice gets the better (exact unless it lost to rounding). */
 static int assign_rows(ctx *c, const unsigned char *ok, const prop_plan_options *o, option *choice, pp_plan_stats *st) {
-  PP_TRY(greedy(c, ok, choice));
+  PP_TRY(greedy(c, ok, choice, pp_threads(o->nthread)));
   st->greedy = total_ev(choice, c->n);
   st->exact = NAN;
   st->method = "greedy";

@@ -3,7 +3,8 @@
  * alternative (their best call without a capacity, or no call) as a node F of infinite capacity and
  * gain 0.  Row j is inserted by the cheapest path: j enters node n1 (cost -gain), then one row of
  * n1 moves on to n2 (cost: its gain in n1 less its gain in n2), ... until a node with room.  The arc
- * r -> r' costs the least loss over r's rows, kept per pair and refreshed when r's rows change.
+ * r -> r' costs the least loss over r's rows, kept per pair: a row entering r updates r's arcs, a
+ * row leaving r rescans only the arcs it was the cheapest mover of.
  * After each insertion the assignment is optimal for the rows inserted (no negative cycle is ever
  * created), so after the last it is optimal: the LP of this transportation problem has integral
  * vertices, and this is its optimum. */
@@ -28,26 +29,22 @@ typedef struct flow {
 
 static double g_of(const flow *f, size_t j, size_t node) { return node == f->R ? 0.0 : f->gain[j * f->R + node]; }
 
-static void refresh(flow *f, size_t r) {
-  double *arc = f->arc + r * f->N;
-  long *who = f->who + r * f->N;
-  for (size_t v = 0; v < f->N; v++) {
-    arc[v] = INFINITY;
-    who[v] = -1;
-  }
+/* The arc r -> v from scratch over r's rows. */
+static void refresh_arc(flow *f, size_t r, size_t v) {
+  double best = INFINITY;
+  long who = -1;
   for (size_t q = 0; q < f->nmem[r]; q++) {
     size_t x = f->mem[r][q];
-    double here = g_of(f, x, r);
-    for (size_t v = 0; v < f->N; v++) {
-      double there = g_of(f, x, v);
-      if (v == r || there == -INFINITY) continue;
-      double c = here - there;
-      if (c < arc[v] || (c == arc[v] && (long)x < who[v])) {
-        arc[v] = c;
-        who[v] = (long)x;
-      }
+    double there = g_of(f, x, v);
+    if (there == -INFINITY) continue;
+    double c = g_of(f, x, r) - there;
+    if (c < best || (c == best && (long)x < who)) {
+      best = c;
+      who = (long)x;
     }
   }
+  f->arc[r * f->N + v] = best;
+  f->who[r * f->N + v] = who;
 }
 
 static void leave(flow *f, size_t x) {
@@ -57,6 +54,8 @@ static void leave(flow *f, size_t x) {
   f->mem[r][f->pos[x]] = last;
   f->pos[last] = f->pos[x];
   f->assign[x] = -1;
+  for (size_t v = 0; v < f->N; v++) /* the arcs x was the cheapest mover of */
+    if (f->who[(size_t)r * f->N + v] == (long)x) refresh_arc(f, (size_t)r, v);
 }
 
 static void enter(flow *f, size_t x, size_t node) {
@@ -64,6 +63,17 @@ static void enter(flow *f, size_t x, size_t node) {
   f->pos[x] = f->nmem[node];
   f->mem[node][f->nmem[node]++] = x;
   f->assign[x] = (long)node;
+  double here = g_of(f, x, node);
+  for (size_t v = 0; v < f->N; v++) {
+    double there = g_of(f, x, v), *arc = &f->arc[node * f->N + v];
+    long *who = &f->who[node * f->N + v];
+    if (v == node || there == -INFINITY) continue;
+    double c = here - there;
+    if (c < *arc || (c == *arc && (long)x < *who)) {
+      *arc = c;
+      *who = (long)x;
+    }
+  }
 }
 
 /* Bellman-Ford from row j over the N nodes; returns the terminal (a node with room) of least cost. */
@@ -98,8 +108,8 @@ static size_t shortest(flow *f, size_t j) {
   return best;
 }
 
-/* Insert row j along the shortest path; the resources whose rows changed get fresh arcs. */
-static int insert(flow *f, size_t j, unsigned char *touched) {
+/* Insert row j along the shortest path (the arcs follow each move). */
+static int insert(flow *f, size_t j) {
   size_t v = shortest(f, j), steps = 0;
   while (f->pred[v] != -2) {
     if (f->pred[v] < 0 || ++steps > f->N)
@@ -107,17 +117,9 @@ static int insert(flow *f, size_t j, unsigned char *touched) {
     size_t u = (size_t)f->pred[v], x = (size_t)f->mover[v];
     leave(f, x);
     enter(f, x, v);
-    touched[u] = 1;
-    if (v < f->R) touched[v] = 1;
     v = u;
   }
   enter(f, j, v);
-  if (v < f->R) touched[v] = 1;
-  for (size_t r = 0; r < f->R; r++)
-    if (touched[r]) {
-      refresh(f, r);
-      touched[r] = 0;
-    }
   return 0;
 }
 
@@ -133,7 +135,6 @@ int pp_plan_exact(const double *gain, size_t m, size_t R, const long *cap, long 
   size_t slots = 0;
   for (size_t r = 0; r < R; r++) slots += (size_t)cap[r] < m ? (size_t)cap[r] : m;
   size_t *store = pp_malloc_array(slots + 1, sizeof *store);
-  unsigned char *touched = pp_calloc(R + 1, 1);
   f.mem = pp_malloc_array(R + 1, sizeof *f.mem);
   f.nmem = pp_calloc(R + 1, sizeof *f.nmem);
   f.pos = pp_malloc_array(m + 1, sizeof *f.pos);
@@ -142,19 +143,21 @@ int pp_plan_exact(const double *gain, size_t m, size_t R, const long *cap, long 
   f.dist = pp_malloc_array(f.N, sizeof *f.dist);
   f.pred = pp_malloc_array(f.N, sizeof *f.pred);
   f.mover = pp_malloc_array(f.N, sizeof *f.mover);
-  int rc = store && touched && f.mem && f.nmem && f.pos && f.arc && f.who && f.dist && f.pred && f.mover ? 0 : PROP_ERR_NOMEM;
+  int rc = store && f.mem && f.nmem && f.pos && f.arc && f.who && f.dist && f.pred && f.mover ? 0 : PROP_ERR_NOMEM;
   if (!rc) {
     size_t off = 0;
     for (size_t r = 0; r < R; r++) {
       f.mem[r] = store + off;
       off += (size_t)cap[r] < m ? (size_t)cap[r] : m;
-      refresh(&f, r);
+      for (size_t v = 0; v < f.N; v++) {
+        f.arc[r * f.N + v] = INFINITY;
+        f.who[r * f.N + v] = -1;
+      }
     }
     for (size_t j = 0; j < m; j++) assign[j] = -1;
-    for (size_t j = 0; j < m && !rc; j++) rc = insert(&f, j, touched);
+    for (size_t j = 0; j < m && !rc; j++) rc = insert(&f, j);
   }
   free(store);
-  free(touched);
   free(f.mem);
   free(f.nmem);
   free(f.pos);
