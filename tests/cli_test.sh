@@ -203,7 +203,7 @@ done
   grep -v '^propensity \(version\|COMMAND\)' >"$work/usage.txt"
 awk '/^## The command-line program/ {sec = 1; next} sec && /^```/ {if (inblk) exit; inblk = 1; next} inblk' \
   "$src_dir/README.md" >"$work/readme_usage.txt"
-[ "$(grep -c '^propensity ' "$work/usage.txt")" = 8 ] && ok "--help lists 8 commands" || no "--help: $(cat "$work/usage.txt")"
+[ "$(grep -c '^propensity ' "$work/usage.txt")" = 11 ] && ok "--help lists 11 commands" || no "--help: $(cat "$work/usage.txt")"
 cmp -s "$work/usage.txt" "$work/readme_usage.txt" && ok "README synopsis = propensity --help" ||
   no "README synopsis differs: $(diff "$work/usage.txt" "$work/readme_usage.txt" | head -n 6)"
 
