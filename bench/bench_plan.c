@@ -54,6 +54,17 @@ static void usage(void) {
 }
 
 /* ---- compare --------------------------------------------------------------------------------------- */
+static prop_frame *read_declared(const char *path, const char *const *names, const prop_coltype *types, size_t n) {
+  prop_csv_options co;
+  prop_csv_options_default(&co);
+  co.declared_names = names;
+  co.declared_types = types;
+  co.n_declared = n;
+  prop_frame *f;
+  if (prop_frame_read_csv(path, &co, &f)) die(path);
+  return f;
+}
+
 typedef struct truth {
   prop_frame *f;
   pp_strmap map;    /* id -> row */
@@ -64,12 +75,7 @@ typedef struct truth {
 static void truth_load(truth *t, const char *path, const prop_contact *c) {
   const char *names[1] = {"customer_id"};
   prop_coltype types[1] = {PROP_COL_ID};
-  prop_csv_options co;
-  prop_csv_options_default(&co);
-  co.declared_names = names;
-  co.declared_types = types;
-  co.n_declared = 1;
-  if (prop_frame_read_csv(path, &co, &t->f)) die(path);
+  t->f = read_declared(path, names, types, 1);
   pp_strmap_init(&t->map);
   long idj = prop_frame_find(t->f, "customer_id");
   for (size_t i = 0; i < prop_frame_nrows(t->f); i++)
@@ -117,12 +123,7 @@ typedef struct plan_csv {
 static void plan_load(plan_csv *p, const char *path, const prop_contact *c) {
   const char *names[5] = {"id", "tier", "channel", "day", "error"};
   prop_coltype types[5] = {PROP_COL_ID, PROP_COL_CATEGORICAL, PROP_COL_CATEGORICAL, PROP_COL_CATEGORICAL, PROP_COL_ID};
-  prop_csv_options co;
-  prop_csv_options_default(&co);
-  co.declared_names = names;
-  co.declared_types = types;
-  co.n_declared = 5;
-  if (prop_frame_read_csv(path, &co, &p->f)) die(path);
+  p->f = read_declared(path, names, types, 5);
   p->n = prop_frame_nrows(p->f);
   p->id = prop_frame_find(p->f, "id");
   p->prob = prop_frame_find(p->f, "probability");
@@ -252,13 +253,7 @@ static prop_contact *demo_contact(void) {
   const char *hn[4] = {"customer_id", "time", "channel", "outcome"}, *cn[3] = {"customer_id", "age_band", "plans"};
   prop_coltype ht[4] = {PROP_COL_ID, PROP_COL_ID, PROP_COL_CATEGORICAL, PROP_COL_CATEGORICAL};
   prop_coltype ct[3] = {PROP_COL_ID, PROP_COL_CATEGORICAL, PROP_COL_CATEGORICAL};
-  prop_csv_options co;
-  prop_csv_options_default(&co);
-  prop_frame *hf, *cf;
-  co.declared_names = hn, co.declared_types = ht, co.n_declared = 4;
-  if (prop_frame_read_csv(h, &co, &hf)) die(h);
-  co.declared_names = cn, co.declared_types = ct, co.n_declared = 3;
-  if (prop_frame_read_csv(cu, &co, &cf)) die(cu);
+  prop_frame *hf = read_declared(h, hn, ht, 4), *cf = read_declared(cu, cn, ct, 3);
   prop_contact_options opt;
   prop_contact_options_default(&opt);
   opt.id = "customer_id", opt.time = "time", opt.channel = "channel", opt.outcome = "outcome";

@@ -342,16 +342,9 @@ static void test_customers_and_segments(void **state) {
 
 /* ---- bad rows, an empty history ---------------------------------------------------------------------- */
 static prop_frame *read_history(const char *path) {
-  const char *names[4] = {"id", "time", "channel", "outcome"};
-  prop_coltype types[4] = {PROP_COL_ID, PROP_COL_ID, PROP_COL_CATEGORICAL, PROP_COL_CATEGORICAL};
-  prop_csv_options co;
-  prop_csv_options_default(&co);
-  co.declared_names = names;
-  co.declared_types = types;
-  co.n_declared = 4;
-  prop_frame *f = NULL;
-  assert_int_equal(prop_frame_read_csv(path, &co, &f), 0);
-  return f;
+  static const char *const names[4] = {"id", "time", "channel", "outcome"};
+  static const prop_coltype types[4] = {PROP_COL_ID, PROP_COL_ID, PROP_COL_CATEGORICAL, PROP_COL_CATEGORICAL};
+  return tu_read_declared(path, names, types, 4);
 }
 
 /* A history whose third data row is `row`: the fit fails with code, naming needle. */

@@ -23,15 +23,9 @@ static prop_contact *small_contact(void) {
                  "busy,2026-03-04T14:00:00,mobile,1\n"
                  "busy,2026-03-05T16:00:00,home,0\n"
                  "calm,2026-03-05T18:00:00,home,1\n");
-  const char *names[4] = {"id", "time", "channel", "outcome"};
-  prop_coltype types[4] = {PROP_COL_ID, PROP_COL_ID, PROP_COL_CATEGORICAL, PROP_COL_CATEGORICAL};
-  prop_csv_options co;
-  prop_csv_options_default(&co);
-  co.declared_names = names;
-  co.declared_types = types;
-  co.n_declared = 4;
-  prop_frame *f;
-  assert_int_equal(prop_frame_read_csv(path, &co, &f), 0);
+  static const char *const names[4] = {"id", "time", "channel", "outcome"};
+  static const prop_coltype types[4] = {PROP_COL_ID, PROP_COL_ID, PROP_COL_CATEGORICAL, PROP_COL_CATEGORICAL};
+  prop_frame *f = tu_read_declared(path, names, types, 4);
   prop_contact_options o;
   prop_contact_options_default(&o);
   o.id = "id", o.time = "time", o.channel = "channel", o.outcome = "outcome";

@@ -142,8 +142,8 @@ static int assemble(prop_contact *c, pp_ctable *t, pp_grid *g, pp_cfit *f, const
   c->nseg = t->nseg;
   c->seg_map = t->seg_map;
   c->ncust = t->n;
-  c->id_text = t->text;
-  c->id_text_len = t->len;
+  c->id_text = (char *)t->text.data;
+  c->id_text_len = t->text.len;
   c->id_off = t->off;
   c->cust_map = t->map;
   c->cust_seg = t->seg;
@@ -180,17 +180,6 @@ static json_t *report_base(const prop_contact *c, size_t nattempts, size_t conne
   return r;
 }
 
-static void log_line(const prop_contact_options *o, const char *fmt, ...) PP_PRINTF(2, 3);
-static void log_line(const prop_contact_options *o, const char *fmt, ...) {
-  if (!o->log) return;
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  o->log(o->user, PROP_LOG_INFO, msg);
-}
-
 /* Fit on all attempts, then the report (with the held-out check) and the model. */
 static int fit_all(pp_ctable *t, pp_grid *g, pp_attempt *att, size_t n, const prop_contact_options *o,
                    prop_contact *c) {
@@ -203,7 +192,11 @@ static int fit_all(pp_ctable *t, pp_grid *g, pp_attempt *att, size_t n, const pr
   if (!rc) rc = pp_contact_estimate(&d, &f);
   free(d.obs);
   if (rc) return rc;
-  log_line(o, "contact model: %zu attempts of %zu customers, %zu segments; shrinkage sd: segment %.3f, customer %.3f, customer x channel %.3f, customer x slot %.3f",
+  pp_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.log = o->log;
+  ctx.user = o->user;
+  pp_log(&ctx, PROP_LOG_INFO, "contact model: %zu attempts of %zu customers, %zu segments; shrinkage sd: segment %.3f, customer %.3f, customer x channel %.3f, customer x slot %.3f",
            n, t->n, t->nseg, sqrt(f.tau2), sqrt(f.sw2), sqrt(f.su2), sqrt(f.sv2));
   report = json_object();
   d.obs = NULL;

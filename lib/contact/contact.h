@@ -101,8 +101,7 @@ int pp_segment_label(const prop_frame *f, const size_t *cols, size_t ncols, size
 
 /* Customers and segments while fitting. */
 typedef struct pp_ctable {
-  char *text;            /* ids, NUL-terminated, at text + off[i] */
-  size_t len, cap;
+  pp_buf text;           /* ids, NUL-terminated, at text.data + off[i] */
   size_t *off;
   int32_t *seg;          /* segment of each customer, -1 none */
   size_t n, cap_n;

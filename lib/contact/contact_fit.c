@@ -53,38 +53,6 @@ static double probit(double p) {
   return x;
 }
 
-/* Cholesky factor of the symmetric positive definite d x d matrix a (lower triangle, in place).
- * -1 when it is not positive definite. */
-static int chol(double *a, size_t d) {
-  for (size_t j = 0; j < d; j++) {
-    double s = a[j * d + j];
-    for (size_t k = 0; k < j; k++) s -= a[j * d + k] * a[j * d + k];
-    if (!(s > 0)) return -1;
-    double l = sqrt(s);
-    a[j * d + j] = l;
-    for (size_t i = j + 1; i < d; i++) {
-      double t = a[i * d + j];
-      for (size_t k = 0; k < j; k++) t -= a[i * d + k] * a[j * d + k];
-      a[i * d + j] = t / l;
-    }
-  }
-  return 0;
-}
-
-/* Solve L L' x = b in place (b becomes x). */
-static void chol_solve(const double *l, size_t d, double *b) {
-  for (size_t i = 0; i < d; i++) {
-    double s = b[i];
-    for (size_t k = 0; k < i; k++) s -= l[i * d + k] * b[k];
-    b[i] = s / l[i * d + i];
-  }
-  for (size_t i = d; i-- > 0;) {
-    double s = b[i];
-    for (size_t k = i + 1; k < d; k++) s -= l[k * d + i] * b[k];
-    b[i] = s / l[i * d + i];
-  }
-}
-
 /* ---- the state ------------------------------------------------------------------------------------
  * A customer's parameters: 0 its intercept w, 1 + h its deviation on channel h, 1 + H + t on slot t. */
 enum { V_W = 0, V_U = 1, V_V = 2 };
@@ -337,8 +305,7 @@ static int customer_newton_system(const state *s, size_t i, size_t m, work *w) {
       for (int q2 = 0; q2 < 3; q2++) w->hess[pos[q] * m + pos[q2]] += wt;
     }
   }
-  memcpy(w->fac, w->hess, m * m * sizeof *w->fac);
-  return chol(w->fac, m);
+  return pp_cholesky(w->hess, m, 0.0, w->fac);
 }
 
 /* Posterior mode of customer i's m active parameters, and the factor of the Hessian there (w->fac). */
@@ -348,7 +315,7 @@ static size_t customer_fit(const state *s, size_t i, work *w) {
   for (int it = 0; it < 50; it++) {
     if (customer_newton_system(s, i, m, w)) break;
     memcpy(w->col, w->grad, m * sizeof *w->col);
-    chol_solve(w->fac, m, w->col);
+    pp_chol_solve(w->fac, m, w->col);
     double step = 0;
     for (size_t a = 0; a < m; a++) step = fmax(step, fabs(w->col[a]));
     double scale = step > 3.0 ? 3.0 / step : 1.0; /* damped: the first steps from far away */
@@ -357,15 +324,6 @@ static size_t customer_fit(const state *s, size_t i, work *w) {
   }
   customer_newton_system(s, i, m, w); /* the Hessian's factor at the mode, for the draws */
   return m;
-}
-
-/* Solve L' x = b in place (L lower triangular, the factor of chol()). */
-static void chol_back(const double *l, size_t d, double *b) {
-  for (size_t i = d; i-- > 0;) {
-    double s = b[i];
-    for (size_t k = i + 1; k < d; k++) s -= l[k * d + i] * b[k];
-    b[i] = s / l[i * d + i];
-  }
 }
 
 /* The log-posterior of customer i at th (active parameters), up to a constant. */
@@ -400,7 +358,7 @@ static void posterior_draws(const state *s, size_t i, work *w, size_t m) {
       w->col[a] = pp_rng_normal(&r);
       zz += w->col[a] * w->col[a];
     }
-    chol_back(w->fac, m, w->col);
+    pp_chol_back(w->fac, m, w->col);
     for (int sign = 0; sign < 2; sign++) {
       double *th = w->draws + (j + (size_t)sign) * m;
       for (size_t a = 0; a < m; a++) th[a] = w->theta[a] + (sign ? -IS_SCALE : IS_SCALE) * w->col[a];

@@ -29,7 +29,7 @@ int pp_frame_column(const prop_frame *f, const char *name, const char *role, siz
 
 /* ---- the customer table ------------------------------------------------------------------------- */
 void pp_ctable_free(pp_ctable *t) {
-  free(t->text);
+  pp_buf_free(&t->text);
   free(t->off);
   free(t->seg);
   pp_strmap_free(&t->map);
@@ -54,16 +54,9 @@ int pp_ctable_add(pp_ctable *t, const char *id, int32_t seg, size_t *idx, int *a
     PP_TRY(pp_realloc_array(&t->seg, cap, sizeof *t->seg));
     t->cap_n = cap;
   }
-  size_t l = strlen(id) + 1;
-  if (t->len + l > t->cap) {
-    size_t cap = t->cap ? t->cap : 65536;
-    while (cap < t->len + l) cap *= 2;
-    PP_TRY(pp_realloc_array(&t->text, cap, 1));
-    t->cap = cap;
-  }
-  memcpy(t->text + t->len, id, l);
-  t->off[t->n] = t->len;
-  t->len += l;
+  t->off[t->n] = t->text.len;
+  pp_put_bytes(&t->text, id, strlen(id) + 1);
+  PP_TRY(pp_buf_status(&t->text));
   t->seg[t->n] = seg;
   PP_TRY(pp_strmap_put(&t->map, id, t->n, NULL));
   *idx = t->n++;

@@ -349,7 +349,7 @@ void prop_plan_free(prop_plan *p) {
   free(p->tier_mult);
   free(p->phone_code);
   free(p->source_id);
-  free(p->text);
+  pp_buf_free(&p->text);
   free(p->id_off);
   free(p->phone_off);
   free(p->err_off);
@@ -367,17 +367,9 @@ void prop_plan_free(prop_plan *p) {
 }
 
 static int add_text(prop_plan *p, const char *s, size_t *off) {
-  size_t l = strlen(s) + 1;
-  if (p->text_len + l > p->text_cap) {
-    size_t cap = p->text_cap ? p->text_cap : 65536;
-    while (cap < p->text_len + l) cap *= 2;
-    PP_TRY(pp_realloc_array(&p->text, cap, 1));
-    p->text_cap = cap;
-  }
-  memcpy(p->text + p->text_len, s, l);
-  *off = p->text_len;
-  p->text_len += l;
-  return 0;
+  *off = p->text.len;
+  pp_put_bytes(&p->text, s, strlen(s) + 1);
+  return pp_buf_status(&p->text);
 }
 
 static int plan_alloc(prop_plan *p, const prop_policy *pol, const prop_contact *cm, size_t n) {

@@ -54,8 +54,7 @@ struct prop_plan {
   long list_id;
   char *phone_code, *source_id;
   /* per row */
-  char *text;          /* ids, phones and row errors, NUL-terminated */
-  size_t text_len, text_cap;
+  pp_buf text;         /* ids, phones and row errors, NUL-terminated */
   size_t *id_off, *phone_off, *err_off; /* err_off: SIZE_MAX when none */
   double *prob, *pconn, *ev;
   uint8_t *band;

@@ -42,7 +42,7 @@ void pp_plan_reason(const prop_plan *p, size_t i, char *buf, size_t cap) {
   tier_list(p, p->detail[i], tiers, sizeof tiers);
   switch (p->why[i]) {
     case PP_WHY_CALLED: buf[0] = '\0'; break;
-    case PP_WHY_UNSCORED: snprintf(buf, cap, "%s", p->err_off[i] != SIZE_MAX ? p->text + p->err_off[i] : "not scored"); break;
+    case PP_WHY_UNSCORED: snprintf(buf, cap, "%s", p->err_off[i] != SIZE_MAX ? (const char *)p->text.data + p->err_off[i] : "not scored"); break;
     case PP_WHY_NO_ID: snprintf(buf, cap, "the id is missing"); break;
     case PP_WHY_CAP:
       if (p->cap_window)
@@ -71,7 +71,7 @@ int prop_plan_row_get(const prop_plan *p, size_t i, prop_plan_row *row) {
   row->expected_value = p->ev[i];
   row->slot_rank = p->slot_rank[i];
   row->dialer_rank = called ? (p->slot_rank[i] > PROP_DIALER_RANK_MAX ? 1 : PROP_DIALER_RANK_MAX + 1 - (int)p->slot_rank[i]) : 0;
-  row->phone = p->text + p->phone_off[i];
+  row->phone = (const char *)p->text.data + p->phone_off[i];
   return 0;
 }
 
@@ -140,7 +140,7 @@ static const char *clean(char *s) {
 static void csv_fields(const prop_plan *p, size_t i, const char **f, outbuf *b) {
   int called = p->tier[i] >= 0, scored = p->prob[i] == p->prob[i];
   char why[1100];
-  f[0] = p->text + p->id_off[i];
+  f[0] = (const char *)p->text.data + p->id_off[i];
   f[1] = scored ? num(b, p->prob[i]) : "";
   f[2] = put(b, "%d", (int)p->band[i]);
   f[3] = called ? p->tier_names[p->tier[i]] : "";
@@ -163,7 +163,7 @@ static void vici_fields(const prop_plan *p, size_t i, const char **f, outbuf *b)
   pp_snprintf_c(c2, sizeof c2, "%.4f", p->prob[i]);
   pp_snprintf_c(c3, sizeof c3, "%.6g", r.expected_value);
   for (size_t k = 0; k < N_VICI; k++) f[k] = "";
-  f[0] = clean((char *)put(b, "%s", p->text + p->id_off[i]));
+  f[0] = clean((char *)put(b, "%s", (const char *)p->text.data + p->id_off[i]));
   f[1] = p->source_id;
   f[2] = put(b, "%ld", p->list_id + (long)slot);
   f[3] = p->phone_code;
