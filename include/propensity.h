@@ -732,8 +732,8 @@ PROP_API const char *prop_policy_phone_column(const prop_policy *p, size_t ch);
 typedef struct prop_plan_input {
   size_t struct_size;             /*!< sizeof(prop_plan_input): set by the default; checked */
   size_t n;                       /*!< rows */
-  const char *const *ids;         /*!< customer ids (required; NULL entries: missing ids), for the
-                                       attempt cap, ties and the output */
+  const char *const *ids;         /*!< customer ids (required; a NULL or empty entry: a missing id,
+                                       not called), for the attempt cap and the output */
   const double *probability;      /*!< P(accept | connected) of each row (required): a model
                                        trained on connected calls.  NaN: the row was not scored */
   const int *band;                /*!< bands 1..nbands, 0 for unscored rows (required) */
@@ -830,7 +830,8 @@ PROP_API int prop_plan_row_fields(const prop_plan *p, size_t i, int format, cons
  *   - history_path: customer_id,time,channel,outcome: each customer's past attempts (none for 12%,
  *     else 4 to 20) in the 17 weeks before its month, in time order; channels home, mobile, office;
  *     outcome connected or no_answer;
- *   - customers_path: customer_id,age_band,mobile_phone,home_phone,office_phone;
+ *   - customers_path: customer_id,age_band,plans,mobile_phone,home_phone,office_phone (plans:
+ *     none, one or several past installment plans);
  *   - truth_path: customer_id,p_accept and the planted P(connect) of each of the 42 cells of the
  *     default grid (weekday_08_home ... weekend_20_office, the contact model's cell order).
  *  The same options give the same bytes on every machine (README "Demo data"). */

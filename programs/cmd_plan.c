@@ -114,21 +114,26 @@ static int add_chunk(const prop_model *m, const prop_contact *c, const prop_poli
   int st = prop_model_predict_frame(m, chunk, r->prob + at, r->band + at, status, po);
   if (!st) st = prop_contact_predict(c, chunk, idcol, r->pconn + at * r->K);
   if (!st && value_col) st = prop_frame_numeric_values(chunk, (size_t)prop_frame_find(chunk, value_col), r->value + at);
+  long idj = prop_frame_find(chunk, idcol), *phj = calloc(r->H + 1, sizeof *phj); /* the reader checked the header */
+  if (!phj) return PROP_ERR_NOMEM;
+  for (size_t h = 0; h < r->H; h++)
+    phj[h] = prop_policy_phone_column(pol, h) ? prop_frame_find(chunk, prop_policy_phone_column(pol, h)) : -1;
   for (size_t i = 0; !st && i < n; i++) {
-    const char *id = prop_frame_string_value(chunk, (size_t)prop_frame_find(chunk, idcol), i);
+    const char *id = prop_frame_string_value(chunk, (size_t)idj, i);
     char msg[512];
     if (!value_col) r->value[at + i] = 1.0;
-    if (text_add(&r->text, id ? id : "", &r->id_off[at + i])) return PROP_ERR_NOMEM;
+    if (text_add(&r->text, id ? id : "", &r->id_off[at + i])) st = PROP_ERR_NOMEM;
     r->err_off[at + i] = NONE;
-    if (status[i] && text_add(&r->text, row_reason(m, chunk, i, status[i], data, msg, sizeof msg), &r->err_off[at + i]))
-      return PROP_ERR_NOMEM;
-    for (size_t h = 0; r->phones && h < r->H; h++) {
-      const char *col = prop_policy_phone_column(pol, h);
-      const char *ph = col ? prop_frame_string_value(chunk, (size_t)prop_frame_find(chunk, col), i) : NULL;
+    if (!st && status[i] &&
+        text_add(&r->text, row_reason(m, chunk, i, status[i], data, msg, sizeof msg), &r->err_off[at + i]))
+      st = PROP_ERR_NOMEM;
+    for (size_t h = 0; !st && r->phones && h < r->H; h++) {
+      const char *ph = phj[h] >= 0 ? prop_frame_string_value(chunk, (size_t)phj[h], i) : NULL;
       r->phone_off[(at + i) * r->H + h] = NONE;
-      if (ph && text_add(&r->text, ph, &r->phone_off[(at + i) * r->H + h])) return PROP_ERR_NOMEM;
+      if (ph && text_add(&r->text, ph, &r->phone_off[(at + i) * r->H + h])) st = PROP_ERR_NOMEM;
     }
   }
+  free(phj);
   if (!st) r->n = at + n;
   return st;
 }
