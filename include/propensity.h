@@ -547,6 +547,9 @@ typedef struct prop_writer_options {
                                   device and inode, not by name; PROP_ERR_ARG names both */
   size_t n_inputs;
   unsigned mode;      /*!< permissions of a new file; 0 = 0644.  A file replaced keeps its own mode. */
+  int no_quoting;     /*!< 0 (default): RFC 4180 quoting.  1: fields are written as they are (a lead file
+                           for a loader that splits on tabs); a field holding the delimiter or a line
+                           break is then PROP_ERR_VALUE naming the file, row and field */
 } prop_writer_options;
 
 PROP_API void prop_writer_options_default(prop_writer_options *opt);
@@ -559,7 +562,8 @@ PROP_API int prop_writer_open(const char *path, const prop_writer_options *opt, 
  *  stream and never closed by the writer; name (may be NULL: "<stream>") is used in messages. */
 PROP_API int prop_writer_open_fd(int fd, const char *name, const prop_writer_options *opt, prop_writer **out);
 /*! The header row: n column names.  Every later row must have n fields (else PROP_ERR_ARG naming the
- *  file and row).  Only as the first output (else PROP_ERR_STATE). */
+ *  file and row; in a file without a header the first row sets the count).  Only as the first output
+ *  (else PROP_ERR_STATE).  Rows are numbered from 1 after the header. */
 PROP_API int prop_writer_header(prop_writer *w, const char *const *names, size_t n);
 /*! One field of the current row: text (NULL is an empty field), a number ("%.17g" in the C locale; NaN
  *  is an empty field) or an integer. */
@@ -847,6 +851,290 @@ PROP_API void prop_compare_options_default(prop_compare_options *opt);
  *  column the back-test series.  *json (library-allocated: free it with prop_free()) gets the report, documented field by
  *  field in bench/README.md (schema_version 1).  Timings are wall-clock on this machine. */
 PROP_API int prop_compare(const prop_frame *f, const prop_recipe *r, const prop_compare_options *opt, char **json);
+
+/* ---------------------------------------------------------------------------------------------
+ * Contact model and call plan
+ *
+ * When, on which channel and by whom each customer is called.  prop_contact_fit() learns from
+ * past contact attempts each customer's P(connect) in every cell of a grid (day type x 2-hour
+ * block x channel, models/README.md "The contact model"); a policy (JSON, models/README.md "The
+ * call policy") says which tiers of callers there are, what they take and how many calls each
+ * makes per slot; prop_plan_create() assigns every row of a scored call list to a tier and a cell
+ * so that the total expected value P(connect) x P(accept | connected) x multiplier x value is the
+ * largest the capacities allow.
+ * ------------------------------------------------------------------------------------------- */
+/*! A fitted contact model.  Read-only after fit or load: any number of threads may use one. */
+typedef struct prop_contact prop_contact;
+
+/*! prop_contact_options.tz_minutes: read each timestamp's date and hour as written. */
+#define PROP_CONTACT_TZ_AS_WRITTEN (-100000)
+
+/*! Options of prop_contact_fit().  Initialise with prop_contact_options_default(). */
+typedef struct prop_contact_options {
+  size_t struct_size;          /*!< sizeof(prop_contact_options): set by the default; checked */
+  const char *id;              /*!< history: the customer id column (required) */
+  const char *time;            /*!< history: the ISO 8601 timestamp column (required), e.g.
+                                    2026-03-14T10:37:00, 2026-03-14T10:37:00Z, 2026-03-14T10:37:00+02:00 */
+  const char *channel;         /*!< history: the channel column (required), e.g. mobile, home */
+  const char *outcome;         /*!< history: the outcome column (required): connected or not */
+  const char *positive;        /*!< the outcome label meaning connected; NULL: labels are 0/1 and 1
+                                    is connected.  With a label given, the column may hold one
+                                    other label (the first seen is "not connected"); a third label
+                                    is PROP_ERR_CATEGORY naming file, row, column and label */
+  const char *customer_id;     /*!< the customers frame's id column; NULL: the same name as id */
+  const char *const *segment_cols; /*!< the customers frame's segment columns (e.g. an age band);
+                                    a segment is one combination of their labels */
+  size_t n_segment_cols;
+  const char *const *channels; /*!< the grid's channels, in order; NULL: every channel of the
+                                    history, in byte order.  Given, a history row on another
+                                    channel is PROP_ERR_VALUE naming file, row and column */
+  size_t n_channels;
+  int first_hour;              /*!< the first block's start hour; default 8 */
+  int block_hours;             /*!< hours per block; default 2 */
+  int n_blocks;                /*!< blocks per day; default 7 (08:00 to 22:00).  The blocks must
+                                    end by 24:00.  A history time outside them is PROP_ERR_VALUE */
+  int tz_minutes;              /*!< PROP_CONTACT_TZ_AS_WRITTEN (default): a timestamp's date and
+                                    hour are taken as written, zone or not (the local time of the
+                                    zone its offset names).  Else the customers' UTC offset in
+                                    minutes (-840..840): a timestamp with a zone (Z, +02:00) is
+                                    moved to that offset first; one without stays as written */
+  double holdout_fraction;     /*!< share of the history, the latest by time, held out for the
+                                    honesty check (default 0.2; 0 = none; at most 0.5) */
+  int nthread;                 /*!< threads (0 = all processors); the fit is the same for any count */
+  prop_log_fn log;             /*!< may be NULL */
+  void *user;                  /*!< passed to log */
+} prop_contact_options;
+
+PROP_API void prop_contact_options_default(prop_contact_options *opt);
+
+/*! prop_contact_fit(): fit the contact model on history (one row per contact attempt: opt->id,
+ *  opt->time, opt->channel, opt->outcome; string columns, e.g. read with prop_frame_read_csv()
+ *  declaring them PROP_COL_ID or PROP_COL_CATEGORICAL; a 0/1 numeric outcome is accepted) and the
+ *  optional customers frame (opt->customer_id and opt->segment_cols; may be NULL, then there are no
+ *  segments).  A customer of the customers frame without history gets its segment's cells; a
+ *  history customer missing from the customers frame belongs to no segment.  Every bad history row
+ *  stops the fit with PROP_ERR_VALUE (or PROP_ERR_CATEGORY for an outcome label) naming the frame's
+ *  file, the row and the column: a missing id, a time that is not ISO 8601, a time outside the
+ *  grid, a channel outside opt->channels, an unknown outcome label.  An empty history is
+ *  PROP_ERR_TRAIN.  A missing column is PROP_ERR_SCHEMA; a duplicate customer id in the customers
+ *  frame is PROP_ERR_VALUE naming its row.  With opt->holdout_fraction > 0 (and at least 20
+ *  attempts) the model is first fitted on the earlier attempts and measured on the latest ones
+ *  (prop_contact_report_json), then refitted on all of them.  Free *out with prop_contact_free().
+ *  Deterministic; thread-safe on distinct outputs. */
+PROP_API int prop_contact_fit(const prop_frame *history, const prop_frame *customers,
+                              const prop_contact_options *opt, prop_contact **out);
+
+/*! Save c to path atomically (versioned and check-summed: the model file's container with the
+ *  contact model's own sections). */
+PROP_API int prop_contact_save(const prop_contact *c, const char *path);
+/*! Load a contact model file.  Refuses, each with its own code, another program's file
+ *  (PROP_ERR_FORMAT; a propensity model file too), a newer layout (PROP_ERR_VERSION), a truncated
+ *  file (PROP_ERR_TRUNCATED) and a corrupted one (PROP_ERR_CORRUPT: every count and index is
+ *  checked).  Free *out with prop_contact_free(). */
+PROP_API int prop_contact_load(const char *path, prop_contact **out);
+/*! Free a contact model.  NULL is a no-op. */
+PROP_API void prop_contact_free(prop_contact *c);
+
+/*! Number of cells of c's grid (2 day types x blocks x channels). */
+PROP_API size_t prop_contact_n_cells(const prop_contact *c);
+/*! Cell k: its channel name and day type ("weekday" or "weekend"; both owned by c, valid until
+ *  prop_contact_free) and its block's start hour.  Any output may be NULL.  PROP_ERR_RANGE when k
+ *  is out of range.  Cells are ordered by day type, then block, then channel. */
+PROP_API int prop_contact_cell(const prop_contact *c, size_t k, const char **channel, const char **day, int *hour);
+/*! The segment columns (owned by c) into *names; returns their count (0: no segments). */
+PROP_API size_t prop_contact_segment_columns(const prop_contact *c, const char *const **names);
+/*! The column a customers frame's ids are in (the customers frame's id column at fit; owned by c). */
+PROP_API const char *prop_contact_customer_id_column(const prop_contact *c);
+/*! The fit report as JSON (owned by c, valid until prop_contact_free): counts, the estimated
+ *  shrinkage, and the held-out check (log-loss, Brier, calibration of the global-only and
+ *  segment-only baselines and of the whole model; schema in models/README.md). */
+PROP_API const char *prop_contact_report_json(const prop_contact *c);
+
+/*! prop_contact_predict(): P(connect) of every row of f in every cell into p (nrows x n_cells,
+ *  row-major, caller-allocated).  A row's customer is looked up by the id in column id_col (NULL:
+ *  c's customer id column): a customer with history gets its own cells; one known from the
+ *  customers frame at fit gets its segment's; any other gets the segment named by f's segment
+ *  columns when f has them all and the segment is known, else the global cells.  A missing id is
+ *  an unknown customer.  PROP_ERR_SCHEMA when f lacks id_col.  Thread-safe. */
+PROP_API int prop_contact_predict(const prop_contact *c, const prop_frame *f, const char *id_col, double *p);
+
+/*! prop_contact_best(): each row's best cell (the first of the largest P(connect), in cell order)
+ *  into cell[nrows] and its P(connect) into p[nrows] (either may be NULL; caller-allocated).  Rows
+ *  and customers as for prop_contact_predict().  Thread-safe. */
+PROP_API int prop_contact_best(const prop_contact *c, const prop_frame *f, const char *id_col, size_t *cell,
+                               double *p);
+
+/*! A call policy: tiers, open slots, attempt cap, phone columns (models/README.md "The call
+ *  policy").  Read-only once parsed. */
+typedef struct prop_policy prop_policy;
+
+/*! Parse a policy from JSON text against contact model c (its channels and slots).  Every bad
+ *  value is PROP_ERR_RECIPE naming the field by its path, after source (may be NULL):
+ *  "policy.json: tiers[1].capacity_per_slot: must be an integer in [0, 1000000000], got -5"; a
+ *  JSON syntax error names its line and column.  Free *out with prop_policy_free(). */
+PROP_API int prop_policy_parse(const char *json, const char *source, const prop_contact *c, prop_policy **out);
+/*! Read and parse a policy file (errors name the file). */
+PROP_API int prop_policy_load(const char *path, const prop_contact *c, prop_policy **out);
+PROP_API void prop_policy_free(prop_policy *p);
+/*! The call list's column holding the phone number for channel ch (an index of c's channels,
+ *  owned by p), or NULL when the policy maps none. */
+PROP_API const char *prop_policy_phone_column(const prop_policy *p, size_t ch);
+
+/*! The rows to plan.  Initialise with prop_plan_input_default(); every array has n entries
+ *  (p_connect n x prop_contact_n_cells), owned by the caller and only read during
+ *  prop_plan_create(). */
+typedef struct prop_plan_input {
+  size_t struct_size;             /*!< sizeof(prop_plan_input): set by the default; checked */
+  size_t n;                       /*!< rows */
+  const char *const *ids;         /*!< customer ids (required; a NULL or empty entry: a missing id,
+                                       not called), for the attempt cap and the output */
+  const double *probability;      /*!< P(accept | connected) of each row (required): a model
+                                       trained on connected calls.  NaN: the row was not scored */
+  const int *band;                /*!< bands 1..nbands, 0 for unscored rows (required) */
+  size_t nbands;                  /*!< the model's number of bands (1..64) */
+  const double *value;            /*!< value of an acceptance (e.g. an amount), NaN counted as 0; NULL: 1 */
+  const double *p_connect;        /*!< P(connect) per row and cell (required), e.g. from
+                                       prop_contact_predict() */
+  const char *const *row_error;   /*!< NULL, or why a row was not scored (kept as its reason) */
+  const char *const *phones;      /*!< NULL, or n x channels phone numbers (row-major; NULL or
+                                       empty: the customer cannot be called on that channel) */
+} prop_plan_input;
+
+PROP_API void prop_plan_input_default(prop_plan_input *in);
+
+/*! Options of prop_plan_create().  Initialise with prop_plan_options_default(). */
+typedef struct prop_plan_options {
+  size_t struct_size;      /*!< sizeof(prop_plan_options): set by the default; checked */
+  size_t exact_max_rows;   /*!< the exact assignment runs when the rows that compete for capacity
+                                (whose best call in a capacitated tier beats their best without a
+                                limit) are at most this many (default 50000, about 3 s; its time grows
+                                with their square; 0 = never); the greedy one always runs, and the plan
+                                is the exact one when it ran */
+  int nthread;             /*!< threads (0 = all processors) */
+} prop_plan_options;
+
+PROP_API void prop_plan_options_default(prop_plan_options *opt);
+
+/*! A computed call plan (one entry per input row).  Read-only. */
+typedef struct prop_plan prop_plan;
+
+/*! prop_plan_create(): assign each row of in to at most one (tier, cell) under policy pol and
+ *  contact model c, maximising the total expected value P(connect at cell) x probability x the
+ *  tier's acceptance multiplier x value, within each tier's capacity per slot.  Greedy (the best
+ *  expected value first) is the baseline; the exact optimum (successive shortest paths on the
+ *  min-cost flow of rows to tier-slots) is computed too when small enough, and the plan is the
+ *  exact one then; prop_plan_summary_json reports both and the gap.  Rows not called keep their
+ *  row with an empty tier and the reason (not scored, attempt cap, no tier takes the band, no
+ *  capacity left in any open slot of the tiers that take it, no phone).  A tier band beyond
+ *  in->nbands is PROP_ERR_RECIPE naming the field; a probability or P(connect) outside [0, 1]
+ *  (NaN probability aside) is PROP_ERR_VALUE naming the row.  Deterministic (ties by row order),
+ *  the same for every thread count.  Free *out with prop_plan_free(). */
+PROP_API int prop_plan_create(const prop_policy *pol, const prop_contact *c, const prop_plan_input *in,
+                              const prop_plan_options *opt, prop_plan **out);
+PROP_API void prop_plan_free(prop_plan *p);
+
+/*! One row of a plan (prop_plan_row).  Strings are owned by the plan (valid until
+ *  prop_plan_free), "" when absent. */
+typedef struct prop_plan_row {
+  size_t struct_size;      /*!< set by the caller to sizeof(prop_plan_row) */
+  const char *tier;        /*!< the tier's name, "" when the row is not called */
+  long tier_index;         /*!< index of the tier in the policy, -1 when not called */
+  long cell;               /*!< the cell (prop_contact_cell), -1 when not called */
+  size_t slot;             /*!< the slot (day type x block: cell / channels) when called */
+  double p_connect;        /*!< P(connect) at the cell; NaN when not called */
+  double expected_value;   /*!< the call's expected value; NaN when not called */
+  size_t slot_rank;        /*!< 1 = called first in its slot (by expected value); 0 when not called */
+  int dialer_rank;         /*!< VICIdial rank in its slot's list (higher first): 32768 - slot_rank,
+                                at least 1; 0 when not called */
+  const char *phone;       /*!< the number to call on the cell's channel, "" without phones */
+} prop_plan_row;
+
+/*! Row i of p into *row (row->struct_size must be set).  PROP_ERR_RANGE when i >= the rows. */
+PROP_API int prop_plan_row_get(const prop_plan *p, size_t i, prop_plan_row *row);
+/*! Number of rows of p. */
+PROP_API size_t prop_plan_n_rows(const prop_plan *p);
+/*! The plan's summary as JSON (owned by p): the method used, the greedy and exact totals and the
+ *  gap, calls and expected connects, acceptances and value per tier, loads per tier and slot,
+ *  rows not called by reason. */
+PROP_API const char *prop_plan_summary_json(const prop_plan *p);
+
+/*! Output layouts of a plan. */
+typedef enum prop_plan_format {
+  PROP_PLAN_CSV = 0,      /*!< one row per input row: id,probability,band,tier,channel,day,hour,
+                               p_connect,expected_value,slot_rank,error */
+  PROP_PLAN_VICIDIAL = 1  /*!< VICIdial's list loader, format "stdrankowner" (29 tab-separated
+                               fields, no header), one file per slot, called rows only: mapping
+                               in models/README.md "VICIdial lead files" */
+} prop_plan_format;
+
+/*! The layout's column names (static storage) into *names; returns their count (0 for an unknown
+ *  format). */
+PROP_API size_t prop_plan_columns(int format, const char *const **names);
+/*! Row i's fields in layout format: fields[k] (prop_plan_columns entries, caller-allocated) point
+ *  into buf (cap bytes) or static strings, in the C locale.  VICIdial fields never hold a tab, a
+ *  '|' or a line break (replaced by spaces).  PROP_ERR_RANGE for i out of range, PROP_ERR_ARG for
+ *  an unknown format or a buffer too small (4096 bytes always suffice for ids and reasons of up to
+ *  1000 bytes); PROP_ERR_STATE for a VICIdial row that is not called.  Thread-safe. */
+PROP_API int prop_plan_row_fields(const prop_plan *p, size_t i, int format, const char **fields, char *buf,
+                                  size_t cap);
+
+/*! prop_plan_write(): the plan CSV (a header, then one row per input row in input order: the
+ *  PROP_PLAN_CSV layout) through writer w, which the caller commits or aborts.  The CLI's `plan` and
+ *  Python's Model.plan write plans with it. */
+PROP_API int prop_plan_write(const prop_plan *p, prop_writer *w);
+/*! The plan's slots (day types x blocks: a cell's slot is its index / channels) and the calls in slot s. */
+PROP_API size_t prop_plan_n_slots(const prop_plan *p);
+PROP_API size_t prop_plan_slot_calls(const prop_plan *p, size_t s);
+/*! Slot s's name, e.g. "weekday_10" (its day type and start hour), into buf (cap bytes; 16 suffice). */
+PROP_API int prop_plan_slot_name(const prop_plan *p, size_t s, char *buf, size_t cap);
+/*! prop_plan_write_slot(): slot s's VICIdial lead file (its called rows in slot_rank order, the
+ *  PROP_PLAN_VICIDIAL layout, no header) through w, which should be opened with a tab delimiter and
+ *  no_quoting (VICIdial's loader splits on tabs and keeps quotes). */
+PROP_API int prop_plan_write_slot(const prop_plan *p, size_t s, prop_writer *w);
+
+/*! The rows of a call plan gathered chunk by chunk, as prop_calllist gathers a call list: each row
+ *  scored with the model (ids, probabilities, bands, values and the reasons of rows that cannot be
+ *  scored, exactly as `score` keeps them), its P(connect) in every cell of the contact model, and
+ *  its phone numbers in the policy's phone columns; then planned.  The model, contact model and policy
+ *  must outlive the list.  One thread at a time per list. */
+typedef struct prop_planlist prop_planlist;
+
+/*! Options of prop_planlist_create().  Initialise with prop_planlist_options_default(). */
+typedef struct prop_planlist_options {
+  size_t struct_size;                  /*!< set by prop_planlist_options_default() */
+  const prop_predict_options *predict; /*!< scoring (threads, unseen categories); NULL: defaults */
+  const char *value_column;            /*!< the value of an acceptance (numeric); NULL: 1 for every row */
+  const char *source;                  /*!< the data's name in row reasons; NULL: each chunk's own */
+} prop_planlist_options;
+
+PROP_API void prop_planlist_options_default(prop_planlist_options *opt);
+/*! A new, empty plan list.  PROP_ERR_SCHEMA when the model has no id column (a plan needs customer ids).
+ *  Free with prop_planlist_free(). */
+PROP_API int prop_planlist_create(const prop_model *m, const prop_contact *c, const prop_policy *pol,
+                                  const prop_planlist_options *opt, prop_planlist **out);
+/*! Score the rows of f and append them with their P(connect) per cell and their phones: f needs the
+ *  model's inputs and id column, the value column when one is named and the policy's phone columns
+ *  (PROP_ERR_SCHEMA naming a missing one); the contact model's segment columns are used when f has them
+ *  (prop_contact_predict()). */
+PROP_API int prop_planlist_add(prop_planlist *pl, const prop_frame *f);
+/*! The plan of the rows added (prop_plan_create() with opt; free *out with prop_plan_free()). */
+PROP_API int prop_planlist_plan(const prop_planlist *pl, const prop_plan_options *opt, prop_plan **out);
+PROP_API size_t prop_planlist_n_rows(const prop_planlist *pl);
+PROP_API void prop_planlist_free(prop_planlist *pl);
+
+/*! prop_demo_write_contacts(): the demo's contact data for the customers of months
+ *  opt->first_month .. first_month + months - 1 (the customers prop_demo_write_csv() writes for those
+ *  months; opt->customers_per_month at most 10^7, months at most 120), each file atomically:
+ *   - history_path: customer_id,time,channel,outcome: each customer's past attempts (none for 12%,
+ *     else 4 to 20) in the 17 weeks before its month, in time order; channels home, mobile, office;
+ *     outcome connected or no_answer;
+ *   - customers_path: customer_id,age_band,plans,mobile_phone,home_phone,office_phone (plans:
+ *     none, one or several past installment plans);
+ *   - truth_path: customer_id,p_accept and the planted P(connect) of each of the 42 cells of the
+ *     default grid (weekday_08_home ... weekend_20_office, the contact model's cell order).
+ *  The same options give the same bytes on every machine (README "Demo data"). */
+PROP_API int prop_demo_write_contacts(const char *history_path, const char *customers_path, const char *truth_path,
+                                      const prop_demo_options *opt);
 
 /* ---------------------------------------------------------------------------------------------
  * Deprecated names, kept for one release (0.2) and then removed

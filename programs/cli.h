@@ -46,6 +46,9 @@ int cmd_info(args *a);
 int cmd_importance(args *a);
 int cmd_compare(args *a);
 int cmd_monitor(args *a);
+int cmd_contact_fit(args *a);
+int cmd_contact_best(args *a);
+int cmd_plan(args *a);
 /* Shared by the HTML pages (report_html.c): a number or string member of a JSON object (NaN / NULL when
  * absent or of another type), and text escaped for HTML. */
 #include <jansson.h>

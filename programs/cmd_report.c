@@ -195,8 +195,26 @@ int print_backtest(const char *report, const char *json_path) {
   return ec;
 }
 
+/* The demo's call policy (models/README.md "The call policy"): gold agents take the two top bands,
+ * agents the middle ones, a robot calls anyone on the mobile or at home. */
+static const char k_demo_policy[] =
+    "{\n"
+    "  \"description\": \"The demo call centre: per two-hour slot, 12 calls by gold agents and 40 by agents; a robot for the rest\",\n"
+    "  \"tiers\": [\n"
+    "    {\"name\": \"gold_agent\", \"bands\": [5, 6, 7], \"capacity_per_slot\": 12, \"acceptance_multiplier\": 1.3},\n"
+    "    {\"name\": \"agent\", \"bands\": [3, 4, 5, 6, 7], \"capacity_per_slot\": 40},\n"
+    "    {\"name\": \"robot\", \"channels\": [\"mobile\", \"home\"], \"acceptance_multiplier\": 0.4}\n"
+    "  ],\n"
+    "  \"open_slots\": \"all\",\n"
+    "  \"max_attempts\": 6,\n"
+    "  \"attempt_window_days\": 30\n"
+    "}\n";
+
 /* The demo: history.csv (months 1..M-1, outcomes known), latest.csv (month M, outcomes known:
- * the month the band table is shown for), calllist.csv (month M+1, no outcomes: tonight's list). */
+ * the month the band table is shown for), calllist.csv (month M+1, no outcomes: tonight's list),
+ * with_drift drift.csv (month M+2, outcomes known, a planted drift for monitor); for the customers of
+ * months M and M+1 their contact history, their segments and phones, the planted truth; and the call
+ * policy. */
 int gen_files(const char *dir, const prop_demo_options *base, int with_drift) {
   char path[4096];
   prop_demo_options o = *base;
@@ -221,5 +239,17 @@ int gen_files(const char *dir, const prop_demo_options *base, int with_drift) {
             files[i].first + files[i].count - 1, o.customers_per_month,
             files[i].drift ? ", drifted: richer, more platinum" : files[i].outcomes ? "" : ", no outcomes");
   }
+  char hist[4096], cust[4096], truth[4096];
+  snprintf(hist, sizeof hist, "%s/contact_history.csv", dir);
+  snprintf(cust, sizeof cust, "%s/customers.csv", dir);
+  snprintf(truth, sizeof truth, "%s/contact_truth.csv", dir);
+  o.first_month = months;
+  o.months = 2;
+  int st = prop_demo_write_contacts(hist, cust, truth, &o);
+  if (st) return fail("gen", st);
+  snprintf(path, sizeof path, "%s/policy.json", dir);
+  if (write_atomic("gen", path, k_demo_policy, sizeof k_demo_policy - 1)) return 5;
+  fprintf(stderr, "[info] wrote %s, %s, %s (the customers of months %zu..%zu) and %s\n", hist, cust, truth, months,
+          months + 1, path);
   return 0;
 }

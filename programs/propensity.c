@@ -324,14 +324,54 @@ static const command commands[] = {
      "  --fail-on L       watch or act: exit 7 when the score or an input reaches that level\n"
      "  --watch X --act Y the levels (default 0.1 and 0.25)\n"
      "  --threads N       0 = all cores (default)\n"},
+    {"contact fit", cmd_contact_fit,
+     "--history H.csv --id COL --time COL --channel COL --outcome COL [--positive V]\n"
+     "[--data CUSTOMERS.csv --segment-cols a,b] [--channels a,b] [--hours 8,2,7]\n"
+     "[--tz +HH:MM] [--holdout 0.2] [--threads N] --out CONTACT.model",
+     "Fits the contact model: each customer's P(connect) in every cell (weekday or weekend x time block\n"
+     "x channel) from past contact attempts, customers shrunk toward their segment and segments toward\n"
+     "all (models/README.md, \"The contact model\"), and prints its held-out check.\n"
+     "  --history H.csv   one row per contact attempt\n"
+     "  --id COL          the customer id column (of the history and of --data)\n"
+     "  --time COL        ISO 8601 time of the attempt: 2026-03-14T10:37:00, with or without a zone\n"
+     "  --channel COL     the channel called (mobile, home, ...)\n"
+     "  --outcome COL     connected or not: labels 0/1, or give --positive\n"
+     "  --positive V      the label meaning connected (one other label is allowed)\n"
+     "  --data F          the customers (all of them, with history or not) and their segment columns\n"
+     "  --segment-cols a,b  columns of --data whose values make a segment (e.g. an age band)\n"
+     "  --channels a,b    the grid's channels in order (default: those of the history)\n"
+     "  --hours F,H,N     N blocks of H hours from F:00 (default 8,2,7: 08:00 to 22:00)\n"
+     "  --tz +HH:MM       the customers' UTC offset: times with a zone are moved to it first\n"
+     "                    (default: every time's date and hour as written)\n"
+     "  --holdout F       the latest share of the history held out for the check (default 0.2)\n"
+     "  --threads N       0 = all cores (default)\n"},
+    {"contact best", cmd_contact_best, "--contact CONTACT.model --data CUSTOMERS.csv --out BEST.csv [--id COL]",
+     "Writes each customer's best cell, one row per input row: id,channel,day,hour,p_connect.\n"
+     "  --id COL          the id column (default: the customers' id column of the fit)\n"},
+    {"plan", cmd_plan,
+     "--model MODEL --contact CONTACT.model --data CALLLIST.csv --policy POLICY.json\n"
+     "--out PLAN.csv [--format csv|vicidial] [--value-col C] [--unseen bucket|error]\n"
+     "[--exact-max-rows N] [--threads N]",
+     "Scores the call list and assigns each row to a tier and a cell (slot and channel) under the policy\n"
+     "(models/README.md, \"The call policy\"), maximising the total expected value P(connect) x\n"
+     "P(accept | connected) x multiplier x value within the capacities.  One row per input row, in input\n"
+     "order: id,probability,band,tier,channel,day,hour,p_connect,expected_value,slot_rank,error.\n"
+     "The model's probability is read as P(accept | connected): train it on connected calls.\n"
+     "  --format F        csv (default) or vicidial: --out is then a folder that gets plan.csv and one\n"
+     "                    VICIdial lead file per slot with calls (DAY_HH.txt, format stdrankowner)\n"
+     "  --value-col C     the value of an acceptance (default 1: expected acceptances)\n"
+     "  --unseen U        bucket (default) or error, as for score\n"
+     "  --exact-max-rows N  the exact assignment runs up to N competing rows (default 50000)\n"
+     "  --threads N       0 = all cores (default)\n"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void print_synopsis(FILE *out, const command *c) {
+  int width = strlen(c->name) > 10 ? (int)strlen(c->name) : 10;
   fprintf(out, "  propensity %-10s ", c->name);
   for (const char *p = c->synopsis; *p; p++) {
     fputc(*p, out);
-    if (*p == '\n') fprintf(out, "%24s", "");
+    if (*p == '\n') fprintf(out, "%*s", width + 14, "");
   }
   fputc('\n', out);
 }
@@ -356,14 +396,17 @@ int main(int argc, char **argv) {
     return 0;
   }
   const command *c = NULL;
+  int sub = strcmp(argv[1], "contact") == 0 && argc > 2; /* "contact fit": two words */
+  char name[64];
+  snprintf(name, sizeof name, "%s%s%s", argv[1], sub ? " " : "", sub ? argv[2] : "");
   for (size_t i = 0; i < N_COMMANDS && !c; i++)
-    if (strcmp(argv[1], commands[i].name) == 0) c = &commands[i];
+    if (strcmp(name, commands[i].name) == 0) c = &commands[i];
   if (!c) {
-    fprintf(stderr, "propensity: unknown command '%s'\n", argv[1]);
+    fprintf(stderr, "propensity: unknown command '%s'\n", name);
     usage(stderr);
     return 1;
   }
-  for (int i = 2; i < argc; i++)
+  for (int i = 2 + sub; i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       printf("usage:\n");
       print_synopsis(stdout, c);
@@ -375,7 +418,7 @@ int main(int argc, char **argv) {
             PROP_VERSION_STRING);
     return 6;
   }
-  args a = {argc - 2, argv + 2, calloc((size_t)argc, 1)};
+  args a = {argc - 2 - sub, argv + 2 + sub, calloc((size_t)argc, 1)};
   if (!a.used) return 6;
   cli_progress_init();
   int rc = c->run(&a);

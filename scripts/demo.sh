@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the built-in demo data: install, build, generate the demo campaign, train the
 # default recipe (models/installment.json), print the member comparison and the band table of the
-# latest month, and write tonight's ranked call list to demo/ranked.csv.
+# latest month, write tonight's ranked call list to demo/ranked.csv, and plan the latest month: when, on
+# which channel and by whom each customer is called (scripts/plan_demo.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -29,6 +30,8 @@ echo
 $cli score --model demo/installment.model --data demo/calllist.csv --out demo/ranked.csv
 echo "== top of tonight's call list (demo/ranked.csv) =="
 head -n 11 demo/ranked.csv | cut -d, -f1-7 | column -t -s,
+echo
+scripts/plan_demo.sh demo build/release
 echo
 echo "== does the model still hold? (propensity monitor against the training rows) =="
 echo "-- month 6, as the history was: --"

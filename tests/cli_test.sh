@@ -234,7 +234,7 @@ done
   grep -v '^propensity \(version\|COMMAND\)' >"$work/usage.txt"
 awk '/^## The command-line program/ {sec = 1; next} sec && /^```/ {if (inblk) exit; inblk = 1; next} inblk' \
   "$src_dir/README.md" >"$work/readme_usage.txt"
-[ "$(grep -c '^propensity ' "$work/usage.txt")" = 9 ] && ok "--help lists 9 commands" || no "--help: $(cat "$work/usage.txt")"
+[ "$(grep -c '^propensity ' "$work/usage.txt")" = 12 ] && ok "--help lists 12 commands" || no "--help: $(cat "$work/usage.txt")"
 cmp -s "$work/usage.txt" "$work/readme_usage.txt" && ok "README synopsis = propensity --help" ||
   no "README synopsis differs: $(diff "$work/usage.txt" "$work/readme_usage.txt" | head -n 6)"
 

@@ -312,3 +312,16 @@ size_t tu_fuzz_member(const pp_member_ops *ops, const void *data, size_t len, si
   tu_each_truncation(data, len, member_loader, &f);
   return tu_each_flip(data, len, masks, nmask, member_loader, &f);
 }
+
+prop_frame *tu_read_declared(const char *path, const char *const *names, const prop_coltype *types, size_t n) {
+  prop_csv_options co;
+  prop_csv_options_default(&co);
+  co.declared_names = names;
+  co.declared_types = types;
+  co.n_declared = n;
+  prop_frame *f = NULL;
+  int rc = prop_frame_read_csv(path, &co, &f);
+  if (rc) fprintf(stderr, "%s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  return f;
+}

@@ -35,6 +35,8 @@ double tu_auc_ref(const double *s, const float *y, size_t n);
 /* |a - b| <= eps (Debian 12's cmocka 1.1.5 has no assert_double_equal). */
 #define tu_assert_close(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
 
+/* prop_frame_read_csv of path with n columns declared (names[i] of types[i]), asserting success. */
+prop_frame *tu_read_declared(const char *path, const char *const *names, const prop_coltype *types, size_t n);
 /* malloc of n bytes (at least 1), asserting success. */
 void *tu_xmalloc(size_t n);
 /* JSON text parsed (a new reference; NULL for NULL text), asserting that it parses. */

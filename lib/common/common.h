@@ -209,6 +209,17 @@ double pp_logit_clamped(double p, double eps);
 /* SHA-256 of the file's bytes as 64 lowercase hex digits into hex[65]; *size gets the byte count.
  * PROP_ERR_IO naming the file when it cannot be opened or read. */
 int pp_sha256_file(const char *path, char hex[65], uint64_t *size);
+/* Cholesky factor L (lower, row-major, in L; the upper part is not written) of the D x D symmetric
+ * matrix H + shift I: 0, or -1 when a pivot is not positive (or not finite).  pp_chol_solve() solves
+ * L L' x = b, pp_chol_back() L' x = b, in place (x holds b). */
+int pp_cholesky(const double *H, size_t D, double shift, double *L);
+void pp_chol_solve(const double *L, size_t D, double *x);
+void pp_chol_back(const double *L, size_t D, double *x);
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m 1..12, d 1..31), and back; the day of
+ * the week of such a day, 0 = Monday .. 6 = Sunday. */
+int64_t pp_days_from_civil(int64_t y, int m, int d);
+void pp_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+int pp_day_of_week(int64_t days);
 /* Seconds on the monotonic clock (for durations). */
 double pp_now_seconds(void);
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SSZ" into buf (n >= 21). */

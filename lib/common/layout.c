@@ -37,7 +37,7 @@ static const field_info k_fields[] = {
     FIELD(prop_calllist_options, id_column) FIELD(prop_calllist_options, order) FIELD(prop_calllist_options, source)
 
     STRUCT(prop_writer_options) FIELD(prop_writer_options, struct_size) FIELD(prop_writer_options, delimiter)
-    FIELD(prop_writer_options, inputs) FIELD(prop_writer_options, n_inputs) FIELD(prop_writer_options, mode)
+    FIELD(prop_writer_options, inputs) FIELD(prop_writer_options, n_inputs) FIELD(prop_writer_options, mode) FIELD(prop_writer_options, no_quoting)
 
     STRUCT(prop_monitor_options) FIELD(prop_monitor_options, struct_size) FIELD(prop_monitor_options, target)
     FIELD(prop_monitor_options, positive) FIELD(prop_monitor_options, time_col) FIELD(prop_monitor_options, watch)

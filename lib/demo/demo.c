@@ -17,7 +17,7 @@
 
 /* exp(x): Cody-Waite reduction by ln 2 and a degree-14 Taylor series on |r| <= 0.35 (relative error
  * well under 1e-15); identical results on every IEEE-754 machine. */
-static double demo_exp(double x) {
+double pp_demo_exp(double x) {
   if (x > 700.0) x = 700.0;
   if (x < -700.0) x = -700.0;
   double k = floor(x * 1.4426950408889634 + 0.5);
@@ -30,10 +30,10 @@ static double demo_exp(double x) {
   return ldexp(sum, (int)k);
 }
 
-static double demo_sigmoid(double z) { return 1.0 / (1.0 + demo_exp(-z)); }
+double pp_demo_sigmoid(double z) { return 1.0 / (1.0 + pp_demo_exp(-z)); }
 
 /* Approximately standard normal: Irwin-Hall sum of 12 uniforms (bounded by +-6). */
-static double demo_normal(pp_rng *r) {
+double pp_demo_normal(pp_rng *r) {
   double s = 0.0;
   for (int i = 0; i < 12; i++) s += pp_rng_uniform(r);
   return s - 6.0;
@@ -76,13 +76,13 @@ void pp_demo_draw_drift(pp_rng *r, size_t month, size_t index, size_t per_month,
   double season = k_season[(month - 1) % 12];
 
   /* Every draw below happens for every customer, in this order. */
-  double z_age = demo_normal(r), u_sex = pp_rng_uniform(r), u_edu = pp_rng_uniform(r);
-  double z_inc = demo_normal(r), z_card = demo_normal(r), z_lim = demo_normal(r);
+  double z_age = pp_demo_normal(r), u_sex = pp_rng_uniform(r), u_edu = pp_rng_uniform(r);
+  double z_inc = pp_demo_normal(r), z_card = pp_demo_normal(r), z_lim = pp_demo_normal(r);
   double u_tenure = pp_rng_uniform(r), u_past = pp_rng_uniform(r);
-  double z_bill = demo_normal(r), z_large = demo_normal(r), z_util = demo_normal(r);
+  double z_bill = pp_demo_normal(r), z_large = pp_demo_normal(r), z_util = pp_demo_normal(r);
   double u_transactor = pp_rng_uniform(r), u_tutil = pp_rng_uniform(r);
   double u_miss_inc = pp_rng_uniform(r), u_miss_age = pp_rng_uniform(r);
-  double u_conn = pp_rng_uniform(r), u_acc = pp_rng_uniform(r), z_amt = demo_normal(r);
+  double u_conn = pp_rng_uniform(r), u_acc = pp_rng_uniform(r), z_amt = pp_demo_normal(r);
 
   /* who is called */
   c->age = (int)clampd(round_to(41.0 + 12.0 * z_age, 1.0), 21.0, 75.0);
@@ -94,12 +94,12 @@ void pp_demo_draw_drift(pp_rng *r, size_t month, size_t index, size_t per_month,
    * what the richer incomes alone would give */
   double log_inc = 7.78 + edu_bonus[c->education] + 0.02 * (years < 25.0 ? years : 25.0) -
                    (c->age > 62 ? 0.25 : 0.0) + 0.35 * z_inc + (drift ? 0.45 : 0.0);
-  c->income = clampd(round_to(demo_exp(log_inc), 10.0), 500.0, 60000.0);
+  c->income = clampd(round_to(pp_demo_exp(log_inc), 10.0), 500.0, 60000.0);
   double card_score = log_inc + 0.25 * z_card + (drift ? 0.35 : 0.0);
   c->card_type = card_score < 8.19 ? PP_DEMO_CLASSIC : card_score < 8.78 ? PP_DEMO_GOLD : PP_DEMO_PLATINUM;
   static const double limit_mult[3] = {1.5, 2.5, 4.0};
   c->credit_limit =
-      clampd(round_to(c->income * limit_mult[c->card_type] * demo_exp(0.25 * z_lim), 100.0), 500.0, 200000.0);
+      clampd(round_to(c->income * limit_mult[c->card_type] * pp_demo_exp(0.25 * z_lim), 100.0), 500.0, 200000.0);
   double max_tenure = (double)(c->age - 20) * 12.0;
   if (max_tenure > 300.0) max_tenure = 300.0;
   c->card_age_months = 1 + (int)floor(u_tenure * max_tenure);
@@ -112,9 +112,9 @@ void pp_demo_draw_drift(pp_rng *r, size_t month, size_t index, size_t per_month,
     tail *= q;
   }
   c->past_installments = k;
-  c->bill_volatility = clampd(round_to(demo_exp(-1.20 + 0.55 * z_bill), 0.001), 0.0, 2.5);
+  c->bill_volatility = clampd(round_to(pp_demo_exp(-1.20 + 0.55 * z_bill), 0.001), 0.0, 2.5);
   c->large_purchase_volatility =
-      clampd(round_to(demo_exp(-0.92 + 0.6 * (0.3 * z_bill + 0.954 * z_large)), 0.001), 0.0, 3.0);
+      clampd(round_to(pp_demo_exp(-0.92 + 0.6 * (0.3 * z_bill + 0.954 * z_large)), 0.001), 0.0, 3.0);
   double util;
   if (u_transactor < 0.15) {
     util = 0.08 * u_tutil; /* pays in full every month */
@@ -138,25 +138,26 @@ void pp_demo_draw_drift(pp_rng *r, size_t month, size_t index, size_t per_month,
               1.8 * (c->past_installments >= 2 && c->large_purchase_volatility > 0.65) +
               0.9 * (c->age < 30 && c->income < 3000.0) + card_eff[c->card_type] -
               1.0 * (c->utilization < 0.1) - 1.2 * (c->utilization > 0.9) + 0.1 * c->female + season;
-  c->p_connect = demo_sigmoid(zc);
-  c->p_accept = demo_sigmoid(za);
+  c->z_connect = zc;
+  c->p_connect = pp_demo_sigmoid(zc);
+  c->p_accept = pp_demo_sigmoid(za);
   c->connected = u_conn < c->p_connect;
   c->accepted = c->connected && u_acc < c->p_accept;
   double amount = c->credit_limit * (0.12 + 0.18 * clampd(c->large_purchase_volatility, 0.0, 1.5)) *
-                  demo_exp(0.25 * z_amt);
+                  pp_demo_exp(0.25 * z_amt);
   amount = clampd(amount, 100.0, 0.9 * c->credit_limit);
   c->installment_amount = c->accepted ? round_to(amount, 0.01) : 0.0;
 }
 
 /* ---- CSV writing -------------------------------------------------------------------------- */
 
-static char *put_str(char *p, const char *s) {
+char *pp_demo_put_str(char *p, const char *s) {
   size_t n = strlen(s);
   memcpy(p, s, n);
   return p + n;
 }
 
-static char *put_u64(char *p, uint64_t v) {
+char *pp_demo_put_u64(char *p, uint64_t v) {
   char tmp[24];
   int n = 0;
   do {
@@ -168,12 +169,12 @@ static char *put_u64(char *p, uint64_t v) {
 }
 
 /* v >= 0 with exactly `dec` decimals, '.' as the decimal point whatever the locale. */
-static char *put_fixed(char *p, double v, int dec) {
+char *pp_demo_put_fixed(char *p, double v, int dec) {
   uint64_t scale = 1;
   for (int i = 0; i < dec; i++) scale *= 10;
   if (!(v >= 0.0)) v = 0.0;
   uint64_t units = (uint64_t)floor(v * (double)scale + 0.5);
-  p = put_u64(p, units / scale);
+  p = pp_demo_put_u64(p, units / scale);
   if (dec > 0) {
     *p++ = '.';
     uint64_t frac = units % scale;
@@ -236,33 +237,33 @@ int prop_demo_write_csv(const char *path, const prop_demo_options *opt) {
       pp_demo_customer c;
       pp_demo_draw_drift(&rng, m, i, opt->customers_per_month, opt->missing_rate, opt->drift, &c);
       char *p = line;
-      p = put_u64(p, c.id);
+      p = pp_demo_put_u64(p, c.id);
       *p++ = ',';
-      p = put_u64(p, (uint64_t)m);
+      p = pp_demo_put_u64(p, (uint64_t)m);
       *p++ = ',';
-      p = put_u64(p, (uint64_t)c.age);
-      p = put_str(p, c.female ? ",F," : ",M,");
-      p = put_str(p, pp_demo_education_name(c.education));
+      p = pp_demo_put_u64(p, (uint64_t)c.age);
+      p = pp_demo_put_str(p, c.female ? ",F," : ",M,");
+      p = pp_demo_put_str(p, pp_demo_education_name(c.education));
       *p++ = ',';
-      if (!c.income_missing) p = put_fixed(p, c.income, 0);
+      if (!c.income_missing) p = pp_demo_put_fixed(p, c.income, 0);
       *p++ = ',';
-      p = put_fixed(p, c.credit_limit, 0);
+      p = pp_demo_put_fixed(p, c.credit_limit, 0);
       *p++ = ',';
-      if (!c.card_age_missing) p = put_u64(p, (uint64_t)c.card_age_months);
+      if (!c.card_age_missing) p = pp_demo_put_u64(p, (uint64_t)c.card_age_months);
       *p++ = ',';
-      p = put_str(p, pp_demo_card_name(c.card_type));
+      p = pp_demo_put_str(p, pp_demo_card_name(c.card_type));
       *p++ = ',';
-      p = put_u64(p, (uint64_t)c.past_installments);
+      p = pp_demo_put_u64(p, (uint64_t)c.past_installments);
       *p++ = ',';
-      p = put_fixed(p, c.bill_volatility, 3);
+      p = pp_demo_put_fixed(p, c.bill_volatility, 3);
       *p++ = ',';
-      p = put_fixed(p, c.large_purchase_volatility, 3);
+      p = pp_demo_put_fixed(p, c.large_purchase_volatility, 3);
       *p++ = ',';
-      p = put_fixed(p, c.utilization, 3);
+      p = pp_demo_put_fixed(p, c.utilization, 3);
       if (opt->with_outcomes) {
-        p = put_str(p, c.connected ? ",1" : ",0");
-        p = put_str(p, c.accepted ? ",1," : ",0,");
-        p = put_fixed(p, c.installment_amount, 2);
+        p = pp_demo_put_str(p, c.connected ? ",1" : ",0");
+        p = pp_demo_put_str(p, c.accepted ? ",1," : ",0,");
+        p = pp_demo_put_fixed(p, c.installment_amount, 2);
       }
       *p++ = '\n';
       bad = fwrite(line, 1, (size_t)(p - line), fp) != (size_t)(p - line);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lists/lists.h"
+#include "write/writer.h"
 #include "pipeline/pipeline.h"
 
 /* The columns of the ranked list, in order; the last two only when ranking by value. */
@@ -358,6 +359,17 @@ int prop_calllist_get(const prop_calllist *cl, size_t *input_row, double *prob, 
   }
   return 0;
 }
+
+void pp_calllist_rows_get(const prop_calllist *cl, pp_calllist_rows *r) {
+  r->n = cl->n;
+  r->text = cl->ids.p;
+  r->id_off = cl->id_off;
+  r->prob = cl->prob;
+  r->value = cl->value;
+  r->band = cl->band;
+}
+
+const char *pp_calllist_reason(const prop_calllist *cl, size_t i) { return i < cl->n ? reason_of(cl, i) : NULL; }
 
 const char *prop_calllist_id(const prop_calllist *cl, size_t k) {
   if (!cl || !cl->finished || k >= cl->n) return NULL;

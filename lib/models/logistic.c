@@ -328,39 +328,6 @@ static int full_pass(const lr_data *dt, const double *beta, double b, int nt, do
   return 0;
 }
 
-/* Cholesky factor L (lower, in L) of the D x D matrix H + shift I.  0, or -1 when a pivot is
- * not positive. */
-static int cholesky(const double *H, size_t D, double shift, double *L) {
-  for (size_t i = 0; i < D; i++) {
-    for (size_t j = 0; j <= i; j++) {
-      double s = H[i * D + j] + (i == j ? shift : 0.0);
-      const double *Li = L + i * D, *Lj = L + j * D;
-      for (size_t k = 0; k < j; k++) s -= Li[k] * Lj[k];
-      if (i == j) {
-        if (!(s > 0) || !isfinite(s)) return -1;
-        L[i * D + i] = sqrt(s);
-      } else {
-        L[i * D + j] = s / L[j * D + j];
-      }
-    }
-  }
-  return 0;
-}
-
-/* Solve L L^T x = rhs in place. */
-static void chol_solve(const double *L, size_t D, double *x) {
-  for (size_t i = 0; i < D; i++) {
-    double s = x[i];
-    for (size_t k = 0; k < i; k++) s -= L[i * D + k] * x[k];
-    x[i] = s / L[i * D + i];
-  }
-  for (size_t i = D; i-- > 0;) {
-    double s = x[i];
-    for (size_t k = i + 1; k < D; k++) s -= L[k * D + i] * x[k];
-    x[i] = s / L[i * D + i];
-  }
-}
-
 static int lr_fit(const void *params, const pp_dataset *train, const pp_dataset *valid, const pp_ctx *ctx,
                   void **model) {
   (void)valid;
@@ -445,17 +412,17 @@ static int lr_fit(const void *params, const pp_dataset *train, const pp_dataset 
     for (size_t a = 0; a < D; a++)
       if (H[a * D + a] > dmax) dmax = H[a * D + a];
     double shift = 0;
-    int fact = cholesky(H, D, 0.0, L);
+    int fact = pp_cholesky(H, D, 0.0, L);
     for (int k = 0; fact && k < 12; k++) {
       shift = (dmax > 0 ? dmax : 1.0) * 1e-12 * pow(10.0, k);
-      fact = cholesky(H, D, shift, L);
+      fact = pp_cholesky(H, D, shift, L);
     }
     if (fact) {
       rc = pp_err(PROP_ERR_TRAIN, "logistic: the Hessian is not positive definite at iteration %u", iter + 1);
       goto out;
     }
     for (size_t a = 0; a < D; a++) step[a] = -g[a];
-    chol_solve(L, D, step);
+    pp_chol_solve(L, D, step);
     double slope = 0;
     for (size_t a = 0; a < D; a++) slope += g[a] * step[a];
     if (!(slope < 0)) {

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/common.h"
+#include "write/writer.h"
 
 #define BUF_BYTES 65536
 #define SLOTS 64
@@ -66,6 +66,8 @@ struct prop_writer {
   size_t nfield; /* fields of the current row */
   size_t rows;   /* data rows ended */
   int raw;       /* bytes were written without a header */
+  int quote;     /* 1: RFC 4180 quoting; 0: fields are written as they are */
+  int in_header; /* the row being written is the header */
   int err;       /* sticky status */
   int synced;    /* everything written is on disk (prop_writer_sync) */
 };
@@ -84,7 +86,7 @@ static int fail(prop_writer *w, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (w->ncols || w->rows) pp_err(code, "%s: row %zu: %s", w->name, w->rows + 1, msg);
+  if (!w->in_header && (w->ncols || w->nfield || w->rows)) pp_err(code, "%s: row %zu: %s", w->name, w->rows + 1, msg);
   else pp_err(code, "%s: %s", w->name, msg);
   w->err = code;
   return code;
@@ -141,6 +143,7 @@ static int new_writer(const char *name, const prop_writer_options *opt, prop_wri
   w->fd = -1;
   w->slot = -1;
   w->delim = (char)d;
+  w->quote = !opt->no_quoting;
   w->name = pp_strdup(name);
   w->buf = pp_malloc(BUF_BYTES);
   if (!w->name || !w->buf) {
@@ -262,7 +265,11 @@ static int field(prop_writer *w, const char *s, size_t n) {
   if (w->nfield) PP_TRY(put(w, &w->delim, 1));
   w->nfield++;
   int quote = 0;
-  for (size_t i = 0; i < n && !quote; i++) quote = s[i] == w->delim || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+  for (size_t i = 0; i < n && !quote; i++)
+    quote = s[i] == w->delim || s[i] == '\r' || s[i] == '\n' || (s[i] == '"' && w->quote);
+  if (quote && !w->quote)
+    return fail(w, PROP_ERR_VALUE, "field %zu holds the delimiter or a line break, which this file cannot quote",
+                w->nfield);
   if (!quote) return put(w, s, n);
   PP_TRY(put(w, "\"", 1));
   for (size_t i = 0; i < n; i++) {
@@ -296,18 +303,20 @@ int prop_writer_end_row(prop_writer *w) {
   PP_TRY(usable(w, "prop_writer_end_row"));
   if (w->ncols && w->nfield != w->ncols)
     return fail(w, PROP_ERR_ARG, "%zu fields, the header has %zu", w->nfield, w->ncols);
-  if (!w->ncols && !w->nfield) return fail(w, PROP_ERR_STATE, "a row without fields before any header");
+  if (!w->ncols && !w->nfield) return fail(w, PROP_ERR_STATE, "a row without fields");
   PP_TRY(put(w, "\n", 1));
-  if (w->ncols) w->rows++;
-  else w->ncols = w->nfield; /* the first row was the header */
+  if (!w->in_header) w->rows++;
+  w->ncols = w->nfield; /* a file without a header: its first row sets the count */
+  w->in_header = 0;
   w->nfield = 0;
   return 0;
 }
 
 int prop_writer_header(prop_writer *w, const char *const *names, size_t n) {
   PP_TRY(usable(w, "prop_writer_header"));
-  if (w->ncols || w->nfield || w->raw) return fail(w, PROP_ERR_STATE, "a header after other output");
+  if (w->ncols || w->nfield || w->raw || w->rows) return fail(w, PROP_ERR_STATE, "a header after other output");
   if (!names || n == 0) return fail(w, PROP_ERR_ARG, "a header needs at least one column");
+  w->in_header = 1;
   for (size_t j = 0; j < n; j++) PP_TRY(prop_writer_text(w, names[j]));
   return prop_writer_end_row(w);
 }
@@ -321,7 +330,7 @@ int prop_writer_row(prop_writer *w, const char *const *fields, size_t n) {
 
 int prop_writer_bytes(prop_writer *w, const void *data, size_t len) {
   PP_TRY(usable(w, "prop_writer_bytes"));
-  if (w->ncols || w->nfield) return fail(w, PROP_ERR_STATE, "raw bytes in a file with a header");
+  if (w->ncols || w->nfield) return fail(w, PROP_ERR_STATE, "raw bytes in a file with rows");
   if (len && !data) return fail(w, PROP_ERR_ARG, "NULL data");
   w->raw = 1;
   return put(w, data, len);

@@ -131,6 +131,7 @@ class WriterOptions(ctypes.Structure):
         ("inputs", ctypes.POINTER(ctypes.c_char_p)),
         ("n_inputs", ctypes.c_size_t),
         ("mode", ctypes.c_uint),
+        ("no_quoting", ctypes.c_int),
     ]
 
 
