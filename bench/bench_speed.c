@@ -63,6 +63,7 @@
 #include "encode/encoder.h"
 #include "models/member.h"
 #include "pipeline/pipeline.h"
+#include "write/writer.h"
 
 #define MIN_RUN_S 0.02
 #define SLOW_RUN_S 3.0
@@ -199,7 +200,7 @@ static long mem_delta(const memwin *w) {
 /* ---- files ------------------------------------------------------------------------------------- */
 
 static void write_bytes(const char *path, const void *p, size_t n) {
-  if (pp_write_file_atomic(path, p, n)) die("writing %s", path);
+  if (pp_write_bytes(path, p, n)) die("writing %s", path);
 }
 
 static unsigned char *read_bytes(const char *path, size_t *n) {

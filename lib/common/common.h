@@ -156,19 +156,6 @@ int pp_get_count(pp_rd *r, size_t *n, size_t max, const char *field);
 int pp_rd_end(const pp_rd *r); /* PROP_ERR_CORRUPT when bytes are left over */
 
 /* ---- files --------------------------------------------------------------------------------- */
-/* Write atomically: path.tmp.XXXXXX in the same folder (with the mode of the file it replaces, else
- * 0644), fsync, rename over path. */
-int pp_write_file_atomic(const char *path, const void *data, size_t len);
-/* Atomic writer for streamed output (CSV): open gives a FILE* on a temporary file, commit
- * flushes, fsyncs and renames; abort removes the temporary file. */
-typedef struct pp_atomic_file {
-  void *fp; /* FILE* */
-  char *tmp_path;
-  char *path;
-} pp_atomic_file;
-int pp_atomic_open(pp_atomic_file *af, const char *path);
-int pp_atomic_commit(pp_atomic_file *af);
-void pp_atomic_abort(pp_atomic_file *af);
 int pp_read_file(const char *path, unsigned char **data, size_t *len);
 
 /* ---- string -> index hash map (open addressing, keys copied) ------------------------------ */

@@ -18,6 +18,7 @@
 
 #include "contact/contact.h"
 #include "io/bundle.h"
+#include "write/writer.h"
 
 static void put_strings(pp_buf *b, char *const *s, size_t n) {
   pp_put_u64(b, n);
@@ -75,7 +76,7 @@ int prop_contact_save(const prop_contact *c, const char *path) {
   pp_buf b;
   pp_buf_init(&b);
   int rc = pp_contact_serialize(c, &b);
-  if (!rc) rc = pp_write_file_atomic(path, b.data, b.len);
+  if (!rc) rc = pp_write_bytes(path, b.data, b.len);
   pp_buf_free(&b);
   return rc;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "demo/demo.h"
+#include "write/writer.h"
 
 #define CONTACT_STREAM 0x636f6e74616374ull /* "contact" */
 #define HISTORY_DAYS 119                   /* the attempts fall in the 17 weeks before the month */
@@ -137,17 +138,21 @@ static char *put_phone(char *p, const char *prefix, uint64_t id, uint64_t mult) 
 }
 
 typedef struct contact_files {
-  pp_atomic_file f[3]; /* history, customers, truth */
+  prop_writer *f[3]; /* history, customers, truth */
   int open;
   hist_row *rows;
   size_t nrows, cap;
 } contact_files;
 
+/* Text written as it is (the demo formats its own lines). */
+static int put_text(prop_writer *w, const char *s) { return prop_writer_bytes(w, s, strlen(s)); }
+static int put_line(prop_writer *w, const char *line, const char *end) { return prop_writer_bytes(w, line, (size_t)(end - line)); }
+
 static int write_headers(contact_files *cf) {
-  FILE *h = cf->f[0].fp, *c = cf->f[1].fp, *t = cf->f[2].fp;
-  int bad = fputs("customer_id,time,channel,outcome\n", h) < 0 ||
-            fputs("customer_id,age_band,plans,mobile_phone,home_phone,office_phone\n", c) < 0 ||
-            fputs("customer_id,p_accept", t) < 0;
+  prop_writer *h = cf->f[0], *c = cf->f[1], *t = cf->f[2];
+  int bad = put_text(h, "customer_id,time,channel,outcome\n") ||
+            put_text(c, "customer_id,age_band,plans,mobile_phone,home_phone,office_phone\n") ||
+            put_text(t, "customer_id,p_accept");
   for (int k = 0; k < PP_DEMO_CELLS && !bad; k++) {
     int slot = k / PP_DEMO_CHANNELS;
     char name[64], *p = name;
@@ -156,9 +161,9 @@ static int write_headers(contact_files *cf) {
     *p++ = '_';
     p = pp_demo_put_str(p, k_chan[k % PP_DEMO_CHANNELS]);
     *p = '\0';
-    bad = fputs(name, t) < 0;
+    bad = put_text(t, name);
   }
-  return bad || fputs("\n", t) < 0;
+  return bad || put_text(t, "\n");
 }
 
 /* One customer: its customers and truth rows, and its attempts kept for the sorted history. */
@@ -172,7 +177,7 @@ static int write_customer(contact_files *cf, const pp_demo_customer *c, const pp
   p = put_phone(p, ",+441", c->id, 40503u);
   p = put_phone(p, ",+442", c->id, 2246822519u);
   *p++ = '\n';
-  if (fwrite(line, 1, (size_t)(p - line), cf->f[1].fp) != (size_t)(p - line)) return -1;
+  if (put_line(cf->f[1], line, p)) return -1;
   p = line;
   p = pp_demo_put_u64(p, c->id);
   *p++ = ',';
@@ -182,7 +187,7 @@ static int write_customer(contact_files *cf, const pp_demo_customer *c, const pp
     p = pp_demo_put_fixed(p, ct->p[k], 6);
   }
   *p++ = '\n';
-  if (fwrite(line, 1, (size_t)(p - line), cf->f[2].fp) != (size_t)(p - line)) return -1;
+  if (put_line(cf->f[2], line, p)) return -1;
   if (cf->nrows + PP_DEMO_MAX_ATTEMPTS > cf->cap) {
     size_t cap = cf->cap ? 2 * cf->cap : 65536;
     if (pp_realloc_array(&cf->rows, cap, sizeof *cf->rows)) return -2;
@@ -204,7 +209,7 @@ static int write_history(contact_files *cf) {
     *p++ = ',';
     p = pp_demo_put_str(p, k_chan[cf->rows[q].cell % PP_DEMO_CHANNELS]);
     p = pp_demo_put_str(p, cf->rows[q].connected ? ",connected\n" : ",no_answer\n");
-    if (fwrite(line, 1, (size_t)(p - line), cf->f[0].fp) != (size_t)(p - line)) return -1;
+    if (put_line(cf->f[0], line, p)) return -1;
   }
   return 0;
 }
@@ -222,7 +227,7 @@ int prop_demo_write_contacts(const char *history_path, const char *customers_pat
   const char *paths[3] = {history_path, customers_path, truth_path};
   int rc = 0;
   for (; cf.open < 3 && !rc; cf.open++)
-    if ((rc = pp_atomic_open(&cf.f[cf.open], paths[cf.open]))) break;
+    if ((rc = prop_writer_open(paths[cf.open], NULL, &cf.f[cf.open]))) break;
   int bad = rc ? 0 : write_headers(&cf);
   for (size_t m = opt->first_month; !rc && !bad && m < opt->first_month + opt->months; m++) {
     pp_rng rng, crng;
@@ -238,11 +243,12 @@ int prop_demo_write_contacts(const char *history_path, const char *customers_pat
     }
   }
   if (!rc && !bad) bad = write_history(&cf);
-  int e = errno;
   free(cf.rows);
-  if (!rc && bad) rc = bad == -2 ? PROP_ERR_NOMEM : pp_err(PROP_ERR_IO, "demo contacts: write failed: %s", strerror(e));
-  for (int q = 0; q < 3 && !rc; q++) rc = pp_atomic_commit(&cf.f[q]);
-  for (int q = 0; q < 3; q++)
-    if (cf.f[q].fp || cf.f[q].tmp_path) pp_atomic_abort(&cf.f[q]);
+  if (!rc && bad) rc = bad == -2 ? PROP_ERR_NOMEM : prop_last_error_code(); /* the writer named file and cause */
+  for (int q = 0; q < 3 && !rc; q++) rc = prop_writer_sync(cf.f[q]); /* all on disk before any is renamed */
+  for (int q = 0; q < 3; q++) {
+    if (!rc) rc = prop_writer_commit(cf.f[q]);
+    else prop_writer_abort(cf.f[q]);
+  }
   return rc;
 }

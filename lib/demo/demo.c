@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "demo/demo.h"
+#include "write/writer.h"
 
 /* ---- exact-arithmetic helpers ---------------------------------------------------------------- */
 
@@ -224,11 +225,10 @@ int prop_demo_write_csv(const char *path, const prop_demo_options *opt) {
     return pp_err(PROP_ERR_ARG, "demo: %zu months of %zu customers overflow the customer ids", last,
                   opt->customers_per_month);
 
-  pp_atomic_file af;
-  PP_TRY(pp_atomic_open(&af, path));
-  FILE *fp = (FILE *)af.fp;
-  int bad = fputs(k_header, fp) < 0 ||
-            fputs(opt->with_outcomes ? ",connected,accepted,installment_amount\n" : "\n", fp) < 0;
+  prop_writer *w = NULL;
+  PP_TRY(prop_writer_open(path, NULL, &w));
+  const char *tail = opt->with_outcomes ? ",connected,accepted,installment_amount\n" : "\n";
+  int bad = prop_writer_bytes(w, k_header, sizeof k_header - 1) || prop_writer_bytes(w, tail, strlen(tail));
   char line[512];
   for (size_t m = opt->first_month; !bad && m <= last; m++) {
     pp_rng rng;
@@ -266,13 +266,13 @@ int prop_demo_write_csv(const char *path, const prop_demo_options *opt) {
         p = pp_demo_put_fixed(p, c.installment_amount, 2);
       }
       *p++ = '\n';
-      bad = fwrite(line, 1, (size_t)(p - line), fp) != (size_t)(p - line);
+      bad = prop_writer_bytes(w, line, (size_t)(p - line));
     }
   }
-  if (bad) {
-    int e = errno;
-    pp_atomic_abort(&af);
-    return pp_err(PROP_ERR_IO, "%s: write failed: %s", path, strerror(e));
+  if (bad) { /* the writer named the file and the cause */
+    int rc = prop_last_error_code();
+    prop_writer_abort(w);
+    return rc;
   }
-  return pp_atomic_commit(&af);
+  return prop_writer_commit(w);
 }

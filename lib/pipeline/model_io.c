@@ -16,6 +16,7 @@
 
 #include "io/bundle.h"
 #include "pipeline/pipeline.h"
+#include "write/writer.h"
 
 static void put_text(pp_buf *b, const char *s) { pp_put_bytes(b, s, strlen(s)); }
 
@@ -182,7 +183,7 @@ int prop_model_save(const prop_model *m, const char *path) {
   pp_buf b;
   pp_buf_init(&b);
   int rc = pp_model_serialize(m, &b);
-  if (!rc) rc = pp_write_file_atomic(path, b.data, b.len);
+  if (!rc) rc = pp_write_bytes(path, b.data, b.len);
   pp_buf_free(&b);
   return rc;
 }

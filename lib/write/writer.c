@@ -377,3 +377,14 @@ int prop_writer_commit(prop_writer *w) {
   if (w) writer_free(w);
   return rc;
 }
+
+int pp_write_bytes(const char *path, const void *data, size_t len) {
+  prop_writer *w = NULL;
+  PP_TRY(prop_writer_open(path, NULL, &w));
+  int rc = prop_writer_bytes(w, data, len);
+  if (rc) {
+    prop_writer_abort(w);
+    return rc;
+  }
+  return prop_writer_commit(w);
+}

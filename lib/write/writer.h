@@ -6,4 +6,8 @@
 
 #include "common/common.h"
 
+/* data[len] written to path through a prop_writer: atomically for a regular file (model files, contact
+ * models), as a stream for a device or FIFO. */
+int pp_write_bytes(const char *path, const void *data, size_t len);
+
 #endif
