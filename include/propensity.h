@@ -243,7 +243,8 @@ typedef struct prop_train_options {
                                     frame, or one its CSV read left out (declared PROP_COL_IGNORE) */
   size_t n_ignore;
   const char *connected;       /*!< optional 0/1 column "call connected"; never a feature */
-  const char *time_col;        /*!< optional month column; never a feature */
+  const char *time_col;        /*!< optional month column; never a feature; its cells must be months as
+                                    prop_frame_periods() reads them (else PROP_ERR_VALUE naming the row) */
   int nthread;                 /*!< worker threads; 0 (or less) = all processors; more is capped at them */
   prop_log_fn log;             /*!< may be NULL */
   prop_progress_fn progress;   /*!< may be NULL */
@@ -488,8 +489,9 @@ PROP_API int prop_model_permutation_importance(const prop_model *m, const prop_f
 /* ---------------------------------------------------------------------------------------------
  * Out-of-time validation
  * ------------------------------------------------------------------------------------------- */
-/*! prop_backtest(): for each month k+1 of opt->time_col (sorted numerically), train recipe r on
- *  months 1..k and score month k+1 (starting after min_train_months months; 0 is PROP_ERR_ARG).  For
+/*! prop_backtest(): for each month k+1 of opt->time_col (read by prop_frame_periods(), in time
+ *  order), train recipe r on months 1..k and score month k+1 (starting after min_train_months
+ *  months; 0 is PROP_ERR_ARG); each month is named in the report and messages by prop_period_name().  For
  *  each scored month: rows, positives, AUC, the band table, calibration error (ECE, 10 bins) and
  *  the share of acceptances captured in the top 10/20/30% of the list.  *json (malloc'd, free())
  *  gets the report (schema in README "Back-testing").  Progress goes to opt->progress.  A row
@@ -597,6 +599,36 @@ PROP_API void prop_compare_options_default(prop_compare_options *opt);
  *  column the back-test series.  *json (malloc'd, free()) gets the report, documented field by
  *  field in bench/README.md (schema_version 1).  Timings are wall-clock on this machine. */
 PROP_API int prop_compare(const prop_frame *f, const prop_recipe *r, const prop_compare_options *opt, char **json);
+
+/* ---------------------------------------------------------------------------------------------
+ * Time columns (issue 19): how train, compare, backtest and bands read the month column
+ * ------------------------------------------------------------------------------------------- */
+/*! How a time column writes its periods.  One format per column. */
+typedef enum prop_period_format {
+  PROP_PERIOD_INTEGER = 0,    /*!< whole numbers (1, 2, ...); named as the number, "6" */
+  PROP_PERIOD_YYYYMM = 1,     /*!< whole numbers that are all six digits with a month 01..12 (202606);
+                                   named "2026-06" */
+  PROP_PERIOD_YEAR_MONTH = 2, /*!< text YYYY-MM (2026-06); named "2026-06" */
+  PROP_PERIOD_DATE = 3        /*!< ISO dates YYYY-MM-DD (2026-06-15), each read as its month; named "2026-06" */
+} prop_period_format;
+
+/*! prop_frame_periods(): column `name` of f read as a time column, one period per row.  A cell is a
+ *  whole number (a numeric cell, or text reading as one: "6", "202606"), YYYY-MM or an ISO date
+ *  YYYY-MM-DD (read as its month: back-tests are monthly); spaces around the text are ignored.
+ *  key[i] (nrows entries, caller-allocated; may be NULL to only check the column) gets a number that
+ *  orders the periods: the number itself, or year x 100 + month for the other formats (so 202606,
+ *  "2026-06" and "2026-06-15" share the key 202606).  *format (may be NULL) gets the column's
+ *  prop_period_format.  Errors: PROP_ERR_SCHEMA when the column is absent; PROP_ERR_VALUE naming
+ *  file, row and column for a missing cell, a cell that is no period ("2026-13", "June", 2.5), and
+ *  a cell of another format than the column's first row (both rows named).  Thread-safe on a frame
+ *  no thread modifies. */
+PROP_API int prop_frame_periods(const prop_frame *f, const char *name, double *key, int *format);
+
+/*! prop_period_name(): the name outputs give a period: "2026-06" for the month formats, the number
+ *  ("6") for PROP_PERIOD_INTEGER.  Writes a NUL-terminated string of at most n bytes into buf (24
+ *  bytes are enough).  PROP_ERR_ARG when buf is NULL, n < 2 or format is not a prop_period_format.
+ *  Thread-safe. */
+PROP_API int prop_period_name(double key, int format, char *buf, size_t n);
 
 #ifdef __cplusplus
 }

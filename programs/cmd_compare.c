@@ -26,10 +26,11 @@ static void print_table(const char *report) {
   json_error_t err;
   json_t *root = json_loads(report, 0, &err);
   if (!root) return;
-  const json_t *ds = json_object_get(root, "dataset");
-  printf("test rows %lld (%lld positive) of %lld; split %s\n", (long long)jnum(ds, "test_rows"),
+  const json_t *ds = json_object_get(root, "dataset"), *sp = json_object_get(ds, "split");
+  const char *held = json_string_value(json_object_get(sp, "test_period"));
+  printf("test rows %lld (%lld positive) of %lld; split %s%s%s%s\n", (long long)jnum(ds, "test_rows"),
          (long long)jnum(ds, "test_positives"), (long long)jnum(ds, "rows"),
-         json_string_value(json_object_get(json_object_get(ds, "split"), "method")));
+         json_string_value(json_object_get(sp, "method")), held ? " (month " : "", held ? held : "", held ? ")" : "");
   printf("%-14s %7s %7s %6s %8s %7s %7s %6s %6s %6s %8s %11s %9s %9s\n", "model", "AUC", "PR-AUC", "KS", "logloss",
          "Brier", "ECE", "top10", "top20", "top30", "fit s", "rows/s", "p50 us", "p99 us");
   size_t i;

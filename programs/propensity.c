@@ -336,7 +336,8 @@ static const command commands[] = {
      "  --id COL          the customer id column (never an input; score writes it)\n"
      "  --ignore a,b      columns that are not inputs\n"
      "  --connected COL   0/1 connected flag, for connect rates (never an input)\n"
-     "  --time-col COL    the month column (never an input)\n"
+     "  --time-col COL    the month column (never an input): integers, YYYYMM, YYYY-MM or\n"
+     "                    YYYY-MM-DD (read as its month), one format per column\n"
      "  --recipe R.json   members, vote, calibration, bands (default: models/installment.json's)\n"
      "  --threads N       0 = all cores (default)\n"},
     {"score", cmd_score,
@@ -355,6 +356,7 @@ static const command commands[] = {
     {"bands", cmd_bands, "--model MODEL --data LABELED.csv [--target COL] [--connected COL] [--json OUT]",
      "The band table of labelled rows: rows, success rate with a 95% Wilson interval, lift, mean\n"
      "probability per band, and the AUC.  Labels must be the two the model was trained with.\n"
+     "Names the months the rows cover when the model has a time column and the file holds it.\n"
      "  --target COL      the outcome column (default: the model's target)\n"
      "  --connected COL   0/1 connected flag: adds connect rate and success among connected\n"
      "  --json OUT        also write the table as JSON (atomically)\n"},

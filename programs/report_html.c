@@ -367,21 +367,20 @@ static void chart_importance(FILE *o, const json_t *imp, const char *member) {
   fputs("</svg>\n", o);
 }
 
-/* The back-test: AUC and top-30% capture per month. */
+/* The name of back-test month e: its "period" ("2026-06", "6"), else its number. */
+static void period_label(char *buf, size_t n, const json_t *e) {
+  const char *s = str(e, "period");
+  if (s) snprintf(buf, n, "%s", s);
+  else snprintf(buf, n, "%g", num(e, "month"));
+}
+
+/* The back-test: AUC and top-30% capture per month, the months evenly spaced in time order (a key
+ * such as 202606 is no distance: 202612 and 202701 are neighbours). */
 static void chart_months(FILE *o, const json_t *months) {
   size_t n = json_array_size(months);
   if (n == 0) return;
-  double m0 = INFINITY, m1 = -INFINITY;
   size_t i;
   const json_t *e;
-  json_array_foreach(months, i, e) {
-    double m = num(e, "month");
-    if (isfinite(m)) {
-      m0 = fmin(m0, m);
-      m1 = fmax(m1, m);
-    }
-  }
-  if (!isfinite(m0)) return;
   double pad = n == 1 ? 1 : 0.5, lo = 1;
   json_array_foreach(months, i, e) {
     double a = num(e, "auc"), c = num(e, "capture_30");
@@ -390,16 +389,16 @@ static void chart_months(FILE *o, const json_t *months) {
   }
   double y0 = floor((lo - 0.05) * 10) / 10; /* zoom in on the values, from a tenth below the lowest */
   y0 = y0 < 0 ? 0 : (y0 > 0.8 ? 0.8 : y0);
-  plot p = {64, 16, 440, 300, m0 - pad, m1 + pad, y0, 1};
+  plot p = {64, 16, 440, 300, -pad, (double)(n - 1) + pad, y0, 1};
   svg_open(o, "chart-months", 590, 410, "Back-test: AUC and top-30% capture of each month, trained on the months before");
   axes(o, &p, 0, FMT_INT, 1 - y0 > 0.5 ? 0.2 : 0.1, FMT_FRAC, "month scored (trained on all earlier months)",
        "AUC / share captured");
   char lab[32];
   json_array_foreach(months, i, e) {
-    double xx = px(&p, num(e, "month"));
-    snprintf(lab, sizeof lab, "%g", num(e, "month"));
-    fprintf(o, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", xx, p.y + p.h + 16,
-            lab);
+    period_label(lab, sizeof lab, e);
+    fprintf(o, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", px(&p, (double)i), p.y + p.h + 16);
+    esc(o, lab);
+    fputs("</text>\n", o);
   }
   static const struct {
     const char *key, *label, *colour, *dash;
@@ -409,16 +408,16 @@ static void chart_months(FILE *o, const json_t *months) {
             *series[s].dash ? " stroke-dasharray=\"" : "", series[s].dash, *series[s].dash ? "\"" : "");
     int first = 1;
     json_array_foreach(months, i, e) {
-      double v = num(e, series[s].key), m = num(e, "month");
-      if (!isfinite(v) || !isfinite(m)) continue;
+      double v = num(e, series[s].key), m = (double)i;
+      if (!isfinite(v)) continue;
       fprintf(o, "%s%.1f %.1f", first ? "M" : " L", px(&p, m), py(&p, v));
       first = 0;
     }
     if (first) fprintf(o, "M%.1f %.1f", p.x, p.y + p.h); /* no values: an empty path, still valid */
     fputs("\"/>\n", o);
     json_array_foreach(months, i, e) {
-      double v = num(e, series[s].key), m = num(e, "month");
-      if (!isfinite(v) || !isfinite(m)) continue;
+      double v = num(e, series[s].key), m = (double)i;
+      if (!isfinite(v)) continue;
       fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/><text class=\"barlabel\" x=\"%.1f\" y=\"%.1f\" "
                  "text-anchor=\"middle\">%.3f</text>\n",
               px(&p, m), py(&p, v), series[s].colour, px(&p, m), py(&p, v) + (s ? 18 : -9), v);
@@ -617,7 +616,10 @@ char *report_html(const char *json_text, size_t *len) {
   if (method && strcmp(method, "last_month") == 0) {
     fputs("<span>split <b>last month held out</b> (", o);
     esc(o, str(sp, "time_column"));
-    fprintf(o, " = %g)</span>", num(sp, "test_month"));
+    fputs(" = ", o);
+    if (str(sp, "test_period")) esc(o, str(sp, "test_period"));
+    else fprintf(o, "%g", num(sp, "test_month"));
+    fputs(")</span>", o);
   } else if (method && strcmp(method, "test_data") == 0) {
     fputs("<span>test rows <b>from ", o);
     esc(o, str(sp, "test_path") ? str(sp, "test_path") : "(in memory)");

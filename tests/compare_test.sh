@@ -204,6 +204,35 @@ check "JSON values (--test-data)" "$work/testdata.py" "$work/t.json" "$work/demo
 has "the report names the test file" "$work/t.html" "test rows <b>from $work/demo/latest.csv"
 has "stdout names the split" "$work/out.txt" "split test_data"
 
+# ---- months written as a bank writes them: 2026-01 ... 2026-06 --------------------------------------
+expect_code "gen, six months of history" 0 "$cli" gen --out-dir "$work/six" --customers 200 --months 7 --seed 4
+awk -F, -v OFS=, 'NR == 1 {print; next} {$2 = sprintf("2026-%02d", $2); print}' "$work/six/history.csv" >"$work/six/ym.csv"
+[ "$(cut -d, -f2 "$work/six/ym.csv" | sort -u | tr '\n' ' ')" = "2026-01 2026-02 2026-03 2026-04 2026-05 2026-06 month " ] &&
+  ok "months read 2026-01 ... 2026-06" || no "months: $(cut -d, -f2 "$work/six/ym.csv" | sort -u | tr '\n' ' ')"
+expect_code "compare --time-col month on YYYY-MM months" 0 "$cli" compare --data "$work/six/ym.csv" --target accepted \
+  --id customer_id --ignore installment_amount --connected connected --time-col month --recipe "$recipe" \
+  --latency-runs 50 --json "$work/ym.json" --html "$work/ym.html"
+check "JSON matches the documented schema (YYYY-MM months)" "$work/schema.py" "$src_dir/bench/README.md" "$work/ym.json"
+cat >"$work/ym.py" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); p = []
+def want(cond, msg):
+    if not cond: p.append(msg)
+sp = r["dataset"]["split"]
+want(sp["method"] == "last_month" and sp["test_month"] == 202606 and sp["test_period"] == "2026-06",
+     f"held-out month {sp['test_month']} / {sp['test_period']}")
+want(r["dataset"]["test_rows"] == 200 and r["dataset"]["train_rows"] == 1000, "the last month's 200 rows held out")
+want([m["period"] for m in r["months"]] == ["2026-02", "2026-03", "2026-04", "2026-05", "2026-06"],
+     f"back-test periods {[m['period'] for m in r['months']]}")
+want([m["month"] for m in r["months"]] == [202602, 202603, 202604, 202605, 202606], "back-test keys")
+want([m["train_rows"] for m in r["months"]] == [200, 400, 600, 800, 1000], "each month trained on the ones before")
+print("\n".join(p)); sys.exit(1 if p else 0)
+PY
+check "JSON values (YYYY-MM months)" "$work/ym.py" "$work/ym.json"
+has "the report names the held-out month" "$work/ym.html" "month = 2026-06)"
+has "the back-test chart labels its months" "$work/ym.html" '>2026-03</text>'
+has "stdout names the held-out month" "$work/out.txt" "2026-06"
+
 # ---- usage and input errors ----------------------------------------------------------------------
 base=(--data "$work/demo/history.csv" --target accepted --id customer_id --recipe "$recipe")
 expect_code "usage: --time-col with --test-frac" 1 "$cli" compare "${base[@]}" --time-col month --test-frac 0.3 \

@@ -65,6 +65,21 @@ int pp_frame_first_row_error(const prop_frame *f);
 int pp_frame_binary_column(const prop_frame *f, const char *col, const char *positive, const char *negative, int **y,
                            char **pos_label, char **neg_label);
 
+/* ---- time columns (period.c) ------------------------------------------------------------ */
+/* The periods of time column col, one per row: key[i] (nrows entries, may be NULL) orders them (the
+ * integer itself; year x 100 + month for YYYYMM, YYYY-MM and dates, a date read as its month);
+ * *format (may be NULL) gets the column's prop_period_format.  Cells: an integer (a whole number in
+ * a numeric column, or text reading as one), YYYY-MM or YYYY-MM-DD, one format per column; integers
+ * that are all six digits with a month 01..12 are PROP_PERIOD_YYYYMM.  PROP_ERR_SCHEMA when the
+ * column is absent; PROP_ERR_VALUE naming file, row and column for a missing cell, one that is no
+ * period, or one of another format than the column's first row (named too). */
+int pp_frame_periods(const prop_frame *f, const char *col, double *key, int *format);
+/* The name of a period in outputs: "2026-06" for the month formats, the integer ("6") otherwise;
+ * into buf of n bytes (24 are enough). */
+void pp_period_name(double key, int format, char *buf, size_t n);
+/* Is key a six-digit YYYYMM with a month 01..12 (year 1000 or later)? */
+int pp_period_is_yyyymm(double key);
+
 /* ---- schema: the model's input features, fixed at training ---------------------------- */
 typedef struct pp_feature {
   char *name;

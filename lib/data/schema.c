@@ -122,6 +122,7 @@ int pp_schema_from_frame(const prop_frame *f, const prop_train_options *opt, pp_
   PP_TRY(need_column(f, opt->id, "id"));
   PP_TRY(need_column(f, opt->connected, "connected"));
   PP_TRY(need_column(f, opt->time_col, "time"));
+  if (opt->time_col) PP_TRY(pp_frame_periods(f, opt->time_col, NULL, NULL)); /* one period per row, one format */
   const pp_column *tc = &f->cols[prop_frame_find(f, opt->target)];
   if (tc->type == PROP_COL_ID)
     return pp_err(PROP_ERR_SCHEMA, "%s: target column '%s' is an id column", pp_frame_source(f), opt->target);

@@ -87,31 +87,27 @@ static long logical_cpus(void) {
 }
 
 /* ---- rows ------------------------------------------------------------------------------------- */
-/* The split: is_test[n]; *test_month gets the held-out month (NaN for a stratified split). */
+/* The split: is_test[n]; *test_month gets the held-out month's key and period[24] its name (NaN and ""
+ * for a stratified split). */
 static int split_rows(const prop_frame *f, const prop_compare_options *o, const int *y, unsigned char *is_test,
-                      double *test_month) {
+                      double *test_month, char *period) {
   size_t n = f->nrows;
   *test_month = NAN;
+  *period = '\0';
   const char *tcol = o->train.time_col;
   if (!tcol) return pp_split_stratified(y, n, o->test_frac, o->seed, is_test);
-  long tc = prop_frame_find(f, tcol);
-  if (tc < 0) return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' not found", pp_frame_source(f), tcol);
-  const pp_column *c = &f->cols[tc];
-  if (c->type != PROP_COL_NUMERIC)
-    return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' must be numeric (e.g. 1, 2, ... or 202401)",
-                  pp_frame_source(f), tcol);
-  double last = -INFINITY;
-  for (size_t i = 0; i < n; i++) {
-    if (isnan(c->num[i]))
-      return pp_err(PROP_ERR_VALUE, "%s:%zu:%s: missing time value", pp_frame_source(f), prop_frame_row_number(f, i),
-                    tcol);
-    if (c->num[i] > last) last = c->num[i];
-  }
+  double *key = pp_malloc_array(n ? n : 1, sizeof *key), last = -INFINITY;
+  int format = PROP_PERIOD_INTEGER, rc = key ? pp_frame_periods(f, tcol, key, &format) : PROP_ERR_NOMEM;
+  for (size_t i = 0; !rc && i < n; i++)
+    if (key[i] > last) last = key[i];
   size_t ntest = 0;
-  for (size_t i = 0; i < n; i++) ntest += (is_test[i] = c->num[i] == last);
+  for (size_t i = 0; !rc && i < n; i++) ntest += (is_test[i] = key[i] == last);
+  free(key);
+  if (rc) return rc;
+  pp_period_name(last, format, period, 24);
   if (ntest == n)
-    return pp_err(PROP_ERR_TRAIN, "%s: '%s' has one value only (%g); holding out the last month needs two or more",
-                  pp_frame_source(f), tcol, last);
+    return pp_err(PROP_ERR_TRAIN, "%s: '%s' has one value only (%s); holding out the last month needs two or more",
+                  pp_frame_source(f), tcol, period);
   *test_month = last;
   return 0;
 }
@@ -411,7 +407,8 @@ static int months_json(pp_jb *b, const prop_frame *f, const prop_recipe *r, cons
   json_t *mo;
   json_array_foreach(json_object_get(root, "months"), i, mo) {
     json_t *e = json_object();
-    static const char *const copy[][2] = {{"month", "month"},           {"train_rows", "train_rows"},
+    static const char *const copy[][2] = {{"month", "month"},           {"period", "period"},
+                                          {"train_rows", "train_rows"},
                                           {"rows", "rows"},             {"positives", "positives"},
                                           {"auc", "auc"},               {"ece", "ece"},
                                           {"capture_top10", "capture_10"}, {"capture_top20", "capture_20"},
@@ -492,6 +489,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   prop_model *ens = NULL;
   size_t ntr = 0, nte = 0, npos = 0, npos_te = 0;
   double test_month = NAN;
+  char test_period[24] = "";
   char sha[65] = "", test_sha[65] = "";
   uint64_t file_bytes = 0, test_bytes = 0;
 
@@ -526,7 +524,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
       rc = PROP_ERR_NOMEM;
       goto done;
     }
-    if ((rc = split_rows(f, o, y, is_test, &test_month))) goto done;
+    if ((rc = split_rows(f, o, y, is_test, &test_month, test_period))) goto done;
     for (size_t i = 0; i < n; i++) {
       npos += (size_t)y[i];
       if (is_test[i]) idx_te[nte++] = i;
@@ -714,6 +712,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
     pp_jset(&b, sp, "method", pp_jstr(o->test ? "test_data" : o->train.time_col ? "last_month" : "stratified"));
     pp_jset(&b, sp, "time_column", pp_jstr(o->train.time_col));
     pp_jset(&b, sp, "test_month", pp_jnum(test_month));
+    pp_jset(&b, sp, "test_period", *test_period ? pp_jstr(test_period) : json_null());
     pp_jset(&b, sp, "test_frac", stratified ? pp_jnum(o->test_frac) : json_null());
     pp_jset(&b, sp, "seed", stratified ? json_integer((json_int_t)o->seed) : json_null());
     pp_jset(&b, sp, "test_path", pp_jstr(o->test ? o->test_data_path : NULL));

@@ -5,7 +5,9 @@ Column mapping (pandas dtype -> frame column):
   - any other numeric dtype           -> numeric (float64; NaN / NA -> missing; +-Inf is an error)
   - object / category / string        -> categorical labels (str() of each value; None / NaN /
                                          NA -> missing)
-  - anything else (datetime, ...)     -> PropensityError(PROP_ERR_SCHEMA) naming the column
+  - anything else (datetime, ...)     -> PropensityError(PROP_ERR_SCHEMA) naming the column, except
+                                         in the time column: datetimes become YYYY-MM-DD text and
+                                         periods their text (2026-06), which the library reads
 """
 
 import ctypes
@@ -106,11 +108,24 @@ def numeric_values(s):
     return np.ascontiguousarray(s.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
+def time_labels(s):
+    """A time column's datetime or period values as the text the library reads as periods: dates as
+    YYYY-MM-DD (read as their month), monthly periods as YYYY-MM; other dtypes unchanged."""
+    if pdt.is_datetime64_any_dtype(s.dtype):
+        return s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
+    if isinstance(s.dtype, pd.PeriodDtype):
+        return s.astype(str).astype(object).where(s.notna(), None)
+    return s
+
+
 def add_series(frame, name, s, role="auto"):
-    """Add Series s to frame as column name; role 'auto' (by dtype), 'id' or 'target'."""
+    """Add Series s to frame as column name; role 'auto' (by dtype), 'id', 'target' or 'time' (the
+    time column: datetimes and periods as text, see time_labels; else by dtype)."""
     if role == "id":
         frame.add_strings(name, COL_ID, s)
         return
+    if role == "time":
+        s = time_labels(s)
     kind = column_kind(s, name)
     if kind == "numeric":
         frame.add_numeric(name, numeric_values(s))

@@ -83,7 +83,9 @@ class Model(Owned):
         """Train recipe (None = the built-in default recipe; or a dict, JSON text or a recipe file
         path) on DataFrame df.  target is the label column; positive its positive label (None: the
         labels are 0/1).  id, connected (0/1 "call connected") and time_col (month) are never
-        features; columns in ignore are left out.  Every other column is a feature: numeric
+        features; columns in ignore are left out.  time_col holds one period per row, in one
+        format: integers, YYYYMM, "YYYY-MM" or ISO dates "YYYY-MM-DD" (read as their month), or a
+        datetime64 or monthly Period column; anything else raises PropensityError naming the row.  Every other column is a feature: numeric
         dtypes and bool are numeric, object / category / string columns categorical.
         log(level, message) and progress(stage, done, total) are optional callables; progress
         returning True cancels training (PropensityError PROP_ERR_CANCELLED).  nthread 0 = all
@@ -105,7 +107,8 @@ class Model(Owned):
         for c, name in zip(df.columns, cols):
             if name in ignore:
                 continue
-            roles.append((c, "target" if name == target else "id" if name == id else "auto"))
+            roles.append((c, "target" if name == target else "id" if name == id else
+                          "time" if name == time_col else "auto"))
         recipe_h = _Recipe(recipe)
         frame = _frames.frame_from_dataframe(df, roles)
         try:

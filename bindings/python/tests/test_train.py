@@ -89,6 +89,36 @@ class Train(unittest.TestCase):
         self.assertTrue(all(isinstance(s, str) and d <= t for s, d, t in stages))
         self.assertTrue(all(isinstance(m, str) for _, m in logs))
 
+    def test_time_column_formats(self):
+        """Months as integers, YYYY-MM text, datetimes and monthly periods train the same model (the time
+        column is never an input); a mixed or unreadable one raises naming the row."""
+        df = self.hist.head(400).copy()
+        args = dict(self.d.train_args, recipe=_fixture.FAST_RECIPE)
+        ref = propensity.Model.train(df, **args)
+        ref_p = hexes(ref.predict_proba(self.calls))
+        months = df["month"].astype(int)
+        forms = {"YYYY-MM": months.map(lambda m: f"2026-{m:02d}"),
+                 "YYYYMM": months.map(lambda m: 202600 + m),
+                 "datetime64": pd.to_datetime(months.map(lambda m: f"2026-{m:02d}-17")),
+                 "Period": pd.PeriodIndex(months.map(lambda m: f"2026-{m:02d}"), freq="M").to_series(index=df.index)}
+        for name, col in forms.items():
+            with self.subTest(name):
+                m = propensity.Model.train(df.assign(month=col), **args)
+                self.assertEqual(m.time_column, "month")
+                self.assertNotIn("month", m.inputs)
+                self.assertEqual(hexes(m.predict_proba(self.calls)), ref_p)
+        bad = months.map(lambda m: f"2026-{m:02d}").astype(object)
+        bad.iloc[5] = "2026-01-31"
+        with self.assertRaises(PropensityError) as e:
+            propensity.Model.train(df.assign(month=bad), **args)
+        self.assertEqual(e.exception.status, "PROP_ERR_VALUE")
+        self.assertIn("<frame>:6:month: '2026-01-31' is a date YYYY-MM-DD, but row 1 has", e.exception.message)
+        dt = pd.to_datetime(months.map(lambda m: f"2026-{m:02d}-17"))
+        dt.iloc[2] = pd.NaT
+        with self.assertRaises(PropensityError) as e:
+            propensity.Model.train(df.assign(month=dt), **args)
+        self.assertIn("<frame>:3:month: missing time value", e.exception.message)
+
     def test_auc_and_demo(self):
         self.assertEqual(propensity.auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]), 0.75)
         p = self.d.dir / "demo_py.csv"
