@@ -183,8 +183,10 @@ PROP_API int prop_frame_numeric_values(const prop_frame *f, size_t j, double *ou
  *  the cell is missing, the column is numeric, or an index is out of range. */
 PROP_API const char *prop_frame_string_value(const prop_frame *f, size_t j, size_t i);
 /*! Column `name` as 0/1 into y[nrows] (caller-allocated): 1 where the label equals positive
- *  (NULL: labels must be 0/1, and 1 is positive).  A missing cell is PROP_ERR_VALUE naming the
- *  row; an absent positive label PROP_ERR_CATEGORY; an absent column PROP_ERR_SCHEMA. */
+ *  (NULL: labels must be 0/1, and 1 is positive), a label equal as text or as the same number
+ *  ("1.0" and "1").  The column holds two labels, the positive and one other (training's rule): a
+ *  third is PROP_ERR_CATEGORY naming file, row, column and label.  A missing cell is PROP_ERR_VALUE
+ *  naming the row; an absent positive label PROP_ERR_CATEGORY; an absent column PROP_ERR_SCHEMA. */
 PROP_API int prop_frame_binary_values(const prop_frame *f, const char *name, const char *positive, int *y);
 
 /*! Streaming CSV reader: reads a file of any size in chunks of rows; memory is bounded by the
@@ -258,7 +260,7 @@ PROP_API void prop_train_options_default(prop_train_options *opt);
  *  The model copies what it needs: f and r may be freed afterwards.  Free *out with
  *  prop_model_free().  PROP_ERR_SCHEMA for a named column that is absent (an ignored name
  *  included) or a column given two roles; the target's labels as prop_frame_binary_values()
- *  reads them; connected must be 0/1.  On success prop_last_error() is left as it was. */
+ *  reads them (two labels: a third is PROP_ERR_CATEGORY naming its row); connected must be 0/1.  On success prop_last_error() is left as it was. */
 PROP_API int prop_model_train(const prop_frame *f, const prop_recipe *r, const prop_train_options *opt,
                               prop_model **out);
 
@@ -309,9 +311,10 @@ PROP_API const char *prop_model_time_column(const prop_model *m);
 /*! The target column's name and positive label (owned by the model). */
 PROP_API const char *prop_model_target(const prop_model *m);
 PROP_API const char *prop_model_positive_label(const prop_model *m);
-/*! The one label the training rows carried besides the positive one ("0" for 0/1 labels; owned
- *  by the model), or NULL when they carried several (with a positive label given: all of them
- *  read as negative) or the model file is older than this function (model format 3). */
+/*! The label the training rows carried besides the positive one ("0" for 0/1 labels; owned by the
+ *  model).  NULL only for a model file older than this function (model format 3) or one trained
+ *  before the two-label rule on several other labels: evaluating with it reads every label but the
+ *  positive one as negative. */
 PROP_API const char *prop_model_negative_label(const prop_model *m);
 /*! The outcomes of a labelled frame as the model's training read its target: y[i] (nrows entries,
  *  caller-allocated) is 1 for the positive label and 0 for the negative one, a label equal as text

@@ -164,6 +164,15 @@ has "row named" "$work/err.txt" 'short.csv:2'
 printf 'a,b,accepted\n1,inf,1\n3,4,0\n' >"$work/inf.csv"
 expect_code "Inf in training data" 2 "$cli" train --data "$work/inf.csv" --target accepted --out "$work/x.bin"
 has "Inf cell named" "$work/err.txt" 'inf.csv:1'
+# one rule for labels: a target holds two; a third stops train and compare naming its row
+awk -F, -v OFS=, 'NR == 1 {print; next} {$15 = $15 == 1 ? "accepted" : NR == 9 ? "no_answer" : "declined"; print}' \
+  "$work/demo/history.csv" >"$work/three.csv"
+for c in train compare; do
+  extra=(--out "$work/x.bin"); [ $c = compare ] && extra=(--test-frac 0.3 --json "$work/x.json" --html "$work/x.html")
+  expect_code "$c: three target labels" 2 "$cli" $c --data "$work/three.csv" --target accepted --positive accepted \
+    --id customer_id --ignore installment_amount --recipe "$recipe" "${extra[@]}"
+  has "$c: the third label named" "$work/err.txt" "three.csv:8:accepted: label 'no_answer' is a third label besides the positive 'accepted' and 'declined'"
+done
 echo '{"members": [{"name": "xgboost", "params": {"max_depth": 0}}]}' >"$work/bad_recipe.json"
 expect_code "bad recipe" 2 "$cli" train --data "$work/demo/history.csv" --target accepted --recipe "$work/bad_recipe.json" --out "$work/x.bin"
 has "recipe field named" "$work/err.txt" 'members\[0\].params.max_depth'

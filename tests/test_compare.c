@@ -541,8 +541,8 @@ static void test_errors(void **state) {
   o.train.time_col = "week";
   expect_error(f, &o, PROP_ERR_SCHEMA, "week");
   options(&o);
-  o.train.time_col = "cat";
-  expect_error(f, &o, PROP_ERR_SCHEMA, "numeric");
+  o.train.time_col = "cat"; /* labels that are no months: the first row named */
+  expect_error(f, &o, PROP_ERR_VALUE, "<frame>:1:cat: 'B' is not a period (an integer, YYYYMM, YYYY-MM or YYYY-MM-DD)");
   options(&o);
   o.train.positive = "maybe";
   expect_error(f, &o, PROP_ERR_CATEGORY, "maybe");

@@ -735,11 +735,13 @@ static void test_binary_labels(void **state) {
   assert_int_equal(prop_frame_create(4, &f), 0);
   const char *yes[] = {"yes", "no", "yes", "maybe"};
   const char *zo[] = {"0", "1", "1.0", "0"};
+  const char *zz[] = {"0", "1", "0.0", "0"};
   const char *miss[] = {"1", NULL, "0", "1"};
   double num01[] = {0, 1, 1, 0};
   double num2[] = {0, 1, 2, 0};
   assert_int_equal(prop_frame_add_strings(f, "yes", PROP_COL_TARGET, yes), 0);
   assert_int_equal(prop_frame_add_strings(f, "zo", PROP_COL_CATEGORICAL, zo), 0);
+  assert_int_equal(prop_frame_add_strings(f, "zz", PROP_COL_TARGET, zz), 0);
   assert_int_equal(prop_frame_add_strings(f, "miss", PROP_COL_TARGET, miss), 0);
   assert_int_equal(prop_frame_add_numeric(f, "num01", num01), 0);
   assert_int_equal(prop_frame_add_numeric(f, "num2", num2), 0);
@@ -789,17 +791,31 @@ static void test_binary_labels(void **state) {
   free(y);
   free(pos);
   free(neg);
-  assert_int_equal(pp_frame_binary_column(f, "num2", "2", NULL, &y, &pos, &neg), 0);
-  assert_null(neg); /* 0 and 1 both read as negative: no one negative label */
-  free(y);
-  free(pos);
+  /* training's rule: a target holds two labels; a third is named with its row, and the negative's */
+  tu_expect_rc(pp_frame_binary_column(f, "num2", "2", NULL, &y, &pos, &neg), PROP_ERR_CATEGORY,
+               "<frame>:2:num2: label '1' is a third label besides the positive '2' and '0' (row 1): a target holds "
+               "two labels");
+  assert_null(y);
+  assert_null(pos);
+  assert_null(neg);
   assert_int_equal(pp_frame_binary_column(f, "num01", "1", NULL, &y, &pos, &neg), 0);
   assert_string_equal(neg, "0"); /* a numeric column's label is the number's text */
   free(y);
   free(pos);
   free(neg);
-  assert_int_equal(pp_frame_binary_column(f, "yes", "yes", NULL, &y, &pos, &neg), 0);
-  assert_null(neg); /* "no" and "maybe" */
+  tu_expect_rc(pp_frame_binary_column(f, "yes", "yes", NULL, &y, &pos, &neg), PROP_ERR_CATEGORY,
+               "<frame>:4:yes: label 'maybe' is a third label besides the positive 'yes' and 'no' (row 2)");
+  assert_null(y);
+  /* labels that read as the same number are one label ("0" and "0.0") */
+  assert_int_equal(pp_frame_binary_column(f, "zz", "1", NULL, &y, &pos, &neg), 0);
+  assert_true(y[0] == 0 && y[1] == 1 && y[2] == 0 && y[3] == 0);
+  assert_string_equal(neg, "0");
+  free(y);
+  free(pos);
+  free(neg);
+  /* without neg_label (evaluating under an older model file): every other label reads as 0 */
+  assert_int_equal(pp_frame_binary_column(f, "yes", "yes", NULL, &y, &pos, NULL), 0);
+  assert_true(y[0] == 1 && y[1] == 0 && y[2] == 1 && y[3] == 0);
   free(y);
   free(pos);
   /* evaluating with a negative label: a third label is an error naming row, column and label */
@@ -823,10 +839,12 @@ static void test_binary_labels(void **state) {
   free(pos);
   assert_int_equal(pp_frame_binary_column(g, "t", "yes", NULL, &y, &pos, NULL), PROP_ERR_CATEGORY); /* training */
   prop_frame_free(g);
-  /* the public wrapper */
+  /* the public wrapper: the same two-label rule as training */
   int yy[4];
-  assert_int_equal(prop_frame_binary_values(f, "yes", "no", yy), 0);
-  assert_true(yy[0] == 0 && yy[1] == 1 && yy[2] == 0 && yy[3] == 0);
+  tu_expect_rc(prop_frame_binary_values(f, "yes", "no", yy), PROP_ERR_CATEGORY,
+               "<frame>:4:yes: label 'maybe' is a third label besides the positive 'no' and 'yes' (row 1)");
+  assert_int_equal(prop_frame_binary_values(f, "num01", "0", yy), 0);
+  assert_true(yy[0] == 1 && yy[1] == 0 && yy[2] == 0 && yy[3] == 1);
   prop_frame_free(f);
 
   /* from a CSV file: row numbers in messages are file rows */
@@ -952,12 +970,9 @@ static void test_schema_from_frame(void **state) {
   t.target = "acepted";
   assert_int_equal(pp_schema_from_frame(f, &t, &s), PROP_ERR_SCHEMA);
   assert_non_null(strstr(prop_last_error(), "'acepted'"));
-  /* a target of three labels needs the positive label */
+  /* the schema leaves the target's labels to training's rule (pp_frame_binary_column) */
   schema_opts(&t, NULL, 0);
   t.target = "home";
-  t.positive = NULL;
-  assert_int_equal(pp_schema_from_frame(f, &t, &s), PROP_ERR_SCHEMA);
-  assert_non_null(strstr(prop_last_error(), "3 labels"));
   t.positive = "own";
   assert_int_equal(pp_schema_from_frame(f, &t, &s), 0);
   assert_int_equal(s->nfeat, 3); /* income, noise, grade */

@@ -258,8 +258,8 @@ class Model(Owned):
 
     @property
     def negative_label(self):
-        """The one other label of the training target ("0" for 0/1 labels), or None when there were
-        several (all read as negative) or the model file predates it."""
+        """The other label of the training target ("0" for 0/1 labels; a target holds two labels), or
+        None for a model file that predates it (its evaluation reads every other label as negative)."""
         return self._negative
 
     @property

@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._lib import PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_TRAIN, PROP_ERR_VALUE, PropensityError
+from ._lib import PROP_ERR_ARG, PROP_ERR_CATEGORY, PROP_ERR_SCHEMA, PROP_ERR_TRAIN, PROP_ERR_VALUE, PropensityError
 from .model import Model
 
 
@@ -66,9 +66,12 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
         if y.ndim != 1 or len(y) != len(df):
             raise PropensityError(PROP_ERR_ARG, f"y must be 1-D with {len(df)} entries, got shape {y.shape}")
         classes = np.unique(y)
+        if len(classes) > 2:  # the library's rule for every target: two labels (README, "Labels")
+            raise PropensityError(PROP_ERR_CATEGORY, f"y holds {len(classes)} labels ({list(classes)[:5]}): a target "
+                                  "holds two labels, the positive and one negative; map the others to one of them first")
         if len(classes) != 2:
             raise PropensityError(PROP_ERR_TRAIN, f"PropensityClassifier is a binary classifier; y has "
-                                  f"{len(classes)} classes ({list(classes)[:5]})")
+                                  f"{len(classes)} class ({list(classes)[:5]})")
         positive = classes[1] if self.positive is None else self.positive
         if positive not in list(classes):
             raise PropensityError(PROP_ERR_TRAIN, f"positive class {positive!r} is not among the classes "

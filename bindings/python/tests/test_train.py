@@ -119,6 +119,34 @@ class Train(unittest.TestCase):
             propensity.Model.train(df.assign(month=dt), **args)
         self.assertIn("<frame>:3:month: missing time value", e.exception.message)
 
+    def test_two_labels_everywhere(self):
+        """One rule for labels: a target holds two.  Model.train, band_table and PropensityClassifier
+        all refuse a third label with PROP_ERR_CATEGORY; Model.train and band_table name its row."""
+        from propensity.sklearn import PropensityClassifier
+        df = self.hist.head(300).copy()
+        status = np.where(df["accepted"] == 1, "accepted", "declined").astype(object)
+        status[7] = "no_answer"
+        args = dict(self.d.train_args, target="status", positive="accepted", recipe=_fixture.FAST_RECIPE)
+        three = df.drop(columns=["accepted"]).assign(status=status)
+        with self.assertRaises(PropensityError) as e:
+            propensity.Model.train(three, **args)
+        self.assertEqual(e.exception.status, "PROP_ERR_CATEGORY")
+        self.assertIn("<frame>:8:status: label 'no_answer' is a third label besides the positive 'accepted' and "
+                      "'declined'", e.exception.message)
+        two = three.assign(status=np.where(status == "accepted", "accepted", "declined"))
+        m = propensity.Model.train(two, **args)
+        self.assertEqual((m.positive_label, m.negative_label), ("accepted", "declined"))
+        with self.assertRaises(PropensityError) as e:
+            m.band_table(three)
+        self.assertEqual(e.exception.status, "PROP_ERR_CATEGORY")
+        self.assertIn("<frame>:8:status: label 'no_answer'", e.exception.message)
+        self.assertEqual(int(m.band_table(two)["count"].sum()), len(two))
+        X = two.drop(columns=["status", "customer_id", "installment_amount", "connected", "month"])
+        with self.assertRaises(PropensityError) as e:
+            PropensityClassifier(recipe=_fixture.FAST_RECIPE).fit(X, status)
+        self.assertEqual(e.exception.status, "PROP_ERR_CATEGORY")
+        self.assertIn("y holds 3 labels", e.exception.message)
+
     def test_auc_and_demo(self):
         self.assertEqual(propensity.auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]), 0.75)
         p = self.d.dir / "demo_py.csv"
