@@ -3,6 +3,8 @@
 Column mapping (pandas dtype -> frame column):
   - bool / nullable boolean          -> numeric 0/1 (NA -> missing)
   - any other numeric dtype           -> numeric (float64; NaN / NA -> missing; +-Inf is an error)
+  - object holding numbers only       -> numeric (Python / numpy floats and ints, None / NaN
+                                         missing: e.g. scikit-learn's ColumnTransformer output)
   - object / category / string        -> categorical labels (str() of each value; None / NaN /
                                          NA -> missing)
   - anything else (datetime, ...)     -> PropensityError(PROP_ERR_SCHEMA) naming the column, except
@@ -86,10 +88,18 @@ def string_pointers(values, name="column"):
     return ptrs, bufs
 
 
+# pandas.api.types.infer_dtype of an object column whose values (missing ones aside) are all numbers
+_NUMBERS_IN_OBJECTS = ("floating", "integer", "mixed-integer-float", "decimal")
+
+
 def column_kind(s, name):
-    """'numeric' or 'strings' for a pandas Series (see the module comment)."""
+    """'numeric' or 'strings' for a pandas Series (see the module comment).  An object column whose
+    values are all numbers (Python or numpy floats and ints, missing values aside: what
+    scikit-learn's ColumnTransformer outputs for scaled columns next to text ones) is numeric."""
     dt = s.dtype
     if pdt.is_bool_dtype(dt) and not pdt.is_object_dtype(dt):
+        return "numeric"
+    if pdt.is_object_dtype(dt) and pd.api.types.infer_dtype(s, skipna=True) in _NUMBERS_IN_OBJECTS:
         return "numeric"
     if isinstance(dt, pd.CategoricalDtype) or pdt.is_object_dtype(dt) or pdt.is_string_dtype(dt):
         return "strings"
@@ -102,7 +112,7 @@ def column_kind(s, name):
 def numeric_values(s):
     """A Series as contiguous float64 (NaN = missing); no copy for a contiguous float64 column."""
     dt = s.dtype
-    if isinstance(dt, np.dtype):
+    if isinstance(dt, np.dtype) and not pdt.is_object_dtype(dt):
         a = s.to_numpy()
         return np.ascontiguousarray(a, dtype=np.float64)
     return np.ascontiguousarray(s.to_numpy(dtype=np.float64, na_value=np.nan))

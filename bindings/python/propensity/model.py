@@ -3,6 +3,7 @@
 import ctypes
 import json
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -107,6 +108,11 @@ class Model(Owned):
         for c, name in zip(df.columns, cols):
             if name in ignore:
                 continue
+            if name not in (target, id, time_col) and _frames.column_kind(df[c], name) == "strings" and \
+                    pd.api.types.infer_dtype(df[c], skipna=True) in ("mixed", "mixed-integer"):
+                warnings.warn(f"column '{name}' holds values of several types (e.g. numbers and text): every "
+                              "value is read as a category label, its str(); convert the column first if it "
+                              "holds numbers", RuntimeWarning, stacklevel=2)
             roles.append((c, "target" if name == target else "id" if name == id else
                           "time" if name == time_col else "auto"))
         recipe_h = _Recipe(recipe)

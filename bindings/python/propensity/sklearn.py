@@ -10,6 +10,8 @@ positive one is `positive` (default: the larger of the two, classes_[1], as scik
 The fitted estimator pickles through the model file's bytes.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -113,8 +115,15 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
         return m.predict_proba(X, ignore_extra=True, nthread=self.nthread, unseen=self.unseen)
 
     def predict_proba(self, X):
-        """n x 2 probabilities in classes_ order (NaN for rows that cannot be scored)."""
+        """n x 2 probabilities in classes_ order (NaN for rows that cannot be scored, with a
+        RuntimeWarning saying how many: a scorer such as roc_auc fails on NaN, and
+        cross_val_score would only show nan)."""
         p = self._positive_proba(X)
+        bad = int(np.isnan(p).sum())
+        if bad:
+            warnings.warn(f"PropensityClassifier: {bad} of {len(p)} rows could not be scored and get NaN "
+                          "probabilities (a category unseen in training, with unseen='error', or an infinite "
+                          "value); unseen='bucket' scores unseen categories", RuntimeWarning, stacklevel=2)
         out = np.empty((len(p), 2))
         out[:, self._pos_index] = p
         out[:, 1 - self._pos_index] = 1.0 - p
