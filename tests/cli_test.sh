@@ -16,6 +16,9 @@ head -n 1 "$work/demo/calllist.csv" | grep -q accepted && no "call list has no o
 expect_code "train" 0 "$cli" train --data "$work/demo/history.csv" --target accepted --id customer_id \
   --ignore installment_amount --connected connected --time-col month --recipe "$recipe" --out "$work/m.bin"
 [ -s "$work/m.bin" ] && ok "model file written" || no "model file written"
+# the SVC's subsample (max_train_rows 400 of 1,200 rows) is said once per training, not once per fold
+[ "$(grep -c 'above max_train_rows' "$work/err.txt")" = 1 ] && ok "max_train_rows said once" ||
+  no "max_train_rows said $(grep -c 'above max_train_rows' "$work/err.txt") times"
 ls "$work"/m.bin.tmp.* >/dev/null 2>&1 && no "no temporary files left" || ok "no temporary files left"
 
 expect_code "score" 0 "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" --out "$work/ranked.csv"

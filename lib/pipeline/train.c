@@ -321,6 +321,7 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
         double t0 = pp_now_seconds();
         pp_ctx fold_ctx = ctx; /* the fold's model predicts its held-out rows once */
         fold_ctx.transient = 1;
+        fold_ctx.fit_round = (int)k + 1;
         rc = pp_fit_member(&r->members[j], r, Xtr, ytr, ntr, d, pp_encoder_colnames(enc), &fold_ctx,
                            pp_seed_derive(r->seed, 1000 * (k + 1) + j), &model);
         if (!rc) rc = r->members[j].ops->predict(model, Xva, nva, pva, NULL, ctx.nthread);
@@ -538,7 +539,9 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
       snprintf(stage, sizeof stage, "fit:%s", m->mem[s].ops->name);
       if ((rc = pp_progress(&ctx, stage, s, nsel))) break;
       double t0 = pp_now_seconds();
-      rc = pp_fit_member(&r->members[order[s]], r, X, yf, n, m->width, pp_encoder_colnames(m->enc), &ctx,
+      pp_ctx refit_ctx = ctx;
+      refit_ctx.fit_round = -1; /* the folds have said what every fit shares */
+      rc = pp_fit_member(&r->members[order[s]], r, X, yf, n, m->width, pp_encoder_colnames(m->enc), &refit_ctx,
                          pp_seed_derive(r->seed, order[s]), &m->mem[s].model);
       if (rc) pp_err_prefix(rc, "final fit of %s: ", m->mem[s].ops->name);
       pp_log(&ctx, PROP_LOG_INFO, "refit %s on all rows (%.1f s)", m->mem[s].ops->name, pp_now_seconds() - t0);
