@@ -21,6 +21,32 @@ static void cell(double v, int width, int decimals) {
   else printf(" %*s", width, "-");
 }
 
+/* text after a blank line, the first line led by lead, wrapped at 100 columns. */
+static void print_wrapped(const char *lead, const char *text) {
+  if (!text) return;
+  printf("\n%s", lead);
+  size_t col = strlen(lead);
+  int line_start = 1; /* no word on this line yet */
+  while (*text) {
+    size_t w = strcspn(text, " ");
+    if (!line_start && col + 1 + w > 100) {
+      printf("\n");
+      col = 0;
+      line_start = 1;
+    }
+    if (!line_start) {
+      putchar(' ');
+      col++;
+    }
+    printf("%.*s", (int)w, text);
+    col += w;
+    line_start = 0;
+    text += w;
+    while (*text == ' ') text++;
+  }
+  printf("\n");
+}
+
 /* The compact table on stdout. */
 static void print_table(const char *report) {
   json_error_t err;
@@ -52,6 +78,7 @@ static void print_table(const char *report) {
     cell(jnum(m, "latency_p99_us"), 9, 2);
     printf("\n");
   }
+  print_wrapped("recommendation: ", json_string_value(json_object_get(json_object_get(root, "recommendation"), "text")));
   json_decref(root);
 }
 

@@ -273,6 +273,7 @@ static void fmt_rate(char *buf, size_t n, double v) {
 
 void print_band_table(FILE *out, const prop_band_row *rows, size_t nb, int with_connected) {
   size_t total = 0, pos = 0, conn = 0;
+  int any_few = 0;
   for (size_t b = 0; b < nb; b++) {
     total += rows[b].count;
     pos += rows[b].positives;
@@ -292,8 +293,10 @@ void print_band_table(FILE *out, const prop_band_row *rows, size_t nb, int with_
     fmt_rate(lo, sizeof lo, r->success_lo);
     fmt_rate(hi, sizeof hi, r->success_hi);
     fmt_rate(mp, sizeof mp, r->count ? r->mean_prob : NAN);
-    fprintf(out, "%4d  %-9s %7zu %7s %9zu  %7s  [%7s,%7s]  ", r->band, range, r->count, share, r->positives, sr, lo,
-            hi);
+    int few = r->count > 0 && r->count < FEW_ROWS;
+    fprintf(out, "%4d  %-9s %6zu%s %7s %9zu  %7s  [%7s,%7s]  ", r->band, range, r->count, few ? "*" : " ", share,
+            r->positives, sr, lo, hi);
+    any_few |= few;
     if (r->lift == r->lift) fprintf(out, "%5.2f", r->lift);
     else fprintf(out, "%5s", "-");
     fprintf(out, " %7s", mp);
@@ -308,6 +311,9 @@ void print_band_table(FILE *out, const prop_band_row *rows, size_t nb, int with_
   if (with_connected && total)
     fprintf(out, "   (connected %zu = %.1f%%)", conn, 100.0 * (double)conn / (double)total);
   fprintf(out, "\n");
+  if (any_few)
+    fprintf(out, "* fewer than %d rows: the band's success rate, interval and lift rest on too few calls to read\n",
+            FEW_ROWS);
 }
 
 /* ---- main ------------------------------------------------------------------------------------ */

@@ -147,6 +147,29 @@ want(abs(s_bands - s_rel) <= 1e-6 * ds["test_rows"], f"bands and reliability sum
 want(ens["name"] == "ensemble" and 0 <= ens["ece_uncalibrated"] <= 1 and 0 <= ens["auc_uncalibrated"] <= 1,
      "ensemble: ECE and AUC before calibration")
 want(abs(sum(e["share"] for e in r["importance"]) - 1) < 1e-9, "importance shares sum to 1")
+# DeLong intervals, the paired tests and the recommendation's rule, recomputed from the report
+for m in r["models"]:
+    want(m["auc_ci_low"] - 1e-9 <= m["auc"] <= m["auc_ci_high"] + 1e-9 and m["auc_se"] > 0, f"{m['name']}: AUC interval")
+    if m["name"] != "ensemble":
+        t = m["vs_ensemble"]
+        want(abs(t["auc_difference"] - (ens["auc"] - m["auc"])) < 1e-8, f"{m['name']}: difference = ensemble - member")
+        want(t["ci_low"] <= t["auc_difference"] <= t["ci_high"] and 0 <= t["p_value"] <= 1, f"{m['name']}: test")
+    else:
+        want("vs_ensemble" not in m, "the ensemble has no test against itself")
+a, mem, rec = 0.05, r["models"][:-1], r["recommendation"]
+better = [m for m in mem if m["vs_ensemble"]["auc_difference"] < 0 and m["vs_ensemble"]["p_value"] < a]
+tied = [m for m in mem if not (m["vs_ensemble"]["auc_difference"] > 0 and m["vs_ensemble"]["p_value"] < a)]
+cheap = [m for m in tied if m["latency_p99_us"] < ens["latency_p99_us"]]
+if better: rule, model = "member_better", max(better, key=lambda m: m["auc"])["name"]
+elif cheap: rule, model = "member_not_worse", min(cheap, key=lambda m: (m["latency_p99_us"], m["fit_seconds"]))["name"]
+else: rule, model = ("ensemble_not_slower" if tied else "ensemble_better"), "ensemble"
+want((rec["rule"], rec["model"]) == (rule, model), f"recommendation {rec['rule']}/{rec['model']}, rule says {rule}/{model}")
+want(rec["not_worse_than_ensemble"] == [m["name"] for m in tied], "members not shown worse")
+want(rec["text"].startswith("Use the ensemble." if model == "ensemble" else f"Use {model} alone."), rec["text"][:60])
+want(rec["alpha"] == a and r["min_rows"] == 30, "alpha and min_rows")
+for m in r["models"]:
+    want(all(b["few_rows"] == (b["count"] < 30) for b in m["curves"]["reliability"]), f"{m['name']}: few-row bins")
+want(all(b["few_rows"] == (0 < b["count"] < 30) for b in r["bands"]), "few-row bands")
 if mode == "last_month":
     want(ds["split"]["method"] == "last_month" and ds["split"]["test_month"] == 3, "split: month 3 held out")
     want([m["month"] for m in r["months"]] == [2, 3], f"back-test months {[m['month'] for m in r['months']]}")
@@ -268,6 +291,13 @@ grep -Eqi '<link|<img|<iframe|@import|url\(' "$work/a.html" && no "HTML loads no
 grep -o 'https\?://[^" ]*' "$work/a.html" | grep -qv '^http://www.w3.org/2000/svg$' \
   && no "no URL but the SVG namespace" || ok "no URL but the SVG namespace"
 for c in roc gains reliability bands importance months; do has "chart-$c in the HTML" "$work/a.html" "id=\"chart-$c\""; done
+has "the HTML opens with the recommendation" "$work/a.html" '<section class="card rec" id="recommendation"><h2>Which model to use'
+has "stdout gives the recommendation" "$work/a_stdout.txt" '^recommendation: Use '
+# no card stands empty: with both charts they share a row; with one, it spans the row
+grep -q 'class="card wide"' "$work/a.html" && no "a.html: both last cards, none wide" || ok "a.html: importance and back-test side by side"
+grep -q 'id="backtest"' "$work/b.html" && no "b.html: no back-test card" || ok "b.html: no empty back-test card"
+grep -q 'class="card wide" id="importance"' "$work/b.html" && ok "b.html: importance spans the row" ||
+  no "b.html: importance not wide"
 
 # ---- the HTML rendered in headless Chromium ------------------------------------------------------
 if [ ! -x "$chromium" ]; then

@@ -69,7 +69,8 @@ int pp_delong(const double *const *score, size_t k, const int *y, size_t n, doub
       if (isnan(score[j][i])) return 0; /* as every metric of a NaN score */
   if (m == 0 || nn == 0) return 0;
   double *v10 = pp_malloc_array(k * m, sizeof *v10), *v01 = pp_malloc_array(k * nn, sizeof *v01);
-  double *xs = pp_malloc_array(n, sizeof *xs), *rz = pp_malloc_array(n, sizeof *rz), *rs = pp_malloc_array(n, sizeof *rs);
+  double *xs = pp_malloc_array(n, sizeof *xs), *rz = pp_malloc_array(n, sizeof *rz);
+  double *rs = pp_malloc_array(n, sizeof *rs);
   double *s10 = pp_malloc_array(k * k, sizeof *s10), *s01 = pp_malloc_array(k * k, sizeof *s01);
   keyed *t = pp_malloc_array(n, sizeof *t);
   int rc = (!v10 || !v01 || !xs || !rz || !rs || !s10 || !s01 || !t) ? PROP_ERR_NOMEM : 0;

@@ -308,6 +308,7 @@ static json_t *reliability_json(pp_jb *b, const double *p, const int *y, size_t 
     pp_jset(b, o, "count", pp_jsize(cnt[k]));
     pp_jset(b, o, "mean_predicted", pp_jnum(ps[k] / (double)cnt[k]));
     pp_jset(b, o, "fraction_positive", pp_jnum(ys[k] / (double)cnt[k]));
+    pp_jset(b, o, "few_rows", json_boolean(cnt[k] < PP_FEW_ROWS));
     pp_jpush(b, arr, o);
   }
   return arr;
@@ -484,6 +485,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   pp_schema *schema = NULL;
   pp_binding *bind_tr = NULL, *bind_te = NULL;
   double *raw_tr = NULL, *raw_te = NULL, *p = NULL, *secs = NULL, *us = NULL;
+  double *p_mem = NULL; /* every member's test probabilities, for the paired tests */
   float *Xtr = NULL, *Xte = NULL, *ytr = NULL;
   pp_encoder *enc = NULL;
   prop_model *ens = NULL;
@@ -588,9 +590,10 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   Xtr = pp_malloc_array(ntr, (d ? d : 1) * sizeof(float));
   Xte = pp_malloc_array(nte, (d ? d : 1) * sizeof(float));
   p = pp_malloc_array(nte, sizeof *p);
+  p_mem = pp_malloc_array(M ? M : 1, nte * sizeof *p_mem);
   secs = pp_malloc_array(o->batch_runs, sizeof *secs);
   us = pp_malloc_array(o->latency_runs, sizeof *us);
-  if (!Xtr || !Xte || !p || !secs || !us) {
+  if (!Xtr || !Xte || !p || !p_mem || !secs || !us) {
     rc = PROP_ERR_NOMEM;
     goto done;
   }
@@ -623,6 +626,7 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
       goto done;
     }
     pp_jpush(&b, models, model_json(&b, spec->ops->name, "member", p, y_te, nte, &t, o->max_curve_points));
+    memcpy(p_mem + j * nte, p, nte * sizeof *p);
     pp_log(&ctx, PROP_LOG_INFO, "compare: %-14s AUC %.4f  fit %.2f s  %.0f rows/s  p50 %.1f us", spec->ops->name,
            pp_auc(p, y_te, nte), t.fit_seconds, t.rows_per_second, t.p50_us);
   }
@@ -730,6 +734,9 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
     pp_jset(&b, tm, "latency_warmup_calls", json_integer(LATENCY_WARMUP));
     pp_jset(&b, root, "timing", tm);
     pp_jset(&b, root, "recipe", pp_recipe_json(r));
+    /* p: the ensemble's calibrated test probabilities (its "auc"), as the band table below */
+    pp_jset(&b, root, "recommendation", pp_compare_verdict(&b, models, p_mem, M, p, y_te, nte, r->cv_folds));
+    pp_jset(&b, root, "min_rows", pp_jsize(PP_FEW_ROWS));
     pp_jset(&b, root, "models", models);
     models = NULL;
 
@@ -780,6 +787,7 @@ done:
   free(raw_tr);
   free(raw_te);
   free(p);
+  free(p_mem);
   free(secs);
   free(us);
   free(Xtr);
