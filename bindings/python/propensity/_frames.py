@@ -13,6 +13,7 @@ Column mapping (pandas dtype -> frame column):
 """
 
 import ctypes
+import numbers
 
 import numpy as np
 import pandas as pd
@@ -92,6 +93,21 @@ def string_pointers(values, name="column"):
 _NUMBERS_IN_OBJECTS = ("floating", "integer", "mixed-integer-float", "decimal")
 
 
+def _holds_numbers(s):
+    """Is every value of object Series s (missing ones aside) a number?  Its first value decides whether
+    the whole column is looked at: a column of labels (the usual object column) costs one value."""
+    def number(v):
+        return isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_))
+
+    values = (v for v in s.to_numpy() if not (pdt.is_scalar(v) and pd.isna(v)))
+    if not number(next(values, None)):
+        return False
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind in ("mixed", "mixed-integer"):  # Decimal among floats or ints, or text: look at each value
+        return all(number(v) for v in values)
+    return kind in _NUMBERS_IN_OBJECTS
+
+
 def column_kind(s, name):
     """'numeric' or 'strings' for a pandas Series (see the module comment).  An object column whose
     values are all numbers (Python or numpy floats and ints, missing values aside: what
@@ -99,7 +115,7 @@ def column_kind(s, name):
     dt = s.dtype
     if pdt.is_bool_dtype(dt) and not pdt.is_object_dtype(dt):
         return "numeric"
-    if pdt.is_object_dtype(dt) and pd.api.types.infer_dtype(s, skipna=True) in _NUMBERS_IN_OBJECTS:
+    if pdt.is_object_dtype(dt) and _holds_numbers(s):
         return "numeric"
     if isinstance(dt, pd.CategoricalDtype) or pdt.is_object_dtype(dt) or pdt.is_string_dtype(dt):
         return "strings"
@@ -112,7 +128,13 @@ def column_kind(s, name):
 def numeric_values(s):
     """A Series as contiguous float64 (NaN = missing); no copy for a contiguous float64 column."""
     dt = s.dtype
-    if isinstance(dt, np.dtype) and not pdt.is_object_dtype(dt):
+    if pdt.is_object_dtype(dt):  # numbers in an object column (None, NaN and pd.NA missing)
+        a = s.to_numpy()
+        miss = pd.isna(a)
+        out = np.full(len(a), np.nan)
+        out[~miss] = a[~miss].astype(np.float64)
+        return out
+    if isinstance(dt, np.dtype):
         a = s.to_numpy()
         return np.ascontiguousarray(a, dtype=np.float64)
     return np.ascontiguousarray(s.to_numpy(dtype=np.float64, na_value=np.nan))

@@ -120,6 +120,11 @@ class Classifier(unittest.TestCase):
         m2 = Model.train(obj.assign(t=y), target="t", recipe=_fixture.FAST_RECIPE, nthread=1)
         self.assertEqual(m2.input_types["a"], "numeric")
         self.assertTrue(np.array_equal(m1.predict_proba(Z), m2.predict_proba(obj), equal_nan=True))
+        # missing values of any kind first, numpy scalars, Decimal: still numbers
+        import decimal
+        odd = pd.Series([pd.NA, None, np.float32(0.5), decimal.Decimal("1.25"), 3] * (n // 5), dtype=object)
+        self.assertEqual(Model.train(pd.DataFrame({"a": odd, "t": y[:len(odd)]}), target="t",
+                                     recipe=_fixture.FAST_RECIPE, nthread=1).input_types["a"], "numeric")
         # numbers mixed with text stay labels, and training says so
         mixed = Z.assign(a=pd.Series([1.5, "high"] * (n // 2) + [2.5] * (n % 2), dtype=object), t=y)
         with self.assertWarnsRegex(RuntimeWarning, "column 'a' holds values of several types"):
