@@ -599,7 +599,9 @@ PROP_API void prop_compare_options_default(prop_compare_options *opt);
  *  model: AUC, PR-AUC, KS, log-loss, Brier, ECE, capture and lift at 10/20/30%, fit time, batch
  *  rows/s, single-row latency p50/p99 and curves (ROC, cumulative gains, reliability); for the
  *  ensemble also the band table of the test rows and the importance per input; with a time
- *  column the back-test series.  *json (malloc'd, free()) gets the report, documented field by
+ *  column the back-test series.  Every AUC gets its DeLong 95% interval, every member a paired
+ *  DeLong test against the ensemble, and the report a recommendation (which model, why, at what
+ *  cost in p99 latency and fit time); bands and reliability bins under 30 rows are flagged.  *json (malloc'd, free()) gets the report, documented field by
  *  field in bench/README.md (schema_version 1).  Timings are wall-clock on this machine. */
 PROP_API int prop_compare(const prop_frame *f, const prop_recipe *r, const prop_compare_options *opt, char **json);
 
