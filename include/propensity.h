@@ -230,8 +230,10 @@ PROP_API int prop_frame_numeric_values(const prop_frame *f, size_t j, double *ou
  *  the cell is missing, the column is numeric, or an index is out of range. */
 PROP_API const char *prop_frame_string_value(const prop_frame *f, size_t j, size_t i);
 /*! Column `name` as 0/1 into y[nrows] (caller-allocated): 1 where the label equals positive
- *  (NULL: labels must be 0/1, and 1 is positive).  A missing cell is PROP_ERR_VALUE naming the
- *  row; an absent positive label PROP_ERR_CATEGORY; an absent column PROP_ERR_SCHEMA. */
+ *  (NULL: labels must be 0/1, and 1 is positive), a label equal as text or as the same number
+ *  ("1.0" and "1").  The column holds two labels, the positive and one other (training's rule): a
+ *  third is PROP_ERR_CATEGORY naming file, row, column and label.  A missing cell is PROP_ERR_VALUE
+ *  naming the row; an absent positive label PROP_ERR_CATEGORY; an absent column PROP_ERR_SCHEMA. */
 PROP_API int prop_frame_binary_values(const prop_frame *f, const char *name, const char *positive, int *y);
 
 /*! Streaming CSV reader: reads a file of any size in chunks of rows; memory is bounded by the
@@ -292,7 +294,8 @@ typedef struct prop_train_options {
                                     frame, or one its CSV read left out (declared PROP_COL_IGNORE) */
   size_t n_ignore;
   const char *connected;       /*!< optional 0/1 column "call connected"; never a feature */
-  const char *time_col;        /*!< optional month column; never a feature */
+  const char *time_col;        /*!< optional month column; never a feature; its cells must be months as
+                                    prop_frame_periods() reads them (else PROP_ERR_VALUE naming the row) */
   int nthread;                 /*!< worker threads; 0 (or less) = all processors; more is capped at them */
   prop_log_fn log;             /*!< may be NULL */
   prop_progress_fn progress;   /*!< may be NULL */
@@ -306,7 +309,7 @@ PROP_API void prop_train_options_default(prop_train_options *opt);
  *  The model copies what it needs: f and r may be freed afterwards.  Free *out with
  *  prop_model_free().  PROP_ERR_SCHEMA for a named column that is absent (an ignored name
  *  included) or a column given two roles; the target's labels as prop_frame_binary_values()
- *  reads them; connected must be 0/1.  On success prop_last_error() is left as it was. */
+ *  reads them (two labels: a third is PROP_ERR_CATEGORY naming its row); connected must be 0/1.  On success prop_last_error() is left as it was. */
 PROP_API int prop_model_train(const prop_frame *f, const prop_recipe *r, const prop_train_options *opt,
                               prop_model **out);
 
@@ -357,9 +360,10 @@ PROP_API const char *prop_model_time_column(const prop_model *m);
 /*! The target column's name and positive label (owned by the model). */
 PROP_API const char *prop_model_target(const prop_model *m);
 PROP_API const char *prop_model_positive_label(const prop_model *m);
-/*! The one label the training rows carried besides the positive one ("0" for 0/1 labels; owned
- *  by the model), or NULL when they carried several (with a positive label given: all of them
- *  read as negative) or the model file is older than this function (model format 3). */
+/*! The label the training rows carried besides the positive one ("0" for 0/1 labels; owned by the
+ *  model).  NULL only for a model file older than this function (model format 3) or one trained
+ *  before the two-label rule on several other labels: evaluating with it reads every label but the
+ *  positive one as negative. */
 PROP_API const char *prop_model_negative_label(const prop_model *m);
 /*! The outcomes of a labelled frame as the model's training read its target: y[i] (nrows entries,
  *  caller-allocated) is 1 for the positive label and 0 for the negative one, a label equal as text
@@ -693,8 +697,9 @@ PROP_API int prop_model_permutation_importance(const prop_model *m, const prop_f
 /* ---------------------------------------------------------------------------------------------
  * Out-of-time validation
  * ------------------------------------------------------------------------------------------- */
-/*! prop_backtest(): for each month k+1 of opt->time_col (sorted numerically), train recipe r on
- *  months 1..k and score month k+1 (starting after min_train_months months; 0 is PROP_ERR_ARG).  For
+/*! prop_backtest(): for each month k+1 of opt->time_col (read by prop_frame_periods(), in time
+ *  order), train recipe r on months 1..k and score month k+1 (starting after min_train_months
+ *  months; 0 is PROP_ERR_ARG); each month is named in the report and messages by prop_period_name().  For
  *  each scored month: rows, positives, AUC, the band table, calibration error (ECE, 10 bins) and
  *  the share of acceptances captured in the top 10/20/30% of the list.  *json (library-allocated: free it with
  *  prop_free()) gets the report (schema in README "Back-testing").  Progress goes to opt->progress.  A row
@@ -848,10 +853,42 @@ PROP_API void prop_compare_options_default(prop_compare_options *opt);
  *  model: AUC, PR-AUC, KS, log-loss, Brier, ECE, capture and lift at 10/20/30%, fit time, batch
  *  rows/s, single-row latency p50/p99 and curves (ROC, cumulative gains, reliability); for the
  *  ensemble also the band table of the test rows and the importance per input; with a time
- *  column the back-test series.  *json (library-allocated: free it with prop_free()) gets the report, documented field by
+ *  column the back-test series.  Every AUC gets its DeLong 95% interval, every member a paired
+ *  DeLong test against the ensemble, and the report a recommendation (which model, why, at what
+ *  cost in p99 latency and fit time); bands and reliability bins under 30 rows are flagged.  *json
+ *  (library-allocated: free it with prop_free()) gets the report, documented field by
  *  field in bench/README.md (schema_version 1).  Timings are wall-clock on this machine. */
 PROP_API int prop_compare(const prop_frame *f, const prop_recipe *r, const prop_compare_options *opt, char **json);
 
+/* ---------------------------------------------------------------------------------------------
+ * Time columns: how train, compare, backtest, bands and monitor read the month column
+ * ------------------------------------------------------------------------------------------- */
+/*! How a time column writes its periods.  One format per column. */
+typedef enum prop_period_format {
+  PROP_PERIOD_INTEGER = 0,    /*!< whole numbers (1, 2, ...); named as the number, "6" */
+  PROP_PERIOD_YYYYMM = 1,     /*!< whole numbers that are all six digits with a month 01..12 (202606);
+                                   named "2026-06" */
+  PROP_PERIOD_YEAR_MONTH = 2, /*!< text YYYY-MM (2026-06); named "2026-06" */
+  PROP_PERIOD_DATE = 3        /*!< ISO dates YYYY-MM-DD (2026-06-15), each read as its month; named "2026-06" */
+} prop_period_format;
+
+/*! prop_frame_periods(): column `name` of f read as a time column, one period per row.  A cell is a
+ *  whole number (a numeric cell, or text reading as one: "6", "202606"), YYYY-MM or an ISO date
+ *  YYYY-MM-DD (read as its month: back-tests are monthly); spaces around the text are ignored.
+ *  key[i] (nrows entries, caller-allocated; may be NULL to only check the column) gets a number that
+ *  orders the periods: the number itself, or year x 100 + month for the other formats (so 202606,
+ *  "2026-06" and "2026-06-15" share the key 202606).  *format (may be NULL) gets the column's
+ *  prop_period_format.  Errors: PROP_ERR_SCHEMA when the column is absent; PROP_ERR_VALUE naming
+ *  file, row and column for a missing cell, a cell that is no period ("2026-13", "June", 2.5), and
+ *  a cell of another format than the column's first row (both rows named).  Thread-safe on a frame
+ *  no thread modifies. */
+PROP_API int prop_frame_periods(const prop_frame *f, const char *name, double *key, int *format);
+
+/*! prop_period_name(): the name outputs give a period: "2026-06" for the month formats, the number
+ *  ("6") for PROP_PERIOD_INTEGER.  Writes a NUL-terminated string of at most n bytes into buf (24
+ *  bytes are enough).  PROP_ERR_ARG when buf is NULL, n < 2 or format is not a prop_period_format.
+ *  Thread-safe. */
+PROP_API int prop_period_name(double key, int format, char *buf, size_t n);
 /* ---------------------------------------------------------------------------------------------
  * Contact model and call plan
  *

@@ -30,6 +30,8 @@ void cli_log(void *user, int level, const char *msg);
 int cli_progress(void *user, const char *stage, size_t done, size_t total);
 void cli_progress_init(void);
 void cli_progress_end(void);
+/* Bands with fewer rows than this are marked (as compare's report flags them "few_rows", min_rows). */
+#define FEW_ROWS 30
 void print_band_table(FILE *out, const prop_band_row *rows, size_t nb, int with_connected);
 int print_backtest(const char *report, const char *json_path);
 /* The demo's files in dir: history.csv, latest.csv, calllist.csv and, with_drift, drift.csv. */

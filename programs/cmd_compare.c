@@ -21,15 +21,42 @@ static void cell(double v, int width, int decimals) {
   else printf(" %*s", width, "-");
 }
 
+/* text after a blank line, the first line led by lead, wrapped at 100 columns. */
+static void print_wrapped(const char *lead, const char *text) {
+  if (!text) return;
+  printf("\n%s", lead);
+  size_t col = strlen(lead);
+  int line_start = 1; /* no word on this line yet */
+  while (*text) {
+    size_t w = strcspn(text, " ");
+    if (!line_start && col + 1 + w > 100) {
+      printf("\n");
+      col = 0;
+      line_start = 1;
+    }
+    if (!line_start) {
+      putchar(' ');
+      col++;
+    }
+    printf("%.*s", (int)w, text);
+    col += w;
+    line_start = 0;
+    text += w;
+    while (*text == ' ') text++;
+  }
+  printf("\n");
+}
+
 /* The compact table on stdout. */
 static void print_table(const char *report) {
   json_error_t err;
   json_t *root = json_loads(report, 0, &err);
   if (!root) return;
-  const json_t *ds = json_object_get(root, "dataset");
-  printf("test rows %lld (%lld positive) of %lld; split %s\n", (long long)jnum(ds, "test_rows"),
+  const json_t *ds = json_object_get(root, "dataset"), *sp = json_object_get(ds, "split");
+  const char *held = json_string_value(json_object_get(sp, "test_period"));
+  printf("test rows %lld (%lld positive) of %lld; split %s%s%s%s\n", (long long)jnum(ds, "test_rows"),
          (long long)jnum(ds, "test_positives"), (long long)jnum(ds, "rows"),
-         json_string_value(json_object_get(json_object_get(ds, "split"), "method")));
+         json_string_value(json_object_get(sp, "method")), held ? " (month " : "", held ? held : "", held ? ")" : "");
   printf("%-14s %7s %7s %6s %8s %7s %7s %6s %6s %6s %8s %11s %9s %9s\n", "model", "AUC", "PR-AUC", "KS", "logloss",
          "Brier", "ECE", "top10", "top20", "top30", "fit s", "rows/s", "p50 us", "p99 us");
   size_t i;
@@ -51,6 +78,7 @@ static void print_table(const char *report) {
     cell(jnum(m, "latency_p99_us"), 9, 2);
     printf("\n");
   }
+  print_wrapped("recommendation: ", json_string_value(json_object_get(json_object_get(root, "recommendation"), "text")));
   json_decref(root);
 }
 

@@ -6,6 +6,38 @@
 
 #include "cli.h"
 
+static int cmp_key(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The months the rows cover, when the model has a time column and the file holds it: their names
+ * in time order into periods (a JSON array) and ", month 2026-06" or ", months 2026-01 to 2026-06"
+ * into text (empty otherwise).  A time column that holds no periods is an error naming the row. */
+static int bands_periods(const prop_model *m, const prop_frame *f, json_t *periods, char *text, size_t tn) {
+  const char *tc = prop_model_time_column(m);
+  size_t n = prop_frame_n_rows(f);
+  *text = '\0';
+  if (!tc || prop_frame_find(f, tc) < 0 || n == 0) return 0;
+  double *key = malloc(n * sizeof *key);
+  int format = 0, st = key ? prop_frame_periods(f, tc, key, &format) : PROP_ERR_NOMEM;
+  char first[24] = "", last[24] = "";
+  size_t nu = 0;
+  if (!st) {
+    qsort(key, n, sizeof *key, cmp_key);
+    for (size_t i = 0; i < n; i++) {
+      if (i && key[i] == key[i - 1]) continue;
+      prop_period_name(key[i], format, last, sizeof last);
+      if (!nu++) snprintf(first, sizeof first, "%s", last);
+      json_array_append_new(periods, json_string(last));
+    }
+    if (nu == 1) snprintf(text, tn, ", month %s", first);
+    else snprintf(text, tn, ", months %s to %s", first, last);
+  }
+  free(key);
+  return st;
+}
+
 int cmd_bands(args *a) {
   const char *model_path = arg_get(a, "--model"), *data = arg_get(a, "--data"), *target = arg_get(a, "--target"),
              *conn = arg_get(a, "--connected"), *json = arg_get(a, "--json");
@@ -44,10 +76,14 @@ int cmd_bands(args *a) {
   prop_band_row rows[64];
   size_t unscored = 0, nb = prop_model_n_bands(m);
   if (!st) st = prop_band_table(prob, y, c, n, prop_model_band_edges(m), nb, rows, &unscored);
+  json_t *periods = json_array();
+  char when[64] = "";
+  if (!st) st = periods ? bands_periods(m, f, periods, when, sizeof when) : PROP_ERR_NOMEM;
   int ec = 0;
   if (st) ec = fail("bands", st);
   else {
-    printf("band table of %s (%zu rows%s) under %s\n", data, n, unscored ? ", some unscored" : "", model_path);
+    printf("band table of %s (%zu rows%s%s) under %s\n", data, n, when, unscored ? ", some unscored" : "",
+           model_path);
     print_band_table(stdout, rows, nb, c != NULL);
     double auc;
     if (prop_metric_auc(prob, y, n, &auc) == 0) printf("AUC %.4f\n", auc);
@@ -66,7 +102,8 @@ int cmd_bands(args *a) {
                             c && rows[b].connected ? json_real(rows[b].success_connected) : json_null());
         json_array_append_new(arr, o);
       }
-      json_t *root = json_pack("{s:s,s:I,s:o}", "data", data, "rows", (json_int_t)n, "bands", arr);
+      json_t *root = json_pack("{s:s,s:I,s:O,s:o}", "data", data, "rows", (json_int_t)n, "periods", periods, "bands",
+                               arr);
       char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
       if (!text) fprintf(stderr, "propensity bands: out of memory writing %s\n", json);
       if (!text || write_atomic("bands", json, text, strlen(text))) ec = 5;
@@ -74,6 +111,7 @@ int cmd_bands(args *a) {
       json_decref(root);
     }
   }
+  json_decref(periods);
   free(prob);
   free(y);
   free(c);
@@ -151,11 +189,11 @@ int print_backtest(const char *report, const char *json_path) {
   json_t *root = json_loads(report, 0, &err);
   if (!root) return 6;
   json_t *months = json_object_get(root, "months");
-  printf("month  train rows   rows  accepted    AUC     ECE  top10%%  top20%%  top30%%  members\n");
+  printf("  month  train rows   rows  accepted    AUC     ECE  top10%%  top20%%  top30%%  members\n");
   size_t i;
   json_t *mo;
   json_array_foreach(months, i, mo) {
-    printf("%5g  %10lld  %5lld  %8lld  ", json_number_value(json_object_get(mo, "month")),
+    printf("%7s  %10lld  %5lld  %8lld  ", json_string_value(json_object_get(mo, "period")),
            (long long)json_integer_value(json_object_get(mo, "train_rows")),
            (long long)json_integer_value(json_object_get(mo, "rows")),
            (long long)json_integer_value(json_object_get(mo, "positives")));
@@ -171,7 +209,7 @@ int print_backtest(const char *report, const char *json_path) {
     printf("\n");
   }
   json_array_foreach(months, i, mo) {
-    printf("\nmonth %g band table (success rate per band):\n", json_number_value(json_object_get(mo, "month")));
+    printf("\nmonth %s band table (success rate per band):\n", json_string_value(json_object_get(mo, "period")));
     size_t b;
     json_t *bo;
     printf("band  rows  accepted  success  connect  success|conn\n");

@@ -197,6 +197,7 @@ static void fmt_rate(char *buf, size_t n, double v) {
 
 void print_band_table(FILE *out, const prop_band_row *rows, size_t nb, int with_connected) {
   size_t total = 0, pos = 0, conn = 0;
+  int any_few = 0;
   for (size_t b = 0; b < nb; b++) {
     total += rows[b].count;
     pos += rows[b].positives;
@@ -216,8 +217,10 @@ void print_band_table(FILE *out, const prop_band_row *rows, size_t nb, int with_
     fmt_rate(lo, sizeof lo, r->success_lo);
     fmt_rate(hi, sizeof hi, r->success_hi);
     fmt_rate(mp, sizeof mp, r->count ? r->mean_prob : NAN);
-    fprintf(out, "%4d  %-9s %7zu %7s %9zu  %7s  [%7s,%7s]  ", r->band, range, r->count, share, r->positives, sr, lo,
-            hi);
+    int few = r->count > 0 && r->count < FEW_ROWS;
+    fprintf(out, "%4d  %-9s %6zu%s %7s %9zu  %7s  [%7s,%7s]  ", r->band, range, r->count, few ? "*" : " ", share,
+            r->positives, sr, lo, hi);
+    any_few |= few;
     if (r->lift == r->lift) fprintf(out, "%5.2f", r->lift);
     else fprintf(out, "%5s", "-");
     fprintf(out, " %7s", mp);
@@ -232,6 +235,9 @@ void print_band_table(FILE *out, const prop_band_row *rows, size_t nb, int with_
   if (with_connected && total)
     fprintf(out, "   (connected %zu = %.1f%%)", conn, 100.0 * (double)conn / (double)total);
   fprintf(out, "\n");
+  if (any_few)
+    fprintf(out, "* fewer than %d rows: the band's success rate, interval and lift rest on too few calls to read\n",
+            FEW_ROWS);
 }
 
 /* ---- main ------------------------------------------------------------------------------------ */
@@ -262,7 +268,8 @@ static const command commands[] = {
      "  --id COL          the customer id column (never an input; score writes it)\n"
      "  --ignore a,b      columns that are not inputs\n"
      "  --connected COL   0/1 connected flag, for connect rates (never an input)\n"
-     "  --time-col COL    the month column (never an input)\n"
+     "  --time-col COL    the month column (never an input): integers, YYYYMM, YYYY-MM or\n"
+     "                    YYYY-MM-DD (read as its month), one format per column\n"
      "  --recipe R.json   members, vote, calibration, bands (default: models/installment.json's)\n"
      "  --threads N       0 = all cores (default)\n"},
     {"score", cmd_score,
@@ -282,6 +289,7 @@ static const command commands[] = {
     {"bands", cmd_bands, "--model MODEL --data LABELED.csv [--target COL] [--connected COL] [--json OUT]",
      "The band table of labelled rows: rows, success rate with a 95% Wilson interval, lift, mean\n"
      "probability per band, and the AUC.  Labels must be the two the model was trained with.\n"
+     "Names the months the rows cover when the model has a time column and the file holds it.\n"
      "  --target COL      the outcome column (default: the model's target)\n"
      "  --connected COL   0/1 connected flag: adds connect rate and success among connected\n"
      "  --json OUT        also write the table as JSON (atomically)\n"},

@@ -225,6 +225,11 @@ static void chart_gains(FILE *o, const json_t *models) {
   fputs("</svg>\n", o);
 }
 
+static int few(const json_t *o) { return json_is_true(json_object_get(o, "few_rows")); }
+
+/* Observed against predicted rate per bin.  The line joins only bins with enough rows; a bin with too
+ * few ("few_rows") is a hollow point, not joined: one row would draw the line to 0 or 1.  The
+ * ensemble's bins are labelled with their row counts; every point's tooltip gives its count. */
 static void chart_reliability(FILE *o, const json_t *models) {
   plot p = {64, 16, 360, 360, 0, 1, 0, 1};
   svg_open(o, "chart-reliability", 590, 430, "Reliability diagram: observed rate against predicted probability");
@@ -244,17 +249,43 @@ static void chart_reliability(FILE *o, const json_t *models) {
       fprintf(o, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\"", s.colour, s.width);
       dash_attr(o, &s);
       fputs(" d=\"", o);
-      size_t k;
+      size_t k, drawn = 0;
       const json_t *bn;
-      json_array_foreach(bins, k, bn) fprintf(o, "%s%.1f %.1f", k ? " L" : "M", px(&p, num(bn, "mean_predicted")),
-                                              py(&p, num(bn, "fraction_positive")));
+      json_array_foreach(bins, k, bn) {
+        if (few(bn)) continue;
+        fprintf(o, "%s%.1f %.1f", drawn++ ? " L" : "M", px(&p, num(bn, "mean_predicted")),
+                py(&p, num(bn, "fraction_positive")));
+      }
+      if (!drawn) fprintf(o, "M%.1f %.1f", p.x, p.y + p.h); /* every bin muted: an empty path, still valid */
       fputs("\"/>\n", o);
-      json_array_foreach(bins, k, bn) fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\"/>",
-                                              px(&p, num(bn, "mean_predicted")), py(&p, num(bn, "fraction_positive")),
-                                              pass ? 3.5 : 2.5, s.colour);
+      json_array_foreach(bins, k, bn) {
+        double cx = px(&p, num(bn, "mean_predicted")), cy = py(&p, num(bn, "fraction_positive"));
+        if (few(bn))
+          fprintf(o, "<circle class=\"few\" cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" stroke=\"%s\">", cx, cy,
+                  pass ? 3.5 : 2.5, s.colour);
+        else
+          fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\">", cx, cy, pass ? 3.5 : 2.5, s.colour);
+        fputs("<title>", o);
+        esc(o, s.label);
+        fprintf(o, ": %.0f rows predicted %.0f–%.0f%%, observed %.1f%%%s</title></circle>", num(bn, "count"),
+                100 * num(bn, "lo"), 100 * num(bn, "hi"), 100 * num(bn, "fraction_positive"),
+                few(bn) ? " (too few rows to read)" : "");
+        if (pass) { /* the ensemble's row counts */
+          char lab[32];
+          fmt_count(lab, sizeof lab, num(bn, "count"));
+          fprintf(o, "<text class=\"count\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>", cx,
+                  cy + (cy > p.y + p.h - 20 ? -9 : 15), lab);
+        }
+      }
       fputs("\n", o);
     }
   legend(o, models, 444, 30);
+  fprintf(o, "<circle class=\"few\" cx=\"457\" cy=\"%.0f\" r=\"3.5\" stroke=\"#000\"/>"
+             "<text class=\"legend\" x=\"476\" y=\"%.0f\">too few rows</text>\n"
+             "<text class=\"count\" x=\"457\" y=\"%.0f\" text-anchor=\"middle\">123</text>"
+             "<text class=\"legend\" x=\"476\" y=\"%.0f\">ensemble's rows</text>\n",
+          30 + 20.0 * (double)json_array_size(models) + 6, 30 + 20.0 * (double)json_array_size(models) + 10,
+          30 + 20.0 * (double)json_array_size(models) + 30, 30 + 20.0 * (double)json_array_size(models) + 30);
   fputs("</svg>\n", o);
 }
 
@@ -314,7 +345,10 @@ static void chart_bands(FILE *o, const json_t *bands) {
               py(&q, hi));
     if (isfinite(mp))
       fprintf(o, "<path class=\"meanp\" d=\"M%.1f %.1f l6 6 l-6 6 l-6 -6 z\"/>", cx + 14, py(&q, mp) - 6);
-    if (isfinite(sr)) fprintf(o, "<circle class=\"rate\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\"/>", cx, py(&q, sr));
+    if (isfinite(sr))
+      fprintf(o, "<circle class=\"rate%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\"/>", few(b) ? " few" : "", cx, py(&q, sr));
+    if (few(b)) fprintf(o, "<text class=\"count\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">few rows</text>", cx,
+                        p.y + 12);
     fputs("\n", o);
   }
   /* legend under the axis title */
@@ -367,21 +401,20 @@ static void chart_importance(FILE *o, const json_t *imp, const char *member) {
   fputs("</svg>\n", o);
 }
 
-/* The back-test: AUC and top-30% capture per month. */
+/* The name of back-test month e: its "period" ("2026-06", "6"), else its number. */
+static void period_label(char *buf, size_t n, const json_t *e) {
+  const char *s = str(e, "period");
+  if (s) snprintf(buf, n, "%s", s);
+  else snprintf(buf, n, "%g", num(e, "month"));
+}
+
+/* The back-test: AUC and top-30% capture per month, the months evenly spaced in time order (a key
+ * such as 202606 is no distance: 202612 and 202701 are neighbours). */
 static void chart_months(FILE *o, const json_t *months) {
   size_t n = json_array_size(months);
   if (n == 0) return;
-  double m0 = INFINITY, m1 = -INFINITY;
   size_t i;
   const json_t *e;
-  json_array_foreach(months, i, e) {
-    double m = num(e, "month");
-    if (isfinite(m)) {
-      m0 = fmin(m0, m);
-      m1 = fmax(m1, m);
-    }
-  }
-  if (!isfinite(m0)) return;
   double pad = n == 1 ? 1 : 0.5, lo = 1;
   json_array_foreach(months, i, e) {
     double a = num(e, "auc"), c = num(e, "capture_30");
@@ -390,16 +423,16 @@ static void chart_months(FILE *o, const json_t *months) {
   }
   double y0 = floor((lo - 0.05) * 10) / 10; /* zoom in on the values, from a tenth below the lowest */
   y0 = y0 < 0 ? 0 : (y0 > 0.8 ? 0.8 : y0);
-  plot p = {64, 16, 440, 300, m0 - pad, m1 + pad, y0, 1};
+  plot p = {64, 16, 440, 300, -pad, (double)(n - 1) + pad, y0, 1};
   svg_open(o, "chart-months", 590, 410, "Back-test: AUC and top-30% capture of each month, trained on the months before");
   axes(o, &p, 0, FMT_INT, 1 - y0 > 0.5 ? 0.2 : 0.1, FMT_FRAC, "month scored (trained on all earlier months)",
        "AUC / share captured");
   char lab[32];
   json_array_foreach(months, i, e) {
-    double xx = px(&p, num(e, "month"));
-    snprintf(lab, sizeof lab, "%g", num(e, "month"));
-    fprintf(o, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", xx, p.y + p.h + 16,
-            lab);
+    period_label(lab, sizeof lab, e);
+    fprintf(o, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", px(&p, (double)i), p.y + p.h + 16);
+    esc(o, lab);
+    fputs("</text>\n", o);
   }
   static const struct {
     const char *key, *label, *colour, *dash;
@@ -409,16 +442,16 @@ static void chart_months(FILE *o, const json_t *months) {
             *series[s].dash ? " stroke-dasharray=\"" : "", series[s].dash, *series[s].dash ? "\"" : "");
     int first = 1;
     json_array_foreach(months, i, e) {
-      double v = num(e, series[s].key), m = num(e, "month");
-      if (!isfinite(v) || !isfinite(m)) continue;
+      double v = num(e, series[s].key), m = (double)i;
+      if (!isfinite(v)) continue;
       fprintf(o, "%s%.1f %.1f", first ? "M" : " L", px(&p, m), py(&p, v));
       first = 0;
     }
     if (first) fprintf(o, "M%.1f %.1f", p.x, p.y + p.h); /* no values: an empty path, still valid */
     fputs("\"/>\n", o);
     json_array_foreach(months, i, e) {
-      double v = num(e, series[s].key), m = num(e, "month");
-      if (!isfinite(v) || !isfinite(m)) continue;
+      double v = num(e, series[s].key), m = (double)i;
+      if (!isfinite(v)) continue;
       fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/><text class=\"barlabel\" x=\"%.1f\" y=\"%.1f\" "
                  "text-anchor=\"middle\">%.3f</text>\n",
               px(&p, m), py(&p, v), series[s].colour, px(&p, m), py(&p, v) + (s ? 18 : -9), v);
@@ -449,12 +482,23 @@ static const column k_cols[] = {
     {"capture_10", "top 10%", "share of positives in the top 10% of the list", 3, 1},
     {"capture_20", "top 20%", "share of positives in the top 20%", 3, 1},
     {"capture_30", "top 30%", "share of positives in the top 30%", 3, 1},
-    {"lift_10", "lift 10%", "capture at 10% / 10%", 2, 1},
     {"fit_seconds", "fit s", "wall-clock fit time, seconds", -2, 0},
     {"predict_rows_per_second", "rows/s", "batch scoring of the test rows (median run)", -1, 1},
     {"latency_p50_us", "p50 µs", "median single-row latency, microseconds", -2, 0},
     {"latency_p99_us", "p99 µs", "99th percentile single-row latency, microseconds", -2, 0},
 };
+
+/* The AUC's DeLong interval, and a member's paired test against the ensemble ("–" for the ensemble). */
+static void auc_cells(FILE *o, const json_t *m) {
+  double lo = num(m, "auc_ci_low"), hi = num(m, "auc_ci_high");
+  if (isfinite(lo) && isfinite(hi)) fprintf(o, "<td class=\"ci\">%.3f–%.3f</td>", lo, hi);
+  else fputs("<td class=\"ci\">–</td>", o);
+  const json_t *t = json_object_get(m, "vs_ensemble");
+  double d = num(t, "auc_difference"), pv = num(t, "p_value");
+  if (!isfinite(d) || !isfinite(pv)) fputs("<td class=\"ci\">–</td>", o);
+  else if (pv < 0.001) fprintf(o, "<td class=\"ci%s\">%+.4f<br>p &lt; 0.001</td>", pv < 0.05 ? " sig" : "", d);
+  else fprintf(o, "<td class=\"ci%s\">%+.4f<br>p %.3f</td>", pv < 0.05 ? " sig" : "", d, pv);
+}
 
 static void metrics_table(FILE *o, const json_t *models) {
   size_t nc = sizeof k_cols / sizeof k_cols[0];
@@ -469,7 +513,12 @@ static void metrics_table(FILE *o, const json_t *models) {
     }
   }
   fputs("<table class=\"metrics\" id=\"metrics-table\">\n<thead><tr><th class=\"name\">model</th>", o);
-  for (size_t c = 0; c < nc; c++) fprintf(o, "<th title=\"%s\">%s</th>", k_cols[c].tip, k_cols[c].head);
+  for (size_t c = 0; c < nc; c++) {
+    fprintf(o, "<th title=\"%s\">%s</th>", k_cols[c].tip, k_cols[c].head);
+    if (c == 0)
+      fputs("<th title=\"DeLong 95% confidence interval of the AUC\">AUC<br>95% CI</th><th title=\"the ensemble's AUC "
+            "minus this member's, and the p-value of the paired DeLong test that they are equal\">ensemble<br>gain, p</th>", o);
+  }
   fputs("</tr></thead>\n<tbody>\n", o);
   size_t i;
   const json_t *m;
@@ -486,6 +535,7 @@ static void metrics_table(FILE *o, const json_t *models) {
       if (k_cols[c].decimals == -1) fmt_count(buf, sizeof buf, v);
       else fmt_num(buf, sizeof buf, v, k_cols[c].decimals);
       fprintf(o, "<td%s>%s</td>", isfinite(v) && v == best[c] ? " class=\"best\"" : "", buf);
+      if (c == 0) auc_cells(o, m);
     }
     fputs("</tr>\n", o);
   }
@@ -497,11 +547,14 @@ static void pct_cell(FILE *o, double v) {
   else fputs("<td>–</td>", o);
 }
 
-static void band_table(FILE *o, const json_t *bands) {
-  int conn = 0;
+static void band_table(FILE *o, const json_t *bands, long long min_rows) {
+  int conn = 0, any_few = 0;
   size_t i;
   const json_t *b;
-  json_array_foreach(bands, i, b) conn |= json_is_number(json_object_get(b, "connect_rate"));
+  json_array_foreach(bands, i, b) {
+    conn |= json_is_number(json_object_get(b, "connect_rate"));
+    any_few |= few(b);
+  }
   fputs("<table class=\"bands\" id=\"band-table\"><thead><tr><th>band</th><th>range</th><th>rows</th><th>share</th>"
         "<th>positives</th><th>success</th><th>95% interval</th><th>lift</th><th>mean p</th>", o);
   if (conn) fputs("<th>connect rate</th><th>success | connected</th>", o);
@@ -511,8 +564,8 @@ static void band_table(FILE *o, const json_t *bands) {
     char cnt[32], pos[32];
     fmt_count(cnt, sizeof cnt, num(b, "count"));
     fmt_count(pos, sizeof pos, num(b, "positives"));
-    fprintf(o, "<tr><td>%lld</td><td>%.0f–%.0f%%</td><td>%s</td>", (long long)num(b, "band"), 100 * num(b, "lo"),
-            100 * num(b, "hi"), cnt);
+    fprintf(o, "<tr%s><td>%lld</td><td>%.0f–%.0f%%</td><td>%s%s</td>", few(b) ? " class=\"few\"" : "",
+            (long long)num(b, "band"), 100 * num(b, "lo"), 100 * num(b, "hi"), cnt, few(b) ? " †" : "");
     pct_cell(o, num(b, "share"));
     fprintf(o, "<td>%s</td>", pos);
     pct_cell(o, num(b, "success_rate"));
@@ -529,6 +582,8 @@ static void band_table(FILE *o, const json_t *bands) {
     fputs("</tr>\n", o);
   }
   fputs("</tbody></table>\n", o);
+  if (any_few) fprintf(o, "<p class=\"what\">† fewer than %lld test rows: the band's success rate, interval and lift "
+                       "rest on too few calls to read.</p>\n", min_rows);
 }
 
 static const char k_css[] =
@@ -570,8 +625,30 @@ static const char k_css[] =
     "svg circle.rate{fill:#D55E00;stroke:#000;stroke-width:1}"
     "svg .meanp{fill:#fff;stroke:#009E73;stroke-width:2}"
     "svg .rate{fill:#D55E00}"
+    "svg circle.few{fill:#fff;stroke-width:1.4;stroke-dasharray:2 1.5}svg circle.rate.few{fill:#fff;stroke:#D55E00}"
+    "svg .count{font-size:9.5px;fill:#5b6476}"
+    "td.ci{color:#3c4456;font-size:12px;line-height:1.25}td.sig{font-weight:700}"
+    ".tablewrap{overflow-x:auto}table.metrics th,table.metrics td{padding:5px 4px;font-size:12.5px}"
+    "tr.few td{color:#8a93a3;font-style:italic}"
+    ".rec{border-left:5px solid #0072B2}.rec p.verdict{margin:4px 0 8px;font-size:14.5px;line-height:1.55}"
+    ".grid .card.wide{grid-column:1/-1}.grid .card.wide svg.chart{margin:6px auto 0}"
+    "p.note{color:#5b6476;font-size:12.5px;margin:10px 2px 0}"
     "footer{color:#7a8394;font-size:12px;margin-top:8px}"
     "@media (max-width:900px){.grid{grid-template-columns:1fr}}";
+
+/* The answer first: which model, why, at what cost (the JSON's "recommendation"). */
+static void recommendation_card(FILE *o, const json_t *rec) {
+  const char *text = str(rec, "text");
+  if (!text) return;
+  fputs("<section class=\"card rec\" id=\"recommendation\"><h2>Which model to use</h2>\n<p class=\"verdict\">", o);
+  esc(o, text);
+  fprintf(o, "</p>\n<p class=\"what\">How it is decided: every AUC with its DeLong 95%% interval; a paired DeLong "
+             "test of the ensemble against each member on the same test rows (two-sided, alpha %.2f). A member the "
+             "test shows better than the ensemble wins; else the cheapest to run (p99 latency, then fit time) of the "
+             "members the test cannot tell from the ensemble; else the ensemble. A model that is not shown worse "
+             "may still be worse by up to its interval's upper end: the text says by how much.</p>\n</section>\n",
+          num(rec, "alpha"));
+}
 
 char *report_html(const char *json_text, size_t *len) {
   json_error_t err;
@@ -617,7 +694,10 @@ char *report_html(const char *json_text, size_t *len) {
   if (method && strcmp(method, "last_month") == 0) {
     fputs("<span>split <b>last month held out</b> (", o);
     esc(o, str(sp, "time_column"));
-    fprintf(o, " = %g)</span>", num(sp, "test_month"));
+    fputs(" = ", o);
+    if (str(sp, "test_period")) esc(o, str(sp, "test_period"));
+    else fprintf(o, "%g", num(sp, "test_month"));
+    fputs(")</span>", o);
   } else if (method && strcmp(method, "test_data") == 0) {
     fputs("<span>test rows <b>from ", o);
     esc(o, str(sp, "test_path") ? str(sp, "test_path") : "(in memory)");
@@ -634,18 +714,22 @@ char *report_html(const char *json_text, size_t *len) {
   esc(o, str(root, "created_at"));
   fputs("</b></span></div>\n</div></header>\n<main>\n", o);
 
+  recommendation_card(o, json_object_get(root, "recommendation"));
   fputs("<section class=\"card\" id=\"metrics\"><h2>Metrics on the test rows</h2>\n<p class=\"what\">Best value of "
         "each column in blue. Members are fitted alone on the training rows with the recipe's encoders; the ensemble "
         "is the full pipeline (cross-validated selection, vote weights and calibration), so its fit time includes the "
-        "cross-validation. Members' probabilities are their own, uncalibrated. rows/s: median of up to ",
+        "cross-validation. Members' probabilities are their own, uncalibrated: compare members on AUC, not on "
+        "log-loss, Brier or ECE. AUC 95% CI: DeLong; ensemble gain: the ensemble's AUC minus the member's, with the "
+        "paired DeLong test's p (bold below 0.05). rows/s: median of up to ",
         o);
   const json_t *tm = json_object_get(root, "timing");
   fprintf(o, "%lld batch runs over the test rows; latency: one row per call, p50/p99 of %lld calls per model.</p>\n",
           (long long)num(tm, "batch_runs"), json_array_size(models) ? (long long)num(json_array_get(models, 0),
                                                                                      "latency_runs")
                                                                     : 0LL);
+  fputs("<div class=\"tablewrap\">", o);
   metrics_table(o, models);
-  fputs("</section>\n<div class=\"grid\">\n", o);
+  fputs("</div></section>\n<div class=\"grid\">\n", o);
 
   fputs("<section class=\"card\"><h2>ROC curves</h2><p class=\"what\">True against false positive rate as the "
         "threshold falls; further up and left ranks better.</p>\n", o);
@@ -660,26 +744,37 @@ char *report_html(const char *json_text, size_t *len) {
         "(bars), the observed success rate with its Wilson 95% interval (points), and the mean predicted "
         "probability (diamonds).</p>\n", o);
   chart_bands(o, bands);
-  fputs("</section>\n<section class=\"card\"><h2>Feature importance</h2><p class=\"what\">", o);
+  fputs("</section>\n", o);
+  /* the last row: importance and the back-test side by side, or whichever exists across the row, so
+   * that no card stands empty */
   const char *imp_member = str(root, "importance_member");
-  if (imp_member) {
-    fputs("Gain / impurity importance from the ensemble's ", o);
+  int has_imp = imp_member && json_array_size(imp) > 0, has_months = json_array_size(months) > 0;
+  const char *wide = has_imp && has_months ? "" : " wide";
+  if (has_imp) {
+    fprintf(o, "<section class=\"card%s\" id=\"importance\"><h2>Feature importance</h2><p class=\"what\">"
+               "Gain / impurity importance from the ensemble's ", wide);
     esc(o, imp_member);
     fputs(" member, summed per original input.</p>\n", o);
     chart_importance(o, imp, imp_member);
-  } else {
-    fputs("No member of the ensemble reports importance.</p>\n", o);
+    fputs("</section>\n", o);
   }
-  fputs("</section>\n<section class=\"card\"><h2>Back-test by month</h2><p class=\"what\">", o);
-  if (json_array_size(months) > 0) {
-    fputs("Each month scored by the pipeline trained on all months before it.</p>\n", o);
+  if (has_months) {
+    fprintf(o, "<section class=\"card%s\" id=\"backtest\"><h2>Back-test by month</h2><p class=\"what\">Each month "
+               "scored by the pipeline trained on all months before it.</p>\n", wide);
     chart_months(o, months);
-  } else {
-    fputs("No time column was given, so there is no monthly back-test.</p>\n", o);
+    fputs("</section>\n", o);
   }
-  fputs("</section>\n</div>\n", o);
+  fputs("</div>\n", o);
+  if (!has_imp || !has_months) {
+    fputs("<p class=\"note\" id=\"not-shown\">", o);
+    if (!has_imp) fputs("No member of the ensemble reports importance. ", o);
+    if (!has_months)
+      fputs(str(sp, "time_column") ? "The monthly back-test was not run (--no-backtest)." :
+                                     "No time column was given, so there is no monthly back-test.", o);
+    fputs("</p>\n", o);
+  }
   fputs("<section class=\"card\" style=\"margin-top:18px\"><h2>Band table (ensemble, test rows)</h2>\n", o);
-  band_table(o, bands);
+  band_table(o, bands, (long long)num(root, "min_rows"));
   fputs("</section>\n", o);
   fprintf(o, "<footer>Generated by propensity compare (library %s, report schema_version %lld). Dataset SHA-256 ",
           str(root, "library_version") ? str(root, "library_version") : "?", (long long)num(root, "schema_version"));

@@ -16,6 +16,9 @@ head -n 1 "$work/demo/calllist.csv" | grep -q accepted && no "call list has no o
 expect_code "train" 0 "$cli" train --data "$work/demo/history.csv" --target accepted --id customer_id \
   --ignore installment_amount --connected connected --time-col month --recipe "$recipe" --out "$work/m.bin"
 [ -s "$work/m.bin" ] && ok "model file written" || no "model file written"
+# the SVC's subsample (max_train_rows 400 of 1,200 rows) is said once per training, not once per fold
+[ "$(grep -c 'above max_train_rows' "$work/err.txt")" = 1 ] && ok "max_train_rows said once" ||
+  no "max_train_rows said $(grep -c 'above max_train_rows' "$work/err.txt") times"
 ls "$work"/m.bin.tmp.* >/dev/null 2>&1 && no "no temporary files left" || ok "no temporary files left"
 
 expect_code "score" 0 "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" --out "$work/ranked.csv"
@@ -115,6 +118,48 @@ expect_code "backtest" 0 "$cli" backtest --data "$work/demo/history.csv" --targe
   --ignore installment_amount --connected connected --time-col month --recipe "$recipe" --json "$work/bt.json"
 has "backtest json" "$work/bt.json" '"capture_top30"'
 
+# ---- time columns written as banks write months: YYYY-MM, ISO dates, YYYYMM ----------------------
+ym() { # file format: the demo file with its month column (the 2nd) rewritten by printf format from month m
+  awk -F, -v OFS=, -v fmt="$2" 'NR == 1 {print; next} {$2 = sprintf(fmt, $2); print}' "$1"
+}
+ym "$work/demo/history.csv" '2026-%02d' >"$work/hist_ym.csv"
+ym "$work/demo/latest.csv" '2026-%02d' >"$work/latest_ym.csv"
+ym "$work/demo/history.csv" '2026-%02d-15' >"$work/hist_date.csv"
+ym "$work/demo/history.csv" '2026%02d' >"$work/hist_yyyymm.csv"
+expect_code "train: months as YYYY-MM" 0 "$cli" train --data "$work/hist_ym.csv" --target accepted --id customer_id \
+  --ignore installment_amount --time-col month --recipe "$recipe" --out "$work/m_ym.bin"
+expect_code "bands: months as YYYY-MM" 0 "$cli" bands --model "$work/m_ym.bin" --data "$work/latest_ym.csv" \
+  --json "$work/bands_ym.json"
+has "bands names the month" "$work/out.txt" "latest_ym.csv (600 rows, month 2026-03)"
+tr -d ' \n' <"$work/bands_ym.json" | grep -q '"rows":600,"periods":\["2026-03"\],"bands"' &&
+  ok "bands json lists the month" || no "bands json lists the month: $(head -c 300 "$work/bands_ym.json")"
+expect_code "bands: several months" 0 "$cli" bands --model "$work/m_ym.bin" --data "$work/hist_ym.csv"
+has "bands names the months" "$work/out.txt" "months 2026-01 to 2026-02"
+for kind in ym date yyyymm; do
+  expect_code "backtest: months as $kind" 0 "$cli" backtest --data "$work/hist_$kind.csv" --target accepted \
+    --id customer_id --ignore installment_amount --time-col month --recipe "$recipe" --json "$work/bt_$kind.json"
+  has "backtest ($kind) prints the period" "$work/out.txt" '^2026-02 '
+  has "backtest ($kind) json names the period" "$work/bt_$kind.json" '"period": "2026-02"'
+  has "backtest ($kind) json keys the month" "$work/bt_$kind.json" '"month": 202602'
+done
+# the same rows give the same figures whatever the format of their months
+for kind in date yyyymm; do
+  diff <(grep -v '"time_column"' "$work/bt_ym.json") <(grep -v '"time_column"' "$work/bt_$kind.json") >/dev/null &&
+    ok "backtest: $kind months give the same report as YYYY-MM" || no "backtest: $kind and YYYY-MM reports differ"
+done
+# a mixed or unreadable time column stops every command, naming file, row and column
+{ head -n 3 "$work/hist_ym.csv"; sed -n '4p' "$work/hist_date.csv"; sed -n '5,$p' "$work/hist_ym.csv"; } >"$work/mixed.csv"
+for c in train backtest compare; do
+  extra=(); [ $c = train ] && extra=(--out "$work/x.bin"); [ $c = compare ] && extra=(--json "$work/x.json" --html "$work/x.html")
+  expect_code "$c: a mixed time column" 2 "$cli" $c --data "$work/mixed.csv" --target accepted --id customer_id \
+    --ignore installment_amount --time-col month --recipe "$recipe" "${extra[@]}"
+  has "$c: the mixed row named" "$work/err.txt" "mixed.csv:3:month: '2026-01-15' is a date YYYY-MM-DD, but row 1 has '2026-01', YYYY-MM"
+done
+sed '3s/^\([^,]*\),2026-01,/\1,2026-13,/' "$work/hist_ym.csv" >"$work/badmonth.csv"
+expect_code "backtest: month 13" 2 "$cli" backtest --data "$work/badmonth.csv" --target accepted --id customer_id \
+  --ignore installment_amount --time-col month --recipe "$recipe"
+has "month 13 named" "$work/err.txt" "badmonth.csv:2:month: '2026-13' is not a period"
+
 # ---- bad input: each gets a clear message and its exit code ------------------------------------
 expect_code "usage: no arguments" 1 "$cli"
 expect_code "usage: unknown flag" 1 "$cli" score --model "$work/m.bin" --data x --out y --bogus 1
@@ -128,6 +173,15 @@ has "row named" "$work/err.txt" 'short.csv:2'
 printf 'a,b,accepted\n1,inf,1\n3,4,0\n' >"$work/inf.csv"
 expect_code "Inf in training data" 2 "$cli" train --data "$work/inf.csv" --target accepted --out "$work/x.bin"
 has "Inf cell named" "$work/err.txt" 'inf.csv:1'
+# one rule for labels: a target holds two; a third stops train and compare naming its row
+awk -F, -v OFS=, 'NR == 1 {print; next} {$15 = $15 == 1 ? "accepted" : NR == 9 ? "no_answer" : "declined"; print}' \
+  "$work/demo/history.csv" >"$work/three.csv"
+for c in train compare; do
+  extra=(--out "$work/x.bin"); [ $c = compare ] && extra=(--test-frac 0.3 --json "$work/x.json" --html "$work/x.html")
+  expect_code "$c: three target labels" 2 "$cli" $c --data "$work/three.csv" --target accepted --positive accepted \
+    --id customer_id --ignore installment_amount --recipe "$recipe" "${extra[@]}"
+  has "$c: the third label named" "$work/err.txt" "three.csv:8:accepted: label 'no_answer' is a third label besides the positive 'accepted' and 'declined'"
+done
 echo '{"members": [{"name": "xgboost", "params": {"max_depth": 0}}]}' >"$work/bad_recipe.json"
 expect_code "bad recipe" 2 "$cli" train --data "$work/demo/history.csv" --target accepted --recipe "$work/bad_recipe.json" --out "$work/x.bin"
 has "recipe field named" "$work/err.txt" 'members\[0\].params.max_depth'

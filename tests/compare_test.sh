@@ -147,6 +147,29 @@ want(abs(s_bands - s_rel) <= 1e-6 * ds["test_rows"], f"bands and reliability sum
 want(ens["name"] == "ensemble" and 0 <= ens["ece_uncalibrated"] <= 1 and 0 <= ens["auc_uncalibrated"] <= 1,
      "ensemble: ECE and AUC before calibration")
 want(abs(sum(e["share"] for e in r["importance"]) - 1) < 1e-9, "importance shares sum to 1")
+# DeLong intervals, the paired tests and the recommendation's rule, recomputed from the report
+for m in r["models"]:
+    want(m["auc_ci_low"] - 1e-9 <= m["auc"] <= m["auc_ci_high"] + 1e-9 and m["auc_se"] > 0, f"{m['name']}: AUC interval")
+    if m["name"] != "ensemble":
+        t = m["vs_ensemble"]
+        want(abs(t["auc_difference"] - (ens["auc"] - m["auc"])) < 1e-8, f"{m['name']}: difference = ensemble - member")
+        want(t["ci_low"] <= t["auc_difference"] <= t["ci_high"] and 0 <= t["p_value"] <= 1, f"{m['name']}: test")
+    else:
+        want("vs_ensemble" not in m, "the ensemble has no test against itself")
+a, mem, rec = 0.05, r["models"][:-1], r["recommendation"]
+better = [m for m in mem if m["vs_ensemble"]["auc_difference"] < 0 and m["vs_ensemble"]["p_value"] < a]
+tied = [m for m in mem if not (m["vs_ensemble"]["auc_difference"] > 0 and m["vs_ensemble"]["p_value"] < a)]
+cheap = [m for m in tied if m["latency_p99_us"] < ens["latency_p99_us"]]
+if better: rule, model = "member_better", max(better, key=lambda m: m["auc"])["name"]
+elif cheap: rule, model = "member_not_worse", min(cheap, key=lambda m: (m["latency_p99_us"], m["fit_seconds"]))["name"]
+else: rule, model = ("ensemble_not_slower" if tied else "ensemble_better"), "ensemble"
+want((rec["rule"], rec["model"]) == (rule, model), f"recommendation {rec['rule']}/{rec['model']}, rule says {rule}/{model}")
+want(rec["not_worse_than_ensemble"] == [m["name"] for m in tied], "members not shown worse")
+want(rec["text"].startswith("Use the ensemble." if model == "ensemble" else f"Use {model} alone."), rec["text"][:60])
+want(rec["alpha"] == a and r["min_rows"] == 30, "alpha and min_rows")
+for m in r["models"]:
+    want(all(b["few_rows"] == (b["count"] < 30) for b in m["curves"]["reliability"]), f"{m['name']}: few-row bins")
+want(all(b["few_rows"] == (0 < b["count"] < 30) for b in r["bands"]), "few-row bands")
 if mode == "last_month":
     want(ds["split"]["method"] == "last_month" and ds["split"]["test_month"] == 3, "split: month 3 held out")
     want([m["month"] for m in r["months"]] == [2, 3], f"back-test months {[m['month'] for m in r['months']]}")
@@ -204,6 +227,35 @@ check "JSON values (--test-data)" "$work/testdata.py" "$work/t.json" "$work/demo
 has "the report names the test file" "$work/t.html" "test rows <b>from $work/demo/latest.csv"
 has "stdout names the split" "$work/out.txt" "split test_data"
 
+# ---- months written as a bank writes them: 2026-01 ... 2026-06 --------------------------------------
+expect_code "gen, six months of history" 0 "$cli" gen --out-dir "$work/six" --customers 200 --months 7 --seed 4
+awk -F, -v OFS=, 'NR == 1 {print; next} {$2 = sprintf("2026-%02d", $2); print}' "$work/six/history.csv" >"$work/six/ym.csv"
+[ "$(cut -d, -f2 "$work/six/ym.csv" | sort -u | tr '\n' ' ')" = "2026-01 2026-02 2026-03 2026-04 2026-05 2026-06 month " ] &&
+  ok "months read 2026-01 ... 2026-06" || no "months: $(cut -d, -f2 "$work/six/ym.csv" | sort -u | tr '\n' ' ')"
+expect_code "compare --time-col month on YYYY-MM months" 0 "$cli" compare --data "$work/six/ym.csv" --target accepted \
+  --id customer_id --ignore installment_amount --connected connected --time-col month --recipe "$recipe" \
+  --latency-runs 50 --json "$work/ym.json" --html "$work/ym.html"
+check "JSON matches the documented schema (YYYY-MM months)" "$work/schema.py" "$src_dir/bench/README.md" "$work/ym.json"
+cat >"$work/ym.py" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); p = []
+def want(cond, msg):
+    if not cond: p.append(msg)
+sp = r["dataset"]["split"]
+want(sp["method"] == "last_month" and sp["test_month"] == 202606 and sp["test_period"] == "2026-06",
+     f"held-out month {sp['test_month']} / {sp['test_period']}")
+want(r["dataset"]["test_rows"] == 200 and r["dataset"]["train_rows"] == 1000, "the last month's 200 rows held out")
+want([m["period"] for m in r["months"]] == ["2026-02", "2026-03", "2026-04", "2026-05", "2026-06"],
+     f"back-test periods {[m['period'] for m in r['months']]}")
+want([m["month"] for m in r["months"]] == [202602, 202603, 202604, 202605, 202606], "back-test keys")
+want([m["train_rows"] for m in r["months"]] == [200, 400, 600, 800, 1000], "each month trained on the ones before")
+print("\n".join(p)); sys.exit(1 if p else 0)
+PY
+check "JSON values (YYYY-MM months)" "$work/ym.py" "$work/ym.json"
+has "the report names the held-out month" "$work/ym.html" "month = 2026-06)"
+has "the back-test chart labels its months" "$work/ym.html" '>2026-03</text>'
+has "stdout names the held-out month" "$work/out.txt" "2026-06"
+
 # ---- usage and input errors ----------------------------------------------------------------------
 base=(--data "$work/demo/history.csv" --target accepted --id customer_id --recipe "$recipe")
 expect_code "usage: --time-col with --test-frac" 1 "$cli" compare "${base[@]}" --time-col month --test-frac 0.3 \
@@ -239,6 +291,13 @@ grep -Eqi '<link|<img|<iframe|@import|url\(' "$work/a.html" && no "HTML loads no
 grep -o 'https\?://[^" ]*' "$work/a.html" | grep -qv '^http://www.w3.org/2000/svg$' \
   && no "no URL but the SVG namespace" || ok "no URL but the SVG namespace"
 for c in roc gains reliability bands importance months; do has "chart-$c in the HTML" "$work/a.html" "id=\"chart-$c\""; done
+has "the HTML opens with the recommendation" "$work/a.html" '<section class="card rec" id="recommendation"><h2>Which model to use'
+has "stdout gives the recommendation" "$work/a_stdout.txt" '^recommendation: Use '
+# no card stands empty: with both charts they share a row; with one, it spans the row
+grep -q 'class="card wide"' "$work/a.html" && no "a.html: both last cards, none wide" || ok "a.html: importance and back-test side by side"
+grep -q 'id="backtest"' "$work/b.html" && no "b.html: no back-test card" || ok "b.html: no empty back-test card"
+grep -q 'class="card wide" id="importance"' "$work/b.html" && ok "b.html: importance spans the row" ||
+  no "b.html: importance not wide"
 
 # ---- the HTML rendered in headless Chromium ------------------------------------------------------
 if [ ! -x "$chromium" ]; then

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "eval/metrics.h"
+#include "pipeline/jsonw.h"
 #include "testutil.h"
 
 /* A fast recipe: three families, small settings. */
@@ -553,8 +554,8 @@ static void test_errors(void **state) {
   o.t.time_col = "week";
   expect_error(f, &o.c, PROP_ERR_SCHEMA, "week");
   options(&o);
-  o.t.time_col = "cat";
-  expect_error(f, &o.c, PROP_ERR_SCHEMA, "numeric");
+  o.t.time_col = "cat"; /* labels that are no months: the first row named */
+  expect_error(f, &o.c, PROP_ERR_VALUE, "<frame>:1:cat: 'B' is not a period (an integer, YYYYMM, YYYY-MM or YYYY-MM-DD)");
   options(&o);
   o.t.positive = "maybe";
   expect_error(f, &o.c, PROP_ERR_CATEGORY, "maybe");
@@ -619,11 +620,123 @@ static void test_errors(void **state) {
   data_free(&d);
 }
 
+/* ---- the verdict: DeLong fields and the recommendation's rules -------------------------------- */
+
+/* models[] entries as compare writes them (name and the two costs the verdict reads). */
+static json_t *verdict_models(const double *p99, const char *const *names, size_t k) {
+  json_t *arr = json_array();
+  for (size_t j = 0; j < k; j++)
+    json_array_append_new(arr, json_pack("{s:s,s:f,s:f}", "name", names[j], "fit_seconds", 1.0 + (double)j,
+                                         "latency_p99_us", p99[j]));
+  return arr;
+}
+
+/* The verdict on member scores a, b and ensemble scores e; returns the recommendation (checked for
+ * the fields every verdict has) and leaves the annotated models in *out. */
+static json_t *verdict(const double *a, const double *b, const double *e, const int *y, size_t n,
+                       const double *p99, json_t **out) {
+  static const char *const names[3] = {"a", "b", "ensemble"};
+  double *mem = tu_xmalloc(2 * n * sizeof *mem);
+  memcpy(mem, a, n * sizeof *mem);
+  memcpy(mem + n, b, n * sizeof *mem);
+  json_t *models = verdict_models(p99, names, 3);
+  pp_jb jb = {0};
+  json_t *rec = pp_compare_verdict(&jb, models, mem, 2, e, y, n, 3);
+  assert_false(jb.failed);
+  assert_non_null(rec);
+  assert_true(json_is_string(json_object_get(rec, "text")) && json_is_string(json_object_get(rec, "rule")));
+  assert_true(json_is_array(json_object_get(rec, "not_worse_than_ensemble")));
+  free(mem);
+  *out = models;
+  return rec;
+}
+
+static const char *rec_str(const json_t *rec, const char *key) { return json_string_value(json_object_get(rec, key)); }
+
+static void test_verdict_rules(void **state) {
+  (void)state;
+  const size_t n = 400;
+  int *y = tu_xmalloc(n * sizeof *y);
+  double *good = tu_xmalloc(n * sizeof *good), *noise = tu_xmalloc(n * sizeof *noise),
+         *noise2 = tu_xmalloc(n * sizeof *noise2), *perfect = tu_xmalloc(n * sizeof *perfect);
+  uint64_t seed = 3;
+  for (size_t i = 0; i < n; i++) {
+    y[i] = tu_uniform(&seed) < 0.3;
+    good[i] = 1 / (1 + exp(-(1.5 * y[i] + tu_normal(&seed)))); /* AUC about 0.85 */
+    noise[i] = tu_uniform(&seed);                                /* about 0.5 */
+    noise2[i] = tu_uniform(&seed);
+    perfect[i] = 0.1 + 0.8 * y[i] + 0.01 * tu_uniform(&seed); /* 1 */
+  }
+  json_t *models = NULL;
+  /* a scores as the ensemble (not worse) and runs faster; b is noise (worse) */
+  const double fast[3] = {1.0, 2.0, 10.0};
+  json_t *rec = verdict(good, noise, good, y, n, fast, &models);
+  assert_string_equal(rec_str(rec, "rule"), "member_not_worse");
+  assert_string_equal(rec_str(rec, "model"), "a");
+  assert_string_equal(rec_str(rec, "kind"), "member");
+  assert_int_equal(json_array_size(json_object_get(rec, "not_worse_than_ensemble")), 1);
+  assert_non_null(strstr(rec_str(rec, "text"), "Use a alone."));
+  assert_non_null(strstr(rec_str(rec, "text"), "p99 latency 1 µs against the ensemble's 10 µs"));
+  for (size_t j = 0; j < 3; j++) { /* every model's interval holds its AUC; members have their test */
+    const json_t *m = json_array_get(models, j);
+    double lo = json_number_value(json_object_get(m, "auc_ci_low"));
+    double hi = json_number_value(json_object_get(m, "auc_ci_high"));
+    double auc = j == 1 ? pp_auc(noise, y, n) : pp_auc(good, y, n);
+    assert_true(lo < auc && auc < hi && hi - lo < 0.2);
+    const json_t *t = json_object_get(m, "vs_ensemble");
+    assert_true(j == 2 ? t == NULL : json_is_object(t));
+  }
+  const json_t *ta = json_object_get(json_array_get(models, 0), "vs_ensemble");
+  assert_true(json_number_value(json_object_get(ta, "auc_difference")) == 0);
+  assert_true(json_number_value(json_object_get(ta, "p_value")) == 1);
+  const json_t *tb = json_object_get(json_array_get(models, 1), "vs_ensemble");
+  tu_assert_close(json_number_value(json_object_get(tb, "auc_difference")), pp_auc(good, y, n) - pp_auc(noise, y, n),
+                  1e-12);
+  assert_true(json_number_value(json_object_get(tb, "p_value")) < 1e-6);
+  json_decref(rec);
+  json_decref(models);
+  /* the same, but a runs slower than the ensemble: nothing to gain, the ensemble */
+  const double slow[3] = {20.0, 2.0, 10.0};
+  rec = verdict(good, noise, good, y, n, slow, &models);
+  assert_string_equal(rec_str(rec, "rule"), "ensemble_not_slower");
+  assert_string_equal(rec_str(rec, "model"), "ensemble");
+  assert_non_null(strstr(rec_str(rec, "text"), "the best of them, a,"));
+  json_decref(rec);
+  json_decref(models);
+  /* both members worse */
+  rec = verdict(noise2, noise, good, y, n, fast, &models);
+  assert_string_equal(rec_str(rec, "rule"), "ensemble_better");
+  assert_string_equal(rec_str(rec, "model"), "ensemble");
+  assert_int_equal(json_array_size(json_object_get(rec, "not_worse_than_ensemble")), 0);
+  json_decref(rec);
+  json_decref(models);
+  /* a member better than the ensemble */
+  rec = verdict(noise, perfect, good, y, n, slow, &models);
+  assert_string_equal(rec_str(rec, "rule"), "member_better");
+  assert_string_equal(rec_str(rec, "model"), "b");
+  json_decref(rec);
+  json_decref(models);
+  /* one class: no AUC, no recommendation */
+  for (size_t i = 0; i < n; i++) y[i] = 0;
+  rec = verdict(good, noise, good, y, n, fast, &models);
+  assert_string_equal(rec_str(rec, "rule"), "none");
+  assert_true(json_is_null(json_object_get(rec, "model")));
+  assert_true(json_is_null(json_object_get(json_array_get(models, 0), "auc_ci_low")));
+  json_decref(rec);
+  json_decref(models);
+  free(y);
+  free(good);
+  free(noise);
+  free(noise2);
+  free(perfect);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_stratified_split_report),
       cmocka_unit_test(test_time_split_and_backtest),
+      cmocka_unit_test(test_verdict_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -735,11 +735,13 @@ static void test_binary_labels(void **state) {
   assert_int_equal(prop_frame_create(4, &f), 0);
   const char *yes[] = {"yes", "no", "yes", "maybe"};
   const char *zo[] = {"0", "1", "1.0", "0"};
+  const char *zz[] = {"0", "1", "0.0", "0"};
   const char *miss[] = {"1", NULL, "0", "1"};
   double num01[] = {0, 1, 1, 0};
   double num2[] = {0, 1, 2, 0};
   assert_int_equal(prop_frame_add_strings(f, "yes", PROP_COL_TARGET, yes), 0);
   assert_int_equal(prop_frame_add_strings(f, "zo", PROP_COL_CATEGORICAL, zo), 0);
+  assert_int_equal(prop_frame_add_strings(f, "zz", PROP_COL_TARGET, zz), 0);
   assert_int_equal(prop_frame_add_strings(f, "miss", PROP_COL_TARGET, miss), 0);
   assert_int_equal(prop_frame_add_numeric(f, "num01", num01), 0);
   assert_int_equal(prop_frame_add_numeric(f, "num2", num2), 0);
@@ -789,17 +791,31 @@ static void test_binary_labels(void **state) {
   free(y);
   free(pos);
   free(neg);
-  assert_int_equal(pp_frame_binary_column(f, "num2", "2", NULL, &y, &pos, &neg), 0);
-  assert_null(neg); /* 0 and 1 both read as negative: no one negative label */
-  free(y);
-  free(pos);
+  /* training's rule: a target holds two labels; a third is named with its row, and the negative's */
+  tu_expect_rc(pp_frame_binary_column(f, "num2", "2", NULL, &y, &pos, &neg), PROP_ERR_CATEGORY,
+               "<frame>:2:num2: label '1' is a third label besides the positive '2' and '0' (row 1): a target holds "
+               "two labels");
+  assert_null(y);
+  assert_null(pos);
+  assert_null(neg);
   assert_int_equal(pp_frame_binary_column(f, "num01", "1", NULL, &y, &pos, &neg), 0);
   assert_string_equal(neg, "0"); /* a numeric column's label is the number's text */
   free(y);
   free(pos);
   free(neg);
-  assert_int_equal(pp_frame_binary_column(f, "yes", "yes", NULL, &y, &pos, &neg), 0);
-  assert_null(neg); /* "no" and "maybe" */
+  tu_expect_rc(pp_frame_binary_column(f, "yes", "yes", NULL, &y, &pos, &neg), PROP_ERR_CATEGORY,
+               "<frame>:4:yes: label 'maybe' is a third label besides the positive 'yes' and 'no' (row 2)");
+  assert_null(y);
+  /* labels that read as the same number are one label ("0" and "0.0") */
+  assert_int_equal(pp_frame_binary_column(f, "zz", "1", NULL, &y, &pos, &neg), 0);
+  assert_true(y[0] == 0 && y[1] == 1 && y[2] == 0 && y[3] == 0);
+  assert_string_equal(neg, "0");
+  free(y);
+  free(pos);
+  free(neg);
+  /* without neg_label (evaluating under an older model file): every other label reads as 0 */
+  assert_int_equal(pp_frame_binary_column(f, "yes", "yes", NULL, &y, &pos, NULL), 0);
+  assert_true(y[0] == 1 && y[1] == 0 && y[2] == 1 && y[3] == 0);
   free(y);
   free(pos);
   /* evaluating with a negative label: a third label is an error naming row, column and label */
@@ -823,10 +839,12 @@ static void test_binary_labels(void **state) {
   free(pos);
   assert_int_equal(pp_frame_binary_column(g, "t", "yes", NULL, &y, &pos, NULL), PROP_ERR_CATEGORY); /* training */
   prop_frame_free(g);
-  /* the public wrapper */
+  /* the public wrapper: the same two-label rule as training */
   int yy[4];
-  assert_int_equal(prop_frame_binary_values(f, "yes", "no", yy), 0);
-  assert_true(yy[0] == 0 && yy[1] == 1 && yy[2] == 0 && yy[3] == 0);
+  tu_expect_rc(prop_frame_binary_values(f, "yes", "no", yy), PROP_ERR_CATEGORY,
+               "<frame>:4:yes: label 'maybe' is a third label besides the positive 'no' and 'yes' (row 1)");
+  assert_int_equal(prop_frame_binary_values(f, "num01", "0", yy), 0);
+  assert_true(yy[0] == 1 && yy[1] == 0 && yy[2] == 0 && yy[3] == 1);
   prop_frame_free(f);
 
   /* from a CSV file: row numbers in messages are file rows */
@@ -952,12 +970,9 @@ static void test_schema_from_frame(void **state) {
   t.target = "acepted";
   assert_int_equal(pp_schema_from_frame(f, &t, &s), PROP_ERR_SCHEMA);
   assert_non_null(strstr(prop_last_error(), "'acepted'"));
-  /* a target of three labels needs the positive label */
+  /* the schema leaves the target's labels to training's rule (pp_frame_binary_column) */
   schema_opts(&t, NULL, 0);
   t.target = "home";
-  t.positive = NULL;
-  assert_int_equal(pp_schema_from_frame(f, &t, &s), PROP_ERR_SCHEMA);
-  assert_non_null(strstr(prop_last_error(), "3 labels"));
   t.positive = "own";
   assert_int_equal(pp_schema_from_frame(f, &t, &s), 0);
   assert_int_equal(s->nfeat, 3); /* income, noise, grade */
@@ -1221,6 +1236,119 @@ static void test_deprecated_names(void **state) {
 }
 #pragma GCC diagnostic pop
 
+/* ---- time columns ------------------------------------------------------------------------------ */
+
+/* Column `name` of the one-column CSV text as periods: the keys and the format, or the failure. */
+static int periods_of(const char *csv, double *key, int *format) {
+  const char *p = write_tmp("periods.csv", csv);
+  prop_frame *f = read_ok(p, NULL);
+  int rc = prop_frame_periods(f, "m", key, format);
+  prop_frame_free(f);
+  return rc;
+}
+
+static void assert_name(double key, int format, const char *want) {
+  char buf[24];
+  assert_int_equal(prop_period_name(key, format, buf, sizeof buf), 0);
+  assert_string_equal(buf, want);
+}
+
+static void test_periods(void **state) {
+  (void)state;
+  double k[6];
+  int fmt = -1;
+  /* YYYY-MM, text with spaces around it */
+  assert_int_equal(periods_of("m\n2026-01\n 2026-06 \n2025-12\n", k, &fmt), 0);
+  assert_int_equal(fmt, PROP_PERIOD_YEAR_MONTH);
+  assert_true(k[0] == 202601 && k[1] == 202606 && k[2] == 202512);
+  assert_name(k[1], fmt, "2026-06");
+  /* ISO dates: their month (29 February of a leap year is a date) */
+  assert_int_equal(periods_of("m\n2026-06-15\n2026-06-01\n2024-02-29\n2026-07-31\n", k, &fmt), 0);
+  assert_int_equal(fmt, PROP_PERIOD_DATE);
+  assert_true(k[0] == 202606 && k[1] == 202606 && k[2] == 202402 && k[3] == 202607);
+  assert_name(k[2], fmt, "2024-02");
+  /* integers: small ones are themselves, six-digit months are YYYYMM */
+  assert_int_equal(periods_of("m\n1\n6\n3\n", k, &fmt), 0);
+  assert_int_equal(fmt, PROP_PERIOD_INTEGER);
+  assert_true(k[0] == 1 && k[1] == 6 && k[2] == 3);
+  assert_name(6, fmt, "6");
+  assert_int_equal(periods_of("m\n202601\n202612\n202701\n", k, &fmt), 0);
+  assert_int_equal(fmt, PROP_PERIOD_YYYYMM);
+  assert_true(k[0] == 202601 && k[2] == 202701);
+  assert_name(202612, fmt, "2026-12");
+  assert_int_equal(periods_of("m\n202601\n202613\n", k, &fmt), 0); /* month 13: plain integers */
+  assert_int_equal(fmt, PROP_PERIOD_INTEGER);
+  assert_name(202613, fmt, "202613");
+  assert_name(202601, PROP_PERIOD_INTEGER, "202601");
+  /* the same keys whatever the format, so a YYYYMM column and a YYYY-MM one sort alike */
+  assert_int_equal(periods_of("m\n-2\n0\n", k, &fmt), 0);
+  assert_true(k[0] == -2 && k[1] == 0 && fmt == PROP_PERIOD_INTEGER);
+
+  /* errors name file, row and column */
+  const char *p = tu_path("periods.csv");
+  char want[1200];
+  snprintf(want, sizeof want, "%s:2:m: '2026-13' is not a period (an integer, YYYYMM, YYYY-MM or YYYY-MM-DD)", p);
+  tu_expect_rc(periods_of("m\n2026-01\n2026-13\n", k, NULL), PROP_ERR_VALUE, want);
+  tu_expect_rc(periods_of("m\n2026-02-30\n", k, NULL), PROP_ERR_VALUE, ":1:m: '2026-02-30' is not a period");
+  tu_expect_rc(periods_of("m\n2023-02-29\n", k, NULL), PROP_ERR_VALUE, "'2023-02-29' is not a period");
+  tu_expect_rc(periods_of("m\n2026-1\n", k, NULL), PROP_ERR_VALUE, "'2026-1' is not a period");
+  tu_expect_rc(periods_of("m\n0999-01\n", k, NULL), PROP_ERR_VALUE, "'0999-01' is not a period");
+  tu_expect_rc(periods_of("m\nJune\n", k, NULL), PROP_ERR_VALUE, ":1:m: 'June' is not a period");
+  tu_expect_rc(periods_of("m\n2026-06-15T00:00\n", k, NULL), PROP_ERR_VALUE, "is not a period");
+  tu_expect_rc(periods_of("m\n1\n2.5\n", k, NULL), PROP_ERR_VALUE, ":2:m: '2.5' is not a period");
+  tu_expect_rc(periods_of("m,x\n1,1\n,2\n", k, NULL), PROP_ERR_VALUE, ":2:m: missing time value");
+  /* one format per column: both rows named */
+  snprintf(want, sizeof want,
+           "%s:3:m: '202602' is an integer, but row 1 has '2026-01', YYYY-MM: one format per time column", p);
+  tu_expect_rc(periods_of("m\n2026-01\n2026-01\n202602\n", k, NULL), PROP_ERR_VALUE, want);
+  tu_expect_rc(periods_of("m\n2026-01-31\n2026-02\n", k, NULL), PROP_ERR_VALUE,
+               ":2:m: '2026-02' is YYYY-MM, but row 1 has '2026-01-31', a date YYYY-MM-DD");
+
+  /* frames built in memory: a string column, an id column, a numeric column; an absent column */
+  prop_frame *f = NULL;
+  const char *ym[] = {"2026-03", "2026-02", "2026-03"};
+  const double nums[] = {4, 5, 6};
+  assert_int_equal(prop_frame_create(3, &f), 0);
+  assert_int_equal(prop_frame_add_strings(f, "s", PROP_COL_CATEGORICAL, ym), 0);
+  assert_int_equal(prop_frame_add_strings(f, "id", PROP_COL_ID, ym), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "n", nums), 0);
+  assert_int_equal(prop_frame_periods(f, "s", k, &fmt), 0);
+  assert_true(k[0] == 202603 && k[1] == 202602 && fmt == PROP_PERIOD_YEAR_MONTH);
+  assert_int_equal(prop_frame_periods(f, "id", NULL, &fmt), 0); /* key may be NULL */
+  assert_int_equal(prop_frame_periods(f, "n", k, NULL), 0);
+  assert_true(k[2] == 6);
+  tu_expect_rc(prop_frame_periods(f, "nope", k, &fmt), PROP_ERR_SCHEMA, "<frame>: time column 'nope' not found");
+  tu_expect_rc(prop_frame_periods(NULL, "s", k, &fmt), PROP_ERR_ARG, NULL);
+  prop_frame_free(f);
+  char buf[24];
+  tu_expect_rc(prop_period_name(1, 7, buf, sizeof buf), PROP_ERR_ARG, NULL);
+  tu_expect_rc(prop_period_name(1, PROP_PERIOD_INTEGER, NULL, 8), PROP_ERR_ARG, NULL);
+  tu_expect_rc(prop_period_name(1, PROP_PERIOD_INTEGER, buf, 1), PROP_ERR_ARG, NULL);
+  assert_int_equal(prop_period_name(202606, PROP_PERIOD_YYYYMM, buf, 5), 0); /* cut to the buffer */
+  assert_string_equal(buf, "2026");
+}
+
+/* Training reads the time column the same way: a mixed column stops it naming the row. */
+static void test_schema_time_column(void **state) {
+  (void)state;
+  const char *p = write_tmp("timecol.csv", "m,x,y\n2026-01,1,0\n2026-02,2,1\n2026-02-03,3,0\n");
+  prop_frame *f = read_ok(p, NULL);
+  prop_train_options o;
+  prop_train_options_default(&o);
+  o.target = "y";
+  o.time_col = "m";
+  pp_schema *s = NULL;
+  tu_expect_rc(pp_schema_from_frame(f, &o, &s), PROP_ERR_VALUE, "timecol.csv:3:m: '2026-02-03' is a date");
+  assert_null(s);
+  prop_frame_free(f);
+  p = write_tmp("timecol2.csv", "m,x,y\n2026-01,1,0\n2026-02,2,1\n");
+  f = read_ok(p, NULL);
+  assert_int_equal(pp_schema_from_frame(f, &o, &s), 0);
+  assert_int_equal(s->nfeat, 1); /* the time column is no input, text or not */
+  pp_schema_free(s);
+  prop_frame_free(f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_deprecated_names),
@@ -1243,6 +1371,8 @@ int main(void) {
       cmocka_unit_test(test_schema_save_load),
       cmocka_unit_test(test_binding),
       cmocka_unit_test(test_late_flip_big),
+      cmocka_unit_test(test_periods),
+      cmocka_unit_test(test_schema_time_column),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1123,6 +1123,42 @@ static void test_training_errors(void **state) {
   o.positive = "yes";
   assert_int_equal(prop_model_train(f, NULL, &o, &m), PROP_ERR_CATEGORY);
   prop_frame_free(f);
+
+  /* one rule for labels: a target holds two.  Three labels are refused by training (it once read
+   * every label but the positive as negative), by compare and by prop_frame_binary_values, naming the
+   * first row of the third label and the row of the negative one */
+  const char *three[50];
+  for (int i = 0; i < 50; i++) three[i] = i % 5 == 0 ? "accepted" : i == 37 ? "no_answer" : "declined";
+  assert_int_equal(prop_frame_create(50, &f), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "x", x), 0);
+  assert_int_equal(prop_frame_add_strings(f, "status", PROP_COL_TARGET, three), 0);
+  prop_train_options_default(&o);
+  o.target = "status";
+  o.positive = "accepted";
+  const char *want = "<frame>:38:status: label 'no_answer' is a third label besides the positive 'accepted' and "
+                     "'declined' (row 2): a target holds two labels";
+  tu_expect_rc(prop_model_train(f, NULL, &o, &m), PROP_ERR_CATEGORY, want);
+  assert_null(m);
+  prop_compare_options co;
+  prop_compare_options_default(&co);
+  co.train = &o;
+  char *json = NULL;
+  tu_expect_rc(prop_compare(f, NULL, &co, &json), PROP_ERR_CATEGORY, want);
+  assert_null(json);
+  int y[50];
+  tu_expect_rc(prop_frame_binary_values(f, "status", "accepted", y), PROP_ERR_CATEGORY, want);
+  /* mapped to two labels first, it trains; the model keeps the negative label */
+  three[37] = "declined";
+  prop_frame_free(f);
+  assert_int_equal(prop_frame_create(50, &f), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "x", x), 0);
+  assert_int_equal(prop_frame_add_strings(f, "status", PROP_COL_TARGET, three), 0);
+  prop_recipe *r = small_recipe();
+  assert_int_equal(prop_model_train(f, r, &o, &m), 0);
+  assert_string_equal(prop_model_negative_label(m), "declined");
+  prop_model_free(m);
+  prop_recipe_free(r);
+  prop_frame_free(f);
 }
 
 /* The contracts a C caller relies on (found missing by an audit of the header, 2026-12-06). */

@@ -89,6 +89,10 @@ typedef struct pp_ctx {
    * saved, loaded, inspected or scored row by row, so a member may skip work only a kept model
    * needs.  Its predictions must be the same bits as a kept model's.  0 after pp_ctx_init. */
   int transient;
+  /* Where the fit sits in a training, so that a member says what every fit of it shares once per
+   * training, not once per fit: 0 a fit of its own (compare's members alone), k >= 1 the fit of
+   * cross-validation fold k, -1 the final refit after the folds.  0 after pp_ctx_init. */
+  int fit_round;
 } pp_ctx;
 void pp_ctx_init(pp_ctx *c, const prop_train_options *opt, uint64_t seed);
 /* Threads to use for a caller's nthread: 0 (or less) means every processor, and more than the

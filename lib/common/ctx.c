@@ -13,6 +13,7 @@ void pp_ctx_init(pp_ctx *c, const prop_train_options *opt, uint64_t seed) {
   c->nthread = pp_threads(opt ? opt->nthread : 0);
   c->seed = seed;
   c->transient = 0;
+  c->fit_round = 0;
 }
 
 int pp_threads(int requested) {

@@ -401,18 +401,35 @@ static int binary_labels(const prop_frame *f, const pp_column *c, const char *po
   return rc;
 }
 
-/* *out: the one label of the rows with y = 0 (malloc'd), or NULL when they carry several (or
- * none).  PROP_ERR_NOMEM only. */
-static int negative_label(const prop_frame *f, const pp_column *c, const int *y, char **out) {
+/* *out: the one label of the rows with y = 0 (malloc'd; NULL when there are none).  Training's rule: a
+ * target holds two labels, so a second label among those rows (a third in the column; labels equal
+ * as text or as the same number are one) is PROP_ERR_CATEGORY naming its row, column and label. */
+static int negative_label(const prop_frame *f, const pp_column *c, const int *y, const char *positive, char **out) {
   *out = NULL;
   size_t first = f->nrows;
+  double fv = 0;
+  int fnum = 0;
+  char text[32];
   for (size_t i = 0; i < f->nrows; i++) {
     if (y[i]) continue;
-    if (first == f->nrows) first = i;
-    else if (c->type == PROP_COL_NUMERIC ? c->num[i] != c->num[first] : c->code[i] != c->code[first]) return 0;
+    if (first == f->nrows) {
+      first = i;
+      fnum = c->type != PROP_COL_NUMERIC && read_label_number(c->dict[c->code[i]], &fv);
+      continue;
+    }
+    int same = c->type == PROP_COL_NUMERIC ? c->num[i] == c->num[first]
+                                           : c->code[i] == c->code[first] ||
+                                                 same_label(c->dict[c->code[i]], c->dict[c->code[first]], fnum, fv);
+    if (same) continue;
+    const char *lab = c->type == PROP_COL_NUMERIC ? PP_G(c->num[i]) : c->dict[c->code[i]];
+    const char *neg = c->type == PROP_COL_NUMERIC ? strcpy(text, PP_G(c->num[first])) : c->dict[c->code[first]];
+    return pp_err(PROP_ERR_CATEGORY,
+                  "%s:%zu:%s: label '%s' is a third label besides the positive '%s' and '%s' (row %zu): a target "
+                  "holds two labels; map the others to one of them first",
+                  pp_frame_source(f), prop_frame_row_number(f, i), c->name, lab, positive ? positive : "1", neg,
+                  prop_frame_row_number(f, first));
   }
   if (first == f->nrows) return 0;
-  char text[32];
   if (c->type == PROP_COL_NUMERIC) pp_snprintf_c(text, sizeof text, "%.17g", c->num[first]); /* kept in the model */
   *out = pp_strdup(c->type == PROP_COL_NUMERIC ? text : c->dict[c->code[first]]);
   return *out ? 0 : PROP_ERR_NOMEM;
@@ -436,7 +453,7 @@ int pp_frame_binary_column(const prop_frame *f, const char *col, const char *pos
                                        : binary_labels(f, c, positive, negative, v);
   char *p = NULL, *n = NULL;
   if (!rc && !(p = pp_strdup(positive ? positive : "1"))) rc = PROP_ERR_NOMEM;
-  if (!rc && neg_label) rc = negative_label(f, c, v, &n);
+  if (!rc && neg_label) rc = negative_label(f, c, v, positive, &n);
   if (rc) {
     free(v);
     free(p);

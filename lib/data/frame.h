@@ -52,7 +52,11 @@ int pp_frame_first_row_error(const prop_frame *f);
  * Matching: a label equals positive (or negative) when the strings are equal or both read as the
  * same finite number ("1" and "1.0").  With positive given:
  *   - negative NULL (training): every other label is 0, and positive must occur (categorical
- *     columns: else PROP_ERR_CATEGORY listing the labels);
+ *     columns: else PROP_ERR_CATEGORY listing the labels); with neg_label asked for, the other
+ *     labels must be one (the two-label rule of training and prop_frame_binary_values: a third is
+ *     PROP_ERR_CATEGORY naming file, row, column and label, and the row of the negative);
+ *     without it (evaluating under a model file older than the negative label) every other
+ *     label reads as 0;
  *   - negative given (evaluation under a model that learnt one negative label): every label must
  *     be one of the two, else PROP_ERR_CATEGORY naming file, row, column and label; rows may all
  *     be negative.
@@ -61,9 +65,24 @@ int pp_frame_first_row_error(const prop_frame *f);
  * An id column is PROP_ERR_SCHEMA.
  * *y is malloc'd (nrows entries).  *pos_label gets the positive label used (malloc'd): positive
  * itself, or "1".  neg_label (may be NULL) gets the one label of the rows read as 0 (malloc'd;
- * numbers as "%.17g"), or NULL when they carry several labels or there are none. */
+ * numbers as "%.17g"), or NULL when there are none. */
 int pp_frame_binary_column(const prop_frame *f, const char *col, const char *positive, const char *negative, int **y,
                            char **pos_label, char **neg_label);
+
+/* ---- time columns (period.c) ------------------------------------------------------------ */
+/* The periods of time column col, one per row: key[i] (nrows entries, may be NULL) orders them (the
+ * integer itself; year x 100 + month for YYYYMM, YYYY-MM and dates, a date read as its month);
+ * *format (may be NULL) gets the column's prop_period_format.  Cells: an integer (a whole number in
+ * a numeric column, or text reading as one), YYYY-MM or YYYY-MM-DD, one format per column; integers
+ * that are all six digits with a month 01..12 are PROP_PERIOD_YYYYMM.  PROP_ERR_SCHEMA when the
+ * column is absent; PROP_ERR_VALUE naming file, row and column for a missing cell, one that is no
+ * period, or one of another format than the column's first row (named too). */
+int pp_frame_periods(const prop_frame *f, const char *col, double *key, int *format);
+/* The name of a period in outputs: "2026-06" for the month formats, the integer ("6") otherwise;
+ * into buf of n bytes (24 are enough). */
+void pp_period_name(double key, int format, char *buf, size_t n);
+/* Is key a six-digit YYYYMM with a month 01..12 (year 1000 or later)? */
+int pp_period_is_yyyymm(double key);
 
 /* ---- schema: the model's input features, fixed at training ---------------------------- */
 typedef struct pp_feature {
@@ -80,7 +99,8 @@ typedef struct pp_schema {
   char *id_col;       /* may be NULL */
   char *target;
   char *positive;
-  char *negative;     /* the one label read as 0 in training; NULL: several, or a layout-1 model */
+  char *negative;     /* the one label read as 0 in training; NULL: a layout-1 model, or one trained
+                         before the two-label rule with several other labels */
   char *connected;    /* may be NULL */
   char *time_col;     /* may be NULL */
 } pp_schema;
@@ -90,8 +110,9 @@ typedef struct pp_schema {
  * in opt that are absent from the frame are PROP_ERR_SCHEMA naming them, except ignored names
  * (the CSV reader drops PROP_COL_IGNORE columns, so they are usually absent).  The categories of
  * a categorical input are the labels that occur in at least one row (a subset frame may carry
- * unused dictionary entries), sorted by strcmp.  A non-numeric target with more than two labels
- * in its rows needs opt->positive (else PROP_ERR_SCHEMA); an id-typed target is PROP_ERR_SCHEMA.
+ * unused dictionary entries), sorted by strcmp.  The target's labels are training's to check
+ * (pp_frame_binary_column); an id-typed target is PROP_ERR_SCHEMA.  The time column must read as
+ * periods (pp_frame_periods).
  * s->positive is a copy of opt->positive (may be NULL; training sets the label actually used). */
 int pp_schema_from_frame(const prop_frame *f, const prop_train_options *opt, pp_schema **out);
 void pp_schema_free(pp_schema *s);

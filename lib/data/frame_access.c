@@ -29,10 +29,11 @@ const char *prop_frame_string_value(const prop_frame *f, size_t j, size_t i) {
 int prop_frame_binary_values(const prop_frame *f, const char *name, const char *positive, int *y) {
   if (!f || !name || !y) return pp_err(PROP_ERR_ARG, "prop_frame_binary_values: NULL argument");
   int *tmp = NULL;
-  char *pos = NULL;
-  PP_TRY(pp_frame_binary_column(f, name, positive, NULL, &tmp, &pos, NULL));
+  char *pos = NULL, *neg = NULL; /* asking for the negative label applies training's two-label rule */
+  PP_TRY(pp_frame_binary_column(f, name, positive, NULL, &tmp, &pos, &neg));
   memcpy(y, tmp, f->nrows * sizeof *y);
   free(tmp);
   free(pos);
+  free(neg);
   return 0;
 }

@@ -80,22 +80,6 @@ static int need_column(const prop_frame *f, const char *name, const char *role) 
   return 0;
 }
 
-static int distinct_labels_used(const prop_frame *f, const pp_column *c, size_t *n) {
-  unsigned char *used = pp_calloc(c->ndict, 1);
-  if (!used) return PROP_ERR_NOMEM;
-  size_t nu = 0;
-  for (size_t i = 0; i < f->nrows; i++) {
-    int32_t k = c->code[i];
-    if (k >= 0 && (size_t)k < c->ndict && !used[k]) {
-      used[k] = 1;
-      nu++;
-    }
-  }
-  free(used);
-  *n = nu;
-  return 0;
-}
-
 int pp_schema_from_frame(const prop_frame *f, const prop_train_options *opt, pp_schema **out) {
   if (!f || !opt || !out) return pp_err(PROP_ERR_ARG, "pp_schema_from_frame: NULL argument");
   *out = NULL;
@@ -122,16 +106,10 @@ int pp_schema_from_frame(const prop_frame *f, const prop_train_options *opt, pp_
   PP_TRY(need_column(f, opt->id, "id"));
   PP_TRY(need_column(f, opt->connected, "connected"));
   PP_TRY(need_column(f, opt->time_col, "time"));
+  if (opt->time_col) PP_TRY(pp_frame_periods(f, opt->time_col, NULL, NULL)); /* one period per row, one format */
   const pp_column *tc = &f->cols[prop_frame_find(f, opt->target)];
   if (tc->type == PROP_COL_ID)
     return pp_err(PROP_ERR_SCHEMA, "%s: target column '%s' is an id column", pp_frame_source(f), opt->target);
-  if (tc->type != PROP_COL_NUMERIC && !opt->positive) {
-    size_t nl;
-    PP_TRY(distinct_labels_used(f, tc, &nl));
-    if (nl > 2)
-      return pp_err(PROP_ERR_SCHEMA, "%s: target column '%s' has %zu labels; give the positive label",
-                    pp_frame_source(f), opt->target, nl);
-  }
   pp_schema *s = pp_calloc(1, sizeof *s);
   if (!s) return PROP_ERR_NOMEM;
   int rc = 0;

@@ -262,9 +262,7 @@ static int knn_fit(const void *params, const pp_dataset *train, const pp_dataset
   pp_rng rng;
   pp_rng_seed(&rng, ctx ? ctx->seed : 0);
   n = pp_stratified_cap(train->y, N, npos_all, cap, &rng, idx);
-  if (capped)
-    pp_log(ctx, PROP_LOG_INFO, "knn: %zu training rows above max_train_rows; using a stratified sample of %zu", N,
-           n);
+  if (capped) pp_log_row_cap(ctx, "knn", N, n); /* once per training, not once per fold */
   m->n = n;
   m->d = d;
   m->k = (size_t)p->k;

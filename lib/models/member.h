@@ -100,6 +100,10 @@ void pp_class_weights(size_t n, size_t npos, int balanced, double *w_neg, double
  * labels y are positive, 0 < npos < n), chosen by selection sampling within the class so the
  * row order is kept.  Returns the count. */
 size_t pp_stratified_cap(const float *y, size_t n, size_t npos, size_t cap, pp_rng *rng, size_t *idx);
+/* Log that member `name` trains on a stratified sample of n of its N rows (max_train_rows): at INFO
+ * once per training (a fit of its own, or a training's first cross-validation fold, ctx->fit_round
+ * 0 or 1), at DEBUG for the other folds and the final refit. */
+void pp_log_row_cap(const pp_ctx *ctx, const char *name, size_t N, size_t n);
 /* fit's parameters: params itself, or (params NULL) the defaults that parse gives for no JSON,
  * copied into dflt (size bytes).  *out points at one of the two. */
 int pp_member_params(const void *params, int (*parse)(const json_t *, const char *, void **), void *dflt,

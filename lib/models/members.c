@@ -30,6 +30,13 @@ int pp_balanced_weights(const float *y, size_t n, double *w_neg, double *w_pos) 
   return 0;
 }
 
+void pp_log_row_cap(const pp_ctx *ctx, const char *name, size_t N, size_t n) {
+  int round = ctx ? ctx->fit_round : 0;
+  pp_log(ctx, round == 0 || round == 1 ? PROP_LOG_INFO : PROP_LOG_DEBUG,
+         "%s: %zu training rows above max_train_rows; %s a stratified sample of %zu rows", name, N,
+         round == 0 ? "using" : "each fit of this training (every fold, the final refit) uses", n);
+}
+
 size_t pp_stratified_cap(const float *y, size_t n, size_t npos, size_t cap, pp_rng *rng, size_t *idx) {
   if (!cap || n <= cap) {
     for (size_t i = 0; i < n; i++) idx[i] = i;

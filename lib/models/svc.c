@@ -414,8 +414,7 @@ static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset
     y[k] = train->y[idx[k]] > 0.5f ? 1.0f : 0.0f;
     npos += y[k] > 0.5f;
   }
-  if (capped)
-    pp_log(ctx, PROP_LOG_INFO, "svc: %zu training rows above max_train_rows; using a stratified sample of %zu", N, n);
+  if (capped) pp_log_row_cap(ctx, "svc", N, n); /* once per training, not once per fold */
 
   /* bounds */
   int cw = p->class_weight;

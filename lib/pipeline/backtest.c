@@ -16,32 +16,25 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
   PP_TRY(pp_opts_import(&own, sizeof own, opt, "prop_train_options"));
   opt = &own;
   if (!opt->time_col) return pp_err(PROP_ERR_ARG, "prop_backtest: options.time_col is required");
-  long tc = prop_frame_find(f, opt->time_col);
-  if (tc < 0) return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' not found", pp_frame_source(f), opt->time_col);
-  const pp_column *col = &f->cols[tc];
-  if (col->type != PROP_COL_NUMERIC)
-    return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' must be numeric (e.g. 1, 2, ... or 202401)",
-                  pp_frame_source(f), opt->time_col);
   size_t n = f->nrows;
   if (min_train_months < 1) return pp_err(PROP_ERR_ARG, "prop_backtest: min_train_months must be at least 1");
-  double *months = pp_malloc_array(n ? n : 1, sizeof *months);
-  if (!months) return PROP_ERR_NOMEM;
-  size_t nm = 0;
-  for (size_t i = 0; i < n; i++) {
-    double v = col->num[i];
-    if (v != v) {
-      free(months);
-      return pp_err(PROP_ERR_VALUE, "%s:%zu:%s: missing time value", pp_frame_source(f), prop_frame_row_number(f, i),
-                    opt->time_col);
-    }
-    months[nm++] = v;
+  /* key[i]: row i's period (lib/data/period.c); months: the distinct ones, in order */
+  double *months = pp_malloc_array(n ? n : 1, sizeof *months), *key = pp_malloc_array(n ? n : 1, sizeof *key);
+  int format = PROP_PERIOD_INTEGER;
+  int rc0 = !months || !key ? PROP_ERR_NOMEM : pp_frame_periods(f, opt->time_col, key, &format);
+  if (rc0) {
+    free(months);
+    free(key);
+    return rc0;
   }
-  qsort(months, nm, sizeof *months, pp_cmp_double);
+  if (n) memcpy(months, key, n * sizeof *months);
+  qsort(months, n, sizeof *months, pp_cmp_double);
   size_t nu = 0;
-  for (size_t i = 0; i < nm; i++)
+  for (size_t i = 0; i < n; i++)
     if (nu == 0 || months[i] != months[nu - 1]) months[nu++] = months[i];
   if (nu <= min_train_months) {
     free(months);
+    free(key);
     return pp_err(PROP_ERR_TRAIN, "%s: '%s' has %zu distinct values; back-testing needs more than %zu",
                   pp_frame_source(f), opt->time_col, nu, min_train_months);
   }
@@ -52,9 +45,11 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
   pp_ctx_init(&ctx, opt, 0);
   for (size_t k = min_train_months; k < nu && !rc; k++) {
     size_t ntr = 0, nte = 0;
+    char period[24];
+    pp_period_name(months[k], format, period, sizeof period);
     for (size_t i = 0; i < n; i++) {
-      if (col->num[i] < months[k]) idx_tr[ntr++] = i;
-      else if (col->num[i] == months[k]) idx_te[nte++] = i;
+      if (key[i] < months[k]) idx_tr[ntr++] = i;
+      else if (key[i] == months[k]) idx_te[nte++] = i;
     }
     prop_frame *ftr = NULL, *fte = NULL;
     prop_model *model = NULL;
@@ -68,7 +63,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
       prop_train_options o2 = *opt;
       o2.progress = NULL; /* progress is reported per month here */
       rc = prop_model_train(ftr, r, &o2, &model);
-      if (rc) pp_err_prefix(rc, "training on months before %g: ", months[k]);
+      if (rc) pp_err_prefix(rc, "training on months before %s: ", period);
     }
     if (!rc) {
       p = pp_malloc_array(nte ? nte : 1, sizeof *p);
@@ -81,8 +76,8 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
     for (size_t i = 0; !rc && i < nte; i++) /* a month's metrics are over all its rows, or none */
       if (st[i]) {
         const char *why = prop_frame_row_error(fte, i);
-        rc = pp_err(st[i], "%s:%zu: month %g: the row cannot be scored (%s)", pp_frame_source(fte),
-                    prop_frame_row_number(fte, i), months[k], why ? why : "an infinite number");
+        rc = pp_err(st[i], "%s:%zu: month %s: the row cannot be scored (%s)", pp_frame_source(fte),
+                    prop_frame_row_number(fte, i), period, why ? why : "an infinite number");
       }
     if (!rc) rc = pp_frame_binary_column(fte, model->schema->target, model->schema->positive, model->schema->negative, &y,
                                            &pos, NULL);
@@ -96,6 +91,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
         for (size_t i = 0; i < nte; i++) npos += (size_t)y[i];
         json_t *o = json_object();
         json_object_set_new(o, "month", json_real(months[k]));
+        json_object_set_new(o, "period", json_string(period));
         json_object_set_new(o, "train_rows", json_integer((json_int_t)ntr));
         json_object_set_new(o, "rows", json_integer((json_int_t)nte));
         json_object_set_new(o, "positives", json_integer((json_int_t)npos));
@@ -112,7 +108,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
         for (size_t j = 0; j < model->nmem; j++) json_array_append_new(mem, json_string(model->mem[j].ops->name));
         json_object_set_new(o, "members", mem);
         json_array_append_new(arr, o);
-        pp_log(&ctx, PROP_LOG_INFO, "month %g: AUC %.4f on %zu rows", months[k], auc, nte);
+        pp_log(&ctx, PROP_LOG_INFO, "month %s: AUC %.4f on %zu rows", period, auc, nte);
       }
     }
     prop_frame_free(ftr);
@@ -137,6 +133,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
   json_decref(arr);
   json_decref(root);
   free(months);
+  free(key);
   free(idx_tr);
   free(idx_te);
   return rc;

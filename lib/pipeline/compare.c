@@ -35,31 +35,27 @@ void prop_compare_options_default(prop_compare_options *opt) {
 }
 
 /* ---- rows ------------------------------------------------------------------------------------- */
-/* The split: is_test[n]; *test_month gets the held-out month (NaN for a stratified split). */
+/* The split: is_test[n]; *test_month gets the held-out month's key and period[24] its name (NaN and ""
+ * for a stratified split). */
 static int split_rows(const prop_frame *f, const prop_compare_options *o, const int *y, unsigned char *is_test,
-                      double *test_month) {
+                      double *test_month, char *period) {
   size_t n = f->nrows;
   *test_month = NAN;
+  *period = '\0';
   const char *tcol = o->train->time_col;
   if (!tcol) return pp_split_stratified(y, n, o->test_frac, o->seed, is_test);
-  long tc = prop_frame_find(f, tcol);
-  if (tc < 0) return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' not found", pp_frame_source(f), tcol);
-  const pp_column *c = &f->cols[tc];
-  if (c->type != PROP_COL_NUMERIC)
-    return pp_err(PROP_ERR_SCHEMA, "%s: time column '%s' must be numeric (e.g. 1, 2, ... or 202401)",
-                  pp_frame_source(f), tcol);
-  double last = -INFINITY;
-  for (size_t i = 0; i < n; i++) {
-    if (isnan(c->num[i]))
-      return pp_err(PROP_ERR_VALUE, "%s:%zu:%s: missing time value", pp_frame_source(f), prop_frame_row_number(f, i),
-                    tcol);
-    if (c->num[i] > last) last = c->num[i];
-  }
+  double *key = pp_malloc_array(n ? n : 1, sizeof *key), last = -INFINITY;
+  int format = PROP_PERIOD_INTEGER, rc = key ? pp_frame_periods(f, tcol, key, &format) : PROP_ERR_NOMEM;
+  for (size_t i = 0; !rc && i < n; i++)
+    if (key[i] > last) last = key[i];
   size_t ntest = 0;
-  for (size_t i = 0; i < n; i++) ntest += (is_test[i] = c->num[i] == last);
+  for (size_t i = 0; !rc && i < n; i++) ntest += (is_test[i] = key[i] == last);
+  free(key);
+  if (rc) return rc;
+  pp_period_name(last, format, period, 24);
   if (ntest == n)
-    return pp_err(PROP_ERR_TRAIN, "%s: '%s' has one value only (%g); holding out the last month needs two or more",
-                  pp_frame_source(f), tcol, last);
+    return pp_err(PROP_ERR_TRAIN, "%s: '%s' has one value only (%s); holding out the last month needs two or more",
+                  pp_frame_source(f), tcol, period);
   *test_month = last;
   return 0;
 }
@@ -107,7 +103,8 @@ static int split_own(compare_job *job, const int *y) {
   const size_t n = job->n;
   unsigned char *is_test = pp_malloc(n ? n : 1);
   size_t *idx_tr = pp_malloc_array(n ? n : 1, sizeof *idx_tr), *idx_te = pp_malloc_array(n ? n : 1, sizeof *idx_te);
-  int rc = (!is_test || !idx_tr || !idx_te) ? PROP_ERR_NOMEM : split_rows(job->f, job->o, y, is_test, &job->test_month);
+  int rc = (!is_test || !idx_tr || !idx_te) ? PROP_ERR_NOMEM
+                                             : split_rows(job->f, job->o, y, is_test, &job->test_month, job->test_period);
   for (size_t i = 0; !rc && i < n; i++) {
     job->npos += (size_t)y[i];
     if (is_test[i]) idx_te[job->nte++] = i;
@@ -184,6 +181,7 @@ static int one_member(compare_job *job, size_t j, pp_jb *b) {
   if (rc) return pp_err_prefix(rc, "compare, member %s: ", spec->ops->name);
   pp_jpush(b, job->models,
            pp_compare_model_json(b, spec->ops->name, "member", job->p, job->y_te, job->nte, &t, job->o->max_curve_points));
+  memcpy(job->p_mem + j * job->nte, job->p, job->nte * sizeof *job->p); /* for the paired tests */
   pp_log(&job->ctx, PROP_LOG_INFO, "compare: %-14s AUC %.4f  fit %.2f s  %.0f rows/s  p50 %.1f us", spec->ops->name,
          pp_auc(job->p, job->y_te, job->nte), t.fit_seconds, t.rows_per_second, t.p50_us);
   return 0;
@@ -292,6 +290,7 @@ static void job_free(compare_job *job) {
   free(job->Xtr);
   free(job->Xte);
   free(job->p);
+  free(job->p_mem);
   free(job->ms.secs);
   free(job->ms.us);
   json_decref(job->models);
@@ -304,7 +303,9 @@ static int run_steps(compare_job *job, char **json) {
   PP_TRY(job_start(job));
   PP_TRY(step_split(job));
   PP_TRY(step_encode(job));
-  if (!(job->p = pp_malloc_array(job->nte, sizeof *job->p))) return PROP_ERR_NOMEM;
+  job->p = pp_malloc_array(job->nte, sizeof *job->p);
+  job->p_mem = pp_malloc_array(job->r->nmembers ? job->r->nmembers : 1, job->nte * sizeof *job->p_mem);
+  if (!job->p || !job->p_mem) return PROP_ERR_NOMEM;
   PP_TRY(step_members(job, steps, &b));
   PP_TRY(step_ensemble(job, steps, &b));
   if (b.failed) return pp_err(PROP_ERR_NOMEM, "out of memory while writing the comparison report");

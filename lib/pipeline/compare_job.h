@@ -55,7 +55,8 @@ typedef struct compare_job {
   size_t n, ntr, nte, npos, npos_te;
   int *y_te, *conn;            /* test labels; connected flags of the test rows (or NULL) */
   char *pos_label;
-  double test_month;           /* the held-out month, or NaN */
+  double test_month;           /* the held-out month's key, or NaN */
+  char test_period[24];        /* its name ("2026-06"), or "" */
   char sha[65], test_sha[65];
   uint64_t file_bytes, test_bytes;
   /* encode */
@@ -65,6 +66,7 @@ typedef struct compare_job {
   float *Xtr, *Xte;
   /* members, ensemble */
   double *p;                   /* nte probabilities of the model being measured */
+  double *p_mem;               /* nmembers x nte: every member's test probabilities, for the paired tests */
   json_t *models;              /* one entry per model */
   prop_model *ens;
 } compare_job;

@@ -106,6 +106,7 @@ static json_t *reliability_json(pp_jb *b, const double *p, const int *y, size_t 
     pp_jset(b, o, "count", pp_jsize(cnt[k]));
     pp_jset(b, o, "mean_predicted", pp_jnum(ps[k] / (double)cnt[k]));
     pp_jset(b, o, "fraction_positive", pp_jnum(ys[k] / (double)cnt[k]));
+    pp_jset(b, o, "few_rows", json_boolean(cnt[k] < PP_FEW_ROWS));
     pp_jpush(b, arr, o);
   }
   return arr;
@@ -205,7 +206,7 @@ static int months_json(pp_jb *b, const prop_frame *f, const prop_recipe *r, cons
   json_t *mo;
   json_array_foreach(json_object_get(root, "months"), i, mo) {
     json_t *e = json_object();
-    static const char *const copy[][2] = {{"month", "month"},           {"train_rows", "train_rows"},
+    static const char *const copy[][2] = {{"month", "month"},           {"period", "period"},           {"train_rows", "train_rows"},
                                           {"rows", "rows"},             {"positives", "positives"},
                                           {"auc", "auc"},               {"ece", "ece"},
                                           {"capture_top10", "capture_10"}, {"capture_top20", "capture_20"},
@@ -237,6 +238,7 @@ static json_t *split_json(pp_jb *b, const compare_job *job) {
   pp_jset(b, sp, "method", pp_jstr(o->test ? "test_data" : o->train->time_col ? "last_month" : "stratified"));
   pp_jset(b, sp, "time_column", pp_jstr(o->train->time_col));
   pp_jset(b, sp, "test_month", pp_jnum(job->test_month));
+  pp_jset(b, sp, "test_period", *job->test_period ? pp_jstr(job->test_period) : json_null());
   pp_jset(b, sp, "test_frac", stratified ? pp_jnum(o->test_frac) : json_null());
   pp_jset(b, sp, "seed", stratified ? json_integer((json_int_t)o->seed) : json_null());
   pp_jset(b, sp, "test_path", pp_jstr(o->test ? o->test_data_path : NULL));
@@ -312,6 +314,10 @@ int pp_compare_report(compare_job *job, size_t steps, char **json) {
   pp_jset(&b, root, "dataset", dataset_json(&b, job));
   pp_jset(&b, root, "timing", timing_json(&b, job->o));
   pp_jset(&b, root, "recipe", pp_recipe_json(job->r));
+  /* job->p: the ensemble's calibrated test probabilities (its "auc"), as the band table below */
+  pp_jset(&b, root, "recommendation", pp_compare_verdict(&b, job->models, job->p_mem, job->r->nmembers, job->p,
+                                                         job->y_te, job->nte, job->r->cv_folds));
+  pp_jset(&b, root, "min_rows", pp_jsize(PP_FEW_ROWS));
   pp_jset(&b, root, "models", job->models);
   job->models = NULL;
   int rc = ensemble_parts(&b, job, steps, root);

@@ -21,6 +21,7 @@ json_t *pp_band_rows_json(pp_jb *b, const prop_band_row *rows, size_t nb, int wi
     pp_jset(b, o, "connected", with_connected ? pp_jsize(r->connected) : json_null());
     pp_jset(b, o, "connect_rate", pp_jnum(r->connect_rate));
     pp_jset(b, o, "success_among_connected", pp_jnum(r->success_connected));
+    pp_jset(b, o, "few_rows", json_boolean(r->count > 0 && r->count < PP_FEW_ROWS));
     pp_jpush(b, arr, o);
   }
   return arr;

@@ -162,6 +162,7 @@ static int fold_members(train_job *job, size_t k, const float *Xtr, const float 
     double t0 = pp_now_seconds();
     pp_ctx fold_ctx = job->ctx; /* the fold's model predicts its held-out rows once */
     fold_ctx.transient = 1;
+    fold_ctx.fit_round = (int)k + 1;
     int rc = pp_fit_member(&r->members[j], r, Xtr, ytr, ntr, d, names, &fold_ctx,
                            pp_seed_derive(r->seed, 1000 * (k + 1) + j), &model);
     if (!rc) rc = r->members[j].ops->predict(model, Xva, nva, pva, NULL, job->ctx.nthread);
@@ -334,8 +335,10 @@ static int refit_members(train_job *job, const float *X) {
     PP_TRY(pp_progress(&job->ctx, stage, s, m->nmem));
     double t0 = pp_now_seconds();
     const size_t j = job->order[s];
+    pp_ctx refit_ctx = job->ctx;
+    refit_ctx.fit_round = -1; /* the folds have said what every fit shares */
     int rc = pp_fit_member(&job->r->members[j], job->r, X, job->ts.yf, job->ts.n, m->width, pp_encoder_colnames(m->enc),
-                           &job->ctx, pp_seed_derive(job->r->seed, j), &m->mem[s].model);
+                           &refit_ctx, pp_seed_derive(job->r->seed, j), &m->mem[s].model);
     if (rc) return pp_err_prefix(rc, "final fit of %s: ", m->mem[s].ops->name);
     pp_log(&job->ctx, PROP_LOG_INFO, "refit %s on all rows (%.1f s)", m->mem[s].ops->name, pp_now_seconds() - t0);
     if (m->mem[s].ops->info) job->rep[j].info = m->mem[s].ops->info(m->mem[s].model);

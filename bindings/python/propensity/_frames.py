@@ -3,12 +3,17 @@
 Column mapping (pandas dtype -> frame column):
   - bool / nullable boolean          -> numeric 0/1 (NA -> missing)
   - any other numeric dtype           -> numeric (float64; NaN / NA -> missing; +-Inf is an error)
+  - object holding numbers only       -> numeric (Python / numpy floats and ints, None / NaN
+                                         missing: e.g. scikit-learn's ColumnTransformer output)
   - object / category / string        -> categorical labels (str() of each value; None / NaN /
                                          NA -> missing)
-  - anything else (datetime, ...)     -> PropensityError(PROP_ERR_SCHEMA) naming the column
+  - anything else (datetime, ...)     -> PropensityError(PROP_ERR_SCHEMA) naming the column, except
+                                         in the time column: datetimes become YYYY-MM-DD text and
+                                         periods their text (2026-06), which the library reads
 """
 
 import ctypes
+import numbers
 
 import numpy as np
 import pandas as pd
@@ -84,10 +89,33 @@ def string_pointers(values, name="column"):
     return ptrs, bufs
 
 
+# pandas.api.types.infer_dtype of an object column whose values (missing ones aside) are all numbers
+_NUMBERS_IN_OBJECTS = ("floating", "integer", "mixed-integer-float", "decimal")
+
+
+def _holds_numbers(s):
+    """Is every value of object Series s (missing ones aside) a number?  Its first value decides whether
+    the whole column is looked at: a column of labels (the usual object column) costs one value."""
+    def number(v):
+        return isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_))
+
+    values = (v for v in s.to_numpy() if not (pdt.is_scalar(v) and pd.isna(v)))
+    if not number(next(values, None)):
+        return False
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind in ("mixed", "mixed-integer"):  # Decimal among floats or ints, or text: look at each value
+        return all(number(v) for v in values)
+    return kind in _NUMBERS_IN_OBJECTS
+
+
 def column_kind(s, name):
-    """'numeric' or 'strings' for a pandas Series (see the module comment)."""
+    """'numeric' or 'strings' for a pandas Series (see the module comment).  An object column whose
+    values are all numbers (Python or numpy floats and ints, missing values aside: what
+    scikit-learn's ColumnTransformer outputs for scaled columns next to text ones) is numeric."""
     dt = s.dtype
     if pdt.is_bool_dtype(dt) and not pdt.is_object_dtype(dt):
+        return "numeric"
+    if pdt.is_object_dtype(dt) and _holds_numbers(s):
         return "numeric"
     if isinstance(dt, pd.CategoricalDtype) or pdt.is_object_dtype(dt) or pdt.is_string_dtype(dt):
         return "strings"
@@ -100,17 +128,36 @@ def column_kind(s, name):
 def numeric_values(s):
     """A Series as contiguous float64 (NaN = missing); no copy for a contiguous float64 column."""
     dt = s.dtype
+    if pdt.is_object_dtype(dt):  # numbers in an object column (None, NaN and pd.NA missing)
+        a = s.to_numpy()
+        miss = pd.isna(a)
+        out = np.full(len(a), np.nan)
+        out[~miss] = a[~miss].astype(np.float64)
+        return out
     if isinstance(dt, np.dtype):
         a = s.to_numpy()
         return np.ascontiguousarray(a, dtype=np.float64)
     return np.ascontiguousarray(s.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
+def time_labels(s):
+    """A time column's datetime or period values as the text the library reads as periods: dates as
+    YYYY-MM-DD (read as their month), monthly periods as YYYY-MM; other dtypes unchanged."""
+    if pdt.is_datetime64_any_dtype(s.dtype):
+        return s.dt.strftime("%Y-%m-%d").astype(object).where(s.notna(), None)
+    if isinstance(s.dtype, pd.PeriodDtype):
+        return s.astype(str).astype(object).where(s.notna(), None)
+    return s
+
+
 def add_series(frame, name, s, role="auto"):
-    """Add Series s to frame as column name; role 'auto' (by dtype), 'id' or 'target'."""
+    """Add Series s to frame as column name; role 'auto' (by dtype), 'id', 'target' or 'time' (the
+    time column: datetimes and periods as text, see time_labels; else by dtype)."""
     if role == "id":
         frame.add_strings(name, COL_ID, s)
         return
+    if role == "time":
+        s = time_labels(s)
     kind = column_kind(s, name)
     if kind == "numeric":
         frame.add_numeric(name, numeric_values(s))

@@ -1,11 +1,21 @@
 """Loading libpropensity through ctypes: where to find it, the C declarations, and error checks.
 
-Search order (the first that exists wins; the error lists every place tried):
+Search order (the first library that loads and has this package's version wins; the error lists
+every place tried and why it was passed over):
   1. the PROPENSITY_LIBRARY environment variable: a path to libpropensity.so, or a directory
      holding it (when it is set, nothing else is tried);
-  2. the build tree of the repository this package sits in: <repo>/build/release/libpropensity.so;
-  3. an installed copy: ctypes.util.find_library("propensity") (the ldconfig cache), then the
-     usual library directories (/usr/local/lib, /usr/lib/<multiarch>, /usr/lib, <sys.prefix>/lib).
+  2. the build tree, only when this package is imported from a checkout of the repository
+     (<repo>/bindings/python/propensity, next to <repo>/include/propensity.h):
+     <repo>/build/release/libpropensity.so, the library built from the same sources;
+  3. ctypes.util.find_library("propensity"): the ldconfig cache (after `cmake --install` and
+     `ldconfig`), then LD_LIBRARY_PATH and the linker's paths;
+  4. the install prefix as pkg-config knows it: `pkg-config --variable=libdir propensity`
+     (cmake --install writes propensity.pc; PKG_CONFIG_PATH reaches other prefixes);
+  5. the prefix this package is installed in (<prefix>/lib, when pip put it under
+     <prefix>/lib/pythonX.Y/site-packages, e.g. `pip install --prefix` into the prefix of
+     `cmake --install --prefix`) and sys.prefix/lib;
+  6. CMake's default prefix and the system's directories: /usr/local/lib, /usr/local/lib/<multiarch>,
+     /usr/lib/<multiarch>, /usr/lib, /usr/lib64.
 
 ctypes.CDLL releases the GIL for the duration of every foreign call, so Python threads scoring
 with one model run in parallel inside the library.
@@ -14,6 +24,7 @@ with one model run in parallel inside the library.
 import ctypes
 import ctypes.util
 import os
+import subprocess
 import sys
 import sysconfig
 import threading
@@ -286,55 +297,129 @@ _DECLS = {
 # ---- finding the library --------------------------------------------------------------------------
 
 _LIBNAMES = ("libpropensity.so", "libpropensity.so.0")
+_HERE = Path(__file__).resolve().parent  # .../propensity
+
+
+def _checkout():
+    """The repository this package is imported from, or None for an installed copy."""
+    repo = _HERE.parents[2] if len(_HERE.parents) > 2 else None  # <repo>/bindings/python/propensity
+    if repo and _HERE.parent.name == "python" and _HERE.parent.parent.name == "bindings" and \
+            (repo / "include" / "propensity.h").is_file() and (repo / "CMakeLists.txt").is_file():
+        return repo
+    return None
+
+
+def _pkg_config_libdir():
+    """(description, libdir or None) from `pkg-config --variable=libdir propensity`."""
+    what = "pkg-config --variable=libdir propensity"
+    try:
+        r = subprocess.run(["pkg-config", "--variable=libdir", "propensity"], capture_output=True, text=True,
+                           timeout=20)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"{what} (could not run: {e})", None
+    d = r.stdout.strip()
+    if r.returncode != 0 or not d:
+        return f"{what} (propensity.pc not found; PKG_CONFIG_PATH={os.environ.get('PKG_CONFIG_PATH', '')!r})", None
+    return what, Path(d)
+
+
+def _prefix_dirs():
+    """Library directories of the prefix this package is installed in and of sys.prefix."""
+    out = []
+    site = _HERE.parent  # <prefix>/lib/pythonX.Y/site-packages (or dist-packages)
+    if site.name in ("site-packages", "dist-packages") and site.parent.name.startswith("python"):
+        out.append(("the package's prefix", site.parent.parent))
+    out.append(("sys.prefix", Path(sys.prefix) / "lib"))
+    return out
 
 
 def _candidates():
-    """(description, path or None) in search order."""
-    out = []
+    """(description, path or None) in search order; None marks a place that gave no path."""
     env = os.environ.get("PROPENSITY_LIBRARY")
     if env:
         p = Path(env)
         if p.is_dir():
-            out += [(f"PROPENSITY_LIBRARY directory {p}", p / n) for n in _LIBNAMES]
-        else:
-            out.append(("PROPENSITY_LIBRARY", p))
-    else:
-        out.append(("PROPENSITY_LIBRARY (not set)", None))
-    repo = Path(__file__).resolve().parents[3]  # <repo>/bindings/python/propensity/_lib.py
-    out.append(("build tree", repo / "build" / "release" / "libpropensity.so"))
+            return [(f"PROPENSITY_LIBRARY directory {p}", p / n) for n in _LIBNAMES]
+        return [("PROPENSITY_LIBRARY", p)]
+    out = [("PROPENSITY_LIBRARY (not set)", None)]
+    repo = _checkout()
+    if repo:
+        out.append(("build tree of the checkout", repo / "build" / "release" / "libpropensity.so"))
     found = ctypes.util.find_library("propensity")
-    out.append(("ctypes.util.find_library('propensity')", found if found else None))
+    out.append(("ctypes.util.find_library('propensity')" + ("" if found else " (nothing found)"), found))
+    what, libdir = _pkg_config_libdir()
+    out += [(what, libdir / n) for n in _LIBNAMES] if libdir else [(what, None)]
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""
-    dirs = ["/usr/local/lib"]
+    dirs = _prefix_dirs() + [("CMake's default prefix", Path("/usr/local/lib"))]
     if multiarch:
-        dirs += [f"/usr/local/lib/{multiarch}", f"/usr/lib/{multiarch}"]
-    dirs += ["/usr/lib", "/usr/lib64", os.path.join(sys.prefix, "lib")]
-    for d in dirs:
-        for n in _LIBNAMES:
-            out.append(("installed prefix", Path(d) / n))
+        dirs += [("CMake's default prefix", Path("/usr/local/lib") / multiarch),
+                 ("system directory", Path("/usr/lib") / multiarch)]
+    dirs += [("system directory", Path("/usr/lib")), ("system directory", Path("/usr/lib64"))]
+    seen = set()
+    for what, d in dirs:
+        if d in seen:
+            continue
+        seen.add(d)
+        out += [(what, d / n) for n in _LIBNAMES]
     return out
 
 
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p), ("dli_sname", ctypes.c_char_p),
+                ("dli_saddr", ctypes.c_void_p)]
+
+
+def _file_of(handle, spath):
+    """The file the loader opened for handle (a bare soname from find_library resolves somewhere)."""
+    try:
+        libc = ctypes.CDLL(None)
+        info = _DlInfo()
+        if libc.dladdr(ctypes.cast(handle.prop_version, ctypes.c_void_p), ctypes.byref(info)) and info.dli_fname:
+            return os.fsdecode(info.dli_fname)
+    except (AttributeError, OSError):
+        pass
+    return spath
+
+
 def _load():
-    tried = []
-    env_set = bool(os.environ.get("PROPENSITY_LIBRARY"))
+    """(handle, path) of the first candidate that loads, declares and has this package's version."""
+    tried, wrong_version = [], False
     for what, path in _candidates():
         if path is None:
             tried.append(what)
             continue
         spath = str(path)
-        if env_set and not what.startswith("PROPENSITY_LIBRARY"):
-            break  # an explicit PROPENSITY_LIBRARY is the only place looked at
         # find_library returns a bare soname such as "libpropensity.so.0": let the loader resolve it
         if os.sep in spath and not os.path.exists(spath):
             tried.append(f"{what}: {spath} (not found)")
             continue
         try:
-            return ctypes.CDLL(spath), spath
+            handle = ctypes.CDLL(spath)
         except OSError as e:
             tried.append(f"{what}: {spath} ({e})")
+            continue
+        spath = _file_of(handle, spath)
+        try:
+            _declare(handle)
+        except AttributeError as e:  # a function missing: another version of the library
+            wrong_version = True
+            tried.append(f"{what}: {spath} (not a usable libpropensity: {e})")
+            continue
+        v = handle.prop_version().decode()
+        if v != __version__:
+            wrong_version = True
+            tried.append(f"{what}: {spath} (libpropensity {v}, but this propensity package is {__version__})")
+            continue
+        return handle, spath
+    env_set = bool(os.environ.get("PROPENSITY_LIBRARY"))
+    if wrong_version:
+        raise PropensityError(PROP_ERR_VERSION, "no libpropensity of this package's version " + __version__ +
+                              "; tried:\n  " + "\n  ".join(tried) + "\nBuild or install the matching library" +
+                              ("" if env_set else ", or point PROPENSITY_LIBRARY at it") + ".")
     raise PropensityError(PROP_ERR_IO, "cannot find libpropensity; tried:\n  " + "\n  ".join(tried) +
-                          ("" if env_set else "\nSet PROPENSITY_LIBRARY to the path of libpropensity.so."))
+                          ("" if env_set else "\nInstall it (cmake --install build/release, then ldconfig), make "
+                           "pkg-config find propensity.pc (PKG_CONFIG_PATH), or set PROPENSITY_LIBRARY to the path "
+                           "of libpropensity.so."))
 
 
 def _declare(lib):

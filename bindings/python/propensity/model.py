@@ -3,6 +3,7 @@
 import ctypes
 import json
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -85,7 +86,9 @@ class Model(Owned):
         """Train recipe (None = the built-in default recipe; or a dict, JSON text or a recipe file
         path) on DataFrame df.  target is the label column; positive its positive label (None: the
         labels are 0/1).  id, connected (0/1 "call connected") and time_col (month) are never
-        features; columns in ignore are left out.  Every other column is a feature: numeric
+        features; columns in ignore are left out.  time_col holds one period per row, in one
+        format: integers, YYYYMM, "YYYY-MM" or ISO dates "YYYY-MM-DD" (read as their month), or a
+        datetime64 or monthly Period column; anything else raises PropensityError naming the row.  Every other column is a feature: numeric
         dtypes and bool are numeric, object / category / string columns categorical.
         log(level, message) and progress(stage, done, total) are optional callables; progress
         returning True cancels training (PropensityError PROP_ERR_CANCELLED).  nthread 0 = all
@@ -107,7 +110,13 @@ class Model(Owned):
         for c, name in zip(df.columns, cols):
             if name in ignore:
                 continue
-            roles.append((c, "target" if name == target else "id" if name == id else "auto"))
+            if name not in (target, id, time_col) and _frames.column_kind(df[c], name) == "strings" and \
+                    pd.api.types.infer_dtype(df[c], skipna=True) in ("mixed", "mixed-integer"):
+                warnings.warn(f"column '{name}' holds values of several types (e.g. numbers and text): every "
+                              "value is read as a category label, its str(); convert the column first if it "
+                              "holds numbers", RuntimeWarning, stacklevel=2)
+            roles.append((c, "target" if name == target else "id" if name == id else
+                          "time" if name == time_col else "auto"))
         recipe_h = _Recipe(recipe)
         frame = _frames.frame_from_dataframe(df, roles)
         try:
@@ -257,8 +266,8 @@ class Model(Owned):
 
     @property
     def negative_label(self):
-        """The one other label of the training target ("0" for 0/1 labels), or None when there were
-        several (all read as negative) or the model file predates it."""
+        """The other label of the training target ("0" for 0/1 labels; a target holds two labels), or
+        None for a model file that predates it (its evaluation reads every other label as negative)."""
         return self._negative
 
     @property

@@ -10,12 +10,14 @@ positive one is `positive` (default: the larger of the two, classes_[1], as scik
 The fitted estimator pickles through the model file's bytes.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._lib import PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_TRAIN, PROP_ERR_VALUE, PropensityError
+from ._lib import PROP_ERR_ARG, PROP_ERR_CATEGORY, PROP_ERR_SCHEMA, PROP_ERR_TRAIN, PROP_ERR_VALUE, PropensityError
 from .model import Model
 
 
@@ -66,9 +68,12 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
         if y.ndim != 1 or len(y) != len(df):
             raise PropensityError(PROP_ERR_ARG, f"y must be 1-D with {len(df)} entries, got shape {y.shape}")
         classes = np.unique(y)
+        if len(classes) > 2:  # the library's rule for every target: two labels (README, "Labels")
+            raise PropensityError(PROP_ERR_CATEGORY, f"y holds {len(classes)} labels ({list(classes)[:5]}): a target "
+                                  "holds two labels, the positive and one negative; map the others to one of them first")
         if len(classes) != 2:
             raise PropensityError(PROP_ERR_TRAIN, f"PropensityClassifier is a binary classifier; y has "
-                                  f"{len(classes)} classes ({list(classes)[:5]})")
+                                  f"{len(classes)} class ({list(classes)[:5]})")
         positive = classes[1] if self.positive is None else self.positive
         if positive not in list(classes):
             raise PropensityError(PROP_ERR_TRAIN, f"positive class {positive!r} is not among the classes "
@@ -110,8 +115,15 @@ class PropensityClassifier(ClassifierMixin, BaseEstimator):
         return m.predict_proba(X, ignore_extra=True, nthread=self.nthread, unseen=self.unseen)
 
     def predict_proba(self, X):
-        """n x 2 probabilities in classes_ order (NaN for rows that cannot be scored)."""
+        """n x 2 probabilities in classes_ order (NaN for rows that cannot be scored, with a
+        RuntimeWarning saying how many: a scorer such as roc_auc fails on NaN, and
+        cross_val_score would only show nan)."""
         p = self._positive_proba(X)
+        bad = int(np.isnan(p).sum())
+        if bad:
+            warnings.warn(f"PropensityClassifier: {bad} of {len(p)} rows could not be scored and get NaN "
+                          "probabilities (a category unseen in training, with unseen='error', or an infinite "
+                          "value); unseen='bucket' scores unseen categories", RuntimeWarning, stacklevel=2)
         out = np.empty((len(p), 2))
         out[:, self._pos_index] = p
         out[:, 1 - self._pos_index] = 1.0 - p

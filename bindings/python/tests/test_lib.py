@@ -77,19 +77,58 @@ class Loader(unittest.TestCase):
         else:
             self.assertTrue(os.path.exists(propensity.library_path()))
 
-    def test_candidates_in_order(self):
-        env = dict(os.environ)
+    def _names(self, **env):
+        saved = dict(os.environ)
         try:
             os.environ.pop("PROPENSITY_LIBRARY", None)
-            names = [w for w, _ in _lib._candidates()]
+            os.environ.update(env)
+            return _lib._candidates()
         finally:
             os.environ.clear()
-            os.environ.update(env)
+            os.environ.update(saved)
+
+    def test_candidates_in_order(self):
+        cands = self._names()
+        names = [w for w, _ in cands]
         self.assertEqual(names[0], "PROPENSITY_LIBRARY (not set)")
-        self.assertEqual(names[1], "build tree")
-        self.assertEqual(names[2], "ctypes.util.find_library('propensity')")
-        self.assertEqual(set(names[3:]), {"installed prefix"})
-        self.assertEqual(str(_lib._candidates()[1][1]).endswith("build/release/libpropensity.so"), True)
+        # imported from the checkout: its own build first, never a guess outside a checkout
+        self.assertEqual(names[1], "build tree of the checkout")
+        self.assertEqual(str(cands[1][1]), str(_fixture.REPO / "build" / "release" / "libpropensity.so"))
+        self.assertTrue(names[2].startswith("ctypes.util.find_library('propensity')"))
+        self.assertTrue(names[3].startswith("pkg-config --variable=libdir propensity"))
+        rest = [(w, str(p)) for w, p in cands[4:] if not w.startswith("pkg-config")]
+        self.assertEqual(rest[0], ("sys.prefix", os.path.join(sys.prefix, "lib", "libpropensity.so")))
+        self.assertIn(("CMake's default prefix", "/usr/local/lib/libpropensity.so"), rest)
+        self.assertTrue(all(not p.endswith("lib/build/release/libpropensity.so") for _, p in rest), rest)
+        self.assertTrue(all(w in ("sys.prefix", "CMake's default prefix", "system directory") for w, _ in rest), rest)
+        # PROPENSITY_LIBRARY, when set, is the only place
+        self.assertEqual(self._names(PROPENSITY_LIBRARY="/x/libpropensity.so"),
+                         [("PROPENSITY_LIBRARY", _lib.Path("/x/libpropensity.so"))])
+
+    def test_pkg_config_names_the_prefix(self):
+        # a propensity.pc in PKG_CONFIG_PATH gives the library directory of its prefix
+        d = _fixture.get().dir / "pc"
+        d.mkdir(exist_ok=True)
+        (d / "propensity.pc").write_text("prefix=/opt/prop\nlibdir=${prefix}/lib64\nName: propensity\n"
+                                         "Description: x\nVersion: 0.1.0\nLibs: -L${libdir} -lpropensity\n")
+        cands = self._names(PKG_CONFIG_PATH=str(d))
+        pc = [str(p) for w, p in cands if w == "pkg-config --variable=libdir propensity"]
+        self.assertEqual(pc, ["/opt/prop/lib64/libpropensity.so", "/opt/prop/lib64/libpropensity.so.0"])
+
+    def test_installed_copy_does_not_guess_a_build_tree(self):
+        # the same module file outside a checkout (as pip installs it) has no build-tree candidate
+        site = _fixture.get().dir / "prefix" / "lib" / "python3.11" / "site-packages"
+        (site / "propensity").mkdir(parents=True, exist_ok=True)
+        for f in ("__init__.py", "_lib.py", "_version.py", "_frames.py", "model.py"):
+            (site / "propensity" / f).write_text((_fixture.HERE.parent / "propensity" / f).read_text())
+        r = subprocess.run([sys.executable, "-c", "import propensity._lib as L\nfor w, p in L._candidates(): "
+                            "print(w, '|', p)"], capture_output=True, text=True, cwd=str(site.parent),
+                           env={k: v for k, v in os.environ.items() if k not in ("PROPENSITY_LIBRARY", "PYTHONPATH")}
+                           | {"PYTHONPATH": str(site)})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("build tree", r.stdout)
+        self.assertNotIn("build/release", r.stdout)
+        self.assertIn(f"the package's prefix | {site.parents[1] / 'libpropensity.so'}", r.stdout)
 
     def _child(self, code, **env):
         e = dict(os.environ, PYTHONPATH=str(_fixture.HERE.parent), **env)
@@ -108,7 +147,16 @@ class Loader(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("PROP_ERR_VERSION", r.stdout)
         self.assertIn("9.9.9", r.stdout)
-        self.assertIn(propensity.__version__, r.stdout)
+        self.assertIn(f"(libpropensity {propensity.__version__}, but this propensity package is 9.9.9)", r.stdout)
+
+    def test_library_path_is_the_file_loaded(self):
+        # a bare soname (what find_library returns) is reported as the file the loader opened
+        path = os.path.realpath(os.environ.get("PROPENSITY_LIBRARY") or propensity.library_path())
+        code = ("import os, propensity._lib as L\nL._candidates = lambda: [('soname', 'libpropensity.so.0')]\n"
+                "print(L.library_path())\n")
+        r = self._child(code, LD_LIBRARY_PATH=os.path.dirname(path))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.path.realpath(r.stdout.strip()), path)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import pickle
 import unittest
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,54 @@ class Classifier(unittest.TestCase):
         self.assertTrue((acc > 0.6).all(), acc)
         pipe.fit(X, y)
         self.assertEqual(pipe.predict_proba(X).shape, (len(X), 2))
+
+    def test_column_transformer_object_output(self):
+        """ColumnTransformer's default output next to a text column is an object array: its scaled
+        columns hold Python floats.  They are numbers, not categories (once every value was a category
+        and cross_val_score gave [nan nan nan])."""
+        from sklearn.compose import ColumnTransformer
+        rng = np.random.default_rng(4)
+        n = 450
+        X = pd.DataFrame({"a": rng.normal(size=n), "b": 100 * rng.normal(size=n),
+                          "g": rng.choice(["x", "y", "z"], size=n)})
+        y = (rng.random(n) < 1 / (1 + np.exp(-(1.5 * X["a"] - 0.01 * X["b"] + (X["g"] == "x"))))).astype(int)
+        ct = ColumnTransformer([("num", StandardScaler(), ["a", "b"]), ("cat", "passthrough", ["g"])])
+        self.assertEqual(ct.fit_transform(X).dtype, object)
+        pipe = Pipeline([("ct", ct), ("clf", PropensityClassifier(recipe=_fixture.FAST_RECIPE, nthread=1))])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no row goes unscored, so no warning and no nan
+            scores = cross_val_score(pipe, X, y, cv=3, scoring="roc_auc")
+        self.assertTrue(np.isfinite(scores).all() and (scores > 0.7).all(), scores)
+        pipe.fit(X, y)
+        self.assertEqual(pipe[-1].model_.input_types, {"x0": "numeric", "x1": "numeric", "x2": "categorical"})
+        # the same numbers as an object column or as float64 train the same model, missing values included
+        Z = pd.DataFrame({"a": X["a"].to_numpy(), "g": X["g"]})
+        Z.loc[3, "a"] = np.nan
+        obj = Z.assign(a=pd.Series([None if np.isnan(v) else float(v) for v in Z["a"]], dtype=object))
+        m1 = Model.train(Z.assign(t=y), target="t", recipe=_fixture.FAST_RECIPE, nthread=1)
+        m2 = Model.train(obj.assign(t=y), target="t", recipe=_fixture.FAST_RECIPE, nthread=1)
+        self.assertEqual(m2.input_types["a"], "numeric")
+        self.assertTrue(np.array_equal(m1.predict_proba(Z), m2.predict_proba(obj), equal_nan=True))
+        # missing values of any kind first, numpy scalars, Decimal: still numbers
+        import decimal
+        odd = pd.Series([pd.NA, None, np.float32(0.5), decimal.Decimal("1.25"), 3] * (n // 5), dtype=object)
+        self.assertEqual(Model.train(pd.DataFrame({"a": odd, "t": y[:len(odd)]}), target="t",
+                                     recipe=_fixture.FAST_RECIPE, nthread=1).input_types["a"], "numeric")
+        # numbers mixed with text stay labels, and training says so
+        mixed = Z.assign(a=pd.Series([1.5, "high"] * (n // 2) + [2.5] * (n % 2), dtype=object), t=y)
+        with self.assertWarnsRegex(RuntimeWarning, "column 'a' holds values of several types"):
+            m3 = Model.train(mixed, target="t", recipe=_fixture.FAST_RECIPE, nthread=1)
+        self.assertEqual(m3.input_types["a"], "categorical")
+
+    def test_unscored_rows_warn(self):
+        # rows predict_proba cannot score are NaN with a warning from us, not only a scorer's nan
+        rng = np.random.default_rng(5)
+        X = pd.DataFrame({"a": rng.normal(size=300), "g": rng.choice(["x", "y"], size=300)})
+        y = (X["a"] > 0).astype(int)
+        clf = PropensityClassifier(recipe=_fixture.FAST_RECIPE, nthread=1, unseen="error").fit(X, y)  # strict
+        with self.assertWarnsRegex(RuntimeWarning, "1 of 2 rows could not be scored"):
+            P = clf.predict_proba(X.head(2).assign(g=["x", "new"]))
+        self.assertTrue(np.isnan(P[1]).all() and np.isfinite(P[0]).all())
 
     def test_predict_refuses_unscored_rows_and_importances_align(self):
         rng = np.random.default_rng(1)

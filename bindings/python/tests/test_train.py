@@ -89,6 +89,64 @@ class Train(unittest.TestCase):
         self.assertTrue(all(isinstance(s, str) and d <= t for s, d, t in stages))
         self.assertTrue(all(isinstance(m, str) for _, m in logs))
 
+    def test_time_column_formats(self):
+        """Months as integers, YYYY-MM text, datetimes and monthly periods train the same model (the time
+        column is never an input); a mixed or unreadable one raises naming the row."""
+        df = self.hist.head(400).copy()
+        args = dict(self.d.train_args, recipe=_fixture.FAST_RECIPE)
+        ref = propensity.Model.train(df, **args)
+        ref_p = hexes(ref.predict_proba(self.calls))
+        months = df["month"].astype(int)
+        forms = {"YYYY-MM": months.map(lambda m: f"2026-{m:02d}"),
+                 "YYYYMM": months.map(lambda m: 202600 + m),
+                 "datetime64": pd.to_datetime(months.map(lambda m: f"2026-{m:02d}-17")),
+                 "Period": pd.PeriodIndex(months.map(lambda m: f"2026-{m:02d}"), freq="M").to_series(index=df.index)}
+        for name, col in forms.items():
+            with self.subTest(name):
+                m = propensity.Model.train(df.assign(month=col), **args)
+                self.assertEqual(m.time_column, "month")
+                self.assertNotIn("month", m.inputs)
+                self.assertEqual(hexes(m.predict_proba(self.calls)), ref_p)
+        bad = months.map(lambda m: f"2026-{m:02d}").astype(object)
+        bad.iloc[5] = "2026-01-31"
+        with self.assertRaises(PropensityError) as e:
+            propensity.Model.train(df.assign(month=bad), **args)
+        self.assertEqual(e.exception.status, "PROP_ERR_VALUE")
+        self.assertIn("<frame>:6:month: '2026-01-31' is a date YYYY-MM-DD, but row 1 has", e.exception.message)
+        dt = pd.to_datetime(months.map(lambda m: f"2026-{m:02d}-17"))
+        dt.iloc[2] = pd.NaT
+        with self.assertRaises(PropensityError) as e:
+            propensity.Model.train(df.assign(month=dt), **args)
+        self.assertIn("<frame>:3:month: missing time value", e.exception.message)
+
+    def test_two_labels_everywhere(self):
+        """One rule for labels: a target holds two.  Model.train, band_table and PropensityClassifier
+        all refuse a third label with PROP_ERR_CATEGORY; Model.train and band_table name its row."""
+        from propensity.sklearn import PropensityClassifier
+        df = self.hist.head(300).copy()
+        status = np.where(df["accepted"] == 1, "accepted", "declined").astype(object)
+        status[7] = "no_answer"
+        args = dict(self.d.train_args, target="status", positive="accepted", recipe=_fixture.FAST_RECIPE)
+        three = df.drop(columns=["accepted"]).assign(status=status)
+        with self.assertRaises(PropensityError) as e:
+            propensity.Model.train(three, **args)
+        self.assertEqual(e.exception.status, "PROP_ERR_CATEGORY")
+        self.assertIn("<frame>:8:status: label 'no_answer' is a third label besides the positive 'accepted' and "
+                      "'declined'", e.exception.message)
+        two = three.assign(status=np.where(status == "accepted", "accepted", "declined"))
+        m = propensity.Model.train(two, **args)
+        self.assertEqual((m.positive_label, m.negative_label), ("accepted", "declined"))
+        with self.assertRaises(PropensityError) as e:
+            m.band_table(three)
+        self.assertEqual(e.exception.status, "PROP_ERR_CATEGORY")
+        self.assertIn("<frame>:8:status: label 'no_answer'", e.exception.message)
+        self.assertEqual(int(m.band_table(two)["count"].sum()), len(two))
+        X = two.drop(columns=["status", "customer_id", "installment_amount", "connected", "month"])
+        with self.assertRaises(PropensityError) as e:
+            PropensityClassifier(recipe=_fixture.FAST_RECIPE).fit(X, status)
+        self.assertEqual(e.exception.status, "PROP_ERR_CATEGORY")
+        self.assertIn("y holds 3 labels", e.exception.message)
+
     def test_auc_and_demo(self):
         self.assertEqual(propensity.auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]), 0.75)
         p = self.d.dir / "demo_py.csv"
