@@ -1,5 +1,6 @@
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/jsonx.h"
 #include "models/tree_common.h"
@@ -126,4 +127,46 @@ int pp_tree_spec_valid(const pp_tree_spec *s, size_t d) {
          s->min_samples_split <= (size_t)PP_TREE_MAX_COUNT && s->min_samples_leaf >= 1 &&
          s->min_samples_leaf <= (size_t)PP_TREE_MAX_COUNT && s->max_features >= 1 && s->max_features <= d &&
          s->max_bins >= 2 && s->max_bins <= PP_CART_MAX_BINS && s->rows != 0;
+}
+
+int pp_tree_shap_init(pp_treeshap *s, const pp_cart_trees *t, const char *family) {
+  memset(s, 0, sizeof *s);
+  s->d = t->d;
+  s->ntrees = t->n_trees;
+  s->start = t->start;
+  s->node = t->node;
+  s->default_left = t->default_left;
+  s->value = t->value;
+  s->cover = t->weight;
+  s->strict = 0;
+  s->scale = t->n_trees ? 1.0 / (double)t->n_trees : 1.0;
+  s->offset = 0.0;
+  pp_err_state saved;
+  pp_err_save(&saved);
+  int rc = pp_treeshap_build(s, family);
+  if (rc == PROP_ERR_STATE) { /* predict still works; contributions say why not */
+    s->ntrees = 0;
+    pp_err_restore(&saved);
+    return 0;
+  }
+  return rc;
+}
+
+size_t pp_tree_contrib_scratch(const pp_treeshap *s, size_t n) {
+  (void)n;
+  return pp_treeshap_scratch(s);
+}
+
+int pp_tree_contrib(const pp_treeshap *s, const char *family, const float *X, size_t n, double *phi, double *base,
+                    void *scratch) {
+  if (!s->ntrees)
+    return pp_err(PROP_ERR_STATE, "%s: a node of the trees has no training weight; contributions are undefined",
+                  family);
+  if (base) *base = s->base;
+  if (!n) return 0;
+  void *own = scratch ? NULL : pp_malloc(pp_treeshap_scratch(s));
+  if (!scratch && !own) return PROP_ERR_NOMEM;
+  pp_treeshap_rows(s, X, n, phi, scratch ? scratch : own);
+  free(own);
+  return 0;
 }
