@@ -12,7 +12,9 @@
 #include "common/jsonx.h"
 #include "models/cart.h"
 #include "models/member.h"
+#include "models/tree_common.h"
 #include "models/treeshap.h"
+#include "models/xgb_internal.h"
 #include "testutil.h"
 
 /* ---- brute force ------------------------------------------------------------------------------- */
@@ -158,9 +160,134 @@ static void test_treeshap_hand_tree(void **state) {
   pp_treeshap_free(&s);
 }
 
+/* ---- members ------------------------------------------------------------------------------------ */
+
+/* n rows of d columns, a nonlinear signal with interactions; NaN in column 1 on every 11th row when
+ * nan is set. */
+static void problem(size_t n, size_t d, int nan, uint64_t seed, float *X, float *y) {
+  uint64_t st = seed;
+  for (size_t i = 0; i < n; i++) {
+    float *x = X + i * d;
+    for (size_t j = 0; j < d; j++) x[j] = (float)tu_normal(&st);
+    double z = x[0] * x[1] + 0.8 * x[2] - 0.5 * (x[3] > 0.3f) + 0.6 * tu_normal(&st) - 0.4;
+    if (nan && i % 11 == 0) x[1] = NAN;
+    y[i] = z > 0 ? 1.0f : 0.0f;
+  }
+}
+
+static void *fit_member(const pp_member_ops *ops, const char *params, const float *X, const float *y, size_t n,
+                        size_t d) {
+  pp_dataset ds = {X, n, d, y, NULL, NULL, PP_IMB_WEIGHTS};
+  pp_ctx c = tu_ctx(7, 2, NULL);
+  return tu_fit(ops, params, &ds, NULL, &c);
+}
+
+/* The member's contributions of n rows (phi n x d) and base, through the member's own scratch or
+ * none, checked to be the same bits either way and row by row. */
+static void member_contrib(const pp_member_ops *ops, const void *m, const float *X, size_t n, size_t d,
+                           const uint32_t *group, size_t ngroups, double *phi, double *base) {
+  assert_int_equal(ops->contrib(m, X, n, group, ngroups, phi, base, NULL), 0);
+  double *one = tu_xmalloc(d * sizeof *one), b1 = NAN;
+  void *scratch = tu_xmalloc(ops->contrib_scratch(m, 1));
+  for (size_t i = 0; i < n; i += 1 + n / 7) {
+    assert_int_equal(ops->contrib(m, X + i * d, 1, group, ngroups, one, &b1, scratch), 0);
+    assert_memory_equal(one, phi + i * d, d * sizeof *one);
+    assert_memory_equal(&b1, base, sizeof b1);
+  }
+  free(one);
+  free(scratch);
+}
+
+/* The trees of a fitted decision tree or forest, read back from its payload after its header. */
+static void member_trees(const pp_member_ops *ops, const void *m, size_t header, size_t d, pp_cart_trees *t) {
+  pp_buf b;
+  tu_save(ops, m, &b);
+  pp_rd rd;
+  pp_rd_init(&rd, b.data + header, b.len - header, "trees");
+  assert_int_equal(pp_cart_load(&rd, d, 100000, t), 0);
+  assert_int_equal(pp_rd_end(&rd), 0);
+  pp_buf_free(&b);
+}
+
+/* A fitted decision tree and forest on 6 columns (NaN included): the member's contributions are the
+ * brute-force Shapley values of its own trees, and base + sum is its probability. */
+static void test_tree_members_against_brute_force(void **state) {
+  (void)state;
+  enum { N = 600, D = 6, NX = 12 };
+  float *X = tu_xmalloc(N * D * sizeof *X), *y = tu_xmalloc(N * sizeof *y);
+  problem(N, D, 1, 11, X, y);
+  static const struct {
+    const pp_member_ops *ops;
+    const char *params;
+    size_t header; /* payload bytes before pp_cart_save's part */
+  } k[] = {{&pp_tree_ops, "{\"max_depth\": 0, \"min_samples_leaf\": 3}", 71},
+           {&pp_forest_ops, "{\"n_estimators\": 7, \"min_samples_leaf\": 2}", 104}};
+  for (size_t v = 0; v < 2; v++) {
+    void *m = fit_member(k[v].ops, k[v].params, X, y, N, D);
+    double phi[NX * D], base, prob[NX];
+    member_contrib(k[v].ops, m, X, NX, D, NULL, 0, phi, &base);
+    assert_int_equal(k[v].ops->predict(m, X, NX, prob, NULL, 1), 0);
+    pp_cart_trees t;
+    member_trees(k[v].ops, m, k[v].header, D, &t);
+    pp_treeshap s;
+    assert_int_equal(pp_tree_shap_init(&s, &t, "test"), 0);
+    assert_true(s.max_depth > 6); /* columns repeat along the paths */
+    for (size_t i = 0; i < NX; i++) {
+      double ref[D], sum = base;
+      tree_game g = {&s, X + i * D};
+      brute_shapley(D, tree_game_value, &g, ref);
+      for (size_t c = 0; c < D; c++) {
+        tu_assert_close(phi[i * D + c], ref[c], 1e-12);
+        sum += phi[i * D + c];
+      }
+      tu_assert_close(sum, prob[i], 1e-12);
+    }
+    tu_assert_close(base, tree_game_value(0, &(tree_game){&s, X}), 1e-14);
+    pp_treeshap_free(&s);
+    pp_cart_trees_free(&t);
+    k[v].ops->free_model(m);
+  }
+  free(X);
+  free(y);
+}
+
+/* The xgboost member's contributions are XGBoost's own (pred_contribs) within 1e-5, base its bias,
+ * and base + sum its margin, on 10 columns with missing values and depth-6 trees. */
+static void test_xgboost_against_xgboost(void **state) {
+  (void)state;
+  enum { N = 800, D = 10, NX = 64 };
+  float *X = tu_xmalloc(N * D * sizeof *X), *y = tu_xmalloc(N * sizeof *y);
+  problem(N, D, 1, 23, X, y);
+  void *m = fit_member(&pp_xgb_ops, "{\"rounds\": 60, \"max_depth\": 6, \"eta\": 0.3}", X, y, N, D);
+  double *phi = tu_xmalloc(NX * D * sizeof *phi), *ref = tu_xmalloc(NX * (D + 1) * sizeof *ref), base, prob[NX];
+  member_contrib(&pp_xgb_ops, m, X, NX, D, NULL, 0, phi, &base);
+  assert_int_equal(pp_xgb_backend_contribs(m, X, NX, ref), 0);
+  assert_int_equal(pp_xgb_ops.predict(m, X, NX, prob, NULL, 1), 0);
+  double worst = 0;
+  for (size_t i = 0; i < NX; i++) {
+    double sum = base;
+    for (size_t c = 0; c < D; c++) {
+      double e = fabs(phi[i * D + c] - ref[i * (D + 1) + c]);
+      if (e > worst) worst = e;
+      sum += phi[i * D + c];
+    }
+    tu_assert_close(base, ref[i * (D + 1) + D], 1e-5);
+    tu_assert_close(sum, log(prob[i] / (1 - prob[i])), 1e-5);
+  }
+  assert_true(worst <= 1e-5);
+  assert_true(worst > 0 || NX == 0); /* computed here, in double: not XGBoost's floats */
+  free(phi);
+  free(ref);
+  pp_xgb_ops.free_model(m);
+  free(X);
+  free(y);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_treeshap_hand_tree),
+      cmocka_unit_test(test_tree_members_against_brute_force),
+      cmocka_unit_test(test_xgboost_against_xgboost),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

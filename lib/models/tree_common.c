@@ -162,11 +162,5 @@ int pp_tree_contrib(const pp_treeshap *s, const char *family, const float *X, si
   if (!s->ntrees)
     return pp_err(PROP_ERR_STATE, "%s: a node of the trees has no training weight; contributions are undefined",
                   family);
-  if (base) *base = s->base;
-  if (!n) return 0;
-  void *own = scratch ? NULL : pp_malloc(pp_treeshap_scratch(s));
-  if (!scratch && !own) return PROP_ERR_NOMEM;
-  pp_treeshap_rows(s, X, n, phi, scratch ? scratch : own);
-  free(own);
-  return 0;
+  return pp_treeshap_contrib(s, X, n, phi, base, scratch);
 }

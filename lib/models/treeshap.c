@@ -369,3 +369,13 @@ void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *ph
     }
   }
 }
+
+int pp_treeshap_contrib(const pp_treeshap *s, const float *X, size_t n, double *phi, double *base, void *scratch) {
+  if (base) *base = s->base;
+  if (!n) return 0;
+  void *own = scratch ? NULL : pp_malloc(pp_treeshap_scratch(s));
+  if (!scratch && !own) return PROP_ERR_NOMEM;
+  pp_treeshap_rows(s, X, n, phi, scratch ? scratch : own);
+  free(own);
+  return 0;
+}

@@ -67,5 +67,8 @@ size_t pp_treeshap_scratch(const pp_treeshap *s);
  * pp_treeshap_scratch(s) bytes, 16-byte aligned (malloc's).  base + sum phi[i] = s's output for row i
  * (offset + scale x sum of the leaves x reaches). */
 void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch);
+/* A member's contrib on s: *base (may be NULL) = s->base, then (n > 0) pp_treeshap_rows with scratch,
+ * or with scratch of its own when it is NULL (PROP_ERR_NOMEM). */
+int pp_treeshap_contrib(const pp_treeshap *s, const float *X, size_t n, double *phi, double *base, void *scratch);
 
 #endif
