@@ -12,9 +12,13 @@
 #include "common/jsonx.h"
 #include "models/cart.h"
 #include "models/member.h"
+#include "models/knn_impl.h"
+#include "models/sampling_shap.h"
+#include "models/svc_impl.h"
 #include "models/tree_common.h"
 #include "models/treeshap.h"
 #include "models/xgb_internal.h"
+#include "pipeline/pipeline.h"
 #include "testutil.h"
 
 /* ---- brute force ------------------------------------------------------------------------------- */
@@ -283,11 +287,239 @@ static void test_xgboost_against_xgboost(void **state) {
   free(y);
 }
 
+/* ---- logistic: exact linear contributions; old payloads ------------------------------------------- */
+
+typedef struct member_game {
+  const pp_member_ops *ops;
+  const void *m;
+  const float *x, *bg; /* the row, the background rows (nbg x d) */
+  size_t nbg, d;
+  const uint32_t *group; /* players: column -> player, or NULL (each column) */
+  int logodds;           /* the game on the log-odds of predict */
+} member_game;
+
+/* Interventional value of S: the mean over the background of f(x on S's players, background elsewhere). */
+static double member_game_value(unsigned S, void *u) {
+  const member_game *g = u;
+  float *h = tu_xmalloc(g->nbg * g->d * sizeof *h);
+  double *f = tu_xmalloc(g->nbg * sizeof *f), sum = 0.0;
+  for (size_t b = 0; b < g->nbg; b++)
+    for (size_t c = 0; c < g->d; c++) {
+      unsigned player = g->group ? g->group[c] : (unsigned)c;
+      h[b * g->d + c] = (S >> player & 1u) ? g->x[c] : g->bg[b * g->d + c];
+    }
+  assert_int_equal(g->ops->predict(g->m, h, g->nbg, f, NULL, 1), 0);
+  for (size_t b = 0; b < g->nbg; b++) sum += g->logodds ? log(f[b] / (1 - f[b])) : f[b];
+  free(h);
+  free(f);
+  return sum / (double)g->nbg;
+}
+
+/* The logistic member's contributions are the Shapley values of its log-odds for a reference row at
+ * its weighted column means (any background with those means gives the same, the score being
+ * linear); its payload of version 1 (before the means) still loads and predicts, has no
+ * contributions (PROP_ERR_STATE) and saves back as it was. */
+static void test_logistic_linear_and_version_1(void **state) {
+  (void)state;
+  enum { N = 500, D = 5, NX = 6 };
+  float *X = tu_xmalloc(N * D * sizeof *X), *y = tu_xmalloc(N * sizeof *y);
+  problem(N, D, 0, 5, X, y);
+  void *m = fit_member(&pp_logistic_ops, NULL, X, y, N, D);
+  double phi[NX * D], base, prob[NX];
+  member_contrib(&pp_logistic_ops, m, X, NX, D, NULL, 0, phi, &base);
+  assert_int_equal(pp_logistic_ops.predict(m, X, NX, prob, NULL, 1), 0);
+  pp_buf b;
+  tu_save(&pp_logistic_ops, m, &b);
+  assert_int_equal(b.len, 42 + 16 * D);
+  float mean[D]; /* the reference row: the means, as a background of one row */
+  for (size_t c = 0; c < D; c++) {
+    double v;
+    memcpy(&v, b.data + 42 + 8 * D + 8 * c, 8);
+    mean[c] = (float)v;
+  }
+  for (size_t i = 0; i < NX; i++) {
+    double sum = base, ref[D];
+    member_game g = {&pp_logistic_ops, m, X + i * D, mean, 1, D, NULL, 1};
+    brute_shapley(D, member_game_value, &g, ref);
+    for (size_t c = 0; c < D; c++) {
+      tu_assert_close(phi[i * D + c], ref[c], 1e-6); /* the float reference row and predict's exp */
+      sum += phi[i * D + c];
+    }
+    tu_assert_close(sum, log(prob[i] / (1 - prob[i])), 1e-9);
+  }
+  /* version 1: the same bytes without the means */
+  unsigned char *v1 = tu_xmalloc(b.len);
+  memcpy(v1, b.data, b.len);
+  v1[0] = 1;
+  size_t len1 = b.len - 8 * D;
+  void *old = NULL;
+  assert_int_equal(tu_load(&pp_logistic_ops, v1, len1, D, &old), 0);
+  double p1[NX], ph1[D];
+  assert_int_equal(pp_logistic_ops.predict(old, X, NX, p1, NULL, 1), 0);
+  assert_memory_equal(p1, prob, sizeof p1);
+  tu_expect_rc(pp_logistic_ops.contrib(old, X, 1, NULL, 0, ph1, NULL, NULL), PROP_ERR_STATE, "version 1");
+  pp_buf b1;
+  tu_save(&pp_logistic_ops, old, &b1);
+  assert_int_equal(b1.len, len1);
+  assert_memory_equal(b1.data, v1, len1);
+  pp_buf_free(&b1);
+  pp_buf_free(&b);
+  free(v1);
+  pp_logistic_ops.free_model(old);
+  pp_logistic_ops.free_model(m);
+  free(X);
+  free(y);
+}
+
+/* ---- the sampling estimator --------------------------------------------------------------------------- */
+
+/* An additive "model": f(x) = sum_c g_c(x_c); its interventional Shapley values are exact for any
+ * permutations: phi_c = g_c(x_c) - mean_b g_c(z_bc).  Checks the estimator's bookkeeping. */
+static double additive_g(size_t c, float v) { return (double)(c + 1) * sin((double)v) + 0.1 * (double)c * v * v; }
+
+static int additive_predict(const void *model, const float *X, size_t n, double *out, void *scratch, int nthread) {
+  (void)scratch;
+  (void)nthread;
+  const size_t d = *(const size_t *)model;
+  for (size_t i = 0; i < n; i++) {
+    out[i] = 0.0;
+    for (size_t c = 0; c < d; c++) out[i] += additive_g(c, X[i * d + c]);
+  }
+  return 0;
+}
+
+static void test_sampling_exact_on_additive(void **state) {
+  (void)state;
+  enum { D = 7, B = 5, NX = 4 };
+  size_t d = D;
+  uint64_t st = 3;
+  float bg[B * D], X[NX * D];
+  for (size_t i = 0; i < B * D; i++) bg[i] = (float)tu_normal(&st);
+  for (size_t i = 0; i < NX * D; i++) X[i] = (float)tu_normal(&st);
+  pp_sample_model sm = {&d, additive_predict, NULL, bg, B, D};
+  const uint32_t group[D] = {0, 1, 1, 2, 3, 3, 3}; /* players 0..3, their contributions on 0, 1, 3, 4 */
+  for (int grouped = 0; grouped <= 1; grouped++) {
+    double phi[NX * D], base, one[D], b1;
+    assert_int_equal(pp_sample_contrib(&sm, X, NX, grouped ? group : NULL, 4, phi, &base, NULL), 0);
+    for (size_t i = 0; i < NX; i++) {
+      double want[D] = {0}, sum = base, fx;
+      for (size_t c = 0; c < D; c++) {
+        double m = 0;
+        for (size_t b = 0; b < B; b++) m += additive_g(c, bg[b * D + c]);
+        size_t to = grouped ? (size_t[]){0, 1, 1, 3, 4, 4, 4}[c] : c;
+        want[to] += additive_g(c, X[i * D + c]) - m / B;
+      }
+      for (size_t c = 0; c < D; c++) {
+        tu_assert_close(phi[i * D + c], want[c], 1e-12);
+        sum += phi[i * D + c];
+      }
+      additive_predict(&d, X + i * D, 1, &fx, NULL, 1);
+      tu_assert_close(sum, fx, 1e-12);
+      void *scratch = tu_xmalloc(pp_sample_scratch(&sm, 4));
+      assert_int_equal(pp_sample_contrib(&sm, X + i * D, 1, grouped ? group : NULL, 4, one, &b1, scratch), 0);
+      assert_memory_equal(one, phi + i * D, sizeof one);
+      free(scratch);
+    }
+  }
+}
+
+/* 8 columns: 4 numeric, a 3-column one-hot block, 1 numeric. */
+static void onehot_problem(size_t n, uint64_t seed, float *X, float *y) {
+  uint64_t st = seed;
+  for (size_t i = 0; i < n; i++) {
+    float *x = X + i * 8;
+    for (size_t j = 0; j < 4; j++) x[j] = (float)tu_normal(&st);
+    size_t cat = (size_t)(tu_uniform(&st) * 3);
+    for (size_t j = 0; j < 3; j++) x[4 + j] = j == cat ? 1.0f : 0.0f;
+    x[7] = (float)tu_normal(&st);
+    double z = x[0] * x[1] + 0.8 * x[2] + (cat == 2 ? 1.0 : -0.3) + 0.4 * x[7] + 0.5 * tu_normal(&st) - 0.5;
+    y[i] = z > 0 ? 1.0f : 0.0f;
+  }
+}
+
+/* svc and knn: the estimate against the exact interventional Shapley values over the member's own
+ * background, by every subset of 6 players (5 numeric columns and the one-hot block as one);
+ * efficiency exact.  The error bound asserted is loose (about 0.1 here); the measured errors are in
+ * models/README.md. */
+static void test_sampling_members_against_exact(void **state) {
+  (void)state;
+  enum { N = 400, D = 8, P = 6, NX = 5 };
+  static const uint32_t group[D] = {0, 1, 2, 3, 4, 4, 4, 5};
+  float *X = tu_xmalloc(N * D * sizeof *X), *y = tu_xmalloc(N * sizeof *y);
+  onehot_problem(N, 9, X, y);
+  const pp_member_ops *ops[2] = {&pp_svc_ops, &pp_knn_ops};
+  for (int v = 0; v < 2; v++) {
+    void *m = fit_member(ops[v], v ? "{\"k\": 15}" : NULL, X, y, N, D);
+    const float *bg = v ? ((const knn_model *)m)->bg : ((const pp_svc_model *)m)->bg;
+    size_t nbg = v ? ((const knn_model *)m)->nbg : ((const pp_svc_model *)m)->nbg;
+    assert_int_equal(nbg, PP_SAMPLE_BG_ROWS);
+    double phi[NX * D], base, prob[NX], err = 0, mag = 0;
+    member_contrib(ops[v], m, X, NX, D, group, P, phi, &base);
+    assert_int_equal(ops[v]->predict(m, X, NX, prob, NULL, 1), 0);
+    for (size_t i = 0; i < NX; i++) {
+      member_game g = {ops[v], m, X + i * D, bg, nbg, D, group, 0};
+      double ref[P], sum = base;
+      brute_shapley(P, member_game_value, &g, ref);
+      tu_assert_close(base, member_game_value(0, &g), 1e-12);
+      for (size_t q = 0; q < P; q++) {
+        static const size_t col[P] = {0, 1, 2, 3, 4, 7};
+        err += fabs(phi[i * D + col[q]] - ref[q]);
+        mag += fabs(ref[q]);
+        sum += phi[i * D + col[q]];
+      }
+      assert_true(phi[i * D + 5] == 0.0 && phi[i * D + 6] == 0.0); /* the group's contribution is on column 4 */
+      tu_assert_close(sum, prob[i], 1e-12);
+    }
+    assert_true(err <= 0.35 * mag); /* mean absolute error within a third of the mean |phi| */
+    ops[v]->free_model(m);
+  }
+  free(X);
+  free(y);
+}
+
+/* The svc payload of version 1 (before the background) still loads and predicts, has no
+ * contributions and saves back as it was. */
+static void test_svc_version_1(void **state) {
+  (void)state;
+  enum { N = 200, D = 8 };
+  float *X = tu_xmalloc(N * D * sizeof *X), *y = tu_xmalloc(N * sizeof *y);
+  onehot_problem(N, 4, X, y);
+  void *m = fit_member(&pp_svc_ops, NULL, X, y, N, D);
+  pp_buf b;
+  tu_save(&pp_svc_ops, m, &b);
+  const size_t nbg = ((const pp_svc_model *)m)->nbg, len1 = b.len - 8 - 4 * nbg * D;
+  unsigned char *v1 = tu_xmalloc(b.len);
+  memcpy(v1, b.data, b.len);
+  v1[0] = 1;
+  void *old = NULL;
+  assert_int_equal(tu_load(&pp_svc_ops, v1, len1, D, &old), 0);
+  double p0[4], p1[4], phi[D];
+  assert_int_equal(pp_svc_ops.predict(m, X, 4, p0, NULL, 1), 0);
+  assert_int_equal(pp_svc_ops.predict(old, X, 4, p1, NULL, 1), 0);
+  assert_memory_equal(p0, p1, sizeof p0);
+  tu_expect_rc(pp_svc_ops.contrib(old, X, 1, NULL, 0, phi, NULL, NULL), PROP_ERR_STATE, "version 1");
+  pp_buf b1;
+  tu_save(&pp_svc_ops, old, &b1);
+  assert_int_equal(b1.len, len1);
+  assert_memory_equal(b1.data, v1, len1);
+  pp_buf_free(&b1);
+  pp_buf_free(&b);
+  free(v1);
+  pp_svc_ops.free_model(old);
+  pp_svc_ops.free_model(m);
+  free(X);
+  free(y);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_treeshap_hand_tree),
       cmocka_unit_test(test_tree_members_against_brute_force),
       cmocka_unit_test(test_xgboost_against_xgboost),
+      cmocka_unit_test(test_logistic_linear_and_version_1),
+      cmocka_unit_test(test_sampling_exact_on_additive),
+      cmocka_unit_test(test_sampling_members_against_exact),
+      cmocka_unit_test(test_svc_version_1),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

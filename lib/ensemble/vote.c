@@ -8,18 +8,35 @@
 
 double pp_vote_logit(double p) { return pp_logit_clamped(p, PP_LOGIT_EPS); }
 
-double pp_ensemble_combine(const prop_model *m, const double *p) {
+double pp_vote_term(int voting, double p) {
+  if (voting == PP_VOTE_HARD) return p >= 0.5 ? 1.0 : 0.0;
+  if (voting == PP_VOTE_LOGIT) return pp_vote_logit(p);
+  return p;
+}
+
+/* The weighted mean of the members' terms, and whether the weights were positive. */
+static double vote_mean(const prop_model *m, const double *p, int *ok) {
   double s = 0.0, wsum = 0.0;
   for (size_t j = 0; j < m->nmem; j++) {
-    double w = m->mem[j].weight, v;
-    if (m->voting == PP_VOTE_HARD) v = p[j] >= 0.5 ? 1.0 : 0.0;
-    else if (m->voting == PP_VOTE_LOGIT) v = pp_vote_logit(p[j]);
-    else v = p[j];
-    s += w * v;
+    double w = m->mem[j].weight;
+    s += w * pp_vote_term(m->voting, p[j]);
     wsum += w;
   }
-  if (!(wsum > 0.0)) return 0.0;
-  return m->voting == PP_VOTE_LOGIT ? 1.0 / (1.0 + exp(-s / wsum)) : s / wsum;
+  *ok = wsum > 0.0;
+  return *ok ? s / wsum : 0.0;
+}
+
+double pp_ensemble_combine(const prop_model *m, const double *p) {
+  int ok;
+  double r = vote_mean(m, p, &ok);
+  if (!ok) return 0.0;
+  return m->voting == PP_VOTE_LOGIT ? 1.0 / (1.0 + exp(-r)) : r;
+}
+
+double pp_ensemble_logodds(const prop_model *m, const double *p) {
+  int ok;
+  double r = vote_mean(m, p, &ok);
+  return m->voting == PP_VOTE_LOGIT && ok ? r : pp_vote_logit(r);
 }
 
 static double clampp(double p) { return p < 1e-12 ? 1e-12 : (p > 1.0 - 1e-12 ? 1.0 - 1e-12 : p); }

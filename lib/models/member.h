@@ -124,6 +124,10 @@ void pp_class_weights(size_t n, size_t npos, int balanced, double *w_neg, double
  * labels y are positive, 0 < npos < n), chosen by selection sampling within the class so the
  * row order is kept.  Returns the count. */
 size_t pp_stratified_cap(const float *y, size_t n, size_t npos, size_t cap, pp_rng *rng, size_t *idx);
+/* The same with the positives' share of cap given as pos_mass / mass (pp_stratified_cap: npos / n),
+ * e.g. their share of the class-weighted rows. */
+size_t pp_stratified_draw(const float *y, size_t n, size_t npos, size_t cap, double pos_mass, double mass, pp_rng *rng,
+                          size_t *idx);
 /* fit's parameters: params itself, or (params NULL) the defaults that parse gives for no JSON,
  * copied into dflt (size bytes).  *out points at one of the two. */
 int pp_member_params(const void *params, int (*parse)(const json_t *, const char *, void **), void *dflt,
