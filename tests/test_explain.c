@@ -511,6 +511,184 @@ static void test_svc_version_1(void **state) {
   free(y);
 }
 
+/* ---- the ensemble ----------------------------------------------------------------------------------------- */
+
+static prop_frame *g_frame;
+static char g_csv[512];
+
+static int setup_demo(void **state) {
+  (void)state;
+  snprintf(g_csv, sizeof g_csv, "%s", tu_path("demo.csv"));
+  prop_demo_options d;
+  prop_demo_options_default(&d);
+  d.customers_per_month = 260;
+  d.months = 2;
+  d.seed = 5;
+  if (prop_demo_write_csv(g_csv, &d) != 0) return -1;
+  const char *names[] = {"accepted", "customer_id", "installment_amount"};
+  prop_coltype types[] = {PROP_COL_TARGET, PROP_COL_ID, PROP_COL_IGNORE};
+  prop_csv_options co;
+  prop_csv_options_default(&co);
+  co.declared_names = names;
+  co.declared_types = types;
+  co.n_declared = 3;
+  return prop_frame_read_csv(g_csv, &co, &g_frame);
+}
+
+static int teardown_demo(void **state) {
+  (void)state;
+  prop_frame_free(g_frame);
+  remove(g_csv);
+  return 0;
+}
+
+static const char k_all_members[] =
+    "{\"name\": \"xgboost\", \"params\": {\"eta\": 0.3, \"max_depth\": 3, \"rounds\": 20}},"
+    "{\"name\": \"random_forest\", \"params\": {\"n_estimators\": 10, \"min_samples_leaf\": 3}},"
+    "{\"name\": \"svc\", \"params\": {\"max_train_rows\": 300}},"
+    "{\"name\": \"decision_tree\", \"params\": {\"max_depth\": 5, \"min_samples_leaf\": 10}},"
+    "{\"name\": \"knn\", \"params\": {\"k\": 15}},"
+    "{\"name\": \"logistic\"}";
+
+/* The demo frame's model with members (JSON array items) voting as voting, equal weights. */
+static prop_model *train_demo(const char *voting, const char *members) {
+  char js[4096];
+  snprintf(js, sizeof js,
+           "{\"name\": \"t\", \"seed\": 3, \"cv_folds\": 2, \"members\": [%s], \"ensemble\": {\"voting\": "
+           "\"%s\", \"weights\": \"equal\", \"selection\": \"all\"}, \"calibration\": \"isotonic\"}",
+           members, voting);
+  prop_recipe *r = NULL;
+  assert_int_equal(prop_recipe_parse(js, "test", &r), 0);
+  prop_train_options o;
+  prop_train_options_default(&o);
+  o.target = "accepted";
+  o.id = "customer_id";
+  o.connected = "connected";
+  o.time_col = "month";
+  o.nthread = 2;
+  prop_model *m = NULL;
+  int rc = prop_model_train(g_frame, r, &o, &m);
+  if (rc) fprintf(stderr, "train: %s\n", prop_last_error());
+  assert_int_equal(rc, 0);
+  prop_recipe_free(r);
+  return m;
+}
+
+/* The first n rows of the demo frame as the model's dense input rows (n x inputs). */
+static double *demo_rows(const prop_model *m, size_t n) {
+  const size_t nf = prop_model_n_inputs(m);
+  double *raw = tu_xmalloc(n * nf * sizeof *raw);
+  int *st = tu_xmalloc(n * sizeof *st);
+  pp_binding *b = NULL;
+  assert_int_equal(pp_binding_create(m->schema, g_frame, &b), 0);
+  pp_binding_rows(b, 0, n, raw, st);
+  for (size_t i = 0; i < n; i++) assert_int_equal(st[i], 0);
+  pp_binding_free(b);
+  free(st);
+  return raw;
+}
+
+/* Efficiency on every vote with all six members: base + sum = the ensemble's uncalibrated log-odds
+ * within 1e-9 (relative above 1), themselves the vote before its calibrator; an unscorable row gets
+ * NaN and its status; the same bits for 1 or 2 threads, any block, a row alone; reasons of the
+ * scorer are those of the batch row. */
+static void test_ensemble_efficiency_every_vote(void **state) {
+  (void)state;
+  enum { R = 24 };
+  static const char *const votes[] = {"soft", "hard", "logit"};
+  for (size_t v = 0; v < 3; v++) {
+    prop_model *m = train_demo(votes[v], k_all_members);
+    assert_int_equal(prop_model_n_members(m), 6);
+    const size_t nf = prop_model_n_inputs(m);
+    double *raw = demo_rows(m, R), *C = tu_xmalloc(R * nf * sizeof *C), *C2 = tu_xmalloc(R * nf * sizeof *C2);
+    raw[(R - 1) * nf + (size_t)prop_model_input_index(m, "card_type")] = -1.0; /* unseen: not scored */
+    int st[R];
+    double base = NAN, base2 = NAN, vote[R];
+    prop_predict_options po;
+    prop_predict_options_default(&po);
+    po.nthread = 2;
+    assert_int_equal(prop_model_contributions_dense(m, raw, PROP_FLOAT64, R, nf, nf, C, &base, st, &po), 0);
+    po.uncalibrated = 1;
+    assert_int_equal(prop_model_predict_dense(m, raw, PROP_FLOAT64, R, nf, nf, vote, NULL, NULL, &po), 0);
+    prop_scorer *s = NULL;
+    assert_int_equal(prop_scorer_create(m, &s), 0);
+    for (size_t i = 0; i < R; i++) {
+      double p[6], sum = base, prob;
+      int band;
+      if (i == R - 1) {
+        assert_int_equal(st[i], PROP_ERR_CATEGORY);
+        for (size_t k = 0; k < nf; k++) assert_true(isnan(C[i * nf + k]));
+        continue;
+      }
+      assert_int_equal(st[i], 0);
+      assert_int_equal(prop_scorer_score(s, raw + i * nf, &prob, &band), 0);
+      assert_int_equal(prop_scorer_member_probabilities(s, p), 0);
+      const double L = pp_ensemble_logodds(m, p);
+      if (v == 2) tu_assert_close(1.0 / (1.0 + exp(-L)), vote[i], 1e-15);
+      else assert_true(L == pp_vote_logit(vote[i]));
+      for (size_t k = 0; k < nf; k++) sum += C[i * nf + k];
+      tu_assert_close(sum, L, 1e-9 * (fabs(L) > 1 ? fabs(L) : 1.0));
+      /* reasons: the scorer's are the batch row's */
+      prop_reason a[3], b[3];
+      size_t na = 9, nb = 9;
+      double prob2;
+      assert_int_equal(prop_scorer_reasons(s, raw + i * nf, 3, a, &na, &prob2, &band), 0);
+      assert_true(prob2 == prob);
+      assert_int_equal(prop_model_reasons(m, C + i * nf, raw + i * nf, 3, b, &nb), 0);
+      assert_int_equal(na, nb);
+      assert_memory_equal(a, b, na * sizeof *a);
+      double one[64];
+      assert_int_equal(prop_model_contributions_dense(m, raw + i * nf, PROP_FLOAT64, 1, nf, nf, one, &base2, NULL,
+                                                      NULL), 0);
+      assert_memory_equal(one, C + i * nf, nf * sizeof *one);
+    }
+    po.uncalibrated = 0;
+    po.nthread = 1;
+    po.block_rows = 5;
+    assert_int_equal(prop_model_contributions_dense(m, raw, PROP_FLOAT64, R, nf, nf, C2, &base2, NULL, &po), 0);
+    assert_memory_equal(C2, C, R * nf * sizeof *C);
+    assert_memory_equal(&base2, &base, sizeof base);
+    prop_scorer_free(s);
+    free(raw);
+    free(C);
+    free(C2);
+    prop_model_free(m);
+  }
+}
+
+/* One-hot, missing-indicator and <other> columns add up to their input: with one member under the
+ * logit vote (no map), the ensemble's contribution of each input is the sum of the member's over
+ * the input's encoded columns (logistic: to rounding; xgboost: to the float sigmoid's remainder). */
+static void test_inputs_sum_their_columns(void **state) {
+  (void)state;
+  enum { R = 16 };
+  static const char *const one[] = {"{\"name\": \"logistic\"}",
+                                    "{\"name\": \"xgboost\", \"params\": {\"max_depth\": 4, \"rounds\": 30}}"};
+  for (size_t v = 0; v < 2; v++) {
+    prop_model *m = train_demo("logit", one[v]);
+    const size_t nf = prop_model_n_inputs(m), w = m->width;
+    assert_true(w > nf + 4); /* one-hot and missing-indicator columns */
+    double *raw = demo_rows(m, R), *C = tu_xmalloc(R * nf * sizeof *C), *phi = tu_xmalloc(R * w * sizeof *phi);
+    float *X = tu_xmalloc(R * w * sizeof *X);
+    double base, mbase;
+    assert_int_equal(prop_model_contributions_frame(m, g_frame, NULL, &base, NULL, NULL), PROP_ERR_ARG);
+    assert_int_equal(prop_model_contributions_dense(m, raw, PROP_FLOAT64, R, nf, nf, C, &base, NULL, NULL), 0);
+    pp_encoder_transform(m->enc, raw, R, nf, X);
+    assert_int_equal(m->mem[0].ops->contrib(m->mem[0].model, X, R, NULL, 0, phi, &mbase, NULL), 0);
+    tu_assert_close(base, mbase, 1e-12);
+    for (size_t i = 0; i < R; i++) {
+      double want[64] = {0};
+      for (size_t c = 0; c < w; c++) want[pp_encoder_source(m->enc, c)] += phi[i * w + c];
+      for (size_t k = 0; k < nf; k++) tu_assert_close(C[i * nf + k], want[k], v ? 1e-5 : 1e-9);
+    }
+    free(raw);
+    free(C);
+    free(phi);
+    free(X);
+    prop_model_free(m);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_treeshap_hand_tree),
@@ -521,5 +699,10 @@ int main(void) {
       cmocka_unit_test(test_sampling_members_against_exact),
       cmocka_unit_test(test_svc_version_1),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  const struct CMUnitTest ensemble[] = {
+      cmocka_unit_test(test_ensemble_efficiency_every_vote),
+      cmocka_unit_test(test_inputs_sum_their_columns),
+  };
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  return failed + cmocka_run_group_tests(ensemble, setup_demo, teardown_demo);
 }
