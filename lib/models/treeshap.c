@@ -68,9 +68,10 @@ static void gauss_legendre(size_t P, double *w, double *t) {
 void pp_treeshap_free(pp_treeshap *s) {
   if (!s) return;
   free(s->pts);
-  free(s->rule);
+  free(s->rule_mem);
   s->pts = NULL;
   s->rule = NULL;
+  s->rule_mem = NULL;
 }
 
 /* Work arrays of tree_facts, each of the largest tree's size (cnt: one per column). */
@@ -149,6 +150,7 @@ static int tree_facts(const pp_treeshap *s, size_t t, const facts_work *w, size_
 int pp_treeshap_build(pp_treeshap *s, const char *what) {
   s->pts = NULL;
   s->rule = NULL;
+  s->rule_mem = NULL;
   s->max_depth = s->max_pts = 0;
   s->base = s->offset;
   size_t maxn = 1;
@@ -182,9 +184,10 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   free(w.dep);
   free(w.cnt);
   free(w.ex);
-  if (!rc && s->max_pts) {
-    s->rule = pp_malloc_array(rule_offset(s->max_pts + PP_SHAP_LANES), sizeof *s->rule);
-    if (!s->rule) rc = PROP_ERR_NOMEM;
+  if (!rc && s->max_pts) { /* 32-byte aligned for the pass's vectors */
+    s->rule_mem = pp_malloc_array(rule_offset(s->max_pts + PP_SHAP_LANES) + 4, sizeof *s->rule);
+    if (!s->rule_mem) rc = PROP_ERR_NOMEM;
+    else s->rule = (double *)(void *)(((uintptr_t)(void *)s->rule_mem + 31) & ~(uintptr_t)31);
     for (size_t P = PP_SHAP_LANES; !rc && P <= s->max_pts; P += PP_SHAP_LANES) {
       double *r = s->rule + rule_offset(P);
       gauss_legendre(P, r, r + P);
@@ -202,155 +205,189 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   return 0;
 }
 
-/* ---- the pass -------------------------------------------------------------------------------------- */
+/* ---- the pass -------------------------------------------------------------------------------------- *
+ *
+ * The P points are handled as P / 4 vectors of 4 doubles (GCC's vector extension: elementwise IEEE
+ * operations, the same bits whatever instructions carry them; no fused multiply-adds).  The pass is
+ * compiled for P = 4 and P = 8 with the count known (and any P), portable and, where the CPU has
+ * AVX2, with 256-bit instructions. */
+
+typedef double v4d __attribute__((vector_size(PP_SHAP_LANES * sizeof(double))));
 
 /* One frame of the depth-first pass: the node, and the edge into it. */
 typedef struct frame {
   int32_t node;
   int32_t feat;  /* column of the edge into the node (-1 at the root) */
-  int32_t prev;  /* frame of the column's previous split on the path before this edge (-1: none) */
+  int32_t prev;  /* frame of the column's previous live split on the path (-1: none) */
   uint8_t phase; /* 0: the left child is next, 1: the right one, 2: both done */
   uint8_t live;  /* the edge adds to its column (no earlier split on it failed) */
   uint8_t pass;  /* live edges: x goes this way (and every earlier split on the column) */
   double zm;     /* live edges: the column's cover fraction z_(j) along the path */
 } frame;
 
-/* Scratch: frames, then for each depth the vectors P, K, D and 1/a of P doubles, then the per-column
- * sums at the points (d x max_pts), then the column -> frame map. */
+/* Scratch: frames, then (64-byte aligned) for each depth the vectors P, K, D and 1/a of P doubles,
+ * the per-column sums at the points (d x max_pts), then the column -> frame map. */
 size_t pp_treeshap_scratch(const pp_treeshap *s) {
   const size_t F = s->max_depth + 2, P = s->max_pts ? s->max_pts : PP_SHAP_LANES;
-  return F * sizeof(frame) + F * 4 * P * sizeof(double) + s->d * P * sizeof(double) + s->d * sizeof(int32_t) + 64;
+  return F * sizeof(frame) + 64 + F * 4 * P * sizeof(double) + s->d * P * sizeof(double) + s->d * sizeof(int32_t);
 }
 
 typedef struct pass {
   frame *fr;
-  double *vec;  /* 4 x P doubles per depth */
-  double *acc;  /* d x P: each column's sum at the points */
+  v4d *vec;     /* 4 x C vectors per depth (C = P / 4) */
+  v4d *acc;     /* d x C: each column's sums at the points */
   int32_t *cur; /* d: frame of each column's last live split on the path, or -1 */
 } pass;
 
-static int goes_left(const pp_treeshap *s, const pp_cart_node *n, uint8_t dleft, float v) {
-  if (s->strict ? v < n->threshold : v <= n->threshold) return 1;
+/* The rule of P = 4 C points as vectors: weights, t, 1 - t, 1 / (1 - t), C each (rule is 32-byte
+ * aligned, see pp_treeshap_build). */
+static const v4d *rule_of(const pp_treeshap *s, size_t P) { return (const v4d *)(const void *)(s->rule + rule_offset(P)); }
+
+static inline __attribute__((always_inline)) int goes_left(const pp_cart_node *n, uint8_t dleft, float v,
+                                                           const int strict) {
+  if (strict ? v < n->threshold : v <= n->threshold) return 1;
   return v != v ? dleft : 0;
 }
 
-/* The edge from frame p (depth k, vectors at vp) to its child c: the child's P vector into Pc and,
- * when the edge is live, D and (passing) 1/a into the child's vectors.  Fills *e's edge fields. */
-static inline __attribute__((always_inline)) void edge(const pass *w, const double *rule, size_t P, const double *Pp,
-                                                        double *vc, double ze, int go, int32_t f, frame *e) {
-  const double *tq = rule + P, *omt = rule + 2 * P, *iomt = rule + 3 * P;
-  double *restrict Pc = vc, *restrict D = vc + 2 * P, *restrict inv = vc + 3 * P;
+/* The edge from a node (vectors Pp) to its child for column f (cover fraction ze, x goes there when
+ * go): the child's P into vc, and when the edge is live its D and (passing) 1/a; e's edge fields. */
+static inline __attribute__((always_inline)) void edge(const pass *w, const v4d *R, const size_t C, const v4d *Pp,
+                                                        v4d *vc, double ze, int go, int32_t f, frame *e) {
+  const v4d *T = R + C, *OMT = R + 2 * C, *IOMT = R + 3 * C;
+  v4d *Pc = vc, *D = vc + 2 * C, *inv = vc + 3 * C;
   const int32_t k = w->cur[f];
   const frame *pf = k >= 0 ? &w->fr[k] : NULL;
   e->feat = f;
   e->prev = k;
   if (pf && !pf->pass) { /* an earlier split on f failed: the edge only carries its cover fraction */
     e->live = 0;
-    for (size_t q = 0; q < P; q++) Pc[q] = Pp[q] * ze;
+    for (size_t c = 0; c < C; c++) Pc[c] = Pp[c] * ze;
     return;
   }
   const double zprev = pf ? pf->zm : 1.0, zj = zprev * ze;
-  const double *ip = pf ? w->vec + (size_t)k * 4 * P + 3 * P : NULL; /* 1 / a_(j-1) */
   e->live = 1;
   e->pass = (uint8_t)go;
   e->zm = zj;
   if (go) {
     const double c1 = 1.0 - zj;
-    for (size_t q = 0; q < P; q++) {
-      double a = zj + c1 * tq[q];
-      inv[q] = 1.0 / a;
-      Pc[q] = Pp[q] * a;
-      D[q] = c1 * inv[q];
+    for (size_t c = 0; c < C; c++) {
+      const v4d a = zj + c1 * T[c];
+      inv[c] = 1.0 / a;
+      Pc[c] = Pp[c] * a;
+      D[c] = c1 * inv[c];
     }
   } else {
-    for (size_t q = 0; q < P; q++) {
-      Pc[q] = Pp[q] * (zj * omt[q]);
-      D[q] = -iomt[q];
+    for (size_t c = 0; c < C; c++) {
+      Pc[c] = Pp[c] * (zj * OMT[c]);
+      D[c] = -IOMT[c];
     }
   }
-  if (ip) {
+  if (pf) { /* divide by the previous split's factor: 1 / a_(j-1) is its frame's */
+    const v4d *ip = w->vec + (size_t)k * 4 * C + 3 * C;
     const double c0 = 1.0 - zprev;
-    for (size_t q = 0; q < P; q++) {
-      Pc[q] = Pc[q] * ip[q];
-      D[q] = D[q] - c0 * ip[q];
+    for (size_t c = 0; c < C; c++) {
+      Pc[c] = Pc[c] * ip[c];
+      D[c] = D[c] - c0 * ip[c];
     }
   }
 }
 
-/* Tree t for row x: adds each column's sums at the tree's P points into w->acc (column f at f x P). */
+/* Tree t for row x at P = 4 C points: adds each column's sums at the points into w->acc. */
 static inline __attribute__((always_inline)) void tree_row(const pp_treeshap *s, size_t t, const float *x,
-                                                            const pass *w, size_t P) {
-  const size_t b = s->start[t];
+                                                            const pass *w, const size_t C, const int strict) {
+  const size_t b = s->start[t], V = 4 * C;
   const pp_cart_node *nd = s->node + b;
-  const double *cov = s->cover + b, *val = s->value + b, *rule = s->rule + rule_offset(P);
+  const double *cov = s->cover + b, *val = s->value + b;
   const uint8_t *dl = s->default_left + b;
+  const v4d *R = rule_of(s, 4 * C);
   frame *fr = w->fr;
-  const size_t V = 4 * P;
-  double *vec = w->vec;
+  v4d *vec = w->vec;
   fr[0].node = 0;
   fr[0].phase = 0;
   fr[0].live = 0;
-  for (size_t q = 0; q < P; q++) {
-    vec[q] = rule[q] * s->scale; /* P: the weights and the scale */
-    vec[P + q] = 0.0;            /* K */
+  for (size_t c = 0; c < C; c++) {
+    vec[c] = R[c] * s->scale; /* P: the weights and the scale */
+    vec[C + c] = R[c] * 0.0;  /* K */
   }
   size_t top = 0;
   for (;;) {
     frame *p = &fr[top];
     const int32_t n = p->node;
-    double *vp = vec + top * V;
+    v4d *vp = vec + top * V;
     if (p->phase < 2) {
       const pp_cart_node *nn = &nd[n];
       const int right = p->phase++;
       const int32_t c = right ? nn->right : nn->left;
-      const int go = goes_left(s, nn, dl[n], x[nn->feature]) != right;
+      const int go = goes_left(nn, dl[n], x[nn->feature], strict) != right;
       frame *e = &fr[top + 1];
-      double *vc = vp + V;
-      edge(w, rule, P, vp, vc, cov[c] / cov[n], go, nn->feature, e);
+      v4d *vc = vp + V;
+      edge(w, R, C, vp, vc, cov[c] / cov[n], go, nn->feature, e);
       if (nd[c].feature < 0) { /* a leaf: K = v P, back at once */
         const double v = val[c];
-        double *acc = w->acc + (size_t)nn->feature * P;
-        for (size_t q = 0; q < P; q++) vc[P + q] = v * vc[q];
+        v4d *acc = w->acc + (size_t)nn->feature * C;
+        for (size_t q = 0; q < C; q++) vc[C + q] = v * vc[q];
         if (e->live)
-          for (size_t q = 0; q < P; q++) acc[q] += vc[2 * P + q] * vc[P + q];
-        for (size_t q = 0; q < P; q++) vp[P + q] += vc[P + q];
+          for (size_t q = 0; q < C; q++) acc[q] += vc[2 * C + q] * vc[C + q];
+        for (size_t q = 0; q < C; q++) vp[C + q] += vc[C + q];
         continue;
       }
       e->node = c;
       e->phase = 0;
-      for (size_t q = 0; q < P; q++) vc[P + q] = 0.0;
+      for (size_t q = 0; q < C; q++) vc[C + q] = vc[q] * 0.0;
       if (e->live) w->cur[e->feat] = (int32_t)(top + 1);
       top++;
       continue;
     }
     if (top == 0) break;
-    double *vq = vp - V; /* the parent's vectors */
+    v4d *vq = vp - V; /* the parent's vectors */
     if (p->live) {
-      double *acc = w->acc + (size_t)p->feat * P;
-      for (size_t q = 0; q < P; q++) acc[q] += vp[2 * P + q] * vp[P + q];
+      v4d *acc = w->acc + (size_t)p->feat * C;
+      for (size_t q = 0; q < C; q++) acc[q] += vp[2 * C + q] * vp[C + q];
       w->cur[p->feat] = p->prev;
     }
-    for (size_t q = 0; q < P; q++) vq[P + q] += vp[P + q];
+    for (size_t q = 0; q < C; q++) vq[C + q] += vp[C + q];
     top--;
   }
 }
 
-/* The pass for the usual point counts with P known at compile time (the loops become a few vector
- * operations), else any P. */
-static void tree_row_any(const pp_treeshap *s, size_t t, const float *x, const pass *w, size_t P) {
-  if (P == 4) tree_row(s, t, x, w, 4);
-  else if (P == 8) tree_row(s, t, x, w, 8);
-  else tree_row(s, t, x, w, P);
-}
+/* The pass for the usual point counts with the count known at compile time (the loops become a
+ * vector operation or two), else any P. */
+#define TREE_ROW_ANY(name, attr)                                                                    \
+  static attr void name(const pp_treeshap *s, size_t t, const float *x, const pass *w, size_t P) { \
+    const size_t C = P / PP_SHAP_LANES;                                                             \
+    if (s->strict) {                                                                                \
+      if (C == 1) tree_row(s, t, x, w, 1, 1);                                                       \
+      else if (C == 2) tree_row(s, t, x, w, 2, 1);                                                  \
+      else tree_row(s, t, x, w, C, 1);                                                              \
+    } else {                                                                                        \
+      if (C == 1) tree_row(s, t, x, w, 1, 0);                                                       \
+      else if (C == 2) tree_row(s, t, x, w, 2, 0);                                                  \
+      else tree_row(s, t, x, w, C, 0);                                                              \
+    }                                                                                               \
+  }
+TREE_ROW_ANY(tree_row_base, )
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+TREE_ROW_ANY(tree_row_avx2, __attribute__((target("avx2"))))
+#define SHAP_HAVE_AVX2 1
+#else
+#define SHAP_HAVE_AVX2 0
+#endif
 
 void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch) {
   const size_t F = s->max_depth + 2, Pm = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d;
   pass w;
   w.fr = scratch;
-  w.vec = (double *)(void *)((char *)scratch + F * sizeof(frame));
-  w.acc = w.vec + F * 4 * Pm;
-  w.cur = (int32_t *)(void *)(w.acc + d * Pm);
+  w.vec = (v4d *)(void *)(((uintptr_t)(void *)(w.fr + F) + 63) & ~(uintptr_t)63);
+  w.acc = w.vec + F * Pm;
+  w.cur = (int32_t *)(void *)(w.acc + d * Pm / PP_SHAP_LANES);
   for (size_t f = 0; f < d; f++) w.cur[f] = -1;
+#if SHAP_HAVE_AVX2
+  void (*row)(const pp_treeshap *, size_t, const float *, const pass *, size_t) =
+      pp_cpu_avx2() ? tree_row_avx2 : tree_row_base;
+#else
+  void (*row)(const pp_treeshap *, size_t, const float *, const pass *, size_t) = tree_row_base;
+#endif
+  const double *acc = (const double *)(const void *)w.acc;
   for (size_t i = 0; i < n; i++) {
     const float *x = X + i * d;
     double *out = phi + i * d;
@@ -359,11 +396,11 @@ void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *ph
     for (size_t t = 0; t < s->ntrees; t++) {
       const size_t P = s->pts[t];
       if (!P) continue;
-      memset(w.acc, 0, d * P * sizeof *w.acc);
-      tree_row_any(s, t, x, &w, P);
+      memset(w.acc, 0, d * P * sizeof(double));
+      row(s, t, x, &w, P);
       for (size_t f = 0; f < d; f++) {
         double a = 0.0;
-        for (size_t q = 0; q < P; q++) a += w.acc[f * P + q];
+        for (size_t q = 0; q < P; q++) a += acc[f * P + q];
         out[f] += a;
       }
     }

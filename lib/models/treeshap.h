@@ -51,6 +51,7 @@ typedef struct pp_treeshap {
   uint16_t *pts;                /* ntrees: quadrature points of the tree (0: a single leaf) */
   size_t max_depth, max_pts;
   double *rule;                 /* per multiple P of PP_SHAP_LANES up to max_pts: 4 x P doubles (see .c) */
+  void *rule_mem;               /* rule's allocation */
   double base;                  /* offset + scale x sum over trees of the cover-weighted mean leaf */
 } pp_treeshap;
 
