@@ -37,6 +37,8 @@ void out_abort(out_file *o);
  * the first is renamed into place, so a failed write changes none of them. */
 int write_atomic_n(const char *cmd, size_t n, const char *const *paths, const char *const *data, const size_t *len);
 int write_atomic(const char *cmd, const char *path, const char *data, size_t len);
+/* Write s as one CSV field (quoted when it holds a comma, quote or line break); NULL writes nothing. */
+void csv_field(FILE *fp, const char *s);
 char **split_list(const char *s, size_t *n, char **storage);
 void cli_log(void *user, int level, const char *msg);
 int cli_progress(void *user, const char *stage, size_t done, size_t total);
@@ -54,6 +56,7 @@ int cmd_bands(args *a);
 int cmd_info(args *a);
 int cmd_importance(args *a);
 int cmd_compare(args *a);
+int cmd_explain(args *a);
 /* The HTML report of a prop_compare() JSON report (report_html.c): malloc'd page, NULL on failure. */
 char *report_html(const char *json_text, size_t *len);
 #endif

@@ -131,21 +131,6 @@ static void invert_permutation(size_t *a, size_t n) {
   for (size_t i = 0; i < n; i++) a[i] &= ~mark;
 }
 
-/* Write s as one CSV field (quoted when it holds a comma, quote or line break). */
-static void csv_field(FILE *fp, const char *s) {
-  if (!s) return;
-  if (!strpbrk(s, ",\"\r\n")) {
-    fputs(s, fp);
-    return;
-  }
-  fputc('"', fp);
-  for (; *s; s++) {
-    if (*s == '"') fputc('"', fp);
-    fputc(*s, fp);
-  }
-  fputc('"', fp);
-}
-
 /* order: the rows in call order from prop_rank_order (n_ranked ranked, the first n_selected of
  * them selected), dialer by call position.  With input_order, order is inverted in place. */
 static int write_output(const char *path, const out_rows *o, size_t *order, const int *dialer, size_t n_ranked,

@@ -29,6 +29,20 @@ static mode_t output_mode(const char *path) {
   return 0666 & ~mask;
 }
 
+void csv_field(FILE *fp, const char *s) {
+  if (!s) return;
+  if (!strpbrk(s, ",\"\r\n")) {
+    fputs(s, fp);
+    return;
+  }
+  fputc('"', fp);
+  for (; *s; s++) {
+    if (*s == '"') fputc('"', fp);
+    fputc(*s, fp);
+  }
+  fputc('"', fp);
+}
+
 int out_open(out_file *o, const char *cmd, const char *path) {
   memset(o, 0, sizeof *o);
   o->cmd = cmd;
@@ -382,6 +396,15 @@ static const command commands[] = {
      "  --latency-runs N  single-row calls timed per model (default 2000)\n"
      "  --no-backtest     skip the monthly back-test\n"
      "  --json, --html    the two reports, written atomically: both or neither\n"},
+    {"explain", cmd_explain, "--model MODEL --data F --out CONTRIB.csv [--unseen error|bucket] [--threads N]",
+     "Writes every row's contributions (streamed, atomically, in input order): id,base,logodds, one\n"
+     "column per input, error.  base + the row's contributions = logodds, the ensemble's log-odds\n"
+     "before its calibrator; a positive contribution raises the probability (models/README.md,\n"
+     "\"Contributions\": which parts are exact and which estimated).  Slow: milliseconds per row for\n"
+     "a forest of deep trees.\n"
+     "  --unseen U        error (default: a category not seen in training leaves the row unexplained,\n"
+     "                    with the reason) or bucket (explained through the encoder's <other> bucket)\n"
+     "  --threads N       0 = all cores (default)\n"},
     {"info", cmd_info, "--model MODEL", "Prints the model's metadata as JSON.\n"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
