@@ -131,35 +131,24 @@ static void test_treeshap_hand_tree(void **state) {
   for (int strict = 0; strict <= 1; strict++)
     for (size_t min_pts = 0; min_pts <= 9; min_pts += 3) { /* every rule from 4 to 12 points is exact */
       pp_treeshap s;
-      memset(&s, 0, sizeof s);
-      s.d = 3;
-      s.ntrees = 1;
-      s.start = start;
-      s.node = nd;
-      s.default_left = dl;
-      s.value = val;
-      s.cover = cov;
-      s.strict = strict;
-      s.scale = strict ? 0.5 : 1.0;
+      assert_int_equal(pp_treeshap_init(&s, 3, 1, start, nd, dl, val, cov, strict, strict ? 0.5 : 1.0, "hand"), 0);
+      assert_int_equal(s.max_depth, 3);
+      pp_treeshap_free(&s);
       s.offset = strict ? -0.25 : 0.0;
       s.min_pts = min_pts;
       assert_int_equal(pp_treeshap_build(&s, "hand"), 0);
-      assert_int_equal(s.max_depth, 3);
       check_treeshap(&s, X, 8, 1e-13);
       pp_treeshap_free(&s);
     }
-  /* a zero cover cannot be explained, and says so */
+  /* a zero cover cannot be explained: the build says so; a member's init leaves no trees to explain
+   * and the last error as it was */
   cov[6] = 0.0;
   pp_treeshap s;
-  memset(&s, 0, sizeof s);
-  s.d = 3;
+  pp_err(PROP_ERR_IO, "an earlier error");
+  assert_int_equal(pp_treeshap_init(&s, 3, 1, start, nd, dl, val, cov, 0, 1.0, "hand"), 0);
+  assert_int_equal(s.ntrees, 0);
+  assert_string_equal(prop_last_error(), "an earlier error");
   s.ntrees = 1;
-  s.start = start;
-  s.node = nd;
-  s.default_left = dl;
-  s.value = val;
-  s.cover = cov;
-  s.scale = 1.0;
   tu_expect_rc(pp_treeshap_build(&s, "hand"), PROP_ERR_STATE, "hand: tree 0 node 6 has cover 0");
   pp_treeshap_free(&s);
 }
@@ -315,6 +304,32 @@ static double member_game_value(unsigned S, void *u) {
   return sum / (double)g->nbg;
 }
 
+/* A payload of version 1 (the saved bytes b of m, the version set to 1, cut to len1 bytes) loads,
+ * predicts rows X[nx] as m does, has no contributions (PROP_ERR_STATE) and saves back as it was. */
+static void check_version_1(const pp_member_ops *ops, const void *m, const pp_buf *b, size_t len1, size_t d,
+                            const float *X, size_t nx) {
+  unsigned char *v1 = tu_xmalloc(b->len);
+  memcpy(v1, b->data, b->len);
+  v1[0] = 1;
+  void *old = NULL;
+  assert_int_equal(tu_load(ops, v1, len1, d, &old), 0);
+  double *p0 = tu_xmalloc(nx * sizeof *p0), *p1 = tu_xmalloc(nx * sizeof *p1), *phi = tu_xmalloc(d * sizeof *phi);
+  assert_int_equal(ops->predict(m, X, nx, p0, NULL, 1), 0);
+  assert_int_equal(ops->predict(old, X, nx, p1, NULL, 1), 0);
+  assert_memory_equal(p0, p1, nx * sizeof *p0);
+  tu_expect_rc(ops->contrib(old, X, 1, NULL, 0, phi, NULL, NULL), PROP_ERR_STATE, "version 1");
+  pp_buf b1;
+  tu_save(ops, old, &b1);
+  assert_int_equal(b1.len, len1);
+  assert_memory_equal(b1.data, v1, len1);
+  pp_buf_free(&b1);
+  free(v1);
+  free(p0);
+  free(p1);
+  free(phi);
+  ops->free_model(old);
+}
+
 /* The logistic member's contributions are the Shapley values of its log-odds for a reference row at
  * its weighted column means (any background with those means gives the same, the score being
  * linear); its payload of version 1 (before the means) still loads and predicts, has no
@@ -347,25 +362,8 @@ static void test_logistic_linear_and_version_1(void **state) {
     }
     tu_assert_close(sum, log(prob[i] / (1 - prob[i])), 1e-9);
   }
-  /* version 1: the same bytes without the means */
-  unsigned char *v1 = tu_xmalloc(b.len);
-  memcpy(v1, b.data, b.len);
-  v1[0] = 1;
-  size_t len1 = b.len - 8 * D;
-  void *old = NULL;
-  assert_int_equal(tu_load(&pp_logistic_ops, v1, len1, D, &old), 0);
-  double p1[NX], ph1[D];
-  assert_int_equal(pp_logistic_ops.predict(old, X, NX, p1, NULL, 1), 0);
-  assert_memory_equal(p1, prob, sizeof p1);
-  tu_expect_rc(pp_logistic_ops.contrib(old, X, 1, NULL, 0, ph1, NULL, NULL), PROP_ERR_STATE, "version 1");
-  pp_buf b1;
-  tu_save(&pp_logistic_ops, old, &b1);
-  assert_int_equal(b1.len, len1);
-  assert_memory_equal(b1.data, v1, len1);
-  pp_buf_free(&b1);
+  check_version_1(&pp_logistic_ops, m, &b, b.len - 8 * D, D, X, NX); /* the same bytes without the means */
   pp_buf_free(&b);
-  free(v1);
-  pp_logistic_ops.free_model(old);
   pp_logistic_ops.free_model(m);
   free(X);
   free(y);
@@ -487,25 +485,9 @@ static void test_svc_version_1(void **state) {
   void *m = fit_member(&pp_svc_ops, NULL, X, y, N, D);
   pp_buf b;
   tu_save(&pp_svc_ops, m, &b);
-  const size_t nbg = ((const pp_svc_model *)m)->nbg, len1 = b.len - 8 - 4 * nbg * D;
-  unsigned char *v1 = tu_xmalloc(b.len);
-  memcpy(v1, b.data, b.len);
-  v1[0] = 1;
-  void *old = NULL;
-  assert_int_equal(tu_load(&pp_svc_ops, v1, len1, D, &old), 0);
-  double p0[4], p1[4], phi[D];
-  assert_int_equal(pp_svc_ops.predict(m, X, 4, p0, NULL, 1), 0);
-  assert_int_equal(pp_svc_ops.predict(old, X, 4, p1, NULL, 1), 0);
-  assert_memory_equal(p0, p1, sizeof p0);
-  tu_expect_rc(pp_svc_ops.contrib(old, X, 1, NULL, 0, phi, NULL, NULL), PROP_ERR_STATE, "version 1");
-  pp_buf b1;
-  tu_save(&pp_svc_ops, old, &b1);
-  assert_int_equal(b1.len, len1);
-  assert_memory_equal(b1.data, v1, len1);
-  pp_buf_free(&b1);
+  const size_t nbg = ((const pp_svc_model *)m)->nbg;
+  check_version_1(&pp_svc_ops, m, &b, b.len - 8 - 4 * nbg * D, D, X, 4); /* without the background */
   pp_buf_free(&b);
-  free(v1);
-  pp_svc_ops.free_model(old);
   pp_svc_ops.free_model(m);
   free(X);
   free(y);

@@ -130,26 +130,8 @@ int pp_tree_spec_valid(const pp_tree_spec *s, size_t d) {
 }
 
 int pp_tree_shap_init(pp_treeshap *s, const pp_cart_trees *t, const char *family) {
-  memset(s, 0, sizeof *s);
-  s->d = t->d;
-  s->ntrees = t->n_trees;
-  s->start = t->start;
-  s->node = t->node;
-  s->default_left = t->default_left;
-  s->value = t->value;
-  s->cover = t->weight;
-  s->strict = 0;
-  s->scale = t->n_trees ? 1.0 / (double)t->n_trees : 1.0;
-  s->offset = 0.0;
-  pp_err_state saved;
-  pp_err_save(&saved);
-  int rc = pp_treeshap_build(s, family);
-  if (rc == PROP_ERR_STATE) { /* predict still works; contributions say why not */
-    s->ntrees = 0;
-    pp_err_restore(&saved);
-    return 0;
-  }
-  return rc;
+  return pp_treeshap_init(s, t->d, t->n_trees, t->start, t->node, t->default_left, t->value, t->weight, 0,
+                          t->n_trees ? 1.0 / (double)t->n_trees : 1.0, family);
 }
 
 size_t pp_tree_contrib_scratch(const pp_treeshap *s, size_t n) {

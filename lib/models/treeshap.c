@@ -205,6 +205,30 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   return 0;
 }
 
+int pp_treeshap_init(pp_treeshap *s, size_t d, size_t ntrees, const size_t *start, const pp_cart_node *node,
+                     const uint8_t *default_left, const double *value, const double *cover, int strict, double scale,
+                     const char *what) {
+  memset(s, 0, sizeof *s);
+  s->d = d;
+  s->ntrees = ntrees;
+  s->start = start;
+  s->node = node;
+  s->default_left = default_left;
+  s->value = value;
+  s->cover = cover;
+  s->strict = strict;
+  s->scale = scale;
+  pp_err_state saved;
+  pp_err_save(&saved);
+  int rc = pp_treeshap_build(s, what);
+  if (rc == PROP_ERR_STATE) {
+    s->ntrees = 0;
+    pp_err_restore(&saved);
+    return 0;
+  }
+  return rc;
+}
+
 /* ---- the pass -------------------------------------------------------------------------------------- *
  *
  * The P points are handled as P / 4 vectors of 4 doubles (GCC's vector extension: elementwise IEEE

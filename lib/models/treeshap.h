@@ -62,6 +62,13 @@ typedef struct pp_treeshap {
 int pp_treeshap_build(pp_treeshap *s, const char *what);
 void pp_treeshap_free(pp_treeshap *s);
 
+/* A member's trees as s (fields as above; the member keeps them alive), built: trees it cannot explain
+ * (pp_treeshap_build's PROP_ERR_STATE) leave s->ntrees 0, so that the member's contrib says so, and
+ * the thread's last error as it was: predict is not concerned.  0, or PROP_ERR_NOMEM. */
+int pp_treeshap_init(pp_treeshap *s, size_t d, size_t ntrees, const size_t *start, const pp_cart_node *node,
+                     const uint8_t *default_left, const double *value, const double *cover, int strict, double scale,
+                     const char *what);
+
 /* Bytes of scratch pp_treeshap_rows needs (any number of rows). */
 size_t pp_treeshap_scratch(const pp_treeshap *s);
 /* Contributions of n rows of X (d floats each) into phi (n x d, overwritten); scratch is

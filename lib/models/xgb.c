@@ -401,26 +401,9 @@ static int shap_build(xgb_model *m) {
     m->shap_node[i].right = c->right;
     m->shap_value[i] = (double)c->value;
   }
-  pp_treeshap *s = &m->shap;
-  s->d = m->d;
-  s->ntrees = nv->ntrees;
-  s->start = nv->start;
-  s->node = m->shap_node;
-  s->default_left = nv->dleft;
-  s->value = m->shap_value;
-  s->cover = nv->cover;
-  s->strict = 1;
-  s->scale = 1.0;
-  s->offset = 0.0; /* logit(base_score 0.5) */
-  pp_err_state saved;
-  pp_err_save(&saved);
-  int rc = pp_treeshap_build(s, "xgboost");
-  if (rc == PROP_ERR_STATE) { /* checked trees never get here; kept for safety: no contributions */
-    s->ntrees = 0;
-    pp_err_restore(&saved);
-    return 0;
-  }
-  return rc;
+  /* the base margin of base_score 0.5 is 0: no offset */
+  return pp_treeshap_init(&m->shap, m->d, nv->ntrees, nv->start, m->shap_node, nv->dleft, m->shap_value, nv->cover, 1,
+                          1.0, "xgboost");
 }
 
 static size_t xgb_contrib_scratch(const void *model, size_t n) {
