@@ -13,9 +13,10 @@
  *     contributions add up to T(o_j) - T(b_j) exactly, in the members' proportions.  A mapping, not a
  *     Shapley value of T(f) (which TreeSHAP cannot give), exact at the end points.
  *  3. The rounding remainder: the member's actual term (from its predict: XGBoost's float sigmoid,
- *     the logistic member's fast exp) less T(b_j) less the mapped sum (of the order of 1e-7 at most)
- *     is shared among the inputs in proportion to |contribution| (to the unmapped ones when the
- *     slope was 0, evenly when all are 0), so that base + sum is the term the vote really adds.
+ *     the logistic member's fast exp) less T(b_j) less the mapped sum (of the order of 1e-7; under
+ *     the hard vote a whole vote when the member's probability is within rounding of 0.5) is shared
+ *     among the inputs in proportion to |contribution| (to the unmapped ones when the slope was 0,
+ *     evenly when all are 0), so that base + sum is the term the vote really adds.
  *  4. The vote: the weighted mean of the terms (weights w_j / sum w), so the vote's contributions are
  *     the weighted means of the members'.  Exact (the vote is linear in its terms).
  *  5. Vote -> log-odds: the logit vote's mean is already in log-odds; the soft and hard votes are
