@@ -2,7 +2,8 @@
  * own prediction on the xgboost member's model, and of the whole pipeline.
  *
  *   bench_speed [--threads 2] [--runs 5] [--calls 20000] [--max-rows 1000000] [--json OUT.json]
- *               [--recipe R.json] [--only pipeline,members,member:NAME,xgboost_native,split]
+ *               [--recipe R.json] [--only pipeline,members,member:NAME,xgboost_native,split,reasons]
+ *               [--reasons-rows 2000] [--reasons-calls 2000]
  *               [--work-dir DIR [--reuse 1]] [--quiet-wait SECONDS]
  *   bench_speed --write-calllist OUT.csv --rows N [--month 7] [--seed 42]
  *
@@ -24,6 +25,10 @@
  *  - split: how batch rows are shared out among threads: score.c's OpenMP loop over 2048-row
  *    blocks with members on one thread each, against one member call with all threads on bigger
  *    blocks; and prop_model_predict_dense's block_rows.
+ *  - reasons: three reasons per row, in batch (prop_model_contributions_dense, then
+ *    prop_model_reasons on each row) for 1 and --reasons-rows rows, and for one customer
+ *    (prop_scorer_reasons, --reasons-calls calls, its top contribution compared with the batch's bit
+ *    for bit); and the share of each member's contributions in one customer's call.
  *
  * Throughput: for each size (1, 1k, 100k, 1M rows) a warm-up call, then `runs` timed runs (3 when a
  * run takes over 3 s), each repeating the call on successive row windows until it lasts >= 20 ms;
@@ -82,6 +87,7 @@ typedef struct config {
   char workdir[512];
   int own_workdir;
   int reuse; /* 1: keep an existing setup in --work-dir */
+  size_t reasons_rows, reasons_calls; /* batch size and single-customer calls of the reasons phase */
   double quiet_wait; /* seconds to wait for an idle machine before each phase */
 } config;
 
@@ -722,6 +728,114 @@ static int phase_pipeline(json_t *res) {
   return 0;
 }
 
+/* ---- phase: reasons ---------------------------------------------------------------------------------- */
+
+#define N_REASONS 3
+
+typedef struct reasons_ctx {
+  const data *D;
+  double *contrib; /* n x nfeat */
+  prop_reason *rs;  /* n x N_REASONS */
+  size_t *nr;
+  prop_scorer *sc;
+} reasons_ctx;
+
+/* Rows' three reasons: the contributions in one call, then each row's top three. */
+static int reasons_batch(void *u, size_t row0, size_t n, int nthread) {
+  reasons_ctx *c = u;
+  const size_t nf = c->D->nfeat;
+  prop_predict_options o;
+  prop_predict_options_default(&o);
+  o.nthread = nthread;
+  int rc = prop_model_contributions_dense(c->D->m, c->D->raw + row0 * nf, PROP_FLOAT64, n, nf, nf,
+                                          c->contrib + row0 * nf, NULL, NULL, &o);
+  for (size_t i = row0; !rc && i < row0 + n; i++)
+    rc = prop_model_reasons(c->D->m, c->contrib + i * nf, c->D->raw + i * nf, N_REASONS, c->rs + i * N_REASONS,
+                            &c->nr[i]);
+  return rc;
+}
+
+/* One customer's three reasons; *p gets the top one's contribution (0 when none). */
+static int reasons_one(void *u, size_t i, double *p) {
+  reasons_ctx *c = u;
+  prop_reason r[N_REASONS];
+  size_t n = 0;
+  double prob;
+  int band;
+  int rc = prop_scorer_reasons(c->sc, c->D->raw + i * c->D->nfeat, N_REASONS, r, &n, &prob, &band);
+  *p = n ? r[0].contribution : 0.0;
+  return rc;
+}
+
+/* Each member's contributions of one encoded row at a time: p50 and p99 over calls rows. */
+static json_t *reasons_members(const data *D, size_t calls) {
+  json_t *parts = json_array();
+  float *x1 = xmalloc(D->width * sizeof(float));
+  double *phi = xmalloc(D->width * sizeof(double)), base;
+  for (size_t j = 0; j < D->m->nmem; j++) {
+    const pp_fitted_member *fm = &D->m->mem[j];
+    void *scr = xmalloc(fm->ops->contrib_scratch(fm->model, 1));
+    double *t = xmalloc(calls * sizeof *t);
+    for (size_t k = 0; k < calls + 20; k++) {
+      pp_encoder_transform(D->m->enc, D->raw + (k % D->n) * D->nfeat, 1, D->nfeat, x1);
+      double a = now();
+      if (fm->ops->contrib(fm->model, x1, 1, NULL, 0, phi, &base, scr)) die("member contributions");
+      if (k >= 20) t[k - 20] = now() - a;
+    }
+    qsort(t, calls, sizeof *t, cmp_d);
+    json_t *e = json_object();
+    json_object_set_new(e, "name", json_string(fm->ops->name));
+    json_object_set_new(e, "p50_us", json_real(1e6 * pct(t, calls, 0.5)));
+    json_object_set_new(e, "p99_us", json_real(1e6 * pct(t, calls, 0.99)));
+    note("  contributions of %-14s one row p50 %9.1f us  p99 %9.1f us", fm->ops->name, 1e6 * pct(t, calls, 0.5),
+         1e6 * pct(t, calls, 0.99));
+    json_array_append_new(parts, e);
+    free(t);
+    free(scr);
+  }
+  free(x1);
+  free(phi);
+  return parts;
+}
+
+static int phase_reasons(json_t *res) {
+  data D;
+  data_load(&D, 0);
+  json_object_set_new(res, "baseline_rss_kb", json_integer(status_kb("VmRSS")));
+  const size_t n = D.n < G.reasons_rows ? D.n : G.reasons_rows;
+  reasons_ctx c = {&D, xmalloc(n * D.nfeat * sizeof(double)), xmalloc(n * N_REASONS * sizeof(prop_reason)),
+                   xmalloc(n * sizeof(size_t)), NULL};
+  op o = {reasons_batch, &c, n};
+  json_t *arr = json_array();
+  const size_t sizes[2] = {1, n};
+  int th[2] = {G.threads, 1};
+  for (int s = 0; s < 2; s++)
+    for (int k = 0; k < (G.threads > 1 ? 2 : 1); k++) {
+      double rate;
+      json_array_append_new(arr, measure(&o, sizes[s], th[k], &rate));
+      note("  %-28s %8zu rows  %d thr  %12.0f rows/s", "reasons (3 per row)", sizes[s], th[k], rate);
+    }
+  json_object_set_new(res, "throughput", arr);
+  if (reasons_batch(&c, 0, n, G.threads)) die("reasons batch");
+  double *top = xmalloc(n * sizeof *top);
+  for (size_t i = 0; i < n; i++) top[i] = c.nr[i] ? c.rs[i * N_REASONS].contribution : 0.0;
+  json_object_set_new(res, "contributions_fnv1a", fnv1a(c.contrib, n * D.nfeat * sizeof(double)));
+  if (prop_scorer_create(D.m, &c.sc)) die("scorer");
+  one s1 = {reasons_one, &c, n, top, n};
+  json_t *lat = latency(&s1, G.reasons_calls);
+  note("  reasons latency p50 %.1f us  p99 %.1f us  p999 %.1f us", json_real_value(json_object_get(lat, "p50_us")),
+       json_real_value(json_object_get(lat, "p99_us")), json_real_value(json_object_get(lat, "p999_us")));
+  json_object_set_new(res, "latency", lat);
+  json_object_set_new(res, "latency_members_in_model", reasons_members(&D, G.reasons_calls / 4 + 1));
+  prop_scorer_free(c.sc);
+  free(top);
+  free(c.contrib);
+  free(c.rs);
+  free(c.nr);
+  data_free(&D);
+  return 0;
+}
+
 /* ---- phase: one member alone ------------------------------------------------------------------------ */
 
 typedef struct mem_ctx {
@@ -1002,6 +1116,7 @@ static json_t *run_child(const char *phase, const char *arg) {
     int rc;
     if (strcmp(phase, "setup") == 0) rc = phase_setup(res);
     else if (strcmp(phase, "pipeline") == 0) rc = phase_pipeline(res);
+    else if (strcmp(phase, "reasons") == 0) rc = phase_reasons(res);
     else if (strcmp(phase, "member") == 0) rc = phase_member(arg, res);
     else if (strcmp(phase, "xgboost_native") == 0) rc = phase_xgb_native(res);
     else rc = phase_split(res);
@@ -1159,6 +1274,25 @@ static void report(json_t *all) {
     printf("  target: pipeline p99 <= 100 us: %s (%.1f us)\n", p99 <= 100.0 ? "met" : "NOT met", p99);
   }
 
+  const json_t *rsn = json_object_get(all, "reasons");
+  if (rsn) {
+    printf("\nReasons (3 per customer), rows/s (median run)  thr       1 row   %6.0f rows\n", (double)G.reasons_rows);
+    double best = 0;
+    json_array_foreach(json_object_get(rsn, "throughput"), i, e) {
+      if (jnum(e, "rows") < 2) continue;
+      printf("  batch: contributions_dense + prop_model_reasons %d thr %12.0f rows/s\n", (int)jnum(e, "threads"),
+             jnum(e, "rows_per_second"));
+      if ((int)jnum(e, "threads") == G.threads) best = jnum(e, "rows_per_second");
+    }
+    print_latency("one customer: prop_scorer_reasons", json_object_get(rsn, "latency"));
+    json_array_foreach(json_object_get(rsn, "latency_members_in_model"), i, e) printf(
+        "    contributions of %-22s         %8.2f %8.2f\n", json_string_value(json_object_get(e, "name")),
+        jnum(e, "p50_us"), jnum(e, "p99_us"));
+    double p99 = jnum(json_object_get(rsn, "latency"), "p99_us");
+    printf("  targets: batch >= 20,000 rows/s at %d threads: %s (%.0f); one customer p99 <= 200 us: %s (%.0f us)\n",
+           G.threads, best >= 20000 ? "met" : "NOT met", best, p99 <= 200 ? "met" : "NOT met", p99);
+  }
+
   printf("\nPeak RSS, MiB                        child peak   baseline  1M batch +   latency +    wall s  busy %%\n");
   printf("  (baseline: model + input rows loaded; \"+\": peak above the RSS before the measurement; busy: CPU use\n"
          "   by other processes just before the phase%s)\n",
@@ -1172,6 +1306,7 @@ static void report(json_t *all) {
   }
   if (nat) print_mem("XGBoost's own (DMatrix)", nat);
   if (split) print_mem("split", split);
+  if (rsn) print_mem("reasons", rsn);
 
   if (split) {
     printf("\nBatch split at %d threads, all %.0f rows, rows/s (median run)\n", G.threads, jnum(setup, "score_rows"));
@@ -1203,7 +1338,8 @@ static int write_calllist(const char *path, size_t rows, size_t month, uint64_t 
 static void usage(void) {
   fprintf(stderr,
           "usage: bench_speed [--threads N] [--runs N] [--calls N] [--max-rows N] [--json OUT.json]\n"
-          "                   [--recipe R.json] [--only pipeline,members,member:NAME,xgboost_native,split]\n"
+          "                   [--recipe R.json] [--only pipeline,members,member:NAME,xgboost_native,split,reasons]\n"
+          "                   [--reasons-rows N] [--reasons-calls N]\n"
           "                   [--work-dir DIR [--reuse 1]] [--quiet-wait SECONDS]\n"
           "       bench_speed --write-calllist OUT.csv --rows N [--month 7] [--seed 42]\n");
   exit(2);
@@ -1230,7 +1366,7 @@ static void remove_workdir(void) {
     path_in(p, sizeof p, n);
     remove(p);
   }
-  static const char *const res[] = {"setup", "pipeline", "xgboost_native", "split", NULL};
+  static const char *const res[] = {"setup", "pipeline", "xgboost_native", "split", "reasons", NULL};
   for (size_t i = 0; res[i]; i++) {
     char n[96];
     snprintf(n, sizeof n, "result_%s.json", res[i]);
@@ -1251,6 +1387,8 @@ int main(int argc, char **argv) {
   G.runs = 5;
   G.calls = 20000;
   G.max_rows = 1000000;
+  G.reasons_rows = 2000;
+  G.reasons_calls = 2000;
   const char *calllist = NULL, *workdir = NULL;
   size_t rows = 0, month = 7, seed = 42;
   for (int i = 1; i < argc; i++) {
@@ -1261,6 +1399,8 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--runs") == 0) G.runs = (int)num_arg(v);
     else if (strcmp(a, "--calls") == 0) G.calls = num_arg(v);
     else if (strcmp(a, "--max-rows") == 0) G.max_rows = num_arg(v);
+    else if (strcmp(a, "--reasons-rows") == 0) G.reasons_rows = num_arg(v);
+    else if (strcmp(a, "--reasons-calls") == 0) G.reasons_calls = num_arg(v);
     else if (strcmp(a, "--json") == 0) G.json_path = v;
     else if (strcmp(a, "--recipe") == 0) G.recipe_path = v;
     else if (strcmp(a, "--only") == 0) G.only = v;
@@ -1277,7 +1417,8 @@ int main(int argc, char **argv) {
     if (rows < 1 || month < 1) usage();
     return write_calllist(calllist, rows, month, (uint64_t)seed);
   }
-  if (G.threads < 1 || G.runs < 1 || G.calls < 100 || G.max_rows < 1000) usage();
+  if (G.threads < 1 || G.runs < 1 || G.calls < 100 || G.max_rows < 1000 || G.reasons_rows < 1 || G.reasons_calls < 100)
+    usage();
 
   if (workdir) {
     snprintf(G.workdir, sizeof G.workdir, "%s", workdir);
@@ -1304,6 +1445,8 @@ int main(int argc, char **argv) {
   json_object_set_new(cfgj, "runs", json_integer(G.runs));
   json_object_set_new(cfgj, "latency_calls", json_integer((json_int_t)G.calls));
   json_object_set_new(cfgj, "max_rows", json_integer((json_int_t)G.max_rows));
+  json_object_set_new(cfgj, "reasons_rows", json_integer((json_int_t)G.reasons_rows));
+  json_object_set_new(cfgj, "reasons_calls", json_integer((json_int_t)G.reasons_calls));
   json_object_set_new(cfgj, "recipe", json_string(G.recipe_path ? G.recipe_path : "built-in default (models/installment.json)"));
   json_object_set_new(cfgj, "statistic", json_string("median of runs; latency nearest-rank percentiles"));
   json_object_set_new(all, "config", cfgj);
@@ -1339,6 +1482,10 @@ int main(int argc, char **argv) {
   if (wanted("xgboost_native")) {
     note("XGBoost's own prediction");
     json_object_set_new(all, "xgboost_native", run_child("xgboost_native", NULL));
+  }
+  if (wanted("reasons")) {
+    note("reasons");
+    json_object_set_new(all, "reasons", run_child("reasons", NULL));
   }
   if (wanted("split")) {
     note("batch split");

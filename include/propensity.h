@@ -1174,6 +1174,78 @@ PROP_API int prop_demo_write_contacts(const char *history_path, const char *cust
                                       const prop_demo_options *opt);
 
 /* ---------------------------------------------------------------------------------------------
+ * Contributions and reasons
+ * ------------------------------------------------------------------------------------------- */
+/*! prop_model_contributions_dense(): why the model scores each row as it does.  For every row of a
+ *  dense matrix (the layout of prop_model_predict_dense(): ncols == prop_model_n_inputs(m) inputs in
+ *  schema order, numbers and category codes, row_stride in elements), one contribution per input into
+ *  contrib[i * ncols + j] (caller-allocated, nrows x ncols), and one base into *base (may be NULL;
+ *  the same for every row), such that base + the row's contributions = the ensemble's uncalibrated
+ *  log-odds of the row: for the logit vote the weighted mean of the members' log-odds, for the soft
+ *  and hard votes the log-odds of the vote (its probability clamped to [1e-6, 1 - 1e-6]), before the
+ *  calibrator (which is increasing, so a positive contribution raises the probability).  Exact to
+ *  within 1e-9 of the log-odds.  The encoded columns of an input (one-hot, missing indicator,
+ *  <other>) are summed into it.  Which parts are exact Shapley values (the tree members' TreeSHAP,
+ *  the logistic member's linear terms), which are mappings (a member whose space differs from the
+ *  vote's) and which are estimates (svc and knn, by permutation sampling over a background of
+ *  training rows): models/README.md, "Contributions".  The cost is high: about the nodes of all the
+ *  trees times a few operations per row for the tree members, and hundreds of predictions per row
+ *  for svc and knn (bench/README.md has the figures).  A row that cannot be scored (see
+ *  prop_model_predict_dense) gets NaN contributions and its status in status[i] (status may be
+ *  NULL); the call itself succeeds.  opt (may be NULL) as for prediction: threads, block_rows (0:
+ *  automatic blocks of at most 64 rows), unseen; uncalibrated is ignored.  Rows are independent:
+ *  the same bits for any thread count, block size, and for one row alone.  PROP_ERR_STATE when a
+ *  member cannot explain: a model file whose logistic or svc member was written before contributions
+ *  existed (retrain it).  Thread-safe. */
+PROP_API int prop_model_contributions_dense(const prop_model *m, const void *X, prop_dtype dtype, size_t nrows,
+                                            size_t ncols, size_t row_stride, double *contrib, double *base,
+                                            int *status, const prop_predict_options *opt);
+
+/*! prop_model_contributions_frame(): the same for every row of f (columns matched by name, as
+ *  prop_model_predict_frame()); contrib has prop_frame_n_rows(f) x prop_model_n_inputs(m) entries. */
+PROP_API int prop_model_contributions_frame(const prop_model *m, const prop_frame *f, double *contrib, double *base,
+                                            int *status, const prop_predict_options *opt);
+
+/*! The contributions file, as `propensity explain` writes it: prop_contributions_header() writes its
+ *  header to w (id,base,logodds, one column per input, error); prop_contributions_write() scores the rows
+ *  of f (a chunk, or a whole frame) and writes one row each, in input order: the id (the model's id
+ *  column, or the data row number when it has none), the base, the log-odds base + sum, the
+ *  contributions; a row that cannot be scored (or has no id) keeps its id and its reason, naming source
+ *  (NULL: the frame's) and the row.  *n_unscored (may be NULL) is incremented per such row.  w is
+ *  committed or aborted by the caller. */
+PROP_API int prop_contributions_header(const prop_model *m, prop_writer *w);
+PROP_API int prop_contributions_write(const prop_model *m, const prop_frame *f, const prop_predict_options *opt,
+                                      const char *source, prop_writer *w, size_t *n_unscored);
+
+/*! One reason: an input that raises the customer's probability. */
+typedef struct prop_reason {
+  size_t input;        /*!< the input's index (prop_model_input_name() names it) */
+  double contribution; /*!< its contribution to the uncalibrated log-odds, > 0 */
+  double value;        /*!< the input's value in the row as given: the number, or the category code;
+                            NaN when missing */
+  const char *label;   /*!< a categorical input's category label (owned by the model); NULL for a
+                            numeric input, a missing value or an unseen category (code -1) */
+} prop_reason;
+
+/*! prop_model_reasons(): the at most k inputs of one row with the largest positive contributions,
+ *  largest first (ties: lower input index first), into reasons[0 .. *n_reasons) (caller-allocated, k
+ *  entries).  contrib: the row's prop_model_n_inputs(m) contributions (a row of
+ *  prop_model_contributions_dense() or _frame()); row: its inputs as given to them (for value and
+ *  label).  Fewer than k when fewer inputs raise the probability; none for a row of NaN
+ *  contributions.  Allocates nothing.  Thread-safe. */
+PROP_API int prop_model_reasons(const prop_model *m, const double *contrib, const double *row, size_t k,
+                                prop_reason *reasons, size_t *n_reasons);
+
+/*! prop_scorer_reasons(): scores one customer as prop_scorer_score() does (prob, band: same bits;
+ *  either may be NULL) and gives its reasons as prop_model_reasons() does, from the same
+ *  contributions prop_model_contributions_dense() gives the row.  The first call on a scorer
+ *  allocates its explanation work (kept until prop_scorer_free()); later calls allocate nothing.  A
+ *  row that cannot be scored fails as in prop_scorer_score(), with *n_reasons 0; PROP_ERR_STATE as for
+ *  prop_model_contributions_dense().  One scorer per thread. */
+PROP_API int prop_scorer_reasons(prop_scorer *s, const double *row, size_t k, prop_reason *reasons,
+                                 size_t *n_reasons, double *prob, int *band);
+
+/* ---------------------------------------------------------------------------------------------
  * Deprecated names, kept for one release (0.2) and then removed
  * ------------------------------------------------------------------------------------------- */
 /* One naming rule now holds: a count is prop_<object>_n_<things>() and a column accessor

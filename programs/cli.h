@@ -59,6 +59,7 @@ const char *str(const json_t *o, const char *key);
 void esc(FILE *o, const char *s);
 /* The HTML page of a prop_monitor() JSON report (monitor_html.c): malloc'd page, NULL on failure. */
 char *monitor_html(const char *json_text, size_t *len);
+int cmd_explain(args *a);
 /* The HTML report of a prop_compare() JSON report (report_html.c): malloc'd page, NULL on failure. */
 char *report_html(const char *json_text, size_t *len);
 #endif

@@ -317,6 +317,15 @@ static const command commands[] = {
      "  --latency-runs N  single-row calls timed per model (default 2000)\n"
      "  --no-backtest     skip the monthly back-test\n"
      "  --json, --html    the two reports, written atomically: both or neither\n"},
+    {"explain", cmd_explain, "--model MODEL --data F --out CONTRIB.csv [--unseen bucket|error] [--threads N]",
+     "Writes every row's contributions (streamed, atomically, in input order): id,base,logodds, one\n"
+     "column per input, error.  base + the row's contributions = logodds, the ensemble's log-odds\n"
+     "before its calibrator; a positive contribution raises the probability (models/README.md,\n"
+     "\"Contributions\": which parts are exact and which estimated).  Slow: milliseconds per row for\n"
+     "a forest of deep trees.\n"
+     "  --unseen U        bucket (default: a category not seen in training is explained through the\n"
+     "                    encoder's <other> bucket) or error (the row is left unexplained, with the reason)\n"
+     "  --threads N       0 = all cores (default)\n"},
     {"info", cmd_info, "--model MODEL", "Prints the model's metadata as JSON.\n"},
     {"monitor", cmd_monitor,
      "--model MODEL --data NEW.csv [--target COL] [--positive V] [--time-col COL] --json OUT.json\n"

@@ -279,8 +279,23 @@ has "... named" "$work/err.txt" "gender' is not in the header"
 expect_code "monitor: --fail-on maybe" 1 "$cli" monitor --model "$work/m.bin" --data "$work/demo/latest.csv" \
   --json "$work/mon4.json" --fail-on maybe
 
+# explain: one row per input row in input order, base + contributions = logodds, bad rows kept with
+# their reason, the same bytes for any thread count
+expect_code "explain" 0 "$cli" explain --model "$work/m.bin" --data "$work/bad.csv" --out "$work/contrib.csv" --threads 2
+head -n 1 "$work/contrib.csv" | grep -q '^id,base,logodds,age,.*,error$' && ok "explain header" ||
+  no "explain header: $(head -n 1 "$work/contrib.csv")"
+[ "$(($(wc -l <"$work/contrib.csv") - 1))" = 8 ] && ok "explain: 8 rows out" || no "explain rows: $(cat "$work/contrib.csv")"
+[ "$(cut -d, -f1 "$work/contrib.csv" | sed 1d)" = "$(sed 1d "$work/bad.csv" | cut -d, -f1 | sed '5s/.*//')" ] &&
+  ok "explain: input order, ids kept" || no "explain ids: $(cut -d, -f1 "$work/contrib.csv" | tr '\n' ' ')"
+awk -F, 'NR > 1 && $2 != "" {s = $2; for (k = 4; k < NF; k++) s += $k; d = s - $3; if (d > 1e-9 || d < -1e-9) bad = 1; n++}
+  END {exit bad || n != 6}' "$work/contrib.csv" && ok "explain: base + contributions = logodds on the 6 good rows" ||
+  no "explain sums: $(cat "$work/contrib.csv")"
+has "explain: a bad row keeps its reason" "$work/contrib.csv" 'bad.csv:4'
+"$cli" explain --model "$work/m.bin" --data "$work/bad.csv" --out "$work/contrib1.csv" --threads 1 2>/dev/null
+cmp -s "$work/contrib.csv" "$work/contrib1.csv" && ok "explain: same bytes on 1 and 2 threads" || no "explain threads differ"
+expect_code "explain without --out" 1 "$cli" explain --model "$work/m.bin" --data "$work/bad.csv"
 # every command explains itself; the README's synopsis is the program's
-for c in gen train score bands backtest importance compare info monitor; do
+for c in gen train score bands backtest importance compare info monitor explain; do
   expect_code "$c --help" 0 "$cli" "$c" --help
   has "$c --help: usage" "$work/out.txt" "propensity $c"
 done
@@ -288,7 +303,7 @@ done
   grep -v '^propensity \(version\|COMMAND\)' >"$work/usage.txt"
 awk '/^## The command-line program/ {sec = 1; next} sec && /^```/ {if (inblk) exit; inblk = 1; next} inblk' \
   "$src_dir/README.md" >"$work/readme_usage.txt"
-[ "$(grep -c '^propensity ' "$work/usage.txt")" = 12 ] && ok "--help lists 12 commands" || no "--help: $(cat "$work/usage.txt")"
+[ "$(grep -c '^propensity ' "$work/usage.txt")" = 13 ] && ok "--help lists 13 commands" || no "--help: $(cat "$work/usage.txt")"
 cmp -s "$work/usage.txt" "$work/readme_usage.txt" && ok "README synopsis = propensity --help" ||
   no "README synopsis differs: $(diff "$work/usage.txt" "$work/readme_usage.txt" | head -n 6)"
 

@@ -35,11 +35,11 @@ static double info_num(const void *model, const char *key) { return tu_info_num(
 
 /* Coefficients and intercept of a model, read back from its saved payload
  * (u32 version, u64 d, u8 class_weight, u8 converged, u32 iterations, f64 C, f64 gradient,
- * f64 intercept, f64 beta[d]). */
+ * f64 intercept, f64 beta[d], f64 mean[d]). */
 static void coefs(const void *m, size_t d, double *beta, double *b) {
   pp_buf buf;
   tu_save(&pp_logistic_ops, m, &buf);
-  assert_int_equal(buf.len, 42 + 8 * d);
+  assert_int_equal(buf.len, 42 + 16 * d);
   memcpy(b, buf.data + 34, 8);
   memcpy(beta, buf.data + 42, 8 * d);
   pp_buf_free(&buf);

@@ -45,18 +45,35 @@ void pp_vote_free(pp_vote *v) {
 
 double pp_vote_logit(double p) { return pp_logit_clamped(p, PP_LOGIT_EPS); }
 
-double pp_vote_apply(const pp_vote *v, const double *p) {
+double pp_vote_term(int kind, double p) {
+  if (kind == PP_VOTE_HARD) return p >= 0.5 ? 1.0 : 0.0;
+  if (kind == PP_VOTE_LOGIT) return pp_vote_logit(p);
+  return p;
+}
+
+/* The weighted mean of the members' terms, and whether the weights were positive. */
+static double vote_mean(const pp_vote *v, const double *p, int *ok) {
   double s = 0.0, wsum = 0.0;
   for (size_t j = 0; j < v->n; j++) {
-    double w = v->weight[j], x;
-    if (v->kind == PP_VOTE_HARD) x = p[j] >= 0.5 ? 1.0 : 0.0;
-    else if (v->kind == PP_VOTE_LOGIT) x = pp_vote_logit(p[j]);
-    else x = p[j];
-    s += w * x;
+    double w = v->weight[j];
+    s += w * pp_vote_term(v->kind, p[j]);
     wsum += w;
   }
-  if (!(wsum > 0.0)) return 0.0;
-  return v->kind == PP_VOTE_LOGIT ? 1.0 / (1.0 + exp(-s / wsum)) : s / wsum;
+  *ok = wsum > 0.0;
+  return *ok ? s / wsum : 0.0;
+}
+
+double pp_vote_apply(const pp_vote *v, const double *p) {
+  int ok;
+  double r = vote_mean(v, p, &ok);
+  if (!ok) return 0.0;
+  return v->kind == PP_VOTE_LOGIT ? 1.0 / (1.0 + exp(-r)) : r;
+}
+
+double pp_vote_logodds(const pp_vote *v, const double *p) {
+  int ok;
+  double r = vote_mean(v, p, &ok);
+  return v->kind == PP_VOTE_LOGIT && ok ? r : pp_vote_logit(r);
 }
 
 int pp_vote_save(const pp_vote *v, pp_buf *out) {

@@ -35,6 +35,13 @@ void pp_vote_free(pp_vote *v); /* NULL is a no-op */
  * members' log-odds (pp_vote_logit).  0 when the weights sum to 0.  Thread-safe (reads v only). */
 double pp_vote_apply(const pp_vote *v, const double *p);
 
+/* A member's term in a vote of kind (PP_VOTE_*): its probability (soft), 1 or 0 (hard: p >= 0.5),
+ * pp_vote_logit(p) (logit); pp_vote_apply's weighted mean is over these. */
+double pp_vote_term(int kind, double p);
+/* The ensemble's uncalibrated log-odds of member probabilities p[v->n]: for the logit vote the weighted
+ * mean of the members' log-odds (the vote before its logistic function), for the soft and hard votes
+ * pp_vote_logit of the vote (clamped at PP_LOGIT_EPS).  The contributions (lib/explain) add up to it. */
+double pp_vote_logodds(const pp_vote *v, const double *p);
 /* Log-odds of a member probability for the logit vote, with p clamped to [PP_LOGIT_EPS, 1 - PP_LOGIT_EPS]
  * (a member that says exactly 0 or 1, such as a pure leaf or k neighbours of one class, adds a finite
  * log-odds of about -/+13.8); NaN stays NaN. */

@@ -61,6 +61,7 @@ typedef struct forest_model {
   size_t oob_rows; /* rows out of bag at least once (0 when not computed) */
   double oob_auc;  /* NaN when not computed or undefined */
   pp_cart_trees trees;
+  pp_treeshap shap; /* contributions of the trees (derived at fit and load, not saved) */
 } forest_model;
 
 /* ---- parameters --------------------------------------------------------------------------- */
@@ -112,6 +113,7 @@ static void forest_free_params(void *params) { free(params); }
 
 static void forest_model_free(forest_model *m) {
   if (!m) return;
+  pp_treeshap_free(&m->shap);
   pp_cart_trees_free(&m->trees);
   free(m);
 }
@@ -400,6 +402,7 @@ static int forest_fit(const void *params, const pp_dataset *train, const pp_data
     for (size_t t = 0; t < T; t++) pp[t] = &parts[t];
     rc = pp_cart_trees_concat(pp, T, &m->trees);
     if (!rc) rc = pp_cart_pack(&m->trees);
+    if (!rc) rc = pp_tree_shap_init(&m->shap, &m->trees, "random_forest");
     if (rc == PROP_ERR_NOMEM) pp_err(rc, "random_forest: out of memory joining %zu trees", T);
   }
   if (parts)
@@ -491,6 +494,7 @@ static int forest_load(pp_rd *in, size_t d, void **out) {
   if (!rc && m->trees.n_trees != m->n_estimators)
     rc = pp_err(PROP_ERR_CORRUPT, "%s: random_forest holds %zu trees, %zu declared", what, m->trees.n_trees,
                 m->n_estimators);
+  if (!rc) rc = pp_tree_shap_init(&m->shap, &m->trees, "random_forest");
   if (rc) {
     forest_model_free(m);
     return rc;
@@ -504,6 +508,17 @@ static void forest_free_model(void *model) { forest_model_free(model); }
 static int forest_importance(const void *model, double *imp, size_t d) {
   const forest_model *m = model;
   return pp_cart_importance(&m->trees, imp, d);
+}
+
+static size_t forest_contrib_scratch(const void *model, size_t n) {
+  return pp_tree_contrib_scratch(&((const forest_model *)model)->shap, n);
+}
+
+static int forest_contrib(const void *model, const float *X, size_t n, const uint32_t *group, size_t ngroups,
+                          double *phi, double *base, void *scratch) {
+  (void)group;
+  (void)ngroups;
+  return pp_tree_contrib(&((const forest_model *)model)->shap, "random_forest", X, n, phi, base, scratch);
 }
 
 static json_t *forest_info(const void *model) {
@@ -546,4 +561,7 @@ const pp_member_ops pp_forest_ops = {
     .free_model = forest_free_model,
     .importance = forest_importance,
     .info = forest_info,
+    .contrib_space = PP_SPACE_PROB,
+    .contrib_scratch = forest_contrib_scratch,
+    .contrib = forest_contrib,
 };

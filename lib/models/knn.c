@@ -4,8 +4,14 @@
  * labels and vote weights.  Nothing else is learnt.
  *
  * The model's fields are in knn_impl.h; the neighbour search of predict, with its description, is
- * in knn_predict.c. */
+ * in knn_predict.c.
+ *
+ * contrib: the sampling estimator of sampling_shap.h on the probability, over a background of
+ * PP_SAMPLE_BG_ROWS of the kept training rows (each class's share that of the vote-weighted rows),
+ * drawn with a fixed seed when the model is fitted or loaded: the rows are in the payload already,
+ * so every payload version has contributions. */
 #include "models/knn_impl.h"
+#include "models/sampling_shap.h"
 
 static const char *const k_keys[] = {"k", "weights", "class_weight", "max_train_rows", NULL};
 static const char *const k_weights[] = {"uniform", "distance", NULL};
@@ -65,6 +71,7 @@ static void knn_model_free(knn_model *m) {
   free(m->At);
   free(m->Adt);
   free(m->codep);
+  free(m->bg);
   free(m);
 }
 
@@ -195,6 +202,27 @@ static int build_transposed(knn_model *m) {
   return 0;
 }
 
+/* The background rows of the contributions, from the kept rows (row j is -A[j] / 2, exactly). */
+static int draw_background(knn_model *m) {
+  const size_t n = m->n, d = m->d, w = d + 1;
+  float *y = pp_malloc_array(n, sizeof *y);
+  if (!y) return PROP_ERR_NOMEM;
+  size_t npos = 0, idx[PP_SAMPLE_BG_ROWS];
+  for (size_t j = 0; j < n; j++) npos += (y[j] = m->pos[j] ? 1.0f : 0.0f) > 0.5f;
+  size_t k = n;
+  if (npos > 0 && npos < n) k = pp_sample_background(y, n, npos, m->w_neg, m->w_pos, idx);
+  else /* a crafted payload of one class: the first rows */
+    for (size_t j = 0; j < PP_SAMPLE_BG_ROWS && j < n; j++) idx[j] = j;
+  if (k > PP_SAMPLE_BG_ROWS) k = PP_SAMPLE_BG_ROWS;
+  free(y);
+  m->bg = pp_malloc_array(k, d * sizeof *m->bg);
+  if (!m->bg) return PROP_ERR_NOMEM;
+  for (size_t i = 0; i < k; i++)
+    for (size_t t = 0; t < d; t++) m->bg[i * d + t] = -0.5f * m->A[idx[i] * w + t];
+  m->nbg = k;
+  return 0;
+}
+
 /* Derived state from A, pos, sw and the class weights. */
 static int model_finish(knn_model *m) {
   const size_t n = m->n, d = m->d, w = d + 1;
@@ -215,6 +243,7 @@ static int model_finish(knn_model *m) {
   m->bc = 4 * m->kc > m->kmax + 48 ? 4 * m->kc : m->kmax + 48;
   m->dd = d;
   PP_TRY(detect_blocks(m));
+  PP_TRY(draw_background(m));
   return build_transposed(m);
 }
 
@@ -422,6 +451,24 @@ static int knn_load(pp_rd *in, size_t d, void **out) {
 
 static void knn_free_model(void *model) { knn_model_free(model); }
 
+/* The estimator's view of the model. */
+static pp_sample_model knn_sampler(const knn_model *m) {
+  pp_sample_model sm = {m, pp_knn_predict, pp_knn_scratch_bytes, m->bg, m->nbg, m->d};
+  return sm;
+}
+
+static size_t knn_contrib_scratch(const void *model, size_t n) {
+  (void)n;
+  pp_sample_model sm = knn_sampler(model);
+  return pp_sample_scratch(&sm, ((const knn_model *)model)->d);
+}
+
+static int knn_contrib(const void *model, const float *X, size_t n, const uint32_t *group, size_t ngroups,
+                       double *phi, double *base, void *scratch) {
+  pp_sample_model sm = knn_sampler(model);
+  return pp_sample_contrib(&sm, X, n, group, ngroups, phi, base, scratch);
+}
+
 static json_t *knn_info(const void *model) {
   const knn_model *m = model;
   json_t *o = json_object();
@@ -452,4 +499,7 @@ const pp_member_ops pp_knn_ops = {
     .free_model = knn_free_model,
     .importance = NULL,
     .info = knn_info,
+    .contrib_space = PP_SPACE_PROB,
+    .contrib_scratch = knn_contrib_scratch,
+    .contrib = knn_contrib,
 };

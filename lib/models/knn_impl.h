@@ -95,6 +95,10 @@ typedef struct knn_model {
   size_t np;
   float *At, *Adt;
   uint16_t *codep;      /* with Adt: nb x np, code padded with zeros to np rows per block */
+  /* derived: the background rows of the contributions (sampling_shap.h), nbg x d, drawn from the rows
+   * kept at fit and at load alike (nothing more is saved) */
+  float *bg;
+  size_t nbg;
 } knn_model;
 
 /* knn_predict.c: the member's scratch_bytes and predict operations. */

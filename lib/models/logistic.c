@@ -22,7 +22,15 @@
  * in a fixed order, the sigmoid with a vectorisable exp that never overflows.  The library is
  * built for baseline x86-64; on CPUs with AVX-512 a second copy of the same arithmetic (the eight
  * partial sums as the lanes of one register, the sigmoid loops at eight doubles) runs instead,
- * with the same result bit for bit (tests/test_logistic.c holds the two paths to it).  importance: |beta_j| per encoded column. */
+ * with the same result bit for bit (tests/test_logistic.c holds the two paths to it).  importance: |beta_j| per encoded column.
+ *
+ * contrib: exact linear contributions of the score b + beta.x, phi_j = beta_j (x_j - mean_j), base
+ * b + sum_j beta_j mean_j, where mean_j is column j's mean over the training rows weighed as the fit
+ * weighed them (sample weight x class weight, so with balanced class weights each class counts
+ * half, as in the tree members' covers).  They are the Shapley values of the score for a reference
+ * population with those means (any population: the score is linear).  The means are kept in the
+ * payload since version 2; a version-1 payload loads and predicts as before but has none, and
+ * contrib then fails with PROP_ERR_STATE. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -37,7 +45,7 @@
 #include "models/logistic_internal.h"
 #include "models/member.h"
 
-#define LR_FORMAT_VERSION 1u
+#define LR_FORMAT_VERSION 2u /* 2: the weighted column means (contributions) */
 /* Fixed split of the rows for the passes (independent of the thread count). */
 #define LR_MAX_CHUNKS 16
 #define LR_MIN_CHUNK_ROWS 2048
@@ -72,6 +80,7 @@ typedef struct lr_model {
   uint32_t iter;    /* Newton steps taken */
   int converged;
   double grad;      /* final max |g| / (C sum s) */
+  double *mean;     /* d weighted training means of the columns (contributions), or NULL (a version-1 payload) */
 } lr_model;
 
 /* ---- parameters ------------------------------------------------------------------------------ */
@@ -113,6 +122,7 @@ static void lr_free_params(void *params) { free(params); }
 static void lr_model_free(lr_model *m) {
   if (!m) return;
   free(m->beta);
+  free(m->mean);
   free(m);
 }
 
@@ -328,6 +338,17 @@ static int full_pass(const lr_data *dt, const double *beta, double b, int nt, do
   return 0;
 }
 
+/* The means of the n x d columns of X weighed by s (summing to S), in row order, into a new *mean. */
+static int weighted_means(const float *X, const double *s, size_t n, size_t d, double S, double **mean) {
+  double *mu = pp_calloc(d, sizeof *mu);
+  if (!mu) return PROP_ERR_NOMEM;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < d; j++) mu[j] += s[i] * (double)X[i * d + j];
+  for (size_t j = 0; j < d; j++) mu[j] /= S;
+  *mean = mu;
+  return 0;
+}
+
 static int lr_fit(const void *params, const pp_dataset *train, const pp_dataset *valid, const pp_ctx *ctx,
                   void **model) {
   (void)valid;
@@ -479,7 +500,8 @@ static int lr_fit(const void *params, const pp_dataset *train, const pp_dataset 
   m->iter = iter;
   m->converged = converged;
   m->grad = gmax;
-  rc = pp_progress(ctx, "fit:logistic", (size_t)p->max_iter, (size_t)p->max_iter);
+  rc = weighted_means(train->X, s, n, d, S, &m->mean);
+  if (!rc) rc = pp_progress(ctx, "fit:logistic", (size_t)p->max_iter, (size_t)p->max_iter);
 
 out:
   free(s);
@@ -536,7 +558,7 @@ int pp_logistic_predict_portable(const void *model, const float *X, size_t n, do
 
 static int lr_save(const void *model, pp_buf *b) {
   const lr_model *m = model;
-  pp_put_u32(b, LR_FORMAT_VERSION);
+  pp_put_u32(b, m->mean ? LR_FORMAT_VERSION : 1u); /* a version-1 model is saved as it was loaded */
   pp_put_u64(b, m->d);
   pp_put_u8(b, (uint8_t)m->class_weight);
   pp_put_u8(b, (uint8_t)(m->converged ? 1 : 0));
@@ -545,6 +567,7 @@ static int lr_save(const void *model, pp_buf *b) {
   pp_put_f64(b, m->grad);
   pp_put_f64(b, m->b);
   pp_put_f64s(b, m->beta, m->d);
+  if (m->mean) pp_put_f64s(b, m->mean, m->d);
   return pp_buf_status(b);
 }
 
@@ -580,6 +603,9 @@ static int lr_load(pp_rd *in, size_t d, void **out) {
   int rc = pp_get_f64s(in, &m->beta, d);
   for (size_t j = 0; !rc && j < d; j++)
     if (!isfinite(m->beta[j])) rc = pp_err(PROP_ERR_CORRUPT, "%s: logistic coefficient %zu is not finite", what, j);
+  if (!rc && ver >= 2) rc = pp_get_f64s(in, &m->mean, d);
+  for (size_t j = 0; !rc && m->mean && j < d; j++)
+    if (!isfinite(m->mean[j])) rc = pp_err(PROP_ERR_CORRUPT, "%s: logistic column mean %zu is not finite", what, j);
   if (rc) {
     lr_model_free(m);
     return rc;
@@ -595,6 +621,24 @@ static int lr_importance(const void *model, double *imp, size_t d) {
   if (!m || !imp || d != m->d) return pp_err(PROP_ERR_ARG, "logistic importance: %zu columns, the model has %zu", d,
                                              m ? m->d : 0);
   for (size_t j = 0; j < d; j++) imp[j] = fabs(m->beta[j]);
+  return 0;
+}
+
+static int lr_contrib(const void *model, const float *X, size_t n, const uint32_t *group, size_t ngroups, double *phi,
+                      double *base, void *scratch) {
+  (void)group;
+  (void)ngroups;
+  (void)scratch;
+  const lr_model *m = model;
+  if (!m->mean)
+    return pp_err(PROP_ERR_STATE, "logistic: this model was saved before members kept what contributions need "
+                                  "(logistic payload version 1); train it again to explain it");
+  const size_t d = m->d;
+  double b0 = m->b;
+  for (size_t j = 0; j < d; j++) b0 += m->beta[j] * m->mean[j];
+  if (base) *base = b0;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < d; j++) phi[i * d + j] = m->beta[j] * ((double)X[i * d + j] - m->mean[j]);
   return 0;
 }
 
@@ -624,4 +668,7 @@ const pp_member_ops pp_logistic_ops = {
     .free_model = lr_free_model,
     .importance = lr_importance,
     .info = lr_info,
+    .contrib_space = PP_SPACE_LOGODDS,
+    .contrib_scratch = pp_member_no_scratch,
+    .contrib = lr_contrib,
 };

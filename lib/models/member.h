@@ -71,7 +71,31 @@ typedef struct pp_member_ops {
    * recipe's validation_fraction > 0), e.g. "early_stopping_rounds"; NULL when none does.  A
    * recipe asking for it without a hold-out is refused naming the parameter. */
   const char *(*needs_validation)(const void *params);
+
+  /* Optional (contrib NULL when the family has none): contributions.  For each of n rows of X,
+   * phi[i * d + c] for every encoded column c and one base (the same for every row: a property of
+   * the model) such that base + sum_c phi[i * d + c] is the member's output for row i in the space
+   * contrib_space names (pp_contrib_space), up to rounding.  Which Shapley values they are, exact or
+   * estimated, is the family's to say (models/README.md, "Contributions").  group (NULL: every
+   * column alone) maps each column to one of ngroups players: estimators that perturb columns treat
+   * a group (an input's one-hot columns) as one player and put its contribution on the group's
+   * first column, 0 on the others; exact tree and linear contributions ignore it.  scratch is NULL
+   * (the member allocates) or contrib_scratch(model, n) bytes.  With n == 0 only *base is set: the
+   * call then says whether the model can explain (0) or not (PROP_ERR_STATE, e.g. a payload
+   * written before the member stored what it needs).  A row's contributions depend on that row
+   * only, never on the rows beside it or the thread count.  Read-only on model: thread-safe. */
+  int contrib_space;
+  size_t (*contrib_scratch)(const void *model, size_t n);
+  int (*contrib)(const void *model, const float *X, size_t n, const uint32_t *group, size_t ngroups, double *phi,
+                 double *base, void *scratch);
 } pp_member_ops;
+
+/* The output space of a member's contributions. */
+typedef enum pp_contrib_space {
+  PP_SPACE_PROB = 0,   /* the probability predict gives */
+  PP_SPACE_LOGODDS = 1 /* the log-odds whose logistic function predict gives (xgboost's margin, the
+                          logistic member's linear score) */
+} pp_contrib_space;
 
 extern const pp_member_ops pp_xgb_ops;
 extern const pp_member_ops pp_svc_ops;
@@ -104,6 +128,10 @@ size_t pp_stratified_cap(const float *y, size_t n, size_t npos, size_t cap, pp_r
  * once per training (a fit of its own, or a training's first cross-validation fold, ctx->fit_round
  * 0 or 1), at DEBUG for the other folds and the final refit. */
 void pp_log_row_cap(const pp_ctx *ctx, const char *name, size_t N, size_t n);
+/* The same with the positives' share of cap given as pos_mass / mass (pp_stratified_cap: npos / n),
+ * e.g. their share of the class-weighted rows. */
+size_t pp_stratified_draw(const float *y, size_t n, size_t npos, size_t cap, double pos_mass, double mass, pp_rng *rng,
+                          size_t *idx);
 /* fit's parameters: params itself, or (params NULL) the defaults that parse gives for no JSON,
  * copied into dflt (size bytes).  *out points at one of the two. */
 int pp_member_params(const void *params, int (*parse)(const json_t *, const char *, void **), void *dflt,

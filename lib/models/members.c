@@ -38,12 +38,17 @@ void pp_log_row_cap(const pp_ctx *ctx, const char *name, size_t N, size_t n) {
 }
 
 size_t pp_stratified_cap(const float *y, size_t n, size_t npos, size_t cap, pp_rng *rng, size_t *idx) {
+  return pp_stratified_draw(y, n, npos, cap, (double)npos, (double)n, rng, idx);
+}
+
+size_t pp_stratified_draw(const float *y, size_t n, size_t npos, size_t cap, double pos_mass, double mass, pp_rng *rng,
+                          size_t *idx) {
   if (!cap || n <= cap) {
     for (size_t i = 0; i < n; i++) idx[i] = i;
     return n;
   }
   size_t nneg = n - npos;
-  size_t kpos = (size_t)floor((double)cap * (double)npos / (double)n + 0.5);
+  size_t kpos = (size_t)floor((double)cap * pos_mass / mass + 0.5);
   if (kpos < 1) kpos = 1;
   if (kpos > npos) kpos = npos;
   size_t kneg = cap - kpos;

@@ -13,6 +13,9 @@
  *     values (as libsvm does), and the final SVM is fitted on all used rows.  The k + 1 solves are
  *     independent and run concurrently when the Gram matrix is shared.
  * predict: decision values in blocks (support vectors x rows with sgemm), then the sigmoid.
+ * contrib: the sampling estimator of sampling_shap.h on the probability, over a background of
+ * PP_SAMPLE_BG_ROWS of the rows used (each class's share that of the class-weighted rows), kept in
+ * the payload since version 2; a version-1 payload has none (contrib: PROP_ERR_STATE).
  *
  * Sign convention: libsvm takes the first label it meets as its "+1" class, which is why
  * scikit-learn flips signs for some label orders.  Here the positive class (y = 1) is always +1 in
@@ -29,9 +32,10 @@
 #include "calibrate/calibrate.h"
 #include "common/jsonx.h"
 #include "models/member.h"
+#include "models/sampling_shap.h"
 #include "models/svc_impl.h"
 
-#define SVC_FORMAT_VERSION 1u
+#define SVC_FORMAT_VERSION 2u /* 2: the contributions' background rows */
 
 enum { CW_FOLLOW = -1, CW_BALANCED = 0, CW_NONE = 1 };
 
@@ -120,6 +124,7 @@ void pp_svc_model_free(pp_svc_model *m) {
   free(m->svT);
   free(m->coef);
   free(m->w);
+  free(m->bg);
   free(m);
 }
 
@@ -355,6 +360,19 @@ done:
   return rc;
 }
 
+/* The background rows of the contributions: rows of X (n x d, labels y, npos positives) drawn as
+ * pp_sample_background says, copied into m. */
+static int svc_background(pp_svc_model *m, const float *X, const float *y, size_t n, size_t npos, double wneg,
+                          double wpos) {
+  size_t idx[PP_SAMPLE_BG_ROWS];
+  const size_t d = m->d, k = pp_sample_background(y, n, npos, wneg, wpos, idx);
+  m->bg = pp_malloc_array(k, d * sizeof *m->bg);
+  if (!m->bg) return PROP_ERR_NOMEM;
+  for (size_t i = 0; i < k; i++) memcpy(m->bg + i * d, X + idx[i] * d, d * sizeof *m->bg);
+  m->nbg = k;
+  return 0;
+}
+
 static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset *valid, const pp_ctx *ctx,
                    void **model) {
   (void)valid;
@@ -537,6 +555,7 @@ static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset
   m->capped = capped;
   m->iter_capped = tasks[0].capped;
   m->full_matrix = full;
+  if ((rc = svc_background(m, X, y, n, npos, wneg, wpos))) goto out;
   pp_log(ctx, PROP_LOG_DEBUG, "svc: %zu support vectors of %zu rows, %llu iterations, gamma %g, Platt A %g B %g",
          m->nsv, n, (unsigned long long)m->iter, gamma, m->A, m->B);
   rc = pp_progress(ctx, "fit:svc", (size_t)ntask, (size_t)ntask);
@@ -578,7 +597,7 @@ static int svc_predict(const void *model, const float *X, size_t n, double *out,
 
 static int svc_save(const void *model, pp_buf *b) {
   const pp_svc_model *m = model;
-  pp_put_u32(b, SVC_FORMAT_VERSION);
+  pp_put_u32(b, m->bg ? SVC_FORMAT_VERSION : 1u); /* a version-1 model is saved as it was loaded */
   pp_put_u32(b, (uint32_t)m->kernel);
   pp_put_u64(b, m->d);
   pp_put_f64(b, m->gamma);
@@ -593,7 +612,24 @@ static int svc_save(const void *model, pp_buf *b) {
   pp_put_u64(b, m->nsv);
   pp_put_f64s(b, m->coef, m->nsv);
   pp_put_f32s(b, m->sv, m->nsv * m->d);
+  if (m->bg) {
+    pp_put_u64(b, m->nbg);
+    pp_put_f32s(b, m->bg, m->nbg * m->d);
+  }
   return pp_buf_status(b);
+}
+
+/* Version 2's background rows: a count (1..PP_SAMPLE_BG_ROWS) and the finite rows. */
+static int load_background(pp_rd *in, pp_svc_model *m, const char *what) {
+  uint64_t k;
+  PP_TRY(pp_get_u64(in, &k));
+  if (k < 1 || k > PP_SAMPLE_BG_ROWS) return pp_err(PROP_ERR_CORRUPT, "%s: svc has %llu background rows", what,
+                                                    (unsigned long long)k);
+  PP_TRY(pp_get_f32s(in, &m->bg, (size_t)k * m->d));
+  m->nbg = (size_t)k;
+  for (size_t i = 0; i < m->nbg * m->d; i++)
+    if (!isfinite(m->bg[i])) return pp_err(PROP_ERR_CORRUPT, "%s: svc background row %zu is not finite", what, i / m->d);
+  return 0;
 }
 
 static int svc_load(pp_rd *in, size_t d, void **out) {
@@ -656,6 +692,7 @@ static int svc_load(pp_rd *in, size_t d, void **out) {
   for (size_t i = 0; !rc && i < nsv * d; i++)
     if (!isfinite(m->sv[i]))
       rc = pp_err(PROP_ERR_CORRUPT, "%s: svc support vector %zu has a non-finite value", what, i / d);
+  if (!rc && ver >= 2) rc = load_background(in, m, what);
   if (!rc) rc = model_finish(m);
   if (rc) {
     pp_svc_model_free(m);
@@ -666,6 +703,30 @@ static int svc_load(pp_rd *in, size_t d, void **out) {
 }
 
 static void svc_free_model(void *model) { pp_svc_model_free(model); }
+
+/* The estimator's view of the model. */
+static pp_sample_model svc_sampler(const pp_svc_model *m) {
+  pp_sample_model sm = {m, svc_predict, svc_scratch_bytes, m->bg, m->nbg, m->d};
+  return sm;
+}
+
+static size_t svc_contrib_scratch(const void *model, size_t n) {
+  (void)n;
+  const pp_svc_model *m = model;
+  if (!m->bg) return 0;
+  pp_sample_model sm = svc_sampler(m);
+  return pp_sample_scratch(&sm, m->d);
+}
+
+static int svc_contrib(const void *model, const float *X, size_t n, const uint32_t *group, size_t ngroups,
+                       double *phi, double *base, void *scratch) {
+  const pp_svc_model *m = model;
+  if (!m->bg)
+    return pp_err(PROP_ERR_STATE, "svc: this model was saved before members kept what contributions need "
+                                  "(svc payload version 1); train it again to explain it");
+  pp_sample_model sm = svc_sampler(m);
+  return pp_sample_contrib(&sm, X, n, group, ngroups, phi, base, scratch);
+}
 
 static json_t *svc_info(const void *model) {
   const pp_svc_model *m = model;
@@ -699,4 +760,7 @@ const pp_member_ops pp_svc_ops = {
     .free_model = svc_free_model,
     .importance = NULL,
     .info = svc_info,
+    .contrib_space = PP_SPACE_PROB,
+    .contrib_scratch = svc_contrib_scratch,
+    .contrib = svc_contrib,
 };

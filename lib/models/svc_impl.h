@@ -113,6 +113,8 @@ typedef struct pp_svc_model {
   size_t nsv_pad; /* nsv rounded up to SVC_DOT_COLS */
   double *coef;  /* nsv dual coefficients a_i y_i (y in {-1, +1}) */
   double *w;     /* linear kernel: d weights sum_i coef_i sv_i (derived, not saved) */
+  float *bg;     /* nbg x d background rows of the contributions (sampling_shap.h), or NULL (a version-1 payload) */
+  size_t nbg;
   /* facts for info() */
   uint64_t iter;
   size_t rows_used, rows_in, max_rows;

@@ -35,6 +35,7 @@ typedef struct tree_model {
   int balanced; /* class weights were "balanced" */
   pp_tree_spec s;
   pp_cart_trees trees; /* exactly one tree */
+  pp_treeshap shap;    /* contributions of the tree (derived at fit and load, not saved) */
 } tree_model;
 
 /* ---- parameters --------------------------------------------------------------------------- */
@@ -70,6 +71,7 @@ static void tree_free_params(void *params) { free(params); }
 
 static void tree_model_free(tree_model *m) {
   if (!m) return;
+  pp_treeshap_free(&m->shap);
   pp_cart_trees_free(&m->trees);
   free(m);
 }
@@ -116,6 +118,7 @@ static int tree_fit(const void *params, const pp_dataset *train, const pp_datase
     pp_rng_seed(&rng, ctx ? ctx->seed : 0);
     rc = pp_cart_grow(&bins, train->y, rw, NULL, &cp, &rng, work, &m->trees);
     if (!rc) rc = pp_cart_pack(&m->trees);
+    if (!rc) rc = pp_tree_shap_init(&m->shap, &m->trees, "decision_tree");
   }
   pp_cart_work_free(work);
   pp_cart_bins_free(&bins);
@@ -178,6 +181,7 @@ static int tree_load(pp_rd *in, size_t d, void **out) {
   m->balanced = bal;
   m->s = s;
   int rc = pp_cart_load(in, d, 1, &m->trees);
+  if (!rc) rc = pp_tree_shap_init(&m->shap, &m->trees, "decision_tree");
   if (rc) {
     tree_model_free(m);
     return rc;
@@ -191,6 +195,17 @@ static void tree_free_model(void *model) { tree_model_free(model); }
 static int tree_importance(const void *model, double *imp, size_t d) {
   const tree_model *m = model;
   return pp_cart_importance(&m->trees, imp, d);
+}
+
+static size_t tree_contrib_scratch(const void *model, size_t n) {
+  return pp_tree_contrib_scratch(&((const tree_model *)model)->shap, n);
+}
+
+static int tree_contrib(const void *model, const float *X, size_t n, const uint32_t *group, size_t ngroups,
+                        double *phi, double *base, void *scratch) {
+  (void)group;
+  (void)ngroups;
+  return pp_tree_contrib(&((const tree_model *)model)->shap, "decision_tree", X, n, phi, base, scratch);
 }
 
 static json_t *tree_info(const void *model) {
@@ -220,4 +235,7 @@ const pp_member_ops pp_tree_ops = {
     .free_model = tree_free_model,
     .importance = tree_importance,
     .info = tree_info,
+    .contrib_space = PP_SPACE_PROB,
+    .contrib_scratch = tree_contrib_scratch,
+    .contrib = tree_contrib,
 };

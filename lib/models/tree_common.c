@@ -1,5 +1,6 @@
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/jsonx.h"
 #include "models/tree_common.h"
@@ -126,4 +127,22 @@ int pp_tree_spec_valid(const pp_tree_spec *s, size_t d) {
          s->min_samples_split <= (size_t)PP_TREE_MAX_COUNT && s->min_samples_leaf >= 1 &&
          s->min_samples_leaf <= (size_t)PP_TREE_MAX_COUNT && s->max_features >= 1 && s->max_features <= d &&
          s->max_bins >= 2 && s->max_bins <= PP_CART_MAX_BINS && s->rows != 0;
+}
+
+int pp_tree_shap_init(pp_treeshap *s, const pp_cart_trees *t, const char *family) {
+  return pp_treeshap_init(s, t->d, t->n_trees, t->start, t->node, t->default_left, t->value, t->weight, 0,
+                          t->n_trees ? 1.0 / (double)t->n_trees : 1.0, family);
+}
+
+size_t pp_tree_contrib_scratch(const pp_treeshap *s, size_t n) {
+  (void)n;
+  return pp_treeshap_scratch(s);
+}
+
+int pp_tree_contrib(const pp_treeshap *s, const char *family, const float *X, size_t n, double *phi, double *base,
+                    void *scratch) {
+  if (!s->ntrees)
+    return pp_err(PROP_ERR_STATE, "%s: a node of the trees has no training weight; contributions are undefined",
+                  family);
+  return pp_treeshap_contrib(s, X, n, phi, base, scratch);
 }

@@ -9,6 +9,7 @@
 
 #include "models/cart.h"
 #include "models/member.h"
+#include "models/treeshap.h"
 
 #define PP_TREE_MAX_DEPTH 1000L
 #define PP_TREE_MAX_COUNT 1000000000L
@@ -72,4 +73,14 @@ void pp_tree_put_sizes(pp_buf *b, const pp_tree_spec *s);
 int pp_tree_get_sizes(pp_rd *in, pp_tree_spec *s);
 /* Whether every setting of a loaded spec is in range for width d. */
 int pp_tree_spec_valid(const pp_tree_spec *s, size_t d);
+
+/* Contributions of either member (exact path-dependent TreeSHAP of the probability, the trees' mean
+ * leaf value; covers are the nodes' training weights).  pp_tree_shap_init prepares s for trees t
+ * (built after fit or load; t must outlive s): 0, or PROP_ERR_NOMEM; trees it cannot explain (a
+ * node of cover 0, from a crafted file) leave s->ntrees 0 and make pp_tree_contrib fail with
+ * PROP_ERR_STATE naming family.  Free s with pp_treeshap_free. */
+int pp_tree_shap_init(pp_treeshap *s, const pp_cart_trees *t, const char *family);
+size_t pp_tree_contrib_scratch(const pp_treeshap *s, size_t n);
+int pp_tree_contrib(const pp_treeshap *s, const char *family, const float *X, size_t n, double *phi, double *base,
+                    void *scratch);
 #endif

@@ -72,6 +72,7 @@
 #include "common/jsonx.h"
 #include "models/member.h"
 #include "models/xgb_internal.h"
+#include "models/treeshap.h"
 #include "models/xgb_json.h"
 #include "models/xgb_walk.h"
 
@@ -117,6 +118,10 @@ typedef struct xgb_model {
   size_t blob_len;
   double *imp; /* d total gains */
   struct xgb_native *nat;  /* our own walk of the same trees for few rows, or NULL */
+  /* contributions: TreeSHAP of the margin on nat's trees (shap.ntrees 0 when there are none) */
+  pp_treeshap shap;
+  pp_cart_node *shap_node; /* nat's nodes in cart.h's layout */
+  double *shap_value;      /* nat's leaf values */
 } xgb_model;
 
 /* ---- XGBoost plumbing ------------------------------------------------------------------------ */
@@ -267,6 +272,9 @@ static void xgb_free_params(void *params) { free(params); }
 static void xgb_free_model(void *model) {
   xgb_model *m = model;
   if (!m) return;
+  pp_treeshap_free(&m->shap);
+  free(m->shap_node);
+  free(m->shap_value);
   pp_xgb_walk_free(m->nat);
   if (m->h) XGBoosterFree(m->h);
   free(m->blob);
@@ -367,6 +375,77 @@ static int native_agrees(const xgb_model *m, const xgb_native *nv, int *ok) {
   return rc;
 }
 
+/* ---- contributions ------------------------------------------------------------------------------ *
+ *
+ * TreeSHAP of the margin (treeshap.h) on the trees of our own walk, with XGBoost's covers (the nodes'
+ * sum_hessian) and split rule (x < condition goes left, a missing value to the default child): the
+ * values XGBoost's pred_contribs gives, without calling XGBoost.  The base is the covers' mean leaf
+ * sum plus the base margin (0 for base_score 0.5, which the walk requires).  A model without our
+ * walk (a check of "our own walk" failed, a cross-validation fold's model) or without covers in its
+ * JSON has no contributions. */
+
+/* Builds m->shap from m->nat when it has covers; otherwise leaves shap.ntrees 0.  Memory only. */
+static int shap_build(xgb_model *m) {
+  const xgb_native *nv = m->nat;
+  memset(&m->shap, 0, sizeof m->shap);
+  if (!nv || !nv->cover) return 0;
+  const size_t total = nv->start[nv->ntrees];
+  m->shap_node = pp_malloc_array(total ? total : 1, sizeof *m->shap_node);
+  m->shap_value = pp_malloc_array(total ? total : 1, sizeof *m->shap_value);
+  if (!m->shap_node || !m->shap_value) return PROP_ERR_NOMEM;
+  for (size_t i = 0; i < total; i++) {
+    const xgb_nnode *c = nv->node + i;
+    m->shap_node[i].feature = c->feature;
+    m->shap_node[i].threshold = c->feature >= 0 ? c->value : 0.0f;
+    m->shap_node[i].left = c->left;
+    m->shap_node[i].right = c->right;
+    m->shap_value[i] = (double)c->value;
+  }
+  /* the base margin of base_score 0.5 is 0: no offset */
+  return pp_treeshap_init(&m->shap, m->d, nv->ntrees, nv->start, m->shap_node, nv->dleft, m->shap_value, nv->cover, 1,
+                          1.0, "xgboost");
+}
+
+static size_t xgb_contrib_scratch(const void *model, size_t n) {
+  (void)n;
+  return pp_treeshap_scratch(&((const xgb_model *)model)->shap);
+}
+
+static int xgb_contrib(const void *model, const float *X, size_t n, const uint32_t *group, size_t ngroups,
+                       double *phi, double *base, void *scratch) {
+  (void)group;
+  (void)ngroups;
+  const xgb_model *m = model;
+  if (!m->shap.ntrees)
+    return pp_err(PROP_ERR_STATE, "xgboost: this model has no contributions (they need the model's trees as our own "
+                                  "walk reads them, with their covers; a cross-validation fold's model has none)");
+  return pp_treeshap_contrib(&m->shap, X, n, phi, base, scratch);
+}
+
+int pp_xgb_backend_contribs(const void *model, const float *X, size_t n, double *out) {
+  const xgb_model *m = model;
+  PP_TRY(xgb_thread_init());
+  char ai[256];
+  array_interface(ai, sizeof ai, X, n, m->d);
+  DMatrixHandle dm = NULL;
+  if (XGDMatrixCreateFromDense(ai, "{\"missing\":NaN,\"nthread\":1}", &dm) != 0)
+    return backend_err("creating the DMatrix");
+  const bst_ulong *shape = NULL;
+  bst_ulong dim = 0;
+  const float *res = NULL;
+  int rc = 0;
+  if (XGBoosterPredictFromDMatrix(m->h, dm, "{\"type\":2,\"training\":false,\"iteration_begin\":0,"
+                                            "\"iteration_end\":0,\"strict_shape\":false}",
+                                  &shape, &dim, &res) != 0)
+    rc = backend_err("contributions");
+  else if (dim != 2 || shape[0] != n || shape[1] != m->d + 1)
+    rc = pp_err(PROP_ERR_BACKEND, "xgboost: contributions of an unexpected shape");
+  else
+    for (size_t i = 0; i < n * (m->d + 1); i++) out[i] = (double)res[i];
+  XGDMatrixFree(dm);
+  return rc;
+}
+
 /* ---- model from XGBoost's JSON bytes (shared by fit and load) ----------------------------------- */
 
 static int total_gain(xgb_model *m) {
@@ -457,6 +536,7 @@ static int model_from_blob(char *blob, size_t len, size_t d, uint32_t kept, xgb_
       nv = NULL;
     }
   }
+  if (!rc) rc = shap_build(m);
   pp_xgb_walk_free(nv);
   if (rc) {
     xgb_free_model(m);
@@ -853,4 +933,7 @@ const pp_member_ops pp_xgb_ops = {
     .importance = xgb_importance,
     .info = xgb_info,
     .needs_validation = xgb_needs_validation,
+    .contrib_space = PP_SPACE_LOGODDS,
+    .contrib_scratch = xgb_contrib_scratch,
+    .contrib = xgb_contrib,
 };

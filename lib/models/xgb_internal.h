@@ -20,4 +20,9 @@ unsigned pp_xgb_paths(const void *model);
 /* The member's predict through the given path; PROP_ERR_ARG when the path is not available. */
 int pp_xgb_predict_path(const void *model, const float *X, size_t n, double *out, int nthread, int path);
 
+/* XGBoost's own contributions (XGBoosterPredictFromDMatrix, pred_contribs) of n rows of X into
+ * out[n x (d + 1)]: d columns then the bias, on the margin.  For the tests that hold the member's
+ * own TreeSHAP to them; the member never calls it. */
+int pp_xgb_backend_contribs(const void *model, const float *X, size_t n, double *out);
+
 #endif

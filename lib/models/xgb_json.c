@@ -241,6 +241,30 @@ static int exact_float(const json_t *v, float *out) {
   return 0;
 }
 
+/* Each node's cover (sum_hessian, finite and > 0) into nv->cover, or nv->cover left NULL when a tree
+ * lacks them (contributions are then unavailable; the walk does not need them).  Fails on memory. */
+static int read_covers(const json_t *trees, xgb_native *nv) {
+  const size_t total = nv->start[nv->ntrees];
+  double *cov = pp_malloc_array(total ? total : 1, sizeof *cov);
+  if (!cov) return PROP_ERR_NOMEM;
+  for (size_t t = 0; t < nv->ntrees; t++) {
+    const json_t *H = jget(json_array_get(trees, t), "sum_hessian");
+    const size_t nn = nv->start[t + 1] - nv->start[t];
+    if (!json_is_array(H) || json_array_size(H) != nn) goto none;
+    for (size_t i = 0; i < nn; i++) {
+      const json_t *h = json_array_get(H, i);
+      double c = json_is_number(h) ? json_number_value(h) : NAN;
+      if (!(c > 0) || !isfinite(c)) goto none;
+      cov[nv->start[t] + i] = (double)(float)c; /* the float XGBoost holds */
+    }
+  }
+  nv->cover = cov;
+  return 0;
+none:
+  free(cov);
+  return 0;
+}
+
 int pp_xgb_native_from_json(const json_t *root, size_t d, size_t ntrees, xgb_native **out) {
   *out = NULL;
   const json_t *learner = jget(root, "learner");
@@ -289,6 +313,7 @@ int pp_xgb_native_from_json(const json_t *root, size_t d, size_t ntrees, xgb_nat
       }
     }
   }
+  if (read_covers(trees, nv) != 0) goto nomem;
   *out = nv;
   return 0;
 unsupported:

@@ -25,6 +25,7 @@ void pp_xgb_walk_free(xgb_native *nv) {
   free(nv->start);
   free(nv->node);
   free(nv->dleft);
+  free(nv->cover);
   free(nv->fword);
   free(nv->fthr);
   free(nv->fleaf);

@@ -23,6 +23,8 @@ typedef struct xgb_native {
   size_t *start;   /* ntrees + 1: tree t owns nodes [start[t], start[t+1]); children are local */
   xgb_nnode *node;
   uint8_t *dleft;  /* 1 when a missing value goes left */
+  double *cover;   /* each node's cover (XGBoost's sum_hessian), or NULL when the JSON lacks it; for
+                      the contributions (treeshap.h), not read by the walks */
   /* The same trees as complete trees of depth `depth` (NULL when deeper than XGB_FULL_MAX_DEPTH or
    * too big): tree t's split i (heap order, children of i at 2i+1 and 2i+2) at fword/fthr[t * stride
    * + i], its leaf k at fleaf[t * stride + k]. */

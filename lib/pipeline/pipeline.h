@@ -111,6 +111,45 @@ prop_predict_options pp_eval_predict_options(int nthread);
 int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp /* n x nmem */,
                      void *const *scratch, int raw, double *prob, int *band);
 
+/* The batch loop of scoring, shared with lib/explain: the rows of a frame (bind) or of a dense matrix
+ * (X, dtype, stride in elements), in blocks shared among opt's threads; each block's raw rows are read
+ * and checked (a status per row: a read error, a bad value, an unseen category under opt->unseen),
+ * encoded, and handed to the job.  Every row is handed over once, with its status. */
+typedef struct pp_source {
+  const pp_binding *bind;
+  const void *X;
+  prop_dtype dtype;
+  size_t stride;
+} pp_source;
+
+typedef struct pp_block_job {
+  void *user;
+  size_t max_block, min_block; /* automatic blocks (opt->block_rows 0): at most / at least this many rows */
+  /* per thread: what run needs for blocks of at most `rows` rows (0 or PROP_ERR_NOMEM), and its free */
+  int (*init)(void *user, size_t rows, void **tls);
+  void (*fini)(void *tls);
+  /* one block: nb encoded rows X (width columns) from row row0 on, st[i] the status of row row0 + i
+   * (rows with st != 0 are encoded but must not be reported as scored) */
+  int (*run)(void *user, void *tls, const float *X, const int *st, size_t row0, size_t nb);
+} pp_block_job;
+
+int pp_batch_run(const prop_model *m, const pp_source *src, size_t nrows, const prop_predict_options *opt,
+                 const pp_block_job *job);
+/* The dense source of the public functions' arguments, checked (fn names the function in messages):
+ * PROP_ERR_ARG for NULL, a short stride or an unknown dtype, PROP_ERR_SCHEMA when ncols is not the
+ * model's input count. */
+int pp_dense_source(const prop_model *m, const void *X, prop_dtype dtype, size_t nrows, size_t ncols,
+                    size_t row_stride, const char *fn, pp_source *src);
+
+/* For lib/explain's reasons on a scorer: its model, its unseen policy, the encoded row and the
+ * member probabilities of its last prop_scorer_score(), and one attachment (work of its own, created
+ * on first use and freed with the scorer by free_fn). */
+const prop_model *pp_scorer_model(const prop_scorer *s);
+const float *pp_scorer_encoded(const prop_scorer *s);
+const double *pp_scorer_member_probs(const prop_scorer *s);
+void *pp_scorer_attachment(const prop_scorer *s);
+void pp_scorer_attach(prop_scorer *s, void *p, void (*free_fn)(void *));
+
 /* Model serialisation (model_io.c). */
 int pp_model_serialize(const prop_model *m, pp_buf *out);
 int pp_model_deserialize(const void *data, size_t len, const char *source, prop_model **out);

@@ -48,22 +48,16 @@ int pp_score_encoded(const prop_model *m, const float *X, size_t n, double *memp
   return 0;
 }
 
-/* Per-thread working memory of the batch paths. */
+/* Per-thread working memory of the batch loop: the block's raw rows, their statuses, the encoded rows. */
 typedef struct work {
   double *raw;  /* block x nfeat */
   float *X;     /* block x width */
-  double *memp; /* nmem x block */
-  double *prob;
-  int *band;
   int *st;
 } work;
 
 static void work_free(work *w) {
   free(w->raw);
   free(w->X);
-  free(w->memp);
-  free(w->prob);
-  free(w->band);
   free(w->st);
   memset(w, 0, sizeof *w);
 }
@@ -72,11 +66,8 @@ static int work_alloc(work *w, const prop_model *m, size_t block) {
   memset(w, 0, sizeof *w);
   w->raw = pp_malloc_array(block, m->schema->nfeat * sizeof(double));
   w->X = pp_malloc_array(block, (m->width ? m->width : 1) * sizeof(float));
-  w->memp = pp_malloc_array(block, m->nmem * sizeof(double));
-  w->prob = pp_malloc_array(block, sizeof(double));
-  w->band = pp_malloc_array(block, sizeof(int));
   w->st = pp_malloc_array(block, sizeof(int));
-  if (!w->raw || !w->X || !w->memp || !w->prob || !w->band || !w->st) {
+  if (!w->raw || !w->X || !w->st) {
     work_free(w);
     return PROP_ERR_NOMEM;
   }
@@ -108,38 +99,20 @@ static int check_raw_row(const pp_schema *s, const double *row, int unseen, size
 
 static int unseen_ok(int unseen) { return unseen == PROP_UNSEEN_ERROR || unseen == PROP_UNSEEN_BUCKET; }
 
-static void finish_block(const prop_model *m, size_t nb, const work *w, size_t off, double *prob, int *band,
-                         int *status) {
-  for (size_t i = 0; i < nb; i++) {
-    int bad = w->st[i] != 0;
-    if (prob) prob[off + i] = bad ? NAN : w->prob[i];
-    if (band) band[off + i] = bad ? 0 : w->band[i];
-    if (status) status[off + i] = w->st[i];
-  }
-  (void)m;
-}
-
 /* Threads asked for (0: every core), at least 1. */
 static int asked_threads(const prop_predict_options *opt) {
   return pp_threads(opt ? opt->nthread : 0);
 }
 
-/* Rows per block when the caller leaves it to us (see BLOCKS_PER_THREAD). */
-static size_t auto_block(size_t nrows, int nt) {
-  if (nt <= 1) return DEFAULT_BLOCK;
-  size_t b = pp_even_block_rows(nrows, DEFAULT_BLOCK, (size_t)nt * BLOCKS_PER_THREAD, (size_t)nt);
-  return b < MIN_AUTO_BLOCK ? MIN_AUTO_BLOCK : b;
+/* Rows per block when the caller leaves it to us (see BLOCKS_PER_THREAD): at most max_rows, not under
+ * min_rows. */
+static size_t auto_block(size_t nrows, int nt, size_t max_rows, size_t min_rows) {
+  if (nt <= 1) return max_rows;
+  size_t b = pp_even_block_rows(nrows, max_rows, (size_t)nt * BLOCKS_PER_THREAD, (size_t)nt);
+  return b < min_rows ? min_rows : b;
 }
 
-/* Source of raw rows for the shared batch loop. */
-typedef struct source {
-  const pp_binding *bind;  /* frame path */
-  const void *X;           /* dense path */
-  prop_dtype dtype;
-  size_t stride;
-} source;
-
-static void fill_raw(const prop_model *m, const source *src, size_t row0, size_t nb, int unseen, work *w) {
+static void fill_raw(const prop_model *m, const pp_source *src, size_t row0, size_t nb, int unseen, work *w) {
   size_t nf = m->schema->nfeat;
   if (src->bind) {
     pp_binding_rows(src->bind, row0, nb, w->raw, w->st);
@@ -173,8 +146,8 @@ static void count_unseen(const pp_schema *s, const work *w, size_t nb, size_t *c
   }
 }
 
-static int batch(const prop_model *m, const source *src, size_t nrows, double *prob, int *band, int *status,
-                 const prop_predict_options *caller_opt) {
+int pp_batch_run(const prop_model *m, const pp_source *src, size_t nrows, const prop_predict_options *caller_opt,
+                 const pp_block_job *job) {
   prop_predict_options own;
   prop_predict_options_default(&own);
   PP_TRY(pp_opts_import(&own, sizeof own, caller_opt, "prop_predict_options"));
@@ -182,7 +155,7 @@ static int batch(const prop_model *m, const source *src, size_t nrows, double *p
   int nt = asked_threads(opt);
   int unseen = opt ? opt->unseen : PROP_UNSEEN_ERROR;
   if (!unseen_ok(unseen)) return pp_err(PROP_ERR_ARG, "predict options: unseen is %d, not a prop_unseen", unseen);
-  size_t block = (opt && opt->block_rows) ? opt->block_rows : auto_block(nrows, nt);
+  size_t block = (opt && opt->block_rows) ? opt->block_rows : auto_block(nrows, nt, job->max_block, job->min_block);
   if (block > nrows && nrows > 0) block = nrows; /* work areas for rows that do not exist help nobody */
   size_t nblocks = (nrows + block - 1) / block;
   if ((size_t)nt > nblocks) nt = (int)(nblocks ? nblocks : 1);
@@ -190,7 +163,9 @@ static int batch(const prop_model *m, const source *src, size_t nrows, double *p
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     work w;
+    void *tls = NULL;
     int lrc = work_alloc(&w, m, block);
+    if (!lrc) lrc = job->init(job->user, block, &tls);
     if (lrc) {
 #pragma omp atomic write
       rc = lrc;
@@ -202,17 +177,77 @@ static int batch(const prop_model *m, const source *src, size_t nrows, double *p
       fill_raw(m, src, row0, nb, unseen, &w);
       if (opt->unseen_counts) count_unseen(m->schema, &w, nb, opt->unseen_counts);
       pp_encoder_transform(m->enc, w.raw, nb, m->schema->nfeat, w.X);
-      lrc = pp_score_encoded(m, w.X, nb, w.memp, NULL, opt && opt->uncalibrated, w.prob, w.band);
+      lrc = job->run(job->user, tls, w.X, w.st, row0, nb);
       if (lrc) {
 #pragma omp atomic write
         rc = lrc;
-      } else {
-        finish_block(m, nb, &w, row0, prob, band, status);
       }
     }
+    if (tls) job->fini(tls);
     work_free(&w);
   }
   return rc;
+}
+
+/* ---- scoring: the batch loop's job ------------------------------------------------------------ */
+typedef struct score_out {
+  const prop_model *m;
+  int raw; /* the vote before the calibrator */
+  double *prob;
+  int *band;
+  int *status;
+} score_out;
+
+typedef struct score_tls {
+  double *memp; /* nmem x block */
+  double *prob;
+  int *band;
+} score_tls;
+
+static void score_fini(void *tls) {
+  score_tls *t = tls;
+  free(t->memp);
+  free(t->prob);
+  free(t->band);
+  free(t);
+}
+
+static int score_init(void *user, size_t block, void **tls) {
+  const score_out *o = user;
+  score_tls *t = pp_calloc(1, sizeof *t);
+  if (!t) return PROP_ERR_NOMEM;
+  t->memp = pp_malloc_array(block, o->m->nmem * sizeof(double));
+  t->prob = pp_malloc_array(block, sizeof(double));
+  t->band = pp_malloc_array(block, sizeof(int));
+  if (!t->memp || !t->prob || !t->band) {
+    score_fini(t);
+    return PROP_ERR_NOMEM;
+  }
+  *tls = t;
+  return 0;
+}
+
+static int score_run(void *user, void *tls, const float *X, const int *st, size_t row0, size_t nb) {
+  const score_out *o = user;
+  score_tls *t = tls;
+  PP_TRY(pp_score_encoded(o->m, X, nb, t->memp, NULL, o->raw, t->prob, t->band));
+  for (size_t i = 0; i < nb; i++) {
+    int bad = st[i] != 0;
+    if (o->prob) o->prob[row0 + i] = bad ? NAN : t->prob[i];
+    if (o->band) o->band[row0 + i] = bad ? 0 : t->band[i];
+    if (o->status) o->status[row0 + i] = st[i];
+  }
+  return 0;
+}
+
+static int batch(const prop_model *m, const pp_source *src, size_t nrows, double *prob, int *band, int *status,
+                 const prop_predict_options *opt) {
+  prop_predict_options own;
+  prop_predict_options_default(&own);
+  PP_TRY(pp_opts_import(&own, sizeof own, opt, "prop_predict_options"));
+  score_out o = {m, own.uncalibrated, prob, band, status};
+  pp_block_job job = {&o, DEFAULT_BLOCK, MIN_AUTO_BLOCK, score_init, score_fini, score_run};
+  return pp_batch_run(m, src, nrows, opt, &job);
 }
 
 int prop_model_predict_frame(const prop_model *m, const prop_frame *f, double *prob, int *band, int *status,
@@ -220,24 +255,30 @@ int prop_model_predict_frame(const prop_model *m, const prop_frame *f, double *p
   if (!m || !f) return pp_err(PROP_ERR_ARG, "prop_model_predict_frame: NULL model or frame");
   pp_binding *bind = NULL;
   PP_TRY(pp_binding_create(m->schema, f, &bind));
-  source src = {bind, NULL, PROP_FLOAT64, 0};
+  pp_source src = {bind, NULL, PROP_FLOAT64, 0};
   int rc = batch(m, &src, f->nrows, prob, band, status, opt);
   pp_binding_free(bind);
   return rc;
 }
 
+int pp_dense_source(const prop_model *m, const void *X, prop_dtype dtype, size_t nrows, size_t ncols,
+                    size_t row_stride, const char *fn, pp_source *src) {
+  if (!m || (!X && nrows)) return pp_err(PROP_ERR_ARG, "%s: NULL model or matrix", fn);
+  if (ncols != m->schema->nfeat)
+    return pp_err(PROP_ERR_SCHEMA, "%s: the model has %zu inputs, the matrix %zu columns", fn, m->schema->nfeat,
+                  ncols);
+  if (row_stride < ncols) return pp_err(PROP_ERR_ARG, "%s: row_stride %zu < ncols %zu", fn, row_stride, ncols);
+  if (dtype != PROP_FLOAT32 && dtype != PROP_FLOAT64) return pp_err(PROP_ERR_ARG, "%s: unknown dtype %d", fn, (int)dtype);
+  pp_source s = {NULL, X, dtype, row_stride};
+  *src = s;
+  return 0;
+}
+
 int prop_model_predict_dense(const prop_model *m, const void *X, prop_dtype dtype, size_t nrows, size_t ncols,
                              size_t row_stride, double *prob, int *band, int *status,
                              const prop_predict_options *opt) {
-  if (!m || (!X && nrows)) return pp_err(PROP_ERR_ARG, "prop_model_predict_dense: NULL model or matrix");
-  if (ncols != m->schema->nfeat)
-    return pp_err(PROP_ERR_SCHEMA, "prop_model_predict_dense: the model has %zu inputs, the matrix %zu columns",
-                  m->schema->nfeat, ncols);
-  if (row_stride < ncols)
-    return pp_err(PROP_ERR_ARG, "prop_model_predict_dense: row_stride %zu < ncols %zu", row_stride, ncols);
-  if (dtype != PROP_FLOAT32 && dtype != PROP_FLOAT64)
-    return pp_err(PROP_ERR_ARG, "prop_model_predict_dense: unknown dtype %d", (int)dtype);
-  source src = {NULL, X, dtype, row_stride};
+  pp_source src;
+  PP_TRY(pp_dense_source(m, X, dtype, nrows, ncols, row_stride, "prop_model_predict_dense", &src));
   return batch(m, &src, nrows, prob, band, status, opt);
 }
 
@@ -249,10 +290,23 @@ struct prop_scorer {
   float *X;
   double *memp;
   void **scratch;
+  void *ext; /* lib/explain's work for reasons, freed by ext_free */
+  void (*ext_free)(void *);
 };
+
+const prop_model *pp_scorer_model(const prop_scorer *s) { return s->m; }
+const float *pp_scorer_encoded(const prop_scorer *s) { return s->X; }
+const double *pp_scorer_member_probs(const prop_scorer *s) { return s->memp; }
+void *pp_scorer_attachment(const prop_scorer *s) { return s->ext; }
+void pp_scorer_attach(prop_scorer *s, void *p, void (*free_fn)(void *)) {
+  if (s->ext && s->ext_free) s->ext_free(s->ext);
+  s->ext = p;
+  s->ext_free = free_fn;
+}
 
 void prop_scorer_free(prop_scorer *s) {
   if (!s) return;
+  if (s->ext && s->ext_free) s->ext_free(s->ext);
   if (s->scratch)
     for (size_t j = 0; j < s->m->nmem; j++) free(s->scratch[j]);
   free(s->scratch);

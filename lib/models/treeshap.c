@@ -1,0 +1,442 @@
+/* Exact path-dependent TreeSHAP by Gauss-Legendre quadrature (what is computed: treeshap.h).
+ *
+ * Derivation.  Take one tree and a leaf l of value v whose path splits on the distinct columns U
+ * (u = |U|); for k in U, z_k is the product of child cover / parent cover over the path's splits on
+ * k, and o_k is 1 when x goes every such split's way, else 0.  The value of a set S (treeshap.h) is
+ * sum over leaves of v x prod_{k in U} (k in S ? o_k : z_k), so the leaf's part of the Shapley value
+ * of i in U is
+ *     v (o_i - z_i) sum_{S in U \ i} |S|! (u - 1 - |S|)! / u!  prod_{k in S} o_k  prod_{k not in S} z_k,
+ * and since |S|! (u - 1 - |S|)! / u! = integral_0^1 t^|S| (1 - t)^(u - 1 - |S|) dt,
+ *     = v (o_i - z_i) integral_0^1 prod_{k in U \ i} a_k(t) dt,    a_k(t) = z_k + (o_k - z_k) t,
+ * a polynomial of degree u - 1 under the integral: Gauss-Legendre with P >= u / 2 points is exact.
+ *
+ * One pass over the tree gives every column's sum over the leaves at the P points at once.  Order the
+ * splits on i along a path as j = 1..m and let a_(j) be a_i of the first j of them (a_(0) = 1,
+ * o_(0) = z_(0) = 1).  Then (o_i - z_i) / a_i = sum_j D_j with
+ *     D_j = (o_(j) - z_(j)) / a_(j) - (o_(j-1) - z_(j-1)) / a_(j-1),
+ * which depends on the split j and its ancestors only, and the leaf's part above is
+ *     v R_l(t) (o_i - z_i) / a_i(t),   R_l = prod_{k in U} a_k = prod over the path's edges of a_(j) / a_(j-1).
+ * So, at the P points: going down, each node's P_n = product of the edge factors a_(j) / a_(j-1) down
+ * to it (times the weights and the scale); coming back up, K_n = sum over the leaves below n of
+ * v P_leaf; and the edge into n adds D_j x K_n to its column.  A node costs a few operations on P
+ * doubles; the recursion is an explicit stack of depth frames.  Only a split's own state matters:
+ *  - x goes the split's way (o_(j) = o_(j-1) = 1): a_(j) = z_(j) + (1 - z_(j)) t;
+ *  - it does not (o_(j) = 0 after o_(j-1) = 1): a_(j) = z_(j) (1 - t), D_j = -1/(1-t) - (1 - z_(j-1)) / a_(j-1);
+ *  - an earlier split on i already failed: the factor is z_(j) / z_(j-1) = the edge's cover fraction,
+ *    and D_j = 0.
+ * All factors are positive for t in (0, 1) (Gauss-Legendre points are inside), so nothing cancels. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/treeshap.h"
+
+/* ---- the quadrature rules ----------------------------------------------------------------------- */
+
+/* Rule of P points at rule + off(P): weights on [0, 1], points t, 1 - t, 1 / (1 - t). */
+static size_t rule_offset(size_t P) {
+  size_t k = P / PP_SHAP_LANES;
+  return 2 * PP_SHAP_LANES * k * (k - 1); /* 4 P' doubles for each smaller multiple P' of the lanes */
+}
+
+/* Gauss-Legendre nodes and weights of P points on [0, 1], by Newton's method on the Legendre
+ * polynomial from the usual first guesses (converges in a few steps for every point). */
+static void gauss_legendre(size_t P, double *w, double *t) {
+  const double pi = 3.14159265358979323846;
+  for (size_t i = 0; i < P; i++) {
+    double x = cos(pi * ((double)i + 0.75) / ((double)P + 0.5)), dp = 1.0;
+    for (int it = 0; it < 100; it++) {
+      double p0 = 1.0, p1 = x;
+      for (size_t j = 2; j <= P; j++) {
+        double p2 = ((double)(2 * j - 1) * x * p1 - (double)(j - 1) * p0) / (double)j;
+        p0 = p1;
+        p1 = p2;
+      }
+      if (P == 1) p0 = 1.0;
+      dp = (double)P * (x * p1 - p0) / (x * x - 1.0);
+      double dx = p1 / dp;
+      x -= dx;
+      if (fabs(dx) <= 1e-16) break;
+    }
+    w[i] = 1.0 / ((1.0 - x * x) * dp * dp); /* 2 / ((1 - x^2) P'(x)^2), halved for [0, 1] */
+    t[i] = 0.5 * (1.0 - x);
+  }
+}
+
+/* ---- build ---------------------------------------------------------------------------------------- */
+
+void pp_treeshap_free(pp_treeshap *s) {
+  if (!s) return;
+  free(s->pts);
+  free(s->rule_mem);
+  s->pts = NULL;
+  s->rule = NULL;
+  s->rule_mem = NULL;
+}
+
+/* Work arrays of tree_facts, each of the largest tree's size (cnt: one per column). */
+typedef struct facts_work {
+  int32_t *par, *stack;
+  uint32_t *dep, *cnt;
+  double *ex;
+} facts_work;
+
+/* The longest root-to-leaf path of tree t (checked, par[] filled) in distinct columns: a depth-first
+ * walk counting each column's splits on the current path (stack entries: ~node when leaving it). */
+static size_t longest_distinct(const pp_treeshap *s, size_t t, const facts_work *w) {
+  const pp_cart_node *nd = s->node + s->start[t];
+  size_t top = 0, uniq = 0, best = 0;
+  w->stack[top++] = 0;
+  while (top) {
+    const int32_t e = w->stack[--top];
+    const int32_t i = e >= 0 ? e : ~e, p = w->par[i];
+    const int32_t f = p >= 0 ? nd[p].feature : -1;
+    if (e < 0) { /* leaving i: its edge's column leaves the path */
+      if (f >= 0 && --w->cnt[f] == 0) uniq--;
+      continue;
+    }
+    if (f >= 0 && w->cnt[f]++ == 0) uniq++;
+    if (uniq > best) best = uniq;
+    w->stack[top++] = ~i;
+    if (nd[i].feature >= 0) {
+      w->stack[top++] = nd[i].right;
+      w->stack[top++] = nd[i].left;
+    }
+  }
+  return best;
+}
+
+/* Tree t: structure checks, its depth, its longest path in distinct columns (*uniq) and its
+ * cover-weighted mean leaf (*mean). */
+static int tree_facts(const pp_treeshap *s, size_t t, const facts_work *w, size_t *depth, size_t *uniq, double *mean,
+                      const char *what) {
+  const size_t b = s->start[t], S = s->start[t + 1] - b;
+  const pp_cart_node *nd = s->node + b;
+  int32_t *par = w->par;
+  for (size_t i = 0; i < S; i++) par[i] = -1;
+  *depth = 0;
+  w->dep[0] = 0;
+  for (size_t i = 0; i < S; i++) {
+    const double c = s->cover[b + i];
+    if (i > 0 && par[i] < 0) continue; /* unreachable: never walked */
+    if (!(c > 0) || !isfinite(c))
+      return pp_err(PROP_ERR_STATE, "%s: tree %zu node %zu has cover %g; its contributions are undefined", what, t, i, c);
+    if (nd[i].feature < 0) {
+      if (!isfinite(s->value[b + i]))
+        return pp_err(PROP_ERR_STATE, "%s: tree %zu leaf %zu has a non-finite value", what, t, i);
+      if (w->dep[i] > *depth) *depth = w->dep[i];
+      continue;
+    }
+    const int32_t l = nd[i].left, r = nd[i].right;
+    if ((size_t)nd[i].feature >= s->d || l <= (int32_t)i || r <= (int32_t)i || (size_t)l >= S || (size_t)r >= S ||
+        l == r || par[l] >= 0 || par[r] >= 0)
+      return pp_err(PROP_ERR_STATE, "%s: tree %zu node %zu does not split into two children of its own", what, t, i);
+    par[l] = par[r] = (int32_t)i;
+    w->dep[l] = w->dep[r] = w->dep[i] + 1;
+  }
+  *uniq = longest_distinct(s, t, w);
+  for (size_t i = S; i-- > 0;) {
+    if (i > 0 && par[i] < 0) continue;
+    if (nd[i].feature < 0) w->ex[i] = s->value[b + i];
+    else {
+      const size_t l = (size_t)nd[i].left, r = (size_t)nd[i].right;
+      w->ex[i] = s->cover[b + l] / s->cover[b + i] * w->ex[l] + s->cover[b + r] / s->cover[b + i] * w->ex[r];
+    }
+  }
+  *mean = w->ex[0];
+  return 0;
+}
+
+int pp_treeshap_build(pp_treeshap *s, const char *what) {
+  s->pts = NULL;
+  s->rule = NULL;
+  s->rule_mem = NULL;
+  s->max_depth = s->max_pts = 0;
+  s->base = s->offset;
+  size_t maxn = 1;
+  for (size_t t = 0; t < s->ntrees; t++)
+    if (s->start[t + 1] - s->start[t] > maxn) maxn = s->start[t + 1] - s->start[t];
+  facts_work w;
+  w.par = pp_malloc_array(maxn, sizeof *w.par);
+  w.stack = pp_malloc_array(maxn, 2 * sizeof *w.stack);
+  w.dep = pp_malloc_array(maxn, sizeof *w.dep);
+  w.cnt = pp_calloc(s->d ? s->d : 1, sizeof *w.cnt);
+  w.ex = pp_malloc_array(maxn, sizeof *w.ex);
+  s->pts = pp_calloc(s->ntrees ? s->ntrees : 1, sizeof *s->pts);
+  int rc = (!w.par || !w.stack || !w.dep || !w.cnt || !w.ex || !s->pts) ? PROP_ERR_NOMEM : 0;
+  double sum = 0.0;
+  for (size_t t = 0; t < s->ntrees && !rc; t++) {
+    size_t depth = 0, uniq = 0;
+    double mean = 0.0;
+    rc = tree_facts(s, t, &w, &depth, &uniq, &mean, what);
+    if (rc) break;
+    size_t need = (uniq + 1) / 2; /* points for degree uniq - 1 */
+    if (uniq && need < s->min_pts) need = s->min_pts;
+    size_t P = (need + PP_SHAP_LANES - 1) / PP_SHAP_LANES * PP_SHAP_LANES;
+    if (P > UINT16_MAX) rc = pp_err(PROP_ERR_STATE, "%s: tree %zu is too deep to explain", what, t);
+    s->pts[t] = (uint16_t)P;
+    if (depth > s->max_depth) s->max_depth = depth;
+    if (P > s->max_pts) s->max_pts = P;
+    sum += mean;
+  }
+  free(w.par);
+  free(w.stack);
+  free(w.dep);
+  free(w.cnt);
+  free(w.ex);
+  if (!rc && s->max_pts) { /* 32-byte aligned for the pass's vectors */
+    s->rule_mem = pp_malloc_array(rule_offset(s->max_pts + PP_SHAP_LANES) + 4, sizeof *s->rule);
+    if (!s->rule_mem) rc = PROP_ERR_NOMEM;
+    else s->rule = (double *)(void *)(((uintptr_t)(void *)s->rule_mem + 31) & ~(uintptr_t)31);
+    for (size_t P = PP_SHAP_LANES; !rc && P <= s->max_pts; P += PP_SHAP_LANES) {
+      double *r = s->rule + rule_offset(P);
+      gauss_legendre(P, r, r + P);
+      for (size_t q = 0; q < P; q++) {
+        r[2 * P + q] = 1.0 - r[P + q];
+        r[3 * P + q] = 1.0 / r[2 * P + q];
+      }
+    }
+  }
+  if (rc) {
+    pp_treeshap_free(s);
+    return rc;
+  }
+  s->base = s->offset + s->scale * sum;
+  return 0;
+}
+
+int pp_treeshap_init(pp_treeshap *s, size_t d, size_t ntrees, const size_t *start, const pp_cart_node *node,
+                     const uint8_t *default_left, const double *value, const double *cover, int strict, double scale,
+                     const char *what) {
+  memset(s, 0, sizeof *s);
+  s->d = d;
+  s->ntrees = ntrees;
+  s->start = start;
+  s->node = node;
+  s->default_left = default_left;
+  s->value = value;
+  s->cover = cover;
+  s->strict = strict;
+  s->scale = scale;
+  pp_err_state saved;
+  pp_err_save(&saved);
+  int rc = pp_treeshap_build(s, what);
+  if (rc == PROP_ERR_STATE) {
+    s->ntrees = 0;
+    pp_err_restore(&saved);
+    return 0;
+  }
+  return rc;
+}
+
+/* ---- the pass -------------------------------------------------------------------------------------- *
+ *
+ * The P points are handled as P / 4 vectors of 4 doubles (GCC's vector extension: elementwise IEEE
+ * operations, the same bits whatever instructions carry them; no fused multiply-adds).  The pass is
+ * compiled for P = 4 and P = 8 with the count known (and any P), portable and, where the CPU has
+ * AVX2, with 256-bit instructions. */
+
+typedef double v4d __attribute__((vector_size(PP_SHAP_LANES * sizeof(double))));
+
+/* One frame of the depth-first pass: the node, and the edge into it. */
+typedef struct frame {
+  int32_t node;
+  int32_t feat;  /* column of the edge into the node (-1 at the root) */
+  int32_t prev;  /* frame of the column's previous live split on the path (-1: none) */
+  uint8_t phase; /* 0: the left child is next, 1: the right one, 2: both done */
+  uint8_t live;  /* the edge adds to its column (no earlier split on it failed) */
+  uint8_t pass;  /* live edges: x goes this way (and every earlier split on the column) */
+  double zm;     /* live edges: the column's cover fraction z_(j) along the path */
+} frame;
+
+/* Scratch: frames, then (64-byte aligned) for each depth the vectors P, K, D and 1/a of P doubles,
+ * the per-column sums at the points (d x max_pts), then the column -> frame map. */
+size_t pp_treeshap_scratch(const pp_treeshap *s) {
+  const size_t F = s->max_depth + 2, P = s->max_pts ? s->max_pts : PP_SHAP_LANES;
+  return F * sizeof(frame) + 64 + F * 4 * P * sizeof(double) + s->d * P * sizeof(double) + s->d * sizeof(int32_t);
+}
+
+typedef struct pass {
+  frame *fr;
+  v4d *vec;     /* 4 x C vectors per depth (C = P / 4) */
+  v4d *acc;     /* d x C: each column's sums at the points */
+  int32_t *cur; /* d: frame of each column's last live split on the path, or -1 */
+} pass;
+
+/* The rule of P = 4 C points as vectors: weights, t, 1 - t, 1 / (1 - t), C each (rule is 32-byte
+ * aligned, see pp_treeshap_build). */
+static const v4d *rule_of(const pp_treeshap *s, size_t P) { return (const v4d *)(const void *)(s->rule + rule_offset(P)); }
+
+static inline __attribute__((always_inline)) int goes_left(const pp_cart_node *n, uint8_t dleft, float v,
+                                                           const int strict) {
+  if (strict ? v < n->threshold : v <= n->threshold) return 1;
+  return v != v ? dleft : 0;
+}
+
+/* The edge from a node (vectors Pp) to its child for column f (cover fraction ze, x goes there when
+ * go): the child's P into vc, and when the edge is live its D and (passing) 1/a; e's edge fields. */
+static inline __attribute__((always_inline)) void edge(const pass *w, const v4d *R, const size_t C, const v4d *Pp,
+                                                        v4d *vc, double ze, int go, int32_t f, frame *e) {
+  const v4d *T = R + C, *OMT = R + 2 * C, *IOMT = R + 3 * C;
+  v4d *Pc = vc, *D = vc + 2 * C, *inv = vc + 3 * C;
+  const int32_t k = w->cur[f];
+  const frame *pf = k >= 0 ? &w->fr[k] : NULL;
+  e->feat = f;
+  e->prev = k;
+  if (pf && !pf->pass) { /* an earlier split on f failed: the edge only carries its cover fraction */
+    e->live = 0;
+    for (size_t c = 0; c < C; c++) Pc[c] = Pp[c] * ze;
+    return;
+  }
+  const double zprev = pf ? pf->zm : 1.0, zj = zprev * ze;
+  e->live = 1;
+  e->pass = (uint8_t)go;
+  e->zm = zj;
+  if (go) {
+    const double c1 = 1.0 - zj;
+    for (size_t c = 0; c < C; c++) {
+      const v4d a = zj + c1 * T[c];
+      inv[c] = 1.0 / a;
+      Pc[c] = Pp[c] * a;
+      D[c] = c1 * inv[c];
+    }
+  } else {
+    for (size_t c = 0; c < C; c++) {
+      Pc[c] = Pp[c] * (zj * OMT[c]);
+      D[c] = -IOMT[c];
+    }
+  }
+  if (pf) { /* divide by the previous split's factor: 1 / a_(j-1) is its frame's */
+    const v4d *ip = w->vec + (size_t)k * 4 * C + 3 * C;
+    const double c0 = 1.0 - zprev;
+    for (size_t c = 0; c < C; c++) {
+      Pc[c] = Pc[c] * ip[c];
+      D[c] = D[c] - c0 * ip[c];
+    }
+  }
+}
+
+/* Tree t for row x at P = 4 C points: adds each column's sums at the points into w->acc. */
+static inline __attribute__((always_inline)) void tree_row(const pp_treeshap *s, size_t t, const float *x,
+                                                            const pass *w, const size_t C, const int strict) {
+  const size_t b = s->start[t], V = 4 * C;
+  const pp_cart_node *nd = s->node + b;
+  const double *cov = s->cover + b, *val = s->value + b;
+  const uint8_t *dl = s->default_left + b;
+  const v4d *R = rule_of(s, 4 * C);
+  frame *fr = w->fr;
+  v4d *vec = w->vec;
+  fr[0].node = 0;
+  fr[0].phase = 0;
+  fr[0].live = 0;
+  for (size_t c = 0; c < C; c++) {
+    vec[c] = R[c] * s->scale; /* P: the weights and the scale */
+    vec[C + c] = R[c] * 0.0;  /* K */
+  }
+  size_t top = 0;
+  for (;;) {
+    frame *p = &fr[top];
+    const int32_t n = p->node;
+    v4d *vp = vec + top * V;
+    if (p->phase < 2) {
+      const pp_cart_node *nn = &nd[n];
+      const int right = p->phase++;
+      const int32_t c = right ? nn->right : nn->left;
+      const int go = goes_left(nn, dl[n], x[nn->feature], strict) != right;
+      frame *e = &fr[top + 1];
+      v4d *vc = vp + V;
+      edge(w, R, C, vp, vc, cov[c] / cov[n], go, nn->feature, e);
+      if (nd[c].feature < 0) { /* a leaf: K = v P, back at once */
+        const double v = val[c];
+        v4d *acc = w->acc + (size_t)nn->feature * C;
+        for (size_t q = 0; q < C; q++) vc[C + q] = v * vc[q];
+        if (e->live)
+          for (size_t q = 0; q < C; q++) acc[q] += vc[2 * C + q] * vc[C + q];
+        for (size_t q = 0; q < C; q++) vp[C + q] += vc[C + q];
+        continue;
+      }
+      e->node = c;
+      e->phase = 0;
+      for (size_t q = 0; q < C; q++) vc[C + q] = vc[q] * 0.0;
+      if (e->live) w->cur[e->feat] = (int32_t)(top + 1);
+      top++;
+      continue;
+    }
+    if (top == 0) break;
+    v4d *vq = vp - V; /* the parent's vectors */
+    if (p->live) {
+      v4d *acc = w->acc + (size_t)p->feat * C;
+      for (size_t q = 0; q < C; q++) acc[q] += vp[2 * C + q] * vp[C + q];
+      w->cur[p->feat] = p->prev;
+    }
+    for (size_t q = 0; q < C; q++) vq[C + q] += vp[C + q];
+    top--;
+  }
+}
+
+/* The pass for the usual point counts with the count known at compile time (the loops become a
+ * vector operation or two), else any P. */
+#define TREE_ROW_ANY(name, attr)                                                                    \
+  static attr void name(const pp_treeshap *s, size_t t, const float *x, const pass *w, size_t P) { \
+    const size_t C = P / PP_SHAP_LANES;                                                             \
+    if (s->strict) {                                                                                \
+      if (C == 1) tree_row(s, t, x, w, 1, 1);                                                       \
+      else if (C == 2) tree_row(s, t, x, w, 2, 1);                                                  \
+      else tree_row(s, t, x, w, C, 1);                                                              \
+    } else {                                                                                        \
+      if (C == 1) tree_row(s, t, x, w, 1, 0);                                                       \
+      else if (C == 2) tree_row(s, t, x, w, 2, 0);                                                  \
+      else tree_row(s, t, x, w, C, 0);                                                              \
+    }                                                                                               \
+  }
+TREE_ROW_ANY(tree_row_base, )
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+TREE_ROW_ANY(tree_row_avx2, __attribute__((target("avx2"))))
+#define SHAP_HAVE_AVX2 1
+#else
+#define SHAP_HAVE_AVX2 0
+#endif
+
+void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch) {
+  const size_t F = s->max_depth + 2, Pm = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d;
+  pass w;
+  w.fr = scratch;
+  w.vec = (v4d *)(void *)(((uintptr_t)(void *)(w.fr + F) + 63) & ~(uintptr_t)63);
+  w.acc = w.vec + F * Pm;
+  w.cur = (int32_t *)(void *)(w.acc + d * Pm / PP_SHAP_LANES);
+  for (size_t f = 0; f < d; f++) w.cur[f] = -1;
+#if SHAP_HAVE_AVX2
+  void (*row)(const pp_treeshap *, size_t, const float *, const pass *, size_t) =
+      pp_cpu_avx2() ? tree_row_avx2 : tree_row_base;
+#else
+  void (*row)(const pp_treeshap *, size_t, const float *, const pass *, size_t) = tree_row_base;
+#endif
+  const double *acc = (const double *)(const void *)w.acc;
+  for (size_t i = 0; i < n; i++) {
+    const float *x = X + i * d;
+    double *out = phi + i * d;
+    memset(out, 0, d * sizeof *out);
+    /* trees in order; each tree's sums at its points are added to the columns once it is done */
+    for (size_t t = 0; t < s->ntrees; t++) {
+      const size_t P = s->pts[t];
+      if (!P) continue;
+      memset(w.acc, 0, d * P * sizeof(double));
+      row(s, t, x, &w, P);
+      for (size_t f = 0; f < d; f++) {
+        double a = 0.0;
+        for (size_t q = 0; q < P; q++) a += acc[f * P + q];
+        out[f] += a;
+      }
+    }
+  }
+}
+
+int pp_treeshap_contrib(const pp_treeshap *s, const float *X, size_t n, double *phi, double *base, void *scratch) {
+  if (base) *base = s->base;
+  if (!n) return 0;
+  void *own = scratch ? NULL : pp_malloc(pp_treeshap_scratch(s));
+  if (!scratch && !own) return PROP_ERR_NOMEM;
+  pp_treeshap_rows(s, X, n, phi, scratch ? scratch : own);
+  free(own);
+  return 0;
+}

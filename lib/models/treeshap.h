@@ -1,0 +1,82 @@
+/* lib/models/treeshap.h: exact path-dependent TreeSHAP (Lundberg et al. 2018's value function) for the
+ * tree members: the decision tree and the random forest (their CART trees, cart.h) and the xgboost
+ * member (XGBoost's trees as our own walk reads them, xgb_walk.h).  Not a member itself: members do
+ * not include each other, so the algorithm they share lives here (treeshap.c).
+ *
+ * What is computed.  For a tree f and a row x, the value of a set S of columns is the expectation of
+ * f when the columns in S are x's and the others follow the training rows: at a split on a column in
+ * S the row goes x's way, at any other split both ways, weighted by the children's covers (training
+ * weights of the CART trees, hessian sums of XGBoost's).  The contributions are the exact Shapley
+ * values of that game, phi[c] for each column c, and base = f's value of the empty set (the
+ * cover-weighted mean leaf), so that base + sum phi = f(x) (up to rounding).  For a sum of trees times
+ * a scale (the forest's mean, XGBoost's margin) they are the sums of the trees' values times the
+ * scale; XGBoost's contributions (pred_contribs) are these on its margin.
+ *
+ * How (treeshap.c has the derivation).  Along a leaf's path, a column k that splits there has a cover
+ * fraction z_k (the product over its splits of child cover / parent cover) and o_k = 1 when x goes
+ * every one of its splits' ways, else 0.  The Shapley value of column i from that leaf is
+ *     value x (o_i - z_i) x integral over [0, 1] of prod over the path's other columns of
+ *     (z_k + (o_k - z_k) t) dt,
+ * the integral of a polynomial of degree (columns on the path - 1).  Gauss-Legendre quadrature with
+ * P points is exact for degrees below 2P, so each tree is evaluated at P >= half its longest path's
+ * distinct columns (rounded up to PP_SHAP_LANES) points, in one depth-first pass over the tree's nodes:
+ * per node a few operations on P doubles, whatever the depth (the original algorithm costs the
+ * path length squared per leaf).  The cost of a row is about (nodes of all trees) x P.
+ *
+ * Everything is read-only after pp_treeshap_build: many threads may explain with one at once, each
+ * with its own scratch.  A row's contributions depend on that row only, never on the rows beside it. */
+#ifndef PP_TREESHAP_H
+#define PP_TREESHAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/cart.h"
+
+#define PP_SHAP_LANES 4 /* quadrature points come in groups of this many (a vector of doubles) */
+
+typedef struct pp_treeshap {
+  /* the trees, borrowed (they must outlive this): as cart.h's flat trees */
+  size_t d, ntrees;
+  const size_t *start;          /* ntrees + 1 */
+  const pp_cart_node *node;     /* children local to the tree, after their parent */
+  const uint8_t *default_left;  /* where a missing value (NaN) goes */
+  const double *value;          /* leaf values (internal nodes' entries are not read) */
+  const double *cover;          /* every node's cover, > 0 */
+  int strict;                   /* 1: x < threshold goes left (XGBoost); 0: x <= threshold (CART) */
+  double scale;                 /* each tree's output is multiplied by this */
+  double offset;                /* added to the sum (XGBoost's base margin) */
+  size_t min_pts;               /* 0, or at least this many points per tree (tests: every rule is exact) */
+  /* derived by pp_treeshap_build (owned) */
+  uint16_t *pts;                /* ntrees: quadrature points of the tree (0: a single leaf) */
+  size_t max_depth, max_pts;
+  double *rule;                 /* per multiple P of PP_SHAP_LANES up to max_pts: 4 x P doubles (see .c) */
+  void *rule_mem;               /* rule's allocation */
+  double base;                  /* offset + scale x sum over trees of the cover-weighted mean leaf */
+} pp_treeshap;
+
+/* Fills the derived fields of s, whose borrowed fields are set.  Checks what the pass relies on:
+ * children inside their tree and after their parent, features < d, covers finite and > 0, values
+ * finite; a failure is PROP_ERR_STATE naming what (the trees cannot be explained; nothing else is
+ * wrong with them for predict).  PROP_ERR_NOMEM.  Free with pp_treeshap_free (also after a failure). */
+int pp_treeshap_build(pp_treeshap *s, const char *what);
+void pp_treeshap_free(pp_treeshap *s);
+
+/* A member's trees as s (fields as above; the member keeps them alive), built: trees it cannot explain
+ * (pp_treeshap_build's PROP_ERR_STATE) leave s->ntrees 0, so that the member's contrib says so, and
+ * the thread's last error as it was: predict is not concerned.  0, or PROP_ERR_NOMEM. */
+int pp_treeshap_init(pp_treeshap *s, size_t d, size_t ntrees, const size_t *start, const pp_cart_node *node,
+                     const uint8_t *default_left, const double *value, const double *cover, int strict, double scale,
+                     const char *what);
+
+/* Bytes of scratch pp_treeshap_rows needs (any number of rows). */
+size_t pp_treeshap_scratch(const pp_treeshap *s);
+/* Contributions of n rows of X (d floats each) into phi (n x d, overwritten); scratch is
+ * pp_treeshap_scratch(s) bytes, 16-byte aligned (malloc's).  base + sum phi[i] = s's output for row i
+ * (offset + scale x sum of the leaves x reaches). */
+void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch);
+/* A member's contrib on s: *base (may be NULL) = s->base, then (n > 0) pp_treeshap_rows with scratch,
+ * or with scratch of its own when it is NULL (PROP_ERR_NOMEM). */
+int pp_treeshap_contrib(const pp_treeshap *s, const float *X, size_t n, double *phi, double *base, void *scratch);
+
+#endif
