@@ -608,7 +608,8 @@ PROP_API void prop_writer_remove_temporaries(void);
  * ------------------------------------------------------------------------------------------- */
 /*! Rows of a call list, scored chunk by chunk with one model (so a file larger than memory is read a
  *  chunk at a time), then ranked once and written in one layout:
- *    id,probability,band,rank,error,dialer_rank,selected            (and value,expected_value by value)
+ *    id,probability,band,rank,error,dialer_rank,selected            (and value,expected_value by value,
+ *                                                                    reason_1..reason_K with reasons)
  *  one row per input row.  id: the id column's text, or the 1-based data row number when the model has
  *  no id column (a row with an empty id is nobody to call: unscored, "the id is missing").  A row that
  *  cannot be scored keeps its row with an empty probability and rank, band 0, dialer_rank 0, selected 0
@@ -635,6 +636,11 @@ typedef struct prop_calllist_options {
                                  one); a model without one numbers the rows */
   int order;                /*!< prop_list_order; default PROP_ORDER_RANK */
   const char *source;       /*!< the data's name in row reasons; NULL: each chunk's own (its file) */
+  size_t reasons;           /*!< 0 (default), or the number K (1..16) of reasons per row: the list gains columns
+                                 reason_1..reason_K, each "input=value" (the value as the row gave it: the
+                                 category's label, the number in its shortest exact form, <missing>), the inputs that
+                                 raise the row's probability most (prop_model_reasons).  Computing them costs
+                                 the rows' contributions: milliseconds per row with a deep forest */
 } prop_calllist_options;
 
 PROP_API void prop_calllist_options_default(prop_calllist_options *opt);
@@ -671,6 +677,9 @@ PROP_API int prop_calllist_get(const prop_calllist *cl, size_t *input_row, doubl
  *  freed.  NULL before finish or beyond the rows. */
 PROP_API const char *prop_calllist_id(const prop_calllist *cl, size_t k);
 PROP_API const char *prop_calllist_error(const prop_calllist *cl, size_t k);
+/*! Output row k's reason q (0-based, below options.reasons) as "input=value", or NULL when it has fewer
+ *  (an unscored row has none); owned by the list. */
+PROP_API const char *prop_calllist_reason(const prop_calllist *cl, size_t k, size_t q);
 /*! Write the header and every row to w (after finish); w is not committed: the caller commits or
  *  aborts it. */
 PROP_API int prop_calllist_write(const prop_calllist *cl, prop_writer *w);

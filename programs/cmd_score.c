@@ -90,7 +90,7 @@ int cmd_score(args *a) {
   const char *model_path = arg_get(a, "--model"), *data = arg_get(a, "--data"), *out = arg_get(a, "--out");
   const char *by = arg_get(a, "--rank-by"), *value_col = arg_get(a, "--value-col"), *cap = arg_get(a, "--capacity");
   const char *quota = arg_get(a, "--band-quota"), *order = arg_get(a, "--order"), *threads = arg_get(a, "--threads");
-  const char *unseen = arg_get(a, "--unseen");
+  const char *unseen = arg_get(a, "--unseen"), *reasons = arg_get(a, "--reasons");
   if (arg_leftover(a, "score")) return 1;
   if (!model_path || !data || !out || !*model_path || !*data || !*out)
     return usage_error("score", "--model, --data and --out are required");
@@ -103,6 +103,8 @@ int cmd_score(args *a) {
   if (cap && parse_size(cap, &ro.capacity)) return usage_error("score", "--capacity takes a whole number");
   prop_calllist_options lo;
   prop_calllist_options_default(&lo);
+  if (reasons && (parse_size(reasons, &lo.reasons) || lo.reasons < 1 || lo.reasons > 16))
+    return usage_error("score", "--reasons takes a number from 1 to 16");
   if (order && strcmp(order, "input") == 0) lo.order = PROP_ORDER_INPUT;
   else if (order && strcmp(order, "rank") != 0) return usage_error("score", "--order takes rank or input");
   prop_predict_options po;

@@ -275,7 +275,7 @@ static const command commands[] = {
     {"score", cmd_score,
      "--model MODEL --data F --out RANKED.csv [--rank-by probability|value]\n"
      "[--value-col C] [--capacity N] [--band-quota q1,...,q7] [--order rank|input]\n"
-     "[--unseen bucket|error] [--threads N]",
+     "[--unseen bucket|error] [--reasons K] [--threads N]",
      "Scores a call list of any size (streamed) and writes one output row per input row, atomically:\n"
      "id,probability,band,rank,error,dialer_rank,selected (+ value,expected_value with --rank-by value).\n"
      "  --rank-by R       probability (default) or value: probability x the --value-col column\n"
@@ -285,6 +285,8 @@ static const command commands[] = {
      "  --unseen U        bucket (default: a category not seen in training is scored through the\n"
      "                    encoder's <other> bucket; the rows per input are reported) or error (such a\n"
      "                    row is left unscored, with the reason)\n"
+     "  --reasons K       add reason_1..reason_K: the inputs that raise each row's probability most, as\n"
+     "                    input=value (slow: each row's contributions; see explain)\n"
      "  --threads N       0 = all cores (default)\n"},
     {"bands", cmd_bands, "--model MODEL --data LABELED.csv [--target COL] [--connected COL] [--json OUT]",
      "The band table of labelled rows: rows, success rate with a 95% Wilson interval, lift, mean\n"

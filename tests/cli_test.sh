@@ -254,6 +254,19 @@ expect_code "backtest with a one-class month" 0 "$cli" backtest --data "$work/bt
   --id customer_id --ignore installment_amount --time-col month --recipe "$recipe" --min-train-months 2
 grep -Eq '^ +9 +[0-9]+ +2 +0 +- ' "$work/out.txt" && ok "one-class month: AUC printed as -" ||
   no "one-class month: $(grep -E '^ +9 ' "$work/out.txt")"
+# reasons for the agent: K columns of input=value, the same scores as without them
+expect_code "score --reasons 3" 0 "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" \
+  --out "$work/reasons.csv" --reasons 3
+head -n 1 "$work/reasons.csv" | grep -q ',selected,reason_1,reason_2,reason_3$' && ok "reason columns" ||
+  no "reason header: $(head -n 1 "$work/reasons.csv")"
+[ "$(cut -d, -f1-7 "$work/reasons.csv")" = "$(cut -d, -f1-7 "$work/ranked.csv")" ] && ok "reasons leave the list as it was" ||
+  no "reasons changed the list"
+awk -F, 'NR > 1 {for (k = 8; k <= 10; k++) if ($k != "" && $k !~ /^[a-z_]+=./) bad = 1} NR > 1 && NR <= 51 && $8 == "" {bad = 1}
+  END {exit bad}' "$work/reasons.csv" && ok "reasons are input=value; the top 50 rows all have one" ||
+  no "reasons: $(sed -n 2,4p "$work/reasons.csv")"
+expect_code "score --reasons 0" 1 "$cli" score --model "$work/m.bin" --data "$work/demo/calllist.csv" \
+  --out "$work/reasons.csv" --reasons 0
+
 # monitoring: the demo's later month with a planted drift is flagged, the latest month is not
 expect_code "gen --drift" 0 "$cli" gen --out-dir "$work/drift" --customers 600 --months 3 --seed 5 --drift
 cmp -s "$work/demo/history.csv" "$work/drift/history.csv" && ok "--drift leaves the other files as they were" ||

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "explain/contrib.h"
 #include "lists/lists.h"
 #include "write/writer.h"
 #include "pipeline/pipeline.h"
@@ -17,6 +18,10 @@
 static const char *const k_columns[] = {"id",          "probability", "band",  "rank",          "error",
                                         "dialer_rank", "selected",    "value", "expected_value"};
 #define BASE_COLUMNS 7
+#define MAX_REASONS 16
+static const char *const k_reason_cols[MAX_REASONS] = {
+    "reason_1", "reason_2", "reason_3",  "reason_4",  "reason_5",  "reason_6",  "reason_7",  "reason_8",
+    "reason_9", "reason_10", "reason_11", "reason_12", "reason_13", "reason_14", "reason_15", "reason_16"};
 
 typedef struct bad_row {
   size_t row, msg; /* row index; offset of its reason in err_text */
@@ -29,6 +34,9 @@ struct prop_calllist {
   size_t *quota; /* the caller's band quotas, copied */
   char *value_col, *id_col, *source;
   int order, by_value;
+  size_t K;             /* reasons per row */
+  size_t *reason_off;   /* n x K offsets into reason_text, SIZE_MAX where a row has fewer */
+  pp_textbuf reason_text;
   /* per row */
   size_t n, cap;
   size_t *id_off;
@@ -75,6 +83,8 @@ void prop_calllist_free(prop_calllist *cl) {
   free(cl->cprob);
   free(cl->cband);
   free(cl->cstatus);
+  free(cl->reason_off);
+  pp_textbuf_free(&cl->reason_text);
   free(cl);
 }
 
@@ -102,6 +112,9 @@ static int import_options(prop_calllist *cl, const prop_calllist_options *o) {
   if (o->order != PROP_ORDER_RANK && o->order != PROP_ORDER_INPUT)
     return pp_err(PROP_ERR_ARG, "call list: order is %d, not a prop_list_order", o->order);
   cl->order = o->order;
+  if (o->reasons > MAX_REASONS) return pp_err(PROP_ERR_ARG, "call list: %zu reasons per row (at most %d)", o->reasons,
+                                              MAX_REASONS);
+  cl->K = o->reasons;
   PP_TRY(dup_opt(cl->by_value ? o->value_column : NULL, &cl->value_col));
   PP_TRY(dup_opt(o->id_column ? o->id_column : cl->m->schema->id_col, &cl->id_col));
   return dup_opt(o->source, &cl->source);
@@ -134,6 +147,7 @@ static int grow_rows(prop_calllist *cl, size_t need) {
   PP_TRY(pp_realloc_array(&cl->id_off, cap, sizeof *cl->id_off));
   PP_TRY(pp_realloc_array(&cl->prob, cap, sizeof *cl->prob));
   if (cl->by_value) PP_TRY(pp_realloc_array(&cl->value, cap, sizeof *cl->value));
+  if (cl->K) PP_TRY(pp_realloc_array(&cl->reason_off, cap, cl->K * sizeof *cl->reason_off));
   PP_TRY(pp_realloc_array(&cl->band, cap, sizeof *cl->band));
   cl->cap = cap;
   return 0;
@@ -219,6 +233,69 @@ static int add_row(prop_calllist *cl, const prop_frame *f, size_t i, long idj, c
   return 0;
 }
 
+/* "input=value": a category by its label, a number in its shortest exact form. */
+static void reason_text(const pp_schema *s, const prop_reason *r, char *buf, size_t cap) {
+  const char *name = s->feat[r->input].name;
+  if (r->label) snprintf(buf, cap, "%s=%s", name, r->label);
+  else if (r->value != r->value) snprintf(buf, cap, "%s=<missing>", name);
+  else if (s->feat[r->input].type == PROP_COL_CATEGORICAL) snprintf(buf, cap, "%s=<unseen>", name);
+  else snprintf(buf, cap, "%s=%s", name, PP_G(r->value));
+}
+
+/* Rows first..first+n of the list: the K inputs that raise each scored row's probability most, from its
+ * contributions C (n x nf) and raw inputs raw (n x nf).  Rows the list did not score get none. */
+static int store_reasons(prop_calllist *cl, size_t first, size_t n, const double *C, const double *raw) {
+  const size_t nf = cl->m->schema->nfeat, K = cl->K;
+  int rc = 0;
+  for (size_t i = 0; !rc && i < n; i++) {
+    prop_reason r[MAX_REASONS];
+    size_t nr = 0, *off = cl->reason_off + (first + i) * K;
+    for (size_t q = 0; q < K; q++) off[q] = SIZE_MAX;
+    if (cl->prob[first + i] != cl->prob[first + i]) continue; /* not scored: no reasons */
+    rc = prop_model_reasons(cl->m, C + i * nf, raw + i * nf, K, r, &nr);
+    for (size_t q = 0; !rc && q < nr; q++) {
+      char buf[512];
+      reason_text(cl->m->schema, &r[q], buf, sizeof buf);
+      rc = pp_textbuf_add(&cl->reason_text, buf, &off[q]);
+    }
+  }
+  return rc;
+}
+
+/* The reasons of the rows of frame f, appended to the list from row first on. */
+static int add_reasons(prop_calllist *cl, const prop_frame *f, size_t first) {
+  const size_t n = f->nrows, nf = cl->m->schema->nfeat;
+  double *C = pp_malloc_array(n ? n : 1, (nf ? nf : 1) * sizeof *C);
+  double *raw = pp_malloc_array(n ? n : 1, (nf ? nf : 1) * sizeof *raw);
+  pp_binding *bind = NULL;
+  double base;
+  int rc = (!C || !raw) ? PROP_ERR_NOMEM : pp_binding_create(cl->m->schema, f, &bind);
+  if (!rc) pp_binding_rows(bind, 0, n, raw, cl->cstatus);
+  if (!rc) rc = prop_model_contributions_frame(cl->m, f, C, &base, cl->cstatus, &cl->po);
+  if (!rc) rc = store_reasons(cl, first, n, C, raw);
+  pp_binding_free(bind);
+  free(C);
+  free(raw);
+  return rc;
+}
+
+/* The reasons of n dense rows (prop_model_predict_dense's layout), appended from row first on. */
+static int add_dense_reasons(prop_calllist *cl, const void *X, prop_dtype dtype, size_t n, size_t stride, size_t first) {
+  const size_t nf = cl->m->schema->nfeat;
+  double *C = pp_malloc_array(n ? n : 1, (nf ? nf : 1) * sizeof *C);
+  double *raw = pp_malloc_array(n ? n : 1, (nf ? nf : 1) * sizeof *raw);
+  double base;
+  int rc = (!C || !raw) ? PROP_ERR_NOMEM : 0;
+  for (size_t i = 0; !rc && i < n; i++)
+    for (size_t j = 0; j < nf; j++)
+      raw[i * nf + j] = dtype == PROP_FLOAT64 ? ((const double *)X)[i * stride + j] : ((const float *)X)[i * stride + j];
+  if (!rc) rc = prop_model_contributions_dense(cl->m, X, dtype, n, nf, stride, C, &base, cl->cstatus, &cl->po);
+  if (!rc) rc = store_reasons(cl, first, n, C, raw);
+  free(C);
+  free(raw);
+  return rc;
+}
+
 /* The value column of f as numbers into a new *vals (NULL when not ranking by value). */
 static int read_values(const prop_calllist *cl, const prop_frame *f, double **vals) {
   *vals = NULL;
@@ -252,9 +329,11 @@ int prop_calllist_add(prop_calllist *cl, const prop_frame *f, const double *valu
   if (cl->by_value && !value) PP_TRY(read_values(cl, f, &own));
   const double *vals = cl->by_value ? (value ? value : own) : NULL;
   const char *src = cl->source ? cl->source : pp_frame_source(f);
+  const size_t first = cl->n;
   int rc = 0;
   for (size_t i = 0; i < n && !rc; i++) rc = add_row(cl, f, i, idj, vals, src);
   free(own);
+  if (!rc && cl->K) rc = add_reasons(cl, f, first);
   return rc;
 }
 
@@ -295,8 +374,9 @@ int prop_calllist_add_dense(prop_calllist *cl, const void *X, prop_dtype dtype, 
   PP_TRY(grow_rows(cl, cl->n + nrows));
   PP_TRY(prop_model_predict_dense(cl->m, X, dtype, nrows, ncols, row_stride, cl->cprob, cl->cband, cl->cstatus,
                                   &cl->po));
+  const size_t first = cl->n;
   for (size_t i = 0; i < nrows; i++) PP_TRY(add_dense_row(cl, i, ids, cl->by_value ? value : NULL));
-  return 0;
+  return cl->K ? add_dense_reasons(cl, X, dtype, nrows, row_stride, first) : 0;
 }
 
 /* ---- ranking and reading the list --------------------------------------------------------------------- */
@@ -320,10 +400,15 @@ int prop_calllist_finish(prop_calllist *cl) {
 size_t prop_calllist_n_rows(const prop_calllist *cl) { return cl ? cl->n : 0; }
 size_t prop_calllist_n_selected(const prop_calllist *cl) { return cl && cl->finished ? cl->n_selected : 0; }
 size_t prop_calllist_n_unscored(const prop_calllist *cl) { return cl ? cl->nbad : 0; }
-size_t prop_calllist_n_columns(const prop_calllist *cl) { return cl ? BASE_COLUMNS + 2 * (size_t)cl->by_value : 0; }
-const char *prop_calllist_column(const prop_calllist *cl, size_t j) {
-  return j < prop_calllist_n_columns(cl) ? k_columns[j] : NULL;
+size_t prop_calllist_n_columns(const prop_calllist *cl) {
+  return cl ? BASE_COLUMNS + 2 * (size_t)cl->by_value + cl->K : 0;
 }
+const char *prop_calllist_column(const prop_calllist *cl, size_t j) {
+  if (j >= prop_calllist_n_columns(cl)) return NULL;
+  const size_t fixed = BASE_COLUMNS + 2 * (size_t)cl->by_value;
+  return j < fixed ? k_columns[j] : k_reason_cols[j - fixed];
+}
+
 
 /* The reason row i could not be scored, or NULL (binary search of the side table, in row order). */
 static const char *reason_of(const prop_calllist *cl, size_t i) {
@@ -371,6 +456,14 @@ void pp_calllist_rows_get(const prop_calllist *cl, pp_calllist_rows *r) {
 
 const char *pp_calllist_reason(const prop_calllist *cl, size_t i) { return i < cl->n ? reason_of(cl, i) : NULL; }
 
+const char *prop_calllist_reason(const prop_calllist *cl, size_t k, size_t q) {
+  if (!cl || !cl->finished || k >= cl->n || q >= cl->K) return NULL;
+  size_t i, c;
+  at(cl, k, &i, &c);
+  size_t off = cl->reason_off[i * cl->K + q];
+  return off == SIZE_MAX ? NULL : cl->reason_text.p + off;
+}
+
 const char *prop_calllist_id(const prop_calllist *cl, size_t k) {
   if (!cl || !cl->finished || k >= cl->n) return NULL;
   size_t i, c;
@@ -394,6 +487,7 @@ static int write_row(const prop_calllist *cl, prop_writer *w, size_t k) {
   if (err) {
     const char *rest[] = {"", "0", "", err, "0", "0", "", ""};
     for (size_t j = 0; j < 6 + 2 * (size_t)cl->by_value; j++) PP_TRY(prop_writer_text(w, rest[j]));
+    for (size_t q = 0; q < cl->K; q++) PP_TRY(prop_writer_text(w, NULL));
     return prop_writer_end_row(w);
   }
   const int sel = c < cl->n_selected;
@@ -408,13 +502,20 @@ static int write_row(const prop_calllist *cl, prop_writer *w, size_t k) {
     PP_TRY(prop_writer_number(w, v));
     PP_TRY(prop_writer_number(w, cl->prob[i] * (v == v ? v : 0.0)));
   }
+  for (size_t q = 0; q < cl->K; q++) {
+    size_t off = cl->reason_off[i * cl->K + q];
+    PP_TRY(prop_writer_text(w, off == SIZE_MAX ? NULL : cl->reason_text.p + off));
+  }
   return prop_writer_end_row(w);
 }
 
 int prop_calllist_write(const prop_calllist *cl, prop_writer *w) {
   if (!cl || !w) return pp_err(PROP_ERR_ARG, "prop_calllist_write: NULL argument");
   if (!cl->finished) return pp_err(PROP_ERR_STATE, "prop_calllist_write: call prop_calllist_finish first");
-  PP_TRY(prop_writer_header(w, k_columns, prop_calllist_n_columns(cl)));
+  const char *names[BASE_COLUMNS + 2 + MAX_REASONS];
+  const size_t nc = prop_calllist_n_columns(cl);
+  for (size_t j = 0; j < nc; j++) names[j] = prop_calllist_column(cl, j);
+  PP_TRY(prop_writer_header(w, names, nc));
   for (size_t k = 0; k < cl->n; k++) PP_TRY(write_row(cl, w, k));
   return 0;
 }

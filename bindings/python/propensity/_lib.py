@@ -131,6 +131,7 @@ class CalllistOptions(ctypes.Structure):
         ("id_column", ctypes.c_char_p),
         ("order", ctypes.c_int),
         ("source", ctypes.c_char_p),
+        ("reasons", ctypes.c_size_t),
     ]
 
 
@@ -278,6 +279,11 @@ _DECLS = {
     "prop_calllist_column": (_cp, [_vp, _sz]),
     "prop_calllist_get": (_int, [_vp, _vp, _vp, _vp, _vp, _vp, _vp]),
     "prop_calllist_error": (_cp, [_vp, _sz]),
+    "prop_calllist_reason": (_cp, [_vp, _sz, _sz]),
+    "prop_model_contributions_dense": (_int, [_vp, _vp, _int, _sz, _sz, _sz, _vp, ctypes.POINTER(ctypes.c_double),
+                                              _vp, ctypes.POINTER(PredictOptions)]),
+    "prop_model_contributions_frame": (_int, [_vp, _vp, _vp, ctypes.POINTER(ctypes.c_double), _vp,
+                                              ctypes.POINTER(PredictOptions)]),
     "prop_calllist_write": (_int, [_vp, _vp]),
     "prop_calllist_free": (None, [_vp]),
     "prop_writer_options_default": (None, [ctypes.POINTER(WriterOptions)]),

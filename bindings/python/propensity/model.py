@@ -417,10 +417,20 @@ class Model(Owned):
                                          st.ctypes.data, ctypes.byref(opt)))
         return prob, band, st
 
-    def predict_proba(self, X, ignore_extra=False, nthread=0, uncalibrated=False, unseen="bucket"):
+    def predict_proba(self, X, ignore_extra=False, nthread=0, uncalibrated=False, unseen="bucket", reasons=0):
         """Calibrated probability of the positive label per row (float64[n]; NaN for a row that
         cannot be scored).  X and unseen as for score(); uncalibrated=True: the vote before the
-        calibrator."""
+        calibrator.  reasons=K (1..16): a DataFrame instead, indexed like X, with "probability" and
+        reason_1..reason_K (the inputs that raise each row's probability most, "input=value", None
+        where a row has fewer), the reasons `propensity score --reasons K` writes."""
+        if reasons:
+            if uncalibrated:
+                raise PropensityError(PROP_ERR_ARG, "reasons explain the calibrated probability: not with uncalibrated")
+            is_df = isinstance(X, pd.DataFrame)
+            keep_ids = is_df and self._id and self._id in [str(c) for c in X.columns]
+            r = self.rank(X, reasons=reasons, order="input", ignore_extra=ignore_extra, nthread=nthread, unseen=unseen,
+                          ids=None if keep_ids or not self._id else [str(i + 1) for i in range(len(X))])
+            return r[["probability"] + [c for c in r.columns if c.startswith("reason_")]]
         L, h = lib(), self._handle()
         if isinstance(X, pd.DataFrame):
             return self.score(X, ignore_extra, nthread, uncalibrated, unseen)[0]
@@ -465,7 +475,7 @@ class Model(Owned):
     # ---- ranking ------------------------------------------------------------------------------
 
     def rank(self, X, by="probability", value_col=None, capacity=None, band_quota=None, ids=None, order="rank",
-             ignore_extra=False, nthread=0, unseen="bucket", out=None):
+             ignore_extra=False, nthread=0, unseen="bucket", out=None, reasons=0):
         """The call list, built by the library exactly as `propensity score` builds it: a DataFrame
         with the library's columns id, probability, band, rank, error, dialer_rank, selected (and
         value, expected_value when by="value"), indexed like X; with out= a path, the same list is
@@ -474,7 +484,9 @@ class Model(Owned):
         by="probability" or "value" (probability x value, NaN value counted as 0); value_col names
         the value column of a DataFrame X, or is an array of n values.  capacity keeps at most that
         many rows (None = all, 0 = nobody); band_quota is n_bands numbers, the most rows taken from
-        band 1..n.  ids: None = the model's id column of a DataFrame X (a DataFrame without it is
+        band 1..n.  reasons=K (1..16) adds reason_1..reason_K, the inputs that raise each row's
+        probability most as "input=value" (as `propensity score --reasons K`; slow: each row's
+        contributions).  ids: None = the model's id column of a DataFrame X (a DataFrame without it is
         refused when the model has one, as the CLI refuses such a file), else the 1-based row number
         (a model without an id column, or an array X).  A row whose id is missing is nobody to call:
         it is left unscored (probability NaN, band 0, rank 0, its reason in error), as the CLI does.
@@ -510,6 +522,7 @@ class Model(Owned):
         lo = CalllistOptions()
         lib().prop_calllist_options_default(ctypes.byref(lo))
         lo.predict, lo.rank, lo.order = ctypes.pointer(po), ctypes.pointer(ro), ORDER[order]
+        lo.reasons = _whole(reasons, "reasons", none=False)
         df, extra = self._rank_frame(X, ids, ids_s, value, lo) if is_df else (None, None)
         with _Calllist(self, lo) as cl:
             self._rank_add(cl, X, df, extra, ids_s, value)
@@ -594,6 +607,37 @@ class Model(Owned):
             return
         with self._frame(df, extra) as f:
             check(L.prop_calllist_add(cl.handle, f.handle, None if value is None else value.ctypes.data))
+
+    # ---- contributions ----------------------------------------------------------------------------
+
+    def explain(self, X, ignore_extra=False, nthread=0, unseen="bucket"):
+        """Why the model scores each row as it does: a DataFrame indexed like X with one column per
+        input (its contribution) and "base", such that base + the row's contributions = the ensemble's
+        log-odds before its calibrator (models/README.md "Contributions": which parts are exact and
+        which estimated).  A row that cannot be scored is NaN.  X as for score().  Slow with a deep
+        forest: milliseconds per row."""
+        L, h = lib(), self._handle()
+        opt = self._options(nthread, unseen=unseen)
+        k = len(self._inputs)
+        base = ctypes.c_double()
+        if isinstance(X, pd.DataFrame):
+            self._check_columns(X, ignore_extra)
+            n = len(X)
+            C = np.empty((n, k))
+            with self._frame(X) as f:
+                check(L.prop_model_contributions_frame(h, f.handle, C.ctypes.data, ctypes.byref(base), None,
+                                                       ctypes.byref(opt)))
+            index = X.index
+        else:
+            a, code, stride = _frames.as_dense(X)
+            n = a.shape[0]
+            C = np.empty((n, k))
+            check(L.prop_model_contributions_dense(h, a.ctypes.data, code, n, a.shape[1], stride, C.ctypes.data,
+                                                   ctypes.byref(base), None, ctypes.byref(opt)))
+            index = pd.RangeIndex(n)
+        out = pd.DataFrame(C, columns=list(self._inputs), index=index)
+        out["base"] = np.where(np.isnan(C).any(axis=1), np.nan, base.value)
+        return out
 
     # ---- monitoring -----------------------------------------------------------------------------
 
@@ -756,6 +800,9 @@ class _Calllist(Owned):
         check(L.prop_calllist_get(self._h, row.ctypes.data, prob.ctypes.data, band.ctypes.data, rank.ctypes.data,
                                   dialer.ctypes.data, sel.ctypes.data))
         names = [decode(L.prop_calllist_column(self._h, j)) for j in range(L.prop_calllist_n_columns(self._h))]
+        reasons = {}
+        for q, name in enumerate(c for c in names if c.startswith("reason_")):
+            reasons[name] = np.array([decode(L.prop_calllist_reason(self._h, k, q)) for k in range(n)], dtype=object)
         error = np.full(n, None, dtype=object)
         for k in np.flatnonzero(np.isnan(prob)):  # only unscored rows have a reason
             error[k] = decode(L.prop_calllist_error(self._h, int(k)))
@@ -769,6 +816,7 @@ class _Calllist(Owned):
             v = value[row]
             cols["value"] = v
             cols["expected_value"] = prob * np.where(np.isnan(v), 0.0, v)
+        cols.update(reasons)
         return pd.DataFrame({k: cols[k] for k in names}, index=index[row])
 
     def write(self, path):

@@ -61,6 +61,28 @@ class CliAgreement(unittest.TestCase):
         self.assertEqual(cm.exception.status, "PROP_ERR_SCHEMA")
         self.assertIn("income", str(cm.exception))
 
+    def test_explain_and_reasons_match_cli(self):
+        calls = self.calls.head(40)
+        E = self.m.explain(calls)
+        self.assertEqual(list(E.columns), list(self.m.inputs) + ["base"])
+        # base + contributions = the uncalibrated log-odds (logit vote: the weighted mean of log-odds)
+        v = self.m.predict_proba(calls, uncalibrated=True)
+        total = E.drop(columns=["base"]).sum(axis=1).to_numpy() + E["base"].to_numpy()
+        self.assertTrue(np.allclose(1 / (1 + np.exp(-total)), v, rtol=1e-9, atol=1e-12))
+        self.assertTrue(np.allclose(E.to_numpy(), self.m.explain(self.m.to_dense(calls)).to_numpy(), equal_nan=True))
+        # reasons: the CLI's file, bytes included
+        src = self.d.dir / "calls40.csv"
+        _fixture.read_csv(self.d.calllist).head(40).to_csv(src, index=False)
+        out = self.d.dir / "reasons_cli.csv"
+        _fixture.run_cli("score", "--model", self.d.model, "--data", src, "--out", out, "--reasons", 2,
+                         "--order", "input")
+        cli = pd.read_csv(out, dtype=str, keep_default_na=False)
+        r = self.m.predict_proba(calls, reasons=2)
+        self.assertEqual(list(r.columns), ["probability", "reason_1", "reason_2"])
+        self.assertEqual([x or "" for x in r["reason_1"]], cli["reason_1"].tolist())
+        self.assertEqual([x or "" for x in r["reason_2"]], cli["reason_2"].tolist())
+        self.assertEqual(hexes(r["probability"]), hexes([float(x) for x in cli["probability"]]))
+
     def test_uncalibrated_vote(self):
         # the vote before the isotonic calibrator: the same on both input paths, different from the calibrated
         # probabilities, and mapped onto them by a non-decreasing function
