@@ -349,6 +349,163 @@ static int weighted_means(const float *X, const double *s, size_t n, size_t d, d
   return 0;
 }
 
+/* The training rows checked: data present, both classes (*npos positives), every value finite. */
+static int lr_check(const pp_dataset *train, size_t *npos) {
+  if (!train || !train->X || !train->y || train->d == 0 || train->n == 0)
+    return pp_err(PROP_ERR_ARG, "logistic: no training data");
+  const size_t n = train->n, d = train->d;
+  if (d + 1 > 1u << 15) return pp_err(PROP_ERR_TRAIN, "logistic: %zu encoded columns are too many", d);
+  *npos = 0;
+  for (size_t i = 0; i < n; i++) *npos += train->y[i] > 0.5f;
+  if (*npos == 0 || *npos == n)
+    return pp_err(PROP_ERR_TRAIN, "logistic: the training rows hold only one class (%zu positives of %zu)", *npos,
+                  n);
+  for (size_t i = 0; i < n * d; i++)
+    if (!isfinite(train->X[i])) {
+      size_t col = i % d;
+      const char *name = train->colnames && train->colnames[col] ? train->colnames[col] : "?";
+      return pp_err(PROP_ERR_VALUE, "logistic: training row %zu, column %zu (%s) is not finite", i / d, col, name);
+    }
+  return 0;
+}
+
+/* The Newton method's state and work arrays (D = d + 1 parameters, nch chunks of the data pass). */
+typedef struct lr_newton {
+  double *beta, *nbeta, *g, *step, *H, *L, *wf, *wg, *wH, *wx;
+  double bias, f, gmax;
+  uint32_t iter;
+  int converged;
+  const char *stop;
+} lr_newton;
+
+static void newton_free(lr_newton *w) {
+  free(w->beta), free(w->nbeta), free(w->g), free(w->step), free(w->H), free(w->L);
+  free(w->wf), free(w->wg), free(w->wH), free(w->wx);
+}
+
+static int newton_alloc(lr_newton *w, size_t D, size_t nch) {
+  memset(w, 0, sizeof *w);
+  w->beta = pp_calloc(D, sizeof *w->beta), w->nbeta = pp_malloc_array(D, sizeof *w->nbeta);
+  w->g = pp_malloc_array(D, sizeof *w->g), w->step = pp_malloc_array(D, sizeof *w->step);
+  w->H = pp_malloc_array(D, D * sizeof *w->H), w->L = pp_malloc_array(D, D * sizeof *w->L);
+  w->wf = pp_malloc_array(nch, sizeof *w->wf), w->wg = pp_malloc_array(nch, D * sizeof *w->wg);
+  w->wH = pp_malloc_array(nch, D * D * sizeof *w->wH), w->wx = pp_malloc_array(nch, D * sizeof *w->wx);
+  return w->beta && w->nbeta && w->g && w->step && w->H && w->L && w->wf && w->wg && w->wH && w->wx ? 0
+                                                                                                     : PROP_ERR_NOMEM;
+}
+
+/* The Newton direction into w->step: -H^-1 g by Cholesky, the diagonal shifted when H is numerically not
+ * positive definite. */
+static int newton_direction(lr_newton *w, size_t D) {
+  double dmax = 0;
+  for (size_t a = 0; a < D; a++)
+    if (w->H[a * D + a] > dmax) dmax = w->H[a * D + a];
+  int fact = pp_cholesky(w->H, D, 0.0, w->L);
+  for (int k = 0; fact && k < 12; k++) fact = pp_cholesky(w->H, D, (dmax > 0 ? dmax : 1.0) * 1e-12 * pow(10.0, k), w->L);
+  if (fact) return pp_err(PROP_ERR_TRAIN, "logistic: the Hessian is not positive definite at iteration %u", w->iter + 1);
+  for (size_t a = 0; a < D; a++) w->step[a] = -w->g[a];
+  pp_chol_solve(w->L, D, w->step);
+  return 0;
+}
+
+/* Backtracking (Armijo) along w->step with slope; 1 when a step was taken. */
+static int line_search(const lr_data *dt, lr_newton *w, int nt, double slope) {
+  const size_t d = dt->d;
+  double t = 1.0, fnew = w->f;
+  for (int ls = 0; ls < 50; ls++) {
+    for (size_t j = 0; j < d; j++) w->nbeta[j] = w->beta[j] + t * w->step[j];
+    double nb = w->bias + t * w->step[d];
+    if (full_pass(dt, w->nbeta, nb, nt, &fnew, NULL, NULL, w->wf, w->wg, w->wH, w->wx)) {
+      pp_err_clear();
+      t *= 0.5;
+      continue;
+    }
+    if (fnew <= w->f + 1e-4 * t * slope) {
+      memcpy(w->beta, w->nbeta, d * sizeof(double));
+      w->bias = nb;
+      return 1;
+    }
+    t *= 0.5;
+  }
+  return 0;
+}
+
+/* Newton iterations from beta = 0 and the intercept bias until the scaled gradient is within tol or
+ * max_iter steps; w holds the last iterate and why it stopped. */
+static int newton(const lr_data *dt, const lr_params *p, double scale, int nt, const pp_ctx *ctx, lr_newton *w) {
+  const size_t D = dt->d + 1;
+  w->stop = "max_iter";
+  for (;;) {
+    PP_TRY(full_pass(dt, w->beta, w->bias, nt, &w->f, w->g, w->H, w->wf, w->wg, w->wH, w->wx));
+    w->gmax = 0;
+    for (size_t a = 0; a < D; a++)
+      if (fabs(w->g[a]) > w->gmax) w->gmax = fabs(w->g[a]);
+    w->gmax /= scale;
+    if (w->gmax <= p->tol) {
+      w->converged = 1;
+      return 0;
+    }
+    if (w->iter >= (uint32_t)p->max_iter) return 0;
+    PP_TRY(newton_direction(w, D));
+    double slope = 0;
+    for (size_t a = 0; a < D; a++) slope += w->g[a] * w->step[a];
+    if (!(slope < 0)) {
+      w->stop = "no descent direction";
+      return 0;
+    }
+    int moved = line_search(dt, w, nt, slope);
+    w->iter++;
+    if (!moved) {
+      w->stop = "line search stalled";
+      return 0;
+    }
+    PP_TRY(pp_progress(ctx, "fit:logistic", w->iter, (size_t)p->max_iter));
+  }
+}
+
+/* Each row's weight (sample weight x class weight) into s[n] and labels y[n]; *S and *Spos their sums. */
+static int row_weights(const pp_dataset *train, double w_pos, double w_neg, double *s, unsigned char *y, double *S,
+                       double *Spos) {
+  *S = 0, *Spos = 0;
+  for (size_t i = 0; i < train->n; i++) {
+    y[i] = train->y[i] > 0.5f;
+    double sw = train->w ? (double)train->w[i] : 1.0;
+    if (!(sw > 0) || !isfinite(sw))
+      return pp_err(PROP_ERR_VALUE, "logistic: sample weight of row %zu must be > 0, got %g", i, sw);
+    s[i] = sw * (y[i] ? w_pos : w_neg);
+    *S += s[i];
+    if (y[i]) *Spos += s[i];
+  }
+  return 0;
+}
+
+/* The fitted model of the Newton result (beta moved out of w). */
+static int lr_model_of(const pp_dataset *train, const lr_params *p, int cw, const double *s, double S, lr_newton *w,
+                       lr_model **out) {
+  const size_t d = train->d;
+  for (size_t j = 0; j < d; j++)
+    if (!isfinite(w->beta[j])) return pp_err(PROP_ERR_TRAIN, "logistic: coefficient %zu is not finite", j);
+  if (!isfinite(w->bias)) return pp_err(PROP_ERR_TRAIN, "logistic: the intercept is not finite");
+  lr_model *m = pp_calloc(1, sizeof *m);
+  if (!m) return PROP_ERR_NOMEM;
+  m->d = d;
+  m->beta = w->beta;
+  w->beta = NULL;
+  m->b = w->bias;
+  m->C = p->C;
+  m->class_weight = cw;
+  m->iter = w->iter;
+  m->converged = w->converged;
+  m->grad = w->gmax;
+  int rc = weighted_means(train->X, s, train->n, d, S, &m->mean);
+  if (rc) {
+    lr_model_free(m);
+    return rc;
+  }
+  *out = m;
+  return 0;
+}
+
 static int lr_fit(const void *params, const pp_dataset *train, const pp_dataset *valid, const pp_ctx *ctx,
                   void **model) {
   (void)valid;
@@ -357,23 +514,10 @@ static int lr_fit(const void *params, const pp_dataset *train, const pp_dataset 
   const void *pv;
   PP_TRY(pp_member_params(params, lr_parse_params, &dflt, sizeof dflt, &pv));
   const lr_params *p = pv;
-  if (!train || !train->X || !train->y || train->d == 0 || train->n == 0)
-    return pp_err(PROP_ERR_ARG, "logistic: no training data");
-  const size_t n = train->n, d = train->d, D = d + 1;
-  if (D > 1u << 15) return pp_err(PROP_ERR_TRAIN, "logistic: %zu encoded columns are too many", d);
   size_t npos = 0;
-  for (size_t i = 0; i < n; i++) npos += train->y[i] > 0.5f;
-  if (npos == 0 || npos == n)
-    return pp_err(PROP_ERR_TRAIN, "logistic: the training rows hold only one class (%zu positives of %zu)", npos,
-                  n);
-  for (size_t i = 0; i < n * d; i++)
-    if (!isfinite(train->X[i])) {
-      size_t col = i % d;
-      const char *name = train->colnames && train->colnames[col] ? train->colnames[col] : "?";
-      return pp_err(PROP_ERR_VALUE, "logistic: training row %zu, column %zu (%s) is not finite", i / d, col, name);
-    }
+  PP_TRY(lr_check(train, &npos));
+  const size_t n = train->n, d = train->d, D = d + 1;
   PP_TRY(pp_progress(ctx, "fit:logistic", 0, (size_t)p->max_iter));
-
   int cw = p->class_weight;
   if (cw == CW_FOLLOW) cw = train->imbalance == PP_IMB_WEIGHTS ? CW_BALANCED : CW_NONE;
   double w_pos, w_neg;
@@ -384,138 +528,26 @@ static int lr_fit(const void *params, const pp_dataset *train, const pp_dataset 
   size_t hmax = LR_HESS_BUDGET / (D * D * sizeof(double));
   if (nch > hmax) nch = hmax;
   if (nch < 1) nch = 1;
-
-  double *s = pp_malloc_array(n, sizeof *s);
+  double *s = pp_malloc_array(n, sizeof *s), S, Spos;
   unsigned char *y = pp_malloc(n);
-  double *beta = pp_calloc(D, sizeof *beta), *nbeta = pp_malloc_array(D, sizeof *nbeta);
-  double *g = pp_malloc_array(D, sizeof *g), *step = pp_malloc_array(D, sizeof *step);
-  double *H = pp_malloc_array(D, D * sizeof *H), *L = pp_malloc_array(D, D * sizeof *L);
-  double *wf = pp_malloc_array(nch, sizeof *wf), *wg = pp_malloc_array(nch, D * sizeof *wg);
-  double *wH = pp_malloc_array(nch, D * D * sizeof *wH), *wx = pp_malloc_array(nch, D * sizeof *wx);
+  lr_newton w;
   lr_model *m = NULL;
-  int rc = 0;
-  if (!s || !y || !beta || !nbeta || !g || !step || !H || !L || !wf || !wg || !wH || !wx) {
-    rc = PROP_ERR_NOMEM;
-    goto out;
-  }
-  double S = 0, Spos = 0;
-  for (size_t i = 0; i < n; i++) {
-    y[i] = train->y[i] > 0.5f;
-    double sw = train->w ? (double)train->w[i] : 1.0;
-    if (!(sw > 0) || !isfinite(sw)) {
-      rc = pp_err(PROP_ERR_VALUE, "logistic: sample weight of row %zu must be > 0, got %g", i, sw);
-      goto out;
-    }
-    s[i] = sw * (y[i] ? w_pos : w_neg);
-    S += s[i];
-    if (y[i]) Spos += s[i];
-  }
+  int rc = newton_alloc(&w, D, nch);
+  if (!rc && (!s || !y)) rc = PROP_ERR_NOMEM;
+  if (!rc) rc = row_weights(train, w_pos, w_neg, s, y, &S, &Spos);
   lr_data dt = {train->X, s, y, n, d, p->C, nch};
-  double bias = log(Spos / (S - Spos)); /* the optimum for beta = 0 */
-  const double scale = p->C * S;
-  double f = 0, gmax = INFINITY;
-  uint32_t iter = 0;
-  int converged = 0;
-  const char *stop = "max_iter";
-  for (;;) {
-    if ((rc = full_pass(&dt, beta, bias, nt, &f, g, H, wf, wg, wH, wx))) goto out;
-    gmax = 0;
-    for (size_t a = 0; a < D; a++)
-      if (fabs(g[a]) > gmax) gmax = fabs(g[a]);
-    gmax /= scale;
-    if (gmax <= p->tol) {
-      converged = 1;
-      break;
-    }
-    if (iter >= (uint32_t)p->max_iter) break;
-    /* Newton step; shift the diagonal if H is numerically not positive definite */
-    double dmax = 0;
-    for (size_t a = 0; a < D; a++)
-      if (H[a * D + a] > dmax) dmax = H[a * D + a];
-    double shift = 0;
-    int fact = pp_cholesky(H, D, 0.0, L);
-    for (int k = 0; fact && k < 12; k++) {
-      shift = (dmax > 0 ? dmax : 1.0) * 1e-12 * pow(10.0, k);
-      fact = pp_cholesky(H, D, shift, L);
-    }
-    if (fact) {
-      rc = pp_err(PROP_ERR_TRAIN, "logistic: the Hessian is not positive definite at iteration %u", iter + 1);
-      goto out;
-    }
-    for (size_t a = 0; a < D; a++) step[a] = -g[a];
-    pp_chol_solve(L, D, step);
-    double slope = 0;
-    for (size_t a = 0; a < D; a++) slope += g[a] * step[a];
-    if (!(slope < 0)) {
-      stop = "no descent direction";
-      break;
-    }
-    /* backtracking (Armijo) */
-    double t = 1.0, fnew = f;
-    int accepted = 0;
-    for (int ls = 0; ls < 50; ls++) {
-      for (size_t j = 0; j < d; j++) nbeta[j] = beta[j] + t * step[j];
-      double nb = bias + t * step[d];
-      if ((rc = full_pass(&dt, nbeta, nb, nt, &fnew, NULL, NULL, wf, wg, wH, wx))) {
-        pp_err_clear();
-        rc = 0;
-        t *= 0.5;
-        continue;
-      }
-      if (fnew <= f + 1e-4 * t * slope) {
-        memcpy(beta, nbeta, d * sizeof(double));
-        bias = nb;
-        accepted = 1;
-        break;
-      }
-      t *= 0.5;
-    }
-    iter++;
-    if (!accepted) {
-      stop = "line search stalled";
-      break;
-    }
-    if ((rc = pp_progress(ctx, "fit:logistic", iter, (size_t)p->max_iter))) goto out;
-  }
-  for (size_t j = 0; j < d; j++)
-    if (!isfinite(beta[j])) rc = pp_err(PROP_ERR_TRAIN, "logistic: coefficient %zu is not finite", j);
-  if (!rc && !isfinite(bias)) rc = pp_err(PROP_ERR_TRAIN, "logistic: the intercept is not finite");
-  if (rc) goto out;
-  if (!converged)
+  w.bias = rc ? 0 : log(Spos / (S - Spos)); /* the optimum for beta = 0 */
+  if (!rc) rc = newton(&dt, p, p->C * S, nt, ctx, &w);
+  if (!rc && !w.converged)
     pp_log(ctx, PROP_LOG_WARN,
            "logistic: stopped after %u Newton steps (%s) with gradient %.3g above tol %g; keeping the last iterate",
-           iter, stop, gmax, p->tol);
-  pp_log(ctx, PROP_LOG_DEBUG, "logistic: %u Newton steps, gradient %.3g, objective %.10g", iter, gmax, f);
-  m = pp_calloc(1, sizeof *m);
-  if (!m) {
-    rc = PROP_ERR_NOMEM;
-    goto out;
-  }
-  m->d = d;
-  m->beta = beta;
-  beta = NULL;
-  m->b = bias;
-  m->C = p->C;
-  m->class_weight = cw;
-  m->iter = iter;
-  m->converged = converged;
-  m->grad = gmax;
-  rc = weighted_means(train->X, s, n, d, S, &m->mean);
+           w.iter, w.stop, w.gmax, p->tol);
+  if (!rc) pp_log(ctx, PROP_LOG_DEBUG, "logistic: %u Newton steps, gradient %.3g, objective %.10g", w.iter, w.gmax, w.f);
+  if (!rc) rc = lr_model_of(train, p, cw, s, S, &w, &m);
   if (!rc) rc = pp_progress(ctx, "fit:logistic", (size_t)p->max_iter, (size_t)p->max_iter);
-
-out:
   free(s);
   free(y);
-  free(beta);
-  free(nbeta);
-  free(g);
-  free(step);
-  free(H);
-  free(L);
-  free(wf);
-  free(wg);
-  free(wH);
-  free(wx);
+  newton_free(&w);
   if (rc) {
     lr_model_free(m);
     return rc;

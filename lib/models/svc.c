@@ -373,6 +373,86 @@ static int svc_background(pp_svc_model *m, const float *X, const float *y, size_
   return 0;
 }
 
+/* The RBF kernel's gamma: the number given, or "scale", 1 / (d x the variance of every value of X). */
+static double svc_gamma(const svc_params *p, const pp_dataset *train) {
+  if (p->kernel == PP_SVC_LINEAR) return 0;
+  if (p->gamma_is_num) return p->gamma;
+  const size_t N = train->n, d = train->d;
+  double mean = 0, m2 = 0;
+  size_t cnt = 0;
+  for (size_t i = 0; i < N * d; i++) { /* Welford: one pass, stable */
+    double x = train->X[i], delta = x - mean;
+    cnt++;
+    mean += delta / (double)cnt;
+    m2 += delta * (x - mean);
+  }
+  double var = m2 / (double)cnt;
+  return var > 0 ? 1.0 / ((double)d * var) : 1.0;
+}
+
+/* Stratified folds of the n rows for the Platt step: fold[k] in 0..nfold-1 (order: n scratch entries);
+ * returns the folds used (at most n). */
+static int svc_folds(const float *y, size_t n, int nfold, pp_rng *rng, size_t *order, int *fold) {
+  size_t a = 0;
+  for (size_t k = 0; k < n; k++)
+    if (y[k] > 0.5f) order[a++] = k;
+  pp_rng_shuffle(rng, order, a);
+  size_t b = a;
+  for (size_t k = 0; k < n; k++)
+    if (!(y[k] > 0.5f)) order[b++] = k;
+  pp_rng_shuffle(rng, order + a, n - a);
+  if ((size_t)nfold > n) nfold = (int)n;
+  for (size_t k = 0; k < n; k++) fold[order[k]] = (int)(k % (size_t)nfold);
+  return nfold;
+}
+
+/* The ntask solves (the final one, then one per fold) on par threads: with a shared Gram matrix they only
+ * read it and run side by side (the final one first, it is the largest); otherwise one after another,
+ * each with the whole row cache.  Errors are reported here, on the calling thread (a worker's message
+ * stays in its own thread slot). */
+static int run_solves(const fit_data *fd, fit_shared *sh, int ntask, int par, fit_task *tasks) {
+  (void)par;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(par) if (par > 1)
+  for (int t = 0; t < ntask; t++) {
+    int stop;
+#pragma omp atomic read
+    stop = sh->stop;
+    if (stop) {
+      tasks[t].rc = PROP_ERR_CANCELLED;
+      continue;
+    }
+    if (run_task(fd, t, &tasks[t]) != 0) {
+#pragma omp atomic write
+      sh->stop = 1;
+    }
+#pragma omp atomic update
+    sh->done++;
+  }
+  for (int t = 0; t < ntask; t++) {
+    int rc = tasks[t].rc;
+    if (rc == 0 || rc == PROP_ERR_CANCELLED) continue;
+    if (rc == PROP_ERR_NOMEM) return pp_err(rc, "svc: out of memory in solve %d of %d", t + 1, ntask);
+    return pp_err(rc, "svc: solve %d of %d failed", t + 1, ntask);
+  }
+  for (int t = 0; t < ntask; t++)
+    if (tasks[t].rc == PROP_ERR_CANCELLED) return pp_err(PROP_ERR_CANCELLED, "svc: cancelled by the progress callback");
+  return 0;
+}
+
+/* Platt's sigmoid on the out-of-fold decision values dec[n].  When they do not rank (tiny or degenerate
+ * data), a sigmoid fitted on them would be flat or reverse the SVM's order: fall back to the final SVM's
+ * own training values. */
+static int svc_platt(pp_svc_model *m, const float *X, const float *y, size_t n, double *dec, int nfold, int nthread,
+                     const pp_ctx *ctx) {
+  PP_TRY(pp_platt_fit(dec, y, n, &m->A, &m->B));
+  if (m->A < 0) return 0;
+  PP_TRY(pp_svc_decision(m, X, n, dec, NULL, nthread));
+  PP_TRY(pp_platt_fit(dec, y, n, &m->A, &m->B));
+  pp_log(ctx, PROP_LOG_WARN, "svc: the %d-fold decision values do not rank the rows; Platt fitted on the training values",
+         nfold);
+  return 0;
+}
+
 static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset *valid, const pp_ctx *ctx,
                    void **model) {
   (void)valid;
@@ -389,21 +469,7 @@ static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset
   if (N < 2 || npos_all == 0 || npos_all == N)
     return pp_err(PROP_ERR_TRAIN, "svc: the training rows hold only one class (%zu positives of %zu)", npos_all, N);
 
-  /* gamma */
-  double gamma = p->gamma;
-  if (p->kernel == PP_SVC_LINEAR) gamma = 0;
-  else if (!p->gamma_is_num) {
-    double mean = 0, m2 = 0;
-    size_t cnt = 0;
-    for (size_t i = 0; i < N * d; i++) { /* Welford: one pass, stable */
-      double x = train->X[i], delta = x - mean;
-      cnt++;
-      mean += delta / (double)cnt;
-      m2 += delta * (x - mean);
-    }
-    double var = m2 / (double)cnt;
-    gamma = var > 0 ? 1.0 / ((double)d * var) : 1.0;
-  }
+  const double gamma = svc_gamma(p, train);
 
   /* rows used */
   pp_rng rng;
@@ -449,20 +515,7 @@ static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset
   }
   pp_svc_sqnorms(X, n, d, sq);
 
-  /* stratified folds */
-  int nfold = (int)p->folds;
-  {
-    size_t a = 0;
-    for (size_t k = 0; k < n; k++)
-      if (y[k] > 0.5f) order[a++] = k;
-    pp_rng_shuffle(&rng, order, a);
-    size_t b = a;
-    for (size_t k = 0; k < n; k++)
-      if (!(y[k] > 0.5f)) order[b++] = k;
-    pp_rng_shuffle(&rng, order + a, n - a);
-    if ((size_t)nfold > n) nfold = (int)n;
-    for (size_t k = 0; k < n; k++) fold[order[k]] = (int)(k % (size_t)nfold);
-  }
+  const int nfold = svc_folds(y, n, (int)p->folds, &rng, order, fold);
 
   /* kernel source */
   int nthread = ctx && ctx->nthread > 0 ? ctx->nthread : 1;
@@ -502,52 +555,15 @@ static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset
   fd.opt.single_thread = nthread == 1;
   fd.opt.poll = poll_cb;
   fd.opt.poll_arg = &sh;
-  /* Shared Gram matrix: the solves only read it, run them side by side (the final one first,
-   * it is the largest).  Otherwise one after another, each with the whole row cache. */
-  int par = full && nthread > 1 ? (nthread < ntask ? nthread : ntask) : 1;
-  (void)par;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(par) if (par > 1)
-  for (int t = 0; t < ntask; t++) {
-    int stop;
-#pragma omp atomic read
-    stop = sh.stop;
-    if (stop) {
-      tasks[t].rc = PROP_ERR_CANCELLED;
-      continue;
-    }
-    if (run_task(&fd, t, &tasks[t]) != 0) {
-#pragma omp atomic write
-      sh.stop = 1;
-    }
-#pragma omp atomic update
-    sh.done++;
-  }
-  /* errors: report on the calling thread (a worker's message stays in its own thread slot) */
-  for (int t = 0; t < ntask && !rc; t++) {
-    if (tasks[t].rc == 0 || tasks[t].rc == PROP_ERR_CANCELLED) continue;
-    rc = tasks[t].rc;
-    if (rc == PROP_ERR_NOMEM) pp_err(rc, "svc: out of memory in solve %d of %d", t + 1, ntask);
-    else pp_err(rc, "svc: solve %d of %d failed", t + 1, ntask);
-  }
-  for (int t = 0; t < ntask && !rc; t++)
-    if (tasks[t].rc == PROP_ERR_CANCELLED) rc = pp_err(PROP_ERR_CANCELLED, "svc: cancelled by the progress callback");
-  if (rc) goto out;
+  if ((rc = run_solves(&fd, &sh, ntask, full && nthread > 1 ? (nthread < ntask ? nthread : ntask) : 1, tasks)))
+    goto out;
   int ncapped = 0;
   for (int t = 0; t < ntask; t++) ncapped += tasks[t].capped;
   if (ncapped)
     pp_log(ctx, PROP_LOG_WARN, "svc: %d of %d solves stopped at the iteration limit before reaching tol %g", ncapped,
            ntask, p->tol);
-
   if ((rc = pp_svc_model_build(X, n, d, y, tasks[0].alpha, tasks[0].rho, p->kernel, gamma, &m))) goto out;
-  if ((rc = pp_platt_fit(dec, y, n, &m->A, &m->B))) goto out;
-  if (!(m->A < 0)) {
-    /* The out-of-fold values do not rank (tiny or degenerate data): a sigmoid fitted on them would
-     * be flat or reverse the SVM's order.  Fall back to the final SVM's own training values. */
-    if ((rc = pp_svc_decision(m, X, n, dec, NULL, nthread))) goto out;
-    if ((rc = pp_platt_fit(dec, y, n, &m->A, &m->B))) goto out;
-    pp_log(ctx, PROP_LOG_WARN,
-           "svc: the %d-fold decision values do not rank the rows; Platt fitted on the training values", nfold);
-  }
+  if ((rc = svc_platt(m, X, y, n, dec, nfold, nthread, ctx))) goto out;
   m->iter = tasks[0].iter;
   m->rows_used = n;
   m->rows_in = N;
