@@ -364,7 +364,8 @@ static void chart_bands(FILE *o, const json_t *bands) {
   fputs("</svg>\n", o);
 }
 
-static void chart_importance(FILE *o, const json_t *imp, const char *member) {
+/* Horizontal bars of each entry's "share" (the top 25), labelled by its "feature". */
+static void chart_shares(FILE *o, const json_t *imp, const char *id, const char *title, const char *axis) {
   size_t n = json_array_size(imp), shown = n < 25 ? n : 25;
   if (shown == 0) return;
   double maxs = 0;
@@ -373,9 +374,7 @@ static void chart_importance(FILE *o, const json_t *imp, const char *member) {
   if (!(top > 0)) top = 1;
   double rowh = 22, h = 16 + rowh * (double)shown;
   plot p = {190, 16, 340, h, 0, top, 0, 1};
-  char title[160];
-  snprintf(title, sizeof title, "Feature importance of the ensemble (from its %s member)", member ? member : "?");
-  svg_open(o, "chart-importance", 590, h + 60, title);
+  svg_open(o, id, 590, h + 60, title);
   fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"plotbg\"/>\n", p.x, p.y, p.w, p.h);
   char lab[32];
   for (double v = 0; v <= top + 1e-9; v += step) {
@@ -396,8 +395,66 @@ static void chart_importance(FILE *o, const json_t *imp, const char *member) {
             p.x, yy + 3, px(&p, s) - p.x, rowh - 6, px(&p, s) + 5, yy + rowh / 2 + 1, 100 * s);
   }
   fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"frame\"/>\n", p.x, p.y, p.w, p.h);
-  fprintf(o, "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">share of the total importance%s</text>\n",
-          p.x + p.w / 2, p.y + p.h + 36, n > shown ? " (top 25 features)" : "");
+  fprintf(o, "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s%s</text>\n", p.x + p.w / 2,
+          p.y + p.h + 36, axis, n > shown ? " (top 25 features)" : "");
+  fputs("</svg>\n", o);
+}
+
+static void chart_importance(FILE *o, const json_t *imp, const char *member) {
+  char title[160];
+  snprintf(title, sizeof title, "Feature importance of the ensemble (from its %s member)", member ? member : "?");
+  chart_shares(o, imp, "chart-importance", title, "share of the total importance");
+}
+
+/* The beeswarm of the top inputs' contributions: one row per input, a point per explained test row at its
+ * contribution (log-odds), jittered up and down, coloured from blue (a low value of the input) to red
+ * (a high one), grey for a category or a missing value. */
+static void chart_beeswarm(FILE *o, const json_t *inputs) {
+  size_t rows = 0;
+  double lo = 0, hi = 0;
+  for (size_t i = 0; i < json_array_size(inputs); i++) {
+    const json_t *pts = json_object_get(json_array_get(inputs, i), "points");
+    if (!json_is_array(pts)) break;
+    rows = i + 1;
+    for (size_t k = 0; k < json_array_size(pts); k++) {
+      double c = json_number_value(json_array_get(json_array_get(pts, k), 0));
+      lo = fmin(lo, c), hi = fmax(hi, c);
+    }
+  }
+  if (!rows) return;
+  const double rowh = 28, h = 16 + rowh * (double)rows, span = fmax(hi - lo, 1e-9);
+  plot p = {190, 16, 340, h, lo - 0.05 * span, hi + 0.05 * span, 0, 1};
+  svg_open(o, "chart-beeswarm", 590, h + 60, "Contributions of the top inputs, one point per test row");
+  fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"plotbg\"/>\n", p.x, p.y, p.w, p.h);
+  const double step = nice_step(p.x1 - p.x0, 5);
+  for (double v = step * ceil(p.x0 / step); v <= p.x1 + 1e-12; v += step)
+    fprintf(o, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+               "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+            px(&p, v), px(&p, v), p.y, p.y + p.h, px(&p, v), p.y + p.h + 16, fabs(v) < 1e-12 ? 0.0 : v);
+  for (size_t i = 0; i < rows; i++) {
+    const json_t *e = json_array_get(inputs, i), *pts = json_object_get(e, "points");
+    double yy = p.y + 8 + rowh * (double)i + rowh / 2;
+    fprintf(o, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", p.x - 8, yy + 3);
+    esc(o, str(e, "feature"));
+    fputs("</text>\n", o);
+    for (size_t k = 0; k < json_array_size(pts); k++) {
+      const json_t *pt = json_array_get(pts, k), *col = json_array_get(pt, 1);
+      double c = json_number_value(json_array_get(pt, 0)), jitter = (double)((k * 2654435761u) % 1000) / 1000.0 - 0.5;
+      char fill[16] = "#999999";
+      if (json_is_number(col)) {
+        double t = json_number_value(col);
+        snprintf(fill, sizeof fill, "#%02x%02x%02x", (int)(40 + 200 * t), 70, (int)(240 - 200 * t));
+      }
+      fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\" fill-opacity=\"0.7\"/>", px(&p, c),
+              yy + jitter * (rowh - 10), fill);
+    }
+    fputc('\n', o);
+  }
+  fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" class=\"frame\"/>\n", p.x, p.y, p.w, p.h);
+  fprintf(o, "<text class=\"axis\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">contribution to the log-odds</text>"
+             "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">blue: a low value of the input, red: a "
+             "high one, grey: a category or missing</text>\n", p.x + p.w / 2, p.y + p.h + 34, p.x + p.w / 2,
+          p.y + p.h + 50);
   fputs("</svg>\n", o);
 }
 
@@ -748,9 +805,20 @@ char *report_html(const char *json_text, size_t *len) {
   /* the last row: importance and the back-test side by side, or whichever exists across the row, so
    * that no card stands empty */
   const char *imp_member = str(root, "importance_member");
-  int has_imp = imp_member && json_array_size(imp) > 0, has_months = json_array_size(months) > 0;
+  const json_t *contrib = json_object_get(root, "contributions");
+  int has_contrib = json_is_object(contrib) && json_array_size(json_object_get(contrib, "inputs")) > 0;
+  int has_imp = has_contrib || (imp_member && json_array_size(imp) > 0), has_months = json_array_size(months) > 0;
   const char *wide = has_imp && has_months ? "" : " wide";
-  if (has_imp) {
+  if (has_contrib) {
+    fprintf(o, "<section class=\"card%s\" id=\"contributions\"><h2>What drives the ensemble</h2><p class=\"what\">"
+               "Mean |contribution| of each input to the ensemble's log-odds over %.0f test rows (exact TreeSHAP for "
+               "the tree members, exact for logistic, sampled for svc and knn), and for the top inputs each row's "
+               "contribution.</p>\n", wide, num(contrib, "rows"));
+    chart_shares(o, json_object_get(contrib, "inputs"), "chart-contributions",
+                 "Mean absolute contribution of each input", "share of the total mean |contribution|");
+    chart_beeswarm(o, json_object_get(contrib, "inputs"));
+    fputs("</section>\n", o);
+  } else if (has_imp) {
     fprintf(o, "<section class=\"card%s\" id=\"importance\"><h2>Feature importance</h2><p class=\"what\">"
                "Gain / impurity importance from the ensemble's ", wide);
     esc(o, imp_member);

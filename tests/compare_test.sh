@@ -147,6 +147,12 @@ want(abs(s_bands - s_rel) <= 1e-6 * ds["test_rows"], f"bands and reliability sum
 want(ens["name"] == "ensemble" and 0 <= ens["ece_uncalibrated"] <= 1 and 0 <= ens["auc_uncalibrated"] <= 1,
      "ensemble: ECE and AUC before calibration")
 want(abs(sum(e["share"] for e in r["importance"]) - 1) < 1e-9, "importance shares sum to 1")
+c = r["contributions"]
+want(c["rows"] == min(ds["test_rows"], 1000) and abs(sum(e["share"] for e in c["inputs"]) - 1) < 1e-9,
+     "contributions: every test row up to 1000 explained, shares sum to 1")
+want(all(c["inputs"][i]["mean_abs"] >= c["inputs"][i + 1]["mean_abs"] for i in range(len(c["inputs"]) - 1)),
+     "contributions: largest first")
+want(all(len(e["points"]) > 0 for e in c["inputs"][:min(10, len(c["inputs"]))]), "contributions: the top inputs' points")
 # DeLong intervals, the paired tests and the recommendation's rule, recomputed from the report
 for m in r["models"]:
     want(m["auc_ci_low"] - 1e-9 <= m["auc"] <= m["auc_ci_high"] + 1e-9 and m["auc_se"] > 0, f"{m['name']}: AUC interval")
@@ -290,14 +296,14 @@ grep -qi '<script' "$work/a.html" && no "HTML has no script" || ok "HTML has no 
 grep -Eqi '<link|<img|<iframe|@import|url\(' "$work/a.html" && no "HTML loads nothing" || ok "HTML loads nothing"
 grep -o 'https\?://[^" ]*' "$work/a.html" | grep -qv '^http://www.w3.org/2000/svg$' \
   && no "no URL but the SVG namespace" || ok "no URL but the SVG namespace"
-for c in roc gains reliability bands importance months; do has "chart-$c in the HTML" "$work/a.html" "id=\"chart-$c\""; done
+for c in roc gains reliability bands contributions beeswarm months; do has "chart-$c in the HTML" "$work/a.html" "id=\"chart-$c\""; done
 has "the HTML opens with the recommendation" "$work/a.html" '<section class="card rec" id="recommendation"><h2>Which model to use'
 has "stdout gives the recommendation" "$work/a_stdout.txt" '^recommendation: Use '
 # no card stands empty: with both charts they share a row; with one, it spans the row
 grep -q 'class="card wide"' "$work/a.html" && no "a.html: both last cards, none wide" || ok "a.html: importance and back-test side by side"
 grep -q 'id="backtest"' "$work/b.html" && no "b.html: no back-test card" || ok "b.html: no empty back-test card"
-grep -q 'class="card wide" id="importance"' "$work/b.html" && ok "b.html: importance spans the row" ||
-  no "b.html: importance not wide"
+grep -q 'class="card wide" id="contributions"' "$work/b.html" && ok "b.html: contributions span the row" ||
+  no "b.html: contributions not wide"
 
 # ---- the HTML rendered in headless Chromium ------------------------------------------------------
 if [ ! -x "$chromium" ]; then
@@ -311,7 +317,7 @@ else
   cat >"$work/dom.py" <<'PY'
 import re, sys
 dom = open(sys.argv[1], encoding="utf-8").read(); p = []
-for c in ("roc", "gains", "reliability", "bands", "importance", "months"):
+for c in ("roc", "gains", "reliability", "bands", "contributions", "beeswarm", "months"):
     m = re.search(r'<svg[^>]*id="chart-%s"[^>]*>(.*?)</svg>' % c, dom, re.S)
     if not m: p.append(f"chart-{c}: no <svg> in the rendered DOM"); continue
     body = m.group(1)

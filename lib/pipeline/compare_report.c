@@ -277,6 +277,102 @@ static json_t *timing_json(pp_jb *b, const prop_compare_options *o) {
   return tm;
 }
 
+#define CONTRIB_ROWS 1000 /* test rows explained for the report (contributions cost ms per row on a deep forest) */
+#define BEESWARM_INPUTS 10
+#define BEESWARM_POINTS 300
+
+/* Numeric values of one input over m rows as ranks in [0, 1] (NaN stays NaN), the beeswarm's colours. */
+static void value_ranks(const double *raw, size_t nf, size_t k, size_t m, double *out) {
+  size_t valid = 0;
+  for (size_t i = 0; i < m; i++) valid += raw[i * nf + k] == raw[i * nf + k];
+  for (size_t i = 0; i < m; i++) {
+    double v = raw[i * nf + k];
+    if (v != v) {
+      out[i] = NAN;
+      continue;
+    }
+    size_t below = 0, equal = 0;
+    for (size_t t = 0; t < m; t++) {
+      double u = raw[t * nf + k];
+      below += u < v;
+      equal += u == v;
+    }
+    out[i] = valid > 1 ? ((double)below + 0.5 * (double)(equal - 1)) / (double)(valid - 1) : 0.5;
+  }
+}
+
+/* The beeswarm of input k: up to BEESWARM_POINTS [contribution, colour] pairs (colour null for a
+ * categorical input or a missing value). */
+static json_t *swarm(pp_jb *b, const prop_model *m, const double *C, const double *raw, size_t rows, size_t k,
+                     double *rank) {
+  const size_t nf = m->schema->nfeat, step = rows > BEESWARM_POINTS ? (rows + BEESWARM_POINTS - 1) / BEESWARM_POINTS : 1;
+  const int numeric = m->schema->feat[k].type == PROP_COL_NUMERIC;
+  if (numeric) value_ranks(raw, nf, k, rows, rank);
+  json_t *pts = json_array();
+  for (size_t i = 0; i < rows; i += step) {
+    if (C[i * nf + k] != C[i * nf + k]) continue;
+    json_t *pt = json_array();
+    pp_jpush(b, pt, pp_jnum(C[i * nf + k]));
+    pp_jpush(b, pt, numeric ? pp_jnum(rank[i]) : json_null());
+    pp_jpush(b, pts, pt);
+  }
+  return pts;
+}
+
+/* The ensemble's mean |contribution| per input over (up to CONTRIB_ROWS, evenly spaced) test rows, largest
+ * first with its share, and the beeswarm of the top inputs.  null when a member cannot explain itself
+ * (an older model file). */
+static json_t *contributions_json(pp_jb *b, const prop_model *m, const prop_frame *fte) {
+  const size_t n = fte->nrows, rows = n < CONTRIB_ROWS ? n : CONTRIB_ROWS, nf = m->schema->nfeat;
+  size_t *idx = pp_malloc_array(rows ? rows : 1, sizeof *idx);
+  double *C = pp_malloc_array(rows ? rows : 1, nf * sizeof *C), *raw = NULL, *mean = pp_calloc(nf, sizeof *mean);
+  double *rank = pp_malloc_array(rows ? rows : 1, sizeof *rank);
+  size_t *ord = pp_malloc_array(nf, sizeof *ord);
+  prop_frame *sub = NULL;
+  double base;
+  json_t *out = NULL;
+  int rc = (!idx || !C || !mean || !rank || !ord) ? PROP_ERR_NOMEM : 0;
+  for (size_t i = 0; !rc && i < rows; i++) idx[i] = (size_t)((double)i * (double)n / (double)rows);
+  if (!rc) rc = pp_frame_subset(fte, idx, rows, &sub);
+  prop_predict_options po = pp_eval_predict_options(0);
+  if (!rc) rc = prop_model_contributions_frame(m, sub, C, &base, NULL, &po);
+  if (!rc) rc = pp_rows_read(m->schema, sub, "testing", &raw);
+  if (rc) { /* no contributions (a member without them): the report says null */
+    pp_err_clear();
+  } else {
+    size_t used = 0;
+    for (size_t i = 0; i < rows; i++) {
+      if (C[i * nf] != C[i * nf]) continue;
+      used++;
+      for (size_t k = 0; k < nf; k++) mean[k] += fabs(C[i * nf + k]);
+    }
+    double tot = 0;
+    for (size_t k = 0; k < nf; k++) tot += mean[k] /= used ? (double)used : 1.0;
+    for (size_t k = 0; k < nf; k++) ord[k] = k;
+    for (size_t i = 1; i < nf; i++) { /* insertion sort, descending, stable */
+      size_t v = ord[i], j = i;
+      while (j > 0 && mean[ord[j - 1]] < mean[v]) ord[j] = ord[j - 1], j--;
+      ord[j] = v;
+    }
+    out = json_object();
+    pp_jset(b, out, "rows", pp_jsize(used));
+    pp_jset(b, out, "base", pp_jnum(base));
+    json_t *inputs = json_array();
+    for (size_t i = 0; i < nf; i++) {
+      json_t *e = json_object();
+      pp_jset(b, e, "feature", pp_jstr(m->schema->feat[ord[i]].name));
+      pp_jset(b, e, "mean_abs", pp_jnum(mean[ord[i]]));
+      pp_jset(b, e, "share", pp_jnum(tot > 0 ? mean[ord[i]] / tot : 0.0));
+      if (i < BEESWARM_INPUTS) pp_jset(b, e, "points", swarm(b, m, C, raw, rows, ord[i], rank));
+      pp_jpush(b, inputs, e);
+    }
+    pp_jset(b, out, "inputs", inputs);
+  }
+  prop_frame_free(sub);
+  free(idx), free(C), free(raw), free(mean), free(rank), free(ord);
+  return out ? out : json_null();
+}
+
 /* The band table of the ensemble's test probabilities (job->p), its importance and the back-test. */
 static int ensemble_parts(pp_jb *b, compare_job *job, size_t steps, json_t *root) {
   const prop_model *ens = job->ens;
@@ -288,6 +384,7 @@ static int ensemble_parts(pp_jb *b, compare_job *job, size_t steps, json_t *root
   json_t *imp = importance_json(b, ens, &imp_member);
   pp_jset(b, root, "importance_member", pp_jstr(imp_member));
   pp_jset(b, root, "importance", imp);
+  pp_jset(b, root, "contributions", contributions_json(b, ens, job->fte));
   json_t *months = json_array();
   int rc = 0;
   const prop_compare_options *o = job->o;
