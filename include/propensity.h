@@ -554,6 +554,12 @@ typedef struct prop_writer_options {
   int no_quoting;     /*!< 0 (default): RFC 4180 quoting.  1: fields are written as they are (a lead file
                            for a loader that splits on tabs); a field holding the delimiter or a line
                            break is then PROP_ERR_VALUE naming the file, row and field */
+  int keep_formulas;  /*!< 0 (default): a text field that a spreadsheet would run as a formula - one that
+                           begins with '=', '+', '-', '@', a tab or a carriage return and is not a plain
+                           decimal number such as "-12" or "+3.5e2" - is written with a leading ' (the
+                           OWASP defence against CSV injection; the header's names too).  Numbers written
+                           with prop_writer_number()/_integer() are never changed.  1: every field as it
+                           is (a file only a program will read, whose fields must stay byte for byte). */
 } prop_writer_options;
 
 PROP_API void prop_writer_options_default(prop_writer_options *opt);
@@ -973,6 +979,9 @@ PROP_API int prop_contact_fit(const prop_frame *history, const prop_frame *custo
 /*! Save c to path atomically (versioned and check-summed: the model file's container with the
  *  contact model's own sections). */
 PROP_API int prop_contact_save(const prop_contact *c, const char *path);
+/*! The contact model file's bytes in memory (for a caller writing them itself, e.g. through a
+ *  prop_writer that refuses to replace an input).  *data is library-allocated: free with prop_free(). */
+PROP_API int prop_contact_save_to_buffer(const prop_contact *c, unsigned char **data, size_t *len);
 /*! Load a contact model file.  Refuses, each with its own code, another program's file
  *  (PROP_ERR_FORMAT; a propensity model file too), a newer layout (PROP_ERR_VERSION), a truncated
  *  file (PROP_ERR_TRUNCATED) and a corrupted one (PROP_ERR_CORRUPT: every count and index is

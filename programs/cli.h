@@ -19,12 +19,20 @@ int parse_threads(const char *cmd, const char *s, int *out);
 /* Output files go through the library's writer (prop_writer): a temporary file in the same folder, then
  * rename ("-" is standard output, a device or FIFO a stream).  write_atomic_n writes data[i] (len[i]
  * bytes) to paths[i], i < n <= 4: every file is written and synced before the first is renamed into
- * place, so a failed write changes none of them.  Failures are reported on stderr as
- * "propensity <cmd>: ..."; returns 0 or -1. */
+ * place, so a failed write changes none of them.  A failure is reported on stderr as fail() reports it;
+ * returns 0 or fail()'s exit code. */
 int write_atomic_n(const char *cmd, size_t n, const char *const *paths, const char *const *data, const size_t *len);
 int write_atomic(const char *cmd, const char *path, const char *data, size_t len);
 /* Permissions of a new output file: 0666 less the umask. */
 unsigned new_file_mode(void);
+/* Writer options for every output of the program: the defaults (the formula guard on), new_file_mode(),
+ * and as inputs every file named by --data, --model, --recipe, --history, --customers, --contact,
+ * --policy or --test-data so far, which no output may replace. */
+void cli_writer_options(prop_writer_options *wo);
+/* A writer of path ("-": standard output) with opt (NULL: cli_writer_options()); the library's status. */
+int cli_writer_open(const char *path, const prop_writer_options *opt, prop_writer **w);
+/* data[len] into path through such a writer (a model file: prop_model_save_to_buffer's bytes). */
+int cli_write_bytes(const char *path, const void *data, size_t len);
 char **split_list(const char *s, size_t *n, char **storage);
 void cli_log(void *user, int level, const char *msg);
 int cli_progress(void *user, const char *stage, size_t done, size_t total);

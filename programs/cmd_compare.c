@@ -180,7 +180,7 @@ int cmd_compare(args *a) {
   if (!ec) { /* both reports or neither */
     const char *paths[2] = {json, html}, *text[2] = {report, page};
     size_t len[2] = {strlen(report), page_len};
-    if (write_atomic_n("compare", 2, paths, text, len)) ec = 5;
+    ec = write_atomic_n("compare", 2, paths, text, len);
   }
   if (!ec) {
     print_table(report);

@@ -161,7 +161,11 @@ int cmd_contact_fit(args *a) {
     free(ct);
   }
   if (!st) st = prop_contact_fit(hist, cust, o, &c);
-  if (!st) st = prop_contact_save(c, f.out);
+  unsigned char *bytes = NULL;
+  size_t nbytes = 0;
+  if (!st) st = prop_contact_save_to_buffer(c, &bytes, &nbytes);
+  if (!st) st = cli_write_bytes(f.out, bytes, nbytes);
+  prop_free(bytes);
   if (st) ec = fail("contact fit", st);
   else {
     print_report(prop_contact_report_json(c));
@@ -182,11 +186,8 @@ int cmd_contact_fit(args *a) {
 static int write_best_csv(const char *path, const prop_contact *c, const prop_frame *f, const char *id_col,
                           const size_t *cell, const double *p) {
   static const char *const cols[] = {"id", "channel", "day", "hour", "p_connect"};
-  prop_writer_options wo;
-  prop_writer_options_default(&wo);
-  wo.mode = new_file_mode();
   prop_writer *w = NULL;
-  int st = prop_writer_open(path, &wo, &w);
+  int st = cli_writer_open(path, NULL, &w);
   long j = prop_frame_find(f, id_col);
   if (!st) st = prop_writer_header(w, cols, 5);
   for (size_t i = 0; !st && i < prop_frame_n_rows(f); i++) {

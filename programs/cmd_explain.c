@@ -25,14 +25,8 @@ int cmd_explain(args *a) {
   if (st) return fail("explain", st);
   prop_reader *rd = NULL;
   prop_writer *w = NULL;
-  const char *inputs[2] = {data, model_path};
-  prop_writer_options wo;
-  prop_writer_options_default(&wo);
-  wo.mode = new_file_mode();
-  wo.inputs = inputs;
-  wo.n_inputs = 2;
   st = prop_reader_open_for_model(data, m, NULL, &rd);
-  if (!st) st = strcmp(out, "-") == 0 ? prop_writer_open_fd(1, "<stdout>", &wo, &w) : prop_writer_open(out, &wo, &w);
+  if (!st) st = cli_writer_open(out, NULL, &w);
   if (!st) st = prop_contributions_header(m, w);
   size_t rows = 0, bad = 0;
   while (!st) {

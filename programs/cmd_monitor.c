@@ -96,7 +96,7 @@ static int write_outputs(const char *json, const char *html, const char *report)
   const char *paths[2] = {json, html};
   const char *text[2] = {report, page};
   size_t len[2] = {strlen(report), page_len};
-  int ec = write_atomic_n("monitor", html ? 2 : 1, paths, text, len) ? 5 : 0;
+  int ec = write_atomic_n("monitor", html ? 2 : 1, paths, text, len);
   free(page);
   return ec;
 }

@@ -66,13 +66,12 @@ static int read_list(const char *data, const prop_model *m, const prop_contact *
 /* ---- the outputs, written by the library ---------------------------------------------------------- */
 static int open_out(const char *path, int lead_file, prop_writer **w) {
   prop_writer_options wo;
-  prop_writer_options_default(&wo);
-  wo.mode = new_file_mode();
+  cli_writer_options(&wo);
   if (lead_file) {
     wo.delimiter = '\t';
     wo.no_quoting = 1;
   }
-  return prop_writer_open(path, &wo, w);
+  return cli_writer_open(path, &wo, w);
 }
 
 /* --format vicidial: DIR/plan.csv (every row) and DIR/<day>_<HH>.txt for each slot with calls, every

@@ -106,7 +106,8 @@ int cmd_bands(args *a) {
                                arr);
       char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
       if (!text) fprintf(stderr, "propensity bands: out of memory writing %s\n", json);
-      if (!text || write_atomic("bands", json, text, strlen(text))) ec = 5;
+      if (!text) ec = 6;
+      else if (!ec) ec = write_atomic("bands", json, text, strlen(text));
       free(text);
       json_decref(root);
     }
@@ -228,7 +229,7 @@ int print_backtest(const char *report, const char *json_path) {
     }
   }
   int ec = 0;
-  if (json_path && write_atomic("backtest", json_path, report, strlen(report))) ec = 5;
+  if (json_path) ec = write_atomic("backtest", json_path, report, strlen(report));
   json_decref(root);
   return ec;
 }
@@ -286,7 +287,8 @@ int gen_files(const char *dir, const prop_demo_options *base, int with_drift) {
   int st = prop_demo_write_contacts(hist, cust, truth, &o);
   if (st) return fail("gen", st);
   snprintf(path, sizeof path, "%s/policy.json", dir);
-  if (write_atomic("gen", path, k_demo_policy, sizeof k_demo_policy - 1)) return 5;
+  int ec = write_atomic("gen", path, k_demo_policy, sizeof k_demo_policy - 1);
+  if (ec) return ec;
   fprintf(stderr, "[info] wrote %s, %s, %s (the customers of months %zu..%zu) and %s\n", hist, cust, truth, months,
           months + 1, path);
   return 0;

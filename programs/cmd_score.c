@@ -71,15 +71,9 @@ static int feed(prop_calllist *cl, const char *data, const prop_model *m, const 
 }
 
 /* The list into out: a file replaced atomically, or standard output for "-". */
-static int write_list(const prop_calllist *cl, const char *out, const char *data, const char *model_path) {
-  const char *inputs[2] = {data, model_path};
-  prop_writer_options wo;
-  prop_writer_options_default(&wo);
-  wo.inputs = inputs;
-  wo.n_inputs = 2;
-  wo.mode = new_file_mode();
+static int write_list(const prop_calllist *cl, const char *out) {
   prop_writer *w = NULL;
-  int st = strcmp(out, "-") == 0 ? prop_writer_open_fd(1, "<stdout>", &wo, &w) : prop_writer_open(out, &wo, &w);
+  int st = cli_writer_open(out, NULL, &w);
   if (!st) st = prop_calllist_write(cl, w);
   if (!st) return prop_writer_commit(w);
   prop_writer_abort(w);
@@ -133,7 +127,7 @@ int cmd_score(args *a) {
   st = prop_calllist_create(m, &lo, &cl);
   if (!st) st = feed(cl, data, m, lo.value_column);
   if (!st) st = prop_calllist_finish(cl);
-  if (!st) st = write_list(cl, out, data, model_path);
+  if (!st) st = write_list(cl, out);
   int ec = !unseen_rows ? fail("score", PROP_ERR_NOMEM) : st ? fail("score", st) : 0;
   if (!ec) report_unseen(m, unseen_rows);
   if (!ec)

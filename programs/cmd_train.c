@@ -78,7 +78,11 @@ int cmd_train(args *a) {
   int st = prop_frame_read_csv(data, &s.copt, &s.frame);
   if (!st) st = prop_model_train(s.frame, s.recipe, &s.topt, &m);
   cli_progress_end();
-  if (!st) st = prop_model_save(m, out);
+  unsigned char *bytes = NULL;
+  size_t nbytes = 0;
+  if (!st) st = prop_model_save_to_buffer(m, &bytes, &nbytes);
+  if (!st) st = cli_write_bytes(out, bytes, nbytes);
+  prop_free(bytes);
   if (st) {
     prop_model_free(m);
     setup_free(&s);

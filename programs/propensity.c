@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,35 +30,61 @@ unsigned new_file_mode(void) {
   return 0666 & ~mask;
 }
 
-/* The library's writer, reporting its failure on stderr as "propensity <cmd>: ...". */
-static int open_out(const char *cmd, const char *path, prop_writer **w) {
+/* The files this run reads (the values of the options in k_input_options, as arg_get meets them): no
+ * output may replace one of them (the writer compares devices and inodes, so another name for the same
+ * file is caught too). */
+static const char *const k_input_options[] = {"--data", "--model", "--recipe", "--history", "--customers",
+                                              "--contact", "--policy", "--test-data"};
+#define MAX_INPUTS 16
+static const char *g_inputs[MAX_INPUTS];
+static size_t g_ninputs;
+
+static void note_input(const char *option, const char *value) {
+  if (!value || !*value || strcmp(value, "-") == 0 || g_ninputs == MAX_INPUTS) return;
+  for (size_t i = 0; i < sizeof k_input_options / sizeof k_input_options[0]; i++)
+    if (strcmp(option, k_input_options[i]) == 0) {
+      g_inputs[g_ninputs++] = value;
+      return;
+    }
+}
+
+void cli_writer_options(prop_writer_options *wo) {
+  prop_writer_options_default(wo);
+  wo->mode = new_file_mode();
+  wo->inputs = g_inputs;
+  wo->n_inputs = g_ninputs;
+}
+
+int cli_writer_open(const char *path, const prop_writer_options *opt, prop_writer **w) {
   prop_writer_options wo;
-  prop_writer_options_default(&wo);
-  wo.mode = new_file_mode();
-  int st = strcmp(path, "-") == 0 ? prop_writer_open_fd(1, "<stdout>", &wo, w) : prop_writer_open(path, &wo, w);
-  if (st) fprintf(stderr, "propensity %s: %s\n", cmd, prop_last_error());
-  return st ? -1 : 0;
+  if (!opt) cli_writer_options(&wo);
+  if (!opt) opt = &wo;
+  return strcmp(path, "-") == 0 ? prop_writer_open_fd(1, "<stdout>", opt, w) : prop_writer_open(path, opt, w);
+}
+
+int cli_write_bytes(const char *path, const void *data, size_t len) {
+  prop_writer *w = NULL;
+  int st = cli_writer_open(path, NULL, &w);
+  if (!st) st = prop_writer_bytes(w, data, len);
+  if (!st) return prop_writer_commit(w);
+  prop_writer_abort(w);
+  return st;
 }
 
 int write_atomic_n(const char *cmd, size_t n, const char *const *paths, const char *const *data, const size_t *len) {
   prop_writer *w[4] = {NULL};
-  if (n > sizeof w / sizeof w[0]) return -1;
-  int bad = 0;
-  for (size_t i = 0; i < n && !bad; i++) { /* every output complete on disk before any is renamed */
-    bad = open_out(cmd, paths[i], &w[i]) != 0;
-    if (!bad && (prop_writer_bytes(w[i], data[i], len[i]) || prop_writer_sync(w[i]))) {
-      fprintf(stderr, "propensity %s: %s\n", cmd, prop_last_error());
-      bad = 1;
-    }
+  if (n > sizeof w / sizeof w[0]) return 6;
+  int st = 0;
+  for (size_t i = 0; i < n && !st; i++) { /* every output complete on disk before any is renamed */
+    st = cli_writer_open(paths[i], NULL, &w[i]);
+    if (!st) st = prop_writer_bytes(w[i], data[i], len[i]);
+    if (!st) st = prop_writer_sync(w[i]);
   }
   for (size_t i = 0; i < n; i++) {
-    if (bad) prop_writer_abort(w[i]);
-    else if (prop_writer_commit(w[i])) {
-      fprintf(stderr, "propensity %s: %s\n", cmd, prop_last_error());
-      bad = 1;
-    }
+    if (st) prop_writer_abort(w[i]);
+    else st = prop_writer_commit(w[i]);
   }
-  return bad ? -1 : 0;
+  return st ? fail(cmd, st) : 0;
 }
 
 int write_atomic(const char *cmd, const char *path, const char *data, size_t len) {
@@ -77,6 +104,7 @@ const char *arg_get(args *a, const char *name) {
       a->used[i] = 1;
       if (i + 1 < a->argc) {
         a->used[i + 1] = 1;
+        note_input(name, a->argv[i + 1]);
         return a->argv[i + 1];
       }
       return "";
@@ -405,6 +433,34 @@ static void usage(FILE *out) {
                "            4 training failed, 5 I/O error, 6 other failure\n");
 }
 
+/* ---- signals --------------------------------------------------------------------------------------- */
+/* Killed while writing (SIGTERM from a scheduler, Ctrl-C, a lost terminal, a closed pipe): the temporary
+ * files of the outputs being written are removed, then the signal takes its default course, so the caller
+ * still sees the process end by that signal.  A target is only ever replaced by a rename, so it is the
+ * old file or the whole new one.  SIGXFSZ (ulimit -f) is ignored instead: the write then fails with EFBIG
+ * and the writer reports it, naming the file and row, and removes its temporary file. */
+static void on_fatal_signal(int sig) {
+  prop_writer_remove_temporaries(); /* async-signal-safe: unlink over a fixed table */
+  signal(sig, SIG_DFL);
+  raise(sig); /* blocked until this handler returns, then the default action */
+}
+
+static void install_signal_handlers(void) {
+  static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE};
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_fatal_signal;
+  sigemptyset(&sa.sa_mask);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&sa.sa_mask, sigs[i]);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction old;
+    /* a signal ignored by whoever started us (nohup, a shell's background job) stays ignored */
+    if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    sigaction(sigs[i], &sa, NULL);
+  }
+  signal(SIGXFSZ, SIG_IGN);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
     usage(argc < 2 ? stderr : stdout);
@@ -439,6 +495,7 @@ int main(int argc, char **argv) {
   }
   args a = {argc - 2 - sub, argv + 2 + sub, calloc((size_t)argc, 1)};
   if (!a.used) return 6;
+  install_signal_handlers();
   cli_progress_init();
   int rc = c->run(&a);
   free(a.used);

@@ -313,6 +313,69 @@ static void test_by_value_and_dense(void **state) {
   prop_frame_free(f);
 }
 
+/* Ids a spreadsheet would run as formulas (issue 18): the row is not scored and says why, from a frame and
+ * from dense rows; the written id carries the writer's leading '; a negative number is an id like any other. */
+static void test_formula_ids(void **state) {
+  (void)state;
+  enum { M = 6 };
+  const char *ids[M] = {"=HYPERLINK(\"http://x\",\"y\")", "-12", "+cmd|' /C calc'!A0", "@SUM(1)", "\tx", "ok"};
+  const int refused[M] = {1, 0, 1, 1, 1, 0};
+  const char *cat[M] = {"A", "B", "C", "A", "B", "C"};
+  double x1[M] = {0.1, -0.2, 0.3, -0.4, 0.5, -0.6}, x2[M] = {1, 2, 3, 4, 5, 6};
+  prop_frame *f = NULL;
+  assert_int_equal(prop_frame_create(M, &f), 0);
+  assert_int_equal(prop_frame_add_strings(f, "id", PROP_COL_ID, ids), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "x1", x1), 0);
+  assert_int_equal(prop_frame_add_numeric(f, "x2", x2), 0);
+  assert_int_equal(prop_frame_add_strings(f, "cat", PROP_COL_CATEGORICAL, cat), 0);
+  prop_calllist_options o;
+  prop_calllist_options_default(&o);
+  o.order = PROP_ORDER_INPUT;
+  o.source = "ids.csv";
+  prop_calllist *cl = new_list(&o);
+  assert_int_equal(prop_calllist_add(cl, f, NULL), 0);
+  assert_int_equal(prop_calllist_finish(cl), 0);
+  size_t nl;
+  char **lines = written_rows(cl, &nl, "id,probability,band,rank,error,dialer_rank,selected");
+  assert_int_equal(nl, M + 1);
+  for (size_t i = 0; i < M; i++) {
+    const char *e = prop_calllist_error(cl, i);
+    if (refused[i]) {
+      assert_non_null(e);
+      assert_non_null(strstr(e, "ids.csv:"));
+      assert_non_null(strstr(e, ":id: the id '"));
+      assert_non_null(strstr(e, "which a spreadsheet would run as a formula: not scored"));
+      assert_true(lines[1 + i][0] == '\'' || (lines[1 + i][0] == '"' && lines[1 + i][1] == '\''));
+    } else {
+      assert_null(e);
+      assert_memory_equal(lines[1 + i], ids[i], strlen(ids[i]));
+    }
+  }
+  free_lines(lines, nl);
+  /* the same rows as dense rows: the same verdicts */
+  const size_t k = prop_model_n_inputs(g_model);
+  double X[M * 3];
+  assert_true(k == 3);
+  for (size_t i = 0; i < M; i++)
+    for (size_t j = 0; j < k; j++) {
+      const char *name = prop_model_input_name(g_model, j);
+      X[i * k + j] = strcmp(name, "x1") == 0   ? x1[i]
+                     : strcmp(name, "x2") == 0 ? x2[i]
+                                               : prop_model_category_code(g_model, j, cat[i]);
+    }
+  prop_calllist *dense = new_list(&o);
+  assert_int_equal(prop_calllist_add_dense(dense, X, PROP_FLOAT64, M, k, k, ids, NULL), 0);
+  assert_int_equal(prop_calllist_finish(dense), 0);
+  for (size_t i = 0; i < M; i++) {
+    const char *e = prop_calllist_error(dense, i);
+    assert_int_equal(e != NULL, refused[i]);
+    if (e) assert_non_null(strstr(e, "would run as a formula"));
+  }
+  prop_calllist_free(dense);
+  prop_calllist_free(cl);
+  prop_frame_free(f);
+}
+
 static void test_errors(void **state) {
   (void)state;
   prop_calllist *cl = NULL;
@@ -370,7 +433,7 @@ int main(void) {
       cmocka_unit_test(test_rows_and_ranks),
       cmocka_unit_test(test_input_order),
       cmocka_unit_test(test_by_value_and_dense),
-      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_formula_ids), cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -73,6 +73,58 @@ static void test_path_layout(void **state) {
   remove(path);
 }
 
+/* Spreadsheet formulas (CSV injection): text beginning with = + - @ TAB CR gets a leading ' unless it is
+ * a plain number; numbers written as numbers never change; keep_formulas writes every field as it is. */
+static void test_formula_guard(void **state) {
+  (void)state;
+  const char *path = tu_path("formulas.csv");
+  static const char *const cases[][3] = { /* the text, as written by default, with keep_formulas */
+      {"=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+       "\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+      {"+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0", "+cmd|' /C calc'!A0"},
+      {"@SUM(1)", "'@SUM(1)", "@SUM(1)"},
+      {"-1+1", "'-1+1", "-1+1"},
+      {"\tx", "'\tx", "\tx"},
+      {"\rx", "\"'\rx\"", "\"\rx\""},
+      {"-12", "-12", "-12"},
+      {"+3.5e2", "+3.5e2", "+3.5e2"},
+      {"-.5", "-.5", "-.5"},
+      {"-1e", "'-1e", "-1e"},
+      {"-", "'-", "-"},
+      {"a=b", "a=b", "a=b"},
+      {"", "", ""},
+  };
+  const size_t n = sizeof cases / sizeof cases[0];
+  for (int keep = 0; keep < 2; keep++) {
+    prop_writer_options o;
+    prop_writer_options_default(&o);
+    assert_int_equal(o.keep_formulas, 0); /* the guard is on by default */
+    o.keep_formulas = keep;
+    prop_writer *w = open_or_fail(path, &o);
+    const char *cols[] = {"=name", "v"};
+    assert_int_equal(prop_writer_header(w, cols, 2), 0);
+    for (size_t i = 0; i < n; i++) {
+      assert_int_equal(prop_writer_text(w, cases[i][0]), 0);
+      assert_int_equal(prop_writer_number(w, -1.5), 0); /* a number: never prefixed */
+      assert_int_equal(prop_writer_end_row(w), 0);
+    }
+    assert_int_equal(prop_writer_commit(w), 0);
+    char *text = tu_read(path, NULL), *p = text;
+    const char *head = keep ? "=name,v\n" : "'=name,v\n";
+    assert_memory_equal(p, head, strlen(head));
+    p += strlen(head);
+    for (size_t i = 0; i < n; i++) {
+      char want[128];
+      snprintf(want, sizeof want, "%s,-1.5\n", cases[i][1 + keep]);
+      assert_memory_equal(p, want, strlen(want));
+      p += strlen(want);
+    }
+    assert_int_equal(*p, '\0');
+    free(text);
+  }
+  remove(path);
+}
+
 /* Replacing a file: the old one stays whole until the commit, keeps its mode, and an abort leaves it. */
 static void test_replace_and_abort(void **state) {
   (void)state;
@@ -344,7 +396,7 @@ static void test_signal_cleanup(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_path_layout), cmocka_unit_test(test_replace_and_abort),
+      cmocka_unit_test(test_path_layout), cmocka_unit_test(test_formula_guard), cmocka_unit_test(test_replace_and_abort),
       cmocka_unit_test(test_symlink_kept), cmocka_unit_test(test_streams),
       cmocka_unit_test(test_errors),       cmocka_unit_test(test_write_failure),
       cmocka_unit_test(test_signal_cleanup),

@@ -39,6 +39,7 @@ static const field_info k_fields[] = {
 
     STRUCT(prop_writer_options) FIELD(prop_writer_options, struct_size) FIELD(prop_writer_options, delimiter)
     FIELD(prop_writer_options, inputs) FIELD(prop_writer_options, n_inputs) FIELD(prop_writer_options, mode) FIELD(prop_writer_options, no_quoting)
+    FIELD(prop_writer_options, keep_formulas)
 
     STRUCT(prop_monitor_options) FIELD(prop_monitor_options, struct_size) FIELD(prop_monitor_options, target)
     FIELD(prop_monitor_options, positive) FIELD(prop_monitor_options, time_col) FIELD(prop_monitor_options, watch)

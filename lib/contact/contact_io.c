@@ -71,6 +71,22 @@ int pp_contact_serialize(const prop_contact *c, pp_buf *out) {
   return rc;
 }
 
+int prop_contact_save_to_buffer(const prop_contact *c, unsigned char **data, size_t *len) {
+  if (!c || !data || !len) return pp_err(PROP_ERR_ARG, "prop_contact_save_to_buffer: NULL argument");
+  *data = NULL;
+  *len = 0;
+  pp_buf b;
+  pp_buf_init(&b);
+  int rc = pp_contact_serialize(c, &b);
+  if (rc) {
+    pp_buf_free(&b);
+    return rc;
+  }
+  *data = b.data;
+  *len = b.len;
+  return 0;
+}
+
 int prop_contact_save(const prop_contact *c, const char *path) {
   if (!c || !path) return pp_err(PROP_ERR_ARG, "prop_contact_save: NULL argument");
   pp_buf b;

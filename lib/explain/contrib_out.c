@@ -67,6 +67,11 @@ int prop_contributions_write(const prop_model *m, const prop_frame *f, const pro
     if (!id || !*id) { /* nobody to call, nothing to explain */
       snprintf(msg, sizeof msg, "%s:%zu:%s: the id is missing", src, prop_frame_row_number(f, i), m->schema->id_col);
       why = msg;
+    } else if (!status[i] && pp_text_is_formula(id)) {
+      char tail[160];
+      pp_formula_id_reason(tail, sizeof tail, id);
+      snprintf(msg, sizeof msg, "%s:%zu:%s: %s", src, prop_frame_row_number(f, i), m->schema->id_col, tail);
+      why = msg;
     } else if (status[i]) {
       why = prop_frame_row_error(f, i);
       if (!why) {

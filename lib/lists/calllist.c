@@ -209,6 +209,13 @@ static int add_row(prop_calllist *cl, const prop_frame *f, size_t i, long idj, c
       status = PROP_ERR_VALUE;
     }
   }
+  if (!status && pp_text_is_formula(id)) {
+    char tail[160];
+    pp_formula_id_reason(tail, sizeof tail, id);
+    snprintf(msg, sizeof msg, "%s:%zu:%s: %s", src, prop_frame_row_number(f, i), cl->id_col, tail);
+    why = msg;
+    status = PROP_ERR_VALUE;
+  }
   PP_TRY(pp_textbuf_add(&cl->ids, id, &cl->id_off[k]));
   cl->prob[k] = status ? NAN : cl->cprob[i];
   cl->band[k] = status ? 0 : (uint8_t)cl->cband[i]; /* bands are 0..64 */
@@ -352,6 +359,11 @@ static int add_dense_row(prop_calllist *cl, size_t i, const char *const *ids, co
     if (!status) status = PROP_ERR_VALUE, why = "the id is missing";
   }
   if (!status && value && isinf(value[i])) status = PROP_ERR_VALUE, why = "the value is infinite";
+  char tail[160];
+  if (!status && pp_text_is_formula(id)) {
+    pp_formula_id_reason(tail, sizeof tail, id);
+    status = PROP_ERR_VALUE, why = tail;
+  }
   PP_TRY(pp_textbuf_add(&cl->ids, id, &cl->id_off[k]));
   cl->prob[k] = status ? NAN : cl->cprob[i];
   cl->band[k] = status ? 0 : (uint8_t)cl->cband[i];

@@ -67,6 +67,7 @@ struct prop_writer {
   size_t rows;   /* data rows ended */
   int raw;       /* bytes were written without a header */
   int quote;     /* 1: RFC 4180 quoting; 0: fields are written as they are */
+  int guard;     /* 1: text a spreadsheet would run as a formula gets a leading ' */
   int in_header; /* the row being written is the header */
   int err;       /* sticky status */
   int synced;    /* everything written is on disk (prop_writer_sync) */
@@ -144,6 +145,7 @@ static int new_writer(const char *name, const prop_writer_options *opt, prop_wri
   w->slot = -1;
   w->delim = (char)d;
   w->quote = !opt->no_quoting;
+  w->guard = !opt->keep_formulas;
   w->name = pp_strdup(name);
   w->buf = pp_malloc(BUF_BYTES);
   if (!w->name || !w->buf) {
@@ -257,8 +259,36 @@ static int usable(prop_writer *w, const char *fn) {
   return 0;
 }
 
-/* One field: quoted when it holds the delimiter, a quote or a line break (RFC 4180). */
-static int field(prop_writer *w, const char *s, size_t n) {
+/* [+-]digits[.digits][e[+-]digits] (at least one digit before the exponent), all of s. */
+static int plain_number(const char *s) {
+  size_t i = s[0] == '+' || s[0] == '-', digits = 0;
+  while (s[i] >= '0' && s[i] <= '9') i++, digits++;
+  if (s[i] == '.')
+    for (i++; s[i] >= '0' && s[i] <= '9'; i++) digits++;
+  if (!digits) return 0;
+  if (s[i] == 'e' || s[i] == 'E') {
+    i += 1 + (s[i + 1] == '+' || s[i + 1] == '-');
+    if (!(s[i] >= '0' && s[i] <= '9')) return 0;
+    while (s[i] >= '0' && s[i] <= '9') i++;
+  }
+  return s[i] == '\0';
+}
+
+int pp_text_is_formula(const char *s) {
+  if (!s || !*s || !strchr("=+-@\t\r", s[0])) return 0;
+  return !plain_number(s);
+}
+
+void pp_formula_id_reason(char *msg, size_t cap, const char *id) {
+  char first[3] = {id[0], 0, 0};
+  if (id[0] == '\t' || id[0] == '\r') first[0] = '\\', first[1] = id[0] == '\t' ? 't' : 'r';
+  snprintf(msg, cap, "the id '%.60s' begins with '%s', which a spreadsheet would run as a formula: not scored", id,
+           first);
+}
+
+/* One field: quoted when it holds the delimiter, a quote or a line break (RFC 4180); text a spreadsheet
+ * would run as a formula prefixed with ' (guard). */
+static int field(prop_writer *w, const char *s, size_t n, int text) {
   if (w->raw) return fail(w, PROP_ERR_STATE, "fields after raw bytes");
   if (w->ncols && w->nfield >= w->ncols)
     return fail(w, PROP_ERR_ARG, "more fields than the header's %zu", w->ncols);
@@ -270,8 +300,10 @@ static int field(prop_writer *w, const char *s, size_t n) {
   if (quote && !w->quote)
     return fail(w, PROP_ERR_VALUE, "field %zu holds the delimiter or a line break, which this file cannot quote",
                 w->nfield);
+  int prefix = text && w->guard && pp_text_is_formula(s);
+  if (quote) PP_TRY(put(w, "\"", 1));
+  if (prefix) PP_TRY(put(w, "'", 1));
   if (!quote) return put(w, s, n);
-  PP_TRY(put(w, "\"", 1));
   for (size_t i = 0; i < n; i++) {
     if (s[i] == '"') PP_TRY(put(w, "\"", 1));
     PP_TRY(put(w, s + i, 1));
@@ -281,22 +313,22 @@ static int field(prop_writer *w, const char *s, size_t n) {
 
 int prop_writer_text(prop_writer *w, const char *s) {
   PP_TRY(usable(w, "prop_writer_text"));
-  return field(w, s ? s : "", s ? strlen(s) : 0);
+  return field(w, s ? s : "", s ? strlen(s) : 0, 1);
 }
 
 int prop_writer_number(prop_writer *w, double v) {
   PP_TRY(usable(w, "prop_writer_number"));
-  if (v != v) return field(w, "", 0);
+  if (v != v) return field(w, "", 0, 0);
   char buf[40];
   int n = pp_snprintf_c(buf, sizeof buf, "%.17g", v);
-  return field(w, buf, (size_t)n);
+  return field(w, buf, (size_t)n, 0);
 }
 
 int prop_writer_integer(prop_writer *w, int64_t v) {
   PP_TRY(usable(w, "prop_writer_integer"));
   char buf[32];
   int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
-  return field(w, buf, (size_t)n);
+  return field(w, buf, (size_t)n, 0);
 }
 
 int prop_writer_end_row(prop_writer *w) {

@@ -10,4 +10,12 @@
  * models), as a stream for a device or FIFO. */
 int pp_write_bytes(const char *path, const void *data, size_t len);
 
+/* 1 when a spreadsheet opening a CSV would take text s for a formula: it begins with '=', '+', '-', '@',
+ * a tab or a carriage return and is not a plain decimal number ("-12" and "+3.5e2" are numbers; "-1+1",
+ * "+cmd|' /C calc'!A0" and "@SUM(1)" are formulas).  NULL and "" are not. */
+int pp_text_is_formula(const char *s);
+/* Why a row whose id is such a formula is not scored (call lists, plans and the contributions file refuse
+ * it; the writer then writes the id with a leading '). */
+void pp_formula_id_reason(char *msg, size_t cap, const char *id);
+
 #endif

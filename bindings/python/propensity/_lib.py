@@ -144,6 +144,7 @@ class WriterOptions(ctypes.Structure):
         ("n_inputs", ctypes.c_size_t),
         ("mode", ctypes.c_uint),
         ("no_quoting", ctypes.c_int),
+        ("keep_formulas", ctypes.c_int),
     ]
 
 
