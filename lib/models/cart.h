@@ -100,6 +100,9 @@ typedef struct pp_cart_top {
   uint32_t node[1u << PP_CART_TOP_LEVELS];
 } pp_cart_top;
 
+/* The compact copy (cart_compact.c), built after the prediction copy at fit and load and never saved. */
+typedef struct pp_cart_compact pp_cart_compact;
+
 typedef struct pp_cart_trees {
   size_t d;            /* columns the trees read */
   size_t n_trees;
@@ -119,6 +122,7 @@ typedef struct pp_cart_trees {
   size_t pk_nodes;
   pp_cart_top *pk_top; /* n_trees, or NULL */
   int pk_top_nan_left;  /* some usable top reads the NaN-as-minus-infinity columns (col >= d) */
+  pp_cart_compact *pk_compact; /* or NULL (see pp_cart_compact_build) */
 } pp_cart_trees;
 
 void pp_cart_trees_init(pp_cart_trees *t, size_t d);
@@ -166,6 +170,37 @@ int pp_cart_pack(pp_cart_trees *t);
  * Rows are processed in blocks, each block walking every tree in order (the sum is the same for
  * any thread count); nthread threads (0 = OpenMP default). */
 void pp_cart_predict(const pp_cart_trees *t, const float *X, size_t n, double *out, int nthread);
+
+/* ---- the compact copy (cart_compact.c) ----------------------------------------------------------
+ * Trees are binned at fit, so a feature's thresholds are few (at most max_bins - 1 distinct values
+ * over the whole forest).  The copy replaces every threshold by its rank among its feature's distinct
+ * thresholds and every row value by its code, the number of those thresholds below it: x <= threshold
+ * exactly when code <= rank, so the walk reaches the same leaves as the float comparisons.  A node is
+ * 4 bytes, in the packed (pre-order) positions:
+ *   bits 0-6 feature (with d <= 64: bit 6 set where NaN goes left, which reads the NaN-as-0 codes),
+ *   bit 7 left child is a leaf, bits 8-15 threshold rank, bit 16 right child is a leaf,
+ *   bits 17-31 right-child offset;
+ * a leaf's entry holds the ordinal of its value (leaf values are stored apart, by ordinal).  So a step
+ * is one 4-byte gather per lane, and a lane knows at its last split that it is done.  Built only for
+ * d <= 128, at most 254 distinct thresholds per feature and offsets below 2^15; otherwise t->pk_compact
+ * stays NULL and the other walks serve the forest (same results).  PROP_ERR_NOMEM. */
+#define PP_CART_CC_LANES 16  /* trees walked at once per row (a vector of 32-bit lanes) */
+#define PP_CART_CC_CHUNK 256 /* trees per chunk: a row's leaves are collected, then added, per chunk */
+#define PP_CART_CC_ROWS 256  /* rows per sub-block of pp_cart_compact_walk */
+int pp_cart_compact_build(pp_cart_trees *t);
+void pp_cart_compact_free(pp_cart_compact *c);
+/* 1 when t has a current compact copy. */
+int pp_cart_compact_ready(const pp_cart_trees *t);
+/* 1 when the CPU runs the compact walk (AVX-512 F, BW, VL and VBMI; x86-64 with GCC or clang). */
+int pp_cart_compact_usable(void);
+/* Bytes of work memory pp_cart_compact_walk needs for nb rows. */
+size_t pp_cart_compact_work_bytes(size_t nb);
+/* The sums over all trees, in tree order, of the leaf values of rows X[0..nb) into acc[nb] (the same bits
+ * as adding one tree at a time), with work of pp_cart_compact_work_bytes(nb) bytes.  lost[r] is set to 1
+ * for a row whose NaN the codes cannot route (d > 64), whose acc[r] the caller must compute otherwise;
+ * returns their number.  Requires pp_cart_compact_ready(t) and pp_cart_compact_usable(). */
+size_t pp_cart_compact_walk(const pp_cart_trees *t, const float *X, size_t nb, double *acc, uint8_t *lost,
+                            void *work);
 
 /* Importance per column (imp[d]): per tree, the impurity decrease of its splits summed per column
  * and divided by the tree's total (trees without a split are skipped), then averaged over trees
