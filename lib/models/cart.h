@@ -172,21 +172,21 @@ int pp_cart_pack(pp_cart_trees *t);
 void pp_cart_predict(const pp_cart_trees *t, const float *X, size_t n, double *out, int nthread);
 
 /* ---- the compact copy (cart_compact.c) ----------------------------------------------------------
- * Trees are binned at fit, so a feature's thresholds are few (at most max_bins - 1 distinct values
- * over the whole forest).  The copy replaces every threshold by its rank among its feature's distinct
- * thresholds and every row value by its code, the number of those thresholds below it: x <= threshold
- * exactly when code <= rank, so the walk reaches the same leaves as the float comparisons.  A node is
- * 4 bytes, in the packed (pre-order) positions:
- *   bits 0-6 feature (with d <= 64: bit 6 set where NaN goes left, which reads the NaN-as-0 codes),
- *   bit 7 left child is a leaf, bits 8-15 threshold rank, bit 16 right child is a leaf,
- *   bits 17-31 right-child offset;
- * a leaf's entry holds the ordinal of its value (leaf values are stored apart, by ordinal).  So a step
- * is one 4-byte gather per lane, and a lane knows at its last split that it is done.  Built only for
- * d <= 128, at most 254 distinct thresholds per feature and offsets below 2^15; otherwise t->pk_compact
+ * Trees are binned at fit, so a feature's thresholds are few (at most max_bins - 1 distinct values over
+ * the whole forest).  The copy replaces every threshold by its rank among its feature's distinct
+ * thresholds, and a row's value by its code, the number of those thresholds below it: x <= threshold
+ * exactly when code <= rank, so the walk reaches the leaves of the float comparisons.  A row's codes are
+ * one byte each, so for d <= 128 a row fits in two vector registers and a lane finds its feature's code
+ * with a byte permute instead of a load.  The walk puts 16 trees (a chunk) in the 16 lanes of a vector for
+ * one row.  Nodes are 4 bytes, internal ones only (a chunk's nodes stay in L1 while many rows walk it):
+ *   bits 0-6 feature (with d <= 64: bit 6 set where NaN goes left, which reads codes with NaN as 0),
+ *   bit 7 the left child is a leaf, bits 8-15 threshold rank, bit 16 the right child is a leaf,
+ *   bits 17-31 the right child's offset (the left child is the next node);
+ * a lane that reaches a leaf stops with 2 x node + side, which indexes the leaf values.  The first three
+ * levels of each chunk are kept as node words by path, read with permutes.  Built only for d <= 128, at
+ * most 254 distinct thresholds per feature and right-child offsets below 2^15; otherwise t->pk_compact
  * stays NULL and the other walks serve the forest (same results).  PROP_ERR_NOMEM. */
-#define PP_CART_CC_LANES 16  /* trees walked at once per row (a vector of 32-bit lanes) */
-#define PP_CART_CC_CHUNK 256 /* trees per chunk: a row's leaves are collected, then added, per chunk */
-#define PP_CART_CC_ROWS 256  /* rows per sub-block of pp_cart_compact_walk */
+#define PP_CART_CC_ROWS 256 /* rows per sub-block of pp_cart_compact_walk (their code tables: 32 KiB) */
 int pp_cart_compact_build(pp_cart_trees *t);
 void pp_cart_compact_free(pp_cart_compact *c);
 /* 1 when t has a current compact copy. */

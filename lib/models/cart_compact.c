@@ -187,7 +187,9 @@ static int cc_nodes(const pp_cart_trees *t, pp_cart_compact *c) {
 int pp_cart_compact_build(pp_cart_trees *t) {
   pp_cart_compact_free(t->pk_compact);
   t->pk_compact = NULL;
-  if (!t->pk_node || t->pk_nodes != t->n_nodes || t->n_nodes == 0 || t->n_trees == 0 || t->d > CC_MAX_D) return 0;
+  if (!t->pk_node || t->pk_nodes != t->n_nodes || t->n_nodes == 0 || t->n_trees == 0 || t->d > CC_MAX_D ||
+      !pp_cart_compact_usable())
+    return 0; /* no memory spent on a copy this CPU cannot walk */
   pp_cart_compact *c = pp_calloc(1, sizeof *c);
   if (!c) return PROP_ERR_NOMEM;
   c->d = t->d;
@@ -212,7 +214,8 @@ int pp_cart_compact_ready(const pp_cart_trees *t) {
 
 size_t pp_cart_compact_work_bytes(size_t nb) {
   const size_t m = nb < PP_CART_CC_ROWS ? nb : PP_CART_CC_ROWS;
-  return (m ? m : 1) * 128;
+  const size_t rows = m ? m : 1, items = rows < CC_SLOTS ? (CC_SLOTS + rows - 1) / rows * rows : rows;
+  return rows * 128 + items * CC_LANES * sizeof(uint32_t); /* code tables, then the items' leaf codes */
 }
 
 #if PP_HAVE_AVX512
@@ -245,10 +248,6 @@ static CC_TARGET int cc_codes(const pp_cart_compact *c, const float *x, uint8_t 
 }
 
 /* The chunk's constants: its top levels and roots, in registers for all the rows that walk it. */
-typedef struct cc_chunk {
-  __m512i top0, top1a, top1b, top2a, top2b, top2c, top2d, root;
-} cc_chunk;
-
 /* One level of the walk of one row's 16 lanes from node words nd: each lane walking (act) compares its
  * feature's code with the node's threshold code, and either moves to its child (idx) or, where that child
  * is a leaf, records 2 x node + side in res and stops.  Returns the side taken (1 = right) per lane. */
@@ -264,89 +263,104 @@ static inline __attribute__((always_inline)) CC_TARGET __mmask16 cc_level(__m512
   return (__mmask16)~left;
 }
 
-/* The top levels of one row from the chunk's registers: no memory read.  path collects the sides taken. */
-static inline __attribute__((always_inline)) CC_TARGET void cc_top(const cc_chunk *k, __m512i t0, __m512i t1, __m512i *idx,
-                                                                  __m512i *res, __mmask16 *act) {
+/* The top CC_TOP levels of one row's walk of a chunk from its top words tp (level L of lane l at path p:
+ * tp[16 (2^L - 1) + (l << L | p)], read with permutes instead of gathers); the sides taken make the path. */
+static inline __attribute__((always_inline)) CC_TARGET void cc_top(const uint32_t *tp, __m512i t0, __m512i t1,
+                                                                  __m512i *idx, __m512i *res, __mmask16 *act) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), one = _mm512_set1_epi32(1);
-  __mmask16 right = cc_level(k->top0, t0, t1, idx, res, act);
+  const __m512i *w = (const __m512i *)(const void *)tp;
+  __mmask16 right = cc_level(_mm512_loadu_si512(w), t0, t1, idx, res, act);
   __m512i p = _mm512_maskz_mov_epi32(right, one);
   const __m512i i1 = _mm512_add_epi32(_mm512_slli_epi32(lane, 1), p);
-  right = cc_level(_mm512_permutex2var_epi32(k->top1a, i1, k->top1b), t0, t1, idx, res, act);
+  right = cc_level(_mm512_permutex2var_epi32(_mm512_loadu_si512(w + 1), i1, _mm512_loadu_si512(w + 2)), t0, t1, idx,
+                   res, act);
   p = _mm512_mask_add_epi32(_mm512_slli_epi32(p, 1), right, _mm512_slli_epi32(p, 1), one);
   const __m512i i2 = _mm512_add_epi32(_mm512_slli_epi32(lane, 2), p);
-  const __m512i lo = _mm512_permutex2var_epi32(k->top2a, i2, k->top2b), hi = _mm512_permutex2var_epi32(k->top2c, i2, k->top2d);
+  const __m512i lo = _mm512_permutex2var_epi32(_mm512_loadu_si512(w + 3), i2, _mm512_loadu_si512(w + 4)),
+                hi = _mm512_permutex2var_epi32(_mm512_loadu_si512(w + 5), i2, _mm512_loadu_si512(w + 6));
   cc_level(_mm512_mask_mov_epi32(lo, _mm512_test_epi32_mask(i2, _mm512_set1_epi32(32)), hi), t0, t1, idx, res, act);
 }
 
-/* acc += the leaf values of the row's 16 lanes (codes res), in lane (tree) order. */
-static inline __attribute__((always_inline)) CC_TARGET void cc_add(const double *leafv, __m512i res, __mmask16 lanes,
-                                                                  double *acc) {
-  double v[CC_LANES];
-  _mm512_storeu_pd(v, _mm512_mask_i32gather_pd(_mm512_setzero_pd(), (__mmask8)lanes, _mm512_castsi512_si256(res), leafv, 8));
-  _mm512_storeu_pd(v + 8, _mm512_mask_i32gather_pd(_mm512_setzero_pd(), (__mmask8)(lanes >> 8),
-                                                   _mm512_extracti64x4_epi64(res, 1), leafv, 8));
-  double a = *acc;
-  for (unsigned l = 0; l < CC_LANES; l++)
-    if (lanes >> l & 1u) a += v[l];
-  *acc = a;
+/* acc[r] += the leaf values of rows [0, m) in the chunk's trees, in tree order: res[r * 16 + lane] is the code
+ * (2 x node + side) of row r's leaf in the chunk's tree lane; 8 rows per vector. */
+static CC_TARGET void cc_add(const double *leafv, const uint32_t *res, size_t m, size_t trees, double *acc) {
+  const __m256i stride = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);
+  for (size_t r0 = 0; r0 < m; r0 += 8) {
+    const __mmask8 rows = m - r0 >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (m - r0)) - 1u);
+    __m512d a = _mm512_maskz_loadu_pd(rows, acc + r0);
+    for (size_t l = 0; l < trees; l++) {
+      const __m256i code = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), rows, stride,
+                                                        (const int *)(res + r0 * 16 + l), 4);
+      a = _mm512_add_pd(a, _mm512_mask_i32gather_pd(_mm512_setzero_pd(), rows, code, leafv, 8));
+    }
+    _mm512_mask_storeu_pd(acc + r0, rows, a);
+  }
 }
 
-/* Rows [0, m) (code tables tab) walk the chunk ch of 16 trees: CC_SLOTS rows at a time, each one vector whose
- * lanes walk the chunk's trees in lock step, the top levels from registers, then one 4-byte gather per level
- * and lane (the chunk's nodes stay in L1 for all the rows); each row's leaf values are then added to its
- * sum in tree order. */
-static CC_TARGET void cc_walk_chunk(const pp_cart_compact *c, size_t ch, const uint8_t *tab, size_t m, double *acc) {
-  const uint32_t *tp = c->top + ch * CC_TOP_WORDS;
-  cc_chunk k;
-  k.top0 = _mm512_loadu_si512((const void *)tp);
-  k.top1a = _mm512_loadu_si512((const void *)(tp + 16));
-  k.top1b = _mm512_loadu_si512((const void *)(tp + 32));
-  k.top2a = _mm512_loadu_si512((const void *)(tp + 48));
-  k.top2b = _mm512_loadu_si512((const void *)(tp + 64));
-  k.top2c = _mm512_loadu_si512((const void *)(tp + 80));
-  k.top2d = _mm512_loadu_si512((const void *)(tp + 96));
-  k.root = _mm512_loadu_si512((const void *)(c->root + ch * CC_LANES));
+/* The lanes of chunk ch that hold trees. */
+static inline __mmask16 cc_lanes(const pp_cart_compact *c, size_t ch) {
   const size_t trees = c->n_trees - ch * CC_LANES;
-  const __mmask16 lanes = trees >= CC_LANES ? (__mmask16)0xFFFF : (__mmask16)((1u << trees) - 1u);
+  return trees >= CC_LANES ? (__mmask16)0xFFFF : (__mmask16)((1u << trees) - 1u);
+}
+
+/* Rows [0, m) (code tables tab) walk chunks [ch0, ch1) of 16 trees each, the work items (chunk, row) in
+ * chunk-major order.  CC_SLOTS items at a time, each one vector whose lanes walk the chunk's trees in lock step:
+ * the top levels from the chunk's top words, then one 4-byte gather per level and lane (a chunk's nodes stay in
+ * L1 for all its rows); a slot whose item is at its leaves takes the next item.  Item i's leaf codes go to
+ * resb[16 i ..], and their values are then added to the rows' sums chunk by chunk, in tree order (cc_add).
+ * A single row walks several chunks at once (the caller passes more than one when m < CC_SLOTS). */
+static CC_TARGET void cc_walk_chunks(const pp_cart_compact *c, size_t ch0, size_t ch1, const uint8_t *tab, size_t m,
+                                     uint32_t *resb, double *acc) {
   const uint32_t *node = c->node;
-  __m512i t0[CC_SLOTS], t1[CC_SLOTS], idx[CC_SLOTS], res[CC_SLOTS];
-  __mmask16 act[CC_SLOTS];
-  size_t row[CC_SLOTS], next = 0;
+  const size_t items = (ch1 - ch0) * m;
+  size_t next = 0;
   unsigned busy = 0;
-#pragma GCC unroll 8
-  for (size_t s = 0; s < CC_SLOTS; s++) { /* every slot starts a row (or idles) */
-    row[s] = next < m ? next++ : m;
-    const uint8_t *q = tab + (row[s] < m ? row[s] : 0) * 128;
-    t0[s] = _mm512_loadu_si512((const void *)q);
-    t1[s] = _mm512_loadu_si512((const void *)(q + 64));
-    idx[s] = k.root;
-    res[s] = _mm512_setzero_si512();
-    act[s] = row[s] < m ? lanes : 0;
-    busy |= (row[s] < m) << s;
-    cc_top(&k, t0[s], t1[s], &idx[s], &res[s], &act[s]);
-  }
+#define CC_SLOT_DECL(S)                                                                      \
+  __m512i t0##S = _mm512_setzero_si512(), t1##S = t0##S, idx##S = t0##S, res##S = t0##S; \
+  __mmask16 act##S = 0;                                                                      \
+  size_t item##S = 0
+#define CC_SLOT_START(S)                                                            \
+  do {                                                                              \
+    item##S = next++;                                                               \
+    const size_t ch_ = ch0 + item##S / m, r_ = item##S % m;                         \
+    t0##S = _mm512_loadu_si512((const void *)(tab + r_ * 128));                     \
+    t1##S = _mm512_loadu_si512((const void *)(tab + r_ * 128 + 64));                \
+    idx##S = _mm512_loadu_si512((const void *)(c->root + ch_ * CC_LANES));          \
+    res##S = _mm512_setzero_si512();                                                \
+    act##S = cc_lanes(c, ch_);                                                      \
+    busy |= 1u << (S);                                                              \
+    cc_top(c->top + ch_ * CC_TOP_WORDS, t0##S, t1##S, &idx##S, &res##S, &act##S);   \
+  } while (0)
+#define CC_SLOT_STEP(S)                                                                        \
+  do {                                                                                         \
+    if (act##S) {                                                                              \
+      const __m512i nd = _mm512_mask_i32gather_epi32(idx##S, act##S, idx##S, node, 4);         \
+      cc_level(nd, t0##S, t1##S, &idx##S, &res##S, &act##S);                                  \
+    } else if (busy >> (S) & 1u) { /* the item is at its leaves: the slot takes the next one */ \
+      _mm512_storeu_si512((void *)(resb + item##S * CC_LANES), res##S);                        \
+      if (next < items) CC_SLOT_START(S);                                                      \
+      else busy &= ~(1u << (S));                                                               \
+    }                                                                                          \
+  } while (0)
+  CC_SLOT_DECL(0);
+  CC_SLOT_DECL(1);
+  CC_SLOT_DECL(2);
+  CC_SLOT_DECL(3);
+  if (next < items) CC_SLOT_START(0);
+  if (next < items) CC_SLOT_START(1);
+  if (next < items) CC_SLOT_START(2);
+  if (next < items) CC_SLOT_START(3);
   while (busy) {
-#pragma GCC unroll 8
-    for (size_t s = 0; s < CC_SLOTS; s++) {
-      if (act[s]) {
-        const __m512i nd = _mm512_mask_i32gather_epi32(idx[s], act[s], idx[s], node, 4);
-        cc_level(nd, t0[s], t1[s], &idx[s], &res[s], &act[s]);
-      } else if (busy >> s & 1u) { /* the row is at its leaves: add them, start the next row */
-        cc_add(c->leafv, res[s], lanes, acc + row[s]);
-        if (next < m) {
-          row[s] = next++;
-          const uint8_t *q = tab + row[s] * 128;
-          t0[s] = _mm512_loadu_si512((const void *)q);
-          t1[s] = _mm512_loadu_si512((const void *)(q + 64));
-          idx[s] = k.root;
-          res[s] = _mm512_setzero_si512();
-          act[s] = lanes;
-          cc_top(&k, t0[s], t1[s], &idx[s], &res[s], &act[s]);
-        } else
-          busy &= ~(1u << s);
-      }
-    }
+    CC_SLOT_STEP(0);
+    CC_SLOT_STEP(1);
+    CC_SLOT_STEP(2);
+    CC_SLOT_STEP(3);
   }
+#undef CC_SLOT_DECL
+#undef CC_SLOT_START
+#undef CC_SLOT_STEP
+  for (size_t ch = ch0; ch < ch1; ch++)
+    cc_add(c->leafv, resb + (ch - ch0) * m * CC_LANES, m, (size_t)__builtin_popcount(cc_lanes(c, ch)), acc);
 }
 
 size_t pp_cart_compact_walk(const pp_cart_trees *t, const float *X, size_t nb, double *acc, uint8_t *lost,
@@ -354,6 +368,7 @@ size_t pp_cart_compact_walk(const pp_cart_trees *t, const float *X, size_t nb, d
   const pp_cart_compact *c = t->pk_compact;
   const size_t d = t->d;
   uint8_t *tab = work;
+  uint32_t *resb = (uint32_t *)(tab + (nb < PP_CART_CC_ROWS ? nb : PP_CART_CC_ROWS) * 128);
   size_t nlost = 0;
   for (size_t r = 0; r < nb; r++) acc[r] = 0.0;
   for (size_t r0 = 0; r0 < nb; r0 += PP_CART_CC_ROWS) {
@@ -362,7 +377,9 @@ size_t pp_cart_compact_walk(const pp_cart_trees *t, const float *X, size_t nb, d
       lost[r0 + r] = (uint8_t)cc_codes(c, X + (r0 + r) * d, tab + r * 128);
       nlost += lost[r0 + r];
     }
-    for (size_t ch = 0; ch < c->n_chunks; ch++) cc_walk_chunk(c, ch, tab, m, acc + r0);
+    const size_t per = (CC_SLOTS + m - 1) / m; /* chunks walked at once: at least CC_SLOTS items */
+    for (size_t ch = 0; ch < c->n_chunks; ch += per)
+      cc_walk_chunks(c, ch, ch + per < c->n_chunks ? ch + per : c->n_chunks, tab, m, resb, acc + r0);
   }
   return nlost;
 }
