@@ -394,6 +394,24 @@ static void test_onehot_blocks(void **state) {
   free(out);
 }
 
+/* The nq answers of model mv on the three predict paths (predict3) with the fused kernel equal those with
+ * sgemm tiles (knn_no_fused) and the exact scan's, bit for bit; o1, o2 hold nq doubles; label names the
+ * model in a failure. */
+static void fused_is_exact(void *mv, const float *Q, size_t nq, size_t d, double *o1, double *o2, const char *label) {
+  predict3(mv, Q, nq, d, o1);
+  knn_no_fused = 1;
+  predict3(mv, Q, nq, d, o2);
+  knn_no_fused = 0;
+  assert_memory_equal(o1, o2, nq * sizeof *o1);
+  for (size_t i = 0; i < nq; i++) {
+    double e = exact_answer(mv, Q + i * d);
+    if (memcmp(&e, &o1[i], sizeof e) != 0) {
+      fprintf(stderr, "fused (%s): row %zu: %.17g, exact scan %.17g\n", label, i, o1[i], e);
+      fail();
+    }
+  }
+}
+
 /* Narrow operands take the fused key kernel (keys_offer_avx512 on At and Adt, where the CPU has
  * AVX-512): 3 dense columns and one-hot blocks of 4, 3 and 5 (d = 15), n not a multiple of 32
  * (padding rows), queries on both float passes (one-hot and not), duplicates.  Every answer is
@@ -433,18 +451,7 @@ static void test_fused_narrow(void **state) {
       assert_non_null(m->At);
       assert_non_null(m->Adt);
       assert_int_equal(m->np, 2560);
-      predict3(mv, Q, nq, d, o1);
-      knn_no_fused = 1;
-      predict3(mv, Q, nq, d, o2);
-      knn_no_fused = 0;
-      assert_memory_equal(o1, o2, nq * sizeof *o1);
-      for (size_t i = 0; i < nq; i++) {
-        double e = exact_answer(m, Q + i * d);
-        if (memcmp(&e, &o1[i], sizeof e) != 0) {
-          fprintf(stderr, "fused: k %zu dist %d row %zu: %.17g, exact scan %.17g\n", ks[a], dist, i, o1[i], e);
-          fail();
-        }
-      }
+      fused_is_exact(mv, Q, nq, d, o1, o2, js);
       pp_knn_ops.free_model(mv);
     }
   free(X);
@@ -503,19 +510,9 @@ static void test_fused_codes(void **state) {
         assert_int_equal(m->dd, 2);
         assert_non_null(m->Adt);
         assert_true(wide16 ? m->code16p != NULL && m->code8p == NULL : m->code8p != NULL && m->code16p == NULL);
-        predict3(mv, Q, nq, d, o1); /* 103 rows in blocks (4 at a time, then 3 single ones) and one at a time */
-        knn_no_fused = 1;
-        predict3(mv, Q, nq, d, o2);
-        knn_no_fused = 0;
-        assert_memory_equal(o1, o2, nq * sizeof *o1);
-        for (size_t i = 0; i < nq; i++) {
-          double e = exact_answer(m, Q + i * d);
-          if (memcmp(&e, &o1[i], sizeof e) != 0) {
-            fprintf(stderr, "codes: wide16 %d k %zu dist %d row %zu: %.17g, exact scan %.17g\n", wide16, ks[a], dist, i,
-                    o1[i], e);
-            fail();
-          }
-        }
+        char label[160];
+        snprintf(label, sizeof label, "%s, %s codes", js, wide16 ? "16-bit" : "byte");
+        fused_is_exact(mv, Q, nq, d, o1, o2, label); /* 103 rows: 4 at a time, then 3 single ones; one at a time */
         pp_knn_ops.free_model(mv);
       }
     free(o1);

@@ -1,5 +1,19 @@
 /* lib/models/cart_compact.c: the forest's compact copy (cart.h) and its walk, trees across the lanes of a
- * vector, a row's values looked up in registers. */
+ * vector, a row's values looked up in registers.
+ *
+ * Why this layout (measured on an Intel Xeon KVM guest with AVX-512 VBMI, 2026-12; bench/README.md, "The
+ * compact forest"): the node walk of cart_predict.c puts 16 rows in a vector and gathers, at every level,
+ * each lane's node (two 8-lane gathers of 8-byte nodes) and its row's value (a 16-lane gather); a gather
+ * costs about as much per element as a load, so a level costs ~2 gathered elements per row.  Here a row's
+ * values are byte codes held in two registers: the value of a lane's feature is a byte permute, and a level
+ * costs one 4-byte gather per lane.  The 16 lanes hold 16 trees of one row (a chunk), so that the chunk's
+ * internal nodes (~30 KiB for 200-tree forests of ~500 internal nodes a tree) stay in L1 while all the rows
+ * walk it: a first version that walked 256 trees at once, handing a lane the next tree as soon as its own
+ * reached a leaf, gathered from L2 and ran at half the node walk's speed.  The lanes of a chunk walk in lock
+ * step, so a row's vector runs until its deepest tree is done (on the demo forest 9.5 of 16 lanes are busy
+ * per step); the first CC_TOP levels of every tree are read from registers by permutes.  Four rows walk at
+ * once (independent chains of gathers; six were no faster), and a slot whose row is done takes the next.
+ * The leaves' values are added afterwards, tree by tree in order, 8 rows per vector. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -449,11 +449,9 @@ static int compact_block(const pp_cart_trees *t, const float *X, size_t nb, doub
   return 1;
 }
 
-/* The block's sums are accumulated in out itself (no buffer: any block size, no stack to spare). */
-static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
-  if (pk_ready(t) && t->n_trees >= CC_MIN_TREES && pp_cart_compact_ready(t) && pp_cart_compact_usable() &&
-      compact_block(t, X, nb, out)) {
-  } else if (pk_ready(t)) {
+/* The block's sums by the walks of the prediction copy, or of the nodes without one. */
+static void pk_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
+  if (pk_ready(t)) {
     if (nb < PK_LANES) pk_rows_by_trees(t, X, nb, out);
 #ifdef PK_HAVE_AVX512
     else if (nb >= 16 * PKV && t->n_trees >= PK_SIMD_MIN_TREES && pp_cpu_avx512f()) {
@@ -466,6 +464,13 @@ static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, dou
 #endif
     else pk_trees_by_rows(t, X, nb, out);
   } else node_walk(t, X, nb, out);
+}
+
+/* The block's sums are accumulated in out itself (no buffer: any block size, no stack to spare): by the
+ * compact walk where the forest has a compact copy and the CPU runs it, else by pk_block. */
+static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
+  const int compact = pk_ready(t) && t->n_trees >= CC_MIN_TREES && pp_cart_compact_ready(t) && pp_cart_compact_usable();
+  if (!compact || !compact_block(t, X, nb, out)) pk_block(t, X, nb, out);
   const double T = (double)t->n_trees;
   for (size_t r = 0; r < nb; r++) out[r] /= T;
 }

@@ -481,6 +481,54 @@ static int model_from_blob(char *blob, size_t len, size_t d, uint32_t kept, Boos
 
 /* ---- fit ------------------------------------------------------------------------------------- */
 
+/* The model of a trained booster h (taken: kept by the model or freed) that keeps rounds 0..kept - 1 of the
+ * boosted ones.  A kept model's booster is a slice even when it keeps every round: a new booster with the
+ * trees only, without the training state (gradients, histograms, the caches of the training rows); its
+ * JSON is checked and read for our walk as load does (model_from_blob), which keeps the slice.  A fold's
+ * model (transient) predicts its held-out rows once: it keeps the live booster (sliced after early
+ * stopping) and predicts with XGBoost itself, without the JSON, our walk and its checks (about half the
+ * fit on small data).  The bits are the same: a kept model's walk is only used when it agrees with
+ * XGBoost's predict, and XGBoost's JSON reads back exactly (checked when a model is loaded). */
+static int model_from_booster(BoosterHandle h, size_t d, uint32_t kept, uint32_t boosted, int transient,
+                              xgb_model **out) {
+  *out = NULL;
+  BoosterHandle hs = NULL;
+  int rc = 0;
+  if ((kept < boosted || !transient) && XGBoosterSlice(h, 0, (int)kept, 1, &hs) != 0)
+    rc = backend_err("keeping the rounds up to the best iteration");
+  if (!rc && transient) {
+    xgb_model *m = pp_calloc(1, sizeof *m);
+    if (!m) {
+      rc = PROP_ERR_NOMEM;
+    } else {
+      BoosterHandle *live = hs ? &hs : &h; /* the sliced booster when there is one */
+      m->d = d;
+      m->h = *live;
+      *live = NULL;
+      rc = set_param(m->h, "nthread", "0"); /* as a loaded booster: predict sets the threads */
+      if (rc) xgb_free_model(m);
+      else *out = m;
+    }
+  } else if (!rc) {
+    bst_ulong blen = 0;
+    const char *bytes = NULL;
+    char *blob = NULL;
+    if (XGBoosterSaveModelToBuffer(hs, "{\"format\":\"json\"}", &blen, &bytes) != 0) rc = backend_err("saving the model");
+    else if (!(blob = pp_malloc(blen ? (size_t)blen : 1))) rc = PROP_ERR_NOMEM;
+    if (!rc) {
+      memcpy(blob, bytes, (size_t)blen);
+      XGBoosterFree(h); /* before the checks: only the slice is needed now */
+      h = NULL;
+      rc = model_from_blob(blob, (size_t)blen, d, kept, hs, out, "xgboost fit"); /* takes blob and hs */
+      hs = NULL;
+      if (rc == PROP_ERR_CORRUPT) rc = pp_err_prefix(PROP_ERR_BACKEND, "xgboost: the trained model does not check: ");
+    }
+  }
+  if (hs) XGBoosterFree(hs);
+  if (h) XGBoosterFree(h);
+  return rc;
+}
+
 /* The value after "valid-logloss:" in XGBoosterEvalOneIter's text. */
 static int parse_eval(const char *s, double *v) {
   const char *k = s ? strstr(s, "valid-logloss:") : NULL;
@@ -555,9 +603,7 @@ static int xgb_fit(const void *params, const pp_dataset *train, const pp_dataset
   const pp_ctx *saved_ctx = tl_log_ctx;
   tl_log_ctx = ctx;
   DMatrixHandle dtrain = NULL, dvalid = NULL;
-  BoosterHandle h = NULL, hs = NULL;
-  char *blob = NULL;
-  size_t blob_len = 0;
+  BoosterHandle h = NULL;
   int rc = dmatrix_from(train->X, n, d, train->y, train->w, nthread, &dtrain);
   if (!rc && use_valid) rc = dmatrix_from(valid->X, valid->n, d, valid->y, valid->w, nthread, &dvalid);
   if (!rc) {
@@ -618,58 +664,14 @@ static int xgb_fit(const void *params, const pp_dataset *train, const pp_dataset
     if (stopped) break;
   }
   const uint32_t kept = best + 1;
-  /* A kept model's booster is a slice even when it keeps every round: a new booster with the trees only,
-   * without the training state (gradients, histograms, the caches of the training rows) */
-  if (!rc && (kept < boosted || !(ctx && ctx->transient))) {
-    int s = XGBoosterSlice(h, 0, (int)kept, 1, &hs);
-    if (s != 0) rc = backend_err("keeping the rounds up to the best iteration");
-  }
-  xgb_model *m = NULL;
-  if (!rc && ctx && ctx->transient) {
-    /* A fold's model predicts its held-out rows once: it keeps the live booster and predicts with
-     * XGBoost itself, without the JSON round trip, our walk and its checks (about half the fit on
-     * small data).  The bits are the same: a kept model's walk is only used when it agrees with
-     * XGBoost's predict, and the round trip is exact (checked when the blob is read back). */
-    if (!(m = pp_calloc(1, sizeof *m))) {
-      rc = PROP_ERR_NOMEM;
-    } else {
-      BoosterHandle *live = hs ? &hs : &h; /* the sliced booster when there is one */
-      m->d = d;
-      m->h = *live;
-      *live = NULL;
-      rc = set_param(m->h, "nthread", "0"); /* as a loaded booster: predict sets the threads */
-    }
-  } else if (!rc) {
-    bst_ulong blen = 0;
-    const char *bytes = NULL;
-    if (XGBoosterSaveModelToBuffer(hs ? hs : h, "{\"format\":\"json\"}", &blen, &bytes) != 0)
-      rc = backend_err("saving the model");
-    else if (!(blob = pp_malloc(blen ? (size_t)blen : 1)))
-      rc = PROP_ERR_NOMEM;
-    else {
-      memcpy(blob, bytes, (size_t)blen);
-      blob_len = (size_t)blen;
-    }
-  }
-  BoosterHandle keep = NULL; /* the slice that wrote the blob: model_from_blob takes it */
-  if (!rc && !m && blob) {
-    keep = hs;
-    hs = NULL;
-  }
-  if (hs) XGBoosterFree(hs);
-  if (h) XGBoosterFree(h);
-  if (dtrain) XGDMatrixFree(dtrain);
+  if (dtrain) XGDMatrixFree(dtrain); /* the booster does not need them any more */
   if (dvalid) XGDMatrixFree(dvalid);
-  if (rc && m) {
-    xgb_free_model(m);
-    m = NULL;
+  xgb_model *m = NULL;
+  if (!rc) {
+    rc = model_from_booster(h, d, kept, boosted, ctx && ctx->transient, &m);
+    h = NULL;
   }
-  if (!rc && !m) {
-    rc = model_from_blob(blob, blob_len, d, kept, keep, &m, "xgboost fit");
-    blob = NULL;
-    if (rc == PROP_ERR_CORRUPT) rc = pp_err_prefix(PROP_ERR_BACKEND, "xgboost: the trained model does not check: ");
-  }
-  free(blob);
+  if (h) XGBoosterFree(h);
   tl_log_ctx = saved_ctx;
   if (rc) return rc;
   m->best_iteration = best;
