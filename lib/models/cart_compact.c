@@ -399,13 +399,9 @@ size_t pp_cart_compact_walk(const pp_cart_trees *t, const float *X, size_t nb, d
 }
 
 int pp_cart_compact_usable(void) {
-  static int ok = -1;
-  if (ok < 0) {
-    __builtin_cpu_init();
-    ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+  __builtin_cpu_init(); /* idempotent, as in pp_cpu_avx512f; no cached answer to race on between threads */
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi");
-  }
-  return ok;
 }
 #else
 int pp_cart_compact_usable(void) { return 0; }
