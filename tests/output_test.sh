@@ -118,8 +118,16 @@ mkdir "$work/sig"
 echo "customer_id,probability" >"$work/sig/old.csv"
 echo "x,0.5" >>"$work/sig/old.csv"
 cp "$work/sig/old.csv" "$work/old.orig"
+# the run that is left alone replaces the list; its size sets "the middle of the write" below
+expect_code "the same score, not interrupted" 0 "$cli" score --model "$work/m.bin" --data "$work/big.csv" \
+  --out "$work/sig/old.csv" --threads 1
+[ "$(wc -l <"$work/sig/old.csv")" = "$(wc -l <"$work/big.csv")" ] && ok "the list replaced: rows in = rows out" || no "the full list"
+no_temporaries "the full run" "$work/sig"
+half_bytes=$(( $(stat -c %s "$work/sig/old.csv") / 2 ))
+echo "# the full list: $(stat -c %s "$work/sig/old.csv") bytes; the middle of the write: past $half_bytes"
+cp "$work/old.orig" "$work/sig/old.csv"
 # kill_at NAME SIGNAL WHEN: WHEN is a number of seconds, "tmp" (as soon as the temporary file appears) or
-# "half" (once the temporary file has grown past 20 MB, the middle of the write)
+# "half" (once the temporary file has grown past half the full list, the middle of the write)
 kill_at() {
   local name=$1 sig=$2 when=$3
   # a background job of a script starts with SIGINT ignored (and the program keeps an ignored signal
@@ -132,7 +140,7 @@ kill_at() {
       while kill -0 "$pid" 2>/dev/null && [ "$t" -lt 6000 ]; do
         local f
         f=$(ls "$work"/sig/old.csv.tmp.* 2>/dev/null | head -n 1)
-        if [ -n "$f" ] && { [ "$when" = tmp ] || [ "$(stat -c %s "$f" 2>/dev/null || echo 0)" -gt 20000000 ]; }; then break; fi
+        if [ -n "$f" ] && { [ "$when" = tmp ] || [ "$(stat -c %s "$f" 2>/dev/null || echo 0)" -gt "$half_bytes" ]; }; then break; fi
         sleep 0.01; t=$((t + 1))
       done ;;
     *) sleep "$when" ;;
@@ -158,10 +166,5 @@ kill_at "SIGINT in the middle of the write" INT half
 kill_at "SIGHUP as the write starts" HUP tmp 2>/dev/null
 [ "$signalled" -ge 4 ] && ok "$signalled of 5 signals arrived before the score ended" ||
   no "only $signalled of 5 signals arrived before the score ended"
-# and the run that is left alone replaces the list
-expect_code "the same score, not interrupted" 0 "$cli" score --model "$work/m.bin" --data "$work/big.csv" \
-  --out "$work/sig/old.csv" --threads 1
-[ "$(wc -l <"$work/sig/old.csv")" = "$(wc -l <"$work/big.csv")" ] && ok "the list replaced: rows in = rows out" || no "the full list"
-no_temporaries "the full run" "$work/sig"
 
 finish

@@ -960,6 +960,152 @@ static void test_pack_fallbacks(void **state) {
   free(y);
 }
 
+/* ---- the compact copy ---------------------------------------------------------------------------- */
+
+/* pp_cart_predict on X (n rows) against one row and one tree at a time, bit for bit: the whole set on 1 and 2
+ * threads, and windows of sizes that fill 1 to 4 vectors, a sub-block and more.  Where the compact walk runs,
+ * its sums (before the division by the tree count) are the same as adding the leaves one tree at a time,
+ * and it reports the rows it leaves to the caller (a NaN it cannot route) as lost. */
+static void check_compact(const pp_cart_trees *t, const float *X, size_t n, size_t want_lost) {
+  const size_t d = t->d;
+  double *ref = tu_xmalloc(n * sizeof *ref), *got = tu_xmalloc(n * sizeof *got);
+  ref_means(t, X, n, ref);
+  for (int th = 1; th <= 2; th++) {
+    pp_cart_predict(t, X, n, got, th);
+    assert_memory_equal(ref, got, n * sizeof *ref);
+  }
+  const size_t sizes[] = {1, 2, 3, 4, 5, 7, 17, 255, 256, 257};
+  for (size_t q = 0; q < sizeof sizes / sizeof *sizes; q++)
+    for (size_t at = 0; at + sizes[q] <= n && at < 40; at += 13) {
+      pp_cart_predict(t, X + at * d, sizes[q], got, 1);
+      assert_memory_equal(ref + at, got, sizes[q] * sizeof *ref);
+    }
+  if (t->pk_compact && pp_cart_compact_usable()) {
+    void *work = tu_xmalloc(pp_cart_compact_work_bytes(n));
+    uint8_t *lost = tu_xmalloc(n);
+    assert_int_equal(pp_cart_compact_walk(t, X, n, got, lost, work), want_lost);
+    size_t nlost = 0;
+    for (size_t i = 0; i < n; i++) {
+      nlost += lost[i];
+      if (lost[i]) continue;
+      double s = 0;
+      for (size_t k = 0; k < t->n_trees; k++) s += leaf_value(t, k, X + i * d);
+      assert_memory_equal(&s, &got[i], sizeof s);
+    }
+    assert_int_equal(nlost, want_lost);
+    free(work);
+    free(lost);
+  }
+  free(ref);
+  free(got);
+}
+
+/* Rows whose values sit on the trees' thresholds and next to them (the floats just below and above), at
+ * -0.0 and +-inf: the codes must order them as the float comparisons do. */
+static void put_edge_values(const pp_cart_trees *t, float *X, size_t n, uint64_t seed) {
+  uint64_t st = seed;
+  for (size_t i = 0; i < n; i++) {
+    const size_t g = (size_t)(tu_uniform(&st) * (double)t->n_nodes), f = (size_t)(tu_uniform(&st) * (double)t->d);
+    const pp_cart_node *nd = t->node + g;
+    const double u = tu_uniform(&st);
+    if (nd->feature < 0) X[i * t->d + f] = u < 0.3 ? -0.0f : u < 0.6 ? INFINITY : -INFINITY;
+    else {
+      const float th = nd->threshold;
+      X[i * t->d + (size_t)nd->feature] = u < 0.4 ? th : u < 0.7 ? nextafterf(th, INFINITY) : nextafterf(th, -INFINITY);
+    }
+  }
+}
+
+/* The compact copy walks to the same leaves and adds them in the same order as the node walk, bit for bit:
+ * a narrow forest (d <= 64: NaN routed by the code table's second half, both ways) with single-leaf trees in
+ * a partial last chunk of 16; a wide one (d > 64: rows with NaN are left to the other walk); values on and
+ * next to every kind of threshold; and a forest whose feature has more distinct thresholds than a byte code
+ * holds keeps no compact copy, with the same results. */
+static void test_predict_compact(void **state) {
+  (void)state;
+  const size_t n = 900;
+  /* narrow: 6 columns, NaN in two of them steering both ways, 21 + 2 single-leaf trees */
+  size_t d = 6;
+  float *X = tu_xmalloc(n * 100 * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  uint64_t st = 41;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
+    const double u = tu_uniform(&st);
+    y[i] = (X[i * d] + 0.5f * X[i * d + 1] > 0.2f) ^ (u < 0.15) ? 1.0f : 0.0f;
+    if (i % 6 == 0) {
+      X[i * d + 2] = NAN;
+      y[i] = u < 0.8 ? 1.0f : 0.0f;
+    } else if (i % 9 == 0) {
+      X[i * d + 3] = NAN;
+      y[i] = u < 0.1 ? 1.0f : 0.0f;
+    }
+  }
+  pp_cart_trees t, one;
+  pp_cart_params p = params(PP_CART_GINI, 0, 2, 1, 3);
+  grow_forest(X, y, n, d, 21, PP_CART_DEFAULT_BINS, &p, 7, &t);
+  float *y1 = tu_xmalloc(n * sizeof *y1);
+  for (size_t i = 0; i < n; i++) y1[i] = 0.0f;
+  grow_forest(X, y1, n, d, 2, PP_CART_DEFAULT_BINS, &p, 3, &one);
+  pp_cart_trees *parts[3] = {&t, &one, &t}, all;
+  pp_cart_trees_init(&all, d);
+  assert_int_equal(pp_cart_trees_concat(parts, 3, &all), 0); /* 44 trees: the last chunk holds 12 */
+  assert_int_equal(pp_cart_pack(&all), 0);
+  assert_non_null(all.pk_compact);
+  size_t dl = 0;
+  for (size_t g = 0; g < all.n_nodes; g++) dl += all.node[g].feature >= 0 && all.default_left[g];
+  assert_true(dl > 0); /* some splits send NaN left */
+  check_compact(&all, X, n, 0);
+  put_edge_values(&all, X, n, 5);
+  check_compact(&all, X, n, 0);
+  pp_cart_trees_free(&all);
+  pp_cart_trees_free(&one);
+  pp_cart_trees_free(&t);
+
+  /* wide: 90 columns of which 12 carry the signal and the rest are 0/1 flags; NaN in column 1 */
+  d = 90;
+  size_t with_nan = 0;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = j < 12 ? (float)tu_normal(&st) : (tu_uniform(&st) < 0.3 ? 1.0f : 0.0f);
+    y[i] = X[i * d] - X[i * d + 12] + 0.4f * (float)tu_normal(&st) > 0.0f ? 1.0f : 0.0f;
+    if (i % 10 == 3) {
+      X[i * d + 1] = NAN;
+      with_nan++;
+    }
+  }
+  p = params(PP_CART_ENTROPY, 0, 2, 2, 9);
+  grow_forest(X, y, n, d, 17, PP_CART_DEFAULT_BINS, &p, 9, &t);
+  assert_int_equal(pp_cart_pack(&t), 0);
+  assert_non_null(t.pk_compact);
+  check_compact(&t, X, n, with_nan);
+  put_edge_values(&t, X, n, 6);
+  size_t lost = 0;
+  for (size_t i = 0; i < n; i++) {
+    int any = 0;
+    for (size_t j = 0; j < d; j++) any |= X[i * d + j] != X[i * d + j];
+    lost += (size_t)any;
+  }
+  check_compact(&t, X, n, lost);
+  pp_cart_trees_free(&t);
+
+  /* a feature with 1000 distinct thresholds (bins of 2000 values): no compact copy */
+  d = 2;
+  for (size_t i = 0; i < n; i++) {
+    X[i * d] = (float)i;
+    X[i * d + 1] = (float)tu_normal(&st);
+    y[i] = tu_uniform(&st) < 0.5 ? 1.0f : 0.0f; /* noise: many splits on column 0 */
+  }
+  p = params(PP_CART_GINI, 0, 2, 1, 2);
+  grow_forest(X, y, n, d, 12, 2000, &p, 13, &t);
+  assert_int_equal(pp_cart_pack(&t), 0);
+  assert_non_null(t.pk_node);
+  assert_null(t.pk_compact);
+  check_compact(&t, X, n, 0);
+  pp_cart_trees_free(&t);
+  free(y1);
+  free(X);
+  free(y);
+}
+
 /* ---- AUC ---------------------------------------------------------------------------------------- */
 
 static void test_auc_matches_reference(void **state) {
@@ -1006,6 +1152,7 @@ int main(void) {
       cmocka_unit_test(test_predict_mean_blocks_and_threads),
       cmocka_unit_test(test_predict_deep_trees),
       cmocka_unit_test(test_predict_top_levels),
+      cmocka_unit_test(test_predict_compact),
       cmocka_unit_test(test_importance_known),
       cmocka_unit_test(test_save_load_and_crafted_files),
       cmocka_unit_test(test_pack_fallbacks),

@@ -394,6 +394,24 @@ static void test_onehot_blocks(void **state) {
   free(out);
 }
 
+/* The nq answers of model mv on the three predict paths (predict3) with the fused kernel equal those with
+ * sgemm tiles (knn_no_fused) and the exact scan's, bit for bit; o1, o2 hold nq doubles; label names the
+ * model in a failure. */
+static void fused_is_exact(void *mv, const float *Q, size_t nq, size_t d, double *o1, double *o2, const char *label) {
+  predict3(mv, Q, nq, d, o1);
+  knn_no_fused = 1;
+  predict3(mv, Q, nq, d, o2);
+  knn_no_fused = 0;
+  assert_memory_equal(o1, o2, nq * sizeof *o1);
+  for (size_t i = 0; i < nq; i++) {
+    double e = exact_answer(mv, Q + i * d);
+    if (memcmp(&e, &o1[i], sizeof e) != 0) {
+      fprintf(stderr, "fused (%s): row %zu: %.17g, exact scan %.17g\n", label, i, o1[i], e);
+      fail();
+    }
+  }
+}
+
 /* Narrow operands take the fused key kernel (keys_offer_avx512 on At and Adt, where the CPU has
  * AVX-512): 3 dense columns and one-hot blocks of 4, 3 and 5 (d = 15), n not a multiple of 32
  * (padding rows), queries on both float passes (one-hot and not), duplicates.  Every answer is
@@ -432,19 +450,8 @@ static void test_fused_narrow(void **state) {
       assert_int_equal(m->dd, 3);
       assert_non_null(m->At);
       assert_non_null(m->Adt);
-      assert_int_equal(m->np, 2528);
-      predict3(mv, Q, nq, d, o1);
-      knn_no_fused = 1;
-      predict3(mv, Q, nq, d, o2);
-      knn_no_fused = 0;
-      assert_memory_equal(o1, o2, nq * sizeof *o1);
-      for (size_t i = 0; i < nq; i++) {
-        double e = exact_answer(m, Q + i * d);
-        if (memcmp(&e, &o1[i], sizeof e) != 0) {
-          fprintf(stderr, "fused: k %zu dist %d row %zu: %.17g, exact scan %.17g\n", ks[a], dist, i, o1[i], e);
-          fail();
-        }
-      }
+      assert_int_equal(m->np, 2560);
+      fused_is_exact(mv, Q, nq, d, o1, o2, js);
       pp_knn_ops.free_model(mv);
     }
   free(X);
@@ -452,6 +459,68 @@ static void test_fused_narrow(void **state) {
   free(Q);
   free(o1);
   free(o2);
+}
+
+/* The fused kernel compares categories as codes: one byte each for wide survey-like rows (90 blocks of 2 to
+ * 10 levels and 2 numeric columns: code8p), two bytes when a block has more than 256 columns (code16p).
+ * Queries in blocks of 4, then single ones (nq = 4 k + 1..3 and one row at a time), rows tied on many
+ * categories, queries that leave a block (the full path): every answer is the exact scan's and the same
+ * bits as with sgemm tiles and the counting loop of the one-hot path. */
+static void test_fused_codes(void **state) {
+  (void)state;
+  const size_t n = 1203, nq = 103;
+  float *y = tu_xmalloc(n * sizeof *y);
+  uint64_t st = 91;
+  for (int wide16 = 0; wide16 < 2; wide16++) {
+    const size_t nblk = wide16 ? 3 : 90;
+    size_t lev[90], d = 2;
+    for (size_t b = 0; b < nblk; b++) {
+      lev[b] = wide16 && b == 1 ? 300 : 2 + b % 9;
+      d += lev[b];
+    }
+    float *X = tu_xmalloc(n * d * sizeof *X), *Q = tu_xmalloc(nq * d * sizeof *Q);
+    memset(X, 0, n * d * sizeof *X);
+    for (size_t i = 0; i < n; i++) {
+      float *x = X + i * d;
+      x[0] = (float)(tu_rand(&st) % 4); /* small integers: ties */
+      x[1] = (float)tu_normal(&st);
+      size_t at = 2, same = tu_rand(&st) % 3; /* a third of the rows share their first categories */
+      for (size_t b = 0; b < nblk; b++) {
+        const size_t c = same == 0 && b < nblk / 2 ? 0 : (b == 1 && wide16 ? 255 + tu_rand(&st) % 45 : tu_rand(&st) % lev[b]);
+        x[at + c] = 1.0f;
+        at += lev[b];
+      }
+      y[i] = (float)((x[2] > 0.5f) ^ (tu_rand(&st) % 4 == 0));
+    }
+    for (size_t i = 0; i < nq; i++) {
+      float *q = Q + i * d;
+      memcpy(q, X + (tu_rand(&st) % n) * d, d * sizeof *q);
+      if (i % 3 == 1) q[1] += 0.25f;
+      if (i % 10 == 7) q[2] = 0.5f; /* the full path */
+    }
+    double *o1 = tu_xmalloc(nq * sizeof *o1), *o2 = tu_xmalloc(nq * sizeof *o2);
+    const size_t ks[] = {5, 100};
+    for (size_t a = 0; a < 2; a++)
+      for (int dist = 0; dist < 2; dist++) {
+        char js[128];
+        snprintf(js, sizeof js, "{\"k\": %zu, \"weights\": \"%s\"}", ks[a], dist ? "distance" : "uniform");
+        void *mv = fit_w(js, X, y, NULL, n, d, PP_IMB_NONE, 1);
+        const knn_model *m = mv;
+        assert_int_equal(m->nb, nblk);
+        assert_int_equal(m->dd, 2);
+        assert_non_null(m->Adt);
+        assert_true(wide16 ? m->code16p != NULL && m->code8p == NULL : m->code8p != NULL && m->code16p == NULL);
+        char label[160];
+        snprintf(label, sizeof label, "%s, %s codes", js, wide16 ? "16-bit" : "byte");
+        fused_is_exact(mv, Q, nq, d, o1, o2, label); /* 103 rows: 4 at a time, then 3 single ones; one at a time */
+        pp_knn_ops.free_model(mv);
+      }
+    free(o1);
+    free(o2);
+    free(X);
+    free(Q);
+  }
+  free(y);
 }
 
 /* Block detection: only groups with exactly one 1 per row. */
@@ -927,6 +996,7 @@ int main(void) {
       cmocka_unit_test(test_ties_and_duplicates),
       cmocka_unit_test(test_onehot_blocks),
       cmocka_unit_test(test_fused_narrow),
+      cmocka_unit_test(test_fused_codes),
       cmocka_unit_test(test_onehot_detection),
       cmocka_unit_test(test_shapes_and_huge_values),
       cmocka_unit_test(test_distance_weights),

@@ -198,6 +198,7 @@ void pp_cart_trees_free(pp_cart_trees *t) {
   free(t->pk_node);
   free(t->pk_value);
   free(t->pk_top);
+  pp_cart_compact_free(t->pk_compact);
   size_t d = t->d;
   memset(t, 0, sizeof *t);
   t->d = d;

@@ -100,6 +100,9 @@ typedef struct pp_cart_top {
   uint32_t node[1u << PP_CART_TOP_LEVELS];
 } pp_cart_top;
 
+/* The compact copy (cart_compact.c), built after the prediction copy at fit and load and never saved. */
+typedef struct pp_cart_compact pp_cart_compact;
+
 typedef struct pp_cart_trees {
   size_t d;            /* columns the trees read */
   size_t n_trees;
@@ -119,6 +122,7 @@ typedef struct pp_cart_trees {
   size_t pk_nodes;
   pp_cart_top *pk_top; /* n_trees, or NULL */
   int pk_top_nan_left;  /* some usable top reads the NaN-as-minus-infinity columns (col >= d) */
+  pp_cart_compact *pk_compact; /* or NULL (see pp_cart_compact_build) */
 } pp_cart_trees;
 
 void pp_cart_trees_init(pp_cart_trees *t, size_t d);
@@ -166,6 +170,37 @@ int pp_cart_pack(pp_cart_trees *t);
  * Rows are processed in blocks, each block walking every tree in order (the sum is the same for
  * any thread count); nthread threads (0 = OpenMP default). */
 void pp_cart_predict(const pp_cart_trees *t, const float *X, size_t n, double *out, int nthread);
+
+/* ---- the compact copy (cart_compact.c) ----------------------------------------------------------
+ * Trees are binned at fit, so a feature's thresholds are few (at most max_bins - 1 distinct values over
+ * the whole forest).  The copy replaces every threshold by its rank among its feature's distinct
+ * thresholds, and a row's value by its code, the number of those thresholds below it: x <= threshold
+ * exactly when code <= rank, so the walk reaches the leaves of the float comparisons.  A row's codes are
+ * one byte each, so for d <= 128 a row fits in two vector registers and a lane finds its feature's code
+ * with a byte permute instead of a load.  The walk puts 16 trees (a chunk) in the 16 lanes of a vector for
+ * one row.  Nodes are 4 bytes, internal ones only (a chunk's nodes stay in L1 while many rows walk it):
+ *   bits 0-6 feature (with d <= 64: bit 6 set where NaN goes left, which reads codes with NaN as 0),
+ *   bit 7 the left child is a leaf, bits 8-15 threshold rank, bit 16 the right child is a leaf,
+ *   bits 17-31 the right child's offset (the left child is the next node);
+ * a lane that reaches a leaf stops with 2 x node + side, which indexes the leaf values.  The first three
+ * levels of each chunk are kept as node words by path, read with permutes.  Built only for d <= 128, at
+ * most 254 distinct thresholds per feature and right-child offsets below 2^15; otherwise t->pk_compact
+ * stays NULL and the other walks serve the forest (same results).  PROP_ERR_NOMEM. */
+#define PP_CART_CC_ROWS 256 /* rows per sub-block of pp_cart_compact_walk (their code tables: 32 KiB) */
+int pp_cart_compact_build(pp_cart_trees *t);
+void pp_cart_compact_free(pp_cart_compact *c);
+/* 1 when t has a current compact copy. */
+int pp_cart_compact_ready(const pp_cart_trees *t);
+/* 1 when the CPU runs the compact walk (AVX-512 F, BW, VL and VBMI; x86-64 with GCC or clang). */
+int pp_cart_compact_usable(void);
+/* Bytes of work memory pp_cart_compact_walk needs for nb rows. */
+size_t pp_cart_compact_work_bytes(size_t nb);
+/* The sums over all trees, in tree order, of the leaf values of rows X[0..nb) into acc[nb] (the same bits
+ * as adding one tree at a time), with work of pp_cart_compact_work_bytes(nb) bytes.  lost[r] is set to 1
+ * for a row whose NaN the codes cannot route (d > 64), whose acc[r] the caller must compute otherwise;
+ * returns their number.  Requires pp_cart_compact_ready(t) and pp_cart_compact_usable(). */
+size_t pp_cart_compact_walk(const pp_cart_trees *t, const float *X, size_t nb, double *acc, uint8_t *lost,
+                            void *work);
 
 /* Importance per column (imp[d]): per tree, the impurity decrease of its splits summed per column
  * and divided by the tree's total (trees without a split are skipped), then averaged over trees

@@ -63,6 +63,8 @@ static int top_fill(pp_cart_top *top, const pp_cart_pnode *nd, size_t d, uint32_
 }
 
 int pp_cart_pack(pp_cart_trees *t) {
+  pp_cart_compact_free(t->pk_compact);
+  t->pk_compact = NULL;
   free(t->pk_node);
   free(t->pk_value);
   free(t->pk_top);
@@ -145,7 +147,7 @@ int pp_cart_pack(pp_cart_trees *t) {
       for (unsigned h = 1; top->col[0] && h < (1u << PP_CART_TOP_LEVELS); h++)
         if (top->col[h] >= t->d) t->pk_top_nan_left = 1;
     }
-  return 0;
+  return pp_cart_compact_build(t);
 }
 
 /* One step of a walk on the copy: idx moves to the child of its node for row x (a leaf keeps it);
@@ -430,8 +432,25 @@ static size_t pk_block_rows(size_t n, size_t d, size_t nt) {
   return r < PRED_BLOCK ? PRED_BLOCK : r;
 }
 
-/* The block's sums are accumulated in out itself (no buffer: any block size, no stack to spare). */
-static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
+/* The compact walk (cart_compact.c) for forests of this many trees or more: a row's 16 lanes walk 16 trees. */
+#define CC_MIN_TREES 8
+
+/* The block's sums by the compact walk; 0 when it cannot run (no memory for its work). */
+static int compact_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
+  _Alignas(64) unsigned char small[2048];
+  const size_t need = pp_cart_compact_work_bytes(nb) + nb;
+  unsigned char *w = need <= sizeof small ? small : malloc(need);
+  if (!w) return 0;
+  uint8_t *lost = w + (need - nb);
+  if (pp_cart_compact_walk(t, X, nb, out, lost, w))
+    for (size_t r = 0; r < nb; r++) /* rows with a NaN the codes cannot route */
+      if (lost[r]) pk_rows_by_trees(t, X + r * t->d, 1, out + r);
+  if (w != small) free(w);
+  return 1;
+}
+
+/* The block's sums by the walks of the prediction copy, or of the nodes without one. */
+static void pk_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
   if (pk_ready(t)) {
     if (nb < PK_LANES) pk_rows_by_trees(t, X, nb, out);
 #ifdef PK_HAVE_AVX512
@@ -445,6 +464,13 @@ static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, dou
 #endif
     else pk_trees_by_rows(t, X, nb, out);
   } else node_walk(t, X, nb, out);
+}
+
+/* The block's sums are accumulated in out itself (no buffer: any block size, no stack to spare): by the
+ * compact walk where the forest has a compact copy and the CPU runs it, else by pk_block. */
+static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
+  const int compact = pk_ready(t) && t->n_trees >= CC_MIN_TREES && pp_cart_compact_ready(t) && pp_cart_compact_usable();
+  if (!compact || !compact_block(t, X, nb, out)) pk_block(t, X, nb, out);
   const double T = (double)t->n_trees;
   for (size_t r = 0; r < nb; r++) out[r] /= T;
 }

@@ -70,7 +70,8 @@ static void knn_model_free(knn_model *m) {
   free(m->code);
   free(m->At);
   free(m->Adt);
-  free(m->codep);
+  free(m->code8p);
+  free(m->code16p);
   free(m->bg);
   free(m);
 }
@@ -192,12 +193,20 @@ static float *transpose_rows(const float *M, size_t n, size_t w, size_t np) {
 }
 
 static int build_transposed(knn_model *m) {
-  m->np = (m->n + 31) & ~(size_t)31;
+  m->np = (m->n + 63) & ~(size_t)63;
   if (m->d + 1 <= KNN_FUSED_WMAX && !(m->At = transpose_rows(m->A, m->n, m->d + 1, m->np))) return PROP_ERR_NOMEM;
   if (m->nb && m->dd + 1 <= KNN_FUSED_WMAX) {
     if (!(m->Adt = transpose_rows(m->Ad, m->n, m->dd + 1, m->np))) return PROP_ERR_NOMEM;
-    if (!(m->codep = pp_calloc(m->nb, m->np * sizeof(uint16_t)))) return PROP_ERR_NOMEM;
-    for (size_t b = 0; b < m->nb; b++) memcpy(m->codep + b * m->np, m->code + b * m->n, m->n * sizeof(uint16_t));
+    int bytes = m->nb <= 255;
+    for (size_t b = 0; b < m->nb; b++) bytes &= m->blen[b] <= 256;
+    if (bytes) {
+      if (!(m->code8p = pp_calloc(m->nb, m->np))) return PROP_ERR_NOMEM;
+      for (size_t b = 0; b < m->nb; b++)
+        for (size_t j = 0; j < m->n; j++) m->code8p[b * m->np + j] = (uint8_t)m->code[b * m->n + j];
+    } else {
+      if (!(m->code16p = pp_calloc(m->nb, m->np * sizeof(uint16_t)))) return PROP_ERR_NOMEM;
+      for (size_t b = 0; b < m->nb; b++) memcpy(m->code16p + b * m->np, m->code + b * m->n, m->n * sizeof(uint16_t));
+    }
   }
   return 0;
 }

@@ -90,11 +90,15 @@ typedef struct knn_model {
   uint16_t *code;       /* nb x n: code[b n + j] = column of block b where row j holds its 1 */
   /* derived: transposed copies for the fused key kernel (keys_offer_avx512), when the width is at
    * most KNN_FUSED_WMAX: At[t np + j] = A[j w + t] (t < w = d + 1), Adt likewise from Ad (width
-   * dd + 1); np = n rounded up to 32, the padding rows hold 0 and |y|^2 = +inf (key +inf, never a
+   * dd + 1); np = n rounded up to 64, the padding rows hold 0 and |y|^2 = +inf (key +inf, never a
    * candidate).  NULL when not built. */
   size_t np;
   float *At, *Adt;
-  uint16_t *codep;      /* with Adt: nb x np, code padded with zeros to np rows per block */
+  /* with Adt, the codes block-major, nb x np, padded with zeros to np rows per block: one byte each when
+   * every block has at most 256 columns and there are at most 255 blocks (a row's count of equal codes
+   * fits a byte), else two */
+  uint8_t *code8p;
+  uint16_t *code16p;
   /* derived: the background rows of the contributions (sampling_shap.h), nbg x d, drawn from the rows
    * kept at fit and at load alike (nothing more is saved) */
   float *bg;

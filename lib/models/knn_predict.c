@@ -25,9 +25,10 @@
  *     takes the full path above; the two may share a block of queries.  The error bound B below
  *     holds for both paths (see the comment at the check).
  *     Narrow operands (d + 1, or dd + 1 on the one-hot path, at most KNN_FUSED_WMAX) on CPUs with
- *     AVX-512: no sgemm; keys_offer_avx512 computes the keys of four queries x 32 training rows
- *     in registers from a transposed copy of A (or Ad), subtracts the one-hot counts and offers
- *     them to the buffers in the same pass (the same error bound; see the kernel).
+ *     AVX-512: no sgemm; keys_offer_avx512 computes the keys of four queries (or one) x 64 training
+ *     rows in registers from a transposed copy of A (or Ad), counts the equal category codes (one
+ *     compare of 64 one-byte codes per block and query), subtracts the counts and offers the keys to
+ *     the buffers in the same pass (the same keys, hence the same error bound; see the kernel).
  *  2. Exact pass.  The candidates' squared distances are recomputed in double from the float
  *     inputs, and the k smallest by (distance, training row index) are chosen: ties go to the
  *     lower training row.  A float key is within B = (d + 3) 2^-23 (|x|^2 + 3 max|y|^2) of the
@@ -350,6 +351,7 @@ static void offer_tile_base(qbuf *qb, const unsigned char *ok, size_t nq, size_t
 
 #if KNN_HAVE_AVX512
 #define KNN_AVX512 __attribute__((target("avx512f,popcnt")))
+#define KNN_AVX512BW __attribute__((target("avx512f,avx512bw,popcnt")))
 
 KNN_AVX512 static inline __mmask16 lanes(size_t left) {
   return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
@@ -422,83 +424,140 @@ KNN_AVX512 static void offer_tile_avx512(qbuf *qb, const unsigned char *ok, size
 }
 
 /* Fused keys and offer for narrow operands (w <= KNN_FUSED_WMAX): instead of an sgemm tile
- * written to C and read back, the keys of four query rows against 32 training rows are
- * accumulated in registers from the transposed training rows T (w x np; the one-hot path's
- * Adt, or At): each starts from |y|^2 (the last column, times the query's 1) and takes w - 1
- * fused multiply-adds in column order (one rounding per step, so the key is within the same
- * dot-product error bound as the sgemm's, see the check in predict_block),
- * the one-hot correction (codes: codep, nb x np, or NULL for the full path) is subtracted as an
- * exact 2 count, and the keys are compared with the threshold and compress-stored into the
- * buffers as offer_tile_avx512 does.  Rows [j0, j1) with j0, j1 multiples of 32 (np is). */
-KNN_AVX512 static void keys_offer_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
-                                         size_t kmax, const float *T, size_t np, size_t w, const float *Q,
-                                         const uint16_t *codep, const uint16_t *qcode, size_t nb, size_t j0,
-                                         size_t j1) {
+ * written to C and read back, the keys of QN query rows (4, or 1 for a single row and a block's last
+ * rows) against 64 training rows are accumulated in registers from the transposed training rows T
+ * (w x np; the one-hot path's Adt, or At): each starts from |y|^2 (the last column, times the query's 1)
+ * and takes w - 1 fused multiply-adds in column order (one rounding per step, so the key is within the
+ * same dot-product error bound as the sgemm's, see the check in predict_block).  On the one-hot path the
+ * categories are compared as codes, never as columns: for each block, the 64 training rows' codes (one
+ * byte each, code8p, or two, code16p, block-major, np per block) are compared with the query's code in
+ * one instruction (two for 16-bit codes), and each row's count of equal codes is kept in a byte (16-bit)
+ * lane; 2 count is then subtracted, exactly (2 count < 2^17 is exact in float; one rounded subtraction
+ * per key, as before).  The keys are compared with the threshold and compress-stored into the buffers
+ * as offer_tile_avx512 does.  Rows [j0, j1) with j0, j1 multiples of 64 (np is).  The same keys, bit for
+ * bit, whatever QN and the code width, so the same candidates are offered. */
+static inline __attribute__((always_inline)) KNN_AVX512BW void keys_offer_body(
+    qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax, const float *T, size_t np,
+    size_t w, const float *Q, const uint8_t *code8p, const uint16_t *code16p, const uint16_t *qcode, size_t nb,
+    size_t r0, size_t j0, size_t j1, const size_t QN) {
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i one = _mm512_set1_epi32(1);
-  for (size_t r0 = 0; r0 < nq; r0 += 4) {
-    size_t ri[4];
-    int any = 0;
-    for (size_t i = 0; i < 4; i++) {
-      ri[i] = r0 + i < nq ? r0 + i : nq - 1;
-      any |= r0 + i < nq && ok[r0 + i];
+  size_t ri[4];
+  const float *qp[4];
+  int any = 0;
+#pragma GCC unroll 4
+  for (size_t i = 0; i < QN; i++) {
+    ri[i] = r0 + i < nq ? r0 + i : nq - 1;
+    any |= r0 + i < nq && ok[r0 + i];
+    qp[i] = Q + ri[i] * w;
+  }
+  if (!any) return;
+  for (size_t j = j0; j < j1; j += 64) {
+    __m512 acc[4][4];
+    const float *last = T + (w - 1) * np + j; /* |y|^2 times the query's 1: the sums start from it */
+#pragma GCC unroll 4
+    for (size_t h = 0; h < 4; h++) {
+      const __m512 l = _mm512_loadu_ps(last + 16 * h);
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++) acc[i][h] = l;
     }
-    if (!any) continue;
-    const float *q0 = Q + ri[0] * w, *q1 = Q + ri[1] * w, *q2 = Q + ri[2] * w, *q3 = Q + ri[3] * w;
-    for (size_t j = j0; j < j1; j += 32) {
-      /* the last column is |y|^2 times the query's 1: the sums start from it */
-      const __m512 l0 = _mm512_loadu_ps(T + (w - 1) * np + j), l1 = _mm512_loadu_ps(T + (w - 1) * np + j + 16);
-      __m512 a00 = l0, a01 = l1, a10 = l0, a11 = l1, a20 = l0, a21 = l1, a30 = l0, a31 = l1;
-      const float *tc = T + j;
-      for (size_t t = 0; t + 1 < w; t++, tc += np) {
-        const __m512 v0 = _mm512_loadu_ps(tc), v1 = _mm512_loadu_ps(tc + 16);
-        __m512 b = _mm512_set1_ps(q0[t]);
-        a00 = _mm512_fmadd_ps(b, v0, a00);
-        a01 = _mm512_fmadd_ps(b, v1, a01);
-        b = _mm512_set1_ps(q1[t]);
-        a10 = _mm512_fmadd_ps(b, v0, a10);
-        a11 = _mm512_fmadd_ps(b, v1, a11);
-        b = _mm512_set1_ps(q2[t]);
-        a20 = _mm512_fmadd_ps(b, v0, a20);
-        a21 = _mm512_fmadd_ps(b, v1, a21);
-        b = _mm512_set1_ps(q3[t]);
-        a30 = _mm512_fmadd_ps(b, v0, a30);
-        a31 = _mm512_fmadd_ps(b, v1, a31);
-      }
-      __m512 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
-      if (codep) {
-        __m512i c[4][2];
-        for (size_t i = 0; i < 4; i++) c[i][0] = c[i][1] = _mm512_setzero_si512();
-        for (size_t b = 0; b < nb; b++) {
-          const uint16_t *cb = codep + b * np + j;
-          const __m512i y0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)cb));
-          const __m512i y1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(cb + 16)));
-          for (size_t i = 0; i < 4; i++) {
-            const __m512i qv = _mm512_set1_epi32(qcode[ri[i] * nb + b]);
-            c[i][0] = _mm512_mask_add_epi32(c[i][0], _mm512_cmpeq_epi32_mask(y0, qv), c[i][0], one);
-            c[i][1] = _mm512_mask_add_epi32(c[i][1], _mm512_cmpeq_epi32_mask(y1, qv), c[i][1], one);
-          }
-        }
-        for (size_t i = 0; i < 4; i++)
-          for (size_t h = 0; h < 2; h++) /* 2 count < 2^17: exact in float */
-            acc[i][h] = _mm512_sub_ps(acc[i][h], _mm512_cvtepi32_ps(_mm512_slli_epi32(c[i][h], 1)));
-      }
-      for (size_t i = 0; i < 4 && r0 + i < nq; i++) {
-        if (!ok[r0 + i]) continue;
-        qbuf *q = &qb[r0 + i];
-        if (q->cnt + 32 > bc) shrink(q, kc, kmax, &k_scan_avx512);
-        const __m512 tv = _mm512_set1_ps(q->thr);
-        size_t cnt = q->cnt;
-        for (size_t h = 0; h < 2; h++) {
-          __mmask16 mk = _mm512_cmp_ps_mask(acc[i][h], tv, _CMP_LT_OQ);
-          __m512i id = _mm512_add_epi32(_mm512_set1_epi32((int)(j + 16 * h)), iota);
-          _mm512_storeu_ps(q->key + cnt, _mm512_maskz_compress_ps(mk, acc[i][h]));
-          _mm512_storeu_si512((void *)(q->idx + cnt), _mm512_maskz_compress_epi32(mk, id));
-          cnt += (size_t)__builtin_popcount(mk);
-        }
-        q->cnt = cnt;
+    const float *tc = T + j;
+    for (size_t t = 0; t + 1 < w; t++, tc += np) {
+      __m512 v[4];
+#pragma GCC unroll 4
+      for (size_t h = 0; h < 4; h++) v[h] = _mm512_loadu_ps(tc + 16 * h);
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++) {
+        const __m512 b = _mm512_set1_ps(qp[i][t]);
+#pragma GCC unroll 4
+        for (size_t h = 0; h < 4; h++) acc[i][h] = _mm512_fmadd_ps(b, v[h], acc[i][h]);
       }
     }
+    if (code8p) {
+      __m512i cnt[4];
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++) cnt[i] = _mm512_setzero_si512();
+      const __m512i one = _mm512_set1_epi8(1);
+      for (size_t b = 0; b < nb; b++) {
+        const __m512i y = _mm512_loadu_si512((const void *)(code8p + b * np + j));
+#pragma GCC unroll 4
+        for (size_t i = 0; i < QN; i++) {
+          const __mmask64 eq = _mm512_cmpeq_epi8_mask(y, _mm512_set1_epi8((char)qcode[ri[i] * nb + b]));
+          cnt[i] = _mm512_mask_add_epi8(cnt[i], eq, cnt[i], one);
+        }
+      }
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++) {
+        acc[i][0] = _mm512_sub_ps(acc[i][0], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(cnt[i])), 1)));
+        acc[i][1] = _mm512_sub_ps(acc[i][1], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 1)), 1)));
+        acc[i][2] = _mm512_sub_ps(acc[i][2], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 2)), 1)));
+        acc[i][3] = _mm512_sub_ps(acc[i][3], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 3)), 1)));
+      }
+    } else if (code16p) {
+      __m512i cnt[4][2];
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++) cnt[i][0] = cnt[i][1] = _mm512_setzero_si512();
+      const __m512i one = _mm512_set1_epi16(1);
+      for (size_t b = 0; b < nb; b++) {
+        const __m512i y0 = _mm512_loadu_si512((const void *)(code16p + b * np + j));
+        const __m512i y1 = _mm512_loadu_si512((const void *)(code16p + b * np + j + 32));
+#pragma GCC unroll 4
+        for (size_t i = 0; i < QN; i++) {
+          const __m512i qv = _mm512_set1_epi16((short)qcode[ri[i] * nb + b]);
+          cnt[i][0] = _mm512_mask_add_epi16(cnt[i][0], _mm512_cmpeq_epi16_mask(y0, qv), cnt[i][0], one);
+          cnt[i][1] = _mm512_mask_add_epi16(cnt[i][1], _mm512_cmpeq_epi16_mask(y1, qv), cnt[i][1], one);
+        }
+      }
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++)
+#pragma GCC unroll 4
+        for (size_t h = 0; h < 4; h++) {
+          const __m256i c16 = h & 1 ? _mm512_extracti64x4_epi64(cnt[i][h / 2], 1) : _mm512_castsi512_si256(cnt[i][h / 2]);
+          acc[i][h] = _mm512_sub_ps(acc[i][h], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(c16), 1)));
+        }
+    }
+#pragma GCC unroll 4
+    for (size_t i = 0; i < QN; i++) {
+      if (r0 + i >= nq || !ok[r0 + i]) continue;
+      qbuf *q = &qb[r0 + i];
+      for (size_t h = 0; h < 4; h++) {
+        if (q->cnt + 16 > bc) shrink(q, kc, kmax, &k_scan_avx512);
+        const __mmask16 mk = _mm512_cmp_ps_mask(acc[i][h], _mm512_set1_ps(q->thr), _CMP_LT_OQ);
+        const __m512i id = _mm512_add_epi32(_mm512_set1_epi32((int)(j + 16 * h)), iota);
+        _mm512_storeu_ps(q->key + q->cnt, _mm512_maskz_compress_ps(mk, acc[i][h]));
+        _mm512_storeu_si512((void *)(q->idx + q->cnt), _mm512_maskz_compress_epi32(mk, id));
+        q->cnt += (size_t)__builtin_popcount(mk);
+      }
+    }
+  }
+}
+
+KNN_AVX512BW static void keys_offer4_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
+                                            size_t kmax, const float *T, size_t np, size_t w, const float *Q,
+                                            const uint8_t *code8p, const uint16_t *code16p, const uint16_t *qcode,
+                                            size_t nb, size_t r0, size_t j0, size_t j1) {
+  keys_offer_body(qb, ok, nq, bc, kc, kmax, T, np, w, Q, code8p, code16p, qcode, nb, r0, j0, j1, 4);
+}
+
+KNN_AVX512BW static void keys_offer1_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
+                                            size_t kmax, const float *T, size_t np, size_t w, const float *Q,
+                                            const uint8_t *code8p, const uint16_t *code16p, const uint16_t *qcode,
+                                            size_t nb, size_t r0, size_t j0, size_t j1) {
+  keys_offer_body(qb, ok, nq, bc, kc, kmax, T, np, w, Q, code8p, code16p, qcode, nb, r0, j0, j1, 1);
+}
+
+/* The fused kernel over training rows [0, np) for the nq queries with ok[]: four at a time, then one at a
+ * time, KNN_FUSED_ROWS training rows per pass (so that they stay in cache for every query of the block). */
+KNN_AVX512BW static void keys_offer_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
+                                           size_t kmax, const float *T, size_t np, size_t w, const float *Q,
+                                           const uint8_t *code8p, const uint16_t *code16p, const uint16_t *qcode,
+                                           size_t nb) {
+  for (size_t j0 = 0; j0 < np; j0 += KNN_FUSED_ROWS) {
+    const size_t j1 = np - j0 < KNN_FUSED_ROWS ? np : j0 + KNN_FUSED_ROWS;
+    size_t r0 = 0;
+    for (; r0 + 4 <= nq; r0 += 4)
+      keys_offer4_avx512(qb, ok, nq, bc, kc, kmax, T, np, w, Q, code8p, code16p, qcode, nb, r0, j0, j1);
+    for (; r0 < nq; r0++)
+      keys_offer1_avx512(qb, ok, nq, bc, kc, kmax, T, np, w, Q, code8p, code16p, qcode, nb, r0, j0, j1);
   }
 }
 #endif
@@ -838,7 +897,8 @@ static void pick_kernels(kernels *k) {
     k->d2 = exact_d2_avx512;
     k->rows = exact_rows_avx512;
   }
-  k->fused = !knn_no_fused && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt");
+  k->fused = !knn_no_fused && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("popcnt");
 #endif
 }
 
@@ -890,6 +950,46 @@ static void pruned_scan(const knn_model *m, const kernels *kn, const float *x, c
     }
   }
   *done = hn == kk; /* the candidates themselves pass the cut; if not, the caller scans all rows */
+}
+
+/* The kk nearest candidates of q for a uniform vote into v (see the comment inside), exact distances only
+ * where the bounds cannot decide; returns D, at least the kk-th smallest exact distance among them. */
+static double uniform_nearest(const knn_model *m, const kernels *kn, const float *x, double xx, double c, qbuf *q,
+                              nbr *v, double *lob, double *hib, double *tmp) {
+  const size_t d = m->d, w = d + 1, kk = m->kk, nc = q->cnt;
+  double D;
+  /* Uniform votes need the k nearest rows, not their distances.  A candidate whose hi is
+   * below the (kk+1)-th smallest lo has at most kk - 1 others that can come before it: it
+   * is among the kk nearest of the candidates (sure in).  One whose lo is above the kk-th
+   * smallest hi has kk candidates before it (sure out).  Only the others get an exact
+   * distance, and the rest of the kk is chosen among them by (distance, row): the kk
+   * nearest of the candidates, as if all had been computed. */
+  for (size_t i = 0; i < nc; i++) {
+    double kv = xx + (double)q->key[i];
+    double bj = c * (xx + 3.0 * ((double)m->sqy[q->idx[i]] * (1.0 + 1e-6))) + 1e-30;
+    lob[i] = kv - bj;
+    hib[i] = kv + bj;
+  }
+  memcpy(tmp, hib, nc * sizeof *tmp);
+  const double hk = kth_smallest(tmp, nc, kk);
+  memcpy(tmp, lob, nc * sizeof *tmp);
+  const double lk1 = kth_smallest(tmp, nc, kk + 1);
+  size_t nin = 0, nund = 0;
+  D = -INFINITY;
+  for (size_t i = 0; i < nc; i++) {
+    if (hib[i] < lk1) {
+      v[nin++] = (nbr){hib[i], q->idx[i]}; /* d2 unused by uniform votes; hi bounds it */
+      if (hib[i] > D) D = hib[i];
+    } else if (!(lob[i] > hk)) {
+      q->idx[nund++] = q->idx[i]; /* nund <= i: in place */
+    }
+  }
+  kn->rows(x, m->A, w, d, q->idx, nund, v + nin);
+  if (nin < kk) {
+    select_k(v + nin, nund, kk - nin);
+    if (v[kk - 1].d2 > D) D = v[kk - 1].d2;
+  }
+  return D;
 }
 
 /* Predict nq <= L->tq rows.  Returns 0, or PROP_ERR_VALUE with *bad = the offending row. */
@@ -957,17 +1057,11 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
    * rows */
 #if KNN_HAVE_AVX512
   if (nred && kn->fused && m->Adt) {
-    for (size_t j0 = 0; j0 < m->np; j0 += KNN_FUSED_ROWS) {
-      size_t j1 = m->np - j0 < KNN_FUSED_ROWS ? m->np : j0 + KNN_FUSED_ROWS;
-      keys_offer_avx512(qb, okr, nq, bc, kc, kmax, m->Adt, m->np, wr, Qr, m->codep, qcode, nb, j0, j1);
-    }
+    keys_offer_avx512(qb, okr, nq, bc, kc, kmax, m->Adt, m->np, wr, Qr, m->code8p, m->code16p, qcode, nb);
     nred = 0;
   }
   if (nfull && kn->fused && m->At) {
-    for (size_t j0 = 0; j0 < m->np; j0 += KNN_FUSED_ROWS) {
-      size_t j1 = m->np - j0 < KNN_FUSED_ROWS ? m->np : j0 + KNN_FUSED_ROWS;
-      keys_offer_avx512(qb, ok, nq, bc, kc, kmax, m->At, m->np, w, Q, NULL, NULL, 0, j0, j1);
-    }
+    keys_offer_avx512(qb, ok, nq, bc, kc, kmax, m->At, m->np, w, Q, NULL, NULL, NULL, 0);
     nfull = 0;
   }
 #endif
@@ -1009,37 +1103,7 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
       double D; /* >= the k-th smallest exact distance of the candidates */
       const size_t nc = q->cnt;
       if (m->weights == W_UNIFORM && nc > kk) {
-        /* Uniform votes need the k nearest rows, not their distances.  A candidate whose hi is
-         * below the (kk+1)-th smallest lo has at most kk - 1 others that can come before it: it
-         * is among the kk nearest of the candidates (sure in).  One whose lo is above the kk-th
-         * smallest hi has kk candidates before it (sure out).  Only the others get an exact
-         * distance, and the rest of the kk is chosen among them by (distance, row): the kk
-         * nearest of the candidates, as if all had been computed. */
-        for (size_t i = 0; i < nc; i++) {
-          double kv = xx + (double)q->key[i];
-          double bj = c * (xx + 3.0 * ((double)m->sqy[q->idx[i]] * (1.0 + 1e-6))) + 1e-30;
-          lob[i] = kv - bj;
-          hib[i] = kv + bj;
-        }
-        memcpy(tmp, hib, nc * sizeof *tmp);
-        const double hk = kth_smallest(tmp, nc, kk);
-        memcpy(tmp, lob, nc * sizeof *tmp);
-        const double lk1 = kth_smallest(tmp, nc, kk + 1);
-        size_t nin = 0, nund = 0;
-        D = -INFINITY;
-        for (size_t i = 0; i < nc; i++) {
-          if (hib[i] < lk1) {
-            v[nin++] = (nbr){hib[i], q->idx[i]}; /* d2 unused by uniform votes; hi bounds it */
-            if (hib[i] > D) D = hib[i];
-          } else if (!(lob[i] > hk)) {
-            q->idx[nund++] = q->idx[i]; /* nund <= i: in place */
-          }
-        }
-        kn->rows(x, m->A, w, d, q->idx, nund, v + nin);
-        if (nin < kk) {
-          select_k(v + nin, nund, kk - nin);
-          if (v[kk - 1].d2 > D) D = v[kk - 1].d2;
-        }
+        D = uniform_nearest(m, kn, x, xx, c, q, v, lob, hib, tmp);
       } else {
         kn->rows(x, m->A, w, d, q->idx, nc, v);
         select_k(v, nc, kk);

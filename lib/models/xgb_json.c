@@ -14,28 +14,81 @@
 
 /* ---- validation of XGBoost's JSON before XGBoost parses it -------------------------------------- */
 
+/* The per-node arrays that neither the checks nor our walk read: XGBoost's statistics of each node (but
+ * not sum_hessian: the covers TreeSHAP weighs its paths with, read_covers below).  In the copy jansson
+ * parses, such an array is blanked to [ ] (spaces in place of its numbers, the same length) when it holds
+ * nothing but number characters, commas and white space: about a quarter of a model's text, and the
+ * slowest part of jansson's parse (every number a strtod and an allocation).  What jansson then sees is
+ * the same document minus numbers nobody looks at; XGBoost still parses the whole text. */
+static const char *const k_unread[] = {"base_weights", "loss_changes"};
+
+/* Byte classes as 256-bit sets (bit c of word c / 64). */
+static const uint64_t k_number_chars[4] = { /* digits + - . , e E and white space */
+    (1ull << '\t') | (1ull << '\n') | (1ull << '\r') | (1ull << ' ') | (1ull << '+') | (1ull << ',') | (1ull << '-') |
+        (1ull << '.') | (0x3FFull << '0'),
+    (1ull << ('E' - 64)) | (1ull << ('e' - 64)), 0, 0};
+static const uint64_t k_lex_out[4] = { /* what the lexical pass looks at outside strings */
+    1ull << '"', (1ull << ('I' - 64)) | (1ull << ('N' - 64)) | (1ull << ('[' - 64)) | (1ull << (']' - 64)) |
+                     (1ull << ('{' - 64)) | (1ull << ('}' - 64)), 0, 0};
+static const uint64_t k_lex_in[4] = {0xFFFFFFFFull | 1ull << '"', 1ull << ('\\' - 64), 0, 0}; /* inside: " \ controls */
+
+static inline int in_set(const uint64_t *set, char c) {
+  const unsigned char u = (unsigned char)c;
+  return (int)(set[u >> 6] >> (u & 63) & 1u);
+}
+
+/* The string that closed at txt[i] (opened at txt[o]) is a key of k_unread followed by a numbers-only
+ * array [ ... ]: the index of its ']' (else 0). */
+static size_t unread_array(const char *txt, size_t len, size_t o, size_t i) {
+  int key = 0;
+  for (size_t k = 0; k < sizeof k_unread / sizeof k_unread[0]; k++)
+    key |= i - o - 1 == strlen(k_unread[k]) && memcmp(txt + o + 1, k_unread[k], i - o - 1) == 0;
+  if (!key) return 0;
+  size_t j = i + 1;
+  while (j < len && (txt[j] == ' ' || txt[j] == '\n')) j++;
+  if (j >= len || txt[j++] != ':') return 0;
+  while (j < len && (txt[j] == ' ' || txt[j] == '\n')) j++;
+  if (j >= len || txt[j] != '[') return 0;
+  for (j++; j < len && txt[j] != ']'; j++)
+    if (!in_set(k_number_chars, txt[j])) return 0;
+  return j < len ? j : 0;
+}
+
 /* Lexical pass over the text: it starts with {" (XGBoost's loader would otherwise take the bytes for
  * UBJSON or its old binary format), strings are closed and hold no escapes or control bytes (so
  * that jansson and XGBoost read the same keys), nesting is bounded.  Bare NaN / Infinity tokens
  * (XGBoost may write them; jansson does not read them) are replaced in the copy `scan` by numbers of
- * the same length, for the structural check only. */
+ * the same length, for the structural check only; the arrays of k_unread are blanked in it. */
 static int lex_check(const char *txt, size_t len, char *scan, int *replaced, const char *what) {
   if (len < 2 || txt[0] != '{' || txt[1] != '"')
     return pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model is not XGBoost's JSON format", what);
   memcpy(scan, txt, len);
   *replaced = 0;
   int depth = 0, in_str = 0;
+  size_t open = 0; /* where the current string began */
   for (size_t i = 0; i < len; i++) {
+    const uint64_t *cls = in_str ? k_lex_in : k_lex_out; /* skip the bytes the pass does not look at */
+    while (i < len && !in_set(cls, txt[i])) i++;
+    if (i == len) break;
     unsigned char c = (unsigned char)txt[i];
     if (in_str) {
-      if (c == '"') in_str = 0;
-      else if (c == '\\' || c < 0x20)
+      if (c == '"') {
+        in_str = 0;
+        const size_t end = unread_array(txt, len, open, i);
+        if (end) { /* blank the numbers in the copy; the text is scanned on from the '[' */
+          const size_t lb = (size_t)((const char *)memchr(txt + i, '[', end - i) - txt);
+          memset(scan + lb + 1, ' ', end - lb - 1);
+          i = lb - 1;
+        }
+      } else if (c == '\\' || c < 0x20)
         return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON: unexpected byte 0x%02x in a string at byte %zu", what,
                       c, i);
       continue;
     }
-    if (c == '"') in_str = 1;
-    else if (c == '{' || c == '[') {
+    if (c == '"') {
+      in_str = 1;
+      open = i;
+    } else if (c == '{' || c == '[') {
       if (++depth > XGB_MAX_DEPTH_JSON)
         return pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON nests deeper than %d at byte %zu", what,
                       XGB_MAX_DEPTH_JSON, i);
