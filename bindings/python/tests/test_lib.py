@@ -70,6 +70,16 @@ class Loader(unittest.TestCase):
             _lib.STATUS_NAMES.clear()
             _lib.STATUS_NAMES.update(saved)
 
+    def test_every_struct_is_checked(self):
+        """Each ctypes struct the package declares for the library is in the load-time check."""
+        import ctypes
+        declared = [v for v in vars(_lib).values()
+                    if isinstance(v, type) and issubclass(v, ctypes.Structure) and hasattr(v, "_c_name_")]
+        self.assertGreaterEqual(len(declared), 11)
+        self.assertEqual(set(declared), set(_lib.STRUCTS))
+        for st in declared:
+            self.assertEqual(st._fields_[0][0] == "struct_size", st._c_name_.endswith("_options"), st._c_name_)
+
     def test_loaded_from_propensity_library(self):
         want = os.environ.get("PROPENSITY_LIBRARY")
         if want:
