@@ -293,6 +293,10 @@ class Plan(Loaded):
         self.assertIn("<frame>:6:card_type", p["error"].iloc[5])
         self.assertTrue(pd.isna(p["hour"].iloc[5]) and pd.isna(p["slot_rank"].iloc[5]))
         self.assertEqual(p.attrs["summary"]["not_called"]["not_scored"], 2)  # the missing id is not scored
+        empty = self.m.plan(calls.head(0), self.c, self.pol)  # a list that is only a header
+        self.assertEqual((len(empty), list(empty.columns)), (0, list(p.columns)))
+        self.assertEqual(empty.attrs["summary"]["rows"], 0)
+        self.assertEqual(len(self.c.best(calls.head(0))), 0)
         bucket = self.m.plan(calls, self.c, self.pol)
         self.assertFalse(math.isnan(bucket["probability"].iloc[5]))
         self.assertEqual(bucket.attrs["unseen_categories"], {"card_type": 1})
