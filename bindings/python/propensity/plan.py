@@ -27,8 +27,6 @@ def _strings(values, what):
     """A ctypes array of char* for a list of names (None: (None, 0)), kept alive by the caller."""
     if values is None:
         return None, 0
-    if isinstance(values, (str, bytes)):
-        values = [values]
     enc = [encode(v, what) for v in values]
     return (ctypes.c_char_p * max(1, len(enc)))(*enc), len(enc)
 
@@ -148,7 +146,7 @@ class ContactModel(Owned):
         rows give the same model file.  A bad row raises PropensityError naming the row and column
         (`<frame>:12:time: ...`, rows counted from 1)."""
         for what, df in (("history", history), ("customers", customers)):
-            if df is not None and not isinstance(df, pd.DataFrame):
+            if (df is not None or what == "history") and not isinstance(df, pd.DataFrame):
                 raise PropensityError(PROP_ERR_ARG, f"{what} must be a pandas DataFrame, not {type(df).__name__}")
         if isinstance(segment_cols, str):
             segment_cols = (segment_cols,)
@@ -160,6 +158,9 @@ class ContactModel(Owned):
         except (TypeError, ValueError):
             raise PropensityError(PROP_ERR_ARG, f"hours must be (first hour, hours per block, blocks), not "
                                   f"{hours!r}") from None
+        if channels is not None and (isinstance(channels, str) or not len(channels)):
+            raise PropensityError(PROP_ERR_ARG, f"channels must be a list of at least one channel (None: the "
+                                  f"history's), not {channels!r}")
         L = lib()
         o = ContactOptions()
         L.prop_contact_options_default(ctypes.byref(o))

@@ -349,11 +349,13 @@ class Errors(Loaded):
         self.assertRaisesStatus("PROP_ERR_SCHEMA", fit, h.drop(columns=["time"]),
                                 contains=["the time column 'time' is missing"], **FIT)
         self.assertRaisesStatus("PROP_ERR_ARG", fit, h, segment_cols=["age_band"], **FIT)
+        self.assertRaisesStatus("PROP_ERR_ARG", fit, h, channels=[], **FIT)
         self.assertRaisesStatus("PROP_ERR_ARG", fit, h, tz="CET", **FIT)
         self.assertRaisesStatus("PROP_ERR_ARG", fit, h, tz=900, **FIT)
         self.assertRaisesStatus("PROP_ERR_ARG", fit, h, hours=(8, 2, 9), contains=["must end by 24:00"], **FIT)
         self.assertRaisesStatus("PROP_ERR_ARG", fit, h, holdout=0.7, contains=["holdout_fraction"], **FIT)
         self.assertRaisesStatus("PROP_ERR_ARG", fit, h.to_numpy(), **FIT)
+        self.assertRaisesStatus("PROP_ERR_ARG", fit, None, **FIT)
         cust = pd.DataFrame({"customer_id": ["1", "1"], "age_band": ["a", "b"]})
         self.assertRaisesStatus("PROP_ERR_VALUE", fit, h, customers=cust, segment_cols="age_band",
                                 contains=["<frame>:2:customer_id: customer '1' is listed twice"], **FIT)
