@@ -1279,6 +1279,17 @@ PROP_API PROP_DEPRECATED("use prop_frame_n_columns") size_t prop_frame_ncols(con
 PROP_API PROP_DEPRECATED("use prop_frame_column_name") const char *prop_frame_colname(const prop_frame *f, size_t j);
 PROP_API PROP_DEPRECATED("use prop_frame_column_type") prop_coltype prop_frame_coltype(const prop_frame *f, size_t j);
 
+/* ---------------------------------------------------------------------------------------------
+ * Python bindings of the call plan (issue 16 part 4): the best cells, written by the library
+ * ------------------------------------------------------------------------------------------- */
+/*! prop_contact_write_best(): each row's best cell (prop_contact_best(); rows and customers as for
+ *  prop_contact_predict()) through writer w, which the caller commits or aborts: a header, then one row
+ *  per row of f in its order, id,channel,day,hour,p_connect (id: the text of f's column id_col, NULL for
+ *  c's customer id column, empty when missing; p_connect as prop_writer_number() writes it).  The CLI's
+ *  `contact best` and Python's ContactModel.best write with it.  PROP_ERR_SCHEMA when f lacks the id
+ *  column; the writer's errors as it reports them.  Thread-safe on distinct writers. */
+PROP_API int prop_contact_write_best(const prop_contact *c, const prop_frame *f, const char *id_col, prop_writer *w);
+
 #ifdef __cplusplus
 }
 #endif

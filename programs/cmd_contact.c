@@ -181,25 +181,12 @@ int cmd_contact_fit(args *a) {
   return ec;
 }
 
-/* The best cell of every customer: id,channel,day,hour,p_connect, one row per input row, through the
- * library's writer (atomically). */
-static int write_best_csv(const char *path, const prop_contact *c, const prop_frame *f, const char *id_col,
-                          const size_t *cell, const double *p) {
-  static const char *const cols[] = {"id", "channel", "day", "hour", "p_connect"};
+/* The best cell of every customer: id,channel,day,hour,p_connect, one row per input row, written by the
+ * library through the program's writer (atomically). */
+static int write_best_csv(const char *path, const prop_contact *c, const prop_frame *f, const char *id_col) {
   prop_writer *w = NULL;
   int st = cli_writer_open(path, NULL, &w);
-  long j = prop_frame_find(f, id_col);
-  if (!st) st = prop_writer_header(w, cols, 5);
-  for (size_t i = 0; !st && i < prop_frame_n_rows(f); i++) {
-    const char *ch, *day;
-    int hour;
-    prop_contact_cell(c, cell[i], &ch, &day, &hour);
-    const char *fields[3] = {prop_frame_string_value(f, (size_t)j, i), ch, day};
-    for (int k = 0; !st && k < 3; k++) st = prop_writer_text(w, fields[k]);
-    if (!st) st = prop_writer_integer(w, hour);
-    if (!st) st = prop_writer_number(w, p[i]);
-    if (!st) st = prop_writer_end_row(w);
-  }
+  if (!st) st = prop_contact_write_best(c, f, id_col, w);
   if (!st) st = prop_writer_commit(w);
   else prop_writer_abort(w);
   return st ? fail("contact best", st) : 0;
@@ -213,26 +200,16 @@ int cmd_contact_best(args *a) {
     return usage_error("contact best", "--contact, --data and --out are required");
   prop_contact *c = NULL;
   prop_frame *f = NULL;
-  size_t *cell = NULL;
-  double *p = NULL;
   int st = prop_contact_load(model, &c), ec = 0;
   /* the id column is the model's customer id column unless --id names another */
   const char *idcol = id ? id : st ? NULL : prop_contact_customer_id_column(c);
   prop_coltype t = PROP_COL_ID;
   if (!st) st = read_declared(data, &idcol, &t, 1, &f);
-  if (!st) {
-    size_t n = prop_frame_n_rows(f);
-    cell = malloc((n ? n : 1) * sizeof *cell);
-    p = malloc((n ? n : 1) * sizeof *p);
-    st = cell && p ? prop_contact_best(c, f, idcol, cell, p) : PROP_ERR_NOMEM;
-  }
   if (st) ec = fail("contact best", st);
   else {
-    ec = write_best_csv(out, c, f, idcol, cell, p);
+    ec = write_best_csv(out, c, f, idcol);
     if (!ec) fprintf(stderr, "[info] best cells of %zu customers written to %s\n", prop_frame_n_rows(f), out);
   }
-  free(cell);
-  free(p);
   prop_frame_free(f);
   prop_contact_free(c);
   return ec;

@@ -325,6 +325,25 @@ static void test_customers_and_segments(void **state) {
     for (size_t k = 0; k < K; k++) assert_true(p[i * K + k] <= bp[i]);
     assert_true(p[i * K + best[i]] == bp[i]);
   }
+  /* the same best cells through the writer: the id's text (empty when missing), the cell, p in full */
+  const char *path = tu_path("best.csv");
+  prop_writer *w = NULL;
+  assert_int_equal(prop_writer_open(path, NULL, &w), 0);
+  assert_int_equal(prop_contact_write_best(c, f, NULL, w), 0);
+  assert_int_equal(prop_writer_commit(w), 0);
+  char want[2048], *got = tu_read(path, NULL);
+  size_t len = (size_t)snprintf(want, sizeof want, "id,channel,day,hour,p_connect\n");
+  for (size_t i = 0; i < 5; i++) {
+    const char *ch, *day;
+    int hour;
+    assert_int_equal(prop_contact_cell(c, best[i], &ch, &day, &hour), 0);
+    len += (size_t)snprintf(want + len, sizeof want - len, "%s,%s,%s,%d,%.17g\n", pid[i] ? pid[i] : "", ch, day, hour, bp[i]);
+  }
+  assert_string_equal(got, want);
+  free(got);
+  assert_int_equal(prop_writer_open(path, NULL, &w), 0);
+  tu_expect_rc(prop_contact_write_best(c, f, "customer", w), PROP_ERR_SCHEMA, "the customer id column 'customer' is missing");
+  prop_writer_abort(w);
   /* a frame without the id column; a customers frame with a repeated id */
   assert_int_equal(prop_contact_predict(c, f, "customer", p), PROP_ERR_SCHEMA);
   ids[3] = ids[1];

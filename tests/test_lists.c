@@ -1,5 +1,6 @@
 /* lib/lists: the ranked call list (prop_calllist) against prop_rank on the same scores, rows in = rows
- * out, its one layout, reasons for unscored rows, input order, ranking by value, dense rows, and errors. */
+ * out, its one layout, reasons for unscored rows, input order, ranking by value, dense rows, and errors;
+ * the rows of a call plan (prop_planlist) added in chunks, empty ones included. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,12 +429,85 @@ static void test_errors(void **state) {
   prop_frame_free(no_id);
 }
 
+/* ---- the rows of a call plan --------------------------------------------------------------------- */
+/* A contact model of the frame's customers c000..c059 (four attempts each on two channels). */
+static prop_contact *small_contact(void) {
+  enum { NC = 60, PER = 4 };
+  char (*idbuf)[16] = tu_xmalloc(NC * PER * sizeof *idbuf), (*tbuf)[32] = tu_xmalloc(NC * PER * sizeof *tbuf);
+  const char *id[NC * PER], *tm[NC * PER], *ch[NC * PER], *oc[NC * PER];
+  for (size_t i = 0; i < NC * PER; i++) {
+    snprintf(idbuf[i], sizeof idbuf[i], "c%03zu", i / PER);
+    snprintf(tbuf[i], sizeof tbuf[i], "2026-03-%02zuT%02zu:15:00", 2 + i % 7, 8 + 2 * (i % 7));
+    id[i] = idbuf[i], tm[i] = tbuf[i], ch[i] = i % 2 ? "mobile" : "home", oc[i] = i % 3 ? "0" : "1";
+  }
+  prop_frame *h = NULL;
+  assert_int_equal(prop_frame_create(NC * PER, &h), 0);
+  assert_int_equal(prop_frame_add_strings(h, "id", PROP_COL_ID, id), 0);
+  assert_int_equal(prop_frame_add_strings(h, "time", PROP_COL_ID, tm), 0);
+  assert_int_equal(prop_frame_add_strings(h, "channel", PROP_COL_CATEGORICAL, ch), 0);
+  assert_int_equal(prop_frame_add_strings(h, "outcome", PROP_COL_CATEGORICAL, oc), 0);
+  prop_contact_options o;
+  prop_contact_options_default(&o);
+  o.id = "id", o.time = "time", o.channel = "channel", o.outcome = "outcome";
+  o.holdout_fraction = 0;
+  o.nthread = 1;
+  prop_contact *c = NULL;
+  assert_int_equal(prop_contact_fit(h, NULL, &o, &c), 0);
+  prop_frame_free(h);
+  free(idbuf);
+  free(tbuf);
+  return c;
+}
+
+/* The plan CSV of the rows of frames[0..n) added in turn. */
+static char *plan_text(const prop_contact *c, const prop_policy *pol, prop_frame *const *frames, size_t n) {
+  prop_planlist *pl = NULL;
+  prop_plan *p = NULL;
+  assert_int_equal(prop_planlist_create(g_model, c, pol, NULL, &pl), 0);
+  size_t rows = 0;
+  for (size_t q = 0; q < n; q++) {
+    assert_int_equal(prop_planlist_add(pl, frames[q]), 0);
+    rows += prop_frame_n_rows(frames[q]);
+  }
+  assert_int_equal(prop_planlist_n_rows(pl), rows);
+  assert_int_equal(prop_planlist_plan(pl, NULL, &p), 0);
+  assert_int_equal(prop_plan_n_rows(p), rows);
+  const char *path = tu_path("plan.csv");
+  prop_writer *w = NULL;
+  assert_int_equal(prop_writer_open(path, NULL, &w), 0);
+  assert_int_equal(prop_plan_write(p, w), 0);
+  assert_int_equal(prop_writer_commit(w), 0);
+  prop_plan_free(p);
+  prop_planlist_free(pl);
+  return tu_read(path, NULL);
+}
+
+static void test_planlist_empty_chunks(void **state) {
+  (void)state;
+  prop_contact *c = small_contact();
+  prop_policy *pol = NULL;
+  assert_int_equal(prop_policy_parse("{\"tiers\": [{\"name\": \"agent\", \"capacity_per_slot\": 5}, {\"name\": \"robot\"}]}",
+                                     "lists", c, &pol), 0);
+  prop_frame *empty = make_frame(0, 0, 0, NULL);
+  /* an empty chunk (a list that is only a header, or a reader's last) adds nothing and breaks nothing */
+  char *alone = plan_text(c, pol, (prop_frame *const[]){empty}, 1);
+  assert_string_equal(alone, "id,probability,band,tier,channel,day,hour,p_connect,expected_value,slot_rank,error\n");
+  char *one = plan_text(c, pol, (prop_frame *const[]){g_frame}, 1);
+  char *around = plan_text(c, pol, (prop_frame *const[]){empty, g_frame, empty}, 3);
+  assert_string_equal(one, around);
+  free(alone), free(one), free(around);
+  prop_frame_free(empty);
+  prop_policy_free(pol);
+  prop_contact_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rows_and_ranks),
       cmocka_unit_test(test_input_order),
       cmocka_unit_test(test_by_value_and_dense),
       cmocka_unit_test(test_formula_ids), cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_planlist_empty_chunks),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

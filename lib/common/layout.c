@@ -62,6 +62,32 @@ static const field_info k_fields[] = {
     FIELD(prop_compare_options, max_curve_points) FIELD(prop_compare_options, backtest)
     FIELD(prop_compare_options, min_train_months) FIELD(prop_compare_options, data_path)
     FIELD(prop_compare_options, test) FIELD(prop_compare_options, test_data_path)
+
+    STRUCT(prop_contact_options) FIELD(prop_contact_options, struct_size) FIELD(prop_contact_options, id)
+    FIELD(prop_contact_options, time) FIELD(prop_contact_options, channel) FIELD(prop_contact_options, outcome)
+    FIELD(prop_contact_options, positive) FIELD(prop_contact_options, customer_id)
+    FIELD(prop_contact_options, segment_cols) FIELD(prop_contact_options, n_segment_cols)
+    FIELD(prop_contact_options, channels) FIELD(prop_contact_options, n_channels)
+    FIELD(prop_contact_options, first_hour) FIELD(prop_contact_options, block_hours)
+    FIELD(prop_contact_options, n_blocks) FIELD(prop_contact_options, tz_minutes)
+    FIELD(prop_contact_options, holdout_fraction) FIELD(prop_contact_options, nthread) FIELD(prop_contact_options, log)
+    FIELD(prop_contact_options, user)
+
+    STRUCT(prop_plan_input) FIELD(prop_plan_input, struct_size) FIELD(prop_plan_input, n) FIELD(prop_plan_input, ids)
+    FIELD(prop_plan_input, probability) FIELD(prop_plan_input, band) FIELD(prop_plan_input, nbands)
+    FIELD(prop_plan_input, value) FIELD(prop_plan_input, p_connect) FIELD(prop_plan_input, row_error)
+    FIELD(prop_plan_input, phones)
+
+    STRUCT(prop_plan_options) FIELD(prop_plan_options, struct_size) FIELD(prop_plan_options, exact_max_rows)
+    FIELD(prop_plan_options, nthread)
+
+    STRUCT(prop_plan_row) FIELD(prop_plan_row, struct_size) FIELD(prop_plan_row, tier) FIELD(prop_plan_row, tier_index)
+    FIELD(prop_plan_row, cell) FIELD(prop_plan_row, slot) FIELD(prop_plan_row, p_connect)
+    FIELD(prop_plan_row, expected_value) FIELD(prop_plan_row, slot_rank) FIELD(prop_plan_row, dialer_rank)
+    FIELD(prop_plan_row, phone)
+
+    STRUCT(prop_planlist_options) FIELD(prop_planlist_options, struct_size) FIELD(prop_planlist_options, predict)
+    FIELD(prop_planlist_options, value_column) FIELD(prop_planlist_options, source)
 };
 
 int prop_struct_layout(const char *name, const char *field, size_t *offset, size_t *size) {

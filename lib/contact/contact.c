@@ -383,3 +383,30 @@ int prop_contact_predict(const prop_contact *c, const prop_frame *f, const char 
 int prop_contact_best(const prop_contact *c, const prop_frame *f, const char *id_col, size_t *cell, double *p) {
   return predict_rows(c, f, id_col, NULL, cell, p);
 }
+
+int prop_contact_write_best(const prop_contact *c, const prop_frame *f, const char *id_col, prop_writer *w) {
+  static const char *const cols[] = {"id", "channel", "day", "hour", "p_connect"};
+  if (!c || !f || !w) return pp_err(PROP_ERR_ARG, "prop_contact_write_best: NULL argument");
+  size_t n = f->nrows, jid = 0;
+  const char *idc = id_col ? id_col : c->customer_id_col;
+  PP_TRY(pp_frame_column(f, idc, "customer id", &jid));
+  size_t *cell = pp_malloc_array(n + 1, sizeof *cell);
+  double *p = pp_malloc_array(n + 1, sizeof *p);
+  int rc = cell && p ? predict_rows(c, f, idc, NULL, cell, p) : PROP_ERR_NOMEM;
+  if (!rc) rc = prop_writer_header(w, cols, sizeof cols / sizeof cols[0]);
+  char tmp[32];
+  for (size_t i = 0; i < n && !rc; i++) {
+    const char *ch = NULL, *day = NULL;
+    int hour = 0;
+    prop_contact_cell(c, cell[i], &ch, &day, &hour);
+    rc = prop_writer_text(w, pp_cell_text(f, jid, i, tmp)); /* a missing id: an empty field */
+    if (!rc) rc = prop_writer_text(w, ch);
+    if (!rc) rc = prop_writer_text(w, day);
+    if (!rc) rc = prop_writer_integer(w, hour);
+    if (!rc) rc = prop_writer_number(w, p[i]);
+    if (!rc) rc = prop_writer_end_row(w);
+  }
+  free(cell);
+  free(p);
+  return rc;
+}

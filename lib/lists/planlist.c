@@ -80,7 +80,7 @@ int prop_planlist_create(const prop_model *m, const prop_contact *c, const prop_
 }
 
 static int grow(prop_planlist *pl, size_t need) {
-  if (need <= pl->cap) return 0;
+  if (need <= pl->cap && pl->cap) return 0; /* allocated even for an empty first chunk: predict needs its output */
   size_t cap = pl->cap ? pl->cap : 4096;
   while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
   PP_TRY(pp_realloc_array(&pl->pconn, cap, pl->K * sizeof *pl->pconn));

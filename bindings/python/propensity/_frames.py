@@ -150,11 +150,24 @@ def time_labels(s):
     return s
 
 
+def id_labels(s):
+    """An id column's labels: a float column's whole numbers without the '.0' str() would add (pandas reads
+    ids as floats when one is missing), so that 1201.0 is the customer "1201" the library writes for the
+    number and a CSV holds; other columns as they are (str() of each value)."""
+    if not (pdt.is_float_dtype(s.dtype) and isinstance(s.dtype, np.dtype)):
+        return s
+    def text(v):
+        r = repr(float(v))
+        return r[:-2] if r.endswith(".0") else r
+    a = s.to_numpy()
+    return pd.Series([None if v != v else text(v) for v in a], dtype=object, index=s.index)
+
+
 def add_series(frame, name, s, role="auto"):
-    """Add Series s to frame as column name; role 'auto' (by dtype), 'id', 'target' or 'time' (the
-    time column: datetimes and periods as text, see time_labels; else by dtype)."""
+    """Add Series s to frame as column name; role 'auto' (by dtype), 'id' (text, see id_labels), 'target'
+    or 'time' (the time column: datetimes and periods as text, see time_labels; else by dtype)."""
     if role == "id":
-        frame.add_strings(name, COL_ID, s)
+        frame.add_strings(name, COL_ID, id_labels(s))
         return
     if role == "time":
         s = time_labels(s)

@@ -199,6 +199,52 @@ class DemoOptions(ctypes.Structure):
     ]
 
 
+class ContactOptions(ctypes.Structure):
+    _c_name_ = "prop_contact_options"
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("id", ctypes.c_char_p),
+        ("time", ctypes.c_char_p),
+        ("channel", ctypes.c_char_p),
+        ("outcome", ctypes.c_char_p),
+        ("positive", ctypes.c_char_p),
+        ("customer_id", ctypes.c_char_p),
+        ("segment_cols", ctypes.POINTER(ctypes.c_char_p)),
+        ("n_segment_cols", ctypes.c_size_t),
+        ("channels", ctypes.POINTER(ctypes.c_char_p)),
+        ("n_channels", ctypes.c_size_t),
+        ("first_hour", ctypes.c_int),
+        ("block_hours", ctypes.c_int),
+        ("n_blocks", ctypes.c_int),
+        ("tz_minutes", ctypes.c_int),
+        ("holdout_fraction", ctypes.c_double),
+        ("nthread", ctypes.c_int),
+        ("log", LOG_FN),
+        ("user", ctypes.c_void_p),
+    ]
+
+
+CONTACT_TZ_AS_WRITTEN = -100000  # PROP_CONTACT_TZ_AS_WRITTEN
+
+
+class PlanOptions(ctypes.Structure):
+    _c_name_ = "prop_plan_options"
+    _fields_ = [("struct_size", ctypes.c_size_t), ("exact_max_rows", ctypes.c_size_t), ("nthread", ctypes.c_int)]
+
+
+class PlanlistOptions(ctypes.Structure):
+    _c_name_ = "prop_planlist_options"
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("predict", ctypes.POINTER(PredictOptions)),
+        ("value_column", ctypes.c_char_p),
+        ("source", ctypes.c_char_p),
+    ]
+
+
+PLAN_FORMATS = {"csv": 0, "vicidial": 1}  # prop_plan_format
+
+
 # ---- declarations ---------------------------------------------------------------------------------
 
 _vp, _cp, _sz, _int, _dbl = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_double
@@ -289,6 +335,8 @@ _DECLS = {
     "prop_calllist_free": (None, [_vp]),
     "prop_writer_options_default": (None, [ctypes.POINTER(WriterOptions)]),
     "prop_writer_open": (_int, [_cp, ctypes.POINTER(WriterOptions), _pvp]),
+    "prop_writer_open_fd": (_int, [_int, _cp, ctypes.POINTER(WriterOptions), _pvp]),
+    "prop_writer_sync": (_int, [_vp]),
     "prop_writer_commit": (_int, [_vp]),
     "prop_writer_abort": (None, [_vp]),
     "prop_monitor_options_default": (None, [ctypes.POINTER(MonitorOptions)]),
@@ -299,6 +347,41 @@ _DECLS = {
     "prop_metric_auc": (_int, [_vp, _vp, _sz, ctypes.POINTER(ctypes.c_double)]),
     "prop_demo_options_default": (None, [ctypes.POINTER(DemoOptions)]),
     "prop_demo_write_csv": (_int, [_cp, ctypes.POINTER(DemoOptions)]),
+    # the contact model, the policy and the call plan
+    "prop_contact_options_default": (None, [ctypes.POINTER(ContactOptions)]),
+    "prop_contact_fit": (_int, [_vp, _vp, ctypes.POINTER(ContactOptions), _pvp]),
+    "prop_contact_save": (_int, [_vp, _cp]),
+    "prop_contact_load": (_int, [_cp, _pvp]),
+    "prop_contact_free": (None, [_vp]),
+    "prop_contact_n_cells": (_sz, [_vp]),
+    "prop_contact_cell": (_int, [_vp, _sz, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_char_p),
+                                 ctypes.POINTER(ctypes.c_int)]),
+    "prop_contact_segment_columns": (_sz, [_vp, ctypes.POINTER(ctypes.POINTER(ctypes.c_char_p))]),
+    "prop_contact_customer_id_column": (_cp, [_vp]),
+    "prop_contact_report_json": (_cp, [_vp]),
+    "prop_contact_predict": (_int, [_vp, _vp, _cp, _vp]),
+    "prop_contact_best": (_int, [_vp, _vp, _cp, _vp, _vp]),
+    "prop_contact_write_best": (_int, [_vp, _vp, _cp, _vp]),
+    "prop_policy_parse": (_int, [_cp, _cp, _vp, _pvp]),
+    "prop_policy_load": (_int, [_cp, _vp, _pvp]),
+    "prop_policy_free": (None, [_vp]),
+    "prop_policy_phone_column": (_cp, [_vp, _sz]),
+    "prop_plan_options_default": (None, [ctypes.POINTER(PlanOptions)]),
+    "prop_plan_free": (None, [_vp]),
+    "prop_plan_n_rows": (_sz, [_vp]),
+    "prop_plan_summary_json": (_cp, [_vp]),
+    "prop_plan_columns": (_sz, [_int, ctypes.POINTER(ctypes.POINTER(ctypes.c_char_p))]),
+    "prop_plan_write": (_int, [_vp, _vp]),
+    "prop_plan_n_slots": (_sz, [_vp]),
+    "prop_plan_slot_calls": (_sz, [_vp, _sz]),
+    "prop_plan_slot_name": (_int, [_vp, _sz, _vp, _sz]),
+    "prop_plan_write_slot": (_int, [_vp, _sz, _vp]),
+    "prop_planlist_options_default": (None, [ctypes.POINTER(PlanlistOptions)]),
+    "prop_planlist_create": (_int, [_vp, _vp, _vp, ctypes.POINTER(PlanlistOptions), _pvp]),
+    "prop_planlist_add": (_int, [_vp, _vp]),
+    "prop_planlist_plan": (_int, [_vp, ctypes.POINTER(PlanOptions), _pvp]),
+    "prop_planlist_n_rows": (_sz, [_vp]),
+    "prop_planlist_free": (None, [_vp]),
 }
 
 # ---- finding the library --------------------------------------------------------------------------
@@ -437,7 +520,7 @@ def _declare(lib):
 
 
 STRUCTS = (TrainOptions, PredictOptions, RankOptions, CalllistOptions, WriterOptions, MonitorOptions, BandRow,
-           DemoOptions)
+           DemoOptions, ContactOptions, PlanOptions, PlanlistOptions)
 
 
 def _check_view(lib, path):
@@ -558,6 +641,41 @@ def encode_path(p):
     if b"\0" in b:
         raise PropensityError(PROP_ERR_ARG, f"path {p!r} contains a NUL character")
     return b
+
+
+def open_writer(path, lead_file=False, fd=None):
+    """A prop_writer of path, written to a temporary file and renamed at commit (a lead file is
+    tab-separated without quoting, as VICIdial's loader reads it); with fd, of that open descriptor
+    instead, as a stream (path is then its name in messages)."""
+    L = lib()
+    wo = WriterOptions()
+    L.prop_writer_options_default(ctypes.byref(wo))
+    if lead_file:
+        wo.delimiter, wo.no_quoting = b"\t", 1
+    w = ctypes.c_void_p()
+    if fd is None:
+        check(L.prop_writer_open(encode_path(path), ctypes.byref(wo), ctypes.byref(w)))
+    else:
+        check(L.prop_writer_open_fd(int(fd), encode(path, "name"), ctypes.byref(wo), ctypes.byref(w)))
+    return w
+
+
+def write_file(path, write, lead_file=False, fd=None):
+    """One output file through the library's writer (open_writer's arguments): write(w) makes the library
+    call that fills it and returns its status; on success the file is committed (atomically), else it is
+    aborted, its target left as it was, and the failure raised."""
+    L = lib()
+    w = open_writer(path, lead_file, fd)
+    try:
+        rc = write(w)
+    except BaseException:
+        L.prop_writer_abort(w)
+        raise
+    if rc != PROP_OK:
+        err = last_error(rc)
+        L.prop_writer_abort(w)
+        raise err
+    check(L.prop_writer_commit(w))
 
 
 def decode(b):

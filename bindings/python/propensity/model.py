@@ -12,8 +12,8 @@ from . import _frames
 from ._lib import (COL_CATEGORICAL, LOG_FN, PROGRESS_FN, PROP_ERR_ARG, PROP_ERR_SCHEMA, PROP_ERR_STATE, PROP_ERR_VALUE,
                    ORDER, RANK_PROBABILITY, RANK_VALUE, BandRow, CalllistOptions, DemoOptions, MonitorOptions, Owned,
                    PredictOptions,
-                   PropensityError, UNSEEN, RankOptions, TrainOptions, WriterOptions, c_free, check, decode, encode,
-                   encode_path, lib)
+                   PropensityError, UNSEEN, RankOptions, TrainOptions, c_free, check, decode, encode, encode_path,
+                   lib, write_file)
 
 
 # ---- recipes --------------------------------------------------------------------------------------
@@ -639,6 +639,29 @@ class Model(Owned):
         out["base"] = np.where(np.isnan(C).any(axis=1), np.nan, base.value)
         return out
 
+    # ---- the call plan -----------------------------------------------------------------------------
+
+    def plan(self, df, contact, policy, value_col=None, unseen="bucket", exact_max_rows=50000, nthread=0, out=None,
+             format="csv"):
+        """The call plan, built by the library exactly as `propensity plan` builds it (prop_planlist): every
+        row of DataFrame df scored with this model (read as P(accept | connected)), its P(connect) in every
+        cell from contact (a ContactModel), and assigned to at most one tier and cell under policy (a
+        Policy, or a dict, JSON text or a policy file read against contact) so that the total expected
+        value is the largest the capacities allow.  Returns a DataFrame indexed like df with the library's
+        columns id, probability, band, tier, channel, day, hour, p_connect, expected_value, slot_rank,
+        error: the values of the CLI's plan CSV (an empty number NaN or <NA>, an empty text None; id is
+        df's own id), one row per row of df in its order; attrs["summary"] is the plan's summary (dict) and
+        attrs["unseen_categories"] as for rank().  df needs the model's inputs and id column, value_col
+        when given (a numeric column, or one value per row; None: every acceptance is worth 1) and the
+        policy's phone columns (read as text); the contact model's segment columns are used when df has
+        them all; other columns are left alone.  exact_max_rows: the exact assignment runs when at most
+        that many rows compete for capacity (0: never).  With out= a path, the plan CSV is written there
+        (format="csv"), byte for byte the CLI's; format="vicidial" makes out a folder holding plan.csv and
+        one VICIdial lead file per slot with calls, as `propensity plan --format vicidial` writes it."""
+        from .plan import make_plan
+        return make_plan(self, df, contact, policy, value_col=value_col, unseen=unseen,
+                         exact_max_rows=exact_max_rows, nthread=nthread, out=out, format=format)
+
     # ---- monitoring -----------------------------------------------------------------------------
 
     @property
@@ -821,16 +844,7 @@ class _Calllist(Owned):
 
     def write(self, path):
         """The list into path through the library's writer (the CLI's bytes)."""
-        L = lib()
-        wo = WriterOptions()
-        L.prop_writer_options_default(ctypes.byref(wo))
-        w = ctypes.c_void_p()
-        check(L.prop_writer_open(encode_path(path), ctypes.byref(wo), ctypes.byref(w)))
-        rc = L.prop_calllist_write(self._h, w)
-        if rc != 0:
-            L.prop_writer_abort(w)
-            check(rc)
-        check(L.prop_writer_commit(w))
+        write_file(path, lambda w: lib().prop_calllist_write(self._h, w))
 
 
 def write_demo_csv(path, seed=42, customers_per_month=4000, months=6, missing_rate=0.03, first_month=1,

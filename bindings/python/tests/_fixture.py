@@ -46,9 +46,10 @@ def run_cli(*args):
 
 def read_csv(path, **kw):
     """A CSV read the way the C reader reads it: exact (round-trip) numbers, only '' and NA missing,
-    ids as text."""
+    ids (and the columns of dtype=) as text."""
+    dtype = {"customer_id": str, **kw.pop("dtype", {})}
     return pd.read_csv(path, float_precision="round_trip", keep_default_na=False, na_values=["NA", ""],
-                       dtype={"customer_id": str}, **kw)
+                       dtype=dtype, **kw)
 
 
 class Data:

@@ -70,6 +70,16 @@ class Loader(unittest.TestCase):
             _lib.STATUS_NAMES.clear()
             _lib.STATUS_NAMES.update(saved)
 
+    def test_every_struct_is_checked(self):
+        """Each ctypes struct the package declares for the library is in the load-time check."""
+        import ctypes
+        declared = [v for v in vars(_lib).values()
+                    if isinstance(v, type) and issubclass(v, ctypes.Structure) and hasattr(v, "_c_name_")]
+        self.assertGreaterEqual(len(declared), 11)
+        self.assertEqual(set(declared), set(_lib.STRUCTS))
+        for st in declared:
+            self.assertEqual(st._fields_[0][0] == "struct_size", st._c_name_.endswith("_options"), st._c_name_)
+
     def test_loaded_from_propensity_library(self):
         want = os.environ.get("PROPENSITY_LIBRARY")
         if want:
@@ -119,8 +129,8 @@ class Loader(unittest.TestCase):
         # the same module file outside a checkout (as pip installs it) has no build-tree candidate
         site = _fixture.get().dir / "prefix" / "lib" / "python3.11" / "site-packages"
         (site / "propensity").mkdir(parents=True, exist_ok=True)
-        for f in ("__init__.py", "_lib.py", "_version.py", "_frames.py", "model.py"):
-            (site / "propensity" / f).write_text((_fixture.HERE.parent / "propensity" / f).read_text())
+        for f in (_fixture.HERE.parent / "propensity").glob("*.py"):   # every module, as pip installs them
+            (site / "propensity" / f.name).write_text(f.read_text())
         r = subprocess.run([sys.executable, "-c", "import propensity._lib as L\nfor w, p in L._candidates(): "
                             "print(w, '|', p)"], capture_output=True, text=True, cwd=str(site.parent),
                            env={k: v for k, v in os.environ.items() if k not in ("PROPENSITY_LIBRARY", "PYTHONPATH")}
