@@ -923,7 +923,7 @@ typedef struct prop_contact prop_contact;
 
 /*! Options of prop_contact_fit().  Initialise with prop_contact_options_default(). */
 typedef struct prop_contact_options {
-  size_t struct_size;          /*!< sizeof(prop_contact_options): set by the default; checked */
+  size_t struct_size;          /*!< set by prop_contact_options_default() (see "Option structs" at the top) */
   const char *id;              /*!< history: the customer id column (required) */
   const char *time;            /*!< history: the ISO 8601 timestamp column (required), e.g.
                                     2026-03-14T10:37:00, 2026-03-14T10:37:00Z, 2026-03-14T10:37:00+02:00 */
@@ -1039,7 +1039,7 @@ PROP_API const char *prop_policy_phone_column(const prop_policy *p, size_t ch);
  *  (p_connect n x prop_contact_n_cells), owned by the caller and only read during
  *  prop_plan_create(). */
 typedef struct prop_plan_input {
-  size_t struct_size;             /*!< sizeof(prop_plan_input): set by the default; checked */
+  size_t struct_size;             /*!< set by prop_plan_input_default() (see "Option structs" at the top) */
   size_t n;                       /*!< rows */
   const char *const *ids;         /*!< customer ids (required; a NULL or empty entry: a missing id,
                                        not called), for the attempt cap and the output */
@@ -1059,7 +1059,7 @@ PROP_API void prop_plan_input_default(prop_plan_input *in);
 
 /*! Options of prop_plan_create().  Initialise with prop_plan_options_default(). */
 typedef struct prop_plan_options {
-  size_t struct_size;      /*!< sizeof(prop_plan_options): set by the default; checked */
+  size_t struct_size;      /*!< set by prop_plan_options_default() (see "Option structs" at the top) */
   size_t exact_max_rows;   /*!< the exact assignment runs when the rows that compete for capacity
                                 (whose best call in a capacitated tier beats their best without a
                                 limit) are at most this many (default 50000, about 3 s; its time grows
@@ -1104,7 +1104,9 @@ typedef struct prop_plan_row {
   const char *phone;       /*!< the number to call on the cell's channel, "" without phones */
 } prop_plan_row;
 
-/*! Row i of p into *row (row->struct_size must be set).  PROP_ERR_RANGE when i >= the rows. */
+/*! Row i of p into *row.  row->struct_size must be set to sizeof(prop_plan_row): a caller built
+ *  against an older, shorter prop_plan_row gets the fields it knows (the extensible-struct rule).
+ *  PROP_ERR_RANGE when i >= the rows. */
 PROP_API int prop_plan_row_get(const prop_plan *p, size_t i, prop_plan_row *row);
 /*! Number of rows of p. */
 PROP_API size_t prop_plan_n_rows(const prop_plan *p);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "contact/contact.h"
@@ -416,6 +417,16 @@ static void test_vicidial_layout(void **state) {
       continue;
     }
     called++;
+    /* a caller built against an older header (a row struct without phone) gets the fields it knows */
+    prop_plan_row old;
+    memset(&old, 0xAB, sizeof old);
+    old.struct_size = offsetof(prop_plan_row, phone);
+    assert_int_equal(prop_plan_row_get(p, i, &old), 0);
+    assert_int_equal(old.struct_size, offsetof(prop_plan_row, phone));
+    assert_int_equal(old.slot_rank, r.slot_rank);
+    assert_int_equal(old.dialer_rank, r.dialer_rank);
+    const unsigned char *tail = (const unsigned char *)&old + offsetof(prop_plan_row, phone);
+    for (size_t b = 0; b < sizeof old.phone; b++) assert_int_equal(tail[b], 0xAB);
     assert_int_equal(prop_plan_row_fields(p, i, PROP_PLAN_VICIDIAL, f, buf, sizeof buf), 0);
     for (size_t k = 0; k < 29; k++) assert_null(strpbrk(f[k], "\t|\r\n"));
     assert_string_equal(f[0], pr.ids[i]);               /* vendor_lead_code: our id */

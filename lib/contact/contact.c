@@ -35,9 +35,6 @@ void pp_grid_free(pp_grid *g) {
 }
 
 static int check_options(const prop_contact_options *o) {
-  if (o->struct_size != sizeof *o)
-    return pp_err(PROP_ERR_ARG, "prop_contact_options: struct_size is %zu, this library's is %zu (use prop_contact_options_default)",
-                  o->struct_size, sizeof *o);
   const char *need[4] = {o->id, o->time, o->channel, o->outcome};
   static const char *const what[4] = {"id", "time", "channel", "outcome"};
   for (int q = 0; q < 4; q++)
@@ -223,6 +220,10 @@ int prop_contact_fit(const prop_frame *history, const prop_frame *customers, con
                      prop_contact **out) {
   if (!history || !opt || !out) return pp_err(PROP_ERR_ARG, "prop_contact_fit: NULL argument");
   *out = NULL;
+  prop_contact_options own;
+  prop_contact_options_default(&own);
+  PP_TRY(pp_opts_import(&own, sizeof own, opt, "prop_contact_options"));
+  opt = &own;
   PP_TRY(check_options(opt));
   if (history->nrows == 0)
     return pp_err(PROP_ERR_TRAIN, "%s: the history has no attempts: there is nothing to estimate connect rates from",

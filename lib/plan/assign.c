@@ -209,9 +209,6 @@ static void ctx_free(ctx *c) {
 }
 
 static int check_input(const prop_policy *pol, const prop_contact *cm, const prop_plan_input *in) {
-  if (in->struct_size != sizeof *in)
-    return pp_err(PROP_ERR_ARG, "prop_plan_input: struct_size is %zu, this library's is %zu (use prop_plan_input_default)",
-                  in->struct_size, sizeof *in);
   if (in->n && (!in->ids || !in->probability || !in->band || !in->p_connect))
     return pp_err(PROP_ERR_ARG, "prop_plan_create: ids, probability, band and p_connect are required");
   if (in->n > UINT32_MAX - 1) return pp_err(PROP_ERR_ARG, "prop_plan_create: more than 2^32 rows");
@@ -508,12 +505,11 @@ int prop_plan_create(const prop_policy *pol, const prop_contact *cm, const prop_
   *out = NULL;
   prop_plan_options o;
   prop_plan_options_default(&o);
-  if (opt) {
-    if (opt->struct_size != sizeof *opt)
-      return pp_err(PROP_ERR_ARG, "prop_plan_options: struct_size is %zu, this library's is %zu", opt->struct_size,
-                    sizeof *opt);
-    o = *opt;
-  }
+  PP_TRY(pp_opts_import(&o, sizeof o, opt, "prop_plan_options"));
+  prop_plan_input own;
+  prop_plan_input_default(&own);
+  PP_TRY(pp_opts_import(&own, sizeof own, in, "prop_plan_input"));
+  in = &own;
   PP_TRY(check_input(pol, cm, in));
   ctx c;
   option *choice = NULL;

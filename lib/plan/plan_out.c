@@ -60,19 +60,25 @@ void pp_plan_reason(const prop_plan *p, size_t i, char *buf, size_t cap) {
 
 int prop_plan_row_get(const prop_plan *p, size_t i, prop_plan_row *row) {
   if (!p || !row) return pp_err(PROP_ERR_ARG, "prop_plan_row_get: NULL argument");
-  if (row->struct_size != sizeof *row)
-    return pp_err(PROP_ERR_ARG, "prop_plan_row: struct_size is %zu, this library's is %zu", row->struct_size, sizeof *row);
+  /* a caller built against an older header has a shorter struct: it gets the fields it knows */
+  size_t size = row->struct_size;
+  if (size < sizeof size)
+    return pp_err(PROP_ERR_ARG, "prop_plan_row: struct_size is %zu: set it to sizeof(prop_plan_row)", size);
   if (i >= p->n) return pp_err(PROP_ERR_RANGE, "prop_plan_row_get: row %zu of %zu", i, p->n);
+  prop_plan_row own;
+  memset(&own, 0, sizeof own);
   int called = p->tier[i] >= 0;
-  row->tier = called ? p->tier_names[p->tier[i]] : "";
-  row->tier_index = p->tier[i];
-  row->cell = called ? p->cell[i] : -1;
-  row->slot = called ? slot_of(p, i) : 0;
-  row->p_connect = p->pconn[i];
-  row->expected_value = p->ev[i];
-  row->slot_rank = p->slot_rank[i];
-  row->dialer_rank = called ? (p->slot_rank[i] > PROP_DIALER_RANK_MAX ? 1 : PROP_DIALER_RANK_MAX + 1 - (int)p->slot_rank[i]) : 0;
-  row->phone = (const char *)p->text.data + p->phone_off[i];
+  own.tier = called ? p->tier_names[p->tier[i]] : "";
+  own.tier_index = p->tier[i];
+  own.cell = called ? p->cell[i] : -1;
+  own.slot = called ? slot_of(p, i) : 0;
+  own.p_connect = p->pconn[i];
+  own.expected_value = p->ev[i];
+  own.slot_rank = p->slot_rank[i];
+  own.dialer_rank = called ? (p->slot_rank[i] > PROP_DIALER_RANK_MAX ? 1 : PROP_DIALER_RANK_MAX + 1 - (int)p->slot_rank[i]) : 0;
+  own.phone = (const char *)p->text.data + p->phone_off[i];
+  own.struct_size = size;
+  memcpy(row, &own, size < sizeof own ? size : sizeof own);
   return 0;
 }
 
