@@ -396,13 +396,14 @@ static int spill_rows(prop_calllist *cl, const size_t *order, size_t nr) {
 
 static int spill(prop_calllist *cl) {
   if (!cl->n) return 0;
-  if (!cl->sp) PP_TRY(pp_spill_create(cl->temp_dir, &cl->sp));
-  size_t *order = pp_malloc_array(cl->n, sizeof *order), nr = 0;
-  if (!order) return PROP_ERR_NOMEM;
+  int rc = cl->sp ? 0 : pp_spill_create(cl->temp_dir, &cl->sp);
+  size_t *order = rc ? NULL : pp_malloc_array(cl->n, sizeof *order), nr = 0;
+  if (!rc && !order) rc = PROP_ERR_NOMEM;
+  if (rc) return cl->failed = rc;
   prop_rank_options ro; /* the key only: selection is made once all rows are in */
   prop_rank_options_default(&ro);
   ro.by = cl->ro.by;
-  int rc = prop_rank_order(cl->prob, cl->band, cl->value, cl->ids.p, cl->id_off, cl->n, &ro, order, NULL, &nr, NULL);
+  rc = prop_rank_order(cl->prob, cl->band, cl->value, cl->ids.p, cl->id_off, cl->n, &ro, order, NULL, &nr, NULL);
   if (!rc) rc = spill_rows(cl, order, nr);
   free(order);
   if (rc) return cl->failed = rc;
