@@ -82,14 +82,21 @@ static prop_calllist *new_list(const prop_calllist_options *o) {
   return cl;
 }
 
-/* The list's rows read back from the file it wrote (header checked). */
-static char **written_rows(const prop_calllist *cl, size_t *nlines, const char *header) {
+/* The bytes cl writes (NUL-terminated). */
+static char *written_bytes(const prop_calllist *cl) {
   const char *path = tu_path("list.csv");
   prop_writer *w = NULL;
   assert_int_equal(prop_writer_open(path, NULL, &w), 0);
   assert_int_equal(prop_calllist_write(cl, w), 0);
   assert_int_equal(prop_writer_commit(w), 0);
   char *text = tu_read(path, NULL);
+  remove(path);
+  return text;
+}
+
+/* The list's rows read back from the file it wrote (header checked). */
+static char **written_rows(const prop_calllist *cl, size_t *nlines, const char *header) {
+  char *text = written_bytes(cl);
   size_t cap = 16, n = 0;
   char **lines = tu_xmalloc(cap * sizeof *lines);
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -97,7 +104,6 @@ static char **written_rows(const prop_calllist *cl, size_t *nlines, const char *
     lines[n++] = strdup(line);
   }
   free(text);
-  remove(path);
   assert_true(n >= 1);
   assert_string_equal(lines[0], header);
   *nlines = n;
@@ -387,18 +393,6 @@ static void test_formula_ids(void **state) {
 }
 
 /* ---- a list past its memory budget: sorted runs spilled and merged, the same bytes ------------------------ */
-/* The bytes cl writes (NUL-terminated). */
-static char *written_bytes(const prop_calllist *cl) {
-  const char *path = tu_path("spill_list.csv");
-  prop_writer *w = NULL;
-  assert_int_equal(prop_writer_open(path, NULL, &w), 0);
-  assert_int_equal(prop_calllist_write(cl, w), 0);
-  assert_int_equal(prop_writer_commit(w), 0);
-  char *text = tu_read(path, NULL);
-  remove(path);
-  return text;
-}
-
 /* The entries of folder dir besides . and .. */
 static size_t dir_entries(const char *dir) {
   DIR *d = opendir(dir);

@@ -84,28 +84,29 @@ void pp_spill_free(pp_spill *sp) {
 
 size_t pp_spill_bytes(const pp_spill *sp) { return (size_t)sp->written; }
 
-static int flush(pp_spill *sp) {
-  size_t done = 0;
-  while (done < sp->blen) {
-    ssize_t k = write(sp->fd, sp->buf + done, sp->blen - done);
+static int write_all(pp_spill *sp, const unsigned char *p, size_t n) {
+  while (n) {
+    ssize_t k = write(sp->fd, p, n);
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) return io_fail(sp, "cannot write it");
-    done += (size_t)k;
+    p += k;
+    n -= (size_t)k;
   }
-  sp->blen = 0;
   return 0;
 }
 
+static int flush(pp_spill *sp) {
+  int rc = write_all(sp, sp->buf, sp->blen);
+  sp->blen = 0;
+  return rc;
+}
+
+/* Through the buffer, or straight to the file when longer than it. */
 static int put_bytes(pp_spill *sp, const void *p, size_t n) {
-  const unsigned char *b = p;
-  while (n) {
-    if (sp->blen == WRITE_BUF) PP_TRY(flush(sp));
-    size_t k = WRITE_BUF - sp->blen < n ? WRITE_BUF - sp->blen : n;
-    memcpy(sp->buf + sp->blen, b, k);
-    sp->blen += k;
-    b += k;
-    n -= k;
-  }
+  if (sp->blen + n > WRITE_BUF) PP_TRY(flush(sp));
+  if (n > WRITE_BUF) return write_all(sp, p, n);
+  memcpy(sp->buf + sp->blen, p, n);
+  sp->blen += n;
   return 0;
 }
 
