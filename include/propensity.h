@@ -655,7 +655,7 @@ typedef struct prop_calllist_options {
                                  prop_calllist_get() is PROP_ERR_STATE and _id/_error/_reason are NULL */
   const char *temp_dir;     /*!< folder of that temporary file; NULL: "/tmp".  The file is unlinked as soon
                                  as it is created, so no exit, error or signal leaves it behind; it takes
-                                 about 40 bytes per row plus the ids and reasons */
+                                 about 40 bytes per row plus the ids and reasons (on a tmpfs, in memory) */
 } prop_calllist_options;
 
 PROP_API void prop_calllist_options_default(prop_calllist_options *opt);
