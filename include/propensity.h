@@ -621,7 +621,7 @@ PROP_API void prop_writer_remove_temporaries(void);
  *  cannot be scored keeps its row with an empty probability and rank, band 0, dialer_rank 0, selected 0
  *  and its reason in error (prop_calllist_get gives its rank as 0) ("calllist.csv:4:age: 'abc' is not a number").  rank, dialer_rank and
  *  selected are prop_rank()'s.  Per row it keeps the id's characters and about 30 bytes (8 more by
- *  value).  One thread at a time per list; the model must outlive it. */
+ *  value) in memory, up to options.memory_limit, then spills sorted runs to a temporary file.  One thread at a time per list; the model must outlive it. */
 typedef struct prop_calllist prop_calllist;
 
 /*! The order rows are written in. */
@@ -647,6 +647,18 @@ typedef struct prop_calllist_options {
                                  category's label, the number in its shortest exact form, <missing>), the inputs that
                                  raise the row's probability most (prop_model_reasons).  Computing them costs
                                  the rows' contributions: milliseconds per row with a deep forest */
+  size_t memory_limit;      /*!< bytes the list may hold in memory; default 0: no limit, every row stays
+                                 readable (prop_calllist_get); `propensity score` sets 128 MiB (--memory-mb).
+                                 Past it, the rows held so far are sorted and spilled as a run to one
+                                 temporary file, and prop_calllist_write merges the runs: the same bytes
+                                 as in memory, in about this much memory (plus a 64 KiB buffer per run)
+                                 whatever the number of rows.  A list that spilled can only be written:
+                                 prop_calllist_get() is PROP_ERR_STATE and _id/_error/_reason are NULL (so a
+                                 program that reads rows back keeps the default: a limit that works on
+                                 small test lists would otherwise fail on the first large one) */
+  const char *temp_dir;     /*!< folder of that temporary file; NULL: "/tmp".  The file is unlinked as soon
+                                 as it is created, so no exit, error or signal leaves it behind; it takes
+                                 about 40 bytes per row plus the ids and reasons (on a tmpfs, in memory) */
 } prop_calllist_options;
 
 PROP_API void prop_calllist_options_default(prop_calllist_options *opt);

@@ -85,6 +85,7 @@ int cmd_score(args *a) {
   const char *by = arg_get(a, "--rank-by"), *value_col = arg_get(a, "--value-col"), *cap = arg_get(a, "--capacity");
   const char *quota = arg_get(a, "--band-quota"), *order = arg_get(a, "--order"), *threads = arg_get(a, "--threads");
   const char *unseen = arg_get(a, "--unseen"), *reasons = arg_get(a, "--reasons");
+  const char *memory = arg_get(a, "--memory-mb"), *temp_dir = arg_get(a, "--temp-dir");
   if (arg_leftover(a, "score")) return 1;
   if (!model_path || !data || !out || !*model_path || !*data || !*out)
     return usage_error("score", "--model, --data and --out are required");
@@ -99,6 +100,14 @@ int cmd_score(args *a) {
   prop_calllist_options_default(&lo);
   if (reasons && (parse_size(reasons, &lo.reasons) || lo.reasons < 1 || lo.reasons > 16))
     return usage_error("score", "--reasons takes a number from 1 to 16");
+  size_t mb = 128; /* the program only writes the list, so it can spill past a budget */
+  lo.memory_limit = mb << 20;
+  if (memory && (parse_size(memory, &mb) || mb > SIZE_MAX >> 20))
+    return usage_error("score", "--memory-mb takes a whole number of MiB (0: no limit)");
+  if (memory) lo.memory_limit = mb << 20;
+  if (temp_dir && !*temp_dir) return usage_error("score", "--temp-dir needs a folder");
+  lo.temp_dir = temp_dir ? temp_dir : getenv("TMPDIR"); /* the library reads no environment: the program does */
+  if (lo.temp_dir && !*lo.temp_dir) lo.temp_dir = NULL;
   if (order && strcmp(order, "input") == 0) lo.order = PROP_ORDER_INPUT;
   else if (order && strcmp(order, "rank") != 0) return usage_error("score", "--order takes rank or input");
   prop_predict_options po;

@@ -303,7 +303,7 @@ static const command commands[] = {
     {"score", cmd_score,
      "--model MODEL --data F --out RANKED.csv [--rank-by probability|value]\n"
      "[--value-col C] [--capacity N] [--band-quota q1,...,q7] [--order rank|input]\n"
-     "[--unseen bucket|error] [--reasons K] [--threads N]",
+     "[--unseen bucket|error] [--reasons K] [--memory-mb M] [--temp-dir DIR] [--threads N]",
      "Scores a call list of any size (streamed) and writes one output row per input row, atomically:\n"
      "id,probability,band,rank,error,dialer_rank,selected (+ value,expected_value with --rank-by value).\n"
      "  --rank-by R       probability (default) or value: probability x the --value-col column\n"
@@ -315,6 +315,10 @@ static const command commands[] = {
      "                    row is left unscored, with the reason)\n"
      "  --reasons K       add reason_1..reason_K: the inputs that raise each row's probability most, as\n"
      "                    input=value (slow: each row's contributions; see explain)\n"
+     "  --memory-mb M     the list's rows held in memory, in MiB (default 128; 0 = no limit); a longer\n"
+     "                    list is sorted in runs spilled to a temporary file and merged: same output\n"
+     "  --temp-dir DIR    folder of that file (default: $TMPDIR, else /tmp); it is unlinked at once, so\n"
+     "                    nothing is left behind; about 40 bytes a row plus ids and reasons\n"
      "  --threads N       0 = all cores (default)\n"},
     {"bands", cmd_bands, "--model MODEL --data LABELED.csv [--target COL] [--connected COL] [--json OUT]",
      "The band table of labelled rows: rows, success rate with a 95% Wilson interval, lift, mean\n"

@@ -9,6 +9,7 @@ pkgs+=(clang libomp-dev)   # scripts/test.sh builds and tests with clang as well
 pkgs+=(bsdextrautils)   # scripts/demo.sh lays out its tables with column(1)
 pkgs+=(python3-wheel)   # pip install of bindings/python into a venv builds a wheel
 pkgs+=(locales) # tests/test_locale.c builds a German locale (decimal comma) with localedef
+pkgs+=(time) # bench/score_rss.sh reads the peak RSS from /usr/bin/time -v
 pkgs+=(chromium) # always: tests/compare_test.sh renders the compare report in it (--with-browser: now a no-op)
 missing=()
 for p in "${pkgs[@]}"; do

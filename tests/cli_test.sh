@@ -96,6 +96,29 @@ first=$(sed -n 2p "$work/value2.csv" | cut -d, -f1)
 awk -F, -v c="$amt" -v id="$first" 'NR>1 && $1 == id {print $c}' "$work/demo/latest.csv" >"$work/amt.txt"
 [ "$(sed -n 2p "$work/value2.csv" | cut -d, -f8)" = "$(cat "$work/amt.txt")" ] \
   && ok "value column read from the file" || no "value column: $(sed -n 2p "$work/value2.csv") vs $(cat "$work/amt.txt")"
+# a list past its memory budget: sorted runs spilled to a temporary file and merged, the same bytes as the
+# list kept in memory (140,000 rows: three chunks of the reader, each past 1 MiB, so three runs; some rows
+# unscored); the spill file is unlinked at once, so --temp-dir stays empty
+awk -F, -v OFS=, 'NR == 1 {print; next} {l[NR] = $0} END {n = 0; for (r = 0; n < 140000; r++) for (i = 2; i <= NR && n < 140000; i++) {s = l[i]; sub(/^[^,]*/, "&_" r, s); if (n % 997 == 5) sub(/,[^,]*$/, ",x", s); print s; n++}}' \
+  "$work/demo/latest.csv" >"$work/long.csv"
+mkdir "$work/spill"
+for v in "rank" "input --band-quota 10,20,3000,40,50,6000,70000" "rank --rank-by value --value-col installment_amount --capacity 50000 --band-quota 1,2,3,4,5,60000,70000"; do
+  set -- $v
+  o=(--order "$@")
+  "$cli" score --model "$work/m.bin" --data "$work/long.csv" --out "$work/long_mem.csv" --memory-mb 0 "${o[@]}" 2>/dev/null
+  expect_code "score --memory-mb 1 ($v)" 0 "$cli" score --model "$work/m.bin" --data "$work/long.csv" \
+    --out "$work/long_spill.csv" --memory-mb 1 --temp-dir "$work/spill" "${o[@]}"
+  cmp -s "$work/long_mem.csv" "$work/long_spill.csv" && ok "spilled and in memory: the same bytes ($v)" ||
+    no "spilled and in memory differ ($v)"
+done
+[ "$(grep -c 'is not a number' "$work/long_spill.csv")" -ge 100 ] && ok "the long list has unscored rows" || no "unscored rows"
+[ -z "$(ls -A "$work/spill")" ] && ok "no spill file left" || no "spill files left: $(ls "$work/spill")"
+expect_code "spill folder missing" 5 "$cli" score --model "$work/m.bin" --data "$work/long.csv" --out "$work/long_no.csv" \
+  --memory-mb 1 --temp-dir "$work/no/such/folder"
+has "the spill folder is named" "$work/err.txt" "no/such/folder"
+[ -e "$work/long_no.csv" ] && no "no output after a failed spill" || ok "no output after a failed spill"
+expect_code "usage: --memory-mb lots" 1 "$cli" score --model "$work/m.bin" --data "$work/long.csv" --out "$work/o.csv" \
+  --memory-mb lots
 expect_code "value column missing from the file" 2 "$cli" score --model "$work/m.bin" --data "$work/demo/latest.csv" \
   --out "$work/value3.csv" --rank-by value --value-col no_such_column
 has "missing value column named" "$work/err.txt" "no_such_column"

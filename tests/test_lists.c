@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -80,14 +83,21 @@ static prop_calllist *new_list(const prop_calllist_options *o) {
   return cl;
 }
 
-/* The list's rows read back from the file it wrote (header checked). */
-static char **written_rows(const prop_calllist *cl, size_t *nlines, const char *header) {
+/* The bytes cl writes (NUL-terminated). */
+static char *written_bytes(const prop_calllist *cl) {
   const char *path = tu_path("list.csv");
   prop_writer *w = NULL;
   assert_int_equal(prop_writer_open(path, NULL, &w), 0);
   assert_int_equal(prop_calllist_write(cl, w), 0);
   assert_int_equal(prop_writer_commit(w), 0);
   char *text = tu_read(path, NULL);
+  remove(path);
+  return text;
+}
+
+/* The list's rows read back from the file it wrote (header checked). */
+static char **written_rows(const prop_calllist *cl, size_t *nlines, const char *header) {
+  char *text = written_bytes(cl);
   size_t cap = 16, n = 0;
   char **lines = tu_xmalloc(cap * sizeof *lines);
   for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -95,7 +105,6 @@ static char **written_rows(const prop_calllist *cl, size_t *nlines, const char *
     lines[n++] = strdup(line);
   }
   free(text);
-  remove(path);
   assert_true(n >= 1);
   assert_string_equal(lines[0], header);
   *nlines = n;
@@ -105,6 +114,26 @@ static char **written_rows(const prop_calllist *cl, size_t *nlines, const char *
 static void free_lines(char **lines, size_t n) {
   for (size_t i = 0; i < n; i++) free(lines[i]);
   free(lines);
+}
+
+/* The N rows of f (make_frame's) as the model's dense inputs (categories by code), N x inputs. */
+static double *dense_rows(const prop_frame *f) {
+  const size_t k = prop_model_n_inputs(g_model);
+  double *X = tu_xmalloc(N * k * sizeof *X);
+  for (size_t j = 0; j < k; j++) {
+    const char *name = prop_model_input_name(g_model, j);
+    long c = prop_frame_find(f, name);
+    for (size_t i = 0; i < N; i++) {
+      if (prop_model_input_type(g_model, j) == PROP_COL_NUMERIC) {
+        double col[N];
+        prop_frame_numeric_values(f, (size_t)c, col);
+        X[i * k + j] = col[i];
+      } else {
+        X[i * k + j] = prop_model_category_code(g_model, j, prop_frame_string_value(f, (size_t)c, i));
+      }
+    }
+  }
+  return X;
 }
 
 /* Two chunks in, one row out per row in; the scored rows ranked exactly as prop_rank ranks the same
@@ -278,22 +307,9 @@ static void test_by_value_and_dense(void **state) {
   assert_int_equal(per_band[1], 0);
   /* the same rows as a dense matrix give the same scored rows (ids passed, value given) */
   const size_t k = prop_model_n_inputs(g_model);
-  double *X = tu_xmalloc(N * k * sizeof *X);
+  double *X = dense_rows(f);
   const char *ids[N];
   for (size_t i = 0; i < N; i++) ids[i] = prop_frame_string_value(f, 0, i);
-  for (size_t j = 0; j < k; j++) {
-    const char *name = prop_model_input_name(g_model, j);
-    long c = prop_frame_find(f, name);
-    for (size_t i = 0; i < N; i++) {
-      if (prop_model_input_type(g_model, j) == PROP_COL_NUMERIC) {
-        double col[N];
-        prop_frame_numeric_values(f, (size_t)c, col);
-        X[i * k + j] = col[i];
-      } else {
-        X[i * k + j] = prop_model_category_code(g_model, j, prop_frame_string_value(f, (size_t)c, i));
-      }
-    }
-  }
   quota[1] = 5;
   prop_calllist *dense = new_list(&o);
   assert_int_equal(prop_calllist_add_dense(dense, X, PROP_FLOAT64, N, k, k, ids, NULL), PROP_ERR_ARG);
@@ -375,6 +391,144 @@ static void test_formula_ids(void **state) {
   prop_calllist_free(dense);
   prop_calllist_free(cl);
   prop_frame_free(f);
+}
+
+/* ---- a list past its memory budget: sorted runs spilled and merged, the same bytes ------------------------ */
+/* The entries of folder dir besides . and .. */
+static size_t dir_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  assert_non_null(d);
+  size_t n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+  closedir(d);
+  return n;
+}
+
+typedef struct spill_case {
+  int order, by_value, dense;
+  size_t capacity, reasons, limit;
+  const size_t *quota; /* 7 bands, or NULL */
+} spill_case;
+
+#define DENSE_ROWS 40000
+#define DENSE_CHUNK 5000
+
+/* The case's rows into cl.  Frames: make_frame's N rows (unseen categories refused, missing ids and infinite
+ * values: unscored rows) added four times, so ids tie and the row decides.  Dense: DENSE_ROWS rows repeating
+ * the N rows' inputs under new ids (every 13th missing), in chunks, so probabilities tie and the id decides;
+ * more than 32767 selected rows share the dialer's ranks by band run. */
+static void fill_case(prop_calllist *cl, const spill_case *c, const prop_frame *f, const double *value,
+                      const double *X) {
+  if (!c->dense) {
+    for (int r = 0; r < 4; r++) assert_int_equal(prop_calllist_add(cl, f, c->by_value ? value : NULL), 0);
+    return;
+  }
+  const size_t k = prop_model_n_inputs(g_model);
+  double *Xd = tu_xmalloc(DENSE_CHUNK * k * sizeof *Xd), vd[DENSE_CHUNK];
+  char (*idbuf)[16] = tu_xmalloc(DENSE_CHUNK * sizeof *idbuf);
+  const char **ids = tu_xmalloc(DENSE_CHUNK * sizeof *ids);
+  for (size_t first = 0; first < DENSE_ROWS; first += DENSE_CHUNK) {
+    for (size_t i = 0; i < DENSE_CHUNK; i++) {
+      const size_t g = first + i, src = (g * 7) % N;
+      memcpy(Xd + i * k, X + src * k, k * sizeof *Xd);
+      vd[i] = value[src];
+      snprintf(idbuf[i], sizeof idbuf[i], "d%zu", (g * 7919) % DENSE_ROWS);
+      ids[i] = g % 13 == 4 ? NULL : idbuf[i];
+    }
+    assert_int_equal(prop_calllist_add_dense(cl, Xd, PROP_FLOAT64, DENSE_CHUNK, k, k, ids, c->by_value ? vd : NULL), 0);
+  }
+  free(Xd);
+  free(idbuf);
+  free(ids);
+}
+
+/* One case: the list kept in memory and the list spilled under c->limit write the same bytes, count the
+ * same rows, and the spilled one leaves no file in its folder. */
+static void check_spill_case(const spill_case *c, const prop_frame *f, const double *value, const double *X) {
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  po.unseen = PROP_UNSEEN_ERROR;
+  prop_rank_options ro;
+  prop_rank_options_default(&ro);
+  ro.by = c->by_value ? PROP_RANK_VALUE : PROP_RANK_PROBABILITY;
+  ro.capacity = c->capacity;
+  ro.band_quota = c->quota;
+  ro.nbands = c->quota ? 7 : 0;
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s", tu_path("spill_dir"));
+  mkdir(dir, 0700);
+  prop_calllist_options o;
+  prop_calllist_options_default(&o);
+  assert_int_equal(o.memory_limit, 0); /* the documented default: in memory, every row readable */
+  o.predict = &po;
+  o.rank = &ro;
+  o.order = c->order;
+  o.reasons = c->reasons;
+  o.value_column = NULL;
+  o.memory_limit = 0;
+  prop_calllist *mem = new_list(&o);
+  o.memory_limit = c->limit;
+  o.temp_dir = dir;
+  prop_calllist *sp = new_list(&o);
+  fill_case(mem, c, f, value, X);
+  fill_case(sp, c, f, value, X);
+  assert_int_equal(dir_entries(dir), 0); /* the spill file was unlinked as soon as it was made */
+  assert_int_equal(prop_calllist_finish(mem), 0);
+  assert_int_equal(prop_calllist_finish(sp), 0);
+  assert_int_equal(prop_calllist_n_rows(sp), prop_calllist_n_rows(mem));
+  assert_int_equal(prop_calllist_n_selected(sp), prop_calllist_n_selected(mem));
+  assert_int_equal(prop_calllist_n_unscored(sp), prop_calllist_n_unscored(mem));
+  assert_true(prop_calllist_n_unscored(mem) > 0 && prop_calllist_n_selected(mem) > 0);
+  /* it did spill: only writing reads it now */
+  size_t r1[1];
+  assert_int_equal(prop_calllist_get(sp, r1, NULL, NULL, NULL, NULL, NULL), PROP_ERR_STATE);
+  assert_null(prop_calllist_id(sp, 0));
+  char *a = written_bytes(mem), *b = written_bytes(sp);
+  assert_string_equal(a, b);
+  free(a);
+  free(b);
+  prop_calllist_free(mem);
+  prop_calllist_free(sp);
+  assert_int_equal(dir_entries(dir), 0);
+  rmdir(dir);
+}
+
+static void test_spill_same_bytes(void **state) {
+  (void)state;
+  double value[N];
+  prop_frame *f = make_frame(N, 0, 1, value);
+  double *X = dense_rows(f);
+  static const size_t quota[7] = {0, 40, 40, 40, 40, 40, 300}, big_quota[7] = {0, 3000, 3000, 0, 9000, 20000, 20000};
+  const spill_case cases[] = {
+      /* order, by value, dense, capacity, reasons, limit (bytes; each add outgrows it), quotas */
+      {PROP_ORDER_RANK, 0, 0, 0, 0, 4096, NULL},
+      {PROP_ORDER_INPUT, 0, 0, 0, 0, 4096, NULL}, /* call positions found in windows of 512 rows */
+      {PROP_ORDER_RANK, 1, 0, 700, 0, 4096, quota},
+      {PROP_ORDER_INPUT, 1, 0, 700, 0, 4096, quota},
+      {PROP_ORDER_RANK, 0, 0, 100, 2, 4096, NULL},
+      {PROP_ORDER_INPUT, 0, 0, 0, 3, 1, NULL}, /* windows of one row */
+      {PROP_ORDER_RANK, 0, 1, 0, 0, 65536, NULL},
+      {PROP_ORDER_RANK, 1, 1, 0, 0, 65536, big_quota},
+      {PROP_ORDER_INPUT, 1, 1, 35000, 0, 65536, NULL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_spill_case(&cases[i], f, value, X);
+  free(X);
+  prop_frame_free(f);
+}
+
+/* A folder that cannot hold the spill file: PROP_ERR_IO naming it, and the list refuses to go on. */
+static void test_spill_errors(void **state) {
+  (void)state;
+  prop_calllist_options o;
+  prop_calllist_options_default(&o);
+  o.memory_limit = 1;
+  o.temp_dir = "/nonexistent/folder";
+  prop_calllist *cl = new_list(&o);
+  assert_int_equal(prop_calllist_add(cl, g_frame, NULL), PROP_ERR_IO);
+  assert_non_null(strstr(prop_last_error(), "/nonexistent/folder"));
+  assert_int_equal(prop_calllist_add(cl, g_frame, NULL), PROP_ERR_IO);
+  assert_int_equal(prop_calllist_finish(cl), PROP_ERR_IO);
+  prop_calllist_free(cl);
 }
 
 static void test_errors(void **state) {
@@ -508,6 +662,7 @@ int main(void) {
       cmocka_unit_test(test_by_value_and_dense),
       cmocka_unit_test(test_formula_ids), cmocka_unit_test(test_errors),
       cmocka_unit_test(test_planlist_empty_chunks),
+      cmocka_unit_test(test_spill_same_bytes), cmocka_unit_test(test_spill_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

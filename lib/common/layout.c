@@ -35,7 +35,8 @@ static const field_info k_fields[] = {
     STRUCT(prop_calllist_options) FIELD(prop_calllist_options, struct_size) FIELD(prop_calllist_options, predict)
     FIELD(prop_calllist_options, rank) FIELD(prop_calllist_options, value_column)
     FIELD(prop_calllist_options, id_column) FIELD(prop_calllist_options, order) FIELD(prop_calllist_options, source)
-    FIELD(prop_calllist_options, reasons)
+    FIELD(prop_calllist_options, reasons) FIELD(prop_calllist_options, memory_limit)
+    FIELD(prop_calllist_options, temp_dir)
 
     STRUCT(prop_writer_options) FIELD(prop_writer_options, struct_size) FIELD(prop_writer_options, delimiter)
     FIELD(prop_writer_options, inputs) FIELD(prop_writer_options, n_inputs) FIELD(prop_writer_options, mode) FIELD(prop_writer_options, no_quoting)

@@ -48,6 +48,7 @@ static int make_list(prop_planlist *pl, const prop_planlist_options *o) {
   lo.value_column = o->value_column;
   lo.order = PROP_ORDER_INPUT;
   lo.source = o->source;
+  lo.memory_limit = 0; /* the plan's assignment reads every row from memory (pp_calllist_rows_get) */
   return prop_calllist_create(pl->m, &lo, &pl->cl);
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "lists/lists.h"
 
 void prop_rank_options_default(prop_rank_options *opt) {
   if (!opt) return;
@@ -28,12 +29,7 @@ typedef struct rank_src {
   const size_t *id_offset;
 } rank_src;
 
-static inline double key_of(const rank_src *s, size_t i) {
-  double p = s->prob[i];
-  if (!s->value) return p;
-  double v = s->value[i];
-  return p * (v == v ? v : 0.0);
-}
+static inline double key_of(const rank_src *s, size_t i) { return pp_rank_key(s->prob[i], s->value ? &s->value[i] : NULL); }
 
 static inline const char *id_of(const rank_src *s, size_t i) {
   if (s->ids) return s->ids[i];
@@ -47,24 +43,8 @@ static inline int band_of(const rank_src *s, size_t i) {
   return 0;
 }
 
-/* <0 when row x (key kx) is called before row y: key descending (a NaN key, possible only from
- * an infinite value times probability 0, after every number), then id ascending (rows with an id
- * before rows without), then row ascending. */
 static inline int cmp_rows(const rank_src *s, double kx, size_t x, double ky, size_t y) {
-  int nx = kx != kx, ny = ky != ky;
-  if (nx || ny) {
-    if (nx != ny) return nx ? 1 : -1;
-  } else if (kx != ky) {
-    return kx > ky ? -1 : 1;
-  }
-  const char *ix = id_of(s, x), *iy = id_of(s, y);
-  if (ix && iy) {
-    int c = strcmp(ix, iy);
-    if (c) return c;
-  } else if (ix || iy) {
-    return ix ? -1 : 1;
-  }
-  return (x > y) - (x < y);
+  return pp_rank_cmp(kx, id_of(s, x), x, ky, id_of(s, y), y);
 }
 
 static inline int before(const rank_src *s, size_t x, size_t y) {
@@ -149,48 +129,89 @@ static void intro_sort(size_t *a, size_t n, unsigned depth, const rank_src *s) {
   insertion_sort(a, n, s);
 }
 
-/* Map call positions 0..ns-1 (the rows order_sel[0..ns-1], runs of equal band) onto 32767..1:
- * each run gets a share of the range proportional to its length (at least one value), so runs
- * never share a dialer rank while there are at most 32767 runs.  dialer[i] is position i's. */
-static void dialer_ranks(const size_t *order_sel, size_t ns, const rank_src *s, int *dialer) {
-  if (ns == 0) return;
-  size_t nruns = 1;
-  for (size_t i = 1; i < ns; i++) nruns += band_of(s, order_sel[i]) != band_of(s, order_sel[i - 1]);
+int pp_dialer_init(pp_dialer *d, size_t ns, const size_t *run_len, size_t nruns) {
+  memset(d, 0, sizeof *d);
+  d->ns = ns;
+  d->nruns = nruns;
   const size_t R = PROP_DIALER_RANK_MAX;
-  if (ns <= R) { /* every row its own value: strictly decreasing */
-    for (size_t i = 0; i < ns; i++) dialer[i] = (int)(R - i);
-    return;
-  }
-  if (nruns > R) { /* more runs than values: proportional position only */
-    for (size_t i = 0; i < ns; i++) dialer[i] = (int)(R - (i * R) / ns);
-    return;
+  if (ns <= R || nruns > R) return 0;
+  d->start = pp_malloc_array(nruns, sizeof *d->start);
+  d->top = pp_malloc_array(nruns, sizeof *d->top);
+  d->vals = pp_malloc_array(nruns, sizeof *d->vals);
+  if (!d->start || !d->top || !d->vals) {
+    pp_dialer_free(d);
+    return PROP_ERR_NOMEM;
   }
   /* Distribute R values over runs: one each, the rest in proportion to run length. */
-  size_t spare = R - nruns, top = R, i = 0;
-  while (i < ns) {
-    size_t j = i + 1;
-    int b = band_of(s, order_sel[i]);
-    while (j < ns && band_of(s, order_sel[j]) == b) j++;
-    size_t len = j - i;
-    size_t vals = 1 + (size_t)((double)spare * (double)len / (double)ns);
+  size_t spare = R - nruns, top = R, at = 0;
+  for (size_t r = 0; r < nruns; r++) {
+    size_t vals = 1 + (size_t)((double)spare * (double)run_len[r] / (double)ns);
     if (vals > top) vals = top;
-    for (size_t k = 0; k < len; k++) dialer[i + k] = (int)(top - (k * vals) / len);
+    d->start[r] = at;
+    d->top[r] = top;
+    d->vals[r] = vals;
+    at += run_len[r];
     top -= vals;
     if (top == 0) top = 1;
-    i = j;
   }
+  return 0;
 }
 
-/* Whether the next row in key order is selected, given nsel already selected. */
-static inline int take(const rank_src *s, const prop_rank_options *opt, size_t *used, size_t cap, size_t nsel,
-                       size_t row) {
+int pp_dialer_at(const pp_dialer *d, size_t i) {
+  const size_t R = PROP_DIALER_RANK_MAX;
+  if (d->ns <= R) return (int)(R - i); /* every row its own value: strictly decreasing */
+  if (!d->start) return (int)(R - (i * R) / d->ns); /* more runs than values: proportional position only */
+  size_t lo = 0, hi = d->nruns; /* the last run starting at or before i */
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (d->start[mid] <= i) lo = mid;
+    else hi = mid;
+  }
+  size_t len = (lo + 1 < d->nruns ? d->start[lo + 1] : d->ns) - d->start[lo];
+  return (int)(d->top[lo] - ((i - d->start[lo]) * d->vals[lo]) / len);
+}
+
+void pp_dialer_free(pp_dialer *d) {
+  free(d->start);
+  free(d->top);
+  free(d->vals);
+  memset(d, 0, sizeof *d);
+}
+
+/* Map call positions 0..ns-1 (the rows order_sel[0..ns-1], runs of equal band) onto 32767..1 (pp_dialer):
+ * runs never share a dialer rank while there are at most 32767 runs.  dialer[i] is position i's. */
+static int dialer_ranks(const size_t *order_sel, size_t ns, const rank_src *s, int *dialer) {
+  if (ns == 0) return 0;
+  size_t nruns = 1;
+  for (size_t i = 1; i < ns; i++) nruns += band_of(s, order_sel[i]) != band_of(s, order_sel[i - 1]);
+  size_t *len = NULL;
+  if (ns > PROP_DIALER_RANK_MAX && nruns <= PROP_DIALER_RANK_MAX) {
+    if (!(len = pp_calloc(nruns, sizeof *len))) return PROP_ERR_NOMEM;
+    for (size_t i = 0, r = 0; i < ns; i++) {
+      r += i > 0 && band_of(s, order_sel[i]) != band_of(s, order_sel[i - 1]);
+      len[r]++;
+    }
+  }
+  pp_dialer d;
+  int rc = pp_dialer_init(&d, ns, len, nruns);
+  free(len);
+  for (size_t i = 0; !rc && i < ns; i++) dialer[i] = pp_dialer_at(&d, i);
+  pp_dialer_free(&d);
+  return rc;
+}
+
+int pp_rank_take(const prop_rank_options *opt, size_t *used, size_t cap, size_t nsel, int b) {
   if (nsel >= cap) return 0;
   if (opt->band_quota) {
-    int b = band_of(s, row);
     if (b < 1 || (size_t)b > opt->nbands || used[b] >= opt->band_quota[b - 1]) return 0;
     used[b]++;
   }
   return 1;
+}
+
+static inline int take(const rank_src *s, const prop_rank_options *opt, size_t *used, size_t cap, size_t nsel,
+                       size_t row) {
+  return pp_rank_take(opt, used, cap, nsel, band_of(s, row));
 }
 
 static int check_args(const char *fn, const rank_src *s, int has_band, size_t n, const prop_rank_options *opt) {
@@ -260,7 +281,7 @@ static int rank_core(const rank_src *s, size_t n, const prop_rank_options *opt, 
     free(used);
   }
   if (dialer) {
-    dialer_ranks(order, nsel, s, dialer);
+    PP_TRY(dialer_ranks(order, nsel, s, dialer));
     for (size_t k = nsel; k < n; k++) dialer[k] = 0;
   }
   if (n_ranked) *n_ranked = ns;

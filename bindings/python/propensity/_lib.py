@@ -132,6 +132,8 @@ class CalllistOptions(ctypes.Structure):
         ("order", ctypes.c_int),
         ("source", ctypes.c_char_p),
         ("reasons", ctypes.c_size_t),
+        ("memory_limit", ctypes.c_size_t),
+        ("temp_dir", ctypes.c_char_p),
     ]
 
 

@@ -523,6 +523,7 @@ class Model(Owned):
         lib().prop_calllist_options_default(ctypes.byref(lo))
         lo.predict, lo.rank, lo.order = ctypes.pointer(po), ctypes.pointer(ro), ORDER[order]
         lo.reasons = _whole(reasons, "reasons", none=False)
+        lo.memory_limit = 0  # the DataFrame reads every row back from the list: it stays in memory
         df, extra = self._rank_frame(X, ids, ids_s, value, lo) if is_df else (None, None)
         with _Calllist(self, lo) as cl:
             self._rank_add(cl, X, df, extra, ids_s, value)
