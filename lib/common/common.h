@@ -50,6 +50,30 @@ void *pp_malloc_array(size_t n, size_t size);        /* overflow-checked */
 int pp_realloc_array(void *pptr, size_t n, size_t size); /* *(void**)pptr grows; 0 or NOMEM */
 char *pp_strdup(const char *s);                      /* NULL in -> NULL out (no error) */
 char *pp_asprintf(const char *fmt, ...) PP_PRINTF(1, 2);
+/* *(void**)pptr holds *cap elements; make room for need, doubling from `first` (capacity is
+ * geometric, so n appends cost O(n) copying).  0 or NOMEM (the array and *cap then unchanged). */
+int pp_reserve_array(void *pptr, size_t *cap, size_t need, size_t size, size_t first);
+/* Without a message, for the caller to report: OpenMP worker threads (whose thread-local message
+ * nobody reads), libcsv's buffer (csv_set_realloc_func), the byte codec's sticky flag. */
+void *pp_alloc_raw(size_t size);
+void *pp_realloc_raw(void *p, size_t size);
+/* An allocation the caller can do without (the scratch of a faster path): NULL changes nothing
+ * but speed, never a result. */
+void *pp_alloc_optional(size_t size);
+
+/* Allocation-failure injection, for the tests only (alloc.c).  pp_alloc_inject(n, persistent)
+ * resets the counts and arms: from then on the allocations above, in every thread, are counted,
+ * and the n-th fails (n >= 1; with persistent, every later one too; n = 0 only counts).
+ * pp_alloc_inject_stop disarms and reports the counts. */
+typedef struct pp_alloc_counts {
+  uint64_t calls;           /* allocations counted */
+  uint64_t reallocs;        /* of which reallocations */
+  uint64_t realloc_bytes;   /* the sizes the reallocations asked for, summed */
+  uint64_t failed;          /* allocations the hook failed */
+  uint64_t failed_optional; /* of pp_alloc_optional, which the hook failed */
+} pp_alloc_counts;
+void pp_alloc_inject(uint64_t fail_at, int persistent);
+void pp_alloc_inject_stop(pp_alloc_counts *out);
 
 /* ---- extensible option structs ------------------------------------------------------------
  * Every public options struct begins with `size_t struct_size`, which its _default() sets to the size
@@ -174,6 +198,8 @@ void pp_strmap_free(pp_strmap *m);
 int pp_strmap_get(const pp_strmap *m, const char *key, size_t *val);
 /* Insert key -> val if absent; *existing (may be NULL) gets the stored value.  0 or NOMEM. */
 int pp_strmap_put(pp_strmap *m, const char *key, size_t val, size_t *existing);
+/* Insert key -> val, or overwrite the value of a key present.  0 or NOMEM. */
+int pp_strmap_set(pp_strmap *m, const char *key, size_t val);
 
 /* ---- small numeric helpers ---------------------------------------------------------------- */
 uint32_t pp_crc32(const void *data, size_t len);

@@ -1167,7 +1167,7 @@ int pp_knn_predict(const void *model, const float *X, size_t n, double *out, voi
   } else {
 #pragma omp parallel num_threads(nt)
     {
-      void *ws = malloc(L.bytes);
+      void *ws = pp_alloc_raw(L.bytes);
       if (!ws) {
 #pragma omp critical
         rc = PROP_ERR_NOMEM;

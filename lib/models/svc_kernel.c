@@ -463,7 +463,7 @@ int pp_svc_decision_path(const pp_svc_model *m, const float *X, size_t n, double
   int nomem = 0;
 #pragma omp parallel num_threads(nt)
   {
-    float *D = malloc((size_t)PRED_BLOCK * (m->nsv + 1) * sizeof(float));
+    float *D = pp_alloc_raw((size_t)PRED_BLOCK * (m->nsv + 1) * sizeof(float));
     if (!D) {
 #pragma omp atomic write
       nomem = 1;
