@@ -402,6 +402,28 @@ static void test_quote_errors(void **state) {
   prop_frame *f = read_ok(p, &o);
   assert_int_equal(prop_frame_n_rows(f), 2); /* the open quote swallows the rest: one bad row */
   assert_non_null(strstr(prop_frame_row_error(f, 1), want));
+  /* ... and says so: where the row starts and how many lines it took in */
+  assert_non_null(strstr(prop_frame_row_error(f, 1), "the row starts on line 3 and took in every line to the end of "
+                                                        "the file, 2 lines (3 to 4)"));
+  prop_frame_free(f);
+  /* CRLF line ends (one line each), a blank line (no row), no line end at the end of the file */
+  p = write_tmp("quote_crlf.csv", "a,b\r\n1,2\r\n\r\n3,\"x\r\n4,5\r\n6");
+  f = read_ok(p, &o);
+  assert_int_equal(prop_frame_n_rows(f), 2);
+  assert_non_null(strstr(prop_frame_row_error(f, 1), ":2: unterminated quoted field (column 'b'): the row starts on "
+                                                        "line 4 and took in every line to the end of the file, 3 lines (4 to 6)"));
+  prop_frame_free(f);
+  /* 3,000 customers after an open quote, in more than one block of the reader */
+  p = tu_path("quote_big.csv");
+  FILE *fp = fopen(p, "wb");
+  assert_non_null(fp);
+  fputs("id,text\n1,a\n2,\"open\n", fp);
+  for (int i = 3; i < 3003; i++) fprintf(fp, "%d,%0400d\n", i, i);
+  fclose(fp);
+  f = read_ok(p, &o);
+  assert_int_equal(prop_frame_n_rows(f), 2);
+  assert_non_null(strstr(prop_frame_row_error(f, 1), "the row starts on line 3 and took in every line to the end of "
+                                                        "the file, 3001 lines (3 to 3003)"));
   prop_frame_free(f);
 
   /* a stray quote inside an unquoted field, text after a closing quote */
@@ -422,7 +444,7 @@ static void test_quote_errors(void **state) {
   /* a NUL byte in a cell */
   const char bytes[] = "a,b\n1,x\0y\n2,z\n";
   p = tu_path("nul.csv");
-  FILE *fp = fopen(p, "wb");
+  fp = fopen(p, "wb");
   assert_non_null(fp);
   assert_int_equal(fwrite(bytes, 1, sizeof bytes - 1, fp), sizeof bytes - 1);
   fclose(fp);

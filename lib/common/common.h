@@ -184,7 +184,19 @@ int pp_get_count(pp_rd *r, size_t *n, size_t max, const char *field);
 int pp_rd_end(const pp_rd *r); /* PROP_ERR_CORRUPT when bytes are left over */
 
 /* ---- files --------------------------------------------------------------------------------- */
-int pp_read_file(const char *path, unsigned char **data, size_t *len);
+/* Read a whole file of at most max bytes into *data (malloc'd) and *len.  The type is checked
+ * first (fstat of the open file): a regular file larger than max fails before anything is read,
+ * a pipe, character device or socket is read with the same bound, anything else (a directory)
+ * fails at once; each with PROP_ERR_IO naming the file and `what` ("recipe").  With magic_len >
+ * 0 the reading stops as soon as the first bytes differ from magic (a stream such as /dev/zero
+ * ends at once), and what was read is returned for the caller's own check to refuse. */
+int pp_read_file(const char *path, size_t max, const char *what, const void *magic, size_t magic_len,
+                 unsigned char **data, size_t *len);
+/* A whole text file (a recipe, a policy) as a NUL-terminated string (malloc'd), read by pp_read_file
+ * with its bound; a NUL byte inside is status nul_code naming the file. */
+int pp_read_text(const char *path, size_t max, const char *what, int nul_code, char **text);
+/* s past a UTF-8 byte order mark at its start (Windows editors write one), else s. */
+const char *pp_skip_bom(const char *s);
 
 /* ---- string -> index hash map (open addressing, keys copied) ------------------------------ */
 typedef struct pp_strmap {

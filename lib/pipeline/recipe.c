@@ -7,6 +7,10 @@
 #include "common/jsonx.h"
 #include "pipeline/pipeline.h"
 
+/* The largest recipe file prop_recipe_load reads (include/propensity.h, README "Reliability");
+ * models/installment.json is 1.4 KB. */
+#define PP_RECIPE_MAX_BYTES ((size_t)1 << 20)
+
 static const char *const k_top_keys[] = {"name",    "description", "seed",        "cv_folds", "imbalance",
                                          "encoders", "members",    "ensemble",    "calibration", "bands",
                                          "validation_fraction", "calibration_min_rows", NULL};
@@ -158,6 +162,7 @@ int prop_recipe_parse(const char *json, const char *source, prop_recipe **out) {
   *out = NULL;
   if (!json) return pp_err(PROP_ERR_ARG, "prop_recipe_parse: json is NULL");
   const char *src = source ? source : "recipe";
+  json = pp_skip_bom(json);
   json_error_t jerr;
   json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
   if (!root) return pp_err(PROP_ERR_RECIPE, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
@@ -181,21 +186,8 @@ int prop_recipe_default(prop_recipe **out) { return prop_recipe_parse(k_default_
 int prop_recipe_load(const char *path, prop_recipe **out) {
   if (!path || !out) return pp_err(PROP_ERR_ARG, "prop_recipe_load: NULL argument");
   *out = NULL;
-  unsigned char *data;
-  size_t len;
-  PP_TRY(pp_read_file(path, &data, &len));
-  char *text = pp_malloc(len + 1);
-  if (!text) {
-    free(data);
-    return PROP_ERR_NOMEM;
-  }
-  memcpy(text, data, len);
-  text[len] = '\0';
-  free(data);
-  if (strlen(text) != len) {
-    free(text);
-    return pp_err(PROP_ERR_RECIPE, "%s: contains a NUL byte", path);
-  }
+  char *text;
+  PP_TRY(pp_read_text(path, PP_RECIPE_MAX_BYTES, "recipe", PROP_ERR_RECIPE, &text));
   int rc = prop_recipe_parse(text, path, out);
   free(text);
   return rc;
