@@ -120,8 +120,11 @@ typedef struct pp_ctx {
 } pp_ctx;
 void pp_ctx_init(pp_ctx *c, const prop_train_options *opt, uint64_t seed);
 /* Threads to use for a caller's nthread: 0 (or less) means every processor, and more than the
- * processors is capped at them (more never runs faster, and libgomp ends the process when it
- * cannot create a thread).  At least 1. */
+ * processors is capped at them (more never runs faster), or at the threads that can start: the
+ * OpenMP runtimes end the process when a parallel region cannot start one (libgomp exits, libomp
+ * aborts), so the first time a thread asks for more than it ran before, they are started here,
+ * after a check, and later regions of up to that many reuse them.  At least 1.  Every parallel
+ * region of the library, and XGBoost's (through omp_set_num_threads), is sized from it. */
 int pp_threads(int requested);
 void pp_log(const pp_ctx *c, int level, const char *fmt, ...) PP_PRINTF(3, 4);
 /* Returns 0, or PROP_ERR_CANCELLED (with message) when the callback asks to stop. */

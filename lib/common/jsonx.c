@@ -132,3 +132,9 @@ int pp_json_num_or_enum(const json_t *obj, const char *path, const char *key, do
   }
   return enum_error(path, key, choices, NULL, "a number or one of ");
 }
+
+void pp_json_error_init(json_error_t *e) { memset(e, 0, sizeof *e); }
+
+int pp_json_out_of_memory(const json_error_t *e) {
+  return json_error_code(e) == json_error_out_of_memory || e->text[0] == '\0';
+}

@@ -22,4 +22,12 @@ int pp_json_enum(const json_t *obj, const char *path, const char *key, const cha
  * parameters like gamma ("scale" or a number) and max_features ("sqrt" or a fraction). */
 int pp_json_num_or_enum(const json_t *obj, const char *path, const char *key, double lo, double hi,
                         const char *const *choices, int *is_num, double *num, int *choice);
+
+/* Telling a failed json_load* that ran out of memory from bad text: jansson says so with
+ * json_error_out_of_memory on some paths, and with no message at all on most (its allocations
+ * inside the parser return NULL without one), while every syntax error has a message.  Call
+ * pp_json_error_init on the error before loading (jansson leaves the code unset on some paths);
+ * after a failure pp_json_out_of_memory is 1 for the allocation failures. */
+void pp_json_error_init(json_error_t *e);
+int pp_json_out_of_memory(const json_error_t *e);
 #endif

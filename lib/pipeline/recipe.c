@@ -164,7 +164,9 @@ int prop_recipe_parse(const char *json, const char *source, prop_recipe **out) {
   const char *src = source ? source : "recipe";
   json = pp_skip_bom(json);
   json_error_t jerr;
+  pp_json_error_init(&jerr);
   json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root && pp_json_out_of_memory(&jerr)) return pp_err(PROP_ERR_NOMEM, "%s: out of memory reading the recipe", src);
   if (!root) return pp_err(PROP_ERR_RECIPE, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
   prop_recipe *r = pp_calloc(1, sizeof *r);
   if (!r) {
