@@ -25,27 +25,9 @@ static prop_recipe *small_recipe(void) {
   return r;
 }
 
-static void read_demo(const char *path, prop_frame **f) {
-  const char *names[] = {"accepted", "customer_id", "installment_amount"};
-  prop_coltype types[] = {PROP_COL_TARGET, PROP_COL_ID, PROP_COL_IGNORE};
-  prop_csv_options co;
-  prop_csv_options_default(&co);
-  co.declared_names = names;
-  co.declared_types = types;
-  co.n_declared = 3;
-  int rc = prop_frame_read_csv(path, &co, f);
-  if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  assert_int_equal(rc, 0);
-}
+static void read_demo(const char *path, prop_frame **f) { *f = tu_read_demo(path); }
 
-static void train_opts(prop_train_options *o) {
-  prop_train_options_default(o);
-  o->target = "accepted";
-  o->id = "customer_id";
-  o->connected = "connected";
-  o->time_col = "month";
-  o->nthread = 2;
-}
+static void train_opts(prop_train_options *o) { tu_demo_train_options(o, 2); }
 
 static int setup_model(void **state) {
   (void)state;

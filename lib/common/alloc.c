@@ -1,14 +1,13 @@
 /* Checked allocation, and the allocation-failure injection of the fault tests.
  *
  * Every allocation the library makes itself goes through one of the functions of this file, so a
- * test can make the n-th of them fail (tests/test_faults.c walks n = 1, 2, ... over load, training,
- * scoring, ranking and comparison, SQLite-style).  The deliberate exceptions, each commented where
- * it is: a realloc that only shrinks (data/csv.c, shrink_to: failing keeps the larger block) and
- * the allocations made inside jansson, XGBoost, OpenBLAS and libgomp, which have their own
- * allocators (tests/test_faults.c routes jansson's through pp_alloc_raw with json_set_alloc_funcs,
- * a process-wide setting the library itself must not change; the CLI's ulimit -v sweep,
- * tests/oom_test.sh, covers the others).  libcsv's field buffer comes here through
- * csv_set_realloc_func.
+ * test can make the n-th of them fail (tests/test_faults.c walks n = 1, 2, ... over load,
+ * training, scoring, the call list, comparison, explain, monitoring, contact fit and plan,
+ * SQLite-style).  The deliberate exceptions, each commented where it is: a realloc that only
+ * shrinks (data/csv.c, shrink_to: failing keeps the larger block) and the allocations made inside
+ * XGBoost (C++) and the OpenMP runtime (tests/fault_test.sh's ulimit -v sweeps cover those).
+ * libcsv's field buffer comes here through csv_set_realloc_func, jansson's allocations through the
+ * functions common/jsonx.c installs (pp_json_mark).
  *
  * The injection is off unless a test arms it: then each call costs one relaxed atomic load. */
 #include <stdatomic.h>
@@ -19,6 +18,13 @@
 #include "common.h"
 
 void prop_free(void *p) { free(p); }
+
+/* Failed allocations of the calling thread that recorded PROP_ERR_NOMEM (pp_alloc_mark). */
+static _Thread_local unsigned tl_nomem;
+
+unsigned pp_alloc_mark(void) { return tl_nomem; }
+int pp_alloc_failed_since(unsigned mark) { return tl_nomem != mark; }
+void pp_alloc_note_failure(void) { tl_nomem++; }
 
 static atomic_int g_armed;
 static atomic_int g_persistent;
@@ -63,6 +69,8 @@ static void count_realloc(size_t bytes) {
 
 void *pp_alloc_raw(size_t size) { return injected(0) ? NULL : malloc(size ? size : 1); }
 
+void *pp_alloc_with(void *(*fn)(size_t), size_t size) { return injected(0) ? NULL : fn(size); }
+
 void *pp_alloc_optional(size_t size) { return injected(1) ? NULL : malloc(size ? size : 1); }
 
 void *pp_realloc_raw(void *p, size_t size) {
@@ -73,18 +81,25 @@ void *pp_realloc_raw(void *p, size_t size) {
 
 void *pp_malloc(size_t size) {
   void *p = pp_alloc_raw(size);
-  if (!p) pp_err(PROP_ERR_NOMEM, "out of memory (allocating %zu bytes)", size);
+  if (!p) {
+    tl_nomem++;
+    pp_err(PROP_ERR_NOMEM, "out of memory (allocating %zu bytes)", size);
+  }
   return p;
 }
 
 void *pp_calloc(size_t n, size_t size) {
   void *p = injected(0) ? NULL : calloc(n ? n : 1, size ? size : 1);
-  if (!p) pp_err(PROP_ERR_NOMEM, "out of memory (allocating %zu x %zu bytes)", n, size);
+  if (!p) {
+    tl_nomem++;
+    pp_err(PROP_ERR_NOMEM, "out of memory (allocating %zu x %zu bytes)", n, size);
+  }
   return p;
 }
 
 void *pp_malloc_array(size_t n, size_t size) {
   if (size && n > SIZE_MAX / size) {
+    tl_nomem++;
     pp_err(PROP_ERR_NOMEM, "out of memory (array of %zu x %zu bytes overflows)", n, size);
     return NULL;
   }
@@ -93,10 +108,15 @@ void *pp_malloc_array(size_t n, size_t size) {
 
 int pp_realloc_array(void *pptr, size_t n, size_t size) {
   void **pp = (void **)pptr;
-  if (size && n > SIZE_MAX / size)
+  if (size && n > SIZE_MAX / size) {
+    tl_nomem++;
     return pp_err(PROP_ERR_NOMEM, "out of memory (array of %zu x %zu bytes overflows)", n, size);
+  }
   void *q = pp_realloc_raw(*pp, n * size);
-  if (!q) return pp_err(PROP_ERR_NOMEM, "out of memory (growing to %zu bytes)", n * size);
+  if (!q) {
+    tl_nomem++;
+    return pp_err(PROP_ERR_NOMEM, "out of memory (growing to %zu bytes)", n * size);
+  }
   *pp = q;
   return 0;
 }

@@ -57,6 +57,16 @@ int pp_reserve_array(void *pptr, size_t *cap, size_t need, size_t size, size_t f
  * nobody reads), libcsv's buffer (csv_set_realloc_func), the byte codec's sticky flag. */
 void *pp_alloc_raw(size_t size);
 void *pp_realloc_raw(void *p, size_t size);
+/* fn(size), counted and failed by the injection like the others (jansson's allocator, jsonx.c). */
+void *pp_alloc_with(void *(*fn)(size_t), size_t size);
+/* The calling thread's count of failed allocations that recorded PROP_ERR_NOMEM (the functions
+ * above but the raw and optional ones, and jansson's: pp_alloc_note_failure).  A function whose
+ * callees may turn a failed allocation into something else (a metric's NaN, jansson's "invalid
+ * token", a member dropped) takes a mark first and, when pp_alloc_failed_since(mark), reports
+ * PROP_ERR_NOMEM instead of what it got. */
+unsigned pp_alloc_mark(void);
+int pp_alloc_failed_since(unsigned mark);
+void pp_alloc_note_failure(void);
 /* An allocation the caller can do without (the scratch of a faster path): NULL changes nothing
  * but speed, never a result. */
 void *pp_alloc_optional(size_t size);

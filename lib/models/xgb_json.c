@@ -221,11 +221,8 @@ int pp_xgb_check_json(const char *txt, size_t len, size_t d, size_t *ntrees_out,
   unsigned char *seen = NULL;
   if (!rc) {
     json_error_t e;
-    pp_json_error_init(&e);
-    root = json_loadb(scan, len, JSON_REJECT_DUPLICATES, &e);
-    if (!root && pp_json_out_of_memory(&e))
-      rc = pp_err(PROP_ERR_NOMEM, "%s: out of memory reading XGBoost's model JSON", what);
-    else if (!root)
+    rc = pp_json_parse(scan, len, JSON_REJECT_DUPLICATES, what, &root, &e);
+    if (rc == PROP_ERR_VALUE)
       rc = pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON, byte %d: %s", what, e.position, e.text);
   }
   free(scan);

@@ -164,10 +164,10 @@ int prop_recipe_parse(const char *json, const char *source, prop_recipe **out) {
   const char *src = source ? source : "recipe";
   json = pp_skip_bom(json);
   json_error_t jerr;
-  pp_json_error_init(&jerr);
-  json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root && pp_json_out_of_memory(&jerr)) return pp_err(PROP_ERR_NOMEM, "%s: out of memory reading the recipe", src);
-  if (!root) return pp_err(PROP_ERR_RECIPE, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
+  json_t *root = NULL;
+  int prc = pp_json_parse(json, strlen(json), JSON_REJECT_DUPLICATES, src, &root, &jerr);
+  if (prc == PROP_ERR_VALUE) return pp_err(PROP_ERR_RECIPE, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
+  if (prc) return prc;
   prop_recipe *r = pp_calloc(1, sizeof *r);
   if (!r) {
     json_decref(root);
@@ -229,10 +229,11 @@ json_t *pp_recipe_json(const prop_recipe *r) {
 
 int prop_recipe_to_json(const prop_recipe *r, char **json) {
   if (!r || !json) return pp_err(PROP_ERR_ARG, "prop_recipe_to_json: NULL argument");
+  unsigned mark = pp_json_mark();
   json_t *root = pp_recipe_json(r);
-  *json = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
+  *json = pp_json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17), mark, "the recipe");
   json_decref(root);
-  return *json ? 0 : pp_err(PROP_ERR_NOMEM, "out of memory while writing the recipe");
+  return *json ? 0 : PROP_ERR_NOMEM;
 }
 
 int pp_recipe_copy(const prop_recipe *r, prop_recipe **out) {

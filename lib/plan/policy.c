@@ -206,8 +206,11 @@ int prop_policy_parse(const char *json, const char *source, const prop_contact *
   *out = NULL;
   const char *src = source ? source : "policy";
   json_error_t jerr;
-  json_t *root = json_loads(pp_skip_bom(json), JSON_REJECT_DUPLICATES, &jerr);
-  if (!root) return pp_err(PROP_ERR_RECIPE, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
+  json_t *root = NULL;
+  json = pp_skip_bom(json);
+  int prc = pp_json_parse(json, strlen(json), JSON_REJECT_DUPLICATES, src, &root, &jerr);
+  if (prc == PROP_ERR_VALUE) return pp_err(PROP_ERR_RECIPE, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
+  if (prc) return prc;
   prop_policy *p = pp_calloc(1, sizeof *p);
   int rc = p ? 0 : PROP_ERR_NOMEM;
   if (!rc) {
