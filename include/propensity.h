@@ -19,6 +19,12 @@
  *    the library allocates, the comment names the matching free function.
  *  - The library never prints, never exits and never reads environment variables; messages reach
  *    the caller through the log and progress callbacks in the options structs.
+ *  - Memory running out is PROP_ERR_NOMEM from any function, also when XGBoost or jansson ran out.
+ *    jansson does not report its failed allocations reliably, so the first call that reads or
+ *    writes JSON wraps jansson's allocation functions (json_set_alloc_funcs) around the ones it
+ *    finds: a program that sets its own should set them before that call.  The library calls no
+ *    BLAS, and starts OpenMP threads only after checking that they can start (an OpenMP runtime
+ *    ends the process when one cannot).  README.md, "Reliability", lists the limits.
  *  - Threads: a fitted prop_model is read-only after train or load: any number of threads may
  *    score with one model at once.  Other handles (frame, reader, scorer, band table) are
  *    owned by one thread at a time.  prop_last_error() is thread-local.
