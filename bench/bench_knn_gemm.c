@@ -14,9 +14,9 @@
  *  peak      cblas_sgemm of 2048 x 2048 x 2048 (OpenBLAS picks its own blocking), on 1 thread and on T;
  *  big       one cblas_sgemm of the whole distance problem, Q x N x (d + 1), on 1 thread: what the
  *            float pass would cost as a single call;
- *  tiles     the float pass as knn.c runs it: query blocks of tq rows against training tiles of tn
- *            rows, one cblas_sgemm per tile (the shape from pp_knn_tile_shape, kept under OpenBLAS's
- *            single-thread threshold), 1 thread;
+ *  tiles     the float pass's dot products as knn_predict.c runs them where the fused kernel does not:
+ *            query blocks of tq rows against training tiles of tn rows (pp_knn_tile_shape), one
+ *            pp_dots per tile on the transposed training rows, 1 thread;
  *  predict   the knn member's whole predict (k = 100) of the Q rows: float pass, candidate buffers,
  *            exact re-rank and votes, on 1 thread and on T.
  * GFLOP/s count 2 m n k flops per gemm; for predict, the float pass's 2 Q N (d + 1) flops over the
@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "common/common.h"
+#include "models/dots.h"
 #include "models/member.h"
 
 extern void openblas_set_num_threads(int num_threads);
@@ -182,9 +183,13 @@ int main(int argc, char **argv) {
     time_gemm(Q, A, C, nq, ntrain, w, 1);
     double big = flops / time_gemm(Q, A, C, nq, ntrain, w, runs) * 1e-9;
 
-    /* tiles: knn.c's shapes, one gemm per tile, C tile reused (as knn.c does) */
-    size_t tq, tn;
+    /* tiles: knn_predict.c's shapes, one pp_dots per tile, C tile reused (as knn_predict.c does) */
+    size_t tq, tn, np = pp_dots_stride(ntrain);
     pp_knn_tile_shape(d, ntrain, nq, &tq, &tn);
+    float *At = malloc(w * np * sizeof *At);
+    if (!At) die("malloc");
+    pp_dots_transpose(A, ntrain, w, w, At, np);
+    const int path = pp_dots_best_path();
     double t[64];
     for (int r = 0; r < runs; r++) {
       double t0 = now();
@@ -192,12 +197,12 @@ int main(int argc, char **argv) {
         size_t mq = nq - q0 < tq ? nq - q0 : tq;
         for (size_t j0 = 0; j0 < ntrain; j0 += tn) {
           size_t nt = ntrain - j0 < tn ? ntrain - j0 : tn;
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)mq, (blasint)nt, (blasint)w, 1.0f, Q + q0 * w,
-                      (blasint)w, A + j0 * w, (blasint)w, 0.0f, C, (blasint)tn);
+          pp_dots(Q + q0 * w, mq, w, w, At + j0, np, nt, C, tn, path);
         }
       }
       t[r] = now() - t0;
     }
+    free(At);
     double tiles = flops / median(t, runs) * 1e-9;
 
     /* predict: the member itself */

@@ -211,7 +211,7 @@ static void write_bytes(const char *path, const void *p, size_t n) {
 
 static unsigned char *read_bytes(const char *path, size_t *n) {
   unsigned char *d = NULL;
-  if (pp_read_file(path, &d, n)) die("reading %s", path);
+  if (pp_read_file(path, SIZE_MAX - 1, "file", NULL, 0, &d, n)) die("reading %s", path);
   return d;
 }
 

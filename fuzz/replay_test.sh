@@ -11,9 +11,29 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/prop-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-for t in csv recipe model score train compare; do
+# Every corpus folder, whatever its name: a new corpus without its target fails here rather than
+# being skipped, and so does a target without a corpus.  Each replay must run every file.
+for dir in "$src"/fuzz/corpus/*/; do
+  t=$(basename "$dir")
+  if [ ! -x "$bin/fuzz_$t" ]; then
+    echo "fuzz/corpus/$t: no fuzz_$t target built"
+    exit 1
+  fi
   echo "== fuzz_$t: fuzz/corpus/$t"
-  "$bin/fuzz_$t" "$src/fuzz/corpus/$t"
+  want=$(find "$dir" -maxdepth 1 -type f ! -name '.*' | wc -l)
+  out=$("$bin/fuzz_$t" "$dir")
+  echo "$out"
+  if [ "$(printf '%s\n' "$out" | tail -n 1)" != "replay: $want inputs ran" ]; then
+    echo "fuzz_$t ran other than the $want files of fuzz/corpus/$t"
+    exit 1
+  fi
+done
+for target in "$bin"/fuzz_*; do
+  t=${target##*/fuzz_}
+  if [ ! -d "$src/fuzz/corpus/$t" ]; then
+    echo "fuzz_$t has no corpus in fuzz/corpus/$t"
+    exit 1
+  fi
 done
 
 "$cli" gen --out-dir "$work/demo" --customers 100 --months 2 --seed 3 >/dev/null

@@ -19,6 +19,12 @@
  *    the library allocates, the comment names the matching free function.
  *  - The library never prints, never exits and never reads environment variables; messages reach
  *    the caller through the log and progress callbacks in the options structs.
+ *  - Memory running out is PROP_ERR_NOMEM from any function, also when XGBoost or jansson ran out.
+ *    jansson does not report its failed allocations reliably, so the first call that reads or
+ *    writes JSON wraps jansson's allocation functions (json_set_alloc_funcs) around the ones it
+ *    finds: a program that sets its own should set them before that call.  The library calls no
+ *    BLAS, and starts OpenMP threads only after checking that they can start (an OpenMP runtime
+ *    ends the process when one cannot).  README.md, "Reliability", lists the limits.
  *  - Threads: a fitted prop_model is read-only after train or load: any number of threads may
  *    score with one model at once.  Other handles (frame, reader, scorer, band table) are
  *    owned by one thread at a time.  prop_last_error() is thread-local.
@@ -272,9 +278,13 @@ typedef struct prop_recipe prop_recipe;
 /*! The built-in default recipe (the bank's method; same content as models/installment.json). */
 PROP_API int prop_recipe_default(prop_recipe **out);
 /*! Parse a recipe from JSON text; errors name the field ("members[1].params.C: must be > 0")
- *  or the line and column of a JSON syntax error.  source names the text in messages (may be NULL). */
+ *  or the line and column of a JSON syntax error.  source names the text in messages (may be NULL).
+ *  A UTF-8 byte order mark at the start of the text is skipped. */
 PROP_API int prop_recipe_parse(const char *json, const char *source, prop_recipe **out);
-/*! Read and parse a recipe file.  Errors name the file. */
+/*! Read and parse a recipe file (a UTF-8 byte order mark at its start is skipped, as by
+ *  prop_recipe_parse).  Errors name the file.  A recipe file is at most 1 MiB: a larger regular
+ *  file is refused before it is read, a pipe or character device once it gives more (PROP_ERR_IO),
+ *  and a directory or another kind of file at once (PROP_ERR_IO). */
 PROP_API int prop_recipe_load(const char *path, prop_recipe **out);
 /*! The recipe as canonical JSON with every default filled in.  *json is library-allocated: free it with
  *  prop_free(). */
@@ -325,7 +335,11 @@ PROP_API void prop_model_free(prop_model *m);
 PROP_API int prop_model_save(const prop_model *m, const char *path);
 /*! Load a model file.  Refuses, each with its own code: a file from another program
  *  (PROP_ERR_FORMAT), a newer format (PROP_ERR_VERSION), a truncated file (PROP_ERR_TRUNCATED)
- *  and a corrupted one (PROP_ERR_CORRUPT).  Free *out with prop_model_free(). */
+ *  and a corrupted one (PROP_ERR_CORRUPT); memory running out is PROP_ERR_NOMEM, never one of
+ *  those.  A model file is at most 4 GiB: a larger regular file is refused before it is read
+ *  (PROP_ERR_IO), a directory or another kind of file at once (PROP_ERR_IO); a pipe or character
+ *  device is read up to that bound, and stops at its first 8 bytes when they are not a model
+ *  file's (PROP_ERR_FORMAT: /dev/zero fails at once).  Free *out with prop_model_free(). */
 PROP_API int prop_model_load(const char *path, prop_model **out);
 /*! The model file's bytes in memory.  *data is library-allocated: free it with prop_free(). */
 PROP_API int prop_model_save_to_buffer(const prop_model *m, unsigned char **data, size_t *len);
@@ -997,7 +1011,8 @@ PROP_API int prop_contact_save_to_buffer(const prop_contact *c, unsigned char **
 /*! Load a contact model file.  Refuses, each with its own code, another program's file
  *  (PROP_ERR_FORMAT; a propensity model file too), a newer layout (PROP_ERR_VERSION), a truncated
  *  file (PROP_ERR_TRUNCATED) and a corrupted one (PROP_ERR_CORRUPT: every count and index is
- *  checked).  Free *out with prop_contact_free(). */
+ *  checked).  It is read with prop_model_load's bounds (at most 4 GiB; a stream stops at its first
+ *  8 bytes when they are not this container's).  Free *out with prop_contact_free(). */
 PROP_API int prop_contact_load(const char *path, prop_contact **out);
 /*! Free a contact model.  NULL is a no-op. */
 PROP_API void prop_contact_free(prop_contact *c);
@@ -1038,9 +1053,11 @@ typedef struct prop_policy prop_policy;
 /*! Parse a policy from JSON text against contact model c (its channels and slots).  Every bad
  *  value is PROP_ERR_RECIPE naming the field by its path, after source (may be NULL):
  *  "policy.json: tiers[1].capacity_per_slot: must be an integer in [0, 1000000000], got -5"; a
- *  JSON syntax error names its line and column.  Free *out with prop_policy_free(). */
+ *  JSON syntax error names its line and column.  A UTF-8 byte order mark at the start of the text
+ *  is skipped.  Free *out with prop_policy_free(). */
 PROP_API int prop_policy_parse(const char *json, const char *source, const prop_contact *c, prop_policy **out);
-/*! Read and parse a policy file (errors name the file). */
+/*! Read and parse a policy file (errors name the file).  A policy file is at most 1 MiB, read with
+ *  prop_recipe_load's bounds (PROP_ERR_IO otherwise); a NUL byte in it is PROP_ERR_RECIPE. */
 PROP_API int prop_policy_load(const char *path, const prop_contact *c, prop_policy **out);
 PROP_API void prop_policy_free(prop_policy *p);
 /*! The call list's column holding the phone number for channel ch (an index of c's channels,

@@ -465,7 +465,36 @@ static void install_signal_handlers(void) {
   signal(SIGXFSZ, SIG_IGN);
 }
 
+/* ---- start-up --------------------------------------------------------------------------------
+ * The libraries the program uses run their initialisers before main: XGBoost's register their
+ * parameters in C++ containers, and when memory runs out there (ulimit -v, about 14 MB) the
+ * std::bad_alloc is uncaught and the C++ runtime aborts.  Nothing of ours has run yet.  The
+ * executable's preinit array runs before any library's initialiser: it turns an abort from then
+ * until main into an exit with status 6 and a message; main puts the default back at once, so a
+ * later abort stays a signal. */
+static void aborted_at_start(int sig) {
+  static const char msg[] = "propensity: a library the program uses failed while starting (out of memory)\n";
+  (void)sig;
+  ssize_t w = write(2, msg, sizeof msg - 1);
+  (void)w;
+  _exit(6);
+}
+
+static void before_libraries(int argc, char **argv, char **envp) {
+  (void)argc;
+  (void)argv;
+  (void)envp;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = aborted_at_start;
+  sigaction(SIGABRT, &sa, NULL);
+}
+
+__attribute__((section(".preinit_array"), used)) static void (*const k_preinit)(int, char **, char **) =
+    before_libraries;
+
 int main(int argc, char **argv) {
+  signal(SIGABRT, SIG_DFL); /* from here on an abort is an abort (see before_libraries) */
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 1 : 0;

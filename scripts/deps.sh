@@ -2,9 +2,10 @@
 # Install the Debian 12 packages propensity needs (only those missing).  Run as root, or with
 # sudo available.  Used by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libxgboost-dev libopenblas-dev libcmocka-dev libjansson-dev
+pkgs=(build-essential cmake pkg-config libxgboost-dev libcmocka-dev libjansson-dev
       libcsv-dev zlib1g-dev python3 python3-numpy python3-pandas python3-sklearn python3-xgboost
       python3-dask python3-distributed python3-setuptools python3-venv)
+pkgs+=(libopenblas-dev) # bench/bench_knn_gemm's reference sgemm only: the library calls no BLAS
 pkgs+=(clang libomp-dev)   # scripts/test.sh builds and tests with clang as well as gcc (clang's OpenMP is libomp)
 pkgs+=(bsdextrautils)   # scripts/demo.sh lays out its tables with column(1)
 pkgs+=(python3-wheel)   # pip install of bindings/python into a venv builds a wheel

@@ -1,6 +1,11 @@
 /* lib/io: the model-file container: round trip, and each kind of damage refused with its own status. */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "io/bundle.h"
 #include "testutil.h"
@@ -121,6 +126,79 @@ static void test_writer_refuses_bad_tags(void **state) {
   pp_buf_free(&b);
 }
 
+/* A child process writes n bytes of c into the FIFO at path and exits. */
+static pid_t feed_fifo(const char *path, size_t n, int c) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    FILE *fp = fopen(path, "wb");
+    for (size_t i = 0; fp && i < n; i++) fputc(c, fp);
+    _exit(fp && fclose(fp) == 0 ? 0 : 1);
+  }
+  return pid;
+}
+
+static void reap(pid_t pid) {
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
+/* Whole-file reads are bounded (pp_read_file): the kind of file is checked first, a regular file
+ * over the limit is refused before anything is read, a pipe or character device is read up to the
+ * limit and stops at once when its first bytes are not the magic (prop_model_load("/dev/zero")
+ * read until memory ran out: 13 GB in 30 s). */
+static void test_bounded_reads(void **state) {
+  (void)state;
+  unsigned char *d;
+  size_t n;
+  const char *p = tu_path("ten.bin");
+  tu_write(p, "0123456789");
+  assert_int_equal(pp_read_file(p, 10, "thing", NULL, 0, &d, &n), 0);
+  assert_int_equal(n, 10);
+  assert_memory_equal(d, "0123456789", 10);
+  free(d);
+  tu_expect_rc(pp_read_file(p, 9, "thing", NULL, 0, &d, &n), PROP_ERR_IO, "10 bytes: a thing is at most 9 bytes");
+  assert_null(d);
+  /* a wrong magic ends the read at once; the caller refuses what came */
+  assert_int_equal(pp_read_file(p, 10, "thing", "0129", 4, &d, &n), 0);
+  assert_int_equal(n, 4);
+  free(d);
+  /* a sparse 5 GiB model file is refused by its size, without reading */
+  const char *big = tu_path("big.model");
+  int fd = open(big, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(ftruncate(fd, (off_t)5 << 30), 0);
+  close(fd);
+  prop_model *m = (prop_model *)1;
+  tu_expect_rc(prop_model_load(big, &m), PROP_ERR_IO, "a model file is at most 4294967296 bytes");
+  assert_null(m);
+  unlink(big);
+  /* a directory */
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", p);
+  *strrchr(dir, '/') = '\0';
+  tu_expect_rc(prop_model_load(dir, &m), PROP_ERR_IO, "cannot read a model file from a directory");
+  /* character devices: endless zeros, an empty stream */
+  tu_expect_rc(pp_read_file("/dev/zero", 100, "thing", NULL, 0, &d, &n), PROP_ERR_IO,
+               "/dev/zero: more than 100 bytes: a thing is at most 100 bytes");
+  tu_expect_rc(prop_model_load("/dev/zero", &m), PROP_ERR_FORMAT, "/dev/zero: not a propensity model file");
+  tu_expect_rc(prop_model_load("/dev/null", &m), PROP_ERR_TRUNCATED, "empty file");
+  /* a pipe: up to the limit, and not a byte more */
+  const char *fifo = tu_path("fifo");
+  unlink(fifo);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  pid_t w = feed_fifo(fifo, 300000, 'x');
+  assert_int_equal(pp_read_file(fifo, 300000, "thing", NULL, 0, &d, &n), 0);
+  assert_int_equal(n, 300000);
+  assert_int_equal(d[299999], 'x');
+  free(d);
+  reap(w);
+  w = feed_fifo(fifo, 300001, 'x');
+  tu_expect_rc(pp_read_file(fifo, 300000, "thing", NULL, 0, &d, &n), PROP_ERR_IO, "more than 300000 bytes");
+  reap(w);
+  unlink(fifo);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
@@ -128,6 +206,7 @@ int main(void) {
       cmocka_unit_test(test_every_byte_flip_is_refused),
       cmocka_unit_test(test_kinds_of_damage),
       cmocka_unit_test(test_writer_refuses_bad_tags),
+      cmocka_unit_test(test_bounded_reads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -415,7 +415,7 @@ static void fused_is_exact(void *mv, const float *Q, size_t nq, size_t d, double
 /* Narrow operands take the fused key kernel (keys_offer_avx512 on At and Adt, where the CPU has
  * AVX-512): 3 dense columns and one-hot blocks of 4, 3 and 5 (d = 15), n not a multiple of 32
  * (padding rows), queries on both float passes (one-hot and not), duplicates.  Every answer is
- * the exact scan's, and the same bits as with the kernel turned off (sgemm tiles). */
+ * the exact scan's, and the same bits as with the kernel turned off (pp_dots tiles). */
 static void test_fused_narrow(void **state) {
   (void)state;
   const size_t lev[] = {4, 3, 5}, at[] = {2, 6, 10}, numc[] = {0, 1, 9};
@@ -465,7 +465,7 @@ static void test_fused_narrow(void **state) {
  * 10 levels and 2 numeric columns: code8p), two bytes when a block has more than 256 columns (code16p).
  * Queries in blocks of 4, then single ones (nq = 4 k + 1..3 and one row at a time), rows tied on many
  * categories, queries that leave a block (the full path): every answer is the exact scan's and the same
- * bits as with sgemm tiles and the counting loop of the one-hot path. */
+ * bits as with pp_dots tiles and the counting loop of the one-hot path. */
 static void test_fused_codes(void **state) {
   (void)state;
   const size_t n = 1203, nq = 103;
@@ -551,7 +551,7 @@ static void test_onehot_detection(void **state) {
   pp_knn_ops.free_model(m);
 }
 
-/* Wide rows (the query block shrinks to stay under OpenBLAS's threshold), one column, and
+/* Wide rows (dot-product tiles, not the fused kernel), one column, and
  * query values too large for the float pass. */
 static void test_shapes_and_huge_values(void **state) {
   (void)state;

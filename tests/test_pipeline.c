@@ -25,27 +25,9 @@ static prop_recipe *small_recipe(void) {
   return r;
 }
 
-static void read_demo(const char *path, prop_frame **f) {
-  const char *names[] = {"accepted", "customer_id", "installment_amount"};
-  prop_coltype types[] = {PROP_COL_TARGET, PROP_COL_ID, PROP_COL_IGNORE};
-  prop_csv_options co;
-  prop_csv_options_default(&co);
-  co.declared_names = names;
-  co.declared_types = types;
-  co.n_declared = 3;
-  int rc = prop_frame_read_csv(path, &co, f);
-  if (rc) fprintf(stderr, "%s\n", prop_last_error());
-  assert_int_equal(rc, 0);
-}
+static void read_demo(const char *path, prop_frame **f) { *f = tu_read_demo(path); }
 
-static void train_opts(prop_train_options *o) {
-  prop_train_options_default(o);
-  o->target = "accepted";
-  o->id = "customer_id";
-  o->connected = "connected";
-  o->time_col = "month";
-  o->nthread = 2;
-}
+static void train_opts(prop_train_options *o) { tu_demo_train_options(o, 2); }
 
 static int setup_model(void **state) {
   (void)state;
@@ -118,6 +100,28 @@ static void test_bad_recipes_name_the_field(void **state) {
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}, {\"name\": \"xgboost\"}]}", "appears twice");
   expect_recipe_error("{\"members\": []}", "members");
   expect_recipe_error("{\"members\": [{\"name\": \"xgboost\"}],\n \"seed\": }", "r.json:2:");
+}
+
+/* A recipe written by a Windows editor starts with a UTF-8 byte order mark (refused before, while
+ * CSV input accepted one); a recipe file is at most 1 MiB, so /dev/zero fails at once. */
+static void test_recipe_bom_and_bound(void **state) {
+  (void)state;
+  static const char js[] = "\xEF\xBB\xBF{\"name\": \"bom\", \"members\": [{\"name\": \"logistic\"}]}";
+  prop_recipe *r = NULL;
+  assert_int_equal(prop_recipe_parse(js, "bom.json", &r), 0);
+  assert_string_equal(r->name, "bom");
+  prop_recipe_free(r);
+  const char *p = tu_path("bom.json");
+  tu_write(p, js);
+  r = NULL;
+  assert_int_equal(prop_recipe_load(p, &r), 0);
+  assert_int_equal(r->nmembers, 1);
+  prop_recipe_free(r);
+  /* only at the start */
+  expect_recipe_error("{\"name\": \"x\",\n\xEF\xBB\xBF \"members\": [{\"name\": \"logistic\"}]}", "r.json:2:");
+  r = (prop_recipe *)1;
+  tu_expect_rc(prop_recipe_load("/dev/zero", &r), PROP_ERR_IO, "a recipe is at most 1048576 bytes");
+  assert_null(r);
 }
 
 static void test_recipe_round_trip_through_model_file(void **state) {
@@ -1372,6 +1376,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_default_recipe_matches_file),
       cmocka_unit_test(test_bad_recipes_name_the_field),
+      cmocka_unit_test(test_recipe_bom_and_bound),
       cmocka_unit_test(test_vote_weights_fit),
       cmocka_unit_test(test_calibrators_monotone),
       cmocka_unit_test(test_isotonic_min_rows_and_ends),

@@ -93,6 +93,29 @@ static void test_policy(void **state) {
   prop_contact_free(c);
 }
 
+/* A policy file may start with a UTF-8 byte order mark (a Windows editor's), as a recipe may; it is
+ * at most 1 MiB, so /dev/zero fails at once; a contact model file is bounded like a model file. */
+static void test_policy_file_bom_and_bounds(void **state) {
+  (void)state;
+  prop_contact *c = small_contact();
+  const char *path = tu_path("bom_policy.json");
+  tu_write(path, "\xEF\xBB\xBF{\"tiers\": [{\"name\": \"all\"}], \"max_attempts\": 2}");
+  prop_policy *p = NULL;
+  assert_int_equal(prop_policy_load(path, c, &p), 0);
+  assert_int_equal(p->ntiers, 1);
+  prop_policy_free(p);
+  p = (prop_policy *)1;
+  tu_expect_rc(prop_policy_load("/dev/zero", c, &p), PROP_ERR_IO, "/dev/zero: more than 1048576 bytes: a policy is at most");
+  assert_null(p);
+  expect_policy_error(c, "{\"tiers\": [{\"name\": \"a\"}],\n\xEF\xBB\xBF \"max_attempts\": 2}", "policy.json:2:"); /* only at the start */
+  remove(path);
+  prop_contact *d = (prop_contact *)1;
+  tu_expect_rc(prop_contact_load("/dev/zero", &d), PROP_ERR_FORMAT, "/dev/zero");
+  assert_null(d);
+  tu_expect_rc(prop_contact_load("/", &d), PROP_ERR_IO, "cannot read a contact model file from a directory");
+  prop_contact_free(c);
+}
+
 /* ---- random problems ------------------------------------------------------------------------------- */
 typedef struct problem {
   size_t n, K;
@@ -514,6 +537,7 @@ static void test_greedy_and_threads(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_policy),
+      cmocka_unit_test(test_policy_file_bom_and_bounds),
       cmocka_unit_test(test_capacities),
       cmocka_unit_test(test_exact_against_brute_force),
       cmocka_unit_test(test_exact_small),

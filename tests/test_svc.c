@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/jsonx.h"
+#include "models/dots.h"
 #include "models/member.h"
 #include "models/svc_impl.h"
 #include "testutil.h"
@@ -66,11 +67,19 @@ static void test_kernel_blocks(void **state) {
         double want = kernel == PP_SVC_RBF ? exp(-0.2 * d2) : dot;
         assert_true(fabs(K[i * n + j] - want) <= 1e-5 * (1 + fabs(want)));
       }
-    /* a row by gemv agrees with the matrix */
-    float *row = tu_xmalloc(n * sizeof *row);
-    pp_svc_gemv(X, n, d, X + 5 * d, row, 1);
+    /* a kernel row (the solver's rows mode) is the matrix's row, bit for bit, on any thread count */
+    float *row = tu_xmalloc(n * sizeof *row), *row2 = tu_xmalloc(n * sizeof *row2);
+    size_t ldx;
+    float *Xt = pp_svc_transpose(X, n, d, &ldx);
+    assert_non_null(Xt);
+    pp_svc_row_dots(Xt, ldx, n, d, X + 5 * d, row, 1);
     pp_svc_kernel_transform(row, 1, n, n, sq + 5, sq, kernel, 0.2f);
-    for (size_t j = 0; j < n; j++) assert_true(fabs(row[j] - K[5 * n + j]) <= 1e-5 * (1 + fabs(K[5 * n + j])));
+    assert_memory_equal(row, K + 5 * n, n * sizeof *row);
+    pp_svc_row_dots(Xt, ldx, n, d, X + 5 * d, row2, 2);
+    pp_svc_kernel_transform(row2, 1, n, n, sq + 5, sq, kernel, 0.2f);
+    assert_memory_equal(row, row2, n * sizeof *row);
+    free(Xt);
+    free(row2);
     free(row);
     free(K);
   }
@@ -138,7 +147,11 @@ static void test_simd_and_portable_paths_agree(void **state) {
       }
       /* kernel blocks of width ns, from dot products that include d2 < 0 (clamped) and far rows */
       float *Cp = tu_xmalloc(nq * ns * sizeof *Cp), *Cv = tu_xmalloc(nq * ns * sizeof *Cv);
-      pp_svc_gemm_nt(Q, nq, X, ns, d, Cp, ns, 1);
+      size_t ldx;
+      float *Xt = pp_svc_transpose(X, ns, d, &ldx);
+      assert_non_null(Xt);
+      pp_dots(Q, nq, d, d, Xt, ldx, ns, Cp, ns, pp_dots_best_path());
+      free(Xt);
       Cp[0] = 0.5f * (sq[0] + m->sv_sq[0]) + 10.0f; /* a + b - 2c = -20 */
       if (ns > 1) Cp[1] = -400.0f;
       memcpy(Cv, Cp, nq * ns * sizeof *Cp);
@@ -287,7 +300,7 @@ static solved solve(const float *X, const float *y, const double *C, size_t n, s
   o.tol = tol;
   o.cache_bytes = cache_rows * n * sizeof(float);
   o.shrinking = shrinking;
-  o.single_thread = 1;
+  o.nthread = 1;
   solved s;
   s.alpha = tu_xmalloc(n * sizeof(double));
   assert_int_equal(pp_svc_solve(&pb, &o, s.alpha, &s.res), 0);

@@ -325,3 +325,33 @@ prop_frame *tu_read_declared(const char *path, const char *const *names, const p
   assert_int_equal(rc, 0);
   return f;
 }
+
+/* ---- the demo campaign ------------------------------------------------------------------------- */
+
+prop_frame *tu_read_demo(const char *path) {
+  static const char *const names[] = {"accepted", "customer_id", "installment_amount"};
+  static const prop_coltype types[] = {PROP_COL_TARGET, PROP_COL_ID, PROP_COL_IGNORE};
+  return tu_read_declared(path, names, types, 3);
+}
+
+prop_frame *tu_demo_frame(size_t customers, size_t months, uint64_t seed) {
+  const char *path = tu_path("demo_frame.csv");
+  prop_demo_options d;
+  prop_demo_options_default(&d);
+  d.customers_per_month = customers;
+  d.months = months;
+  d.seed = seed;
+  assert_int_equal(prop_demo_write_csv(path, &d), 0);
+  prop_frame *f = tu_read_demo(path);
+  remove(path);
+  return f;
+}
+
+void tu_demo_train_options(prop_train_options *o, int nthread) {
+  prop_train_options_default(o);
+  o->target = "accepted";
+  o->id = "customer_id";
+  o->connected = "connected";
+  o->time_col = "month";
+  o->nthread = nthread;
+}

@@ -37,6 +37,13 @@ double tu_auc_ref(const double *s, const float *y, size_t n);
 
 /* prop_frame_read_csv of path with n columns declared (names[i] of types[i]), asserting success. */
 prop_frame *tu_read_declared(const char *path, const char *const *names, const prop_coltype *types, size_t n);
+/* A demo CSV read as the program reads it (accepted the target, customer_id the id,
+ * installment_amount left out), asserting success. */
+prop_frame *tu_read_demo(const char *path);
+/* The demo campaign of `customers` a month over `months` months from seed, written and read back. */
+prop_frame *tu_demo_frame(size_t customers, size_t months, uint64_t seed);
+/* Training options for a demo frame: target accepted, id customer_id, connected, time column month. */
+void tu_demo_train_options(prop_train_options *o, int nthread);
 /* malloc of n bytes (at least 1), asserting success. */
 void *tu_xmalloc(size_t n);
 /* JSON text parsed (a new reference; NULL for NULL text), asserting that it parses. */

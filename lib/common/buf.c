@@ -22,7 +22,7 @@ void pp_put_bytes(pp_buf *b, const void *p, size_t n) {
   if (b->len + n > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + n) cap = cap > SIZE_MAX / 2 ? b->len + n : cap * 2;
-    unsigned char *d = realloc(b->data, cap);
+    unsigned char *d = pp_realloc_raw(b->data, cap);
     if (!d) {
       b->failed = 1;
       return;

@@ -50,6 +50,40 @@ void *pp_malloc_array(size_t n, size_t size);        /* overflow-checked */
 int pp_realloc_array(void *pptr, size_t n, size_t size); /* *(void**)pptr grows; 0 or NOMEM */
 char *pp_strdup(const char *s);                      /* NULL in -> NULL out (no error) */
 char *pp_asprintf(const char *fmt, ...) PP_PRINTF(1, 2);
+/* *(void**)pptr holds *cap elements; make room for need, doubling from `first` (capacity is
+ * geometric, so n appends cost O(n) copying).  0 or NOMEM (the array and *cap then unchanged). */
+int pp_reserve_array(void *pptr, size_t *cap, size_t need, size_t size, size_t first);
+/* Without a message, for the caller to report: OpenMP worker threads (whose thread-local message
+ * nobody reads), libcsv's buffer (csv_set_realloc_func), the byte codec's sticky flag. */
+void *pp_alloc_raw(size_t size);
+void *pp_realloc_raw(void *p, size_t size);
+/* fn(size), counted and failed by the injection like the others (jansson's allocator, jsonx.c). */
+void *pp_alloc_with(void *(*fn)(size_t), size_t size);
+/* The calling thread's count of failed allocations that recorded PROP_ERR_NOMEM (the functions
+ * above but the raw and optional ones, and jansson's: pp_alloc_note_failure).  A function whose
+ * callees may turn a failed allocation into something else (a metric's NaN, jansson's "invalid
+ * token", a member dropped) takes a mark first and, when pp_alloc_failed_since(mark), reports
+ * PROP_ERR_NOMEM instead of what it got. */
+unsigned pp_alloc_mark(void);
+int pp_alloc_failed_since(unsigned mark);
+void pp_alloc_note_failure(void);
+/* An allocation the caller can do without (the scratch of a faster path): NULL changes nothing
+ * but speed, never a result. */
+void *pp_alloc_optional(size_t size);
+
+/* Allocation-failure injection, for the tests only (alloc.c).  pp_alloc_inject(n, persistent)
+ * resets the counts and arms: from then on the allocations above, in every thread, are counted,
+ * and the n-th fails (n >= 1; with persistent, every later one too; n = 0 only counts).
+ * pp_alloc_inject_stop disarms and reports the counts. */
+typedef struct pp_alloc_counts {
+  uint64_t calls;           /* allocations counted */
+  uint64_t reallocs;        /* of which reallocations */
+  uint64_t realloc_bytes;   /* the sizes the reallocations asked for, summed */
+  uint64_t failed;          /* allocations the hook failed */
+  uint64_t failed_optional; /* of pp_alloc_optional, which the hook failed */
+} pp_alloc_counts;
+void pp_alloc_inject(uint64_t fail_at, int persistent);
+void pp_alloc_inject_stop(pp_alloc_counts *out);
 
 /* ---- extensible option structs ------------------------------------------------------------
  * Every public options struct begins with `size_t struct_size`, which its _default() sets to the size
@@ -96,8 +130,11 @@ typedef struct pp_ctx {
 } pp_ctx;
 void pp_ctx_init(pp_ctx *c, const prop_train_options *opt, uint64_t seed);
 /* Threads to use for a caller's nthread: 0 (or less) means every processor, and more than the
- * processors is capped at them (more never runs faster, and libgomp ends the process when it
- * cannot create a thread).  At least 1. */
+ * processors is capped at them (more never runs faster), or at the threads that can start: the
+ * OpenMP runtimes end the process when a parallel region cannot start one (libgomp exits, libomp
+ * aborts), so the first time a thread asks for more than it ran before, they are started here,
+ * after a check, and later regions of up to that many reuse them.  At least 1.  Every parallel
+ * region of the library, and XGBoost's (through omp_set_num_threads), is sized from it. */
 int pp_threads(int requested);
 void pp_log(const pp_ctx *c, int level, const char *fmt, ...) PP_PRINTF(3, 4);
 /* Returns 0, or PROP_ERR_CANCELLED (with message) when the callback asks to stop. */
@@ -160,7 +197,19 @@ int pp_get_count(pp_rd *r, size_t *n, size_t max, const char *field);
 int pp_rd_end(const pp_rd *r); /* PROP_ERR_CORRUPT when bytes are left over */
 
 /* ---- files --------------------------------------------------------------------------------- */
-int pp_read_file(const char *path, unsigned char **data, size_t *len);
+/* Read a whole file of at most max bytes into *data (malloc'd) and *len.  The type is checked
+ * first (fstat of the open file): a regular file larger than max fails before anything is read,
+ * a pipe, character device or socket is read with the same bound, anything else (a directory)
+ * fails at once; each with PROP_ERR_IO naming the file and `what` ("recipe").  With magic_len >
+ * 0 the reading stops as soon as the first bytes differ from magic (a stream such as /dev/zero
+ * ends at once), and what was read is returned for the caller's own check to refuse. */
+int pp_read_file(const char *path, size_t max, const char *what, const void *magic, size_t magic_len,
+                 unsigned char **data, size_t *len);
+/* A whole text file (a recipe, a policy) as a NUL-terminated string (malloc'd), read by pp_read_file
+ * with its bound; a NUL byte inside is status nul_code naming the file. */
+int pp_read_text(const char *path, size_t max, const char *what, int nul_code, char **text);
+/* s past a UTF-8 byte order mark at its start (Windows editors write one), else s. */
+const char *pp_skip_bom(const char *s);
 
 /* ---- string -> index hash map (open addressing, keys copied) ------------------------------ */
 typedef struct pp_strmap {
@@ -174,6 +223,8 @@ void pp_strmap_free(pp_strmap *m);
 int pp_strmap_get(const pp_strmap *m, const char *key, size_t *val);
 /* Insert key -> val if absent; *existing (may be NULL) gets the stored value.  0 or NOMEM. */
 int pp_strmap_put(pp_strmap *m, const char *key, size_t val, size_t *existing);
+/* Insert key -> val, or overwrite the value of a key present.  0 or NOMEM. */
+int pp_strmap_set(pp_strmap *m, const char *key, size_t val);
 
 /* ---- small numeric helpers ---------------------------------------------------------------- */
 uint32_t pp_crc32(const void *data, size_t len);

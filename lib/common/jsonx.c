@@ -1,3 +1,5 @@
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/jsonx.h"
@@ -131,4 +133,67 @@ int pp_json_num_or_enum(const json_t *obj, const char *path, const char *key, do
     return enum_error(path, key, choices, s, "a number or one of ");
   }
   return enum_error(path, key, choices, NULL, "a number or one of ");
+}
+
+/* ---- jansson's allocations ---------------------------------------------------------------------
+ * jansson reports a failed allocation badly: its parser returns NULL with no message, its lexer
+ * calls the token invalid ("invalid token", "string or '}' expected"), and a failure to grow the
+ * buffer of the token being read is ignored, so the token is silently cut ("learner" read as
+ * "learne": a model file that is fine refused as corrupted); builders (json_object_set_new ...)
+ * drop what they could not store.  So the first time the library uses jansson, it wraps the
+ * allocation functions jansson has (its defaults or the host program's, json_get_alloc_funcs):
+ * the wrapper counts a failure on the calling thread (and lets the fault tests fail an
+ * allocation), and calls the functions it wrapped, so the host program's objects are allocated and
+ * freed as before.  A caller takes pp_json_mark() before its jansson work and asks
+ * pp_alloc_failed_since() after: any failure in between is PROP_ERR_NOMEM, whatever jansson
+ * returned. */
+static json_malloc_t g_malloc;
+static json_free_t g_free;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void *tracked_malloc(size_t n) {
+  void *p = pp_alloc_with(g_malloc, n);
+  if (!p) pp_alloc_note_failure();
+  return p;
+}
+
+static void tracked_free(void *p) { g_free(p); }
+
+static void install(void) {
+  json_get_alloc_funcs(&g_malloc, &g_free);
+  if (!g_malloc || !g_free) {
+    g_malloc = malloc;
+    g_free = free;
+  }
+  json_set_alloc_funcs(tracked_malloc, tracked_free);
+}
+
+unsigned pp_json_mark(void) {
+  pthread_once(&g_once, install);
+  return pp_alloc_mark();
+}
+
+/* jansson leaves the error's code unset on some paths: start from json_error_unknown */
+static json_t *load(const char *text, size_t len, size_t flags, json_error_t *e) {
+  memset(e, 0, sizeof *e);
+  return json_loadb(text, len, flags, e);
+}
+
+int pp_json_parse(const char *text, size_t len, size_t flags, const char *what, json_t **root, json_error_t *e) {
+  unsigned mark = pp_json_mark();
+  *root = load(text, len, flags, e);
+  if (pp_alloc_failed_since(mark)) {
+    json_decref(*root);
+    *root = NULL;
+    return pp_err(PROP_ERR_NOMEM, "%s: out of memory reading JSON", what);
+  }
+  return *root ? 0 : PROP_ERR_VALUE;
+}
+
+char *pp_json_dumps(const json_t *root, size_t flags, unsigned mark, const char *what) {
+  char *s = root ? json_dumps(root, flags) : NULL;
+  if (s && !pp_alloc_failed_since(mark)) return s;
+  free(s);
+  pp_err(PROP_ERR_NOMEM, "out of memory while writing %s", what);
+  return NULL;
 }

@@ -249,6 +249,18 @@ static int grow(pp_strmap *m) {
   return 0;
 }
 
+int pp_strmap_set(pp_strmap *m, const char *key, size_t val) {
+  if (m->cap) {
+    size_t mask = m->cap - 1;
+    for (size_t i = (size_t)fnv1a(key) & mask; m->keys[i]; i = (i + 1) & mask)
+      if (strcmp(m->keys[i], key) == 0) {
+        m->vals[i] = val;
+        return 0;
+      }
+  }
+  return pp_strmap_put(m, key, val, NULL);
+}
+
 int pp_strmap_put(pp_strmap *m, const char *key, size_t val, size_t *existing) {
   if ((m->count + 1) * 2 > m->cap) PP_TRY(grow(m));
   size_t mask = m->cap - 1;

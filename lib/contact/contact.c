@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "common/jsonx.h"
 #include "contact/contact.h"
 #include "data/frame.h"
 
@@ -183,6 +184,7 @@ static int fit_all(pp_ctable *t, pp_grid *g, pp_attempt *att, size_t n, const pr
   pp_cdata d = {t->n, t->seg, t->nseg, g, NULL, 0, o->nthread};
   pp_cfit f;
   json_t *report = NULL;
+  const unsigned mark = pp_json_mark(); /* jansson's allocations fail silently: checked when dumped */
   size_t connects = 0;
   for (size_t q = 0; q < n; q++) connects += att[q].y;
   int rc = pp_contact_aggregate(att, NULL, n, &d);
@@ -198,7 +200,8 @@ static int fit_all(pp_ctable *t, pp_grid *g, pp_attempt *att, size_t n, const pr
   report = json_object();
   d.obs = NULL;
   double ca = 0, cb = 1;
-  rc = report ? pp_contact_holdout(att, n, &d, o->holdout_fraction, report, &ca, &cb) : PROP_ERR_NOMEM;
+  rc = report ? pp_contact_holdout(att, n, &d, o->holdout_fraction, report, &ca, &cb)
+              : pp_err(PROP_ERR_NOMEM, "out of memory while writing the contact model's report");
   for (size_t q = 0; !rc && q < f.nhist * pp_grid_ncells(g); q++)
     f.p_cust[q] = (float)pp_contact_recalibrate(f.p_cust[q], ca, cb);
   pp_cfit scalars = f; /* assemble() takes f's arrays; the report needs its variances */
@@ -206,8 +209,10 @@ static int fit_all(pp_ctable *t, pp_grid *g, pp_attempt *att, size_t n, const pr
   if (!rc) rc = attempt_days(c, att, n);
   if (!rc) {
     json_t *base = report_base(c, n, connects, &scalars);
-    if (!base || json_object_update(base, report)) rc = PROP_ERR_NOMEM;
-    else if (!(c->report_json = json_dumps(base, JSON_INDENT(2) | JSON_REAL_PRECISION(10) | JSON_PRESERVE_ORDER)))
+    if (!base || json_object_update(base, report))
+      rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the contact model's report");
+    else if (!(c->report_json = pp_json_dumps(base, JSON_INDENT(2) | JSON_REAL_PRECISION(10) | JSON_PRESERVE_ORDER,
+                                              mark, "the contact model's report")))
       rc = PROP_ERR_NOMEM;
     json_decref(base);
   }

@@ -201,8 +201,8 @@ static int read_channel(const prop_frame *f, const hist_cols *hc, const prop_con
                     o->channel, PP_CONTACT_MAX_CHANNELS);
     PP_TRY(pp_realloc_array(names, *nnames + 1, sizeof **names));
     if (!((*names)[*nnames] = pp_strdup(s))) return PROP_ERR_NOMEM;
-    PP_TRY(pp_strmap_put(chans, s, *nnames, NULL));
-    idx = (*nnames)++;
+    idx = (*nnames)++; /* counted at once: the caller frees the names it counts */
+    PP_TRY(pp_strmap_put(chans, s, idx, NULL));
   }
   a->cell = (uint16_t)idx; /* the channel for now: the cell once the channels are final */
   return 0;

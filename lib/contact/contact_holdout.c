@@ -68,8 +68,9 @@ static void calibration_line(const double *p, const uint8_t *y, const uint8_t *u
   if (!isfinite(*a) || !isfinite(*b)) *a = 0, *b = 1;
 }
 
+/* jansson takes v's reference also when it fails (o NULL: out of memory), so nothing leaks. */
 static void jset(int *bad, json_t *o, const char *key, json_t *v) {
-  if (!o || !v || json_object_set_new(o, key, v)) *bad = 1;
+  if (!v || json_object_set_new(o, key, v)) *bad = 1;
 }
 
 static json_t *level_json(const char *name, const double *p, const uint8_t *y, size_t n, int *bad) {
@@ -83,7 +84,7 @@ static json_t *level_json(const char *name, const double *p, const uint8_t *y, s
     ece += fabs(s.bin_p[q] - s.bin_y[q]) / (double)n;
     json_t *bin = json_pack("{s:f,s:f,s:I,s:f,s:f}", "lo", q / 10.0, "hi", (q + 1) / 10.0, "count", (json_int_t)s.bin_n[q],
                             "mean_p", s.bin_p[q] / s.bin_n[q], "rate", s.bin_y[q] / s.bin_n[q]);
-    if (!bins || !bin || json_array_append_new(bins, bin)) *bad = 1;
+    if (!bin || json_array_append_new(bins, bin)) *bad = 1; /* takes bin also when bins is NULL */
   }
   calibration_line(p, y, NULL, n, &a, &b);
   jset(bad, o, "level", json_string(name));
@@ -201,7 +202,7 @@ static int holdout_object(const pp_attempt *att, const size_t *order, size_t n, 
   static const char *const names[4] = {"global", "segment", "customer", "customer_recalibrated"};
   for (int l = 0; l < 4; l++) {
     json_t *lv = level_json(names[l], h->pl[l], h->y, ntest, &bad);
-    if (!levels || !lv || json_array_append_new(levels, lv)) bad = 1;
+    if (!lv || json_array_append_new(levels, lv)) bad = 1; /* takes lv also when levels is NULL */
   }
   char from[32];
   time_text(att[order[n - ntest]].minute, from, sizeof from);

@@ -277,7 +277,8 @@ int prop_contact_load(const char *path, prop_contact **out) {
   *out = NULL;
   unsigned char *data = NULL;
   size_t len = 0;
-  PP_TRY(pp_read_file(path, &data, &len));
+  PP_TRY(pp_read_file(path, PP_BUNDLE_MAX_BYTES, "contact model file", PP_BUNDLE_MAGIC, PP_BUNDLE_MAGIC_LEN, &data,
+                      &len));
   int rc = pp_contact_deserialize(data, len, path, out);
   free(data);
   return rc;

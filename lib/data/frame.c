@@ -33,13 +33,10 @@ int pp_frame_add_column_ex(prop_frame *f, const char *name, prop_coltype t, int 
   if (!stored_type(t))
     return pp_err(PROP_ERR_ARG, "%s: column '%s': type %d cannot be stored in a frame", pp_frame_source(f), name,
                   (int)t);
-  if (check_dup && prop_frame_find(f, name) >= 0)
-    return pp_err(PROP_ERR_SCHEMA, "%s: duplicate column name '%s'", pp_frame_source(f), name);
-  if (f->ncols == f->cap_cols) {
-    size_t ncap = f->cap_cols ? 2 * f->cap_cols : 8;
-    PP_TRY(pp_realloc_array(&f->cols, ncap, sizeof *f->cols));
-    f->cap_cols = ncap;
-  }
+  int known = prop_frame_find(f, name) >= 0;
+  if (check_dup && known) return pp_err(PROP_ERR_SCHEMA, "%s: duplicate column name '%s'", pp_frame_source(f), name);
+  PP_TRY(pp_reserve_array(&f->cols, &f->cap_cols, f->ncols + 1, sizeof *f->cols, 8));
+  if (!known) PP_TRY(pp_strmap_set(&f->colmap, name, f->ncols));
   pp_column c;
   memset(&c, 0, sizeof c);
   pp_strmap_init(&c.map);
@@ -249,20 +246,24 @@ void prop_frame_free(prop_frame *f) {
   free(f->source);
   for (size_t k = 0; k < f->ndropped; k++) free(f->dropped[k]);
   free(f->dropped);
+  pp_strmap_free(&f->colmap);
+  pp_strmap_free(&f->dropmap);
   free(f);
 }
 
 int pp_frame_add_dropped(prop_frame *f, const char *name) {
-  PP_TRY(pp_realloc_array(&f->dropped, f->ndropped + 1, sizeof *f->dropped));
+  PP_TRY(pp_reserve_array(&f->dropped, &f->cap_dropped, f->ndropped + 1, sizeof *f->dropped, 8));
   if (!(f->dropped[f->ndropped] = pp_strdup(name))) return PROP_ERR_NOMEM;
+  if (pp_strmap_put(&f->dropmap, name, f->ndropped, NULL)) {
+    free(f->dropped[f->ndropped]);
+    return PROP_ERR_NOMEM;
+  }
   f->ndropped++;
   return 0;
 }
 
 int pp_frame_was_dropped(const prop_frame *f, const char *name) {
-  for (size_t k = 0; f && name && k < f->ndropped; k++)
-    if (strcmp(f->dropped[k], name) == 0) return 1;
-  return 0;
+  return f && name && pp_strmap_get(&f->dropmap, name, NULL);
 }
 
 size_t prop_frame_n_rows(const prop_frame *f) { return f ? f->nrows : 0; }
@@ -283,10 +284,9 @@ const char *prop_frame_colname(const prop_frame *f, size_t j) { return prop_fram
 prop_coltype prop_frame_coltype(const prop_frame *f, size_t j) { return prop_frame_column_type(f, j); }
 
 long prop_frame_find(const prop_frame *f, const char *name) {
-  if (!f || !name) return -1;
-  for (size_t j = 0; j < f->ncols; j++)
-    if (strcmp(f->cols[j].name, name) == 0) return (long)j;
-  return -1;
+  size_t j;
+  if (!f || !name || !pp_strmap_get(&f->colmap, name, &j)) return -1;
+  return j < f->ncols && strcmp(f->cols[j].name, name) == 0 ? (long)j : -1;
 }
 
 const char *prop_frame_row_error(const prop_frame *f, size_t i) {

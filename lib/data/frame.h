@@ -19,12 +19,19 @@ typedef struct pp_column {
 struct prop_frame {
   size_t nrows, ncols, cap_cols;
   pp_column *cols;
+  /* column name -> index, so that finding a column (and refusing a duplicate name when a column
+   * is added) costs O(1), not a scan: frames of 200,000 columns are built column by column.  An
+   * entry may be stale (a column added and then taken back on failure): prop_frame_find checks
+   * the column at the index.  Holds the first column of a name when the CSV reader, which checks
+   * names itself, adds a duplicate. */
+  pp_strmap colmap;
   size_t *rownum;     /* 1-based source data row numbers (header = row 0), or NULL: i + 1 */
   char **row_err;     /* NULL, or nrows entries: why the row could not be read (NULL = fine) */
   int *row_code;      /* NULL, or nrows prop_status codes (0 = fine) */
   char *source;       /* file name for messages, or NULL for frames built in memory */
   char **dropped;     /* names of the columns the CSV reader left out (declared PROP_COL_IGNORE) */
-  size_t ndropped;
+  size_t ndropped, cap_dropped;
+  pp_strmap dropmap;  /* the dropped names (values unused) */
 };
 /* Record that the reader left column `name` out (training then accepts it as an ignored name). */
 int pp_frame_add_dropped(prop_frame *f, const char *name);

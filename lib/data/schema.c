@@ -35,13 +35,11 @@ void pp_schema_free(pp_schema *s) {
 
 static int same(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 
-/* Is column `name` kept out of the inputs by opt? */
-static int excluded(const prop_train_options *opt, const char *name) {
-  if (same(name, opt->target) || same(name, opt->id) || same(name, opt->connected) || same(name, opt->time_col))
-    return 1;
-  for (size_t k = 0; k < opt->n_ignore; k++)
-    if (same(name, opt->ignore[k])) return 1;
-  return 0;
+/* Is column `name` kept out of the inputs by opt?  ignored holds opt's ignored names (a map, not
+ * a scan per column: a wide file may ignore thousands of columns). */
+static int excluded(const prop_train_options *opt, const pp_strmap *ignored, const char *name) {
+  return same(name, opt->target) || same(name, opt->id) || same(name, opt->connected) ||
+         same(name, opt->time_col) || pp_strmap_get(ignored, name, NULL);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -110,18 +108,24 @@ int pp_schema_from_frame(const prop_frame *f, const prop_train_options *opt, pp_
   const pp_column *tc = &f->cols[prop_frame_find(f, opt->target)];
   if (tc->type == PROP_COL_ID)
     return pp_err(PROP_ERR_SCHEMA, "%s: target column '%s' is an id column", pp_frame_source(f), opt->target);
-  pp_schema *s = pp_calloc(1, sizeof *s);
-  if (!s) return PROP_ERR_NOMEM;
+  pp_strmap ign;
+  pp_strmap_init(&ign);
   int rc = 0;
+  for (size_t k = 0; k < opt->n_ignore && !rc; k++) rc = pp_strmap_put(&ign, opt->ignore[k], k, NULL);
+  pp_schema *s = rc ? NULL : pp_calloc(1, sizeof *s);
+  if (!s) {
+    pp_strmap_free(&ign);
+    return PROP_ERR_NOMEM;
+  }
   size_t nf = 0;
   for (size_t j = 0; j < f->ncols; j++) {
     prop_coltype t = f->cols[j].type;
-    if ((t == PROP_COL_NUMERIC || t == PROP_COL_CATEGORICAL) && !excluded(opt, f->cols[j].name)) nf++;
+    if ((t == PROP_COL_NUMERIC || t == PROP_COL_CATEGORICAL) && !excluded(opt, &ign, f->cols[j].name)) nf++;
   }
   if (!(s->feat = pp_calloc(nf, sizeof *s->feat))) rc = PROP_ERR_NOMEM;
   for (size_t j = 0; j < f->ncols && !rc; j++) {
     const pp_column *c = &f->cols[j];
-    if ((c->type != PROP_COL_NUMERIC && c->type != PROP_COL_CATEGORICAL) || excluded(opt, c->name)) continue;
+    if ((c->type != PROP_COL_NUMERIC && c->type != PROP_COL_CATEGORICAL) || excluded(opt, &ign, c->name)) continue;
     pp_feature *ft = &s->feat[s->nfeat++];
     pp_strmap_init(&ft->map);
     ft->type = c->type;
@@ -133,6 +137,7 @@ int pp_schema_from_frame(const prop_frame *f, const prop_train_options *opt, pp_
               (opt->connected && !(s->connected = pp_strdup(opt->connected))) ||
               (opt->time_col && !(s->time_col = pp_strdup(opt->time_col)))))
     rc = PROP_ERR_NOMEM;
+  pp_strmap_free(&ign);
   if (rc) {
     pp_schema_free(s);
     return rc;

@@ -212,6 +212,7 @@ int pp_fit_vote_weights_auc(const double *P, const int *y, size_t n, size_t k, s
   }
   double best_auc = -1.0;
   size_t votes = 0;
+  const unsigned mark = pp_alloc_mark(); /* pp_auc is NaN when its allocation fails, too */
   for (size_t t = 0; t < rounds; t++) {
     size_t pick = k;
     double pick_auc = best_auc;
@@ -222,7 +223,8 @@ int pp_fit_vote_weights_auc(const double *P, const int *y, size_t n, size_t k, s
         free(sum);
         free(cand);
         free(count);
-        return pp_err(PROP_ERR_TRAIN, "fit vote weights: the out-of-fold labels hold one class only");
+        return pp_alloc_failed_since(mark) ? PROP_ERR_NOMEM
+                                           : pp_err(PROP_ERR_TRAIN, "fit vote weights: the out-of-fold labels hold one class only");
       }
       if (a > pick_auc + 1e-12) {
         pick = j;

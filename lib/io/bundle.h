@@ -18,6 +18,12 @@
  * still read (no negative label: any label but the positive one reads as negative); a library
  * that reads up to version 2 refuses version 3 as "newer" instead of calling its schema corrupt. */
 #define PP_FORMAT_VERSION 3u
+/* The first bytes of every model file (a reader of a stream stops at once when they differ). */
+#define PP_BUNDLE_MAGIC "PROPMODL"
+#define PP_BUNDLE_MAGIC_LEN 8u
+/* The largest file of this container a loader reads (prop_model_load, prop_contact_load; README
+ * "Reliability"): a forest of 200 trees grown on a million rows is a few hundred MB. */
+#define PP_BUNDLE_MAX_BYTES ((size_t)4 << 30)
 
 typedef struct pp_section {
   char tag[5];                /* NUL-terminated 4-character tag, e.g. "SCHM", "MEM0" */

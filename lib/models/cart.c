@@ -146,7 +146,7 @@ int pp_cart_bins_build(const float *X, size_t n, size_t d, size_t max_bins, int 
   int fail = 0;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    uint32_t *keys = malloc(n * sizeof *keys), *tmp = malloc(n * sizeof *tmp);
+    uint32_t *keys = pp_alloc_raw(n * sizeof *keys), *tmp = pp_alloc_raw(n * sizeof *tmp);
     if (!keys || !tmp) {
 #pragma omp atomic write
       fail = 1;

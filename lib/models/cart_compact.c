@@ -164,7 +164,7 @@ static int cc_nodes(const pp_cart_trees *t, pp_cart_compact *c) {
   uint32_t *in = pp_malloc_array(maxn, sizeof *in);
   int rc = (!c->node || !c->leafv || !c->root || !c->top || !in) ? PROP_ERR_NOMEM : 0, fits = 1;
   uint32_t k = 0, x = (uint32_t)(inner + single);
-  c->node[x] = CC_ALWAYS_LEFT; /* the dummy: lanes past the last tree start there, inactive */
+  if (!rc) c->node[x] = CC_ALWAYS_LEFT; /* the dummy: lanes past the last tree start there, inactive */
   for (size_t tr = 0; !rc && fits && tr < c->n_chunks * CC_LANES; tr++) {
     if (tr >= T) {
       c->root[tr] = x;

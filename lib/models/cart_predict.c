@@ -140,7 +140,9 @@ int pp_cart_pack(pp_cart_trees *t) {
   t->pk_value = pv;
   t->pk_nodes = t->n_nodes;
   t->pk_top_nan_left = 0;
-  if (2 * t->d <= UINT32_MAX && (t->pk_top = pp_malloc_array(t->n_trees, sizeof *t->pk_top)) != NULL)
+  /* the top levels' copy only speeds the AVX-512 walk up: without it (NULL) the walk reads pk_node */
+  if (2 * t->d <= UINT32_MAX && t->n_trees <= SIZE_MAX / sizeof *t->pk_top &&
+      (t->pk_top = pp_alloc_optional(t->n_trees * sizeof *t->pk_top)) != NULL)
     for (size_t tr = 0; tr < t->n_trees; tr++) {
       pp_cart_top *top = t->pk_top + tr;
       top->col[0] = (uint32_t)top_fill(top, pn + t->start[tr], t->d, 1, 0, 0);
@@ -439,7 +441,7 @@ static size_t pk_block_rows(size_t n, size_t d, size_t nt) {
 static int compact_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
   _Alignas(64) unsigned char small[2048];
   const size_t need = pp_cart_compact_work_bytes(nb) + nb;
-  unsigned char *w = need <= sizeof small ? small : malloc(need);
+  unsigned char *w = need <= sizeof small ? small : pp_alloc_optional(need); /* NULL: the other walks */
   if (!w) return 0;
   uint8_t *lost = w + (need - nb);
   if (pp_cart_compact_walk(t, X, nb, out, lost, w))
@@ -455,8 +457,8 @@ static void pk_block(const pp_cart_trees *t, const float *X, size_t nb, double *
     if (nb < PK_LANES) pk_rows_by_trees(t, X, nb, out);
 #ifdef PK_HAVE_AVX512
     else if (nb >= 16 * PKV && t->n_trees >= PK_SIMD_MIN_TREES && pp_cpu_avx512f()) {
-      uint32_t *pend = malloc(2 * nb * sizeof *pend); /* NULL: the walk does without phase 2 */
-      float *xt = t->pk_top ? malloc((t->pk_top_nan_left ? 2 : 1) * t->d * pk_padded_rows(nb) * sizeof *xt) : NULL;
+      uint32_t *pend = pp_alloc_optional(2 * nb * sizeof *pend); /* NULL: the walk does without phase 2 */
+      float *xt = t->pk_top ? pp_alloc_optional((t->pk_top_nan_left ? 2 : 1) * t->d * pk_padded_rows(nb) * sizeof *xt) : NULL;
       pk_trees_by_rows_avx512(t, X, nb, out, pend, xt);
       free(xt);
       free(pend);

@@ -224,8 +224,8 @@ static void grow_all(const forest_job *job, const pp_ctx *ctx, int nt, pp_cart_t
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     pp_cart_work *w = NULL;
-    uint32_t *mult = malloc(n * sizeof *mult);
-    double *rwt = subsample ? malloc(n * sizeof *rwt) : NULL;
+    uint32_t *mult = pp_alloc_raw(n * sizeof *mult);
+    double *rwt = subsample ? pp_alloc_raw(n * sizeof *rwt) : NULL;
     int setup = (!mult || (subsample && !rwt)) ? PROP_ERR_NOMEM : pp_cart_work_create(job->bins, &w);
     int master = 1;
 #ifdef _OPENMP

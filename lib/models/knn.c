@@ -193,10 +193,10 @@ static float *transpose_rows(const float *M, size_t n, size_t w, size_t np) {
 }
 
 static int build_transposed(knn_model *m) {
-  m->np = (m->n + 63) & ~(size_t)63;
-  if (m->d + 1 <= KNN_FUSED_WMAX && !(m->At = transpose_rows(m->A, m->n, m->d + 1, m->np))) return PROP_ERR_NOMEM;
+  m->np = (m->n + 63) & ~(size_t)63; /* a multiple of PP_DOTS_COLS too */
+  if (!(m->At = transpose_rows(m->A, m->n, m->d + 1, m->np))) return PROP_ERR_NOMEM;
+  if (m->nb && !(m->Adt = transpose_rows(m->Ad, m->n, m->dd + 1, m->np))) return PROP_ERR_NOMEM;
   if (m->nb && m->dd + 1 <= KNN_FUSED_WMAX) {
-    if (!(m->Adt = transpose_rows(m->Ad, m->n, m->dd + 1, m->np))) return PROP_ERR_NOMEM;
     int bytes = m->nb <= 255;
     for (size_t b = 0; b < m->nb; b++) bytes &= m->blen[b] <= 256;
     if (bytes) {

@@ -4,7 +4,6 @@
 #ifndef PP_KNN_IMPL_H
 #define PP_KNN_IMPL_H
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -28,6 +27,7 @@
 #endif
 
 #include "common/jsonx.h"
+#include "models/dots.h"
 #include "models/member.h"
 
 #define KNN_FORMAT_VERSION 1u
@@ -36,12 +36,10 @@
 #ifndef KNN_QBLOCK
 #define KNN_QBLOCK 96
 #endif
-/* OpenBLAS 0.3.x runs a gemm on the calling thread when m*n*k <= 65536 * 4, and a gemv when
- * m*n < 2304 * 4.  Every call here stays below. */
-#define KNN_BLAS_SINGLE_MNK 262144.0
-#define KNN_BLAS_SINGLE_MV 9200.0
 /* Largest tile of C (floats): 64 KB. */
 #define KNN_TILE_FLOATS 16384
+/* Training rows per key tile of a single query row (a multiple of PP_DOTS_COLS). */
+#define KNN_ROW_TILE 2048
 /* Feature values (training and query) up to this magnitude go through the float pass; larger
  * ones could overflow it.  Training values beyond it are refused; such queries use the exact
  * scan. */
@@ -88,13 +86,13 @@ typedef struct knn_model {
   size_t *dcol;         /* their indices, increasing */
   float *Ad;            /* n x (dd + 1): [-2 y_dense, |y|^2] (the same |y|^2 floats as A) */
   uint16_t *code;       /* nb x n: code[b n + j] = column of block b where row j holds its 1 */
-  /* derived: transposed copies for the fused key kernel (keys_offer_avx512), when the width is at
-   * most KNN_FUSED_WMAX: At[t np + j] = A[j w + t] (t < w = d + 1), Adt likewise from Ad (width
-   * dd + 1); np = n rounded up to 64, the padding rows hold 0 and |y|^2 = +inf (key +inf, never a
-   * candidate).  NULL when not built. */
+  /* derived: transposed copies for the key tiles (pp_dots) and the fused key kernel
+   * (keys_offer_avx512, widths up to KNN_FUSED_WMAX): At[t np + j] = A[j w + t] (t < w = d + 1),
+   * Adt likewise from Ad (width dd + 1, when nb); np = n rounded up to 64 (a multiple of
+   * PP_DOTS_COLS), the padding rows hold 0 and |y|^2 = +inf (key +inf, never a candidate). */
   size_t np;
   float *At, *Adt;
-  /* with Adt, the codes block-major, nb x np, padded with zeros to np rows per block: one byte each when
+  /* with Adt up to KNN_FUSED_WMAX wide, the codes block-major, nb x np, padded with zeros to np rows per block: one byte each when
    * every block has at most 256 columns and there are at most 255 blocks (a row's count of equal codes
    * fits a byte), else two */
   uint8_t *code8p;

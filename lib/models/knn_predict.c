@@ -2,10 +2,11 @@
  *
  * predict, per block of up to 96 query rows (brute force, two passes):
  *  1. Float pass.  The model holds each training row y as [-2y, |y|^2] (d + 1 floats), a query x
- *     becomes [x, 1], and one cblas_sgemm per tile gives key(x, y) = |y|^2 - 2 x.y, which is
- *     |x - y|^2 minus the query's constant |x|^2.  Tiles are query block x training block with
- *     m*n*k under OpenBLAS's single-thread threshold (see KNN_BLAS_SINGLE_MNK), so a tile of
- *     C stays in L1/L2 and OpenBLAS never starts its own threads.  Each query keeps a buffer
+ *     becomes [x, 1], and one pp_dots per tile (models/dots.c, on the transposed rows At) gives
+ *     key(x, y) = |y|^2 - 2 x.y, which is |x - y|^2 minus the query's constant |x|^2.  Tiles are
+ *     query block x training block (pp_knn_tile_shape), so a tile of C stays in L2.  (An OpenBLAS
+ *     sgemm per tile, used before, retried a failed allocation of its buffer forever: under an
+ *     address-space limit the prediction hung instead of failing.)  Each query keeps a buffer
  *     of candidates: keys below its threshold are appended (16 at a time with AVX-512
  *     compress-stores where the CPU has them), and a nearly full buffer is cut back to between
  *     kc = k + 8 and 1.25 kc keys by lowering the threshold (bisection on the value, counting
@@ -17,7 +18,7 @@
  *     blocks, "<other>" and "<missing>" included, are such runs).  The model then also holds each
  *     row's code per block (uint16, block-major) and Ad = [-2 y_dense, |y|^2] over the dd other
  *     columns.  A query whose values in every block are 0 or 1 with exactly one 1 takes this path:
- *     the sgemm runs on [x_dense, 1] x Ad (width dd + 1 instead of d + 1), and for each training
+ *     the tiles run on [x_dense, 1] x Ad (width dd + 1 instead of d + 1), and for each training
  *     row the number of blocks where its code equals the query's (an integer count, vectorised
  *     over the tile's rows) is subtracted twice: key = |y|^2 - 2 x_dense.y_dense - 2 count, the
  *     same real number as the full key, since the dot product of two one-hot blocks is 1 when the
@@ -25,7 +26,7 @@
  *     takes the full path above; the two may share a block of queries.  The error bound B below
  *     holds for both paths (see the comment at the check).
  *     Narrow operands (d + 1, or dd + 1 on the one-hot path, at most KNN_FUSED_WMAX) on CPUs with
- *     AVX-512: no sgemm; keys_offer_avx512 computes the keys of four queries (or one) x 64 training
+ *     AVX-512: no tiles; keys_offer_avx512 computes the keys of four queries (or one) x 64 training
  *     rows in registers from a transposed copy of A (or Ad), counts the equal category codes (one
  *     compare of 64 one-byte codes per block and query), subtracts the counts and offers the keys to
  *     the buffers in the same pass (the same keys, hence the same error bound; see the kernel).
@@ -36,7 +37,7 @@
  *     distance is below |x|^2 + T - B, no row outside the buffer can be among the k nearest.
  *     Otherwise (many rows tied at the k-th distance, e.g. duplicates, or the k-th distance
  *     within B of |x|^2 + T: frequent on lending_club's rows) the query's keys are computed
- *     again (gemv) and only the rows with |x|^2 + key - B <= the k-th candidate distance D get an
+ *     again (one query row) and only the rows with |x|^2 + key - B <= the k-th candidate distance D get an
  *     exact distance (pruned_scan: any other row is farther than D, which is at least the true
  *     k-th distance).  Queries with values above KNN_VALUE_MAX are answered by an exact scan of
  *     all training rows in double.  Either way the k neighbours are the exact ones, so a row's
@@ -49,10 +50,8 @@
  * further divided by the distance, and when some neighbours are at distance 0 (exact matches)
  * they alone vote.  Weighted sums run in training-row order, so they are reproducible.
  *
- * Threads: predict parallelises over query blocks with OpenMP (nthread); every sgemm call is
- * below OpenBLAS's threading threshold, so OpenBLAS (pthread build) runs it on the calling
- * thread and never nests its pool inside ours.  A single row runs on the calling thread with
- * the caller's scratch (no allocation). */
+ * Threads: predict parallelises over query blocks with OpenMP (nthread).  A single row runs on
+ * the calling thread with the caller's scratch (no allocation). */
 #include "models/knn_impl.h"
 
 /* ---- predict: pieces ----------------------------------------------------------------------------- */
@@ -423,12 +422,12 @@ KNN_AVX512 static void offer_tile_avx512(qbuf *qb, const unsigned char *ok, size
   }
 }
 
-/* Fused keys and offer for narrow operands (w <= KNN_FUSED_WMAX): instead of an sgemm tile
+/* Fused keys and offer for narrow operands (w <= KNN_FUSED_WMAX): instead of a pp_dots tile
  * written to C and read back, the keys of QN query rows (4, or 1 for a single row and a block's last
  * rows) against 64 training rows are accumulated in registers from the transposed training rows T
  * (w x np; the one-hot path's Adt, or At): each starts from |y|^2 (the last column, times the query's 1)
  * and takes w - 1 fused multiply-adds in column order (one rounding per step, so the key is within the
- * same dot-product error bound as the sgemm's, see the check in predict_block).  On the one-hot path the
+ * same dot-product error bound as the tiles', see the check in predict_block).  On the one-hot path the
  * categories are compared as codes, never as columns: for each block, the 64 training rows' codes (one
  * byte each, code8p, or two, code16p, block-major, np per block) are compared with the query's code in
  * one instruction (two for 16-bit codes), and each row's count of equal codes is kept in a byte (16-bit)
@@ -728,7 +727,7 @@ static double vote(const knn_model *m, nbr *v, size_t kk) {
 /* Scratch of a block of tq query rows. */
 typedef struct layout {
   size_t tq, tn;   /* query rows per block, training rows per tile */
-  size_t gv;       /* rows per gemv call (one query row) */
+  size_t gv;       /* rows per tile of one query row */
   size_t tnr, gvr; /* the same for the one-hot path's operand Ad (width dd + 1) */
   size_t off_q;    /* tq x (d + 1) floats: [x, 1] */
   size_t off_qr;   /* tq x (dd + 1) floats: [x_dense, 1] (one-hot path) */
@@ -748,32 +747,24 @@ typedef struct layout {
 
 static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 
-/* The sgemm tile of a block of nq query rows against n training rows of width w = d + 1: tq query rows by
- * tn training rows (tn = gv, the gemv length, when tq is 1). */
+/* The key tile of a block of nq query rows against n training rows: tq query rows by tn training
+ * rows, tn a multiple of PP_DOTS_COLS (every tile then starts on a tile of the transposed rows)
+ * with tq x tn at most KNN_TILE_FLOATS (C stays in L2), KNN_ROW_TILE rows for a single query; at
+ * most n.  The width does not matter: the dot products keep no operand but C and a broadcast. */
 void pp_knn_tile_shape(size_t d, size_t n, size_t nq, size_t *tq_out, size_t *tn_out) {
-  const size_t w = d + 1;
+  (void)d;
   size_t tq = nq < KNN_QBLOCK ? nq : KNN_QBLOCK;
   if (tq == 0) tq = 1;
-  /* keep tq * tn * w under the threshold with tn >= 16 */
-  while (tq > 1 && (double)tq * 16.0 * (double)w > KNN_BLAS_SINGLE_MNK) tq /= 2;
-  size_t gv = (size_t)(KNN_BLAS_SINGLE_MV / (double)w), tn;
-  if (gv < 1) gv = 1;
-  if (tq == 1) {
-    tn = gv;
-  } else {
-    tn = (size_t)(KNN_BLAS_SINGLE_MNK / ((double)tq * (double)w));
-    if (tn > KNN_TILE_FLOATS / tq) tn = KNN_TILE_FLOATS / tq;
-    if (tn >= 32) tn &= ~(size_t)15;
-    if (tn < 1) tn = 1;
-  }
+  size_t tn = tq == 1 ? KNN_ROW_TILE : KNN_TILE_FLOATS / tq / PP_DOTS_COLS * PP_DOTS_COLS;
+  if (tn < PP_DOTS_COLS) tn = PP_DOTS_COLS;
   if (tn > n) tn = n;
   *tq_out = tq;
   *tn_out = tn;
 }
 
 static size_t gemv_rows(size_t w) {
-  size_t gv = (size_t)(KNN_BLAS_SINGLE_MV / (double)w);
-  return gv < 1 ? 1 : gv;
+  (void)w;
+  return KNN_ROW_TILE;
 }
 
 static void make_layout(const knn_model *m, size_t nq, layout *L) {
@@ -821,18 +812,13 @@ static void make_layout(const knn_model *m, size_t nq, layout *L) {
   L->bytes = o + 64; /* room to align the base */
 }
 
-/* Keys of the block's query rows Q (nq rows of w) against rows [j0, j0 + nt) of A into C (row
- * stride ldc).  One query row: gemv; else gemm (both below the threading thresholds by
- * construction of the layout). */
-static void tile_keys(const float *A, size_t w, const float *Q, size_t nq, size_t j0, size_t nt, float *C,
-                      size_t ldc) {
-  const float *B = A + j0 * w;
-  if (nq == 1) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)nt, (blasint)w, 1.0f, B, (blasint)w, Q, 1, 0.0f, C, 1);
-    return;
-  }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nq, (blasint)nt, (blasint)w, 1.0f, Q, (blasint)w, B,
-              (blasint)w, 0.0f, C, (blasint)ldc);
+/* Keys of the block's query rows Q (nq rows of w) against training rows [j0, j0 + nt) into C (row
+ * stride ldc; unused for one row), from the transposed rows T (w x np): pp_dots, which allocates
+ * nothing (an sgemm tile did: OpenBLAS's buffer, whose failed allocation it retries forever).  j0
+ * is a multiple of PP_DOTS_COLS. */
+static void tile_keys(const float *T, size_t np, size_t w, const float *Q, size_t nq, size_t j0, size_t nt, float *C,
+                      size_t ldc, int path) {
+  pp_dots(Q, nq, w, w, T + j0, np, nt, C, nq == 1 ? nt : ldc, path);
 }
 
 /* The one-hot correction of a tile: c[j] -= 2 (number of blocks b where training row j0 + j has
@@ -873,7 +859,8 @@ typedef struct kernels {
   onehot_fn onehot;
   exact_d2_fn d2;
   exact_rows_fn rows;
-  int fused; /* keys_offer_avx512 where the model has the transposed copies */
+  int fused; /* keys_offer_avx512 for operands up to KNN_FUSED_WMAX wide */
+  int dots;  /* pp_dots's path */
 } kernels;
 
 /* Test hook (tests/test_knn.c includes this file): 1 turns the fused key kernel off, so that both
@@ -887,6 +874,7 @@ static void pick_kernels(kernels *k) {
   k->d2 = exact_d2_base;
   k->rows = exact_rows_base;
   k->fused = 0;
+  k->dots = pp_dots_best_path();
 #if KNN_HAVE_AVX512
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt")) {
     k->offer = offer_tile_avx512;
@@ -923,7 +911,7 @@ static int query_onehot(const knn_model *m, const float *x, uint16_t *qc) {
 }
 
 /* The kk nearest training rows of x (in v[0..kk), any order), for a query of the float pass whose
- * check failed: the keys are computed again, one gemv of gv rows at a time (qrow = [x, 1] on A,
+ * check failed: the keys are computed again, gv rows at a time (qrow = [x, 1] on A,
  * or with qc = the codes, [x_dense, 1] on Ad plus the one-hot correction), and only the rows with
  * key <= cut get an exact distance.  With cut = D - x2 + B, D the k-th exact distance among the
  * candidates (>= the true k-th), every row skipped has a distance >= x2 + key - B > D, so the
@@ -936,10 +924,10 @@ static void pruned_scan(const knn_model *m, const kernels *kn, const float *x, c
   for (size_t j0 = 0; j0 < n; j0 += gv) {
     size_t nt = n - j0 < gv ? n - j0 : gv;
     if (qc) {
-      tile_keys(m->Ad, m->dd + 1, qrow, 1, j0, nt, C, 0);
+      tile_keys(m->Adt, m->np, m->dd + 1, qrow, 1, j0, nt, C, 0, kn->dots);
       kn->onehot(m, qc, j0, nt, cnt, C);
     } else {
-      tile_keys(m->A, w, qrow, 1, j0, nt, C, 0);
+      tile_keys(m->At, m->np, w, qrow, 1, j0, nt, C, 0, kn->dots);
     }
     for (size_t i = 0; i < nt; i++) {
       if (!((double)C[i] <= cut)) continue;
@@ -1053,14 +1041,13 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
     qb[r].hi = (float)((m->sq_max + 2.0 * sqrt(s * m->sq_max)) * (1.0 + 1e-3) + 1e-30);
   }
   /* 1. float pass: the one-hot path (rows with okr) on Ad plus the code equality, the full path
-   * (rows with ok) on A; a single row uses gemv in chunks of gv rows, a block gemm tiles of tn
-   * rows */
+   * (rows with ok) on A; a single row in tiles of gv rows, a block in tiles of tn rows */
 #if KNN_HAVE_AVX512
-  if (nred && kn->fused && m->Adt) {
+  if (nred && kn->fused && wr <= KNN_FUSED_WMAX) {
     keys_offer_avx512(qb, okr, nq, bc, kc, kmax, m->Adt, m->np, wr, Qr, m->code8p, m->code16p, qcode, nb);
     nred = 0;
   }
-  if (nfull && kn->fused && m->At) {
+  if (nfull && kn->fused && w <= KNN_FUSED_WMAX) {
     keys_offer_avx512(qb, ok, nq, bc, kc, kmax, m->At, m->np, w, Q, NULL, NULL, NULL, 0);
     nfull = 0;
   }
@@ -1069,7 +1056,7 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
     const size_t step = nq == 1 ? L->gvr : L->tnr, ldc = nq == 1 ? 0 : L->tnr;
     for (size_t j0 = 0; j0 < n; j0 += step) {
       size_t nt = n - j0 < step ? n - j0 : step;
-      tile_keys(m->Ad, wr, Qr, nq, j0, nt, C, ldc);
+      tile_keys(m->Adt, m->np, wr, Qr, nq, j0, nt, C, ldc, kn->dots);
       for (size_t r = 0; r < nq; r++)
         if (okr[r]) kn->onehot(m, qcode + r * nb, j0, nt, cnt, C + r * ldc);
       offer(qb, okr, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
@@ -1079,7 +1066,7 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
     const size_t step = nq == 1 ? L->gv : L->tn, ldc = nq == 1 ? 0 : L->tn;
     for (size_t j0 = 0; j0 < n; j0 += step) {
       size_t nt = n - j0 < step ? n - j0 : step;
-      tile_keys(m->A, w, Q, nq, j0, nt, C, ldc);
+      tile_keys(m->At, m->np, w, Q, nq, j0, nt, C, ldc, kn->dots);
       offer(qb, ok, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
     }
   }
@@ -1167,7 +1154,7 @@ int pp_knn_predict(const void *model, const float *X, size_t n, double *out, voi
   } else {
 #pragma omp parallel num_threads(nt)
     {
-      void *ws = malloc(L.bytes);
+      void *ws = pp_alloc_raw(L.bytes);
       if (!ws) {
 #pragma omp critical
         rc = PROP_ERR_NOMEM;

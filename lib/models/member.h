@@ -104,7 +104,7 @@ extern const pp_member_ops pp_forest_ops;
 extern const pp_member_ops pp_knn_ops;
 extern const pp_member_ops pp_logistic_ops;
 
-/* knn.c's sgemm tile for nq query rows against n training rows of d encoded columns (for bench/). */
+/* knn_predict.c's key tile (pp_dots) for nq query rows against n training rows of d encoded columns (for bench/). */
 void pp_knn_tile_shape(size_t d, size_t n, size_t nq, size_t *tq, size_t *tn);
 
 /* The member family called name, or NULL. */

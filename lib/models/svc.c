@@ -6,13 +6,15 @@
  *     quadratic in the rows, and a few thousand rows carry nearly all of an SVM's ranking power.
  *  3. Per-row bounds C_i = C x class weight x sample weight.
  *  4. Kernel: when the n x n Gram matrix of the used rows fits the cache budget (cache_mb) it is
- *     computed once, in sgemm tiles on nthread threads, and shared read-only by every solve
- *     below; otherwise each solve computes rows on demand into an LRU cache of cache_mb.
+ *     computed once, in tiles of fixed-order dot products (models/dots.c) on nthread threads, and
+ *     shared read-only by every solve below; otherwise each solve computes rows on demand into an
+ *     LRU cache of cache_mb.
  *  5. probability_folds stratified folds (shuffled with the seeded RNG): an SVM on each k-1 folds
  *     gives decision values on the held-out fold; Platt's sigmoid is fitted on those out-of-fold
  *     values (as libsvm does), and the final SVM is fitted on all used rows.  The k + 1 solves are
  *     independent and run concurrently when the Gram matrix is shared.
- * predict: decision values in blocks (support vectors x rows with sgemm), then the sigmoid.
+ * predict: decision values in blocks (support vectors x rows, the same dot products), then the
+ * sigmoid.
  * contrib: the sampling estimator of sampling_shap.h on the probability, over a background of
  * PP_SAMPLE_BG_ROWS of the rows used (each class's share that of the class-weighted rows), kept in
  * the payload since version 2; a version-1 payload has none (contrib: PROP_ERR_STATE).
@@ -552,7 +554,7 @@ static int svc_fit(const void *params, const pp_dataset *train, const pp_dataset
   fd.opt.cache_bytes = budget;
   fd.opt.max_iter = (uint64_t)p->max_iter;
   fd.opt.shrinking = p->shrinking;
-  fd.opt.single_thread = nthread == 1;
+  fd.opt.nthread = nthread;
   fd.opt.poll = poll_cb;
   fd.opt.poll_arg = &sh;
   if ((rc = run_solves(&fd, &sh, ntask, full && nthread > 1 ? (nthread < ntask ? nthread : ntask) : 1, tasks)))

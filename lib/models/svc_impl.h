@@ -1,12 +1,13 @@
 /* Internals of the C-SVC member (svc.c, svc_smo.c, svc_kernel.c), visible to tests/test_svc.c.
  *
- *   svc_kernel.c  kernel blocks: the full Gram matrix (OpenBLAS sgemm) and the decision function
- *                 (dot products of our own in a fixed order, so a row's value is its own)
+ *   svc_kernel.c  kernel blocks: the full Gram matrix, kernel rows and the decision function, all
+ *                 from dot products of our own in one fixed order (models/dots.c), so a row's
+ *                 value is its own and training computes the kernel values prediction does
  *   svc_smo.c     the SMO solver (WSS3 working-set selection, shrinking, per-row bounds C_i,
  *                 an LRU cache of kernel rows when the full matrix does not fit the budget)
  *   svc.c         the member: parameters, row cap, probability folds, Platt, save / load, info
  *
- * Kernel values are single precision (what sgemm gives, half the memory of libsvm's cache);
+ * Kernel values are single precision (half the memory of libsvm's cache);
  * gradients, alphas and decision sums are double. */
 #ifndef PP_SVC_IMPL_H
 #define PP_SVC_IMPL_H
@@ -23,16 +24,13 @@ enum { PP_SVC_RBF = 0, PP_SVC_LINEAR = 1 };
 /* Squared norms of n rows of X (stride d) into sq[n] (accumulated in double). */
 void pp_svc_sqnorms(const float *X, size_t n, size_t d, float *sq);
 
-/* C (m x n, leading dimension ldc) = A (m x d) . B (n x d)^T with cblas_sgemm.  When
- * single_thread is set the product is cut into tiles small enough that OpenBLAS runs each on the
- * calling thread (its threading threshold is m*n*k <= 65536*4), so that callers that already run
- * on several threads do not oversubscribe the cores. */
-void pp_svc_gemm_nt(const float *A, size_t m, const float *B, size_t n, size_t d, float *C, size_t ldc,
-                    int single_thread);
+/* X (n x d) transposed for pp_dots (d rows of *ldx = pp_dots_stride(n) floats, zero padded),
+ * malloc'd; NULL (NOMEM recorded) when out of memory. */
+float *pp_svc_transpose(const float *X, size_t n, size_t d, size_t *ldx);
 
-/* out[n] = X (n x d) . x with cblas_sgemv, in row chunks below OpenBLAS's gemv threading threshold
- * when single_thread is set. */
-void pp_svc_gemv(const float *X, size_t n, size_t d, const float *x, float *out, int single_thread);
+/* out[n] = the rows of X . x, from Xt = pp_svc_transpose(X), on up to nthread threads (the bits
+ * do not depend on it).  Allocates nothing. */
+void pp_svc_row_dots(const float *Xt, size_t ldx, size_t n, size_t d, const float *x, float *out, int nthread);
 
 /* exp(x) for x <= 0 (clamped to [-87, 0]), single precision. */
 float pp_svc_expf_neg(float x);
@@ -67,8 +65,8 @@ typedef struct pp_svc_problem {
   /* Kernel source, one of:
    *  full: Kfull (ldk columns) is a precomputed Gram matrix of a larger set; row i of this problem
    *        is row gidx[i] of Kfull (gidx NULL: identity).  Read-only, may be shared by solvers.
-   *  rows: X (n x d) with squared norms sq; rows of K are computed on demand with sgemm and kept in
-   *        an LRU cache of cache_bytes. */
+   *  rows: X (n x d) with squared norms sq; rows of K are computed on demand (pp_svc_row_dots on a
+   *        transposed copy of X the solver makes) and kept in an LRU cache of cache_bytes. */
   const float *Kfull;
   size_t ldk;
   const size_t *gidx;
@@ -82,7 +80,7 @@ typedef struct pp_svc_opts {
   size_t cache_bytes; /* kernel row cache (rows mode) */
   uint64_t max_iter;  /* 0 = unlimited (a safety cap of max(1e7, 100 n) still applies) */
   int shrinking;
-  int single_thread;  /* rows mode: keep OpenBLAS on the calling thread */
+  int nthread;        /* rows mode: threads for a kernel row */
   /* Polled every 1000 iterations; a non-zero return stops the solver (result->stopped). */
   int (*poll)(void *arg, uint64_t iter);
   void *poll_arg;
@@ -134,7 +132,7 @@ int pp_svc_decision(const pp_svc_model *m, const float *X, size_t n, double *dec
  * loop with AVX-512), PP_SVC_PATH_AVX2 (dot products with AVX2, the portable kernel loop) or
  * PP_SVC_PATH_PORTABLE; all three give the same bits.  pp_svc_decision() takes the best the CPU
  * runs.  For tests. */
-enum { PP_SVC_PATH_PORTABLE = 0, PP_SVC_PATH_AVX512 = 1, PP_SVC_PATH_AVX2 = 2 };
+enum { PP_SVC_PATH_PORTABLE = 0, PP_SVC_PATH_AVX512 = 1, PP_SVC_PATH_AVX2 = 2 }; /* = PP_DOTS_* */
 int pp_svc_decision_path(const pp_svc_model *m, const float *X, size_t n, double *dec, void *scratch, int nthread,
                          int path);
 

@@ -1,7 +1,6 @@
-/* Kernel blocks for the C-SVC: dot products (OpenBLAS sgemm for training's Gram matrix; our own,
- * in a fixed order, for the decision function of a fitted model), turned into RBF or linear kernel
- * values. */
-#include <cblas.h>
+/* Kernel blocks for the C-SVC: dot products of our own in one fixed order (models/dots.c), the
+ * same for training's Gram matrix and kernel rows as for the decision function of a fitted model,
+ * turned into RBF or linear kernel values. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +9,15 @@
 #include <omp.h>
 #endif
 
+#include "models/dots.h"
 #include "models/svc_impl.h"
 
-/* OpenBLAS (0.3.x, pthread build) runs a gemm on one thread when m*n*k <= 65536 * 4; above that
- * it wakes its own pool.  Tiles below this size keep the caller in control of the threads. */
-#define SVC_BLAS_SINGLE_MNK 262144.0
-#define SVC_BLAS_SINGLE_MV 9200.0
 /* Rows of a prediction block (scratch is PRED_BLOCK x n_sv floats). */
 #define PRED_BLOCK 64
+/* Rows and columns of a tile of the Gram matrix (a multiple of PP_DOTS_COLS). */
+#define GRAM_TILE 128
+/* Columns of a kernel row per thread. */
+#define ROW_CHUNK 4096
 
 void pp_svc_sqnorms(const float *X, size_t n, size_t d, float *sq) {
   for (size_t i = 0; i < n; i++) {
@@ -28,50 +28,22 @@ void pp_svc_sqnorms(const float *X, size_t n, size_t d, float *sq) {
   }
 }
 
-static void gemm_nt(const float *A, size_t m, const float *B, size_t n, size_t d, float *C, size_t ldc) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)d, 1.0f, A, (blasint)d, B,
-              (blasint)d, 0.0f, C, (blasint)ldc);
+float *pp_svc_transpose(const float *X, size_t n, size_t d, size_t *ldx) {
+  *ldx = pp_dots_stride(n);
+  float *Xt = pp_malloc_array(d ? d : 1, *ldx * sizeof(float));
+  if (Xt) pp_dots_transpose(X, n, d, d, Xt, *ldx);
+  return Xt;
 }
 
-void pp_svc_gemm_nt(const float *A, size_t m, const float *B, size_t n, size_t d, float *C, size_t ldc,
-                    int single_thread) {
-  if (m == 0 || n == 0) return;
-  if (d == 0) {
-    for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(float));
-    return;
-  }
-  if (!single_thread || (double)m * (double)n * (double)d <= SVC_BLAS_SINGLE_MNK) {
-    gemm_nt(A, m, B, n, d, C, ldc);
-    return;
-  }
-  size_t mt = m < 64 ? m : 64;
-  size_t nt = (size_t)(SVC_BLAS_SINGLE_MNK / ((double)mt * (double)d));
-  if (nt < 16) nt = 16;
-  for (size_t i0 = 0; i0 < m; i0 += mt) {
-    size_t mi = m - i0 < mt ? m - i0 : mt;
-    for (size_t j0 = 0; j0 < n; j0 += nt) {
-      size_t nj = n - j0 < nt ? n - j0 : nt;
-      gemm_nt(A + i0 * d, mi, B + j0 * d, nj, d, C + i0 * ldc + j0, ldc);
-    }
-  }
-}
-
-void pp_svc_gemv(const float *X, size_t n, size_t d, const float *x, float *out, int single_thread) {
-  if (n == 0) return;
-  if (d == 0) {
-    memset(out, 0, n * sizeof(float));
-    return;
-  }
-  /* OpenBLAS threads a gemv when m * n >= 2304 * 4 */
-  size_t chunk = n;
-  if (single_thread) {
-    chunk = (size_t)(SVC_BLAS_SINGLE_MV / (double)d);
-    if (chunk < 64) chunk = 64;
-  }
-  for (size_t i0 = 0; i0 < n; i0 += chunk) {
-    size_t m = n - i0 < chunk ? n - i0 : chunk;
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)m, (blasint)d, 1.0f, X + i0 * d, (blasint)d, x, 1, 0.0f,
-                out + i0, 1);
+void pp_svc_row_dots(const float *Xt, size_t ldx, size_t n, size_t d, const float *x, float *out, int nthread) {
+  const int path = pp_dots_best_path();
+  const size_t nchunk = (n + ROW_CHUNK - 1) / ROW_CHUNK;
+  int nt = nthread > 1 && (size_t)nthread <= nchunk ? nthread : nthread > 1 ? (int)nchunk : 1;
+  (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (size_t c = 0; c < nchunk; c++) {
+    size_t c0 = c * ROW_CHUNK, nc = n - c0 < ROW_CHUNK ? n - c0 : ROW_CHUNK;
+    pp_dots(x, 1, d, d, Xt + c0, ldx, nc, out + c0, nc, path);
   }
 }
 
@@ -146,131 +118,13 @@ static double dec_row_portable(const float *c, size_t n, float a, const float *s
   return lanes_sum(lane);
 }
 
-/* ---- dot products for prediction -------------------------------------------------------------
- * D[r * nsv + s] = the sum over k = 0, 1, ..., d - 1, in that order, of x_r[k] * sv_s[k] in single
- * precision, each product rounded before it is added (no fused multiply-add).  Both paths below
- * keep that order for every pair, whatever the tile, the block or the thread, so a row's kernel
- * values never depend on the rows scored with it.  sgemm's did: OpenBLAS chooses its kernels by
- * the shape of the product, and fuzz/fuzz_train found a model (one-hot inputs, 63 columns) whose
- * rows got other bits in blocks of 1, 7 or 33 rows than in blocks of 64, so batch scoring
- * depended on the block size and thread count and disagreed with the single-row scorer. */
-static void dots_portable(const pp_svc_model *m, const float *Xb, size_t nb, float *D) {
-  const size_t ns = m->nsv, d = m->d, nsp = m->nsv_pad;
-  for (size_t r = 0; r < nb; r++) {
-    const float *x = Xb + r * d;
-    for (size_t s0 = 0; s0 < ns; s0 += SVC_DOT_COLS) {
-      float acc[SVC_DOT_COLS] = {0};
-      for (size_t k = 0; k < d; k++) {
-        const float *t = m->svT + k * nsp + s0;
-        const float xk = x[k];
-        for (size_t l = 0; l < SVC_DOT_COLS; l++) acc[l] = acc[l] + xk * t[l];
-      }
-      size_t w = ns - s0 < SVC_DOT_COLS ? ns - s0 : SVC_DOT_COLS;
-      memcpy(D + r * ns + s0, acc, w * sizeof(float));
-    }
-  }
-}
-
 #if PP_HAVE_AVX512
 #include <immintrin.h>
 
 /* The first `left` lanes of a 16-lane mask (all 16 from 16 on): the values left at a row's end. */
 static inline __mmask16 tail_mask(size_t left) { return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u); }
 
-/* The same sums with AVX2 (CPUs without AVX-512): four rows by 16 support vectors in registers,
- * a row at a time for the last rows of a block. */
-__attribute__((target("avx2"))) static void dots_avx2(const pp_svc_model *m, const float *Xb, size_t nb, float *D) {
-  const size_t ns = m->nsv, d = m->d, nsp = m->nsv_pad;
-  float tmp[16];
-  size_t r = 0;
-  for (; r + 4 <= nb; r += 4) {
-    const float *x = Xb + r * d;
-    for (size_t s0 = 0; s0 < ns; s0 += 16) {
-      __m256 a[4][2];
-      for (int i = 0; i < 4; i++) a[i][0] = a[i][1] = _mm256_setzero_ps();
-      for (size_t k = 0; k < d; k++) {
-        const float *t = m->svT + k * nsp + s0;
-        const __m256 t0 = _mm256_loadu_ps(t), t1 = _mm256_loadu_ps(t + 8);
-        for (int i = 0; i < 4; i++) {
-          const __m256 b = _mm256_set1_ps(x[(size_t)i * d + k]);
-          a[i][0] = _mm256_add_ps(a[i][0], _mm256_mul_ps(b, t0));
-          a[i][1] = _mm256_add_ps(a[i][1], _mm256_mul_ps(b, t1));
-        }
-      }
-      size_t w = ns - s0 < 16 ? ns - s0 : 16;
-      for (int i = 0; i < 4; i++) {
-        _mm256_storeu_ps(tmp, a[i][0]);
-        _mm256_storeu_ps(tmp + 8, a[i][1]);
-        memcpy(D + (r + (size_t)i) * ns + s0, tmp, w * sizeof(float));
-      }
-    }
-  }
-  for (; r < nb; r++) {
-    const float *x = Xb + r * d;
-    for (size_t s0 = 0; s0 < ns; s0 += 16) {
-      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-      for (size_t k = 0; k < d; k++) {
-        const float *t = m->svT + k * nsp + s0;
-        const __m256 b = _mm256_set1_ps(x[k]);
-        a0 = _mm256_add_ps(a0, _mm256_mul_ps(b, _mm256_loadu_ps(t)));
-        a1 = _mm256_add_ps(a1, _mm256_mul_ps(b, _mm256_loadu_ps(t + 8)));
-      }
-      size_t w = ns - s0 < 16 ? ns - s0 : 16;
-      _mm256_storeu_ps(tmp, a0);
-      _mm256_storeu_ps(tmp + 8, a1);
-      memcpy(D + r * ns + s0, tmp, w * sizeof(float));
-    }
-  }
-}
 #define SVC_HAVE_AVX512 1
-
-/* The same sums, four rows by 32 support vectors in registers (a row at a time for the last
- * rows of a block): per k, two loads of the transposed support vectors, a broadcast per row, and
- * a multiply and an add per register. */
-__attribute__((target("avx512f"))) static void dots_avx512(const pp_svc_model *m, const float *Xb, size_t nb,
-                                                           float *D) {
-  const size_t ns = m->nsv, d = m->d, nsp = m->nsv_pad;
-  size_t r = 0;
-  for (; r + 4 <= nb; r += 4) {
-    const float *x = Xb + r * d;
-    for (size_t s0 = 0; s0 < ns; s0 += SVC_DOT_COLS) {
-      __m512 a[4][2];
-      for (int i = 0; i < 4; i++) a[i][0] = a[i][1] = _mm512_setzero_ps();
-      for (size_t k = 0; k < d; k++) {
-        const float *t = m->svT + k * nsp + s0;
-        const __m512 t0 = _mm512_loadu_ps(t), t1 = _mm512_loadu_ps(t + 16);
-        for (int i = 0; i < 4; i++) {
-          const __m512 b = _mm512_set1_ps(x[(size_t)i * d + k]);
-          a[i][0] = _mm512_add_ps(a[i][0], _mm512_mul_ps(b, t0));
-          a[i][1] = _mm512_add_ps(a[i][1], _mm512_mul_ps(b, t1));
-        }
-      }
-      size_t w = ns - s0; /* support vectors left; the tile stores at most 32 */
-      __mmask16 k0 = tail_mask(w), k1 = w > 16 ? tail_mask(w - 16) : 0;
-      for (int i = 0; i < 4; i++) {
-        float *o = D + (r + (size_t)i) * ns + s0;
-        _mm512_mask_storeu_ps(o, k0, a[i][0]);
-        _mm512_mask_storeu_ps(o + 16, k1, a[i][1]);
-      }
-    }
-  }
-  for (; r < nb; r++) {
-    const float *x = Xb + r * d;
-    for (size_t s0 = 0; s0 < ns; s0 += SVC_DOT_COLS) {
-      __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-      for (size_t k = 0; k < d; k++) {
-        const float *t = m->svT + k * nsp + s0;
-        const __m512 b = _mm512_set1_ps(x[k]);
-        a0 = _mm512_add_ps(a0, _mm512_mul_ps(b, _mm512_loadu_ps(t)));
-        a1 = _mm512_add_ps(a1, _mm512_mul_ps(b, _mm512_loadu_ps(t + 16)));
-      }
-      size_t w = ns - s0; /* support vectors left; the tile stores at most 32 */
-      __mmask16 k0 = tail_mask(w), k1 = w > 16 ? tail_mask(w - 16) : 0;
-      _mm512_mask_storeu_ps(D + r * ns + s0, k0, a0);
-      _mm512_mask_storeu_ps(D + r * ns + s0 + 16, k1, a1);
-    }
-  }
-}
 
 __attribute__((target("avx512f"))) static inline __m512 exp_neg16(__m512 x) {
   x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
@@ -363,13 +217,14 @@ int pp_svc_kernel_full(const float *X, const float *sq, size_t n, size_t d, int 
   *Kout = NULL;
   if (n == 0) return pp_err(PROP_ERR_ARG, "svc: empty kernel matrix");
   if (n > SIZE_MAX / sizeof(float) / n) return pp_err(PROP_ERR_NOMEM, "svc: kernel matrix of %zu rows is too large", n);
-  float *K = pp_malloc(n * n * sizeof(float));
-  if (!K) return PROP_ERR_NOMEM;
-  /* square tiles T x T with T*T*d under the single-thread threshold of OpenBLAS */
-  size_t T = (size_t)sqrt(SVC_BLAS_SINGLE_MNK / (double)(d ? d : 1));
-  T = T / 8 * 8;
-  if (T < 32) T = 32;
-  if (T > 512) T = 512;
+  size_t ldx;
+  float *K = pp_malloc(n * n * sizeof(float)), *Xt = K ? pp_svc_transpose(X, n, d, &ldx) : NULL;
+  if (!Xt) {
+    free(K);
+    return PROP_ERR_NOMEM;
+  }
+  const size_t T = GRAM_TILE; /* a multiple of PP_DOTS_COLS: every tile's columns start one */
+  const int path = pp_dots_best_path();
   size_t nb = (n + T - 1) / T, ntile = nb * (nb + 1) / 2;
   int nt = nthread > 0 ? nthread : 1;
   (void)nt;
@@ -385,7 +240,7 @@ int pp_svc_kernel_full(const float *X, const float *sq, size_t n, size_t d, int 
     size_t i0 = bi * T, j0 = bj * T;
     size_t mi = n - i0 < T ? n - i0 : T, nj = n - j0 < T ? n - j0 : T;
     float *C = K + i0 * n + j0;
-    gemm_nt(X + i0 * d, mi, X + j0 * d, nj, d, C, n);
+    pp_dots(X + i0 * d, mi, d, d, Xt + j0, ldx, nj, C, n, path);
     pp_svc_kernel_transform(C, mi, nj, n, sq + i0, sq + j0, kernel, gamma);
     if (bi == bj) {
       for (size_t a = 0; a < mi; a++)
@@ -396,6 +251,7 @@ int pp_svc_kernel_full(const float *X, const float *sq, size_t n, size_t d, int 
         for (size_t b = 0; b < nj; b++) Ct[b * n + a] = C[a * n + b];
     }
   }
+  free(Xt);
   *Kout = K;
   return 0;
 }
@@ -409,18 +265,20 @@ size_t pp_svc_scratch(const pp_svc_model *m, size_t n) {
 }
 
 /* RBF decision values of rows [0, nb) of Xb into dec; work holds nb x (nsv + 1) floats: the dot
- * products (dots_*), then per row the kernel values (as in training, rbf_value()) summed with
- * the coefficients without being stored. */
+ * products (pp_dots on the transposed support vectors), then per row the kernel values (as in
+ * training, rbf_value()) summed with the coefficients without being stored.
+ *
+ * The dot products are pp_dots's: one fixed order for every pair, whatever the tile, the block or
+ * the thread, so a row's kernel values never depend on the rows scored with it.  sgemm's, used
+ * before, did: OpenBLAS chooses its kernels by the shape of the product, and fuzz/fuzz_train found
+ * a model (one-hot inputs, 63 columns) whose rows got other bits in blocks of 1, 7 or 33 rows than
+ * in blocks of 64, so batch scoring depended on the block size and thread count and disagreed with
+ * the single-row scorer. */
 static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *work, double *dec, int path) {
   const size_t ns = m->nsv, d = m->d;
   const float ng = -(float)m->gamma;
   float *D = work, *sx = work + nb * ns;
-#if SVC_HAVE_AVX512
-  if (path == PP_SVC_PATH_AVX512) dots_avx512(m, Xb, nb, D);
-  else if (path == PP_SVC_PATH_AVX2) dots_avx2(m, Xb, nb, D);
-  else
-#endif
-    dots_portable(m, Xb, nb, D);
+  pp_dots(Xb, nb, d, d, m->svT, m->nsv_pad, ns, D, ns, path);
   pp_svc_sqnorms(Xb, nb, d, sx);
   for (size_t r = 0; r < nb; r++) {
     double s;
@@ -463,7 +321,7 @@ int pp_svc_decision_path(const pp_svc_model *m, const float *X, size_t n, double
   int nomem = 0;
 #pragma omp parallel num_threads(nt)
   {
-    float *D = malloc((size_t)PRED_BLOCK * (m->nsv + 1) * sizeof(float));
+    float *D = pp_alloc_raw((size_t)PRED_BLOCK * (m->nsv + 1) * sizeof(float));
     if (!D) {
 #pragma omp atomic write
       nomem = 1;

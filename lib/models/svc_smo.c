@@ -107,7 +107,9 @@ typedef struct smo {
   size_t *orig, *col;
   const pp_svc_problem *pb;
   lru cache;
-  int rows_mode, shrinking, single_thread, unshrunk;
+  int rows_mode, shrinking, nthread, unshrunk;
+  float *Xt; /* rows mode: pb->X transposed (pp_svc_transpose), ldx floats a row */
+  size_t ldx;
   double tol;
 } smo;
 
@@ -121,6 +123,7 @@ static void smo_free(smo *s) {
   free(s->st);
   free(s->orig);
   free(s->col);
+  free(s->Xt);
   lru_free(&s->cache);
 }
 
@@ -132,7 +135,7 @@ static const float *krow(smo *s, size_t p) {
   int fresh;
   float *row = lru_get(&s->cache, k, &fresh);
   if (fresh) {
-    pp_svc_gemv(pb->X, s->n, pb->d, pb->X + k * pb->d, row, s->single_thread);
+    pp_svc_row_dots(s->Xt, s->ldx, s->n, pb->d, pb->X + k * pb->d, row, s->nthread);
     pp_svc_kernel_transform(row, 1, s->n, s->n, pb->sq + k, pb->sq, pb->kernel, pb->gamma);
   }
   return row;
@@ -394,7 +397,7 @@ int pp_svc_solve(const pp_svc_problem *pb, const pp_svc_opts *opt, double *alpha
   s.pb = pb;
   s.rows_mode = pb->Kfull == NULL;
   s.shrinking = opt->shrinking;
-  s.single_thread = opt->single_thread;
+  s.nthread = opt->nthread;
   s.tol = opt->tol > 0 ? opt->tol : 1e-3;
   s.a = pp_malloc_array(n, sizeof(double));
   s.G = pp_malloc_array(n, sizeof(double));
@@ -406,7 +409,7 @@ int pp_svc_solve(const pp_svc_problem *pb, const pp_svc_opts *opt, double *alpha
   s.orig = pp_malloc_array(n, sizeof(size_t));
   s.col = pp_malloc_array(n, sizeof(size_t));
   if (!s.a || !s.G || !s.Gbar || !s.ys || !s.C || !s.QD || !s.st || !s.orig || !s.col ||
-      (s.rows_mode && lru_init(&s.cache, n, opt->cache_bytes))) {
+      (s.rows_mode && (lru_init(&s.cache, n, opt->cache_bytes) || !(s.Xt = pp_svc_transpose(pb->X, n, pb->d, &s.ldx))))) {
     smo_free(&s);
     return PROP_ERR_NOMEM;
   }

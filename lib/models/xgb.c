@@ -53,8 +53,9 @@
  * PredictFromDense until free: save hands out the cached JSON bytes and importance the cached
  * total gains.  So predict takes no mutex and uses no per-thread handles.  predict's nthread: the
  * booster's own nthread is 0, so XGBoost sizes its OpenMP team from the calling thread's
- * omp_get_max_threads(); predict sets that (omp_set_num_threads, a per-thread setting) for the call
- * and restores it (1.7's predict configuration has no nthread field).  Our block walk shares the
+ * omp_get_max_threads(); predict and load set that (omp_set_num_threads, a per-thread setting,
+ * bounded by pp_threads) for the call and restore it (1.7's predict configuration has no nthread
+ * field).  Our block walk shares the
  * blocks among nthread OpenMP threads (0: omp_get_max_threads()); the tree layouts are read-only
  * after build and each thread has its own transposed block.
  *
@@ -154,10 +155,16 @@ static void xgb_message(char *buf, size_t cap) {
   buf[k] = '\0';
 }
 
+/* XGBoost's C API catches every C++ exception at its boundary and returns -1 with the
+ * exception's what(): an allocation that failed inside it reads "std::bad_alloc" (or, for an
+ * impossible size, "std::bad_array_new_length").  That is memory running out, not a backend's
+ * error (nor a corrupted model). */
+static int out_of_memory(const char *msg) { return strstr(msg, "bad_alloc") || strstr(msg, "bad_array_new_length"); }
+
 static int backend_err(const char *what) {
   char msg[640];
   xgb_message(msg, sizeof msg);
-  return pp_err(PROP_ERR_BACKEND, "xgboost: %s: %s", what, msg);
+  return pp_err(out_of_memory(msg) ? PROP_ERR_NOMEM : PROP_ERR_BACKEND, "xgboost: %s: %s", what, msg);
 }
 
 /* Once per thread, before the thread's first XGBoost call. */
@@ -485,12 +492,46 @@ static int total_gain(xgb_model *m) {
   return 0;
 }
 
+/* XGBoost sizes the OpenMP teams of a booster whose nthread is 0 (loading the model, predicting) from
+ * this thread's omp_get_max_threads(): bound_threads sets that to pp_threads(nthread, or the
+ * setting's own value when 0) for the calls (pp_threads has started that many: an OpenMP runtime
+ * ends the process when it cannot start a thread), and returns the setting to put back. */
+static int bound_threads(int nthread) {
+#ifdef _OPENMP
+  int saved = omp_get_max_threads(), want = pp_threads(nthread > 0 ? nthread : saved);
+  if (want != saved) omp_set_num_threads(want);
+  return saved;
+#else
+  (void)nthread;
+  return 0;
+#endif
+}
+
+static void restore_threads(int saved) {
+#ifdef _OPENMP
+  if (omp_get_max_threads() != saved) omp_set_num_threads(saved);
+#else
+  (void)saved;
+#endif
+}
+
+static int model_from_blob_bounded(char *blob, size_t len, size_t d, uint32_t kept, BoosterHandle live,
+                                   xgb_model **out, const char *what);
+
 /* Takes ownership of blob (and of live, when not NULL).  Validates the blob, loads it into a new booster (or,
  * at fit, takes the live booster that wrote it: the same trees, without XGBoost parsing the text again),
  * checks the booster against d and kept rounds, configures it with one warm-up prediction and caches the
- * importances. */
+ * importances; on XGBoost's thread count bounded (bound_threads). */
 static int model_from_blob(char *blob, size_t len, size_t d, uint32_t kept, BoosterHandle live, xgb_model **out,
                            const char *what) {
+  int saved = bound_threads(0);
+  int rc = model_from_blob_bounded(blob, len, d, kept, live, out, what);
+  restore_threads(saved);
+  return rc;
+}
+
+static int model_from_blob_bounded(char *blob, size_t len, size_t d, uint32_t kept, BoosterHandle live,
+                                   xgb_model **out, const char *what) {
   *out = NULL;
   xgb_model *m = pp_calloc(1, sizeof *m);
   if (!m) {
@@ -516,7 +557,8 @@ static int model_from_blob(char *blob, size_t len, size_t d, uint32_t kept, Boos
   if (!rc && !live && XGBoosterLoadModelFromBuffer(m->h, blob, (bst_ulong)len) != 0) {
     char msg[640];
     xgb_message(msg, sizeof msg);
-    rc = pp_err(PROP_ERR_CORRUPT, "%s: XGBoost rejected the model: %s", what, msg);
+    rc = out_of_memory(msg) ? pp_err(PROP_ERR_NOMEM, "%s: XGBoost ran out of memory loading the model: %s", what, msg)
+                            : pp_err(PROP_ERR_CORRUPT, "%s: XGBoost rejected the model: %s", what, msg);
   }
   /* nthread 0: XGBoost follows the calling thread's OpenMP setting, which predict sets */
   if (!rc) rc = set_param(m->h, "verbosity", "0");
@@ -676,7 +718,7 @@ static int xgb_fit(const void *params, const pp_dataset *train, const pp_dataset
   double spw = p->scale_pos_weight;
   int spw_auto = spw < 0;
   if (spw_auto) spw = train->imbalance == PP_IMB_WEIGHTS ? swn / swp : 1.0;
-  int nthread = p->nthread > 0 ? (int)p->nthread : (ctx && ctx->nthread > 0 ? ctx->nthread : 1);
+  int nthread = pp_threads(p->nthread > 0 ? (int)p->nthread : (ctx && ctx->nthread > 0 ? ctx->nthread : 1));
   long seed = p->seed >= 0 ? p->seed : (long)((ctx ? ctx->seed : 0) & 0x7fffffffu);
 
   PP_TRY(xgb_thread_init());
@@ -811,19 +853,9 @@ int pp_xgb_predict_path(const void *model, const float *X, size_t n, double *out
   PP_TRY(xgb_thread_init());
   /* The booster's nthread is 0, so XGBoost takes its thread count from this thread's OpenMP
    * setting: set it for the call and put it back. */
-#ifdef _OPENMP
-  int saved = 0;
-  if (nthread > 0 && omp_get_max_threads() != nthread) {
-    saved = omp_get_max_threads();
-    omp_set_num_threads(nthread);
-  }
-#else
-  (void)nthread;
-#endif
+  int saved = bound_threads(nthread);
   int rc = predict_raw(m->h, X, n, m->d, out);
-#ifdef _OPENMP
-  if (saved > 0) omp_set_num_threads(saved);
-#endif
+  restore_threads(saved);
   return rc;
 }
 

@@ -221,8 +221,9 @@ int pp_xgb_check_json(const char *txt, size_t len, size_t d, size_t *ntrees_out,
   unsigned char *seen = NULL;
   if (!rc) {
     json_error_t e;
-    root = json_loadb(scan, len, JSON_REJECT_DUPLICATES, &e);
-    if (!root) rc = pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON, byte %d: %s", what, e.position, e.text);
+    rc = pp_json_parse(scan, len, JSON_REJECT_DUPLICATES, what, &root, &e);
+    if (rc == PROP_ERR_VALUE)
+      rc = pp_err(PROP_ERR_CORRUPT, "%s: XGBoost model JSON, byte %d: %s", what, e.position, e.text);
   }
   free(scan);
   if (rc) return rc;

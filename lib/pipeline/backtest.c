@@ -39,6 +39,7 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
                   pp_frame_source(f), opt->time_col, nu, min_train_months);
   }
   size_t *idx_tr = pp_malloc_array(n ? n : 1, sizeof *idx_tr), *idx_te = pp_malloc_array(n ? n : 1, sizeof *idx_te);
+  const unsigned mark = pp_json_mark(); /* jansson's allocations fail silently: checked at the end */
   json_t *root = json_object(), *arr = json_array();
   int rc = (!idx_tr || !idx_te) ? PROP_ERR_NOMEM : 0;
   pp_ctx ctx;
@@ -127,8 +128,9 @@ int prop_backtest(const prop_frame *f, const prop_recipe *r, const prop_train_op
     json_object_set_new(root, "target", json_string(opt->target));
     json_object_set_new(root, "months", arr);
     arr = NULL;
-    *json = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    if (!*json) rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the back-test report");
+    *json = pp_json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10), mark,
+                          "the back-test report");
+    if (!*json) rc = PROP_ERR_NOMEM;
   }
   json_decref(arr);
   json_decref(root);

@@ -274,8 +274,8 @@ static int job_start(compare_job *job) {
   job->ms.nthread = job->ctx.nthread;
   job->ms.secs = pp_malloc_array(o->batch_runs, sizeof *job->ms.secs);
   job->ms.us = pp_malloc_array(o->latency_runs, sizeof *job->ms.us);
-  job->models = json_array();
-  if (!job->ms.secs || !job->ms.us || !job->models) return PROP_ERR_NOMEM;
+  if (!job->ms.secs || !job->ms.us) return PROP_ERR_NOMEM;
+  if (!(job->models = json_array())) return pp_err(PROP_ERR_NOMEM, "out of memory while writing the comparison report");
   return 0;
 }
 
@@ -332,7 +332,10 @@ int prop_compare(const prop_frame *f, const prop_recipe *recipe, const prop_comp
   job.test_month = NAN;
   prop_recipe *own = NULL;
   PP_TRY(pp_job_recipe(recipe, o->train, &own, &job.r, &job.ctx));
+  job.mark = pp_json_mark(); /* jansson's allocations fail silently: checked when the report is written */
   int rc = run_steps(&job, json);
+  if (rc && rc != PROP_ERR_NOMEM && pp_alloc_failed_since(job.mark))
+    rc = pp_err_prefix(PROP_ERR_NOMEM, "out of memory during the comparison, which then failed: ");
   if (!rc) pp_err_restore(&caller_err);
   job_free(&job);
   prop_recipe_free(own);

@@ -69,6 +69,7 @@ typedef struct compare_job {
   double *p_mem;               /* nmembers x nte: every member's test probabilities, for the paired tests */
   json_t *models;              /* one entry per model */
   prop_model *ens;
+  unsigned mark;               /* pp_json_mark() at the start: jansson's failed allocations since */
 } compare_job;
 
 /* ---- the report (compare_report.c) --------------------------------------------------------------- */

@@ -199,9 +199,11 @@ static int months_json(pp_jb *b, const prop_frame *f, const prop_recipe *r, cons
   char *text = NULL;
   PP_TRY(prop_backtest(f, r, o->train, o->min_train_months, &text));
   json_error_t err;
-  json_t *root = json_loads(text, 0, &err);
+  json_t *root = NULL;
+  int rc = pp_json_parse(text, strlen(text), 0, "the back-test report", &root, &err);
   free(text);
-  if (!root) return pp_err(PROP_ERR_NOMEM, "reading the back-test report: %s", err.text);
+  if (rc == PROP_ERR_VALUE) return pp_err(PROP_ERR_STATE, "the back-test report does not parse: %s", err.text);
+  if (rc) return rc;
   size_t i;
   json_t *mo;
   json_array_foreach(json_object_get(root, "months"), i, mo) {
@@ -421,8 +423,9 @@ int pp_compare_report(compare_job *job, size_t steps, char **json) {
   if (!rc && b.failed) rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the comparison report");
   if (!rc) {
     pp_progress(&job->ctx, "done", steps, steps);
-    *json = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    if (!*json) rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the comparison report");
+    *json = pp_json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10), job->mark,
+                          "the comparison report");
+    if (!*json) rc = PROP_ERR_NOMEM;
   }
   json_decref(root);
   return rc;

@@ -200,7 +200,7 @@ int prop_model_load(const char *path, prop_model **out) {
   *out = NULL;
   unsigned char *data;
   size_t len;
-  PP_TRY(pp_read_file(path, &data, &len));
+  PP_TRY(pp_read_file(path, PP_BUNDLE_MAX_BYTES, "model file", PP_BUNDLE_MAGIC, PP_BUNDLE_MAGIC_LEN, &data, &len));
   int rc = pp_model_deserialize(data, len, path, out);
   free(data);
   return rc;

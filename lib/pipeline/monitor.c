@@ -36,6 +36,7 @@ typedef struct mon {
   int *band;    /* n */
   int *y;       /* n labels, or NULL */
   pp_jb b;
+  unsigned mark; /* pp_json_mark() before the report is built */
 } mon;
 
 static int level_of(const mon *M, double si) { return si >= M->o->act ? PROP_DRIFT_ACT : si >= M->o->watch; }
@@ -263,7 +264,11 @@ static int section(mon *M, const size_t *idx, size_t cnt, json_t *into, int full
   double psi = score_part(M, idx, cnt, full ? &score : NULL, &ls);
   size_t wk;
   double wcsi;
-  PP_TRY(inputs_part(M, idx, cnt, full ? &inputs : NULL, &wk, &wcsi));
+  int rc = inputs_part(M, idx, cnt, full ? &inputs : NULL, &wk, &wcsi);
+  if (rc) {
+    json_decref(score);
+    return rc;
+  }
   int li = wk < M->nf ? level_of(M, wcsi) : PROP_DRIFT_OK;
   *level = ls > li ? ls : li;
   pp_jset(&M->b, into, "rows", pp_jsize(cnt));
@@ -358,8 +363,9 @@ static int report(mon *M, const prop_frame *f, char **json, int *worst) {
   if (!rc && M->o->time_col) rc = periods_part(M, f, periods);
   pp_jset(&M->b, root, "periods", periods);
   if (!rc && M->b.failed) rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the monitoring report");
-  if (!rc && !(*json = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))))
-    rc = pp_err(PROP_ERR_NOMEM, "out of memory while writing the monitoring report");
+  if (!rc && !(*json = pp_json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10), M->mark,
+                                     "the monitoring report")))
+    rc = PROP_ERR_NOMEM;
   json_decref(root);
   if (!rc && worst) *worst = level;
   return rc;
@@ -380,6 +386,7 @@ int prop_monitor(const prop_model *m, const prop_frame *f, const prop_monitor_op
                   "monitoring existed): train it again to monitor it");
   mon M;
   memset(&M, 0, sizeof M);
+  M.mark = pp_json_mark();
   M.m = m;
   M.ref = m->ref;
   M.o = &o;

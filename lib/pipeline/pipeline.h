@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "common/common.h"
+#include "common/jsonx.h"
 #include "data/frame.h"
 #include "bands/bands.h"
 #include "calibrate/calibrate.h"

@@ -7,6 +7,10 @@
 #include "common/jsonx.h"
 #include "pipeline/pipeline.h"
 
+/* The largest recipe file prop_recipe_load reads (include/propensity.h, README "Reliability");
+ * models/installment.json is 1.4 KB. */
+#define PP_RECIPE_MAX_BYTES ((size_t)1 << 20)
+
 static const char *const k_top_keys[] = {"name",    "description", "seed",        "cv_folds", "imbalance",
                                          "encoders", "members",    "ensemble",    "calibration", "bands",
                                          "validation_fraction", "calibration_min_rows", NULL};
@@ -158,9 +162,12 @@ int prop_recipe_parse(const char *json, const char *source, prop_recipe **out) {
   *out = NULL;
   if (!json) return pp_err(PROP_ERR_ARG, "prop_recipe_parse: json is NULL");
   const char *src = source ? source : "recipe";
+  json = pp_skip_bom(json);
   json_error_t jerr;
-  json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root) return pp_err(PROP_ERR_RECIPE, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
+  json_t *root = NULL;
+  int prc = pp_json_parse(json, strlen(json), JSON_REJECT_DUPLICATES, src, &root, &jerr);
+  if (prc == PROP_ERR_VALUE) return pp_err(PROP_ERR_RECIPE, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
+  if (prc) return prc;
   prop_recipe *r = pp_calloc(1, sizeof *r);
   if (!r) {
     json_decref(root);
@@ -181,21 +188,8 @@ int prop_recipe_default(prop_recipe **out) { return prop_recipe_parse(k_default_
 int prop_recipe_load(const char *path, prop_recipe **out) {
   if (!path || !out) return pp_err(PROP_ERR_ARG, "prop_recipe_load: NULL argument");
   *out = NULL;
-  unsigned char *data;
-  size_t len;
-  PP_TRY(pp_read_file(path, &data, &len));
-  char *text = pp_malloc(len + 1);
-  if (!text) {
-    free(data);
-    return PROP_ERR_NOMEM;
-  }
-  memcpy(text, data, len);
-  text[len] = '\0';
-  free(data);
-  if (strlen(text) != len) {
-    free(text);
-    return pp_err(PROP_ERR_RECIPE, "%s: contains a NUL byte", path);
-  }
+  char *text;
+  PP_TRY(pp_read_text(path, PP_RECIPE_MAX_BYTES, "recipe", PROP_ERR_RECIPE, &text));
   int rc = prop_recipe_parse(text, path, out);
   free(text);
   return rc;
@@ -235,10 +229,11 @@ json_t *pp_recipe_json(const prop_recipe *r) {
 
 int prop_recipe_to_json(const prop_recipe *r, char **json) {
   if (!r || !json) return pp_err(PROP_ERR_ARG, "prop_recipe_to_json: NULL argument");
+  unsigned mark = pp_json_mark();
   json_t *root = pp_recipe_json(r);
-  *json = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) : NULL;
+  *json = pp_json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17), mark, "the recipe");
   json_decref(root);
-  return *json ? 0 : pp_err(PROP_ERR_NOMEM, "out of memory while writing the recipe");
+  return *json ? 0 : PROP_ERR_NOMEM;
 }
 
 int pp_recipe_copy(const prop_recipe *r, prop_recipe **out) {

@@ -412,7 +412,12 @@ int prop_model_train(const prop_frame *f, const prop_recipe *recipe, const prop_
   job.opt = opt;
   job.t_start = pp_now_seconds();
   job.K = (size_t)job.r->cv_folds;
+  /* an allocation that fails where the result is only a NaN metric, a dropped member or JSON that
+   * jansson left short makes the training fail with PROP_ERR_NOMEM, not succeed or fail otherwise */
+  job.mark = pp_json_mark();
   int rc = run_steps(&job, f);
+  if (rc && rc != PROP_ERR_NOMEM && pp_alloc_failed_since(job.mark))
+    rc = pp_err_prefix(PROP_ERR_NOMEM, "out of memory during training, which then failed: ");
   if (!rc) {
     *out = job.m;
     job.m = NULL;

@@ -28,6 +28,7 @@ typedef struct train_job {
   double *score;              /* weigh: the OOF vote of each row */
   double *cal;                /* calibrate: its calibrated probability */
   prop_model *m;              /* weigh (vote), calibrate (calibrator), refit (encoder, members) */
+  unsigned mark;              /* pp_json_mark() at the start: a failed allocation since makes it NOMEM */
 } train_job;
 
 /* report: the model's metadata and recipe JSON (m->meta_json, m->recipe_json) from the job. */

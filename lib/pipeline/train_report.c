@@ -85,8 +85,10 @@ static json_t *ensemble_json(const train_job *job) {
   return ens;
 }
 
-static char *dump(json_t *j, int precision) {
-  char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(precision)) : NULL;
+/* The text of j (NULL with PROP_ERR_NOMEM when jansson ran out of memory since the training began,
+ * which may have left j short); takes j. */
+static char *dump(json_t *j, int precision, unsigned mark, const char *what) {
+  char *text = pp_json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(precision), mark, what);
   json_decref(j);
   return text;
 }
@@ -113,8 +115,8 @@ int pp_train_report(train_job *job) {
   json_object_set_new(meta, "importance", importance_json(m));
   json_object_set_new(meta, "recipe", pp_recipe_json(job->r));
   json_object_set_new(meta, "train_seconds", json_real(pp_now_seconds() - job->t_start));
-  m->meta_json = dump(meta, 10);
-  m->recipe_json = dump(pp_recipe_json(job->r), 17);
-  if (!m->meta_json || !m->recipe_json) return pp_err(PROP_ERR_NOMEM, "out of memory while writing metadata");
+  m->meta_json = dump(meta, 10, job->mark, "the model's metadata");
+  m->recipe_json = dump(pp_recipe_json(job->r), 17, job->mark, "the model's recipe");
+  if (!m->meta_json || !m->recipe_json) return PROP_ERR_NOMEM;
   return 0;
 }

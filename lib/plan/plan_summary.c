@@ -5,10 +5,12 @@
 
 #include <jansson.h>
 
+#include "common/jsonx.h"
 #include "plan/plan.h"
 
+/* jansson takes v's reference also when it fails (o NULL: out of memory), so nothing leaks. */
 static void jset(int *bad, json_t *o, const char *key, json_t *v) {
-  if (!o || !v || json_object_set_new(o, key, v)) *bad = 1;
+  if (!v || json_object_set_new(o, key, v)) *bad = 1;
 }
 
 static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
@@ -32,7 +34,7 @@ static json_t *tier_json(const prop_plan *p, size_t t, const tier_sum *s, int *b
     snprintf(name, sizeof name, "%s_%02d", pp_grid_day_name(slot >= p->nblocks),
              p->first_hour + (int)(slot % p->nblocks) * p->block_hours);
     json_t *e = json_pack("{s:s,s:I}", "slot", name, "calls", (json_int_t)s->slot_calls[slot]);
-    if (!slots || !e || json_array_append_new(slots, e)) *bad = 1;
+    if (!e || json_array_append_new(slots, e)) *bad = 1; /* takes e also when slots is NULL */
   }
   jset(bad, o, "slots", slots);
   return o;
@@ -67,6 +69,7 @@ int pp_plan_summary(prop_plan *p, const pp_plan_stats *st) {
     value += p->ev[i];
   }
   int bad = 0;
+  const unsigned mark = pp_json_mark(); /* jansson's allocations fail silently: checked when dumped */
   json_t *o = json_object(), *tiers = json_array(), *nc = json_object();
   jset(&bad, o, "rows", json_integer((json_int_t)p->n));
   jset(&bad, o, "called", json_integer((json_int_t)why_count[0]));
@@ -81,16 +84,17 @@ int pp_plan_summary(prop_plan *p, const pp_plan_stats *st) {
   jset(&bad, o, "expected_value", json_real(value));
   for (size_t t = 0; t < p->ntiers; t++) {
     json_t *e = tier_json(p, t, &ts[t], &bad);
-    if (!tiers || !e || json_array_append_new(tiers, e)) bad = 1;
+    if (!e || json_array_append_new(tiers, e)) bad = 1; /* takes e also when tiers is NULL */
   }
   jset(&bad, o, "tiers", tiers);
   for (int w = 1; w < 8; w++)
     if (why_count[w]) jset(&bad, nc, k_why[w], json_integer((json_int_t)why_count[w]));
   jset(&bad, o, "not_called", nc);
-  if (!bad && !(p->summary_json = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12))))
-    bad = 1;
+  if (!bad && !(p->summary_json = pp_json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12),
+                                                mark, "the plan summary")))
+    bad = 2; /* recorded */
   json_decref(o);
   free(ts);
   free(slot_store);
-  return bad ? pp_err(PROP_ERR_NOMEM, "plan summary: out of memory") : 0;
+  return bad == 1 ? pp_err(PROP_ERR_NOMEM, "plan summary: out of memory") : bad ? PROP_ERR_NOMEM : 0;
 }

@@ -8,6 +8,9 @@
 #include "plan/plan.h"
 
 #define MAX_CAPACITY 1000000000L
+/* The largest policy file prop_policy_load reads (include/propensity.h, README "Reliability"); the
+ * demo's is half a kilobyte. */
+#define PP_POLICY_MAX_BYTES ((size_t)1 << 20)
 
 void prop_policy_free(prop_policy *p) {
   if (!p) return;
@@ -203,8 +206,11 @@ int prop_policy_parse(const char *json, const char *source, const prop_contact *
   *out = NULL;
   const char *src = source ? source : "policy";
   json_error_t jerr;
-  json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root) return pp_err(PROP_ERR_RECIPE, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
+  json_t *root = NULL;
+  json = pp_skip_bom(json);
+  int prc = pp_json_parse(json, strlen(json), JSON_REJECT_DUPLICATES, src, &root, &jerr);
+  if (prc == PROP_ERR_VALUE) return pp_err(PROP_ERR_RECIPE, "%s:%d:%d: %s", src, jerr.line, jerr.column, jerr.text);
+  if (prc) return prc;
   prop_policy *p = pp_calloc(1, sizeof *p);
   int rc = p ? 0 : PROP_ERR_NOMEM;
   if (!rc) {
@@ -229,17 +235,9 @@ int prop_policy_parse(const char *json, const char *source, const prop_contact *
 int prop_policy_load(const char *path, const prop_contact *c, prop_policy **out) {
   if (!path || !out) return pp_err(PROP_ERR_ARG, "prop_policy_load: NULL argument");
   *out = NULL;
-  unsigned char *data = NULL;
-  size_t len = 0;
-  PP_TRY(pp_read_file(path, &data, &len));
-  char *text = pp_malloc(len + 1);
-  int rc = text ? 0 : PROP_ERR_NOMEM;
-  if (text) {
-    memcpy(text, data, len);
-    text[len] = '\0';
-    rc = prop_policy_parse(text, path, c, out);
-  }
+  char *text;
+  PP_TRY(pp_read_text(path, PP_POLICY_MAX_BYTES, "policy", PROP_ERR_RECIPE, &text));
+  int rc = prop_policy_parse(text, path, c, out);
   free(text);
-  free(data);
   return rc;
 }
