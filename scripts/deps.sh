@@ -7,6 +7,7 @@ pkgs=(build-essential cmake pkg-config libxgboost-dev libcmocka-dev libjansson-d
       python3-dask python3-distributed python3-setuptools python3-venv)
 pkgs+=(libopenblas-dev) # bench/bench_knn_gemm's reference sgemm only: the library calls no BLAS
 pkgs+=(clang libomp-dev)   # scripts/test.sh builds and tests with clang as well as gcc (clang's OpenMP is libomp)
+pkgs+=(libclang-rt-14-dev) # clang's sanitizer runtimes: scripts/test.sh's ThreadSanitizer stage links libclang_rt.tsan
 pkgs+=(bsdextrautils)   # scripts/demo.sh lays out its tables with column(1)
 pkgs+=(python3-wheel)   # pip install of bindings/python into a venv builds a wheel
 pkgs+=(locales) # tests/test_locale.c builds a German locale (decimal comma) with localedef

@@ -322,9 +322,9 @@ static json_t *swarm(pp_jb *b, const prop_model *m, const double *C, const doubl
 }
 
 /* The ensemble's mean |contribution| per input over (up to CONTRIB_ROWS, evenly spaced) test rows, largest
- * first with its share, and the beeswarm of the top inputs.  null when a member cannot explain itself
- * (an older model file). */
-static json_t *contributions_json(pp_jb *b, const prop_model *m, const prop_frame *fte) {
+ * first with its share, and the beeswarm of the top inputs, into *json; null when a member cannot explain
+ * itself (PROP_ERR_STATE: an older model file).  Any other failure (out of memory) is the report's. */
+static int contributions_json(pp_jb *b, const prop_model *m, const prop_frame *fte, json_t **json) {
   const size_t n = fte->nrows, rows = n < CONTRIB_ROWS ? n : CONTRIB_ROWS, nf = m->schema->nfeat;
   size_t *idx = pp_malloc_array(rows ? rows : 1, sizeof *idx);
   double *C = pp_malloc_array(rows ? rows : 1, nf * sizeof *C), *raw = NULL, *mean = pp_calloc(nf, sizeof *mean);
@@ -339,9 +339,10 @@ static json_t *contributions_json(pp_jb *b, const prop_model *m, const prop_fram
   prop_predict_options po = pp_eval_predict_options(0);
   if (!rc) rc = prop_model_contributions_frame(m, sub, C, &base, NULL, &po);
   if (!rc) rc = pp_rows_read(m->schema, sub, "testing", &raw);
-  if (rc) { /* no contributions (a member without them): the report says null */
+  if (rc == PROP_ERR_STATE) { /* no contributions (a member without them): the report says null */
     pp_err_clear();
-  } else {
+    rc = 0;
+  } else if (!rc) {
     size_t used = 0;
     for (size_t i = 0; i < rows; i++) {
       if (C[i * nf] != C[i * nf]) continue;
@@ -372,7 +373,8 @@ static json_t *contributions_json(pp_jb *b, const prop_model *m, const prop_fram
   }
   prop_frame_free(sub);
   free(idx), free(C), free(raw), free(mean), free(rank), free(ord);
-  return out ? out : json_null();
+  *json = out ? out : json_null();
+  return rc;
 }
 
 /* The band table of the ensemble's test probabilities (job->p), its importance and the back-test. */
@@ -386,7 +388,9 @@ static int ensemble_parts(pp_jb *b, compare_job *job, size_t steps, json_t *root
   json_t *imp = importance_json(b, ens, &imp_member);
   pp_jset(b, root, "importance_member", pp_jstr(imp_member));
   pp_jset(b, root, "importance", imp);
-  pp_jset(b, root, "contributions", contributions_json(b, ens, job->fte));
+  json_t *contrib = NULL;
+  PP_TRY(contributions_json(b, ens, job->fte, &contrib));
+  pp_jset(b, root, "contributions", contrib);
   json_t *months = json_array();
   int rc = 0;
   const prop_compare_options *o = job->o;

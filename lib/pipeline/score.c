@@ -62,6 +62,18 @@ static void work_free(work *w) {
   memset(w, 0, sizeof *w);
 }
 
+/* A worker's failure: the first one's status into *rc and its message (the worker's own thread-local
+ * one) into *first, for the calling thread to restore when the parallel region is over. */
+static void keep_first_failure(int lrc, int *rc, pp_err_state *first) {
+#pragma omp critical(pp_batch_failure)
+  {
+    if (!*rc) {
+      *rc = lrc;
+      pp_err_save(first);
+    }
+  }
+}
+
 static int work_alloc(work *w, const prop_model *m, size_t block) {
   memset(w, 0, sizeof *w);
   w->raw = pp_malloc_array(block, m->schema->nfeat * sizeof(double));
@@ -160,16 +172,14 @@ int pp_batch_run(const prop_model *m, const pp_source *src, size_t nrows, const 
   size_t nblocks = (nrows + block - 1) / block;
   if ((size_t)nt > nblocks) nt = (int)(nblocks ? nblocks : 1);
   int rc = 0;
+  pp_err_state first; /* the first failure's message: it is in the failing thread's slot, not the caller's */
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     work w;
     void *tls = NULL;
     int lrc = work_alloc(&w, m, block);
     if (!lrc) lrc = job->init(job->user, block, &tls);
-    if (lrc) {
-#pragma omp atomic write
-      rc = lrc;
-    }
+    if (lrc) keep_first_failure(lrc, &rc, &first);
 #pragma omp for schedule(dynamic, 1)
     for (size_t b = 0; b < nblocks; b++) {
       if (lrc) continue;
@@ -178,14 +188,12 @@ int pp_batch_run(const prop_model *m, const pp_source *src, size_t nrows, const 
       if (opt->unseen_counts) count_unseen(m->schema, &w, nb, opt->unseen_counts);
       pp_encoder_transform(m->enc, w.raw, nb, m->schema->nfeat, w.X);
       lrc = job->run(job->user, tls, w.X, w.st, row0, nb);
-      if (lrc) {
-#pragma omp atomic write
-        rc = lrc;
-      }
+      if (lrc) keep_first_failure(lrc, &rc, &first);
     }
     if (tls) job->fini(tls);
     work_free(&w);
   }
+  if (rc) pp_err_restore(&first);
   return rc;
 }
 
