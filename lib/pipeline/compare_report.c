@@ -324,7 +324,7 @@ static json_t *swarm(pp_jb *b, const prop_model *m, const double *C, const doubl
 /* The ensemble's mean |contribution| per input over (up to CONTRIB_ROWS, evenly spaced) test rows, largest
  * first with its share, and the beeswarm of the top inputs, into *json; null when a member cannot explain
  * itself (PROP_ERR_STATE: an older model file).  Any other failure (out of memory) is the report's. */
-static int contributions_json(pp_jb *b, const prop_model *m, const prop_frame *fte, json_t **json) {
+static int contributions_json(pp_jb *b, const prop_model *m, const prop_frame *fte, int nthread, json_t **json) {
   const size_t n = fte->nrows, rows = n < CONTRIB_ROWS ? n : CONTRIB_ROWS, nf = m->schema->nfeat;
   size_t *idx = pp_malloc_array(rows ? rows : 1, sizeof *idx);
   double *C = pp_malloc_array(rows ? rows : 1, nf * sizeof *C), *raw = NULL, *mean = pp_calloc(nf, sizeof *mean);
@@ -336,7 +336,7 @@ static int contributions_json(pp_jb *b, const prop_model *m, const prop_frame *f
   int rc = (!idx || !C || !mean || !rank || !ord) ? PROP_ERR_NOMEM : 0;
   for (size_t i = 0; !rc && i < rows; i++) idx[i] = (size_t)((double)i * (double)n / (double)rows);
   if (!rc) rc = pp_frame_subset(fte, idx, rows, &sub);
-  prop_predict_options po = pp_eval_predict_options(0);
+  prop_predict_options po = pp_eval_predict_options(nthread); /* the caller's threads, as every step of compare */
   if (!rc) rc = prop_model_contributions_frame(m, sub, C, &base, NULL, &po);
   if (!rc) rc = pp_rows_read(m->schema, sub, "testing", &raw);
   if (rc == PROP_ERR_STATE) { /* no contributions (a member without them): the report says null */
@@ -389,7 +389,7 @@ static int ensemble_parts(pp_jb *b, compare_job *job, size_t steps, json_t *root
   pp_jset(b, root, "importance_member", pp_jstr(imp_member));
   pp_jset(b, root, "importance", imp);
   json_t *contrib = NULL;
-  PP_TRY(contributions_json(b, ens, job->fte, &contrib));
+  PP_TRY(contributions_json(b, ens, job->fte, job->ctx.nthread, &contrib));
   pp_jset(b, root, "contributions", contrib);
   json_t *months = json_array();
   int rc = 0;
