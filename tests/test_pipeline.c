@@ -2,9 +2,11 @@
  * ranking, bad model files, threads. */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bands/bands.h"
 #include "calibrate/calibrate.h"
@@ -396,6 +398,60 @@ static void test_batch_sizes_and_threads(void **state) {
   free(p);
   free(ball);
   free(b);
+}
+
+/* A block job whose blocks fail on every thread but the caller's: the failure's message is in that
+ * worker's thread-local slot, and pp_batch_run must bring it back to the calling thread (it once
+ * returned the status with an empty message). */
+typedef struct worker_fail_job {
+  pthread_t caller;
+  atomic_int worker_ran;
+} worker_fail_job;
+
+static int wf_init(void *user, size_t rows, void **tls) {
+  (void)user, (void)rows;
+  *tls = NULL;
+  return 0;
+}
+
+static void wf_fini(void *tls) { (void)tls; }
+
+static int wf_run(void *user, void *tls, const float *X, const int *st, size_t row0, size_t nb) {
+  (void)tls, (void)X, (void)st;
+  worker_fail_job *j = user;
+  if (!pthread_equal(pthread_self(), j->caller)) {
+    atomic_store(&j->worker_ran, 1);
+    return pp_err(PROP_ERR_VALUE, "rows %zu..%zu failed in a worker thread", row0, row0 + nb - 1);
+  }
+  /* the caller's own blocks wait (up to 2 s) for the other thread to take one */
+  const struct timespec ms = {0, 1000000};
+  for (int t = 0; t < 2000 && !atomic_load(&j->worker_ran); t++) nanosleep(&ms, NULL);
+  return 0;
+}
+
+static void test_worker_failure_message(void **state) {
+  (void)state;
+  const size_t n = 256, k = prop_model_n_inputs(g_model);
+  double *raw = malloc(prop_frame_n_rows(g_frame) * k * sizeof *raw);
+  frame_raw_rows(raw);
+  pp_source src;
+  assert_int_equal(pp_dense_source(g_model, raw, PROP_FLOAT64, n, k, k, "test", &src), 0);
+  worker_fail_job j = {pthread_self(), 0};
+  pp_block_job job = {&j, 16, 1, wf_init, wf_fini, wf_run};
+  prop_predict_options po;
+  prop_predict_options_default(&po);
+  po.nthread = 2;
+  po.block_rows = 16; /* 16 blocks */
+  pp_err_clear();
+  int rc = pp_batch_run(g_model, &src, n, &po, &job);
+  if (!atomic_load(&j.worker_ran)) {
+    printf("# the OpenMP runtime gave one thread: no worker to fail (nothing to check)\n");
+    assert_int_equal(rc, 0);
+  } else {
+    assert_int_equal(rc, PROP_ERR_VALUE);
+    assert_non_null(strstr(prop_last_error(), "failed in a worker thread"));
+  }
+  free(raw);
 }
 
 /* ---- frames with problems: unseen categories, missing columns, row errors ------------------ */
@@ -1389,7 +1445,7 @@ int main(void) {
       cmocka_unit_test(test_save_load_identical_probabilities),
       cmocka_unit_test(test_batch_dense_single_agree),
       cmocka_unit_test(test_logit_vote_model),
-      cmocka_unit_test(test_batch_sizes_and_threads),
+      cmocka_unit_test(test_batch_sizes_and_threads), cmocka_unit_test(test_worker_failure_message),
       cmocka_unit_test(test_scoring_bad_rows_keeps_them),
       cmocka_unit_test(test_bad_model_files),
       cmocka_unit_test(test_threads_share_one_model),
