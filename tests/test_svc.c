@@ -72,10 +72,12 @@ static void test_kernel_blocks(void **state) {
     size_t ldx;
     float *Xt = pp_svc_transpose(X, n, d, &ldx);
     assert_non_null(Xt);
-    pp_svc_row_dots(Xt, ldx, n, d, X + 5 * d, row, 1);
+    uint32_t nz_idx[9];
+    float nz_val[9];
+    pp_svc_row_dots(Xt, ldx, n, d, X + 5 * d, row, 1, nz_idx, nz_val);
     pp_svc_kernel_transform(row, 1, n, n, sq + 5, sq, kernel, 0.2f);
     assert_memory_equal(row, K + 5 * n, n * sizeof *row);
-    pp_svc_row_dots(Xt, ldx, n, d, X + 5 * d, row2, 2);
+    pp_svc_row_dots(Xt, ldx, n, d, X + 5 * d, row2, 2, nz_idx, nz_val);
     pp_svc_kernel_transform(row2, 1, n, n, sq + 5, sq, kernel, 0.2f);
     assert_memory_equal(row, row2, n * sizeof *row);
     free(Xt);
@@ -178,6 +180,113 @@ static void test_simd_and_portable_paths_agree(void **state) {
 }
 
 /* ---- parameters ----------------------------------------------------------------------------- */
+
+/* Rows of one-hot blocks and a few numbers, as the encoders give an SVC: row i has a value in each
+ * of nblk blocks of `lev` columns (all zero, or -0, for every fourth block: a missing category) and
+ * `dense` numeric columns in front; rows 3 and 4 of every five are fully dense. */
+static void onehot_rows(float *X, size_t n, size_t dense, size_t nblk, size_t lev, uint64_t seed) {
+  const size_t d = dense + nblk * lev;
+  uint64_t r = seed;
+  for (size_t i = 0; i < n; i++) {
+    float *x = X + i * d;
+    for (size_t k = 0; k < d; k++) {
+      r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+      const float u = (float)((r >> 40) & 0xFFFFFF) / 16777216.0f - 0.5f;
+      x[k] = (i % 5 >= 3 || k < dense) ? u * 3.0f : (k % 7 == 3 ? -0.0f : 0.0f);
+    }
+    if (i % 5 >= 3) continue;
+    for (size_t b = 0; b < nblk; b++)
+      if ((b + i) % 4) x[dense + b * lev + (i * 7 + b * 3) % lev] = 1.0f;
+  }
+}
+
+/* pp_dots_sparse (a row's nonzeros only) gives pp_dots's bits, on every path and width: the tails
+ * of its 128-, 64- and 32-column tiles included. */
+static void test_sparse_dots_same_bits(void **state) {
+  (void)state;
+  const size_t dense = 3, nblk = 11, lev = 6, d = dense + nblk * lev, nq = 10;
+  const size_t widths[] = {1, 17, 31, 32, 33, 63, 64, 65, 96, 97, 127, 128, 129, 200};
+  const int paths[3] = {PP_DOTS_PORTABLE, pp_cpu_avx2() ? PP_DOTS_AVX2 : -1, pp_cpu_avx512f() ? PP_DOTS_AVX512 : -1};
+  float *Q = tu_xmalloc(nq * d * sizeof *Q), *B = tu_xmalloc(200 * d * sizeof *B);
+  onehot_rows(Q, nq, dense, nblk, lev, 5);
+  onehot_rows(B, 200, dense, nblk, lev, 6);
+  uint32_t idx[3 + 11 * 6];
+  float val[3 + 11 * 6];
+  size_t sparse_rows = 0;
+  for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+    const size_t n = widths[w], ldb = pp_dots_stride(n);
+    float *Bt = tu_xmalloc(d * ldb * sizeof *Bt), *want = tu_xmalloc(n * sizeof *want), *got = tu_xmalloc(n * sizeof *got);
+    pp_dots_transpose(B, n, d, d, Bt, ldb);
+    for (size_t q = 0; q < nq; q++) {
+      const size_t nnz = pp_dots_nonzeros(Q + q * d, d, idx, val);
+      sparse_rows += nnz < d / 2;
+      for (size_t k = 1; k < nnz; k++) assert_true(idx[k] > idx[k - 1] && val[k] != 0.0f);
+      for (int p = 0; p < 3; p++) {
+        if (paths[p] < 0) continue;
+        pp_dots(Q + q * d, 1, d, d, Bt, ldb, n, want, n, paths[p]);
+        memset(got, 0xA5, n * sizeof *got);
+        pp_dots_sparse(idx, val, nnz, Bt, ldb, n, got, paths[p]);
+        assert_memory_equal(got, want, n * sizeof *got);
+      }
+    }
+    free(Bt);
+    free(want);
+    free(got);
+  }
+  assert_true(sparse_rows > 0);
+  free(Q);
+  free(B);
+}
+
+/* The decision function takes sparse rows through their nonzeros and runs of dense rows through
+ * pp_dots: a block mixing both gives each row the value it has alone, on every path, and the same
+ * value as the exact formula. */
+static void test_sparse_rows_in_blocks(void **state) {
+  (void)state;
+  const size_t dense = 2, nblk = 20, lev = 5, d = dense + nblk * lev, nq = 70, ns = 45;
+  float *Q = tu_xmalloc(nq * d * sizeof *Q), *X = tu_xmalloc(ns * d * sizeof *X), *y = tu_xmalloc(ns * sizeof *y);
+  onehot_rows(Q, nq, dense, nblk, lev, 11);
+  onehot_rows(X, ns, dense, nblk, lev, 12);
+  double *alpha = tu_xmalloc(ns * sizeof *alpha);
+  for (size_t i = 0; i < ns; i++) {
+    y[i] = (float)(i % 3 == 0);
+    alpha[i] = 0.1 + 0.8 * (double)(i % 9) / 9.0;
+  }
+  const double gamma = 0.05;
+  pp_svc_model *m = NULL;
+  assert_int_equal(pp_svc_model_build(X, ns, d, y, alpha, 0.25, PP_SVC_RBF, gamma, &m), 0);
+  double *all = tu_xmalloc(nq * sizeof *all), *one = tu_xmalloc(nq * sizeof *one);
+  const int paths[3] = {PP_SVC_PATH_PORTABLE, pp_cpu_avx2() ? PP_SVC_PATH_AVX2 : -1,
+                        pp_svc_simd_active() ? PP_SVC_PATH_AVX512 : -1};
+  double first[70];
+  for (int p = 0; p < 3; p++) {
+    if (paths[p] < 0) continue;
+    assert_int_equal(pp_svc_decision_path(m, Q, nq, all, NULL, 1, paths[p]), 0);
+    decide_in_blocks(m, Q, nq, 1, paths[p], one);
+    assert_memory_equal(all, one, nq * sizeof *all);
+    if (p == 0) memcpy(first, all, sizeof first);
+    assert_memory_equal(all, first, sizeof first);
+  }
+  for (size_t q = 0; q < nq; q++) {
+    double want = -0.25;
+    for (size_t i = 0; i < ns; i++) {
+      double d2 = 0;
+      for (size_t k = 0; k < d; k++) {
+        double e = (double)Q[q * d + k] - X[i * d + k];
+        d2 += e * e;
+      }
+      if (alpha[i] > 0) want += alpha[i] * (y[i] > 0.5f ? 1.0 : -1.0) * exp(-gamma * d2);
+    }
+    assert_true(fabs(all[q] - want) <= 1e-4 * (1.0 + fabs(want)));
+  }
+  pp_svc_model_free(m);
+  free(all);
+  free(one);
+  free(alpha);
+  free(Q);
+  free(X);
+  free(y);
+}
 
 static void test_params_defaults(void **state) {
   (void)state;
@@ -766,6 +875,8 @@ int main(void) {
       cmocka_unit_test(test_fast_exp_accuracy),
       cmocka_unit_test(test_kernel_blocks),
       cmocka_unit_test(test_simd_and_portable_paths_agree),
+      cmocka_unit_test(test_sparse_dots_same_bits),
+      cmocka_unit_test(test_sparse_rows_in_blocks),
       cmocka_unit_test(test_params_defaults),
       cmocka_unit_test(test_params_bad_fields_are_named),
       cmocka_unit_test(test_kkt_all_kernel_sources),

@@ -29,8 +29,10 @@ void pp_svc_sqnorms(const float *X, size_t n, size_t d, float *sq);
 float *pp_svc_transpose(const float *X, size_t n, size_t d, size_t *ldx);
 
 /* out[n] = the rows of X . x, from Xt = pp_svc_transpose(X), on up to nthread threads (the bits
- * do not depend on it).  Allocates nothing. */
-void pp_svc_row_dots(const float *Xt, size_t ldx, size_t n, size_t d, const float *x, float *out, int nthread);
+ * do not depend on it, nor on whether x is sparse enough to go through its nonzeros alone).  idx and
+ * val are the caller's scratch of d entries each.  Allocates nothing. */
+void pp_svc_row_dots(const float *Xt, size_t ldx, size_t n, size_t d, const float *x, float *out, int nthread,
+                     uint32_t *idx, float *val);
 
 /* exp(x) for x <= 0 (clamped to [-87, 0]), single precision. */
 float pp_svc_expf_neg(float x);

@@ -110,6 +110,8 @@ typedef struct smo {
   int rows_mode, shrinking, nthread, unshrunk;
   float *Xt; /* rows mode: pb->X transposed (pp_svc_transpose), ldx floats a row */
   size_t ldx;
+  uint32_t *nz_idx; /* rows mode: a row's nonzeros (pp_svc_row_dots's scratch), d each */
+  float *nz_val;
   double tol;
 } smo;
 
@@ -124,6 +126,8 @@ static void smo_free(smo *s) {
   free(s->orig);
   free(s->col);
   free(s->Xt);
+  free(s->nz_idx);
+  free(s->nz_val);
   lru_free(&s->cache);
 }
 
@@ -135,7 +139,7 @@ static const float *krow(smo *s, size_t p) {
   int fresh;
   float *row = lru_get(&s->cache, k, &fresh);
   if (fresh) {
-    pp_svc_row_dots(s->Xt, s->ldx, s->n, pb->d, pb->X + k * pb->d, row, s->nthread);
+    pp_svc_row_dots(s->Xt, s->ldx, s->n, pb->d, pb->X + k * pb->d, row, s->nthread, s->nz_idx, s->nz_val);
     pp_svc_kernel_transform(row, 1, s->n, s->n, pb->sq + k, pb->sq, pb->kernel, pb->gamma);
   }
   return row;
@@ -409,7 +413,9 @@ int pp_svc_solve(const pp_svc_problem *pb, const pp_svc_opts *opt, double *alpha
   s.orig = pp_malloc_array(n, sizeof(size_t));
   s.col = pp_malloc_array(n, sizeof(size_t));
   if (!s.a || !s.G || !s.Gbar || !s.ys || !s.C || !s.QD || !s.st || !s.orig || !s.col ||
-      (s.rows_mode && (lru_init(&s.cache, n, opt->cache_bytes) || !(s.Xt = pp_svc_transpose(pb->X, n, pb->d, &s.ldx))))) {
+      (s.rows_mode && (lru_init(&s.cache, n, opt->cache_bytes) || !(s.Xt = pp_svc_transpose(pb->X, n, pb->d, &s.ldx)) ||
+                       !(s.nz_idx = pp_malloc_array(pb->d ? pb->d : 1, sizeof *s.nz_idx)) ||
+                       !(s.nz_val = pp_malloc_array(pb->d ? pb->d : 1, sizeof *s.nz_val))))) {
     smo_free(&s);
     return PROP_ERR_NOMEM;
   }
