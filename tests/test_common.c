@@ -244,10 +244,68 @@ static void test_rng_streams(void **state) {
   assert_int_equal(pp_rng_below(&a, 0), 0);
 }
 
+/* The Cholesky factor as the textbook computes it, one entry at a time, row by row, each sum in
+ * k order: pp_cholesky computes eight rows side by side and must give these bits. */
+static int chol_reference(const double *H, size_t D, double shift, double *L) {
+  for (size_t i = 0; i < D; i++)
+    for (size_t j = 0; j <= i; j++) {
+      double s = H[i * D + j] + (i == j ? shift : 0.0);
+      for (size_t k = 0; k < j; k++) s -= L[i * D + k] * L[j * D + k];
+      if (i == j) {
+        if (!(s > 0) || !isfinite(s)) return -1;
+        L[i * D + i] = sqrt(s);
+      } else {
+        L[i * D + j] = s / L[j * D + j];
+      }
+    }
+  return 0;
+}
+
+static void test_cholesky_rows_side_by_side(void **state) {
+  (void)state;
+  pp_rng g;
+  pp_rng_seed(&g, 9);
+  const size_t sizes[] = {1, 2, 7, 8, 9, 16, 17, 30, 63};
+  for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+    const size_t D = sizes[t], m = D + 3;
+    double *A = tu_xmalloc(m * D * sizeof *A), *H = tu_xmalloc(D * D * sizeof *H);
+    double *L = tu_xmalloc(D * D * sizeof *L), *R = tu_xmalloc(D * D * sizeof *R);
+    for (size_t i = 0; i < m * D; i++) A[i] = pp_rng_uniform(&g) - 0.5;
+    for (size_t i = 0; i < D; i++) /* H = A'A + 0.01 I: positive definite, with rounding in every sum */
+      for (size_t j = 0; j < D; j++) {
+        double s = i == j ? 0.01 : 0.0;
+        for (size_t r = 0; r < m; r++) s += A[r * D + i] * A[r * D + j];
+        H[i * D + j] = s;
+      }
+    assert_int_equal(pp_cholesky(H, D, 1e-9, L), 0);
+    assert_int_equal(chol_reference(H, D, 1e-9, R), 0);
+    for (size_t i = 0; i < D; i++) assert_memory_equal(L + i * D, R + i * D, (i + 1) * sizeof *L);
+    double err = 0; /* and it is the factor: L L' = H + shift I */
+    for (size_t i = 0; i < D; i++)
+      for (size_t j = 0; j <= i; j++) {
+        double s = 0;
+        for (size_t k = 0; k <= j; k++) s += L[i * D + k] * L[j * D + k];
+        err = fmax(err, fabs(s - H[i * D + j] - (i == j ? 1e-9 : 0.0)));
+      }
+    assert_true(err < 1e-12 * (double)D);
+    /* not positive definite: the last diagonal entry made negative fails, as the reference does */
+    if (D > 1) {
+      H[D * D - 1] = -1.0;
+      assert_int_equal(pp_cholesky(H, D, 0.0, L), -1);
+      assert_int_equal(chol_reference(H, D, 0.0, R), -1);
+    }
+    free(A);
+    free(H);
+    free(L);
+    free(R);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status_list),  cmocka_unit_test(test_last_error),  cmocka_unit_test(test_options_import),
       cmocka_unit_test(test_struct_layout), cmocka_unit_test(test_codec_bounds), cmocka_unit_test(test_rng_streams),
+      cmocka_unit_test(test_cholesky_rows_side_by_side),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

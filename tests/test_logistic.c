@@ -208,6 +208,52 @@ static void test_matches_gradient_descent(void **state) {
   free(y);
 }
 
+/* Rows of one-hot blocks (most of their values zero) take the Hessian's sparse pass, the others its
+ * dense one: a mix of both fits the same optimum as gradient descent, in Newton's few steps (a wrong
+ * sum in either pass would move the optimum or stall the steps). */
+static void test_sparse_rows_match_gradient_descent(void **state) {
+  (void)state;
+  const size_t n = 120, nblk = 3, lev = 3, d = 1 + nblk * lev;
+  float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
+  uint64_t r = 77;
+  for (size_t i = 0; i < n; i++) {
+    float *x = X + i * d;
+    r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+    x[0] = (float)((r >> 40) & 0xFFFF) / 65536.0f * 2.0f - 1.0f;
+    double z = 0.8 * x[0] - 0.3;
+    for (size_t b = 0; b < nblk; b++) {
+      const size_t hot = (i * (b + 2) + b) % lev;
+      for (size_t l = 0; l < lev; l++) x[1 + b * lev + l] = l == hot ? 1.0f : (i % 4 == 3 ? 0.25f : 0.0f);
+      z += hot == 0 ? 0.7 : -0.4;
+    }
+    r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+    y[i] = (float)((double)((r >> 40) & 0xFFFF) / 65536.0 < 1.0 / (1.0 + exp(-z)));
+  }
+  double L = 1.0, t[11] = {0}, g[11];
+  for (size_t i = 0; i < n; i++) {
+    double sq = 1;
+    for (size_t j = 0; j < d; j++) sq += (double)X[i * d + j] * X[i * d + j];
+    L += sq / 4;
+  }
+  for (int it = 0; it < 400000; it++) {
+    gd_grad(X, y, n, d, 1.0, t, g);
+    double gm = 0;
+    for (size_t j = 0; j <= d; j++) gm = fmax(gm, fabs(g[j]));
+    if (gm < 1e-12) break;
+    for (size_t j = 0; j <= d; j++) t[j] -= g[j] / L;
+  }
+  void *m = fit("{\"C\": 1.0, \"tol\": 1e-10}", X, y, n, d);
+  double beta[10], b;
+  coefs(m, d, beta, &b);
+  for (size_t j = 0; j < d; j++) assert_true(fabs(beta[j] - t[j]) < 1e-8);
+  assert_true(fabs(b - t[d]) < 1e-8);
+  assert_true(info_num(m, "converged") == 1);
+  assert_true(info_num(m, "iterations") <= 12);
+  pp_logistic_ops.free_model(m);
+  free(X);
+  free(y);
+}
+
 /* Perfectly separable data: L2 keeps the coefficients finite and the fit converges. */
 static void test_separable(void **state) {
   (void)state;
@@ -437,6 +483,7 @@ int main(void) {
       cmocka_unit_test(test_params),
       cmocka_unit_test(test_binary_feature_closed_form),
       cmocka_unit_test(test_matches_gradient_descent),
+      cmocka_unit_test(test_sparse_rows_match_gradient_descent),
       cmocka_unit_test(test_separable),
       cmocka_unit_test(test_iteration_limit),
       cmocka_unit_test(test_thread_invariance),

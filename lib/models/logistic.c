@@ -266,10 +266,26 @@ typedef struct lr_data {
   size_t nch;      /* chunks */
 } lr_data;
 
+/* A row's share of the gradient and of the upper triangle of the Hessian from its nz nonzero
+ * entries xd[u] at columns id[u] (ascending, the intercept's 1 last).  Each entry of g and H gets
+ * the same products in the same row order as from every column: a zero entry's products are zeros,
+ * which leave a sum that starts at +0 as it was.  Its cost is nz^2 / 2 instead of D^2 / 2: one-hot
+ * rows hold one nonzero per categorical input. */
+static void row_sparse(const double *xd, const uint32_t *id, size_t nz, double r, double h, size_t D, double *g,
+                       double *H) {
+  for (size_t u = 0; u < nz; u++) {
+    const size_t a = id[u];
+    g[a] += r * xd[u];
+    const double ha = h * xd[u];
+    double *Ha = H + a * D;
+    for (size_t v = u; v < nz; v++) Ha[id[v]] += ha * xd[v];
+  }
+}
+
 /* One chunk's share of the objective (and, when g != NULL, of the gradient and of the upper
- * triangle of the Hessian, D = d + 1 wide, intercept last).  xd: D doubles of scratch. */
+ * triangle of the Hessian, D = d + 1 wide, intercept last).  xd, id: D entries of scratch. */
 static void chunk_pass(const lr_data *dt, size_t c, const double *beta, double b, double *f, double *g, double *H,
-                       double *xd) {
+                       double *xd, uint32_t *id) {
   const size_t d = dt->d, D = d + 1;
   size_t i0 = dt->n * c / dt->nch, i1 = dt->n * (c + 1) / dt->nch;
   double fs = 0;
@@ -283,6 +299,18 @@ static void chunk_pass(const lr_data *dt, size_t c, const double *beta, double b
     fs += si * (pp_softplus(z) - yi * z);
     if (!g) continue;
     double p = lr_sigmoid(z), r = si * (p - yi), h = si * p * (1.0 - p);
+    size_t nz = 0;
+    for (size_t j = 0; j < d; j++)
+      if (x[j] != 0.0f) {
+        xd[nz] = x[j];
+        id[nz++] = (uint32_t)j;
+      }
+    xd[nz] = 1.0;
+    id[nz++] = (uint32_t)d;
+    if (nz * 4 <= D * 3) {
+      row_sparse(xd, id, nz, r, h, D, g, H);
+      continue;
+    }
     for (size_t j = 0; j < d; j++) xd[j] = x[j];
     xd[d] = 1.0;
     for (size_t a = 0; a < D; a++) {
@@ -298,14 +326,14 @@ static void chunk_pass(const lr_data *dt, size_t c, const double *beta, double b
 /* Objective (and gradient and Hessian, full and symmetric, when g != NULL) at (beta, b).  The
  * chunks run on nt threads; their sums are added in chunk order.  work: per-chunk buffers. */
 static int full_pass(const lr_data *dt, const double *beta, double b, int nt, double *fout, double *g, double *H,
-                     double *work_f, double *work_g, double *work_H, double *work_x) {
+                     double *work_f, double *work_g, double *work_H, double *work_x, uint32_t *work_i) {
   const size_t d = dt->d, D = d + 1, nch = dt->nch;
   int par = nt > 1 && nch > 1 ? (nt < (int)nch ? nt : (int)nch) : 1;
   (void)par;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(par) if (par > 1)
   for (size_t c = 0; c < nch; c++)
     chunk_pass(dt, c, beta, b, &work_f[c], g ? work_g + c * D : NULL, g ? work_H + c * D * D : NULL,
-               work_x + c * D);
+               work_x + c * D, work_i + c * D);
   double f = 0;
   for (size_t c = 0; c < nch; c++) f += work_f[c];
   f *= dt->C;
@@ -372,6 +400,7 @@ static int lr_check(const pp_dataset *train, size_t *npos) {
 /* The Newton method's state and work arrays (D = d + 1 parameters, nch chunks of the data pass). */
 typedef struct lr_newton {
   double *beta, *nbeta, *g, *step, *H, *L, *wf, *wg, *wH, *wx;
+  uint32_t *wi;
   double bias, f, gmax;
   uint32_t iter;
   int converged;
@@ -380,7 +409,7 @@ typedef struct lr_newton {
 
 static void newton_free(lr_newton *w) {
   free(w->beta), free(w->nbeta), free(w->g), free(w->step), free(w->H), free(w->L);
-  free(w->wf), free(w->wg), free(w->wH), free(w->wx);
+  free(w->wf), free(w->wg), free(w->wH), free(w->wx), free(w->wi);
 }
 
 static int newton_alloc(lr_newton *w, size_t D, size_t nch) {
@@ -390,7 +419,8 @@ static int newton_alloc(lr_newton *w, size_t D, size_t nch) {
   w->H = pp_malloc_array(D, D * sizeof *w->H), w->L = pp_malloc_array(D, D * sizeof *w->L);
   w->wf = pp_malloc_array(nch, sizeof *w->wf), w->wg = pp_malloc_array(nch, D * sizeof *w->wg);
   w->wH = pp_malloc_array(nch, D * D * sizeof *w->wH), w->wx = pp_malloc_array(nch, D * sizeof *w->wx);
-  return w->beta && w->nbeta && w->g && w->step && w->H && w->L && w->wf && w->wg && w->wH && w->wx ? 0
+  w->wi = pp_malloc_array(nch, D * sizeof *w->wi);
+  return w->beta && w->nbeta && w->g && w->step && w->H && w->L && w->wf && w->wg && w->wH && w->wx && w->wi ? 0
                                                                                                      : PROP_ERR_NOMEM;
 }
 
@@ -415,7 +445,7 @@ static int line_search(const lr_data *dt, lr_newton *w, int nt, double slope) {
   for (int ls = 0; ls < 50; ls++) {
     for (size_t j = 0; j < d; j++) w->nbeta[j] = w->beta[j] + t * w->step[j];
     double nb = w->bias + t * w->step[d];
-    if (full_pass(dt, w->nbeta, nb, nt, &fnew, NULL, NULL, w->wf, w->wg, w->wH, w->wx)) {
+    if (full_pass(dt, w->nbeta, nb, nt, &fnew, NULL, NULL, w->wf, w->wg, w->wH, w->wx, w->wi)) {
       pp_err_clear();
       t *= 0.5;
       continue;
@@ -436,7 +466,7 @@ static int newton(const lr_data *dt, const lr_params *p, double scale, int nt, c
   const size_t D = dt->d + 1;
   w->stop = "max_iter";
   for (;;) {
-    PP_TRY(full_pass(dt, w->beta, w->bias, nt, &w->f, w->g, w->H, w->wf, w->wg, w->wH, w->wx));
+    PP_TRY(full_pass(dt, w->beta, w->bias, nt, &w->f, w->g, w->H, w->wf, w->wg, w->wH, w->wx, w->wi));
     w->gmax = 0;
     for (size_t a = 0; a < D; a++)
       if (fabs(w->g[a]) > w->gmax) w->gmax = fabs(w->g[a]);
