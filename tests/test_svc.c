@@ -92,6 +92,22 @@ static void test_kernel_blocks(void **state) {
 
 /* The AVX-512 and the portable RBF loops give the same bits (kernel blocks and decision values, at
  * every tail length of the 16-lane loop), and both agree with a double-precision computation. */
+/* The RBF decision value of the row q in double precision: sum over the support vectors X of
+ * alpha y exp(-gamma |q - x|^2), minus rho. */
+static double rbf_decision_ref(const float *q, const float *X, const float *y, const double *alpha, size_t ns, size_t d,
+                               double gamma, double rho) {
+  double want = -rho;
+  for (size_t i = 0; i < ns; i++) {
+    double d2 = 0;
+    for (size_t k = 0; k < d; k++) {
+      double e = (double)q[k] - X[i * d + k];
+      d2 += e * e;
+    }
+    want += alpha[i] * (y[i] > 0.5f ? 1.0 : -1.0) * exp(-gamma * d2);
+  }
+  return want;
+}
+
 /* Decision values of Q's rows scored in blocks of `blk` rows, one call per block. */
 static void decide_in_blocks(const pp_svc_model *m, const float *Q, size_t nq, size_t blk, int simd, double *out) {
   for (size_t i = 0; i < nq; i += blk)
@@ -124,15 +140,7 @@ static void test_simd_and_portable_paths_agree(void **state) {
       double *dp = tu_xmalloc(nq * sizeof *dp), *dv = tu_xmalloc(nq * sizeof *dv);
       assert_int_equal(pp_svc_decision_path(m, Q, nq, dp, NULL, 1, 0), 0);
       for (size_t q = 0; q < nq; q++) {
-        double want = -0.125;
-        for (size_t i = 0; i < ns; i++) {
-          double d2 = 0;
-          for (size_t k = 0; k < d; k++) {
-            double e = (double)Q[q * d + k] - X[i * d + k];
-            d2 += e * e;
-          }
-          want += alpha[i] * (y[i] > 0.5f ? 1.0 : -1.0) * exp(-gamma * d2);
-        }
+        double want = rbf_decision_ref(Q + q * d, X, y, alpha, ns, d, gamma, 0.125);
         assert_true(fabs(dp[q] - want) <= 1e-5 * (1.0 + fabs(want)));
       }
       /* a row's value does not depend on the rows scored with it, on any path */
@@ -268,15 +276,7 @@ static void test_sparse_rows_in_blocks(void **state) {
     assert_memory_equal(all, first, sizeof first);
   }
   for (size_t q = 0; q < nq; q++) {
-    double want = -0.25;
-    for (size_t i = 0; i < ns; i++) {
-      double d2 = 0;
-      for (size_t k = 0; k < d; k++) {
-        double e = (double)Q[q * d + k] - X[i * d + k];
-        d2 += e * e;
-      }
-      if (alpha[i] > 0) want += alpha[i] * (y[i] > 0.5f ? 1.0 : -1.0) * exp(-gamma * d2);
-    }
+    double want = rbf_decision_ref(Q + q * d, X, y, alpha, ns, d, gamma, 0.25);
     assert_true(fabs(all[q] - want) <= 1e-4 * (1.0 + fabs(want)));
   }
   pp_svc_model_free(m);
