@@ -659,21 +659,34 @@ size_t pp_treeshap_scratch(const pp_treeshap *s) {
   return a > b ? a : b;
 }
 
+/* The grouped walk's copy for path (PP_SHAP_BEST: the fastest this CPU runs) and its name in *used. */
+static void (*group_tree(int path, int *used))(const pp_treeshap *, size_t, const gpass *, size_t) {
+  *used = PP_SHAP_PORTABLE;
+#if PP_HAVE_AVX512
+  if ((path == PP_SHAP_BEST || path == PP_SHAP_AVX512) && pp_cpu_avx512f()) {
+    *used = PP_SHAP_AVX512;
+    return tree_group_avx512;
+  }
+#endif
+#if SHAP_HAVE_AVX2
+  if ((path == PP_SHAP_BEST || path == PP_SHAP_AVX2) && pp_cpu_avx2()) {
+    *used = PP_SHAP_AVX2;
+    return tree_group_avx2;
+  }
+#endif
+  return tree_group_base;
+}
+
 /* Batches go in groups of SHAP_GROUP rows, a last group of fewer rows with lanes to spare; a single
  * row (alone, or the batch's last) takes the single-row pass, which costs less than a group. */
-void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch) {
+int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, int path) {
   size_t i = 0;
-  if (n >= 2) {
+  int used = PP_SHAP_SINGLE;
+  if (n >= 2 && path != PP_SHAP_SINGLE) {
     gpass w;
     group_layout(s, scratch, &w);
     for (size_t f = 0; f < s->d; f++) w.cur[f] = -1;
-    void (*tree)(const pp_treeshap *, size_t, const gpass *, size_t) = tree_group_base;
-#if SHAP_HAVE_AVX2
-    if (pp_cpu_avx2()) tree = tree_group_avx2;
-#endif
-#if PP_HAVE_AVX512
-    if (pp_cpu_avx512f()) tree = tree_group_avx512;
-#endif
+    void (*tree)(const pp_treeshap *, size_t, const gpass *, size_t) = group_tree(path, &used);
     while (n - i >= 2) {
       const size_t m = n - i < SHAP_GROUP ? n - i : SHAP_GROUP;
       rows_group(s, X, i, m, phi, &w, tree);
@@ -681,6 +694,11 @@ void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *ph
     }
   }
   if (i < n) rows_single(s, X + i * s->d, n - i, phi + i * s->d, scratch);
+  return used;
+}
+
+void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch) {
+  pp_treeshap_rows_path(s, X, n, phi, scratch, PP_SHAP_BEST);
 }
 
 int pp_treeshap_contrib(const pp_treeshap *s, const float *X, size_t n, double *phi, double *base, void *scratch) {
