@@ -434,16 +434,19 @@ static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *
 
 /* ---- the grouped pass ------------------------------------------------------------------------------ *
  *
- * A batch walks each tree once for SHAP_GROUP rows instead of once per row: the walk's order, its
- * frames and the column -> frame map do not depend on the row, only which way each row goes does.
- * Every (row, point) value is a lane (a vector of SHAP_GROUP rows per point) and does the single-row
- * pass's double operations in its order, so each row gets the single-row pass's bits.  What a row's
- * state changes is shared: on a live edge, zprev (so a, 1 / a and D) is the same for every row the
- * edge is live for, since a row is live there only when it went every earlier split on the column's
- * way, so its last live split is the column's previous split on the path, the same for all; and 1 / a
- * of that split is its passing rows' (the failing rows are dead below it).  So per edge the factors a
- * (the row goes), z (1 - t) (it does not) and the cover fraction (dead) and the two D's are computed
- * once, and each row's lanes choose (bitwise, no arithmetic) the one the single-row pass computes. */
+ * A batch walks each tree once for a group of rows (4, or 8 with AVX-512) instead of once per row: the
+ * walk's order, its frames and the column -> frame map do not depend on the row, only which way each row
+ * goes does, so the bookkeeping is paid once per group (most of the single-row pass's instructions).
+ * Every (row, point) value is a lane (per point a vector of the group's rows) and does the single-row
+ * pass's double operations in its order, so each row gets the single-row pass's bits whatever its group,
+ * its lane or the copy.  What depends on the row is little: on a live edge, zprev (so a, 1 / a and D) is
+ * the same for every row the edge is live for, since a row is live there only when it went every earlier
+ * split on the column's way, so its last live split is the column's previous split on the path, the same
+ * for all; and 1 / a of that split is its passing rows' (the failing rows are dead below it).  So per
+ * edge the factors a (the row goes), z (1 - t) (it does not) and the cover fraction (dead) and the two
+ * D's are computed once (the divisions too), and each row's lanes take (bitwise, no arithmetic) the one
+ * the single-row pass computes for it; a row's lanes that a step does not concern keep their bits.  The
+ * walk itself is in treeshap_group.h, compiled once per group width. */
 
 /* The lanes of a where m is set, else b's (bits only). */
 #define SEL(m, a, b) ((vgd)((((vgl)(a)) & (m)) | (((vgl)(b)) & ~(m))))
