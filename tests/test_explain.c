@@ -197,7 +197,7 @@ static int32_t rand_node(rand_trees *t, uint64_t *st, size_t b, size_t dep, size
  * ragged last one (each row in other lanes beside other rows). */
 static void test_treeshap_groups_bit_for_bit(void **state) {
   (void)state;
-  enum { D = 20, NT = 8, N = 37, MAXN = 20000 };
+  enum { D = 20, NT = 8, N = 37, MAXN = 5000 }; /* a tree of depth m has at most 2^(m+1) - 1 nodes: 4,647 */
   rand_trees t = {tu_xmalloc(MAXN * sizeof *t.nd), tu_xmalloc(MAXN), tu_xmalloc(MAXN * sizeof(double)),
                   tu_xmalloc(MAXN * sizeof(double)), 0};
   size_t start[NT + 1];

@@ -22,8 +22,9 @@
  * distinct columns (rounded up to PP_SHAP_LANES) points, in one depth-first pass over the tree's nodes:
  * per node a few operations on P doubles, whatever the depth (the original algorithm costs the
  * path length squared per leaf).  The cost of a row is about (nodes of all trees) x P.  A batch walks
- * each tree once for a group of 8 rows, each (row, point) a vector lane, so that the walk's
- * bookkeeping is shared; a row's lanes do the single-row pass's operations, with its bits.
+ * each tree once for a group of rows (8 with AVX-512, else 4), each (row, point) a vector lane, so
+ * that the walk's bookkeeping is shared; a row's lanes do the single-row pass's operations, with its
+ * bits.
  *
  * Everything is read-only after pp_treeshap_build: many threads may explain with one at once, each
  * with its own scratch.  A row's contributions depend on that row only, never on the rows beside it. */
