@@ -153,6 +153,114 @@ static void test_treeshap_hand_tree(void **state) {
   pp_treeshap_free(&s);
 }
 
+/* ---- the grouped walk against the single-row pass ------------------------------------------------ */
+
+/* Random flat trees for the grouped walk: nodes of tree b onwards in depth-first order. */
+typedef struct rand_trees {
+  pp_cart_node *nd;
+  uint8_t *dl;
+  double *val, *cov;
+  size_t n;
+} rand_trees;
+
+static const float k_grid[5] = {-1.0f, -0.5f, 0.0f, 0.5f, 1.0f}; /* thresholds, and most row values */
+
+/* A node of tree b at depth dep (local index returned): it splits while dep < maxd (below depth 2
+ * always, then 4 in 5), on column spine[dep] when spine is given (with a leaf on a random side),
+ * else with probability rep on one of the first 4 columns (so that columns repeat on a path), else
+ * on any of d. */
+static int32_t rand_node(rand_trees *t, uint64_t *st, size_t b, size_t dep, size_t maxd, size_t d, double rep,
+                         const int32_t *spine) {
+  const size_t i = t->n++;
+  t->nd[i] = (pp_cart_node){-1, 0.0f, -1, -1};
+  t->dl[i] = (uint8_t)(tu_rand(st) & 1);
+  t->val[i] = tu_normal(st);
+  t->cov[i] = 0.5 + 4.0 * tu_uniform(st);
+  if (dep >= maxd || (!spine && dep >= 2 && tu_uniform(st) < 0.2)) return (int32_t)(i - b);
+  int32_t f = spine ? spine[dep] : (int32_t)(tu_rand(st) % (tu_uniform(st) < rep ? 4 : d));
+  const float th = k_grid[tu_rand(st) % 5];
+  int32_t l, r;
+  if (spine && tu_rand(st) & 1) {
+    l = rand_node(t, st, b, maxd, maxd, d, rep, spine);
+    r = rand_node(t, st, b, dep + 1, maxd, d, rep, spine);
+  } else {
+    l = rand_node(t, st, b, dep + 1, maxd, d, rep, spine);
+    r = rand_node(t, st, b, spine ? maxd : dep + 1, maxd, d, rep, spine);
+  }
+  t->nd[i] = (pp_cart_node){f, th, l, r};
+  return (int32_t)(i - b);
+}
+
+/* Batches by the grouped walk, each copy the CPU runs, give every row the single-row pass's bits:
+ * on random trees of 4, 8 and 12 points (a tree of one leaf among them), strict and not, with rows
+ * on the thresholds and NaN on both default sides, whole and cut at every offset into groups with a
+ * ragged last one (each row in other lanes beside other rows). */
+static void test_treeshap_groups_bit_for_bit(void **state) {
+  (void)state;
+  enum { D = 20, NT = 8, N = 37, MAXN = 5000 }; /* a tree of depth m has at most 2^(m+1) - 1 nodes: 4,647 */
+  rand_trees t = {tu_xmalloc(MAXN * sizeof *t.nd), tu_xmalloc(MAXN), tu_xmalloc(MAXN * sizeof(double)),
+                  tu_xmalloc(MAXN * sizeof(double)), 0};
+  size_t start[NT + 1];
+  int32_t spine[19];
+  for (int32_t k = 0; k < 19; k++) spine[k] = (k * 7) % D; /* 19 distinct columns: 12 points */
+  uint64_t st = 2026;
+  static const size_t maxd[NT] = {0, 5, 6, 6, 5, 10, 10, 19};
+  for (size_t k = 0; k < NT; k++) {
+    start[k] = t.n;
+    rand_node(&t, &st, t.n, 0, maxd[k], D, maxd[k] > 6 ? 0.1 : 0.6, k == NT - 1 ? spine : NULL);
+  }
+  start[NT] = t.n;
+  assert_true(t.n < MAXN);
+  float *X = tu_xmalloc(N * D * sizeof *X);
+  for (size_t i = 0; i < N * D; i++) {
+    const double u = tu_uniform(&st);
+    X[i] = u < 0.2 ? NAN : u < 0.7 ? k_grid[tu_rand(&st) % 5] : (float)tu_normal(&st);
+  }
+  double *ref = tu_xmalloc(N * D * sizeof *ref), *phi = tu_xmalloc(N * D * sizeof *phi);
+  for (int strict = 0; strict <= 1; strict++) {
+    pp_treeshap s;
+    assert_int_equal(pp_treeshap_init(&s, D, NT, start, t.nd, t.dl, t.val, t.cov, strict, strict ? 1.0 : 0.125, "r"), 0);
+    assert_int_equal(s.ntrees, NT);
+    assert_int_equal(s.pts[0], 0); /* the tree of one leaf */
+    assert_int_equal(s.pts[1], 4);
+    assert_int_equal(s.pts[5], 8);
+    assert_int_equal(s.pts[NT - 1], 12);
+    void *scratch = tu_xmalloc(pp_treeshap_scratch(&s));
+    for (size_t i = 0; i < N; i++)
+      assert_int_equal(pp_treeshap_rows_path(&s, X + i * D, 1, ref + i * D, scratch, PP_SHAP_BEST), PP_SHAP_SINGLE);
+    assert_int_equal(pp_treeshap_rows_path(&s, X, N, phi, scratch, PP_SHAP_SINGLE), PP_SHAP_SINGLE);
+    assert_memory_equal(phi, ref, N * D * sizeof *phi);
+    const int avx2 = pp_cpu_avx2() ? PP_SHAP_AVX2 : PP_SHAP_PORTABLE;
+    const int avx512 = PP_HAVE_AVX512 && pp_cpu_avx512f() ? PP_SHAP_AVX512 : PP_SHAP_PORTABLE;
+    /* each path asked for, and the copy that must run it */
+    const int paths[4][2] = {{PP_SHAP_PORTABLE, PP_SHAP_PORTABLE},
+                             {PP_SHAP_AVX2, avx2},
+                             {PP_SHAP_AVX512, avx512},
+                             {PP_SHAP_BEST, avx512 == PP_SHAP_AVX512 ? avx512 : avx2}};
+    for (size_t v = 0; v < 4; v++) {
+      const int p = paths[v][0];
+      memset(phi, 0xff, N * D * sizeof *phi);
+      assert_int_equal(pp_treeshap_rows_path(&s, X, N, phi, scratch, p), paths[v][1]);
+      assert_memory_equal(phi, ref, N * D * sizeof *phi);
+      for (size_t i0 = 0; i0 < 9; i0++)
+        for (size_t m = 2; i0 + m <= N; m += 3) {
+          memset(phi, 0xff, m * D * sizeof *phi);
+          pp_treeshap_rows_path(&s, X + i0 * D, m, phi, scratch, p);
+          assert_memory_equal(phi, ref + i0 * D, m * D * sizeof *phi);
+        }
+    }
+    free(scratch);
+    pp_treeshap_free(&s);
+  }
+  free(X);
+  free(ref);
+  free(phi);
+  free(t.nd);
+  free(t.dl);
+  free(t.val);
+  free(t.cov);
+}
+
 /* ---- members ------------------------------------------------------------------------------------ */
 
 /* n rows of d columns, a nonlinear signal with interactions; NaN in column 1 on every 11th row when
@@ -675,6 +783,7 @@ static void test_inputs_sum_their_columns(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_treeshap_hand_tree),
+      cmocka_unit_test(test_treeshap_groups_bit_for_bit),
       cmocka_unit_test(test_tree_members_against_brute_force),
       cmocka_unit_test(test_xgboost_against_xgboost),
       cmocka_unit_test(test_logistic_linear_and_version_1),

@@ -251,7 +251,7 @@ typedef struct frame {
 
 /* Scratch: frames, then (64-byte aligned) for each depth the vectors P, K, D and 1/a of P doubles,
  * the per-column sums at the points (d x max_pts), then the column -> frame map. */
-size_t pp_treeshap_scratch(const pp_treeshap *s) {
+static size_t single_scratch(const pp_treeshap *s) {
   const size_t F = s->max_depth + 2, P = s->max_pts ? s->max_pts : PP_SHAP_LANES;
   return F * sizeof(frame) + 64 + F * 4 * P * sizeof(double) + s->d * P * sizeof(double) + s->d * sizeof(int32_t);
 }
@@ -397,7 +397,8 @@ TREE_ROW_ANY(tree_row_avx2, __attribute__((target("avx2"))))
 #define SHAP_HAVE_AVX2 0
 #endif
 
-void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch) {
+/* Rows one at a time (the single-row pass). */
+static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch) {
   const size_t F = s->max_depth + 2, Pm = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d;
   pass w;
   w.fr = scratch;
@@ -429,6 +430,85 @@ void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *ph
       }
     }
   }
+}
+
+/* ---- the grouped pass ------------------------------------------------------------------------------ *
+ *
+ * A batch walks each tree once for a group of rows (4, or 8 with AVX-512) instead of once per row: the
+ * walk's order, its frames and the column -> frame map do not depend on the row, only which way each row
+ * goes does, so the bookkeeping is paid once per group (most of the single-row pass's instructions).
+ * Every (row, point) value is a lane (per point a vector of the group's rows) and does the single-row
+ * pass's double operations in its order, so each row gets the single-row pass's bits whatever its group,
+ * its lane or the copy.  What depends on the row is little: on a live edge, zprev (so a, 1 / a and D) is
+ * the same for every row the edge is live for, since a row is live there only when it went every earlier
+ * split on the column's way, so its last live split is the column's previous split on the path, the same
+ * for all; and 1 / a of that split is its passing rows' (the failing rows are dead below it).  So per
+ * edge the factors a (the row goes), z (1 - t) (it does not) and the cover fraction (dead) and the two
+ * D's are computed once (the divisions too), and each row's lanes take (bitwise, no arithmetic) the one
+ * the single-row pass computes for it; a row's lanes that a step does not concern keep their bits.  The
+ * walk itself is in treeshap_group.h, compiled once per group width. */
+
+/* The lanes of a where m is set, else b's (bits only). */
+#define SEL(m, a, b) ((vgd)((((vgl)(a)) & (m)) | (((vgl)(b)) & ~(m))))
+#define GV(P) (2 * (P) + 2) /* vectors per depth in gpass.row */
+
+/* One frame of the grouped walk: the node and the edge into it, as frame's but the same for all rows
+ * (prev: the column's previous split on the path, whatever the rows did there). */
+typedef struct gframe {
+  int32_t node, feat, prev;
+  uint8_t phase;
+  double zm;
+} gframe;
+
+/* Groups of 4 rows (the portable and AVX2 copies), and of 8 (AVX-512). */
+#define SHAP_G 4
+#define SHAP_N(x) x##_4
+#include "models/treeshap_group.h"
+#undef SHAP_G
+#undef SHAP_N
+#if PP_HAVE_AVX512
+#define SHAP_G 8
+#define SHAP_N(x) x##_8
+#include "models/treeshap_group.h"
+#undef SHAP_G
+#undef SHAP_N
+#endif
+
+/* Scratch: the single-row pass's layout or a grouped one's, at the same place. */
+size_t pp_treeshap_scratch(const pp_treeshap *s) {
+  size_t a = single_scratch(s), b = group_layout_4(s, NULL, NULL);
+#if PP_HAVE_AVX512
+  if (group_layout_8(s, NULL, NULL) > b) b = group_layout_8(s, NULL, NULL);
+#endif
+  return a > b ? a : b;
+}
+
+/* Batches go in groups (8 rows with AVX-512, else 4), a last group of fewer rows with lanes to spare;
+ * a single row (alone, or the batch's last) takes the single-row pass, which costs less than a group. */
+int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, int path) {
+  size_t i = 0;
+  int used = PP_SHAP_SINGLE;
+  if (n >= 2 && path != PP_SHAP_SINGLE) {
+    used = PP_SHAP_PORTABLE;
+#if PP_HAVE_AVX512
+    if ((path == PP_SHAP_BEST || path == PP_SHAP_AVX512) && pp_cpu_avx512f()) used = PP_SHAP_AVX512;
+#endif
+#if SHAP_HAVE_AVX2
+    if (used == PP_SHAP_PORTABLE && (path == PP_SHAP_BEST || path == PP_SHAP_AVX2) && pp_cpu_avx2())
+      used = PP_SHAP_AVX2;
+    if (used == PP_SHAP_AVX2) i = walk_groups_4(s, X, n, phi, scratch, tree_group_avx2);
+#endif
+#if PP_HAVE_AVX512
+    if (used == PP_SHAP_AVX512) i = walk_groups_8(s, X, n, phi, scratch, tree_group_avx512);
+#endif
+    if (used == PP_SHAP_PORTABLE) i = walk_groups_4(s, X, n, phi, scratch, tree_group_base);
+  }
+  if (i < n) rows_single(s, X + i * s->d, n - i, phi + i * s->d, scratch);
+  return used;
+}
+
+void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch) {
+  pp_treeshap_rows_path(s, X, n, phi, scratch, PP_SHAP_BEST);
 }
 
 int pp_treeshap_contrib(const pp_treeshap *s, const float *X, size_t n, double *phi, double *base, void *scratch) {

@@ -21,7 +21,10 @@
  * P points is exact for degrees below 2P, so each tree is evaluated at P >= half its longest path's
  * distinct columns (rounded up to PP_SHAP_LANES) points, in one depth-first pass over the tree's nodes:
  * per node a few operations on P doubles, whatever the depth (the original algorithm costs the
- * path length squared per leaf).  The cost of a row is about (nodes of all trees) x P.
+ * path length squared per leaf).  The cost of a row is about (nodes of all trees) x P.  A batch walks
+ * each tree once for a group of rows (8 with AVX-512, else 4), each (row, point) a vector lane, so
+ * that the walk's bookkeeping is shared; a row's lanes do the single-row pass's operations, with its
+ * bits.
  *
  * Everything is read-only after pp_treeshap_build: many threads may explain with one at once, each
  * with its own scratch.  A row's contributions depend on that row only, never on the rows beside it. */
@@ -75,6 +78,14 @@ size_t pp_treeshap_scratch(const pp_treeshap *s);
  * pp_treeshap_scratch(s) bytes, 16-byte aligned (malloc's).  base + sum phi[i] = s's output for row i
  * (offset + scale x sum of the leaves x reaches). */
 void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch);
+/* The passes of pp_treeshap_rows (tests): rows one at a time, or the grouped walk (treeshap.c) in its
+ * portable, AVX2 or AVX-512 copy; each gives every row the same bits.  PP_SHAP_BEST: the grouped
+ * walk's fastest copy this CPU runs, a row alone one at a time (what pp_treeshap_rows does). */
+enum { PP_SHAP_BEST = 0, PP_SHAP_SINGLE = 1, PP_SHAP_PORTABLE = 2, PP_SHAP_AVX2 = 3, PP_SHAP_AVX512 = 4 };
+/* pp_treeshap_rows by the pass path; one the CPU (or the compiler) lacks is the portable copy.
+ * Returns the grouped copy used (PP_SHAP_PORTABLE, _AVX2 or _AVX512), or PP_SHAP_SINGLE when no
+ * group was walked. */
+int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, int path);
 /* A member's contrib on s: *base (may be NULL) = s->base, then (n > 0) pp_treeshap_rows with scratch,
  * or with scratch of its own when it is NULL (PROP_ERR_NOMEM). */
 int pp_treeshap_contrib(const pp_treeshap *s, const float *X, size_t n, double *phi, double *base, void *scratch);
