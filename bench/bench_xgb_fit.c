@@ -212,9 +212,11 @@ int main(int argc, char **argv) {
   }
   qsort(t, (size_t)runs, sizeof *t, cmp_d);
   const double med = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
-  printf("member fit: %zu rows x %zu columns, %lld rounds, 1 thread: median %.4f s CPU (min %.4f, max %.4f, %d runs); "
-         "model bytes %016llx\n",
-         n, d, (long long)json_integer_value(json_object_get(canon, "rounds")), med, t[0], t[runs - 1], runs, (unsigned long long)fp);
+  printf(
+      "member fit: %zu rows x %zu columns, %lld rounds, 1 thread: median %.4f s CPU (min %.4f, max %.4f, %d runs); "
+      "model bytes %016llx\n",
+      n, d, (long long)json_integer_value(json_object_get(canon, "rounds")), med, t[0], t[runs - 1], runs,
+      (unsigned long long)fp);
   if (prefix) {
     double *pred = xmalloc(n * sizeof *pred);
     if (pp_xgb_ops.predict(model, X, n, pred, NULL, 1)) die("predict");

@@ -30,7 +30,8 @@
  * Model bytes (save/load): our header (format version, d, iterations, scale_pos_weight, ...) then
  * XGBoost's own model in its JSON text format ("format": "json").  JSON rather than UBJSON because
  * XGBoost 1.7's UBJSON reader does not check lengths against the buffer, while its JSON text reader
- * does.  Before XGBoost sees the bytes, load checks (with jansson, xgb_json.c) what XGBoost 1.7's loader and
+ * does.  Before XGBoost sees the bytes, load checks (xgb_json.c: jansson for the document, the trees'
+ * per-node arrays of numbers read by its lexical pass) what XGBoost 1.7's loader and
  * predictor use without checking, as far as we know them from its source: the nesting depth, one
  * gbtree booster with binary:logistic, num_feature == d, num_trees == the trees and tree_info
  * arrays, tree ids, and in every tree the child indices (each node reached once from the root: no cycle, nothing out of
@@ -330,7 +331,7 @@ static int predict_raw(BoosterHandle h, const float *X, size_t n, size_t d, doub
  * The trees come from the JSON document model_from_blob has already parsed and checked (xgb_json.c).  The path is
  * used only when every check below passes (otherwise XGBoost predicts every call, as before):
  *  - base_score is exactly 0.5, no NaN / Infinity token was in the text;
- *  - every split condition and leaf value converts from jansson's double to the float XGBoost
+ *  - every split condition and leaf value converts from the JSON number's double to the float XGBoost
  *    holds without double rounding (the double is not within one double ulp of a float midpoint),
  *    and XGBoost writes the loaded model back to exactly the same text (so the floats it holds are
  *    the ones the text denotes);
@@ -548,13 +549,9 @@ static int model_from_blob_bounded(char *blob, size_t len, size_t d, uint32_t ke
   m->blob_len = len;
   m->d = d;
   size_t ntrees = 0;
-  json_t *root = NULL;
-  int replaced = 0;
-  int rc = pp_xgb_check_json(blob, len, d, &ntrees, &root, &replaced, what);
   xgb_native *nv = NULL; /* our walk of the trees, kept once native_agrees() below says so */
-  if (!rc && !replaced) rc = pp_xgb_native_from_json(root, d, ntrees, &nv);
+  int rc = pp_xgb_read_json(blob, len, d, 0, &ntrees, &nv, what);
   if (!rc && nv) rc = pp_xgb_walk_layout(nv, d);
-  json_decref(root);
   if (!rc && ntrees != kept)
     rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model has %zu trees, the header says %u rounds", what, ntrees, kept);
   if (!rc && !live && XGBoosterCreate(NULL, 0, &m->h) != 0) rc = backend_err("creating a booster");
