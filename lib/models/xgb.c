@@ -525,8 +525,8 @@ static int model_from_blob_bounded(char *blob, size_t len, size_t d, uint32_t ke
  * checks the booster against d and kept rounds, configures it with one warm-up prediction and caches the
  * importances; on XGBoost's thread count bounded (bound_threads: the fit's nthread, 0 at load).  At fit the
  * bound is the fit's own: a fit asked for one thread has XGBoost predict its probe rows on one thread too,
- * not on a team of every processor whose idle threads spin between the calls (credit_data, 1 thread: 8 ms
- * of the fit's process CPU time). */
+ * not on a team of every processor whose idle threads spin between the calls (credit_data, 1 thread: ~28
+ * ms of the fit's process CPU time). */
 static int model_from_blob(char *blob, size_t len, size_t d, uint32_t kept, BoosterHandle live, int nthread,
                            xgb_model **out, const char *what) {
   int saved = bound_threads(nthread);
