@@ -14,6 +14,7 @@
 #include "common/jsonx.h"
 #include "models/member.h"
 #include "models/xgb_internal.h"
+#include "models/xgb_json.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -440,6 +441,149 @@ static void test_corrupt_payloads(void **state) {
   free(bad);
   pp_buf_free(&b);
   pp_xgb_ops.free_model(m);
+}
+
+/* ---- the reading of XGBoost's JSON (xgb_json.c) --------------------------------------------- */
+
+/* One number token respelled (how: 0 the same double in 17 significant digits with an exponent, 1 with
+ * white space around it, 2 the integers 0 / 1 as false / true, 3 the same double in "%.17g", which writes
+ * whole numbers as integers) into out; its length. */
+static size_t respell_one(char *out, size_t cap, const char *tok, int how) {
+  int w = 0;
+  if (how == 0) w = snprintf(out, cap, "%.16e", strtod(tok, NULL));
+  else if (how == 1) w = snprintf(out, cap, "\t\r\n%s \n", tok);
+  else if (how == 2)
+    w = snprintf(out, cap, "%s", strcmp(tok, "0") == 0 ? "false" : strcmp(tok, "1") == 0 ? "true" : tok);
+  else w = snprintf(out, cap, "%.17g", strtod(tok, NULL));
+  assert_true(w > 0 && (size_t)w < cap);
+  return (size_t)w;
+}
+
+/* txt[len] with every number of the arrays under key respelled (respell_one); *out_len its length. */
+static char *respell(const char *txt, size_t len, const char *key, int how, size_t *out_len) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\"%s\":[", key);
+  char *src = tu_xmalloc(len + 1), *o = tu_xmalloc(26 * len + 64);
+  memcpy(src, txt, len);
+  src[len] = '\0';
+  const char *p = src, *hit;
+  size_t n = 0, hits = 0;
+  while ((hit = strstr(p, pat)) != NULL) {
+    hits++;
+    hit += strlen(pat);
+    memcpy(o + n, p, (size_t)(hit - p));
+    n += (size_t)(hit - p);
+    for (p = hit;; p++) {
+      const char *q = p + strcspn(p, ",]");
+      char tok[64];
+      assert_true((size_t)(q - p) < sizeof tok);
+      memcpy(tok, p, (size_t)(q - p));
+      tok[q - p] = '\0';
+      if (q > p) n += respell_one(o + n, 64, tok, how);
+      p = q;
+      if (*p == ']') break;
+      o[n++] = ',';
+    }
+  }
+  assert_true(hits > 0);
+  memcpy(o + n, p, strlen(p));
+  n += strlen(p);
+  free(src);
+  *out_len = n;
+  return o;
+}
+
+/* Two readings gave the same trees for our walk, covers included. */
+static void same_trees(const xgb_native *a, const xgb_native *b) {
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(a->ntrees, b->ntrees);
+  assert_memory_equal(a->start, b->start, (a->ntrees + 1) * sizeof *a->start);
+  const size_t total = a->start[a->ntrees];
+  for (size_t i = 0; i < total; i++) {
+    assert_int_equal(a->node[i].feature, b->node[i].feature);
+    assert_int_equal(a->node[i].left, b->node[i].left);
+    assert_int_equal(a->node[i].right, b->node[i].right);
+    assert_memory_equal(&a->node[i].value, &b->node[i].value, sizeof(float));
+  }
+  assert_memory_equal(a->dleft, b->dleft, total);
+  assert_non_null(a->cover);
+  assert_non_null(b->cover);
+  assert_memory_equal(a->cover, b->cover, total * sizeof *a->cover);
+}
+
+/* The text read by the lexical pass (its spans) and whole by jansson: the same trees, also with the
+ * numbers spelled otherwise; a text jansson refuses gives the same error both ways (the reading falls
+ * back to jansson's, whose byte positions are the text's). */
+static void test_json_reading(void **state) {
+  fixture *f = *state;
+  pp_buf b;
+  tu_save(&pp_xgb_ops, xor_model(f), &b);
+  const char *txt = (const char *)b.data + BLOB_AT;
+  const size_t len = b.len - BLOB_AT;
+  size_t nt = 0, nt2 = 0;
+  xgb_native *fast = NULL, *whole = NULL, *x = NULL;
+  assert_int_equal(pp_xgb_read_json(txt, len, ND, 0, &nt, &fast, "t"), 0);
+  assert_int_equal(pp_xgb_read_json(txt, len, ND, 1, &nt2, &whole, "t"), 0);
+  assert_int_equal(nt, 120);
+  assert_int_equal(nt2, 120);
+  same_trees(fast, whole);
+  static const struct {
+    const char *key;
+    int how;
+  } k_respelled[] = {{"split_conditions", 0}, {"sum_hessian", 0}, {"split_conditions", 3}, {"sum_hessian", 3},
+                     {"left_children", 1},    {"split_indices", 1}, {"parents", 1},         {"default_left", 2},
+                     {"split_type", 1},       {"base_weights", 1}};
+  for (size_t k = 0; k < sizeof k_respelled / sizeof k_respelled[0]; k++) {
+    size_t tl = 0;
+    char *t = respell(txt, len, k_respelled[k].key, k_respelled[k].how, &tl);
+    for (int w = 0; w < 2; w++) {
+      assert_int_equal(pp_xgb_read_json(t, tl, ND, w, &nt, &x, "t"), 0);
+      assert_int_equal(nt, 120);
+      same_trees(fast, x);
+      pp_xgb_walk_free(x);
+    }
+    free(t);
+  }
+  /* refused: the same status and message read either way */
+  static const char *const k_bad[][2] = {
+      {"\"left_children\":[1,", "\"left_children\":[1,,"},
+      {"\"left_children\":[1,", "\"left_children\":[01,"},
+      {"\"split_indices\":[", "\"split_indices\":[99999999999999999999,"},
+      {"\"split_conditions\":[", "\"split_conditions\":[1e999,"},
+      {"\"split_conditions\":[", "\"split_conditions\":[1.,"},
+      {"\"split_conditions\":[", "\"split_conditions\":[-,"},
+      {"\"sum_hessian\":[", "\"sum_hessian\":[1e5e5,"},
+      {"\"parents\":[", "\"parents\":[1 2,"},
+      {"\"parents\":[", "\"parents\":[\"\\u00012\","},
+      {"\"left_children\":[", "\"left_children\":[1],\"left_children\":["},
+      {"\"left_children\":[1,", "\"left_children\":[1.0,"},
+  };
+  for (size_t k = 0; k < sizeof k_bad / sizeof k_bad[0]; k++) {
+    char *src = tu_xmalloc(len + 1);
+    memcpy(src, txt, len);
+    src[len] = '\0';
+    const char *at = strstr(src, k_bad[k][0]);
+    assert_non_null(at);
+    const size_t pre = (size_t)(at - src), fl = strlen(k_bad[k][0]), tl = strlen(k_bad[k][1]);
+    char *t = tu_xmalloc(len - fl + tl);
+    memcpy(t, src, pre);
+    memcpy(t + pre, k_bad[k][1], tl);
+    memcpy(t + pre + tl, at + fl, len - pre - fl);
+    char msg[2][512];
+    for (int w = 0; w < 2; w++) {
+      assert_int_equal(pp_xgb_read_json(t, len - fl + tl, ND, w, &nt, &x, "t"), PROP_ERR_CORRUPT);
+      assert_null(x);
+      snprintf(msg[w], sizeof msg[w], "%s", prop_last_error());
+    }
+    if (strcmp(msg[0], msg[1]) != 0) fprintf(stderr, "%s: \"%s\" against \"%s\"\n", k_bad[k][1], msg[0], msg[1]);
+    assert_string_equal(msg[0], msg[1]);
+    free(t);
+    free(src);
+  }
+  pp_xgb_walk_free(fast);
+  pp_xgb_walk_free(whole);
+  pp_buf_free(&b);
 }
 
 static void test_importance(void **state) {
@@ -894,6 +1038,7 @@ int main(void) {
       cmocka_unit_test(test_fit_auc_and_roundtrip),
       cmocka_unit_test(test_transient_fit_same_bits),
       cmocka_unit_test(test_corrupt_payloads),
+      cmocka_unit_test(test_json_reading),
       cmocka_unit_test(test_importance),
       cmocka_unit_test(test_early_stopping),
       cmocka_unit_test(test_weights_and_scale_pos_weight),

@@ -30,7 +30,8 @@
  * Model bytes (save/load): our header (format version, d, iterations, scale_pos_weight, ...) then
  * XGBoost's own model in its JSON text format ("format": "json").  JSON rather than UBJSON because
  * XGBoost 1.7's UBJSON reader does not check lengths against the buffer, while its JSON text reader
- * does.  Before XGBoost sees the bytes, load checks (with jansson, xgb_json.c) what XGBoost 1.7's loader and
+ * does.  Before XGBoost sees the bytes, load checks (xgb_json.c: jansson for the document, the trees'
+ * per-node arrays of numbers read by its lexical pass) what XGBoost 1.7's loader and
  * predictor use without checking, as far as we know them from its source: the nesting depth, one
  * gbtree booster with binary:logistic, num_feature == d, num_trees == the trees and tree_info
  * arrays, tree ids, and in every tree the child indices (each node reached once from the root: no cycle, nothing out of
@@ -53,8 +54,9 @@
  * PredictFromDense until free: save hands out the cached JSON bytes and importance the cached
  * total gains.  So predict takes no mutex and uses no per-thread handles.  predict's nthread: the
  * booster's own nthread is 0, so XGBoost sizes its OpenMP team from the calling thread's
- * omp_get_max_threads(); predict and load set that (omp_set_num_threads, a per-thread setting,
- * bounded by pp_threads) for the call and restore it (1.7's predict configuration has no nthread
+ * omp_get_max_threads(); predict, load and the end of fit (the checks' predictions: on the fit's own
+ * nthread) set that (omp_set_num_threads, a per-thread setting, bounded by pp_threads) for the call
+ * and restore it (1.7's predict configuration has no nthread
  * field).  Our block walk shares the
  * blocks among nthread OpenMP threads (0: omp_get_max_threads()); the tree layouts are read-only
  * after build and each thread has its own transposed block.
@@ -329,7 +331,7 @@ static int predict_raw(BoosterHandle h, const float *X, size_t n, size_t d, doub
  * The trees come from the JSON document model_from_blob has already parsed and checked (xgb_json.c).  The path is
  * used only when every check below passes (otherwise XGBoost predicts every call, as before):
  *  - base_score is exactly 0.5, no NaN / Infinity token was in the text;
- *  - every split condition and leaf value converts from jansson's double to the float XGBoost
+ *  - every split condition and leaf value converts from the JSON number's double to the float XGBoost
  *    holds without double rounding (the double is not within one double ulp of a float midpoint),
  *    and XGBoost writes the loaded model back to exactly the same text (so the floats it holds are
  *    the ones the text denotes);
@@ -521,10 +523,13 @@ static int model_from_blob_bounded(char *blob, size_t len, size_t d, uint32_t ke
 /* Takes ownership of blob (and of live, when not NULL).  Validates the blob, loads it into a new booster (or,
  * at fit, takes the live booster that wrote it: the same trees, without XGBoost parsing the text again),
  * checks the booster against d and kept rounds, configures it with one warm-up prediction and caches the
- * importances; on XGBoost's thread count bounded (bound_threads). */
-static int model_from_blob(char *blob, size_t len, size_t d, uint32_t kept, BoosterHandle live, xgb_model **out,
-                           const char *what) {
-  int saved = bound_threads(0);
+ * importances; on XGBoost's thread count bounded (bound_threads: the fit's nthread, 0 at load).  At fit the
+ * bound is the fit's own: a fit asked for one thread has XGBoost predict its probe rows on one thread too,
+ * not on a team of every processor whose idle threads spin between the calls (credit_data, 1 thread: ~28
+ * ms of the fit's process CPU time). */
+static int model_from_blob(char *blob, size_t len, size_t d, uint32_t kept, BoosterHandle live, int nthread,
+                           xgb_model **out, const char *what) {
+  int saved = bound_threads(nthread);
   int rc = model_from_blob_bounded(blob, len, d, kept, live, out, what);
   restore_threads(saved);
   return rc;
@@ -544,13 +549,9 @@ static int model_from_blob_bounded(char *blob, size_t len, size_t d, uint32_t ke
   m->blob_len = len;
   m->d = d;
   size_t ntrees = 0;
-  json_t *root = NULL;
-  int replaced = 0;
-  int rc = pp_xgb_check_json(blob, len, d, &ntrees, &root, &replaced, what);
   xgb_native *nv = NULL; /* our walk of the trees, kept once native_agrees() below says so */
-  if (!rc && !replaced) rc = pp_xgb_native_from_json(root, d, ntrees, &nv);
+  int rc = pp_xgb_read_json(blob, len, d, 0, &ntrees, &nv, what);
   if (!rc && nv) rc = pp_xgb_walk_layout(nv, d);
-  json_decref(root);
   if (!rc && ntrees != kept)
     rc = pp_err(PROP_ERR_CORRUPT, "%s: the XGBoost model has %zu trees, the header says %u rounds", what, ntrees, kept);
   if (!rc && !live && XGBoosterCreate(NULL, 0, &m->h) != 0) rc = backend_err("creating a booster");
@@ -611,7 +612,7 @@ static int model_from_blob_bounded(char *blob, size_t len, size_t d, uint32_t ke
  * stopping) and predicts with XGBoost itself, without the JSON, our walk and its checks (about half the
  * fit on small data).  The bits are the same: a kept model's walk is only used when it agrees with
  * XGBoost's predict, and XGBoost's JSON reads back exactly (checked when a model is loaded). */
-static int model_from_booster(BoosterHandle h, size_t d, uint32_t kept, uint32_t boosted, int transient,
+static int model_from_booster(BoosterHandle h, size_t d, uint32_t kept, uint32_t boosted, int transient, int nthread,
                               xgb_model **out) {
   *out = NULL;
   BoosterHandle hs = NULL;
@@ -641,7 +642,7 @@ static int model_from_booster(BoosterHandle h, size_t d, uint32_t kept, uint32_t
       memcpy(blob, bytes, (size_t)blen);
       XGBoosterFree(h); /* before the checks: only the slice is needed now */
       h = NULL;
-      rc = model_from_blob(blob, (size_t)blen, d, kept, hs, out, "xgboost fit"); /* takes blob and hs */
+      rc = model_from_blob(blob, (size_t)blen, d, kept, hs, nthread, out, "xgboost fit"); /* takes blob and hs */
       hs = NULL;
       if (rc == PROP_ERR_CORRUPT) rc = pp_err_prefix(PROP_ERR_BACKEND, "xgboost: the trained model does not check: ");
     }
@@ -790,7 +791,7 @@ static int xgb_fit(const void *params, const pp_dataset *train, const pp_dataset
   if (dvalid) XGDMatrixFree(dvalid);
   xgb_model *m = NULL;
   if (!rc) {
-    rc = model_from_booster(h, d, kept, boosted, ctx && ctx->transient, &m);
+    rc = model_from_booster(h, d, kept, boosted, ctx && ctx->transient, nthread, &m);
     h = NULL;
   }
   if (h) XGBoosterFree(h);
@@ -926,7 +927,7 @@ static int xgb_load(pp_rd *in, size_t d, void **out) {
     return rc;
   }
   xgb_model *m = NULL;
-  PP_TRY(model_from_blob(blob, (size_t)blen, d, best + 1, NULL, &m, what));
+  PP_TRY(model_from_blob(blob, (size_t)blen, d, best + 1, NULL, 0, &m, what));
   m->best_iteration = best;
   m->rounds_boosted = boosted;
   m->rounds_param = rparam;
