@@ -76,8 +76,9 @@ typedef struct pp_row_view {
 } pp_row_view;
 
 typedef struct pp_spill pp_spill;
-/* A spill file in folder dir (created with mkstemp and unlinked at once, so that no exit, error or signal
- * leaves it behind).  PROP_ERR_IO naming the folder. */
+/* A spill file in folder dir, without a name (O_TMPFILE) where the file system allows it, else created
+ * with mkstemp and unlinked at once, so that no exit, error or signal leaves it behind (but a signal
+ * between those two calls).  PROP_ERR_IO naming the folder. */
 int pp_spill_create(const char *dir, pp_spill **out);
 void pp_spill_free(pp_spill *sp);
 /* Append row r to the current segment of kind `ordered` (1: a sorted run, 0: rows in input order). */

@@ -7,7 +7,9 @@
  *
  * A record: u32 length, u32 band | has_error << 8 | reasons << 16, u64 row, f64 probability, f64 value,
  * then the id, the error (when it has one) and each reason as NUL-terminated text ("" for none). */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,9 +62,16 @@ int pp_spill_create(const char *dir, pp_spill **out) {
     pp_spill_free(sp);
     return PROP_ERR_NOMEM;
   }
-  snprintf(path, len + 32, "%s/propensity-list.XXXXXX", dir);
-  sp->fd = mkstemp(path);
-  int rc = sp->fd < 0 ? io_fail(sp, "cannot create it") : unlink(path) ? io_fail(sp, "cannot unlink it") : 0;
+  int rc = 0;
+#ifdef O_TMPFILE
+  /* a file without a name: nothing to remove, whenever a signal comes */
+  sp->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+  if (sp->fd < 0) { /* no O_TMPFILE here, or the folder's file system has none: named, then unlinked */
+    snprintf(path, len + 32, "%s/propensity-list.XXXXXX", dir);
+    sp->fd = mkstemp(path);
+    rc = sp->fd < 0 ? io_fail(sp, "cannot create it") : unlink(path) ? io_fail(sp, "cannot unlink it") : 0;
+  }
   free(path);
   if (rc) {
     pp_spill_free(sp);

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "write/writer.h"
@@ -169,18 +171,43 @@ static int check_inputs(const char *path, const struct stat *out_st, const prop_
   return 0;
 }
 
-/* A temporary file next to target, with the mode of the file it replaces (else opt->mode or 0644). */
+/* The name of a temporary file next to target: target.tmp. and six letters or digits drawn from the
+ * process id, a counter and the clock (mixed by splitmix64), like mkstemp's names. */
+static char *temporary_name(const char *target) {
+  static atomic_uint_fast64_t counter;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t z = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+               (atomic_fetch_add(&counter, 1) * 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  char suffix[7];
+  for (int i = 0; i < 6; i++, z /= 62) suffix[i] = abc[z % 62];
+  suffix[6] = '\0';
+  return pp_asprintf("%s.tmp.%s", target, suffix);
+}
+
+/* A temporary file next to target, with the mode of the file it replaces (else opt->mode or 0644).
+ * Its name is listed for the signal handlers before the file is created (open with O_EXCL, as mkstemp
+ * does), never after: a signal that arrives as the file appears finds it listed and removes it. */
 static int open_temporary(prop_writer *w, const char *target, const prop_writer_options *opt) {
-  if (!(w->target = pp_strdup(target)) || !(w->tmp = pp_asprintf("%s.tmp.XXXXXX", target))) return PROP_ERR_NOMEM;
-  w->fd = mkstemp(w->tmp);
-  if (w->fd < 0) {
-    int e = errno;
+  if (!(w->target = pp_strdup(target))) return PROP_ERR_NOMEM;
+  int e = EEXIST;
+  for (int attempt = 0; attempt < 100 && e == EEXIST; attempt++) {
+    if (!(w->tmp = temporary_name(target))) return PROP_ERR_NOMEM;
+    w->slot = slot_claim(w->tmp);
+    w->fd = open(w->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (w->fd >= 0) break;
+    e = errno;
+    slot_release(w->slot);
+    w->slot = -1;
     free(w->tmp);
     w->tmp = NULL;
-    return pp_err(PROP_ERR_IO, "%s: cannot create a temporary file next to it: %s", w->name, strerror(e));
   }
+  if (w->fd < 0) return pp_err(PROP_ERR_IO, "%s: cannot create a temporary file next to it: %s", w->name, strerror(e));
   w->own_fd = 1;
-  w->slot = slot_claim(w->tmp);
   struct stat st;
   mode_t mode = opt->mode ? (mode_t)opt->mode : 0644;
   if (stat(target, &st) == 0) mode = st.st_mode & 07777;
