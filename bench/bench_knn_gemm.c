@@ -35,6 +35,7 @@
 #include "models/member.h"
 
 extern void openblas_set_num_threads(int num_threads);
+extern char *openblas_get_corename(void);
 
 static double now(void) {
   struct timespec ts;
@@ -153,7 +154,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   double peak1 = peak_gflops(1, runs), peakT = peak_gflops(threads, runs);
-  printf("sgemm peak (2048^3): %.1f GFLOP/s on 1 thread, %.1f on %d threads\n", peak1, peakT, threads);
+  /* OpenBLAS picks its kernels by the CPU it recognises: one it does not know gets old ones (on a
+   * family 6 model 207 Xeon, 0.3.21 says Prescott: SSE3, a fifth of the AVX-512 peak), and a "peak"
+   * that says nothing; OPENBLAS_CORETYPE=SkylakeX then sets the kernels (bench/README) */
+  printf("sgemm peak (2048^3, OpenBLAS kernels for %s): %.1f GFLOP/s on 1 thread, %.1f on %d threads\n",
+         openblas_get_corename(), peak1, peakT, threads);
   printf("%5s %7s %7s %9s | %-22s %-22s | %-24s %-24s\n", "d", "train", "queries", "tile", "big gemm, 1 thr",
          "tiles, 1 thr", "predict, 1 thr", "predict, T thr");
   openblas_set_num_threads(1);
