@@ -29,22 +29,8 @@
 #include "models/svc_impl.h"
 #include "pipeline/pipeline.h"
 
-static void die(const char *what) {
-  fprintf(stderr, "bench_explain: %s (%s)\n", what, prop_last_error());
-  exit(1);
-}
-
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) die("out of memory");
-  return p;
-}
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#define BENCH_NAME "bench_explain"
+#include "bench_util.h"
 
 /* A member, its background and its players. */
 typedef struct game {

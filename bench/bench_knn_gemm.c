@@ -34,28 +34,15 @@
 #include "models/dots.h"
 #include "models/member.h"
 
+#define BENCH_NAME "bench_knn_gemm"
+#include "bench_util.h"
+
 extern void openblas_set_num_threads(int num_threads);
 extern char *openblas_get_corename(void);
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static double median(double *v, int n) {
   qsort(v, (size_t)n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "bench_knn_gemm: %s failed: %s\n", what, prop_last_error());
-  exit(1);
 }
 
 static const size_t k_levels[] = {51, 14, 12, 7, 6, 4, 3, 3, 3, 3, 2, 2, 2, 2};

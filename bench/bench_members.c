@@ -28,36 +28,14 @@
 #include "models/member.h"
 #include "pipeline/pipeline.h"
 
+#define BENCH_NAME "bench_members"
+#include "bench_util.h"
+
 #define MIN_RUN_S 0.02
-
-static void die(const char *what) {
-  fprintf(stderr, "bench_members: %s: %s\n", what, prop_last_error());
-  exit(1);
-}
-
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) {
-    fprintf(stderr, "bench_members: out of memory\n");
-    exit(1);
-  }
-  return p;
-}
 
 /* CLOCK_MONOTONIC, or with --cpu-time the process's CPU time: on a machine shared with other jobs, a
  * one-thread run's CPU time leaves out the time it waited for a core. */
 static clockid_t g_clock = CLOCK_MONOTONIC;
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(g_clock, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 /* The encoded rows of path for model m: n x m->width floats, n = max_rows (0: the file's rows). */
 static float *encode_file(const prop_model *m, const char *path, size_t max_rows, size_t *n_out) {
@@ -113,18 +91,18 @@ static void bench_member(const pp_fitted_member *fm, const float *X, size_t n, s
   const pp_member_ops *ops = fm->ops;
   double *out = xmalloc(n * sizeof *out);
   if (ops->predict(fm->model, X, n, out, NULL, threads)) die(ops->name); /* warm-up */
-  double t0 = now();
+  double t0 = bench_seconds(g_clock);
   if (ops->predict(fm->model, X, n, out, NULL, threads)) die(ops->name);
-  const double est = now() - t0;
+  const double est = bench_seconds(g_clock) - t0;
   const size_t reps = est >= MIN_RUN_S ? 1 : (size_t)ceil(MIN_RUN_S / (est > 1e-7 ? est : 1e-7));
   double *t = xmalloc((size_t)runs * sizeof *t);
   for (int r = 0; r < runs; r++) {
-    const double a = now();
+    const double a = bench_seconds(g_clock);
     for (size_t k = 0; k < reps; k++)
       if (ops->predict(fm->model, X, n, out, NULL, threads)) die(ops->name);
-    t[r] = (now() - a) / (double)reps;
+    t[r] = (bench_seconds(g_clock) - a) / (double)reps;
   }
-  qsort(t, (size_t)runs, sizeof *t, cmp_d);
+  qsort(t, (size_t)runs, sizeof *t, cmp_double);
   uint64_t h = 1469598103934665603ull;
   const unsigned char *b = (const unsigned char *)out;
   for (size_t i = 0; i < n * sizeof *out; i++) h = (h ^ b[i]) * 1099511628211ull;
@@ -135,13 +113,13 @@ static void bench_member(const pp_fitted_member *fm, const float *X, size_t n, s
   size_t differ = 0;
   for (size_t k = 0; k < 50 + calls; k++) {
     const size_t i = k % n;
-    const double a = now();
+    const double a = bench_seconds(g_clock);
     if (ops->predict(fm->model, X + i * w, 1, &p, scratch, 1)) die(ops->name);
-    const double e = now() - a;
+    const double e = bench_seconds(g_clock) - a;
     if (k >= 50) lat[k - 50] = e * 1e6;
     differ += memcmp(&p, &out[i], sizeof p) != 0;
   }
-  qsort(lat, calls, sizeof *lat, cmp_d);
+  qsort(lat, calls, sizeof *lat, cmp_double);
   const size_t i50 = (calls * 50 + 99) / 100, i99 = (calls * 99 + 99) / 100;
   printf("%-14s %7zu rows %d thr  min %10.0f  median %10.0f rows/s   p50 %7.2f us  p99 %7.2f us  "
          "fnv %016llx  single!=batch %zu\n",

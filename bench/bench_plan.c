@@ -36,16 +36,8 @@
 #include "demo/demo.h"
 #include "plan/plan.h"
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "bench_plan: %s: %s\n", what, prop_last_error());
-  exit(1);
-}
+#define BENCH_NAME "bench_plan"
+#include "bench_util.h"
 
 static void usage(void) {
   fprintf(stderr, "usage: bench_plan compare --dir DIR [--plan PLAN.csv]\n"

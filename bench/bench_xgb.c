@@ -20,47 +20,25 @@
 #include "common/common.h"
 #include "models/member.h"
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+#define BENCH_NAME "bench_xgb"
+#include "bench_util.h"
 
 static double median(double *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_d);
+  qsort(v, n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static double quantile(double *v, size_t n, double q) {
-  qsort(v, n, sizeof *v, cmp_d);
+  qsort(v, n, sizeof *v, cmp_double);
   size_t k = (size_t)ceil(q * (double)n);
   if (k < 1) k = 1;
   if (k > n) k = n;
   return v[k - 1];
 }
 
-static void die(const char *what) {
-  fprintf(stderr, "bench_xgb: %s: %s\n", what, prop_last_error());
-  exit(1);
-}
-
 static void die_xgb(const char *what) {
   fprintf(stderr, "bench_xgb: %s: %s\n", what, XGBGetLastError());
   exit(1);
-}
-
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) {
-    fprintf(stderr, "bench_xgb: out of memory\n");
-    exit(1);
-  }
-  return p;
 }
 
 static long arg(int argc, char **argv, int i, long dflt) { return argc > i ? strtol(argv[i], NULL, 10) : dflt; }

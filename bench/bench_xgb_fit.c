@@ -33,30 +33,8 @@
 #include "models/member.h"
 #include "pipeline/pipeline.h"
 
-static void die(const char *what) {
-  fprintf(stderr, "bench_xgb_fit: %s: %s\n", what, prop_last_error());
-  exit(1);
-}
-
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p) {
-    fprintf(stderr, "bench_xgb_fit: out of memory\n");
-    exit(1);
-  }
-  return p;
-}
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#define BENCH_NAME "bench_xgb_fit"
+#include "bench_util.h"
 
 /* Every row of f encoded by m's encoders: n x m->width floats (a row the schema cannot bind ends the run). */
 static float *encode_frame(const prop_model *m, const prop_frame *f, const char *path) {
@@ -194,9 +172,9 @@ int main(int argc, char **argv) {
   uint64_t fp = 0;
   void *model = NULL;
   for (int r = -1; r < runs; r++) { /* r = -1: the warm-up */
-    const double a = cpu_now();
+    const double a = bench_seconds(CLOCK_PROCESS_CPUTIME_ID);
     if (pp_xgb_ops.fit(params, &ds, NULL, &ctx, &model)) die("fit");
-    const double b = cpu_now();
+    const double b = bench_seconds(CLOCK_PROCESS_CPUTIME_ID);
     if (r >= 0) t[r] = b - a;
     pp_buf buf;
     pp_buf_init(&buf);
@@ -210,7 +188,7 @@ int main(int argc, char **argv) {
     fp = h;
     if (r + 1 < runs || !prefix) pp_xgb_ops.free_model(model);
   }
-  qsort(t, (size_t)runs, sizeof *t, cmp_d);
+  qsort(t, (size_t)runs, sizeof *t, cmp_double);
   const double med = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
   printf(
       "member fit: %zu rows x %zu columns, %lld rounds, 1 thread: median %.4f s CPU (min %.4f, max %.4f, %d runs); "
