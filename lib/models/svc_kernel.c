@@ -290,19 +290,16 @@ static void rbf_block(const pp_svc_model *m, const float *Xb, size_t nb, float *
   const float ng = -(float)m->gamma;
   float *D = work, *sx = work + nb * ns, *val = sx + nb;
   uint32_t *idx = (uint32_t *)(val + (d ? d : 1));
-  /* sparse rows one at a time, runs of dense rows through pp_dots: the same bits either way */
-  for (size_t r = 0; r < nb;) {
+  /* sparse rows one at a time, runs of dense rows [r0, r) through pp_dots: the same bits either way */
+  size_t r0 = 0;
+  for (size_t r = 0; r < nb; r++) {
     size_t nnz = pp_dots_nonzeros(Xb + r * d, d, idx, val);
-    if (row_is_sparse(nnz, d)) {
-      pp_dots_sparse(idx, val, nnz, m->svT, m->nsv_pad, ns, D + r * ns, path);
-      r++;
-      continue;
-    }
-    size_t r1 = r + 1;
-    while (r1 < nb && !row_is_sparse(pp_dots_nonzeros(Xb + r1 * d, d, idx, val), d)) r1++;
-    pp_dots(Xb + r * d, r1 - r, d, d, m->svT, m->nsv_pad, ns, D + r * ns, ns, path);
-    r = r1;
+    if (!row_is_sparse(nnz, d)) continue;
+    if (r0 < r) pp_dots(Xb + r0 * d, r - r0, d, d, m->svT, m->nsv_pad, ns, D + r0 * ns, ns, path);
+    pp_dots_sparse(idx, val, nnz, m->svT, m->nsv_pad, ns, D + r * ns, path);
+    r0 = r + 1;
   }
+  if (r0 < nb) pp_dots(Xb + r0 * d, nb - r0, d, d, m->svT, m->nsv_pad, ns, D + r0 * ns, ns, path);
   pp_svc_sqnorms(Xb, nb, d, sx);
   for (size_t r = 0; r < nb; r++) {
     double s;
