@@ -172,16 +172,13 @@ static int check_inputs(const char *path, const struct stat *out_st, const prop_
 }
 
 /* The name of a temporary file next to target: target.tmp. and six letters or digits drawn from the
- * process id, a counter and the clock (mixed by splitmix64), like mkstemp's names. */
+ * process id, the clock and a counter (mixed by pp_seed_derive), like mkstemp's names. */
 static char *temporary_name(const char *target) {
   static atomic_uint_fast64_t counter;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  uint64_t z = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
-               (atomic_fetch_add(&counter, 1) * 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  z ^= z >> 31;
+  uint64_t z = pp_seed_derive(((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20),
+                              atomic_fetch_add(&counter, 1));
   static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   char suffix[7];
   for (int i = 0; i < 6; i++, z /= 62) suffix[i] = abc[z % 62];
