@@ -256,6 +256,8 @@ static int run_task(const fit_data *fd, int task, fit_task *out) {
   int rc = 0;
   if (!gidx || !y || !C || !alpha) rc = PROP_ERR_NOMEM;
   size_t npos = 0;
+  pp_svc_result res; /* before the first goto: a fold of one class skips the solve, not the result */
+  memset(&res, 0, sizeof res);
   if (!rc) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -284,8 +286,6 @@ static int run_task(const fit_data *fd, int task, fit_task *out) {
       sqs[k] = fd->sq[gidx[k]];
     }
   }
-  pp_svc_result res;
-  memset(&res, 0, sizeof res);
   if (!rc) {
     pp_svc_problem pb;
     memset(&pb, 0, sizeof pb);
