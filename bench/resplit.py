@@ -8,12 +8,13 @@ One command (from the repository root, after a Release build):
 
 For each data set (bench/data: credit_data, lending_club, german_credit) and each seed it writes a
 stratified 70/30 split (the data file's lines copied as they are), then runs
-`propensity compare --data train.csv --test-data test.csv` once per vote in --votes, each time with
-models/installment.json changed only in `ensemble.voting`.  Per run it keeps the test AUC of the
+`propensity compare --data train.csv --test-data test.csv` once per variant: per vote in --votes, each
+time with models/installment.json changed only in `ensemble.voting`, or per recipe file in --recipes
+(NAME=FILE,...: e.g. the default recipe against one with other forest parameters).  Per run it keeps the test AUC of the
 ensemble and of every member, the ensemble's ECE and top-30% capture, and whether the band success
 rates are non-decreasing.  It prints, per data set and vote: the mean ensemble AUC, the ensemble minus
 the best member (mean, lowest, and in how many splits it is within 0.005 or better), how often the
-bands are non-decreasing, the mean ECE; and for two votes, the paired difference of their ensemble
+bands are non-decreasing, the mean ECE; and for two variants, the paired difference of their ensemble
 AUCs over the same splits.
 
 Why: on a 300-row test set (german_credit) the AUC's standard error is about 0.025, so one split
@@ -71,6 +72,8 @@ def main():
     ap.add_argument("--seeds", default="1-10", help="split seeds, as N or A-B (default 1-10)")
     ap.add_argument("--datasets", default=",".join(SETS), help="comma-separated (default: all three)")
     ap.add_argument("--votes", default="logit,soft", help="ensemble.voting values to compare (default logit,soft)")
+    ap.add_argument("--recipes", default=None,
+                    help="NAME=FILE,... recipe files to compare instead of votes (e.g. default=models/installment.json)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None, help="JSON file for every run's figures")
     ap.add_argument("--root", default=root, help="repository root (default: one folder up from this script)")
@@ -79,12 +82,19 @@ def main():
         base = json.load(fh)
     work = tempfile.mkdtemp(prefix="prop-resplit.")
     recipes = {}
-    for vote in a.votes.split(","):
-        r = json.loads(json.dumps(base))
-        r["ensemble"]["voting"] = vote
-        recipes[vote] = os.path.join(work, f"recipe_{vote}.json")
-        with open(recipes[vote], "w") as fh:
-            json.dump(r, fh)
+    if a.recipes:
+        for item in a.recipes.split(","):
+            name, sep, path = item.partition("=")
+            if not sep or not name or not os.path.isfile(path):
+                sys.exit(f"resplit: --recipes wants NAME=FILE with an existing file, got {item!r}")
+            recipes[name] = os.path.abspath(path)
+    else:
+        for vote in a.votes.split(","):
+            r = json.loads(json.dumps(base))
+            r["ensemble"]["voting"] = vote
+            recipes[vote] = os.path.join(work, f"recipe_{vote}.json")
+            with open(recipes[vote], "w") as fh:
+                json.dump(r, fh)
     runs = []
     for ds in a.datasets.split(","):
         target, positive = SETS[ds]
@@ -114,16 +124,17 @@ def main():
                              "ensemble_auc": ens["auc"], "best_member": best, "best_member_auc": models[best]["auc"],
                              "ensemble_minus_best": ens["auc"] - models[best]["auc"], "ece": ens["ece"],
                              "capture_30": ens["capture_30"], "bands_non_decreasing": monotone(rep["bands"]),
-                             "members": [m["name"] for m in ens.get("members", [])]})
-                print(f"{ds:14s} seed {seed:3d} {vote:6s} ensemble {ens['auc']:.4f}  best member {best} "
+                             "members": [m["name"] for m in ens.get("members", [])],
+                             "member_auc": {n: m["auc"] for n, m in models.items()}})
+                print(f"{ds:14s} seed {seed:3d} {vote:8s} ensemble {ens['auc']:.4f}  best member {best} "
                       f"{models[best]['auc']:.4f}", file=sys.stderr)
-    print(f"\n{'data set':14s} {'vote':6s} {'splits':>6s} {'ens AUC':>8s} {'ens-best':>9s} {'lowest':>8s} "
+    print(f"\n{'data set':14s} {'variant':8s} {'splits':>6s} {'ens AUC':>8s} {'ens-best':>9s} {'lowest':>8s} "
           f"{'>=-0.005':>9s} {'bands ok':>9s} {'ECE':>7s} {'top30%':>7s}")
     for ds in a.datasets.split(","):
         for vote in recipes:
             rs = [r for r in runs if r["dataset"] == ds and r["vote"] == vote]
             d = np.array([r["ensemble_minus_best"] for r in rs])
-            print(f"{ds:14s} {vote:6s} {len(rs):6d} {np.mean([r['ensemble_auc'] for r in rs]):8.4f} {d.mean():+9.4f} "
+            print(f"{ds:14s} {vote:8s} {len(rs):6d} {np.mean([r['ensemble_auc'] for r in rs]):8.4f} {d.mean():+9.4f} "
                   f"{d.min():+8.4f} {int((d >= -0.005).sum()):5d}/{len(rs):<3d} "
                   f"{sum(r['bands_non_decreasing'] for r in rs):5d}/{len(rs):<3d} "
                   f"{np.mean([r['ece'] for r in rs]):7.4f} {np.mean([r['capture_30'] for r in rs]):7.3f}")
@@ -140,7 +151,7 @@ def main():
     if a.out:
         tmp = a.out + ".tmp"
         with open(tmp, "w") as fh:
-            json.dump({"seeds": a.seeds, "votes": votes, "recipe": "models/installment.json", "runs": runs}, fh,
+            json.dump({"seeds": a.seeds, "votes": votes, "recipe": a.recipes or "models/installment.json", "runs": runs}, fh,
                       indent=1)
         os.replace(tmp, a.out)
 
