@@ -41,7 +41,7 @@ static const char k_default_recipe[] =
     "    {\"name\": \"xgboost\", \"params\": {\"eta\": 0.05, \"max_depth\": 4, \"rounds\": 300, \"subsample\": 0.8,\n"
     "                                     \"colsample\": 0.8, \"min_child_weight\": 5}},\n"
     "    {\"name\": \"random_forest\", \"params\": {\"n_estimators\": 200, \"max_features\": \"sqrt\",\n"
-    "                                           \"max_depth\": 8, \"min_samples_leaf\": 20}},\n"
+    "                                           \"max_depth\": 6, \"min_samples_leaf\": 20}},\n"
     "    {\"name\": \"svc\", \"params\": {\"C\": 1.0, \"kernel\": \"rbf\", \"gamma\": \"scale\", \"max_train_rows\": 3000}},\n"
     "    {\"name\": \"decision_tree\", \"params\": {\"max_depth\": 6, \"min_samples_leaf\": 50}},\n"
     "    {\"name\": \"knn\", \"params\": {\"k\": 100, \"weights\": \"uniform\"}},\n"
