@@ -467,6 +467,7 @@ typedef struct gframe {
 #undef SHAP_G
 #undef SHAP_N
 #if PP_HAVE_AVX512
+#include <immintrin.h>
 #define SHAP_G 8
 #define SHAP_N(x) x##_8
 #include "models/treeshap_group.h"

@@ -5,6 +5,8 @@
  * width 8 the AVX-512 one. */
 #define vgd SHAP_N(vgd)
 #define vgl SHAP_N(vgl)
+#define gmk SHAP_N(gmk)
+#define goes_left_g SHAP_N(goes_left_g)
 #define gpass SHAP_N(gpass)
 #define group_layout SHAP_N(group_layout)
 #define gedge SHAP_N(gedge)
@@ -15,13 +17,43 @@
 
 typedef double vgd __attribute__((vector_size(SHAP_G * sizeof(double))));
 typedef int64_t vgl __attribute__((vector_size(SHAP_G * sizeof(int64_t))));
+/* The rows' masks (gmk) and the three masked steps, each lane the unmasked step's bits or its old
+ * ones: GM_SEL(m, a, b) a's lanes where m, else b's; GM_MUL(m, y, s) y * s where m, else y;
+ * GM_ADD(m, a, t) a + t where m, else a.  Width 4: bitwise selects on lane masks (the portable and
+ * AVX2 copies); width 8: AVX-512 mask registers, which the multiply and add take for free (SHAP_TGT:
+ * the width's target, for the inline steps). */
 #if SHAP_G == 4
 #define BC(v) ((vgd){(v), (v), (v), (v)}) /* v (a plain lvalue) in every lane */
+typedef vgl gmk;
+#define GM_ALL (~(vgl){0})
+#define GM_SEL(m, a, b) SEL(m, a, b)
+#define GM_MUL(m, y, s) SEL(m, (y) * (s), y)
+#define GM_ADD(m, a, t) SEL(m, (a) + (t), a)
+#define SHAP_TGT
 #elif SHAP_G == 8
 #define BC(v) ((vgd){(v), (v), (v), (v), (v), (v), (v), (v)})
+typedef __mmask8 gmk;
+#define GM_ALL ((gmk)0xff)
+#define GM_SEL(m, a, b) ((vgd)_mm512_mask_blend_pd(m, b, a))
+#define GM_MUL(m, y, s) ((vgd)_mm512_mask_mul_pd(y, m, y, s))
+#define GM_ADD(m, a, t) ((vgd)_mm512_mask_add_pd(a, m, a, t))
+#define SHAP_TGT __attribute__((target("avx512f")))
 #else
 #error "treeshap_group.h: SHAP_G must be 4 or 8"
 #endif
+
+/* *go: the rows (values *x) that go left at a split of threshold t (default left: dleft). */
+static inline __attribute__((always_inline)) SHAP_TGT void goes_left_g(gmk *go, const vgd *x, double t, int dleft,
+                                                                       const int strict) {
+  const vgd xv = *x, th = BC(t);
+#if SHAP_G == 4
+  *go = strict ? xv < th : xv <= th;
+  if (dleft) *go |= xv != xv;
+#else
+  *go = strict ? _mm512_cmp_pd_mask(xv, th, _CMP_LT_OQ) : _mm512_cmp_pd_mask(xv, th, _CMP_LE_OQ);
+  if (dleft) *go = (gmk)(*go | _mm512_cmp_pd_mask(xv, xv, _CMP_UNORD_Q));
+#endif
+}
 
 typedef struct gpass {
   gframe *fr;
@@ -52,8 +84,9 @@ static size_t group_layout(const pp_treeshap *s, void *base, gpass *w) {
 /* The edge from frame top to its child for column f (cover fraction ze; go: the rows x goes there):
  * the shared vectors, the child's masks, and its P and K = 0 (an inner node) or, for a leaf of value
  * v (leaf set), K = v P added at once to the live rows' sums (gcontrib's) and to the parent's K. */
-static inline __attribute__((always_inline)) void gedge(const gpass *w, const v4d *R, const size_t C, size_t top,
-                                                         double ze, const vgl *go, int32_t f, int leaf, double v) {
+static inline __attribute__((always_inline)) SHAP_TGT void gedge(const gpass *w, const v4d *R, const size_t C,
+                                                                  size_t top, double ze, gmk go, int32_t f, int leaf,
+                                                                  double v) {
   const size_t P = 4 * C;
   const v4d *T = R + C, *OMT = R + 2 * C, *IOMT = R + 3 * C;
   v4d *A = w->sh + (top + 1) * 5 * C, *B = A + C, *inv = A + 2 * C, *Dg = A + 3 * C, *Dn = A + 4 * C;
@@ -72,19 +105,18 @@ static inline __attribute__((always_inline)) void gedge(const gpass *w, const v4
     Dn[c] = -IOMT[c];
   }
   vgd *rp = w->row + top * GV(P), *rc = rp + GV(P), *acc = w->acc + (size_t)f * P;
-  vgl *mk = (vgl *)(void *)(rc + 2 * P);
+  gmk *mk = (gmk *)(void *)(rc + 2 * P);
   const double *a = (const double *)(const void *)A, *bz = (const double *)(const void *)B;
   const double *dg = (const double *)(const void *)Dg, *dn = (const double *)(const void *)Dn;
   const vgd zv = BC(ze);
   if (k < 0) { /* the column's first split: live for every row */
-    const vgl g = *go;
-    mk[0] = ~(vgl){0};
-    mk[1] = g;
+    mk[0] = GM_ALL;
+    mk[1] = go;
     for (size_t q = 0; q < P; q++) {
-      const vgd x = rp[q] * SEL(g, BC(a[q]), BC(bz[q]));
+      const vgd x = rp[q] * GM_SEL(go, BC(a[q]), BC(bz[q]));
       if (leaf) {
         const vgd kk = v * x;
-        acc[q] = acc[q] + SEL(g, BC(dg[q]), BC(dn[q])) * kk;
+        acc[q] = acc[q] + GM_SEL(go, BC(dg[q]), BC(dn[q])) * kk;
         rp[P + q] += kk;
       } else {
         rc[q] = x;
@@ -93,7 +125,7 @@ static inline __attribute__((always_inline)) void gedge(const gpass *w, const v4
     }
     return;
   }
-  const vgl live = ((const vgl *)(const void *)(w->row + (size_t)k * GV(P) + 2 * P))[1], goes = live & *go;
+  const gmk live = ((const gmk *)(const void *)(w->row + (size_t)k * GV(P) + 2 * P))[1], goes = live & go;
   mk[0] = live;
   mk[1] = goes;
   const v4d *ip = w->sh + (size_t)k * 5 * C + 2 * C; /* 1 / a_(j-1), the passing rows' */
@@ -103,10 +135,10 @@ static inline __attribute__((always_inline)) void gedge(const gpass *w, const v4
     Dn[c] = Dn[c] - c0 * ip[c];
   }
   for (size_t q = 0; q < P; q++) {
-    const vgd y = rp[q] * SEL(live, SEL(goes, BC(a[q]), BC(bz[q])), zv), x = SEL(live, y * ipd[q], y);
+    const vgd y = rp[q] * GM_SEL(live, GM_SEL(goes, BC(a[q]), BC(bz[q])), zv), x = GM_MUL(live, y, BC(ipd[q]));
     if (leaf) {
       const vgd kk = v * x;
-      acc[q] = SEL(live, acc[q] + SEL(goes, BC(dg[q]), BC(dn[q])) * kk, acc[q]);
+      acc[q] = GM_ADD(live, acc[q], GM_SEL(goes, BC(dg[q]), BC(dn[q])) * kk);
       rp[P + q] += kk;
     } else {
       rc[q] = x;
@@ -116,22 +148,20 @@ static inline __attribute__((always_inline)) void gedge(const gpass *w, const v4
 }
 
 /* Adds D K at each point to the live rows' sums of column f (frame j's edge; K at k). */
-static inline __attribute__((always_inline)) void gcontrib(const gpass *w, const size_t C, size_t j, int32_t f,
-                                                            const vgd *k) {
+static inline __attribute__((always_inline)) SHAP_TGT void gcontrib(const gpass *w, const size_t C, size_t j,
+                                                                     int32_t f, const vgd *k) {
   const size_t P = 4 * C;
-  const vgl *mk = (const vgl *)(const void *)(w->row + j * GV(P) + 2 * P);
-  const vgl live = mk[0], goes = mk[1];
+  const gmk *mk = (const gmk *)(const void *)(w->row + j * GV(P) + 2 * P);
+  const gmk live = mk[0], goes = mk[1];
   const double *Dg = (const double *)(const void *)(w->sh + j * 5 * C + 3 * C), *Dn = Dg + P;
   vgd *acc = w->acc + (size_t)f * P;
-  for (size_t q = 0; q < P; q++) {
-    const vgd t = acc[q] + SEL(goes, BC(Dg[q]), BC(Dn[q])) * k[q];
-    acc[q] = SEL(live, t, acc[q]);
-  }
+  for (size_t q = 0; q < P; q++) acc[q] = GM_ADD(live, acc[q], GM_SEL(goes, BC(Dg[q]), BC(Dn[q])) * k[q]);
 }
 
 /* Tree t for the group's rows at P = 4 C points: adds each column's sums at the points into w->acc. */
-static inline __attribute__((always_inline)) void tree_group(const pp_treeshap *s, size_t t, const gpass *w,
-                                                              const size_t C, const int strict) {
+static inline __attribute__((always_inline)) SHAP_TGT void tree_group(const pp_treeshap *s, size_t t,
+                                                                       const gpass *w, const size_t C,
+                                                                       const int strict) {
   const size_t b = s->start[t], P = 4 * C, V = GV(P);
   const pp_cart_node *nd = s->node + b;
   const double *cov = s->cover + b, *val = s->value + b;
@@ -155,15 +185,15 @@ static inline __attribute__((always_inline)) void tree_group(const pp_treeshap *
       const pp_cart_node *nn = &nd[n];
       const int right = p->phase++;
       const int32_t c = right ? nn->right : nn->left, f = nn->feature;
-      const vgd xv = w->xt[f], th = BC(nn->threshold);
-      vgl go = strict ? xv < th : xv <= th;
-      if (dl[n]) go |= xv != xv;
-      if (right) go = ~go;
+      const double th = nn->threshold;
+      gmk go;
+      goes_left_g(&go, &w->xt[f], th, dl[n], strict);
+      if (right) go = (gmk)~go;
       if (nd[c].feature < 0) { /* a leaf: K = v P, back at once */
-        gedge(w, R, C, top, cov[c] / cov[n], &go, f, 1, val[c]);
+        gedge(w, R, C, top, cov[c] / cov[n], go, f, 1, val[c]);
         continue;
       }
-      gedge(w, R, C, top, cov[c] / cov[n], &go, f, 0, 0.0);
+      gedge(w, R, C, top, cov[c] / cov[n], go, f, 0, 0.0);
       fr[top + 1].node = c;
       fr[top + 1].phase = 0;
       w->cur[f] = (int32_t)(top + 1);
@@ -244,8 +274,15 @@ static size_t walk_groups(const pp_treeshap *s, const float *X, size_t n, double
 }
 
 #undef BC
+#undef GM_ALL
+#undef GM_SEL
+#undef GM_MUL
+#undef GM_ADD
+#undef SHAP_TGT
 #undef vgd
 #undef vgl
+#undef gmk
+#undef goes_left_g
 #undef gpass
 #undef group_layout
 #undef gedge
