@@ -493,7 +493,8 @@ typedef struct glay {
 
 /* Tree t at P = 4 C points as its edges in the walk's order (the single-row pass's shared factors,
  * computed as it does); returns their count. */
-static size_t tree_edges(const pp_treeshap *s, size_t t, size_t C, const glay *g) {
+static inline __attribute__((always_inline)) size_t tree_edges(const pp_treeshap *s, size_t t, const size_t C,
+                                                               const glay *g) {
   const size_t b = s->start[t];
   const pp_cart_node *nd = s->node + b;
   const double *cov = s->cover + b, *val = s->value + b;
@@ -557,6 +558,19 @@ static size_t tree_edges(const pp_treeshap *s, size_t t, size_t C, const glay *g
   return ne;
 }
 
+/* tree_edges with the point count known at compile time for the usual ones, portable and AVX2. */
+#define TREE_EDGES_ANY(name, attr)                                                         \
+  static attr size_t name(const pp_treeshap *s, size_t t, size_t P, const glay *g) {     \
+    const size_t C = P / PP_SHAP_LANES;                                                    \
+    return C == 1 ? tree_edges(s, t, 1, g) : C == 2 ? tree_edges(s, t, 2, g) : tree_edges(s, t, C, g); \
+  }
+TREE_EDGES_ANY(tree_edges_base, )
+#if SHAP_HAVE_AVX2
+TREE_EDGES_ANY(tree_edges_avx2, __attribute__((target("avx2"))))
+#endif
+#undef TREE_EDGES_ANY
+typedef size_t (*edges_fn)(const pp_treeshap *, size_t, size_t, const glay *);
+
 /* Edges of the largest tree (its nodes less one: the edge lists' room). */
 static size_t max_edges(const pp_treeshap *s) {
   size_t m = 1;
@@ -602,12 +616,12 @@ int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double
 #if SHAP_HAVE_AVX2
     if (used == PP_SHAP_PORTABLE && (path == PP_SHAP_BEST || path == PP_SHAP_AVX2) && pp_cpu_avx2())
       used = PP_SHAP_AVX2;
-    if (used == PP_SHAP_AVX2) i = walk_groups_4(s, X, n, phi, scratch, tree_group_avx2);
+    if (used == PP_SHAP_AVX2) i = walk_groups_4(s, X, n, phi, scratch, tree_group_avx2, tree_edges_avx2);
 #endif
 #if PP_HAVE_AVX512
-    if (used == PP_SHAP_AVX512) i = walk_groups_8(s, X, n, phi, scratch, tree_group_avx512);
+    if (used == PP_SHAP_AVX512) i = walk_groups_8(s, X, n, phi, scratch, tree_group_avx512, tree_edges_avx2);
 #endif
-    if (used == PP_SHAP_PORTABLE) i = walk_groups_4(s, X, n, phi, scratch, tree_group_base);
+    if (used == PP_SHAP_PORTABLE) i = walk_groups_4(s, X, n, phi, scratch, tree_group_base, tree_edges_base);
   }
   if (i < n) rows_single(s, X + i * s->d, n - i, phi + i * s->d, scratch);
   return used;

@@ -19,7 +19,7 @@ typedef double vgd __attribute__((vector_size(SHAP_G * sizeof(double))));
 typedef int64_t vgl __attribute__((vector_size(SHAP_G * sizeof(int64_t))));
 /* The rows' masks (gmk) and the three masked steps, each lane the unmasked step's bits or its old
  * ones: GM_SEL(m, a, b) a's lanes where m, else b's; GM_MUL(m, y, s) y * s where m, else y;
- * GM_ADD(m, a, t) a + t where m, else a; GM_IF(b) every lane when b (0 or 1), else none.  Width 4:
+ * GM_MULZ(m, a, b) a * b where m, else +0; GM_IF(b) every lane when b (0 or 1), else none.  Width 4:
  * bitwise selects on lane masks (the portable and AVX2 copies); width 8: AVX-512 mask registers,
  * which the multiply and add take for free (SHAP_TGT: the width's target, for the inline steps). */
 #if SHAP_G == 4
@@ -29,7 +29,7 @@ typedef vgl gmk;
 #define GM_IF(b) ((vgl){0} - (int64_t)(b))
 #define GM_SEL(m, a, b) SEL(m, a, b)
 #define GM_MUL(m, y, s) SEL(m, (y) * (s), y)
-#define GM_ADD(m, a, t) SEL(m, (a) + (t), a)
+#define GM_MULZ(m, a, b) ((vgd)((vgl)((a) * (b)) & (m)))
 #define SHAP_TGT
 #elif SHAP_G == 8
 #define BC(v) ((vgd){(v), (v), (v), (v), (v), (v), (v), (v)})
@@ -38,7 +38,7 @@ typedef __mmask8 gmk;
 #define GM_IF(b) ((gmk)(0u - (unsigned)(b)))
 #define GM_SEL(m, a, b) ((vgd)_mm512_mask_blend_pd(m, b, a))
 #define GM_MUL(m, y, s) ((vgd)_mm512_mask_mul_pd(y, m, y, s))
-#define GM_ADD(m, a, t) ((vgd)_mm512_mask_add_pd(a, m, a, t))
+#define GM_MULZ(m, a, b) ((vgd)_mm512_maskz_mul_pd(m, a, b))
 #define SHAP_TGT __attribute__((target("avx512f")))
 #else
 #error "treeshap_group.h: SHAP_G must be 4 or 8"
@@ -87,7 +87,10 @@ static size_t group_layout(const pp_treeshap *s, void *base, gpass *w) {
   return 64 + nv * sizeof(vgd) + n4 * sizeof(v4d) + E * sizeof(gedge) + F * sizeof(gframe) + (d + F) * sizeof(int32_t);
 }
 
-/* Frame j done: D K at each point into its live rows' sums of its column, and K into its parent's. */
+/* Frame j done: D K at each point into its live rows' sums of its column, and K into its parent's.
+ * The other rows add +0, which leaves their sums' bits as they are: a sum starts at +0 and so is
+ * never -0 (x + y is -0 only for two -0's), and x + 0 = x otherwise (a NaN keeps its bits).  A full
+ * store, not a masked one: the next load of the sums need not wait for it. */
 static inline __attribute__((always_inline)) SHAP_TGT void gcontrib(const gpass *w, const size_t C, size_t j) {
   const size_t P = 4 * C, i = (size_t)w->ei[j];
   vgd *rj = w->row + j * GV(P), *rq = rj - GV(P);
@@ -95,7 +98,7 @@ static inline __attribute__((always_inline)) SHAP_TGT void gcontrib(const gpass 
   const gmk live = mk[0], goes = mk[1];
   const double *Dg = (const double *)(const void *)(w->lay.sv + i * 5 * C + 3 * C), *Dn = Dg + P;
   vgd *acc = w->acc + (size_t)w->lay.ed[i].feat * P;
-  for (size_t q = 0; q < P; q++) acc[q] = GM_ADD(live, acc[q], GM_SEL(goes, BC(Dg[q]), BC(Dn[q])) * rj[P + q]);
+  for (size_t q = 0; q < P; q++) acc[q] = acc[q] + GM_MULZ(live, GM_SEL(goes, BC(Dg[q]), BC(Dn[q])), rj[P + q]);
   for (size_t q = 0; q < P; q++) rq[P + q] += rj[P + q];
 }
 
@@ -173,7 +176,7 @@ TREE_GROUP_ANY(tree_group_avx512, __attribute__((target("avx512f"))))
 /* Rows i0 .. i0 + m - 1 of X (2 <= m <= GROUP_ROWS) in groups of SHAP_G, the last with lanes to spare (they repeat its last row; their results are not kept): each tree is laid
  * out once, then walked by each group. */
 static void walk_chunk(const pp_treeshap *s, const float *X, size_t i0, size_t m, double *phi, const gpass *w,
-                       void (*tree)(const pp_treeshap *, const gpass *, size_t, size_t, size_t)) {
+                       void (*tree)(const pp_treeshap *, const gpass *, size_t, size_t, size_t), edges_fn edges) {
   const size_t d = s->d, ng = (m + SHAP_G - 1) / SHAP_G;
   for (size_t g = 0; g < ng; g++)
     for (size_t f = 0; f < d; f++) {
@@ -186,7 +189,7 @@ static void walk_chunk(const pp_treeshap *s, const float *X, size_t i0, size_t m
     }
   for (size_t t = 0; t < s->ntrees; t++) {
     if (!s->pts[t]) continue;
-    const size_t ne = tree_edges(s, t, s->pts[t] / PP_SHAP_LANES, &w->lay);
+    const size_t ne = edges(s, t, s->pts[t], &w->lay);
     for (size_t g = 0; g < ng; g++) tree(s, w, ne, s->pts[t], g);
   }
   for (size_t r = 0; r < m; r++)
@@ -194,16 +197,18 @@ static void walk_chunk(const pp_treeshap *s, const float *X, size_t i0, size_t m
       phi[(i0 + r) * d + f] = ((const double *)(const void *)(w->out + (r / SHAP_G) * d + f))[r % SHAP_G];
 }
 
-/* The rows of X in chunks while two or more are left, by the copy tree; returns the rows done. */
+/* The rows of X in chunks while two or more are left, by the copies tree and edges; returns the rows
+ * done. */
 static size_t walk_groups(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch,
-                          void (*tree)(const pp_treeshap *, const gpass *, size_t, size_t, size_t)) {
+                          void (*tree)(const pp_treeshap *, const gpass *, size_t, size_t, size_t),
+                          edges_fn edges) {
   gpass w;
   group_layout(s, scratch, &w);
   for (size_t f = 0; f < s->d; f++) w.lay.cur[f] = 0;
   size_t i = 0;
   while (n - i >= 2) {
     const size_t m = n - i < GROUP_ROWS ? n - i : GROUP_ROWS;
-    walk_chunk(s, X, i, m, phi, &w, tree);
+    walk_chunk(s, X, i, m, phi, &w, tree, edges);
     i += m;
   }
   return i;
@@ -214,7 +219,7 @@ static size_t walk_groups(const pp_treeshap *s, const float *X, size_t n, double
 #undef GM_IF
 #undef GM_SEL
 #undef GM_MUL
-#undef GM_ADD
+#undef GM_MULZ
 #undef SHAP_TGT
 #undef GROUPS
 #undef vgd
