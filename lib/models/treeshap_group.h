@@ -130,13 +130,25 @@ static inline __attribute__((always_inline)) SHAP_TGT void tree_group(const pp_t
     mk[1] = goes;
     const double ze = e->ze, m = e->m;
     const vgd zv = BC(ze);
+    if (!e->npop) { /* an inner node: its frame */
+      for (size_t q = 0; q < P; q++) {
+        const vgd y = rp[q] * GM_SEL(live, GM_SEL(goes, BC(a[q]), BC(bz[q])), zv), x = GM_MUL(live, y, BC(ip[q]));
+        rc[q] = x;
+        rc[P + q] = x * m;
+      }
+      w->ei[j] = (int32_t)i;
+      continue;
+    }
+    /* a leaf: K = m P into the sums (as gcontrib) and the parent's K at once, then the ancestors done */
+    const double *Dg = a + 3 * P, *Dn = a + 4 * P;
+    vgd *acc = w->acc + (size_t)e->feat * P;
     for (size_t q = 0; q < P; q++) {
       const vgd y = rp[q] * GM_SEL(live, GM_SEL(goes, BC(a[q]), BC(bz[q])), zv), x = GM_MUL(live, y, BC(ip[q]));
-      rc[q] = x;
-      rc[P + q] = x * m;
+      const vgd kk = x * m;
+      acc[q] = acc[q] + GM_MULZ(live, GM_SEL(goes, BC(Dg[q]), BC(Dn[q])), kk);
+      rp[P + q] += kk;
     }
-    w->ei[j] = (int32_t)i;
-    for (int32_t u = 0; u < e->npop; u++) gcontrib(w, C, j - (size_t)u);
+    for (int32_t u = 1; u < e->npop; u++) gcontrib(w, C, j - (size_t)u);
   }
 }
 
