@@ -223,7 +223,7 @@ int pp_contrib_rows(const prop_model *m, const float *X, size_t nb, const double
 
 /* ---- the public batch calls: the scoring loop with the contributions as its job -------------------- */
 
-#define CONTRIB_BLOCK 64 /* automatic blocks: rows cost about a millisecond each (a forest of deep trees) */
+#define CONTRIB_BLOCK 128 /* automatic blocks: rows cost about a millisecond each (a forest of deep trees) */
 
 typedef struct contrib_job {
   const prop_model *m;

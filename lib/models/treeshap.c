@@ -455,7 +455,7 @@ static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *
  * a path reads the root's frame as its previous one (every row live and going, 1 / a = 1, zprev = 1):
  * x 1.0 and - 0 x 1 leave the bits as they are, so the first splits need no case of their own. */
 
-#define GROUP_ROWS 64 /* rows per chunk: the edge lists are laid out once for this many */
+#define GROUP_ROWS 128 /* rows per chunk: the edge lists are laid out once for this many */
 
 /* The lanes of a where m is set, else b's (bits only). */
 #define SEL(m, a, b) ((vgd)((((vgl)(a)) & (m)) | (((vgl)(b)) & ~(m))))
