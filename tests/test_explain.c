@@ -197,7 +197,8 @@ static int32_t rand_node(rand_trees *t, uint64_t *st, size_t b, size_t dep, size
  * ragged last one (each row in other lanes beside other rows). */
 static void test_treeshap_groups_bit_for_bit(void **state) {
   (void)state;
-  enum { D = 20, NT = 8, N = 37, MAXN = 5000 }; /* a tree of depth m has at most 2^(m+1) - 1 nodes: 4,647 */
+  /* N: rows in three chunks of the grouped walk (128 rows each), ragged groups checked among the first R */
+  enum { D = 20, NT = 8, N = 300, R = 37, MAXN = 5000 }; /* a tree of depth m has at most 2^(m+1) - 1 nodes: 4,647 */
   rand_trees t = {tu_xmalloc(MAXN * sizeof *t.nd), tu_xmalloc(MAXN), tu_xmalloc(MAXN * sizeof(double)),
                   tu_xmalloc(MAXN * sizeof(double)), 0};
   size_t start[NT + 1];
@@ -243,11 +244,18 @@ static void test_treeshap_groups_bit_for_bit(void **state) {
       assert_int_equal(pp_treeshap_rows_path(&s, X, N, phi, scratch, p), paths[v][1]);
       assert_memory_equal(phi, ref, N * D * sizeof *phi);
       for (size_t i0 = 0; i0 < 9; i0++)
-        for (size_t m = 2; i0 + m <= N; m += 3) {
+        for (size_t m = 2; i0 + m <= R; m += 3) {
           memset(phi, 0xff, m * D * sizeof *phi);
           pp_treeshap_rows_path(&s, X + i0 * D, m, phi, scratch, p);
           assert_memory_equal(phi, ref + i0 * D, m * D * sizeof *phi);
         }
+      static const size_t big[][2] = {{5, 129}, {3, 130}, {1, 257}, {7, 258}, {0, N - 1}}; /* {offset, rows} */
+      for (size_t k = 0; k < sizeof big / sizeof big[0]; k++) {
+        const size_t i0 = big[k][0], m = big[k][1];
+        memset(phi, 0xff, m * D * sizeof *phi);
+        pp_treeshap_rows_path(&s, X + i0 * D, m, phi, scratch, p);
+        assert_memory_equal(phi, ref + i0 * D, m * D * sizeof *phi);
+      }
     }
     free(scratch);
     pp_treeshap_free(&s);
