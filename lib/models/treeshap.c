@@ -482,19 +482,22 @@ typedef struct gframe {
 } gframe;
 
 /* Work of tree_edges: frames and 1 / a of each frame's edge (C vectors each, max_depth + 2 frames),
- * the column -> frame map (d, all 0 between trees), and the edges with their vectors (5 C each). */
+ * the column -> frame map (d, all 0 between trees), the edges with their vectors (5 C each), and the
+ * columns the tree splits on (cols, d; seen: d flags, all 0 between trees). */
 typedef struct glay {
   gframe *fr;
   v4d *inv;
   int32_t *cur;
   gedge *ed;
   v4d *sv;
+  int32_t *cols;
+  uint8_t *seen;
 } glay;
 
 /* Tree t at P = 4 C points as its edges in the walk's order (the single-row pass's shared factors,
- * computed as it does); returns their count. */
+ * computed as it does), and its columns in g->cols (*ncols of them); returns the edges' count. */
 static inline __attribute__((always_inline)) size_t tree_edges(const pp_treeshap *s, size_t t, const size_t C,
-                                                               const glay *g) {
+                                                               const glay *g, size_t *ncols) {
   const size_t b = s->start[t];
   const pp_cart_node *nd = s->node + b;
   const double *cov = s->cover + b, *val = s->value + b;
@@ -505,7 +508,7 @@ static inline __attribute__((always_inline)) size_t tree_edges(const pp_treeshap
   fr[0].phase = 0;
   fr[0].zm = 1.0;
   for (size_t c = 0; c < C; c++) g->inv[c] = R[c] * 0.0 + 1.0;
-  size_t top = 0, ne = 0;
+  size_t top = 0, ne = 0, nc = 0;
   for (;;) {
     gframe *p = &fr[top];
     if (p->phase == 2) {
@@ -535,6 +538,10 @@ static inline __attribute__((always_inline)) size_t tree_edges(const pp_treeshap
         Dn[q] = Dn[q] - c0 * iprev[q];
       }
     }
+    if (!g->seen[f]) {
+      g->seen[f] = 1;
+      g->cols[nc++] = f;
+    }
     const int leaf = nd[c].feature < 0;
     gedge *e = &g->ed[ne++];
     e->ze = ze;
@@ -555,21 +562,23 @@ static inline __attribute__((always_inline)) size_t tree_edges(const pp_treeshap
     q->zm = zj;
     g->cur[f] = (int32_t)top;
   }
+  for (size_t k = 0; k < nc; k++) g->seen[g->cols[k]] = 0;
+  *ncols = nc;
   return ne;
 }
 
 /* tree_edges with the point count known at compile time for the usual ones, portable and AVX2. */
-#define TREE_EDGES_ANY(name, attr)                                                         \
-  static attr size_t name(const pp_treeshap *s, size_t t, size_t P, const glay *g) {     \
-    const size_t C = P / PP_SHAP_LANES;                                                    \
-    return C == 1 ? tree_edges(s, t, 1, g) : C == 2 ? tree_edges(s, t, 2, g) : tree_edges(s, t, C, g); \
+#define TREE_EDGES_ANY(name, attr)                                                                   \
+  static attr size_t name(const pp_treeshap *s, size_t t, size_t P, const glay *g, size_t *nc) {   \
+    const size_t C = P / PP_SHAP_LANES;                                                              \
+    return C == 1 ? tree_edges(s, t, 1, g, nc) : C == 2 ? tree_edges(s, t, 2, g, nc) : tree_edges(s, t, C, g, nc); \
   }
 TREE_EDGES_ANY(tree_edges_base, )
 #if SHAP_HAVE_AVX2
 TREE_EDGES_ANY(tree_edges_avx2, __attribute__((target("avx2"))))
 #endif
 #undef TREE_EDGES_ANY
-typedef size_t (*edges_fn)(const pp_treeshap *, size_t, size_t, const glay *);
+typedef size_t (*edges_fn)(const pp_treeshap *, size_t, size_t, const glay *, size_t *);
 
 /* Edges of the largest tree (its nodes less one: the edge lists' room). */
 static size_t max_edges(const pp_treeshap *s) {

@@ -72,6 +72,7 @@ typedef struct gpass {
 static size_t group_layout(const pp_treeshap *s, void *base, gpass *w) {
   const size_t F = s->max_depth + 2, P = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d, C = P / PP_SHAP_LANES;
   const size_t E = max_edges(s), nv = F * GV(P) + d * P + 2 * GROUPS * d, n4 = F * C + E * 5 * C;
+  const size_t ints = 2 * d + F; /* cur, cols, ei */
   if (base) {
     w->row = (vgd *)(void *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
     w->acc = w->row + F * GV(P);
@@ -82,9 +83,11 @@ static size_t group_layout(const pp_treeshap *s, void *base, gpass *w) {
     w->lay.ed = (gedge *)(void *)(w->lay.sv + E * 5 * C);
     w->lay.fr = (gframe *)(void *)(w->lay.ed + E);
     w->lay.cur = (int32_t *)(void *)(w->lay.fr + F);
-    w->ei = w->lay.cur + d;
+    w->lay.cols = w->lay.cur + d;
+    w->ei = w->lay.cols + d;
+    w->lay.seen = (uint8_t *)(void *)(w->ei + F);
   }
-  return 64 + nv * sizeof(vgd) + n4 * sizeof(v4d) + E * sizeof(gedge) + F * sizeof(gframe) + (d + F) * sizeof(int32_t);
+  return 64 + nv * sizeof(vgd) + n4 * sizeof(v4d) + E * sizeof(gedge) + F * sizeof(gframe) + ints * sizeof(int32_t) + d;
 }
 
 /* Frame j done: D K at each point into its live rows' sums of its column, and K into its parent's.
@@ -152,13 +155,14 @@ static inline __attribute__((always_inline)) SHAP_TGT void tree_group(const pp_t
   }
 }
 
-/* Tree laid out in w->lay (ne edges, P points) for group g: its sums at the points, then added to
- * the group's contributions (in the single-row pass's order), with the point count known at compile
- * time for the usual ones. */
-#define TREE_GROUP_ANY(name, attr)                                                              \
-  static attr void name(const pp_treeshap *s, const gpass *w, size_t ne, size_t P, size_t g) { \
-    const size_t C = P / PP_SHAP_LANES, d = s->d;                                               \
-    memset(w->acc, 0, d * P * sizeof(vgd));                                                     \
+/* Tree laid out in w->lay (ne edges, P points, nc columns) for group g: its sums at the points, then
+ * added to the group's contributions (in the single-row pass's order), with the point count known at
+ * compile time for the usual ones.  The columns the tree does not split on would add +0 to theirs:
+ * skipped, the same bits (a contribution starts at +0 and so is never -0). */
+#define TREE_GROUP_ANY(name, attr)                                                                         \
+  static attr void name(const pp_treeshap *s, const gpass *w, size_t ne, size_t nc, size_t P, size_t g) { \
+    const size_t C = P / PP_SHAP_LANES;                                                                    \
+    for (size_t k = 0; k < nc; k++) memset(w->acc + (size_t)w->lay.cols[k] * P, 0, P * sizeof(vgd));      \
     if (s->strict) {                                                                            \
       if (C == 1) tree_group(s, w, ne, g, 1, 1);                                                \
       else if (C == 2) tree_group(s, w, ne, g, 2, 1);                                           \
@@ -168,12 +172,13 @@ static inline __attribute__((always_inline)) SHAP_TGT void tree_group(const pp_t
       else if (C == 2) tree_group(s, w, ne, g, 2, 0);                                           \
       else tree_group(s, w, ne, g, C, 0);                                                       \
     }                                                                                           \
-    vgd *out = w->out + g * d;                                                                  \
-    for (size_t f = 0; f < d; f++) {                                                            \
-      vgd a = BC(0.0);                                                                          \
-      for (size_t q = 0; q < P; q++) a += w->acc[f * P + q];                                    \
-      out[f] += a;                                                                              \
-    }                                                                                           \
+    vgd *out = w->out + g * s->d;                                                                          \
+    for (size_t k = 0; k < nc; k++) {                                                                      \
+      const size_t f = (size_t)w->lay.cols[k];                                                             \
+      vgd a = BC(0.0);                                                                                     \
+      for (size_t q = 0; q < P; q++) a += w->acc[f * P + q];                                               \
+      out[f] += a;                                                                                         \
+    }                                                                                                      \
   }
 #if SHAP_G == 4
 TREE_GROUP_ANY(tree_group_base, )
@@ -188,7 +193,8 @@ TREE_GROUP_ANY(tree_group_avx512, __attribute__((target("avx512f"))))
 /* Rows i0 .. i0 + m - 1 of X (2 <= m <= GROUP_ROWS) in groups of SHAP_G, the last with lanes to spare (they repeat its last row; their results are not kept): each tree is laid
  * out once, then walked by each group. */
 static void walk_chunk(const pp_treeshap *s, const float *X, size_t i0, size_t m, double *phi, const gpass *w,
-                       void (*tree)(const pp_treeshap *, const gpass *, size_t, size_t, size_t), edges_fn edges) {
+                       void (*tree)(const pp_treeshap *, const gpass *, size_t, size_t, size_t, size_t),
+                       edges_fn edges) {
   const size_t d = s->d, ng = (m + SHAP_G - 1) / SHAP_G;
   for (size_t g = 0; g < ng; g++)
     for (size_t f = 0; f < d; f++) {
@@ -201,8 +207,9 @@ static void walk_chunk(const pp_treeshap *s, const float *X, size_t i0, size_t m
     }
   for (size_t t = 0; t < s->ntrees; t++) {
     if (!s->pts[t]) continue;
-    const size_t ne = edges(s, t, s->pts[t], &w->lay);
-    for (size_t g = 0; g < ng; g++) tree(s, w, ne, s->pts[t], g);
+    size_t nc = 0;
+    const size_t ne = edges(s, t, s->pts[t], &w->lay, &nc);
+    for (size_t g = 0; g < ng; g++) tree(s, w, ne, nc, s->pts[t], g);
   }
   for (size_t r = 0; r < m; r++)
     for (size_t f = 0; f < d; f++)
@@ -212,11 +219,14 @@ static void walk_chunk(const pp_treeshap *s, const float *X, size_t i0, size_t m
 /* The rows of X in chunks while two or more are left, by the copies tree and edges; returns the rows
  * done. */
 static size_t walk_groups(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch,
-                          void (*tree)(const pp_treeshap *, const gpass *, size_t, size_t, size_t),
+                          void (*tree)(const pp_treeshap *, const gpass *, size_t, size_t, size_t, size_t),
                           edges_fn edges) {
   gpass w;
   group_layout(s, scratch, &w);
-  for (size_t f = 0; f < s->d; f++) w.lay.cur[f] = 0;
+  for (size_t f = 0; f < s->d; f++) {
+    w.lay.cur[f] = 0;
+    w.lay.seen[f] = 0;
+  }
   size_t i = 0;
   while (n - i >= 2) {
     const size_t m = n - i < GROUP_ROWS ? n - i : GROUP_ROWS;
