@@ -445,15 +445,20 @@ static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *
  * for all; and 1 / a of that split is its passing rows' (the failing rows are dead below it).  So per
  * edge the factors a (the row goes), z (1 - t) (it does not) and the cover fraction (dead) and the two
  * D's are computed once (the divisions too), and each row's lanes take (bitwise, no arithmetic) the one
- * the single-row pass computes for it; a row's lanes that a step does not concern keep their bits.
+ * the single-row pass computes for it; a row's lanes that a step does not concern keep their bits
+ * (with AVX-512 the selects are mask registers, which the multiplies take for free).
  *
  * None of that per edge depends on the rows at all: neither the walk's order nor an edge's column,
  * threshold, shared factors, previous split on its column or the frames that complete after it.  So a
  * tree is first laid out as its edges in the walk's order (tree_edges, once per tree for a chunk of up
  * to GROUP_ROWS rows), and each group of the chunk then runs down that list (treeshap_group.h, compiled
- * once per group width), with no bookkeeping and no divisions of its own.  The column's first split on
- * a path reads the root's frame as its previous one (every row live and going, 1 / a = 1, zprev = 1):
- * x 1.0 and - 0 x 1 leave the bits as they are, so the first splits need no case of their own. */
+ * once per group width), with no bookkeeping and no divisions of its own: per edge the rows' masks and
+ * the lane arithmetic, and for a leaf the frames it completes.  The column's first split on a path
+ * reads the root's frame as its previous one (every row live and going, 1 / a = 1, zprev = 1): x 1.0
+ * leaves the bits as they are, so the first splits need no case of their own in the walk.  Two more
+ * steps add +0 where the single-row pass adds nothing, which leaves the bits too since those sums
+ * start at +0 and so are never -0: a dead row's D K into its column, and a tree's zero sums into the
+ * columns it does not split on (skipped: only its own columns are cleared and added). */
 
 #define GROUP_ROWS 128 /* rows per chunk: the edge lists are laid out once for this many */
 
@@ -612,8 +617,9 @@ size_t pp_treeshap_scratch(const pp_treeshap *s) {
   return a > b ? a : b;
 }
 
-/* Batches go in groups (8 rows with AVX-512, else 4), a last group of fewer rows with lanes to spare;
- * a single row (alone, or the batch's last) takes the single-row pass, which costs less than a group. */
+/* Batches go in chunks of up to GROUP_ROWS rows, each in groups (8 rows with AVX-512, else 4), a last
+ * group of fewer rows with lanes to spare; a single row (alone, or the batch's last) takes the
+ * single-row pass, which costs less than a group. */
 int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, int path) {
   size_t i = 0;
   int used = PP_SHAP_SINGLE;

@@ -21,10 +21,11 @@
  * P points is exact for degrees below 2P, so each tree is evaluated at P >= half its longest path's
  * distinct columns (rounded up to PP_SHAP_LANES) points, in one depth-first pass over the tree's nodes:
  * per node a few operations on P doubles, whatever the depth (the original algorithm costs the
- * path length squared per leaf).  The cost of a row is about (nodes of all trees) x P.  A batch walks
- * each tree once for a group of rows (8 with AVX-512, else 4), each (row, point) a vector lane, so
- * that the walk's bookkeeping is shared; a row's lanes do the single-row pass's operations, with its
- * bits.
+ * path length squared per leaf).  The cost of a row is about (nodes of all trees) x P.  A batch lays
+ * each tree out once per chunk of up to 128 rows (its edges in the walk's order, with everything that
+ * does not depend on the row: the bookkeeping and the divisions), then walks that list once per group
+ * of rows (8 with AVX-512, else 4), each (row, point) a vector lane; a row's lanes do the single-row
+ * pass's operations, with its bits.
  *
  * Everything is read-only after pp_treeshap_build: many threads may explain with one at once, each
  * with its own scratch.  A row's contributions depend on that row only, never on the rows beside it. */
