@@ -78,7 +78,7 @@ static double tree_game_value(unsigned S, void *u) {
 static void check_treeshap(const pp_treeshap *s, const float *X, size_t n, double tol) {
   const size_t d = s->d;
   double *phi = tu_xmalloc(n * d * sizeof *phi), *ref = tu_xmalloc(d * sizeof *ref);
-  void *scratch = tu_xmalloc(pp_treeshap_scratch(s));
+  void *scratch = tu_xmalloc(pp_treeshap_scratch(s, n));
   pp_treeshap_rows(s, X, n, phi, scratch);
   for (size_t i = 0; i < n; i++) {
     tree_game g = {s, X + i * d};
@@ -226,9 +226,11 @@ static void test_treeshap_groups_bit_for_bit(void **state) {
     assert_int_equal(s.pts[1], 4);
     assert_int_equal(s.pts[5], 8);
     assert_int_equal(s.pts[NT - 1], 12);
-    void *scratch = tu_xmalloc(pp_treeshap_scratch(&s));
-    for (size_t i = 0; i < N; i++)
-      assert_int_equal(pp_treeshap_rows_path(&s, X + i * D, 1, ref + i * D, scratch, PP_SHAP_BEST), PP_SHAP_SINGLE);
+    void *scratch = tu_xmalloc(pp_treeshap_scratch(&s, N)), *one = tu_xmalloc(pp_treeshap_scratch(&s, 1));
+    assert_true(pp_treeshap_scratch(&s, 1) < pp_treeshap_scratch(&s, 2)); /* a row alone: no edge lists */
+    for (size_t i = 0; i < N; i++) /* in the scratch of one row (ASan: no more is touched) */
+      assert_int_equal(pp_treeshap_rows_path(&s, X + i * D, 1, ref + i * D, one, PP_SHAP_BEST), PP_SHAP_SINGLE);
+    free(one);
     assert_int_equal(pp_treeshap_rows_path(&s, X, N, phi, scratch, PP_SHAP_SINGLE), PP_SHAP_SINGLE);
     assert_memory_equal(phi, ref, N * D * sizeof *phi);
     const int avx2 = pp_cpu_avx2() ? PP_SHAP_AVX2 : PP_SHAP_PORTABLE;

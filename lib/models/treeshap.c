@@ -609,10 +609,10 @@ static size_t max_edges(const pp_treeshap *s) {
 #endif
 
 /* Scratch: the single-row pass's layout or a grouped one's, at the same place. */
-size_t pp_treeshap_scratch(const pp_treeshap *s) {
-  size_t a = single_scratch(s), b = group_layout_4(s, NULL, NULL);
+size_t pp_treeshap_scratch(const pp_treeshap *s, size_t n) {
+  size_t a = single_scratch(s), b = n >= 2 ? group_layout_4(s, NULL, NULL) : 0;
 #if PP_HAVE_AVX512
-  if (group_layout_8(s, NULL, NULL) > b) b = group_layout_8(s, NULL, NULL);
+  if (n >= 2 && group_layout_8(s, NULL, NULL) > b) b = group_layout_8(s, NULL, NULL);
 #endif
   return a > b ? a : b;
 }
@@ -649,7 +649,7 @@ void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *ph
 int pp_treeshap_contrib(const pp_treeshap *s, const float *X, size_t n, double *phi, double *base, void *scratch) {
   if (base) *base = s->base;
   if (!n) return 0;
-  void *own = scratch ? NULL : pp_malloc(pp_treeshap_scratch(s));
+  void *own = scratch ? NULL : pp_malloc(pp_treeshap_scratch(s, n));
   if (!scratch && !own) return PROP_ERR_NOMEM;
   pp_treeshap_rows(s, X, n, phi, scratch ? scratch : own);
   free(own);

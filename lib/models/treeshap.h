@@ -73,10 +73,11 @@ int pp_treeshap_init(pp_treeshap *s, size_t d, size_t ntrees, const size_t *star
                      const uint8_t *default_left, const double *value, const double *cover, int strict, double scale,
                      const char *what);
 
-/* Bytes of scratch pp_treeshap_rows needs (any number of rows). */
-size_t pp_treeshap_scratch(const pp_treeshap *s);
+/* Bytes of scratch pp_treeshap_rows needs for calls of up to n rows (n <= 1: the single-row pass's
+ * only; n >= 2: any number, the grouped walk's edge lists included). */
+size_t pp_treeshap_scratch(const pp_treeshap *s, size_t n);
 /* Contributions of n rows of X (d floats each) into phi (n x d, overwritten); scratch is
- * pp_treeshap_scratch(s) bytes, 16-byte aligned (malloc's).  base + sum phi[i] = s's output for row i
+ * pp_treeshap_scratch(s, n) bytes or more, 16-byte aligned (malloc's).  base + sum phi[i] = s's output for row i
  * (offset + scale x sum of the leaves x reaches). */
 void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch);
 /* The passes of pp_treeshap_rows (tests): rows one at a time, or the grouped walk (treeshap.c) in its
