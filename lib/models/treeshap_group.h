@@ -190,8 +190,9 @@ TREE_GROUP_ANY(tree_group_avx512, __attribute__((target("avx512f"))))
 #endif
 #undef TREE_GROUP_ANY
 
-/* Rows i0 .. i0 + m - 1 of X (2 <= m <= GROUP_ROWS) in groups of SHAP_G, the last with lanes to spare (they repeat its last row; their results are not kept): each tree is laid
- * out once, then walked by each group. */
+/* Rows i0 .. i0 + m - 1 of X (2 <= m <= GROUP_ROWS) in groups of SHAP_G, the last with lanes to spare
+ * (they repeat its last row; their results are not kept): each tree is laid out once, then walked by
+ * each group. */
 static void walk_chunk(const pp_treeshap *s, const float *X, size_t i0, size_t m, double *phi, const gpass *w,
                        void (*tree)(const pp_treeshap *, const gpass *, size_t, size_t, size_t, size_t),
                        edges_fn edges) {
