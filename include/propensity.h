@@ -1242,7 +1242,7 @@ PROP_API int prop_demo_write_contacts(const char *history_path, const char *cust
  *  for svc and knn (bench/README.md has the figures).  A row that cannot be scored (see
  *  prop_model_predict_dense) gets NaN contributions and its status in status[i] (status may be
  *  NULL); the call itself succeeds.  opt (may be NULL) as for prediction: threads, block_rows (0:
- *  automatic blocks of at most 64 rows), unseen; uncalibrated is ignored.  Rows are independent:
+ *  automatic blocks of at most 128 rows), unseen; uncalibrated is ignored.  Rows are independent:
  *  the same bits for any thread count, block size, and for one row alone.  PROP_ERR_STATE when a
  *  member cannot explain: a model file whose logistic or svc member was written before contributions
  *  existed (retrain it).  Thread-safe. */

@@ -78,7 +78,7 @@ static double tree_game_value(unsigned S, void *u) {
 static void check_treeshap(const pp_treeshap *s, const float *X, size_t n, double tol) {
   const size_t d = s->d;
   double *phi = tu_xmalloc(n * d * sizeof *phi), *ref = tu_xmalloc(d * sizeof *ref);
-  void *scratch = tu_xmalloc(pp_treeshap_scratch(s));
+  void *scratch = tu_xmalloc(pp_treeshap_scratch(s, n));
   pp_treeshap_rows(s, X, n, phi, scratch);
   for (size_t i = 0; i < n; i++) {
     tree_game g = {s, X + i * d};
@@ -197,7 +197,8 @@ static int32_t rand_node(rand_trees *t, uint64_t *st, size_t b, size_t dep, size
  * ragged last one (each row in other lanes beside other rows). */
 static void test_treeshap_groups_bit_for_bit(void **state) {
   (void)state;
-  enum { D = 20, NT = 8, N = 37, MAXN = 5000 }; /* a tree of depth m has at most 2^(m+1) - 1 nodes: 4,647 */
+  /* N: rows in three chunks of the grouped walk (128 rows each), ragged groups checked among the first R */
+  enum { D = 20, NT = 8, N = 300, R = 37, MAXN = 5000 }; /* a tree of depth m has at most 2^(m+1) - 1 nodes: 4,647 */
   rand_trees t = {tu_xmalloc(MAXN * sizeof *t.nd), tu_xmalloc(MAXN), tu_xmalloc(MAXN * sizeof(double)),
                   tu_xmalloc(MAXN * sizeof(double)), 0};
   size_t start[NT + 1];
@@ -225,9 +226,11 @@ static void test_treeshap_groups_bit_for_bit(void **state) {
     assert_int_equal(s.pts[1], 4);
     assert_int_equal(s.pts[5], 8);
     assert_int_equal(s.pts[NT - 1], 12);
-    void *scratch = tu_xmalloc(pp_treeshap_scratch(&s));
-    for (size_t i = 0; i < N; i++)
-      assert_int_equal(pp_treeshap_rows_path(&s, X + i * D, 1, ref + i * D, scratch, PP_SHAP_BEST), PP_SHAP_SINGLE);
+    void *scratch = tu_xmalloc(pp_treeshap_scratch(&s, N)), *one = tu_xmalloc(pp_treeshap_scratch(&s, 1));
+    assert_true(pp_treeshap_scratch(&s, 1) < pp_treeshap_scratch(&s, 2)); /* a row alone: no edge lists */
+    for (size_t i = 0; i < N; i++) /* in the scratch of one row (ASan: no more is touched) */
+      assert_int_equal(pp_treeshap_rows_path(&s, X + i * D, 1, ref + i * D, one, PP_SHAP_BEST), PP_SHAP_SINGLE);
+    free(one);
     assert_int_equal(pp_treeshap_rows_path(&s, X, N, phi, scratch, PP_SHAP_SINGLE), PP_SHAP_SINGLE);
     assert_memory_equal(phi, ref, N * D * sizeof *phi);
     const int avx2 = pp_cpu_avx2() ? PP_SHAP_AVX2 : PP_SHAP_PORTABLE;
@@ -243,11 +246,18 @@ static void test_treeshap_groups_bit_for_bit(void **state) {
       assert_int_equal(pp_treeshap_rows_path(&s, X, N, phi, scratch, p), paths[v][1]);
       assert_memory_equal(phi, ref, N * D * sizeof *phi);
       for (size_t i0 = 0; i0 < 9; i0++)
-        for (size_t m = 2; i0 + m <= N; m += 3) {
+        for (size_t m = 2; i0 + m <= R; m += 3) {
           memset(phi, 0xff, m * D * sizeof *phi);
           pp_treeshap_rows_path(&s, X + i0 * D, m, phi, scratch, p);
           assert_memory_equal(phi, ref + i0 * D, m * D * sizeof *phi);
         }
+      static const size_t big[][2] = {{5, 129}, {3, 130}, {1, 257}, {7, 258}, {0, N - 1}}; /* {offset, rows} */
+      for (size_t k = 0; k < sizeof big / sizeof big[0]; k++) {
+        const size_t i0 = big[k][0], m = big[k][1];
+        memset(phi, 0xff, m * D * sizeof *phi);
+        pp_treeshap_rows_path(&s, X + i0 * D, m, phi, scratch, p);
+        assert_memory_equal(phi, ref + i0 * D, m * D * sizeof *phi);
+      }
     }
     free(scratch);
     pp_treeshap_free(&s);

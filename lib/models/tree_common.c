@@ -135,8 +135,7 @@ int pp_tree_shap_init(pp_treeshap *s, const pp_cart_trees *t, const char *family
 }
 
 size_t pp_tree_contrib_scratch(const pp_treeshap *s, size_t n) {
-  (void)n;
-  return pp_treeshap_scratch(s);
+  return pp_treeshap_scratch(s, n);
 }
 
 int pp_tree_contrib(const pp_treeshap *s, const char *family, const float *X, size_t n, double *phi, double *base,

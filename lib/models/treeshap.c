@@ -445,20 +445,153 @@ static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *
  * for all; and 1 / a of that split is its passing rows' (the failing rows are dead below it).  So per
  * edge the factors a (the row goes), z (1 - t) (it does not) and the cover fraction (dead) and the two
  * D's are computed once (the divisions too), and each row's lanes take (bitwise, no arithmetic) the one
- * the single-row pass computes for it; a row's lanes that a step does not concern keep their bits.  The
- * walk itself is in treeshap_group.h, compiled once per group width. */
+ * the single-row pass computes for it; a row's lanes that a step does not concern keep their bits
+ * (with AVX-512 the selects are mask registers, which the multiplies take for free).
+ *
+ * None of that per edge depends on the rows at all: neither the walk's order nor an edge's column,
+ * threshold, shared factors, previous split on its column or the frames that complete after it.  So a
+ * tree is first laid out as its edges in the walk's order (tree_edges, once per tree for a chunk of up
+ * to GROUP_ROWS rows), and each group of the chunk then runs down that list (treeshap_group.h, compiled
+ * once per group width), with no bookkeeping and no divisions of its own: per edge the rows' masks and
+ * the lane arithmetic, and for a leaf the frames it completes.  The column's first split on a path
+ * reads the root's frame as its previous one (every row live and going, 1 / a = 1, zprev = 1): x 1.0
+ * leaves the bits as they are, so the first splits need no case of their own in the walk.  Two more
+ * steps add +0 where the single-row pass adds nothing, which leaves the bits too since those sums
+ * start at +0 and so are never -0: a dead row's D K into its column, and a tree's zero sums into the
+ * columns it does not split on (skipped: only its own columns are cleared and added). */
+
+#define GROUP_ROWS 128 /* rows per chunk: the edge lists are laid out once for this many */
 
 /* The lanes of a where m is set, else b's (bits only). */
 #define SEL(m, a, b) ((vgd)((((vgl)(a)) & (m)) | (((vgl)(b)) & ~(m))))
 #define GV(P) (2 * (P) + 2) /* vectors per depth in gpass.row */
 
-/* One frame of the grouped walk: the node and the edge into it, as frame's but the same for all rows
- * (prev: the column's previous split on the path, whatever the rows did there). */
+/* One edge of a tree as the grouped walk reads it; its vectors (A, B, 1 / a_(j-1), D when the row
+ * goes, D when not: P doubles each) are at edge index x 5 P in the chunk's vector list. */
+typedef struct gedge {
+  double ze;     /* the edge's cover fraction (the dead rows' factor) */
+  double m;      /* K of the child = m P: the leaf's value, or 0 for an inner node (P x 0, as the pass) */
+  int32_t feat;  /* the split's column */
+  float thr;     /* its threshold */
+  int32_t depth; /* frame of the child (its parent's + 1) */
+  int32_t k;     /* frame of the column's previous split on the path (0: none, the root's frame) */
+  int32_t npop;  /* frames done after it: 0 for an inner child, for a leaf 1 + the ancestors done */
+  uint8_t dleft, right;
+} gedge;
+
+/* A frame of tree_edges' walk. */
 typedef struct gframe {
   int32_t node, feat, prev;
   uint8_t phase;
   double zm;
 } gframe;
+
+/* Work of tree_edges: frames and 1 / a of each frame's edge (C vectors each, max_depth + 2 frames),
+ * the column -> frame map (d, all 0 between trees), the edges with their vectors (5 C each), and the
+ * columns the tree splits on (cols, d; seen: d flags, all 0 between trees). */
+typedef struct glay {
+  gframe *fr;
+  v4d *inv;
+  int32_t *cur;
+  gedge *ed;
+  v4d *sv;
+  int32_t *cols;
+  uint8_t *seen;
+} glay;
+
+/* Tree t at P = 4 C points as its edges in the walk's order (the single-row pass's shared factors,
+ * computed as it does), and its columns in g->cols (*ncols of them); returns the edges' count. */
+static inline __attribute__((always_inline)) size_t tree_edges(const pp_treeshap *s, size_t t, const size_t C,
+                                                               const glay *g, size_t *ncols) {
+  const size_t b = s->start[t];
+  const pp_cart_node *nd = s->node + b;
+  const double *cov = s->cover + b, *val = s->value + b;
+  const uint8_t *dl = s->default_left + b;
+  const v4d *R = rule_of(s, 4 * C), *T = R + C, *OMT = R + 2 * C, *IOMT = R + 3 * C;
+  gframe *fr = g->fr;
+  fr[0].node = 0;
+  fr[0].phase = 0;
+  fr[0].zm = 1.0;
+  for (size_t c = 0; c < C; c++) g->inv[c] = R[c] * 0.0 + 1.0;
+  size_t top = 0, ne = 0, nc = 0;
+  for (;;) {
+    gframe *p = &fr[top];
+    if (p->phase == 2) {
+      if (top == 0) break;
+      g->cur[p->feat] = p->prev;
+      g->ed[ne - 1].npop++;
+      top--;
+      continue;
+    }
+    const pp_cart_node *nn = &nd[p->node];
+    const int right = p->phase++;
+    const int32_t n = p->node, c = right ? nn->right : nn->left, f = nn->feature, k = g->cur[f];
+    const double ze = cov[c] / cov[n], zprev = fr[k].zm, zj = zprev * ze, c1 = 1.0 - zj, c0 = 1.0 - zprev;
+    v4d *A = g->sv + ne * 5 * C, *B = A + C, *ip = A + 2 * C, *Dg = A + 3 * C, *Dn = A + 4 * C;
+    v4d *inv = g->inv + (top + 1) * C;
+    const v4d *iprev = g->inv + (size_t)k * C;
+    for (size_t q = 0; q < C; q++) {
+      const v4d a = zj + c1 * T[q];
+      A[q] = a;
+      inv[q] = 1.0 / a;
+      Dg[q] = c1 * inv[q];
+      B[q] = zj * OMT[q];
+      Dn[q] = -IOMT[q];
+      ip[q] = iprev[q];
+      if (k) { /* divide by the previous split's factor, as the pass */
+        Dg[q] = Dg[q] - c0 * iprev[q];
+        Dn[q] = Dn[q] - c0 * iprev[q];
+      }
+    }
+    if (!g->seen[f]) {
+      g->seen[f] = 1;
+      g->cols[nc++] = f;
+    }
+    const int leaf = nd[c].feature < 0;
+    gedge *e = &g->ed[ne++];
+    e->ze = ze;
+    e->m = leaf ? val[c] : 0.0;
+    e->feat = f;
+    e->thr = nn->threshold;
+    e->depth = (int32_t)(top + 1);
+    e->k = k;
+    e->npop = leaf;
+    e->dleft = dl[n];
+    e->right = (uint8_t)right;
+    if (leaf) continue;
+    gframe *q = &fr[++top];
+    q->node = c;
+    q->phase = 0;
+    q->feat = f;
+    q->prev = k;
+    q->zm = zj;
+    g->cur[f] = (int32_t)top;
+  }
+  for (size_t k = 0; k < nc; k++) g->seen[g->cols[k]] = 0;
+  *ncols = nc;
+  return ne;
+}
+
+/* tree_edges with the point count known at compile time for the usual ones, portable and AVX2. */
+#define TREE_EDGES_ANY(name, attr)                                                                   \
+  static attr size_t name(const pp_treeshap *s, size_t t, size_t P, const glay *g, size_t *nc) {   \
+    const size_t C = P / PP_SHAP_LANES;                                                              \
+    return C == 1 ? tree_edges(s, t, 1, g, nc) : C == 2 ? tree_edges(s, t, 2, g, nc) : tree_edges(s, t, C, g, nc); \
+  }
+TREE_EDGES_ANY(tree_edges_base, )
+#if SHAP_HAVE_AVX2
+TREE_EDGES_ANY(tree_edges_avx2, __attribute__((target("avx2"))))
+#endif
+#undef TREE_EDGES_ANY
+typedef size_t (*edges_fn)(const pp_treeshap *, size_t, size_t, const glay *, size_t *);
+
+/* Edges of the largest tree (its nodes less one: the edge lists' room). */
+static size_t max_edges(const pp_treeshap *s) {
+  size_t m = 1;
+  for (size_t t = 0; t < s->ntrees; t++)
+    if (s->start[t + 1] - s->start[t] > m) m = s->start[t + 1] - s->start[t];
+  return m;
+}
 
 /* Groups of 4 rows (the portable and AVX2 copies), and of 8 (AVX-512). */
 #define SHAP_G 4
@@ -467,6 +600,7 @@ typedef struct gframe {
 #undef SHAP_G
 #undef SHAP_N
 #if PP_HAVE_AVX512
+#include <immintrin.h>
 #define SHAP_G 8
 #define SHAP_N(x) x##_8
 #include "models/treeshap_group.h"
@@ -475,16 +609,17 @@ typedef struct gframe {
 #endif
 
 /* Scratch: the single-row pass's layout or a grouped one's, at the same place. */
-size_t pp_treeshap_scratch(const pp_treeshap *s) {
-  size_t a = single_scratch(s), b = group_layout_4(s, NULL, NULL);
+size_t pp_treeshap_scratch(const pp_treeshap *s, size_t n) {
+  size_t a = single_scratch(s), b = n >= 2 ? group_layout_4(s, NULL, NULL) : 0;
 #if PP_HAVE_AVX512
-  if (group_layout_8(s, NULL, NULL) > b) b = group_layout_8(s, NULL, NULL);
+  if (n >= 2 && group_layout_8(s, NULL, NULL) > b) b = group_layout_8(s, NULL, NULL);
 #endif
   return a > b ? a : b;
 }
 
-/* Batches go in groups (8 rows with AVX-512, else 4), a last group of fewer rows with lanes to spare;
- * a single row (alone, or the batch's last) takes the single-row pass, which costs less than a group. */
+/* Batches go in chunks of up to GROUP_ROWS rows, each in groups (8 rows with AVX-512, else 4), a last
+ * group of fewer rows with lanes to spare; a single row (alone, or the batch's last) takes the
+ * single-row pass, which costs less than a group. */
 int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, int path) {
   size_t i = 0;
   int used = PP_SHAP_SINGLE;
@@ -496,12 +631,12 @@ int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double
 #if SHAP_HAVE_AVX2
     if (used == PP_SHAP_PORTABLE && (path == PP_SHAP_BEST || path == PP_SHAP_AVX2) && pp_cpu_avx2())
       used = PP_SHAP_AVX2;
-    if (used == PP_SHAP_AVX2) i = walk_groups_4(s, X, n, phi, scratch, tree_group_avx2);
+    if (used == PP_SHAP_AVX2) i = walk_groups_4(s, X, n, phi, scratch, tree_group_avx2, tree_edges_avx2);
 #endif
 #if PP_HAVE_AVX512
-    if (used == PP_SHAP_AVX512) i = walk_groups_8(s, X, n, phi, scratch, tree_group_avx512);
+    if (used == PP_SHAP_AVX512) i = walk_groups_8(s, X, n, phi, scratch, tree_group_avx512, tree_edges_avx2);
 #endif
-    if (used == PP_SHAP_PORTABLE) i = walk_groups_4(s, X, n, phi, scratch, tree_group_base);
+    if (used == PP_SHAP_PORTABLE) i = walk_groups_4(s, X, n, phi, scratch, tree_group_base, tree_edges_base);
   }
   if (i < n) rows_single(s, X + i * s->d, n - i, phi + i * s->d, scratch);
   return used;
@@ -514,7 +649,7 @@ void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *ph
 int pp_treeshap_contrib(const pp_treeshap *s, const float *X, size_t n, double *phi, double *base, void *scratch) {
   if (base) *base = s->base;
   if (!n) return 0;
-  void *own = scratch ? NULL : pp_malloc(pp_treeshap_scratch(s));
+  void *own = scratch ? NULL : pp_malloc(pp_treeshap_scratch(s, n));
   if (!scratch && !own) return PROP_ERR_NOMEM;
   pp_treeshap_rows(s, X, n, phi, scratch ? scratch : own);
   free(own);

@@ -21,10 +21,11 @@
  * P points is exact for degrees below 2P, so each tree is evaluated at P >= half its longest path's
  * distinct columns (rounded up to PP_SHAP_LANES) points, in one depth-first pass over the tree's nodes:
  * per node a few operations on P doubles, whatever the depth (the original algorithm costs the
- * path length squared per leaf).  The cost of a row is about (nodes of all trees) x P.  A batch walks
- * each tree once for a group of rows (8 with AVX-512, else 4), each (row, point) a vector lane, so
- * that the walk's bookkeeping is shared; a row's lanes do the single-row pass's operations, with its
- * bits.
+ * path length squared per leaf).  The cost of a row is about (nodes of all trees) x P.  A batch lays
+ * each tree out once per chunk of up to 128 rows (its edges in the walk's order, with everything that
+ * does not depend on the row: the bookkeeping and the divisions), then walks that list once per group
+ * of rows (8 with AVX-512, else 4), each (row, point) a vector lane; a row's lanes do the single-row
+ * pass's operations, with its bits.
  *
  * Everything is read-only after pp_treeshap_build: many threads may explain with one at once, each
  * with its own scratch.  A row's contributions depend on that row only, never on the rows beside it. */
@@ -72,10 +73,11 @@ int pp_treeshap_init(pp_treeshap *s, size_t d, size_t ntrees, const size_t *star
                      const uint8_t *default_left, const double *value, const double *cover, int strict, double scale,
                      const char *what);
 
-/* Bytes of scratch pp_treeshap_rows needs (any number of rows). */
-size_t pp_treeshap_scratch(const pp_treeshap *s);
+/* Bytes of scratch pp_treeshap_rows needs for calls of up to n rows (n <= 1: the single-row pass's
+ * only; n >= 2: any number, the grouped walk's edge lists included). */
+size_t pp_treeshap_scratch(const pp_treeshap *s, size_t n);
 /* Contributions of n rows of X (d floats each) into phi (n x d, overwritten); scratch is
- * pp_treeshap_scratch(s) bytes, 16-byte aligned (malloc's).  base + sum phi[i] = s's output for row i
+ * pp_treeshap_scratch(s, n) bytes or more, 16-byte aligned (malloc's).  base + sum phi[i] = s's output for row i
  * (offset + scale x sum of the leaves x reaches). */
 void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch);
 /* The passes of pp_treeshap_rows (tests): rows one at a time, or the grouped walk (treeshap.c) in its

@@ -424,8 +424,7 @@ static int shap_build(xgb_model *m) {
 }
 
 static size_t xgb_contrib_scratch(const void *model, size_t n) {
-  (void)n;
-  return pp_treeshap_scratch(&((const xgb_model *)model)->shap);
+  return pp_treeshap_scratch(&((const xgb_model *)model)->shap, n);
 }
 
 static int xgb_contrib(const void *model, const float *X, size_t n, const uint32_t *group, size_t ngroups,
