@@ -38,6 +38,21 @@
 
 #define PP_SHAP_LANES 4 /* quadrature points come in groups of this many (a vector of doubles) */
 
+/* One edge of a tree's walk plan (pp_treeshap_build; the single-row pass reads it): the trees'
+ * edges in depth-first order (left child first), with what the walk needs of them that does not
+ * depend on the row, so that a row's walk is a loop over a tree's edges.  32 bytes an edge. */
+typedef struct pp_shap_edge {
+  double ze;       /* the child's cover / its parent's */
+  double value;    /* the child's value when it is a leaf (not read otherwise) */
+  float threshold; /* the parent's split */
+  int32_t feature; /* the parent's column */
+  uint16_t depth;  /* the child's depth: its frame of the walk (the root's is 0) */
+  uint16_t prev;   /* frame of the column's previous split on the child's path (the edge out of that
+                      split), 0: none */
+  uint8_t flags;   /* PP_SHAP_RIGHT, PP_SHAP_LEAF, PP_SHAP_NAN_LEFT */
+} pp_shap_edge;
+enum { PP_SHAP_RIGHT = 1, PP_SHAP_LEAF = 2, PP_SHAP_NAN_LEFT = 4 }; /* the right child; a leaf; NaN goes left */
+
 typedef struct pp_treeshap {
   /* the trees, borrowed (they must outlive this): as cart.h's flat trees */
   size_t d, ntrees;
@@ -56,6 +71,8 @@ typedef struct pp_treeshap {
   double *rule;                 /* per multiple P of PP_SHAP_LANES up to max_pts: 4 x P doubles (see .c) */
   void *rule_mem;               /* rule's allocation */
   double base;                  /* offset + scale x sum over trees of the cover-weighted mean leaf */
+  pp_shap_edge *plan;           /* the walk plan: each tree's edges (reachable nodes but the root) */
+  size_t *plan_start;           /* ntrees + 1: tree t's edges are plan[plan_start[t] .. plan_start[t + 1]) */
 } pp_treeshap;
 
 /* Fills the derived fields of s, whose borrowed fields are set.  Checks what the pass relies on:
@@ -78,13 +95,23 @@ size_t pp_treeshap_scratch(const pp_treeshap *s);
  * pp_treeshap_scratch(s) bytes, 16-byte aligned (malloc's).  base + sum phi[i] = s's output for row i
  * (offset + scale x sum of the leaves x reaches). */
 void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch);
-/* The passes of pp_treeshap_rows (tests): rows one at a time, or the grouped walk (treeshap.c) in its
- * portable, AVX2 or AVX-512 copy; each gives every row the same bits.  PP_SHAP_BEST: the grouped
- * walk's fastest copy this CPU runs, a row alone one at a time (what pp_treeshap_rows does). */
-enum { PP_SHAP_BEST = 0, PP_SHAP_SINGLE = 1, PP_SHAP_PORTABLE = 2, PP_SHAP_AVX2 = 3, PP_SHAP_AVX512 = 4 };
+/* The passes of pp_treeshap_rows (tests): rows one at a time (the single-row pass's fastest copy this
+ * CPU runs, or its portable, AVX2 or AVX-512 copy), or the grouped walk (treeshap.c) in its portable,
+ * AVX2 or AVX-512 copy; each gives every row the same bits.  PP_SHAP_BEST: the grouped walk's fastest
+ * copy, a row alone one at a time (what pp_treeshap_rows does). */
+enum {
+  PP_SHAP_BEST = 0,
+  PP_SHAP_SINGLE = 1,
+  PP_SHAP_PORTABLE = 2,
+  PP_SHAP_AVX2 = 3,
+  PP_SHAP_AVX512 = 4,
+  PP_SHAP_SINGLE_PORTABLE = 5,
+  PP_SHAP_SINGLE_AVX2 = 6,
+  PP_SHAP_SINGLE_AVX512 = 7
+};
 /* pp_treeshap_rows by the pass path; one the CPU (or the compiler) lacks is the portable copy.
- * Returns the grouped copy used (PP_SHAP_PORTABLE, _AVX2 or _AVX512), or PP_SHAP_SINGLE when no
- * group was walked. */
+ * Returns the grouped copy used (PP_SHAP_PORTABLE, _AVX2 or _AVX512), PP_SHAP_SINGLE when no
+ * group was walked, or for PP_SHAP_SINGLE_* the single-row copy used (every row by it). */
 int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, int path);
 /* A member's contrib on s: *base (may be NULL) = s->base, then (n > 0) pp_treeshap_rows with scratch,
  * or with scratch of its own when it is NULL (PROP_ERR_NOMEM). */
