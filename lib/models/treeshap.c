@@ -83,7 +83,7 @@ void pp_treeshap_free(pp_treeshap *s) {
 typedef struct facts_work {
   int32_t *par, *stack;
   uint32_t *dep, *cnt;
-  uint16_t *save;
+  uint16_t *save, *frame;
   double *ex;
 } facts_work;
 
@@ -153,44 +153,43 @@ static int tree_facts(const pp_treeshap *s, size_t t, const facts_work *w, size_
   return 0;
 }
 
-/* Tree t's edges into the plan from s->plan[*k] on (*k advanced): its reachable nodes but the root in
- * depth-first order, left child first, from tree_facts' par and dep.  The walk keeps in cnt each
- * column's frame of its last split on the path (save: what it was before node i's, put back when
- * leaving i). */
+/* Tree t's inner nodes into the plan from s->plan[*k] on (*k advanced), in depth-first order, left
+ * child first, from tree_facts' par.  The walk keeps in cnt each column's frame of the edge out of its
+ * last split on the path (save: what it was before node i's edge, put back when leaving i). */
 static void plan_tree(const pp_treeshap *s, size_t t, const facts_work *w, size_t *k) {
   const size_t b = s->start[t];
   const pp_cart_node *nd = s->node + b;
   size_t top = 0;
+  if (nd[0].feature < 0) return;
   w->stack[top++] = 0;
+  w->frame[0] = 0;
   while (top) {
     const int32_t e = w->stack[--top];
     const int32_t i = e >= 0 ? e : ~e, p = w->par[i];
-    if (e < 0) { /* leaving the inner node i */
+    if (e < 0) { /* leaving i */
       w->cnt[nd[p].feature] = w->save[i];
       continue;
     }
-    const int leaf = nd[i].feature < 0;
     if (p >= 0) {
-      const int32_t f = nd[p].feature;
-      pp_shap_edge *g = &s->plan[(*k)++];
-      g->ze = s->cover[b + (size_t)i] / s->cover[b + (size_t)p];
-      g->value = leaf ? s->value[b + (size_t)i] : 0.0;
-      g->threshold = nd[p].threshold;
-      g->feature = f;
-      g->depth = (uint16_t)w->dep[i];
-      g->prev = (uint16_t)w->cnt[f];
-      g->flags = (uint8_t)((nd[p].right == i ? PP_SHAP_RIGHT : 0) | (leaf ? PP_SHAP_LEAF : 0) |
-                           (s->default_left[b + (size_t)p] ? PP_SHAP_NAN_LEFT : 0));
-      if (!leaf) {
-        w->save[i] = (uint16_t)w->cnt[f];
-        w->cnt[f] = w->dep[i];
-        w->stack[top++] = ~i;
-      }
+      w->save[i] = (uint16_t)w->cnt[nd[p].feature];
+      w->cnt[nd[p].feature] = w->frame[i];
+      w->stack[top++] = ~i;
     }
-    if (!leaf) {
-      w->stack[top++] = nd[i].right;
-      w->stack[top++] = nd[i].left;
-    }
+    const int32_t l = nd[i].left, r = nd[i].right;
+    pp_shap_node *g = &s->plan[(*k)++];
+    g->ze[0] = s->cover[b + (size_t)l] / s->cover[b + (size_t)i];
+    g->ze[1] = s->cover[b + (size_t)r] / s->cover[b + (size_t)i];
+    g->value[0] = nd[l].feature < 0 ? s->value[b + (size_t)l] : 0.0;
+    g->value[1] = nd[r].feature < 0 ? s->value[b + (size_t)r] : 0.0;
+    g->threshold = nd[i].threshold;
+    g->feature = nd[i].feature;
+    g->frame = w->frame[i];
+    g->prev = (uint16_t)w->cnt[nd[i].feature];
+    g->nan_left = s->default_left[b + (size_t)i] ? 1 : 0;
+    w->frame[r] = (uint16_t)(w->frame[i] + 1);
+    w->frame[l] = (uint16_t)(w->frame[i] + 2);
+    if (nd[r].feature >= 0) w->stack[top++] = r;
+    if (nd[l].feature >= 0) w->stack[top++] = l;
   }
 }
 
@@ -211,12 +210,13 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   w.dep = pp_malloc_array(maxn, sizeof *w.dep);
   w.cnt = pp_calloc(s->d ? s->d : 1, sizeof *w.cnt);
   w.save = pp_malloc_array(maxn, sizeof *w.save);
+  w.frame = pp_malloc_array(maxn, sizeof *w.frame);
   w.ex = pp_malloc_array(maxn, sizeof *w.ex);
   s->pts = pp_calloc(s->ntrees ? s->ntrees : 1, sizeof *s->pts);
   s->plan_start = pp_malloc_array(s->ntrees + 1, sizeof *s->plan_start);
-  const size_t nodes = s->ntrees ? s->start[s->ntrees] - s->start[0] : 0; /* more than the edges */
+  const size_t nodes = s->ntrees ? s->start[s->ntrees] - s->start[0] : 0; /* more than the inner ones */
   s->plan = pp_malloc_array(nodes ? nodes : 1, sizeof *s->plan);
-  int rc = (!w.par || !w.stack || !w.dep || !w.cnt || !w.save || !w.ex || !s->pts || !s->plan_start || !s->plan)
+  int rc = (!w.par || !w.stack || !w.dep || !w.cnt || !w.save || !w.frame || !w.ex || !s->pts || !s->plan_start || !s->plan)
                ? PROP_ERR_NOMEM
                : 0;
   size_t k = 0;
@@ -229,7 +229,7 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
     size_t need = (uniq + 1) / 2; /* points for degree uniq - 1 */
     if (uniq && need < s->min_pts) need = s->min_pts;
     size_t P = (need + PP_SHAP_LANES - 1) / PP_SHAP_LANES * PP_SHAP_LANES;
-    if (P > UINT16_MAX || depth >= UINT16_MAX) {
+    if (P > UINT16_MAX || depth > (UINT16_MAX - 3) / 2) { /* frames to 2 depth + 2 */
       rc = pp_err(PROP_ERR_STATE, "%s: tree %zu is too deep to explain", what, t);
       break;
     }
@@ -245,6 +245,7 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   free(w.dep);
   free(w.cnt);
   free(w.save);
+  free(w.frame);
   free(w.ex);
   if (!rc) s->plan_start[s->ntrees] = k;
   if (!rc && s->max_pts) { /* 64-byte aligned for the pass's vectors */
@@ -306,25 +307,29 @@ int pp_treeshap_init(pp_treeshap *s, size_t d, size_t ntrees, const size_t *star
 
 typedef double v4d __attribute__((vector_size(PP_SHAP_LANES * sizeof(double))));
 
-/* One frame of the single-row pass: the edge into the node at its depth (the root's: frame 0). */
+/* One frame of the single-row pass: an edge (the root's: frame 0, see pp_shap_node). */
 typedef struct frame {
   double zm;    /* live edges: the column's cover fraction z_(j) along the path */
-  int32_t feat; /* column of the edge */
-  uint8_t live; /* the edge adds to its column (no earlier split on it failed) */
-  uint8_t pass; /* live edges: x goes this way (and every earlier split on the column); dead: 0 */
+  int32_t feat; /* the column the edge adds to: its own, or d when it is dead (an earlier split on the
+                   column failed) */
+  uint32_t up;  /* the frame of the edge into its parent */
+  uint8_t pass; /* x goes this way and every earlier split on the column (so the edge is live) */
 } frame;
 
-/* Scratch: frames, then (64-byte aligned) for each depth the vectors P, K, D and 1/a of P doubles,
- * then the per-column sums at the points (d x max_pts). */
+/* Frames of the single-row pass: to 2 depth + 2 (pp_shap_node). */
+static size_t single_frames(const pp_treeshap *s) { return 2 * s->max_depth + 3; }
+
+/* Scratch: frames, then (64-byte aligned) for each frame the vectors P, K, D and 1/a of P doubles,
+ * then the per-column sums at the points ((d + 1) x max_pts: the last for the dead edges). */
 static size_t single_scratch(const pp_treeshap *s) {
-  const size_t F = s->max_depth + 2, P = s->max_pts ? s->max_pts : PP_SHAP_LANES;
-  return F * sizeof(frame) + 64 + F * 4 * P * sizeof(double) + s->d * P * sizeof(double);
+  const size_t F = single_frames(s), P = s->max_pts ? s->max_pts : PP_SHAP_LANES;
+  return F * sizeof(frame) + 64 + F * 4 * P * sizeof(double) + (s->d + 1) * P * sizeof(double);
 }
 
 typedef struct pass {
   frame *fr;
-  double *vec; /* 4 P doubles per depth: P, K, D and 1/a at the points */
-  double *acc; /* d x P: each column's sums at the points */
+  double *vec; /* 4 P doubles per frame: P, K, D and 1/a at the points */
+  double *acc; /* (d + 1) x P: each column's sums at the points */
 } pass;
 
 /* The rule of P points as vectors: weights, t, 1 - t, 1 / (1 - t) (rule is 64-byte aligned, see
@@ -402,7 +407,7 @@ static tree_row_fn single_copy(int path, int *used) {
 
 /* Rows one at a time (the single-row pass) by the copy row. */
 static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, tree_row_fn row) {
-  const size_t F = s->max_depth + 2, Pm = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d;
+  const size_t F = single_frames(s), Pm = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d;
   pass w;
   w.fr = scratch;
   w.vec = (double *)(void *)(((uintptr_t)(void *)(w.fr + F) + 63) & ~(uintptr_t)63);
@@ -416,7 +421,7 @@ static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *
     for (size_t t = 0; t < s->ntrees; t++) {
       const size_t P = s->pts[t];
       if (!P) continue;
-      memset(w.acc, 0, d * P * sizeof(double));
+      memset(w.acc, 0, (d + 1) * P * sizeof(double));
       row(s, t, x, &w, P);
       for (size_t f = 0; f < d; f++) {
         double a = 0.0;

@@ -38,20 +38,21 @@
 
 #define PP_SHAP_LANES 4 /* quadrature points come in groups of this many (a vector of doubles) */
 
-/* One edge of a tree's walk plan (pp_treeshap_build; the single-row pass reads it): the trees'
- * edges in depth-first order (left child first), with what the walk needs of them that does not
- * depend on the row, so that a row's walk is a loop over a tree's edges.  32 bytes an edge. */
-typedef struct pp_shap_edge {
-  double ze;       /* the child's cover / its parent's */
-  double value;    /* the child's value when it is a leaf (not read otherwise) */
-  float threshold; /* the parent's split */
-  int32_t feature; /* the parent's column */
-  uint16_t depth;  /* the child's depth: its frame of the walk (the root's is 0) */
-  uint16_t prev;   /* frame of the column's previous split on the child's path (the edge out of that
-                      split), 0: none */
-  uint8_t flags;   /* PP_SHAP_RIGHT, PP_SHAP_LEAF, PP_SHAP_NAN_LEFT */
-} pp_shap_edge;
-enum { PP_SHAP_RIGHT = 1, PP_SHAP_LEAF = 2, PP_SHAP_NAN_LEFT = 4 }; /* the right child; a leaf; NaN goes left */
+/* One inner node of a tree's walk plan (pp_treeshap_build; the single-row pass reads it): each tree's
+ * inner nodes in depth-first order (left child first), with what the walk needs of them and of their
+ * two children that does not depend on the row, so that a row's walk is a loop over them.  The walk
+ * keeps its edges on a stack of frames (the root's is 0; a node whose edge is frame q puts its right
+ * child's edge at q + 1 and its left child's at q + 2), so that a node's frame, and that of the edge
+ * out of its column's previous split on the path, are known in advance.  48 bytes an inner node. */
+typedef struct pp_shap_node {
+  double ze[2];    /* the children's covers / the node's: left, right */
+  double value[2]; /* the children's values when they are leaves, else 0 */
+  float threshold;
+  int32_t feature;
+  uint16_t frame;  /* the frame of the edge into the node (the root's: 0) */
+  uint16_t prev;   /* frame of the edge out of the column's previous split on the path, 0: none */
+  uint8_t nan_left; /* a missing value (NaN) goes left */
+} pp_shap_node;
 
 typedef struct pp_treeshap {
   /* the trees, borrowed (they must outlive this): as cart.h's flat trees */
@@ -71,8 +72,8 @@ typedef struct pp_treeshap {
   double *rule;                 /* per multiple P of PP_SHAP_LANES up to max_pts: 4 x P doubles (see .c) */
   void *rule_mem;               /* rule's allocation */
   double base;                  /* offset + scale x sum over trees of the cover-weighted mean leaf */
-  pp_shap_edge *plan;           /* the walk plan: each tree's edges (reachable nodes but the root) */
-  size_t *plan_start;           /* ntrees + 1: tree t's edges are plan[plan_start[t] .. plan_start[t + 1]) */
+  pp_shap_node *plan;           /* the walk plan: each tree's reachable inner nodes */
+  size_t *plan_start;           /* ntrees + 1: tree t's are plan[plan_start[t] .. plan_start[t + 1]) */
 } pp_treeshap;
 
 /* Fills the derived fields of s, whose borrowed fields are set.  Checks what the pass relies on:

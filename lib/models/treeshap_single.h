@@ -4,98 +4,85 @@
  * (x's name for this width) defined; width 4 gives the portable and AVX2 copies, width 8 the AVX-512
  * one.  Each point is one lane whatever the width, so every copy gives the same bits. */
 #define vsd SHAP_N(vsd)
+#define vsl SHAP_N(vsl)
 #define sclose SHAP_N(sclose)
 #define tree_plan SHAP_N(tree_plan)
 
 typedef double vsd __attribute__((vector_size(SHAP_W * sizeof(double))));
+typedef int64_t vsl __attribute__((vector_size(SHAP_W * sizeof(int64_t))));
 
-/* Frame j is done (the walk has left its node): its K into its column's sums when its edge is live,
- * and into its parent's K. */
+/* Frame j is done (the walk has left its child): D K into its column's sums (a dead edge's column is
+ * d, whose sums are not read), and K into its parent's K. */
 static inline __attribute__((always_inline)) void sclose(const pass *w, const size_t C, size_t j) {
   const frame *p = &w->fr[j];
-  vsd *vp = (vsd *)(void *)w->vec + j * 4 * C, *vq = vp - 4 * C;
-  if (p->live) {
-    vsd *acc = (vsd *)(void *)w->acc + (size_t)p->feat * C;
-    for (size_t q = 0; q < C; q++) acc[q] += vp[2 * C + q] * vp[C + q];
-  }
+  vsd *vp = (vsd *)(void *)w->vec + j * 4 * C, *vq = (vsd *)(void *)w->vec + (size_t)p->up * 4 * C;
+  vsd *acc = (vsd *)(void *)w->acc + (size_t)p->feat * C;
+  for (size_t q = 0; q < C; q++) acc[q] += vp[2 * C + q] * vp[C + q];
   for (size_t q = 0; q < C; q++) vq[C + q] += vp[C + q];
 }
 
 /* Tree t for row x at SHAP_W C points: adds each column's sums at the points into w->acc.  A loop
- * over the tree's plan: an edge into depth h first closes the frames at h and below it (the walk
- * has left them), then computes its child's frame from its parent's (h - 1) and, when the column
- * split before on the path, that split's (g->prev). */
+ * over the tree's inner nodes (s->plan): a node whose edge is frame q first closes the frames above q
+ * (the walk has left them), then computes both children's edges from its P and from the frame of its
+ * column's previous split (k; frame 0 stands for none: 1 / a = 1, z = 1, passed, so that dividing by
+ * it changes no bit).  The child x goes to gets its frame by address (q + 2 - g: g = 0 left, 1 right),
+ * the other the other one, so that no branch depends on the row.  A dead edge (an earlier split on the
+ * column failed) carries its cover fraction only and adds to column d. */
 static inline __attribute__((always_inline)) void tree_plan(const pp_treeshap *s, size_t t, const float *x,
                                                              const pass *w, const size_t C, const int strict) {
   const size_t V = 4 * C;
   const vsd *R = (const vsd *)(const void *)(s->rule + rule_offset(SHAP_W * C));
   const vsd *T = R + C, *OMT = R + 2 * C, *IOMT = R + 3 * C;
   frame *fr = w->fr;
-  vsd *vec = (vsd *)(void *)w->vec, *acc = (vsd *)(void *)w->acc;
+  vsd *vec = (vsd *)(void *)w->vec;
   for (size_t c = 0; c < C; c++) {
-    vec[c] = R[c] * s->scale; /* P: the weights and the scale */
-    vec[C + c] = R[c] * 0.0;  /* K */
+    vec[c] = R[c] * s->scale;         /* P: the weights and the scale */
+    vec[C + c] = R[c] * 0.0;          /* K */
+    vec[3 * C + c] = R[c] * 0.0 + 1.0; /* 1 / a */
   }
+  fr[0].zm = 1.0;
+  fr[0].pass = 1;
   size_t top = 0;
-  const pp_shap_edge *g = s->plan + s->plan_start[t], *end = s->plan + s->plan_start[t + 1];
+  const int32_t dead_col = (int32_t)s->d;
+  const pp_shap_node *g = s->plan + s->plan_start[t], *end = s->plan + s->plan_start[t + 1];
   for (; g < end; g++) {
-    const size_t h = g->depth, k = g->prev;
-    while (top >= h) sclose(w, C, top--);
+    const size_t q = g->frame, k = g->prev;
+    while (top > q) sclose(w, C, top--);
     const float xv = x[g->feature];
     const int lt = strict ? xv < g->threshold : xv <= g->threshold;
-    const int go = (lt | ((xv != xv) & ((g->flags & PP_SHAP_NAN_LEFT) != 0))) ^ (g->flags & PP_SHAP_RIGHT);
-    const vsd *Pp = vec + (h - 1) * V;
-    vsd *Pc = vec + h * V, *D = Pc + 2 * C, *inv = Pc + 3 * C;
-    frame *e = &fr[h];
-    const double ze = g->ze;
-    if (k && !fr[k].pass) { /* an earlier split on the column failed: the edge only carries its cover fraction */
-      e->live = 0;
-      e->pass = 0;
-      for (size_t c = 0; c < C; c++) Pc[c] = Pp[c] * ze;
-    } else {
-      const double zprev = k ? fr[k].zm : 1.0, zj = zprev * ze;
-      e->live = 1;
-      e->pass = (uint8_t)go;
-      e->zm = zj;
-      if (go) {
-        const double c1 = 1.0 - zj;
-        for (size_t c = 0; c < C; c++) {
-          const vsd a = zj + c1 * T[c];
-          inv[c] = 1.0 / a;
-          Pc[c] = Pp[c] * a;
-          D[c] = c1 * inv[c];
-        }
-      } else {
-        for (size_t c = 0; c < C; c++) {
-          Pc[c] = Pp[c] * (zj * OMT[c]);
-          D[c] = -IOMT[c];
-        }
-      }
-      if (k) { /* divide by the previous split's factor: 1 / a_(j-1) is its frame's */
-        const vsd *ip = vec + k * V + 3 * C;
-        const double c0 = 1.0 - zprev;
-        for (size_t c = 0; c < C; c++) {
-          Pc[c] = Pc[c] * ip[c];
-          D[c] = D[c] - c0 * ip[c];
-        }
-      }
+    const size_t gi = (size_t)!(lt | ((xv != xv) & g->nan_left)); /* 0: x goes left, 1: right */
+    const frame *pk = &fr[k];
+    const int dead = !pk->pass;
+    const double zprev = pk->zm, zg = zprev * g->ze[gi], zn = zprev * g->ze[1 - gi], c1 = 1.0 - zg, c0 = 1.0 - zprev;
+    const vsl dm = (vsl){0} - (int64_t)dead;
+    const vsd *Pp = vec + q * V, *ip = vec + k * V + 3 * C;
+    vsd *Vg = vec + (q + 2 - gi) * V, *Vn = vec + (q + 1 + gi) * V;
+    for (size_t c = 0; c < C; c++) {
+      const vsd a = zg + c1 * T[c], inv = 1.0 / a;
+      const vsd pg = Pp[c] * a * ip[c], pn = Pp[c] * (zn * OMT[c]) * ip[c];
+      const vsd dg = Pp[c] * g->ze[gi], dn = Pp[c] * g->ze[1 - gi]; /* dead: the cover fractions */
+      Vg[c] = (vsd)(((vsl)dg & dm) | ((vsl)pg & ~dm));
+      Vn[c] = (vsd)(((vsl)dn & dm) | ((vsl)pn & ~dm));
+      Vg[2 * C + c] = c1 * inv - c0 * ip[c];
+      Vn[2 * C + c] = -IOMT[c] - c0 * ip[c];
+      Vg[3 * C + c] = inv;
+      Vn[3 * C + c] = inv;
+      Vg[C + c] = g->value[gi] * Vg[c]; /* K: v P of a leaf, 0 P of an inner node */
+      Vn[C + c] = g->value[1 - gi] * Vn[c];
     }
-    if (g->flags & PP_SHAP_LEAF) { /* K = v P, into the parent's K at once */
-      const double v = g->value;
-      vsd *Kp = vec + (h - 1) * V + C, *af = acc + (size_t)g->feature * C;
-      for (size_t q = 0; q < C; q++) Pc[C + q] = v * Pc[q];
-      if (e->live)
-        for (size_t q = 0; q < C; q++) af[q] += D[q] * Pc[C + q];
-      for (size_t q = 0; q < C; q++) Kp[q] += Pc[C + q];
-      continue;
-    }
-    for (size_t q = 0; q < C; q++) Pc[C + q] = Pc[q] * 0.0;
-    e->feat = g->feature;
-    top = h;
+    frame *fg = &fr[q + 2 - gi], *fn = &fr[q + 1 + gi];
+    fg->zm = zg;
+    fn->zm = zn;
+    fg->feat = fn->feat = dead ? dead_col : g->feature;
+    fg->pass = (uint8_t)!dead;
+    fn->pass = 0;
+    fg->up = fn->up = (uint32_t)q;
+    top = q + 2;
   }
   while (top > 0) sclose(w, C, top--);
 }
 
 #undef vsd
+#undef vsl
 #undef sclose
 #undef tree_plan
