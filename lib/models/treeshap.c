@@ -310,9 +310,9 @@ typedef double v4d __attribute__((vector_size(PP_SHAP_LANES * sizeof(double))));
 /* One frame of the single-row pass: an edge (the root's: frame 0, see pp_shap_node). */
 typedef struct frame {
   double zm;    /* live edges: the column's cover fraction z_(j) along the path */
-  int32_t feat; /* the column the edge adds to: its own, or d when it is dead (an earlier split on the
-                   column failed) */
-  uint32_t up;  /* the frame of the edge into its parent */
+  double *acc;  /* the sums the edge adds to: its column's, or column d's when it is dead (an earlier
+                   split on the column failed) */
+  double *kup;  /* K of the edge into its parent */
   uint8_t pass; /* x goes this way and every earlier split on the column (so the edge is live) */
 } frame;
 

@@ -15,10 +15,10 @@ typedef int64_t vsl __attribute__((vector_size(SHAP_W * sizeof(int64_t))));
  * d, whose sums are not read), and K into its parent's K. */
 static inline __attribute__((always_inline)) void sclose(const pass *w, const size_t C, size_t j) {
   const frame *p = &w->fr[j];
-  vsd *vp = (vsd *)(void *)w->vec + j * 4 * C, *vq = (vsd *)(void *)w->vec + (size_t)p->up * 4 * C;
-  vsd *acc = (vsd *)(void *)w->acc + (size_t)p->feat * C;
+  const vsd *vp = (const vsd *)(const void *)w->vec + j * 4 * C;
+  vsd *acc = (vsd *)(void *)p->acc, *ku = (vsd *)(void *)p->kup;
   for (size_t q = 0; q < C; q++) acc[q] += vp[2 * C + q] * vp[C + q];
-  for (size_t q = 0; q < C; q++) vq[C + q] += vp[C + q];
+  for (size_t q = 0; q < C; q++) ku[q] += vp[C + q];
 }
 
 /* Tree t for row x at SHAP_W C points: adds each column's sums at the points into w->acc.  A loop
@@ -43,7 +43,7 @@ static inline __attribute__((always_inline)) void tree_plan(const pp_treeshap *s
   fr[0].zm = 1.0;
   fr[0].pass = 1;
   size_t top = 0;
-  const int32_t dead_col = (int32_t)s->d;
+  double *const accd = w->acc + s->d * SHAP_W * C; /* the dead edges' column */
   const pp_shap_node *g = s->plan + s->plan_start[t], *end = s->plan + s->plan_start[t + 1];
   for (; g < end; g++) {
     const size_t q = g->frame, k = g->prev;
@@ -57,26 +57,29 @@ static inline __attribute__((always_inline)) void tree_plan(const pp_treeshap *s
     const vsl dm = (vsl){0} - (int64_t)dead;
     const vsd *Pp = vec + q * V, *ip = vec + k * V + 3 * C;
     vsd *Vg = vec + (q + 2 - gi) * V, *Vn = vec + (q + 1 + gi) * V;
-    for (size_t c = 0; c < C; c++) {
-      const vsd a = zg + c1 * T[c], inv = 1.0 / a;
-      const vsd pg = Pp[c] * a * ip[c], pn = Pp[c] * (zn * OMT[c]) * ip[c];
-      const vsd dg = Pp[c] * g->ze[gi], dn = Pp[c] * g->ze[1 - gi]; /* dead: the cover fractions */
-      Vg[c] = (vsd)(((vsl)dg & dm) | ((vsl)pg & ~dm));
-      Vn[c] = (vsd)(((vsl)dn & dm) | ((vsl)pn & ~dm));
-      Vg[2 * C + c] = c1 * inv - c0 * ip[c];
-      Vn[2 * C + c] = -IOMT[c] - c0 * ip[c];
+    const double zeg = g->ze[gi], zen = g->ze[1 - gi], vg = g->value[gi], vn = g->value[1 - gi];
+    for (size_t c = 0; c < C; c++) { /* every load before the stores: they do not alias */
+      const vsd pp = Pp[c], ipc = ip[c], a = zg + c1 * T[c], inv = 1.0 / a, c0i = c0 * ipc;
+      const vsd pg = pp * a * ipc, pn = pp * (zn * OMT[c]) * ipc, dn = -IOMT[c] - c0i;
+      const vsd xg = pp * zeg, xn = pp * zen; /* dead: the cover fractions */
+      const vsd Pg = (vsd)(((vsl)xg & dm) | ((vsl)pg & ~dm)), Pn = (vsd)(((vsl)xn & dm) | ((vsl)pn & ~dm));
+      Vg[c] = Pg;
+      Vn[c] = Pn;
+      Vg[C + c] = vg * Pg; /* K: v P of a leaf, 0 P of an inner node */
+      Vn[C + c] = vn * Pn;
+      Vg[2 * C + c] = c1 * inv - c0i;
+      Vn[2 * C + c] = dn;
       Vg[3 * C + c] = inv;
       Vn[3 * C + c] = inv;
-      Vg[C + c] = g->value[gi] * Vg[c]; /* K: v P of a leaf, 0 P of an inner node */
-      Vn[C + c] = g->value[1 - gi] * Vn[c];
     }
     frame *fg = &fr[q + 2 - gi], *fn = &fr[q + 1 + gi];
     fg->zm = zg;
     fn->zm = zn;
-    fg->feat = fn->feat = dead ? dead_col : g->feature;
+    double *const cols[2] = {w->acc + (size_t)g->feature * SHAP_W * C, accd}; /* by index: no branch */
+    fg->acc = fn->acc = cols[dead];
     fg->pass = (uint8_t)!dead;
     fn->pass = 0;
-    fg->up = fn->up = (uint32_t)q;
+    fg->kup = fn->kup = (double *)(void *)(vec + q * V + C);
     top = q + 2;
   }
   while (top > 0) sclose(w, C, top--);
