@@ -185,7 +185,8 @@ static void plan_tree(const pp_treeshap *s, size_t t, const facts_work *w, size_
     g->feature = nd[i].feature;
     g->frame = w->frame[i];
     g->prev = (uint16_t)w->cnt[nd[i].feature];
-    g->nan_left = s->default_left[b + (size_t)i] ? 1 : 0;
+    g->flags = (uint8_t)((s->default_left[b + (size_t)i] ? PP_SHAP_NAN_LEFT : 0) |
+                         (nd[l].feature < 0 ? PP_SHAP_LEAF_LEFT : 0) | (nd[r].feature < 0 ? PP_SHAP_LEAF_RIGHT : 0));
     w->frame[r] = (uint16_t)(w->frame[i] + 1);
     w->frame[l] = (uint16_t)(w->frame[i] + 2);
     if (nd[r].feature >= 0) w->stack[top++] = r;
@@ -328,6 +329,7 @@ static size_t single_scratch(const pp_treeshap *s) {
 
 typedef struct pass {
   frame *fr;
+  size_t nframes;
   double *vec; /* 4 P doubles per frame: P, K, D and 1/a at the points */
   double *acc; /* (d + 1) x P: each column's sums at the points */
 } pass;
@@ -410,6 +412,7 @@ static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *
   const size_t F = single_frames(s), Pm = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d;
   pass w;
   w.fr = scratch;
+  w.nframes = F;
   w.vec = (double *)(void *)(((uintptr_t)(void *)(w.fr + F) + 63) & ~(uintptr_t)63);
   w.acc = w.vec + F * 4 * Pm;
   const double *acc = w.acc;

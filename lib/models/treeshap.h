@@ -51,8 +51,9 @@ typedef struct pp_shap_node {
   int32_t feature;
   uint16_t frame;  /* the frame of the edge into the node (the root's: 0) */
   uint16_t prev;   /* frame of the edge out of the column's previous split on the path, 0: none */
-  uint8_t nan_left; /* a missing value (NaN) goes left */
+  uint8_t flags;   /* PP_SHAP_NAN_LEFT, PP_SHAP_LEAF_LEFT, PP_SHAP_LEAF_RIGHT */
 } pp_shap_node;
+enum { PP_SHAP_NAN_LEFT = 1, PP_SHAP_LEAF_LEFT = 2, PP_SHAP_LEAF_RIGHT = 4 }; /* NaN goes left; a leaf child */
 
 typedef struct pp_treeshap {
   /* the trees, borrowed (they must outlive this): as cart.h's flat trees */

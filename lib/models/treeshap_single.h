@@ -44,13 +44,14 @@ static inline __attribute__((always_inline)) void tree_plan(const pp_treeshap *s
   fr[0].pass = 1;
   size_t top = 0;
   double *const accd = w->acc + s->d * SHAP_W * C; /* the dead edges' column */
+  vsd *const kdum = vec + (w->nframes - 1) * V + C;  /* a K not read (the last frame's: never an edge) */
   const pp_shap_node *g = s->plan + s->plan_start[t], *end = s->plan + s->plan_start[t + 1];
   for (; g < end; g++) {
     const size_t q = g->frame, k = g->prev;
     while (top > q) sclose(w, C, top--);
     const float xv = x[g->feature];
     const int lt = strict ? xv < g->threshold : xv <= g->threshold;
-    const size_t gi = (size_t)!(lt | ((xv != xv) & g->nan_left)); /* 0: x goes left, 1: right */
+    const size_t gi = (size_t)!(lt | ((xv != xv) & (g->flags & PP_SHAP_NAN_LEFT))); /* 0: x goes left, 1: right */
     const frame *pk = &fr[k];
     const int dead = !pk->pass;
     const double zprev = pk->zm, zg = zprev * g->ze[gi], zn = zprev * g->ze[1 - gi], c1 = 1.0 - zg, c0 = 1.0 - zprev;
@@ -80,7 +81,21 @@ static inline __attribute__((always_inline)) void tree_plan(const pp_treeshap *s
     fg->pass = (uint8_t)!dead;
     fn->pass = 0;
     fg->kup = fn->kup = (double *)(void *)(vec + q * V + C);
-    top = q + 2;
+    /* a left leaf is done at once, and so is a right one after a left leaf: their frames' closing here
+     * (the same operations in the same order), by addresses, into column d's sums and a K not read
+     * when the child is not such a leaf (its K is 0 then, and the sums' bits are another's) */
+    const size_t ll = (g->flags & PP_SHAP_LEAF_LEFT) != 0, bl = ll & ((g->flags & PP_SHAP_LEAF_RIGHT) != 0);
+    vsd *const kt[2] = {kdum, vec + q * V + C};
+    double *const at[2] = {accd, cols[dead]};
+    vsd *kl = kt[ll], *kr = kt[bl], *al = (vsd *)(void *)at[ll], *ar = (vsd *)(void *)at[bl];
+    const vsd *Vl = vec + (q + 2) * V, *Vr = vec + (q + 1) * V;
+    for (size_t c = 0; c < C; c++) {
+      al[c] += Vl[2 * C + c] * Vl[C + c];
+      kl[c] += Vl[C + c];
+      ar[c] += Vr[2 * C + c] * Vr[C + c];
+      kr[c] += Vr[C + c];
+    }
+    top = q + 2 - ll - bl;
   }
   while (top > 0) sclose(w, C, top--);
 }
