@@ -84,6 +84,7 @@ typedef struct facts_work {
   int32_t *par, *stack;
   uint32_t *dep, *cnt;
   uint16_t *save, *frame;
+  uint32_t *post;
   double *ex;
 } facts_work;
 
@@ -153,9 +154,31 @@ static int tree_facts(const pp_treeshap *s, size_t t, const facts_work *w, size_
   return 0;
 }
 
+/* Numbers the edges of tree t (its reachable nodes but the root) in post-order into w->post; returns
+ * their count. */
+static size_t post_order(const pp_treeshap *s, size_t t, const facts_work *w) {
+  const pp_cart_node *nd = s->node + s->start[t];
+  size_t top = 0, n = 0;
+  w->stack[top++] = 0;
+  while (top) {
+    const int32_t e = w->stack[--top];
+    if (e < 0) { /* leaving ~e */
+      w->post[~e] = (uint32_t)n++;
+      continue;
+    }
+    if (e > 0) w->stack[top++] = ~e;
+    if (nd[e].feature >= 0) {
+      w->stack[top++] = nd[e].right;
+      w->stack[top++] = nd[e].left;
+    }
+  }
+  return n;
+}
+
 /* Tree t's inner nodes into the plan from s->plan[*k] on (*k advanced), in depth-first order, left
- * child first, from tree_facts' par.  The walk keeps in cnt each column's frame of the edge out of its
- * last split on the path (save: what it was before node i's edge, put back when leaving i). */
+ * child first, from tree_facts' par and post_order's numbers.  The walk keeps in cnt each column's
+ * frame of the edge out of its last split on the path (save: what it was before node i's edge, put
+ * back when leaving i). */
 static void plan_tree(const pp_treeshap *s, size_t t, const facts_work *w, size_t *k) {
   const size_t b = s->start[t];
   const pp_cart_node *nd = s->node + b;
@@ -185,8 +208,9 @@ static void plan_tree(const pp_treeshap *s, size_t t, const facts_work *w, size_
     g->feature = nd[i].feature;
     g->frame = w->frame[i];
     g->prev = (uint16_t)w->cnt[nd[i].feature];
-    g->flags = (uint8_t)((s->default_left[b + (size_t)i] ? PP_SHAP_NAN_LEFT : 0) |
-                         (nd[l].feature < 0 ? PP_SHAP_LEAF_LEFT : 0) | (nd[r].feature < 0 ? PP_SHAP_LEAF_RIGHT : 0));
+    g->nan_left = s->default_left[b + (size_t)i] ? 1 : 0;
+    g->post[0] = w->post[l];
+    g->post[1] = w->post[r];
     w->frame[r] = (uint16_t)(w->frame[i] + 1);
     w->frame[l] = (uint16_t)(w->frame[i] + 2);
     if (nd[r].feature >= 0) w->stack[top++] = r;
@@ -200,7 +224,7 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   s->rule_mem = NULL;
   s->plan = NULL;
   s->plan_start = NULL;
-  s->max_depth = s->max_pts = 0;
+  s->max_depth = s->max_pts = s->max_edges = 0;
   s->base = s->offset;
   size_t maxn = 1;
   for (size_t t = 0; t < s->ntrees; t++)
@@ -212,12 +236,13 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   w.cnt = pp_calloc(s->d ? s->d : 1, sizeof *w.cnt);
   w.save = pp_malloc_array(maxn, sizeof *w.save);
   w.frame = pp_malloc_array(maxn, sizeof *w.frame);
+  w.post = pp_malloc_array(maxn, sizeof *w.post);
   w.ex = pp_malloc_array(maxn, sizeof *w.ex);
   s->pts = pp_calloc(s->ntrees ? s->ntrees : 1, sizeof *s->pts);
   s->plan_start = pp_malloc_array(s->ntrees + 1, sizeof *s->plan_start);
   const size_t nodes = s->ntrees ? s->start[s->ntrees] - s->start[0] : 0; /* more than the inner ones */
   s->plan = pp_malloc_array(nodes ? nodes : 1, sizeof *s->plan);
-  int rc = (!w.par || !w.stack || !w.dep || !w.cnt || !w.save || !w.frame || !w.ex || !s->pts || !s->plan_start || !s->plan)
+  int rc = (!w.par || !w.stack || !w.dep || !w.cnt || !w.save || !w.frame || !w.post || !w.ex || !s->pts || !s->plan_start || !s->plan)
                ? PROP_ERR_NOMEM
                : 0;
   size_t k = 0;
@@ -234,6 +259,8 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
       rc = pp_err(PROP_ERR_STATE, "%s: tree %zu is too deep to explain", what, t);
       break;
     }
+    const size_t edges = post_order(s, t, &w);
+    if (edges > s->max_edges) s->max_edges = edges;
     s->plan_start[t] = k;
     plan_tree(s, t, &w, &k);
     s->pts[t] = (uint16_t)P;
@@ -247,6 +274,7 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   free(w.cnt);
   free(w.save);
   free(w.frame);
+  free(w.post);
   free(w.ex);
   if (!rc) s->plan_start[s->ntrees] = k;
   if (!rc && s->max_pts) { /* 64-byte aligned for the pass's vectors */
@@ -308,29 +336,35 @@ int pp_treeshap_init(pp_treeshap *s, size_t d, size_t ntrees, const size_t *star
 
 typedef double v4d __attribute__((vector_size(PP_SHAP_LANES * sizeof(double))));
 
-/* One frame of the single-row pass: an edge (the root's: frame 0, see pp_shap_node). */
+/* One frame of the single-row pass: an edge on the path (the root's: frame 0, see pp_shap_node). */
 typedef struct frame {
   double zm;    /* live edges: the column's cover fraction z_(j) along the path */
-  double *acc;  /* the sums the edge adds to: its column's, or column d's when it is dead (an earlier
-                   split on the column failed) */
-  double *kup;  /* K of the edge into its parent */
   uint8_t pass; /* x goes this way and every earlier split on the column (so the edge is live) */
 } frame;
+
+/* An edge's contribution, added in post-order once the tree's walk is done. */
+typedef struct sedge {
+  double *acc; /* the sums it adds to: its column's, or column d's when it is dead (an earlier split on
+                  the column failed) */
+  size_t up;   /* its parent's edge (post-order number; the root's: the edge count) */
+} sedge;
 
 /* Frames of the single-row pass: to 2 depth + 2 (pp_shap_node). */
 static size_t single_frames(const pp_treeshap *s) { return 2 * s->max_depth + 3; }
 
-/* Scratch: frames, then (64-byte aligned) for each frame the vectors P, K, D and 1/a of P doubles,
- * then the per-column sums at the points ((d + 1) x max_pts: the last for the dead edges). */
+/* Scratch (pass's fields, in this order): frames; edges (max_edges + 1); then 64-byte aligned, for each
+ * frame P and 1 / a at the points, for each edge D and K, and the per-column sums ((d + 1) x max_pts:
+ * the last for the dead edges). */
 static size_t single_scratch(const pp_treeshap *s) {
-  const size_t F = single_frames(s), P = s->max_pts ? s->max_pts : PP_SHAP_LANES;
-  return F * sizeof(frame) + 64 + F * 4 * P * sizeof(double) + (s->d + 1) * P * sizeof(double);
+  const size_t F = single_frames(s), E = s->max_edges + 1, P = s->max_pts ? s->max_pts : PP_SHAP_LANES;
+  return F * sizeof(frame) + E * sizeof(sedge) + 64 + (2 * F + 2 * E + s->d + 1) * P * sizeof(double);
 }
 
 typedef struct pass {
   frame *fr;
-  size_t nframes;
-  double *vec; /* 4 P doubles per frame: P, K, D and 1/a at the points */
+  sedge *ed;
+  double *vec; /* 2 P doubles per frame: P and 1 / a */
+  double *edv; /* 2 P doubles per edge: D and K */
   double *acc; /* (d + 1) x P: each column's sums at the points */
 } pass;
 
@@ -409,12 +443,13 @@ static tree_row_fn single_copy(int path, int *used) {
 
 /* Rows one at a time (the single-row pass) by the copy row. */
 static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, tree_row_fn row) {
-  const size_t F = single_frames(s), Pm = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d;
+  const size_t F = single_frames(s), E = s->max_edges + 1, Pm = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d;
   pass w;
   w.fr = scratch;
-  w.nframes = F;
-  w.vec = (double *)(void *)(((uintptr_t)(void *)(w.fr + F) + 63) & ~(uintptr_t)63);
-  w.acc = w.vec + F * 4 * Pm;
+  w.ed = (sedge *)(void *)(w.fr + F);
+  w.vec = (double *)(void *)(((uintptr_t)(void *)(w.ed + E) + 63) & ~(uintptr_t)63);
+  w.edv = w.vec + 2 * F * Pm;
+  w.acc = w.edv + 2 * E * Pm;
   const double *acc = w.acc;
   for (size_t i = 0; i < n; i++) {
     const float *x = X + i * d;

@@ -41,19 +41,22 @@
 /* One inner node of a tree's walk plan (pp_treeshap_build; the single-row pass reads it): each tree's
  * inner nodes in depth-first order (left child first), with what the walk needs of them and of their
  * two children that does not depend on the row, so that a row's walk is a loop over them.  The walk
- * keeps its edges on a stack of frames (the root's is 0; a node whose edge is frame q puts its right
+ * keeps the path on a stack of frames (the root's is 0; a node whose edge is frame q puts its right
  * child's edge at q + 1 and its left child's at q + 2), so that a node's frame, and that of the edge
- * out of its column's previous split on the path, are known in advance.  48 bytes an inner node. */
+ * out of its column's previous split on the path, are known in advance; and each edge's contribution
+ * by its number in post-order (left subtree, right subtree, the node), the order they are added in.
+ * 56 bytes an inner node. */
 typedef struct pp_shap_node {
-  double ze[2];    /* the children's covers / the node's: left, right */
-  double value[2]; /* the children's values when they are leaves, else 0 */
+  double ze[2];     /* the children's covers / the node's: left, right */
+  double value[2];  /* the children's values when they are leaves, else 0 */
   float threshold;
   int32_t feature;
-  uint16_t frame;  /* the frame of the edge into the node (the root's: 0) */
-  uint16_t prev;   /* frame of the edge out of the column's previous split on the path, 0: none */
-  uint8_t flags;   /* PP_SHAP_NAN_LEFT, PP_SHAP_LEAF_LEFT, PP_SHAP_LEAF_RIGHT */
+  uint16_t frame;   /* the frame of the edge into the node (the root's: 0) */
+  uint16_t prev;    /* frame of the edge out of the column's previous split on the path, 0: none */
+  uint8_t nan_left; /* a missing value (NaN) goes left */
+  uint32_t post[2]; /* the children's edges in post-order (the node's own: post[1] + 1; the root's:
+                       the tree's edge count) */
 } pp_shap_node;
-enum { PP_SHAP_NAN_LEFT = 1, PP_SHAP_LEAF_LEFT = 2, PP_SHAP_LEAF_RIGHT = 4 }; /* NaN goes left; a leaf child */
 
 typedef struct pp_treeshap {
   /* the trees, borrowed (they must outlive this): as cart.h's flat trees */
@@ -69,7 +72,7 @@ typedef struct pp_treeshap {
   size_t min_pts;               /* 0, or at least this many points per tree (tests: every rule is exact) */
   /* derived by pp_treeshap_build (owned) */
   uint16_t *pts;                /* ntrees: quadrature points of the tree (0: a single leaf) */
-  size_t max_depth, max_pts;
+  size_t max_depth, max_pts, max_edges;
   double *rule;                 /* per multiple P of PP_SHAP_LANES up to max_pts: 4 x P doubles (see .c) */
   void *rule_mem;               /* rule's allocation */
   double base;                  /* offset + scale x sum over trees of the cover-weighted mean leaf */
