@@ -458,6 +458,10 @@ static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *
   w.vec = (double *)(void *)(((uintptr_t)(void *)(w.ed + E) + 63) & ~(uintptr_t)63);
   w.edv = w.vec + 2 * F * Pm;
   w.acc = w.edv + 2 * E * Pm;
+  /* frames a row reads without their being written (a failed edge's 1 / a and z: tree_plan) hold
+   * zeros rather than whatever the scratch held */
+  memset(w.fr, 0, F * sizeof *w.fr);
+  memset(w.vec, 0, 2 * F * Pm * sizeof(double));
   const double *acc = w.acc;
   for (size_t i = 0; i < n; i++) {
     const float *x = X + i * d;

@@ -58,15 +58,13 @@ static inline __attribute__((always_inline)) void tree_plan(const pp_treeshap *s
       const vsd Pg = (vsd)(((vsl)xg & dm) | ((vsl)pg & ~dm)), Pn = (vsd)(((vsl)xn & dm) | ((vsl)pn & ~dm));
       Vg[c] = Pg;
       Vn[c] = Pn;
-      Vg[C + c] = inv;
-      Vn[C + c] = inv;
+      Vg[C + c] = inv; /* the other child's 1 / a and z are never read: it failed, so below it the column is dead */
       Eg[c] = c1 * inv - c0i;
       En[c] = dn;
       Eg[C + c] = vg * Pg;
       En[C + c] = vn * Pn;
     }
     fr[q + 2 - gi].zm = zg;
-    fr[q + 1 + gi].zm = zn;
     fr[q + 2 - gi].pass = (uint8_t)!dead;
     fr[q + 1 + gi].pass = 0;
     double *const cols[2] = {w->acc + (size_t)g->feature * SHAP_W * C, accd}; /* by index: no branch */
