@@ -240,11 +240,12 @@ static void test_treeshap_groups_bit_for_bit(void **state) {
     const int avx2 = pp_cpu_avx2() ? PP_SHAP_AVX2 : PP_SHAP_PORTABLE;
     const int avx512 = PP_HAVE_AVX512 && pp_cpu_avx512f() ? PP_SHAP_AVX512 : PP_SHAP_PORTABLE;
     /* the single-row copies, each asked for and the one that must run it, against the fastest */
+    const int s2 = avx2 == PP_SHAP_AVX2 ? PP_SHAP_SINGLE_AVX2 : PP_SHAP_SINGLE_PORTABLE;
+    const int s512 =
+        avx512 == PP_SHAP_AVX512 && s2 == PP_SHAP_SINGLE_AVX2 ? PP_SHAP_SINGLE_AVX512 : PP_SHAP_SINGLE_PORTABLE;
     const int singles[3][2] = {{PP_SHAP_SINGLE_PORTABLE, PP_SHAP_SINGLE_PORTABLE},
-                               {PP_SHAP_SINGLE_AVX2, avx2 == PP_SHAP_AVX2 ? PP_SHAP_SINGLE_AVX2 : PP_SHAP_SINGLE_PORTABLE},
-                               {PP_SHAP_SINGLE_AVX512,
-                                avx512 == PP_SHAP_AVX512 && avx2 == PP_SHAP_AVX2 ? PP_SHAP_SINGLE_AVX512
-                                                                                 : PP_SHAP_SINGLE_PORTABLE}};
+                               {PP_SHAP_SINGLE_AVX2, s2},
+                               {PP_SHAP_SINGLE_AVX512, s512}};
     for (size_t v = 0; v < 3; v++) {
       memset(phi, 0xff, N * D * sizeof *phi);
       assert_int_equal(pp_treeshap_rows_path(&s, X, N, phi, scratch, singles[v][0]), singles[v][1]);

@@ -242,7 +242,8 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   s->plan_start = pp_malloc_array(s->ntrees + 1, sizeof *s->plan_start);
   const size_t nodes = s->ntrees ? s->start[s->ntrees] - s->start[0] : 0; /* more than the inner ones */
   s->plan = pp_malloc_array(nodes ? nodes : 1, sizeof *s->plan);
-  int rc = (!w.par || !w.stack || !w.dep || !w.cnt || !w.save || !w.frame || !w.post || !w.ex || !s->pts || !s->plan_start || !s->plan)
+  int rc = (!w.par || !w.stack || !w.dep || !w.cnt || !w.save || !w.frame || !w.post || !w.ex || !s->pts ||
+            !s->plan_start || !s->plan)
                ? PROP_ERR_NOMEM
                : 0;
   size_t k = 0;
