@@ -129,7 +129,7 @@ static void test_treeshap_hand_tree(void **state) {
   const float X[] = {0.2f, 0.5f, 7.0f,  -3.0f, 2.0f, 0.0f, 1.0f, 1.0f, 1.0f, 3.0f, NAN,  0.0f,
                      NAN,  NAN,  NAN,   0.5f,  1.0f, 0.0f, 2.0f, -5.f, 2.0f, -1.0f, 1.0f, 9.0f};
   for (int strict = 0; strict <= 1; strict++)
-    for (size_t min_pts = 0; min_pts <= 9; min_pts += 3) { /* every rule from 4 to 12 points is exact */
+    for (size_t min_pts = 0; min_pts <= 15; min_pts += 3) { /* every rule from 4 to 16 points is exact */
       pp_treeshap s;
       assert_int_equal(pp_treeshap_init(&s, 3, 1, start, nd, dl, val, cov, strict, strict ? 0.5 : 1.0, "hand"), 0);
       assert_int_equal(s.max_depth, 3);
@@ -191,10 +191,11 @@ static int32_t rand_node(rand_trees *t, uint64_t *st, size_t b, size_t dep, size
   return (int32_t)(i - b);
 }
 
-/* Batches by the grouped walk, each copy the CPU runs, give every row the single-row pass's bits:
- * on random trees of 4, 8 and 12 points (a tree of one leaf among them), strict and not, with rows
- * on the thresholds and NaN on both default sides, whole and cut at every offset into groups with a
- * ragged last one (each row in other lanes beside other rows). */
+/* Batches by the grouped walk, each copy the CPU runs, give every row the single-row pass's bits, and
+ * so do the single-row pass's copies (4-double vectors, and 8-double ones for 8 and 16 points): on
+ * random trees of 4, 8 and 12 points (a tree of one leaf among them), then all of 16, strict and not,
+ * with rows on the thresholds and NaN on both default sides, whole and cut at every offset into groups
+ * with a ragged last one (each row in other lanes beside other rows). */
 static void test_treeshap_groups_bit_for_bit(void **state) {
   (void)state;
   /* N: rows in three chunks of the grouped walk (128 rows each), ragged groups checked among the first R */
@@ -218,14 +219,20 @@ static void test_treeshap_groups_bit_for_bit(void **state) {
     X[i] = u < 0.2 ? NAN : u < 0.7 ? k_grid[tu_rand(&st) % 5] : (float)tu_normal(&st);
   }
   double *ref = tu_xmalloc(N * D * sizeof *ref), *phi = tu_xmalloc(N * D * sizeof *phi);
-  for (int strict = 0; strict <= 1; strict++) {
+  for (int run = 0; run < 4; run++) {
+    const int strict = run & 1, all16 = run >> 1;
     pp_treeshap s;
     assert_int_equal(pp_treeshap_init(&s, D, NT, start, t.nd, t.dl, t.val, t.cov, strict, strict ? 1.0 : 0.125, "r"), 0);
     assert_int_equal(s.ntrees, NT);
+    if (all16) {
+      pp_treeshap_free(&s);
+      s.min_pts = 16;
+      assert_int_equal(pp_treeshap_build(&s, "r"), 0);
+    }
     assert_int_equal(s.pts[0], 0); /* the tree of one leaf */
-    assert_int_equal(s.pts[1], 4);
-    assert_int_equal(s.pts[5], 8);
-    assert_int_equal(s.pts[NT - 1], 12);
+    assert_int_equal(s.pts[1], all16 ? 16 : 4);
+    assert_int_equal(s.pts[5], all16 ? 16 : 8);
+    assert_int_equal(s.pts[NT - 1], all16 ? 16 : 12);
     void *scratch = tu_xmalloc(pp_treeshap_scratch(&s, N)), *one = tu_xmalloc(pp_treeshap_scratch(&s, 1));
     assert_true(pp_treeshap_scratch(&s, 1) < pp_treeshap_scratch(&s, 2)); /* a row alone: no edge lists */
     for (size_t i = 0; i < N; i++) /* in the scratch of one row (ASan: no more is touched) */
@@ -235,6 +242,18 @@ static void test_treeshap_groups_bit_for_bit(void **state) {
     assert_memory_equal(phi, ref, N * D * sizeof *phi);
     const int avx2 = pp_cpu_avx2() ? PP_SHAP_AVX2 : PP_SHAP_PORTABLE;
     const int avx512 = PP_HAVE_AVX512 && pp_cpu_avx512f() ? PP_SHAP_AVX512 : PP_SHAP_PORTABLE;
+    /* the single-row copies, each asked for and the one that must run it, against the fastest */
+    const int s2 = avx2 == PP_SHAP_AVX2 ? PP_SHAP_SINGLE_AVX2 : PP_SHAP_SINGLE_PORTABLE;
+    const int s512 =
+        avx512 == PP_SHAP_AVX512 && s2 == PP_SHAP_SINGLE_AVX2 ? PP_SHAP_SINGLE_AVX512 : PP_SHAP_SINGLE_PORTABLE;
+    const int singles[3][2] = {{PP_SHAP_SINGLE_PORTABLE, PP_SHAP_SINGLE_PORTABLE},
+                               {PP_SHAP_SINGLE_AVX2, s2},
+                               {PP_SHAP_SINGLE_AVX512, s512}};
+    for (size_t v = 0; v < 3; v++) {
+      memset(phi, 0xff, N * D * sizeof *phi);
+      assert_int_equal(pp_treeshap_rows_path(&s, X, N, phi, scratch, singles[v][0]), singles[v][1]);
+      assert_memory_equal(phi, ref, N * D * sizeof *phi);
+    }
     /* each path asked for, and the copy that must run it */
     const int paths[4][2] = {{PP_SHAP_PORTABLE, PP_SHAP_PORTABLE},
                              {PP_SHAP_AVX2, avx2},

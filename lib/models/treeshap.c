@@ -19,7 +19,7 @@
  * So, at the P points: going down, each node's P_n = product of the edge factors a_(j) / a_(j-1) down
  * to it (times the weights and the scale); coming back up, K_n = sum over the leaves below n of
  * v P_leaf; and the edge into n adds D_j x K_n to its column.  A node costs a few operations on P
- * doubles; the recursion is an explicit stack of depth frames.  Only a split's own state matters:
+ * doubles (the walk: "the pass" below).  Only a split's own state matters:
  *  - x goes the split's way (o_(j) = o_(j-1) = 1): a_(j) = z_(j) + (1 - z_(j)) t;
  *  - it does not (o_(j) = 0 after o_(j-1) = 1): a_(j) = z_(j) (1 - t), D_j = -1/(1-t) - (1 - z_(j-1)) / a_(j-1);
  *  - an earlier split on i already failed: the factor is z_(j) / z_(j-1) = the edge's cover fraction,
@@ -69,15 +69,22 @@ void pp_treeshap_free(pp_treeshap *s) {
   if (!s) return;
   free(s->pts);
   free(s->rule_mem);
+  free(s->plan);
+  free(s->plan_start);
   s->pts = NULL;
   s->rule = NULL;
   s->rule_mem = NULL;
+  s->plan = NULL;
+  s->plan_start = NULL;
 }
 
-/* Work arrays of tree_facts, each of the largest tree's size (cnt: one per column). */
+/* Work arrays of tree_facts and plan_tree, each of the largest tree's size (cnt: one per column,
+ * zero between trees). */
 typedef struct facts_work {
   int32_t *par, *stack;
   uint32_t *dep, *cnt;
+  uint16_t *save, *frame;
+  uint32_t *post;
   double *ex;
 } facts_work;
 
@@ -147,11 +154,77 @@ static int tree_facts(const pp_treeshap *s, size_t t, const facts_work *w, size_
   return 0;
 }
 
+/* Numbers the edges of tree t (its reachable nodes but the root) in post-order into w->post; returns
+ * their count. */
+static size_t post_order(const pp_treeshap *s, size_t t, const facts_work *w) {
+  const pp_cart_node *nd = s->node + s->start[t];
+  size_t top = 0, n = 0;
+  w->stack[top++] = 0;
+  while (top) {
+    const int32_t e = w->stack[--top];
+    if (e < 0) { /* leaving ~e */
+      w->post[~e] = (uint32_t)n++;
+      continue;
+    }
+    if (e > 0) w->stack[top++] = ~e;
+    if (nd[e].feature >= 0) {
+      w->stack[top++] = nd[e].right;
+      w->stack[top++] = nd[e].left;
+    }
+  }
+  return n;
+}
+
+/* Tree t's inner nodes into the plan from s->plan[*k] on (*k advanced), in depth-first order, left
+ * child first, from tree_facts' par and post_order's numbers.  The walk keeps in cnt each column's
+ * frame of the edge out of its last split on the path (save: what it was before node i's edge, put
+ * back when leaving i). */
+static void plan_tree(const pp_treeshap *s, size_t t, const facts_work *w, size_t *k) {
+  const size_t b = s->start[t];
+  const pp_cart_node *nd = s->node + b;
+  size_t top = 0;
+  if (nd[0].feature < 0) return;
+  w->stack[top++] = 0;
+  w->frame[0] = 0;
+  while (top) {
+    const int32_t e = w->stack[--top];
+    const int32_t i = e >= 0 ? e : ~e, p = w->par[i];
+    if (e < 0) { /* leaving i */
+      w->cnt[nd[p].feature] = w->save[i];
+      continue;
+    }
+    if (p >= 0) {
+      w->save[i] = (uint16_t)w->cnt[nd[p].feature];
+      w->cnt[nd[p].feature] = w->frame[i];
+      w->stack[top++] = ~i;
+    }
+    const int32_t l = nd[i].left, r = nd[i].right;
+    pp_shap_node *g = &s->plan[(*k)++];
+    g->ze[0] = s->cover[b + (size_t)l] / s->cover[b + (size_t)i];
+    g->ze[1] = s->cover[b + (size_t)r] / s->cover[b + (size_t)i];
+    g->value[0] = nd[l].feature < 0 ? s->value[b + (size_t)l] : 0.0;
+    g->value[1] = nd[r].feature < 0 ? s->value[b + (size_t)r] : 0.0;
+    g->threshold = nd[i].threshold;
+    g->feature = nd[i].feature;
+    g->frame = w->frame[i];
+    g->prev = (uint16_t)w->cnt[nd[i].feature];
+    g->nan_left = s->default_left[b + (size_t)i] ? 1 : 0;
+    g->post[0] = w->post[l];
+    g->post[1] = w->post[r];
+    w->frame[r] = (uint16_t)(w->frame[i] + 1);
+    w->frame[l] = (uint16_t)(w->frame[i] + 2);
+    if (nd[r].feature >= 0) w->stack[top++] = r;
+    if (nd[l].feature >= 0) w->stack[top++] = l;
+  }
+}
+
 int pp_treeshap_build(pp_treeshap *s, const char *what) {
   s->pts = NULL;
   s->rule = NULL;
   s->rule_mem = NULL;
-  s->max_depth = s->max_pts = 0;
+  s->plan = NULL;
+  s->plan_start = NULL;
+  s->max_depth = s->max_pts = s->max_edges = 0;
   s->base = s->offset;
   size_t maxn = 1;
   for (size_t t = 0; t < s->ntrees; t++)
@@ -161,9 +234,19 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   w.stack = pp_malloc_array(maxn, 2 * sizeof *w.stack);
   w.dep = pp_malloc_array(maxn, sizeof *w.dep);
   w.cnt = pp_calloc(s->d ? s->d : 1, sizeof *w.cnt);
+  w.save = pp_malloc_array(maxn, sizeof *w.save);
+  w.frame = pp_malloc_array(maxn, sizeof *w.frame);
+  w.post = pp_malloc_array(maxn, sizeof *w.post);
   w.ex = pp_malloc_array(maxn, sizeof *w.ex);
   s->pts = pp_calloc(s->ntrees ? s->ntrees : 1, sizeof *s->pts);
-  int rc = (!w.par || !w.stack || !w.dep || !w.cnt || !w.ex || !s->pts) ? PROP_ERR_NOMEM : 0;
+  s->plan_start = pp_malloc_array(s->ntrees + 1, sizeof *s->plan_start);
+  const size_t nodes = s->ntrees ? s->start[s->ntrees] - s->start[0] : 0; /* more than the inner ones */
+  s->plan = pp_malloc_array(nodes ? nodes : 1, sizeof *s->plan);
+  int rc = (!w.par || !w.stack || !w.dep || !w.cnt || !w.save || !w.frame || !w.post || !w.ex || !s->pts ||
+            !s->plan_start || !s->plan)
+               ? PROP_ERR_NOMEM
+               : 0;
+  size_t k = 0;
   double sum = 0.0;
   for (size_t t = 0; t < s->ntrees && !rc; t++) {
     size_t depth = 0, uniq = 0;
@@ -173,7 +256,14 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
     size_t need = (uniq + 1) / 2; /* points for degree uniq - 1 */
     if (uniq && need < s->min_pts) need = s->min_pts;
     size_t P = (need + PP_SHAP_LANES - 1) / PP_SHAP_LANES * PP_SHAP_LANES;
-    if (P > UINT16_MAX) rc = pp_err(PROP_ERR_STATE, "%s: tree %zu is too deep to explain", what, t);
+    if (P > UINT16_MAX || depth > (UINT16_MAX - 3) / 2) { /* frames to 2 depth + 2 */
+      rc = pp_err(PROP_ERR_STATE, "%s: tree %zu is too deep to explain", what, t);
+      break;
+    }
+    const size_t edges = post_order(s, t, &w);
+    if (edges > s->max_edges) s->max_edges = edges;
+    s->plan_start[t] = k;
+    plan_tree(s, t, &w, &k);
     s->pts[t] = (uint16_t)P;
     if (depth > s->max_depth) s->max_depth = depth;
     if (P > s->max_pts) s->max_pts = P;
@@ -183,11 +273,15 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   free(w.stack);
   free(w.dep);
   free(w.cnt);
+  free(w.save);
+  free(w.frame);
+  free(w.post);
   free(w.ex);
-  if (!rc && s->max_pts) { /* 32-byte aligned for the pass's vectors */
-    s->rule_mem = pp_malloc_array(rule_offset(s->max_pts + PP_SHAP_LANES) + 4, sizeof *s->rule);
+  if (!rc) s->plan_start[s->ntrees] = k;
+  if (!rc && s->max_pts) { /* 64-byte aligned for the pass's vectors */
+    s->rule_mem = pp_malloc_array(rule_offset(s->max_pts + PP_SHAP_LANES) + 8, sizeof *s->rule);
     if (!s->rule_mem) rc = PROP_ERR_NOMEM;
-    else s->rule = (double *)(void *)(((uintptr_t)(void *)s->rule_mem + 31) & ~(uintptr_t)31);
+    else s->rule = (double *)(void *)(((uintptr_t)(void *)s->rule_mem + 63) & ~(uintptr_t)63);
     for (size_t P = PP_SHAP_LANES; !rc && P <= s->max_pts; P += PP_SHAP_LANES) {
       double *r = s->rule + rule_offset(P);
       gauss_legendre(P, r, r + P);
@@ -231,188 +325,145 @@ int pp_treeshap_init(pp_treeshap *s, size_t d, size_t ntrees, const size_t *star
 
 /* ---- the pass -------------------------------------------------------------------------------------- *
  *
- * The P points are handled as P / 4 vectors of 4 doubles (GCC's vector extension: elementwise IEEE
- * operations, the same bits whatever instructions carry them; no fused multiply-adds).  The pass is
- * compiled for P = 4 and P = 8 with the count known (and any P), portable and, where the CPU has
- * AVX2, with 256-bit instructions. */
+ * The P points are handled as vectors of 4 doubles, or of 8 in the AVX-512 copy when P is a multiple
+ * of 8 (GCC's vector extension: elementwise IEEE operations, the same bits whatever instructions
+ * carry them and however the points are cut into vectors; no fused multiply-adds).  What a row's walk
+ * does not depend on is in the plan that pp_treeshap_build makes (pp_shap_node): each tree's inner
+ * nodes in depth-first order, each with its children's cover fractions and leaf values, the frame of
+ * its edge on the walk's stack, the frame of its column's previous split on the path, and its
+ * children's numbers in post-order.  What does depend on the row is which way x goes at each split,
+ * so per edge one of three cases (x goes there, it does not, or an earlier split on the column
+ * failed); the walk takes them by addresses and bit masks, without a branch.  It computes every
+ * edge's P, D and K going down, then adds the D K and the K up in post-order, the order in which a
+ * recursive walk adds them as it leaves each node (treeshap_single.h).  Costs per row: the plan's 56
+ * bytes per inner node read once (5.3 MB for the demo's default forest of 190,472 nodes, streamed from
+ * L3 at about 35 GB/s here: 0.15 ms; the plan is kept with the trees, 28 bytes per node beside their
+ * 33), and scratch of 2 P doubles per frame and 2 P doubles and 16 bytes per edge of the largest tree.
+ * The pass is compiled for P = 4 and P = 8 (and 16 in the AVX-512 copy) with the count known, and any
+ * P: portable, with 256-bit instructions where the CPU has AVX2, and with 512-bit ones where it has
+ * AVX-512. */
 
 typedef double v4d __attribute__((vector_size(PP_SHAP_LANES * sizeof(double))));
 
-/* One frame of the depth-first pass: the node, and the edge into it. */
+/* One frame of the single-row pass: an edge on the path (the root's: frame 0, see pp_shap_node). */
 typedef struct frame {
-  int32_t node;
-  int32_t feat;  /* column of the edge into the node (-1 at the root) */
-  int32_t prev;  /* frame of the column's previous live split on the path (-1: none) */
-  uint8_t phase; /* 0: the left child is next, 1: the right one, 2: both done */
-  uint8_t live;  /* the edge adds to its column (no earlier split on it failed) */
-  uint8_t pass;  /* live edges: x goes this way (and every earlier split on the column) */
-  double zm;     /* live edges: the column's cover fraction z_(j) along the path */
+  double zm;    /* live edges: the column's cover fraction z_(j) along the path */
+  uint8_t pass; /* x goes this way and every earlier split on the column (so the edge is live) */
 } frame;
 
-/* Scratch: frames, then (64-byte aligned) for each depth the vectors P, K, D and 1/a of P doubles,
- * the per-column sums at the points (d x max_pts), then the column -> frame map. */
+/* An edge's contribution, added in post-order once the tree's walk is done. */
+typedef struct sedge {
+  double *acc; /* the sums it adds to: its column's, or column d's when it is dead (an earlier split on
+                  the column failed) */
+  size_t up;   /* its parent's edge (post-order number; the root's: the edge count) */
+} sedge;
+
+/* Frames of the single-row pass: to 2 depth + 2 (pp_shap_node). */
+static size_t single_frames(const pp_treeshap *s) { return 2 * s->max_depth + 3; }
+
+/* Scratch (pass's fields, in this order): frames; edges (max_edges + 1); then 64-byte aligned, for each
+ * frame P and 1 / a at the points, for each edge D and K, and the per-column sums ((d + 1) x max_pts:
+ * the last for the dead edges). */
 static size_t single_scratch(const pp_treeshap *s) {
-  const size_t F = s->max_depth + 2, P = s->max_pts ? s->max_pts : PP_SHAP_LANES;
-  return F * sizeof(frame) + 64 + F * 4 * P * sizeof(double) + s->d * P * sizeof(double) + s->d * sizeof(int32_t);
+  const size_t F = single_frames(s), E = s->max_edges + 1, P = s->max_pts ? s->max_pts : PP_SHAP_LANES;
+  return F * sizeof(frame) + E * sizeof(sedge) + 64 + (2 * F + 2 * E + s->d + 1) * P * sizeof(double);
 }
 
 typedef struct pass {
   frame *fr;
-  v4d *vec;     /* 4 x C vectors per depth (C = P / 4) */
-  v4d *acc;     /* d x C: each column's sums at the points */
-  int32_t *cur; /* d: frame of each column's last live split on the path, or -1 */
+  sedge *ed;
+  double *vec; /* 2 P doubles per frame: P and 1 / a */
+  double *edv; /* 2 P doubles per edge: D and K */
+  double *acc; /* (d + 1) x P: each column's sums at the points */
 } pass;
 
-/* The rule of P = 4 C points as vectors: weights, t, 1 - t, 1 / (1 - t), C each (rule is 32-byte
- * aligned, see pp_treeshap_build). */
+/* The rule of P points as vectors: weights, t, 1 - t, 1 / (1 - t) (rule is 64-byte aligned, see
+ * pp_treeshap_build). */
 static const v4d *rule_of(const pp_treeshap *s, size_t P) { return (const v4d *)(const void *)(s->rule + rule_offset(P)); }
 
-static inline __attribute__((always_inline)) int goes_left(const pp_cart_node *n, uint8_t dleft, float v,
-                                                           const int strict) {
-  if (strict ? v < n->threshold : v <= n->threshold) return 1;
-  return v != v ? dleft : 0;
-}
+/* The single pass for 4 and 8 doubles a vector (tree_plan_4, tree_plan_8). */
+#define SHAP_W 4
+#define SHAP_N(x) x##_4
+#include "models/treeshap_single.h"
+#undef SHAP_W
+#undef SHAP_N
+#if PP_HAVE_AVX512
+#define SHAP_W 8
+#define SHAP_N(x) x##_8
+#include "models/treeshap_single.h"
+#undef SHAP_W
+#undef SHAP_N
+#endif
 
-/* The edge from a node (vectors Pp) to its child for column f (cover fraction ze, x goes there when
- * go): the child's P into vc, and when the edge is live its D and (passing) 1/a; e's edge fields. */
-static inline __attribute__((always_inline)) void edge(const pass *w, const v4d *R, const size_t C, const v4d *Pp,
-                                                        v4d *vc, double ze, int go, int32_t f, frame *e) {
-  const v4d *T = R + C, *OMT = R + 2 * C, *IOMT = R + 3 * C;
-  v4d *Pc = vc, *D = vc + 2 * C, *inv = vc + 3 * C;
-  const int32_t k = w->cur[f];
-  const frame *pf = k >= 0 ? &w->fr[k] : NULL;
-  e->feat = f;
-  e->prev = k;
-  if (pf && !pf->pass) { /* an earlier split on f failed: the edge only carries its cover fraction */
-    e->live = 0;
-    for (size_t c = 0; c < C; c++) Pc[c] = Pp[c] * ze;
-    return;
-  }
-  const double zprev = pf ? pf->zm : 1.0, zj = zprev * ze;
-  e->live = 1;
-  e->pass = (uint8_t)go;
-  e->zm = zj;
-  if (go) {
-    const double c1 = 1.0 - zj;
-    for (size_t c = 0; c < C; c++) {
-      const v4d a = zj + c1 * T[c];
-      inv[c] = 1.0 / a;
-      Pc[c] = Pp[c] * a;
-      D[c] = c1 * inv[c];
-    }
-  } else {
-    for (size_t c = 0; c < C; c++) {
-      Pc[c] = Pp[c] * (zj * OMT[c]);
-      D[c] = -IOMT[c];
-    }
-  }
-  if (pf) { /* divide by the previous split's factor: 1 / a_(j-1) is its frame's */
-    const v4d *ip = w->vec + (size_t)k * 4 * C + 3 * C;
-    const double c0 = 1.0 - zprev;
-    for (size_t c = 0; c < C; c++) {
-      Pc[c] = Pc[c] * ip[c];
-      D[c] = D[c] - c0 * ip[c];
-    }
-  }
-}
-
-/* Tree t for row x at P = 4 C points: adds each column's sums at the points into w->acc. */
-static inline __attribute__((always_inline)) void tree_row(const pp_treeshap *s, size_t t, const float *x,
-                                                            const pass *w, const size_t C, const int strict) {
-  const size_t b = s->start[t], V = 4 * C;
-  const pp_cart_node *nd = s->node + b;
-  const double *cov = s->cover + b, *val = s->value + b;
-  const uint8_t *dl = s->default_left + b;
-  const v4d *R = rule_of(s, 4 * C);
-  frame *fr = w->fr;
-  v4d *vec = w->vec;
-  fr[0].node = 0;
-  fr[0].phase = 0;
-  fr[0].live = 0;
-  for (size_t c = 0; c < C; c++) {
-    vec[c] = R[c] * s->scale; /* P: the weights and the scale */
-    vec[C + c] = R[c] * 0.0;  /* K */
-  }
-  size_t top = 0;
-  for (;;) {
-    frame *p = &fr[top];
-    const int32_t n = p->node;
-    v4d *vp = vec + top * V;
-    if (p->phase < 2) {
-      const pp_cart_node *nn = &nd[n];
-      const int right = p->phase++;
-      const int32_t c = right ? nn->right : nn->left;
-      const int go = goes_left(nn, dl[n], x[nn->feature], strict) != right;
-      frame *e = &fr[top + 1];
-      v4d *vc = vp + V;
-      edge(w, R, C, vp, vc, cov[c] / cov[n], go, nn->feature, e);
-      if (nd[c].feature < 0) { /* a leaf: K = v P, back at once */
-        const double v = val[c];
-        v4d *acc = w->acc + (size_t)nn->feature * C;
-        for (size_t q = 0; q < C; q++) vc[C + q] = v * vc[q];
-        if (e->live)
-          for (size_t q = 0; q < C; q++) acc[q] += vc[2 * C + q] * vc[C + q];
-        for (size_t q = 0; q < C; q++) vp[C + q] += vc[C + q];
-        continue;
-      }
-      e->node = c;
-      e->phase = 0;
-      for (size_t q = 0; q < C; q++) vc[C + q] = vc[q] * 0.0;
-      if (e->live) w->cur[e->feat] = (int32_t)(top + 1);
-      top++;
-      continue;
-    }
-    if (top == 0) break;
-    v4d *vq = vp - V; /* the parent's vectors */
-    if (p->live) {
-      v4d *acc = w->acc + (size_t)p->feat * C;
-      for (size_t q = 0; q < C; q++) acc[q] += vp[2 * C + q] * vp[C + q];
-      w->cur[p->feat] = p->prev;
-    }
-    for (size_t q = 0; q < C; q++) vq[C + q] += vp[C + q];
-    top--;
-  }
-}
-
-/* The pass for the usual point counts with the count known at compile time (the loops become a
- * vector operation or two), else any P. */
-#define TREE_ROW_ANY(name, attr)                                                                    \
+/* Tree t by tree_plan_W with the usual point counts known at compile time (the loops become a vector
+ * operation or two), else any P (a multiple of W). */
+#define TREE_PLAN_ANY(name, attr, W)                                                                \
   static attr void name(const pp_treeshap *s, size_t t, const float *x, const pass *w, size_t P) { \
-    const size_t C = P / PP_SHAP_LANES;                                                             \
+    const size_t C = P / (W);                                                                       \
     if (s->strict) {                                                                                \
-      if (C == 1) tree_row(s, t, x, w, 1, 1);                                                       \
-      else if (C == 2) tree_row(s, t, x, w, 2, 1);                                                  \
-      else tree_row(s, t, x, w, C, 1);                                                              \
+      if (C == 1) tree_plan_##W(s, t, x, w, 1, 1);                                                  \
+      else if (C == 2) tree_plan_##W(s, t, x, w, 2, 1);                                             \
+      else tree_plan_##W(s, t, x, w, C, 1);                                                         \
     } else {                                                                                        \
-      if (C == 1) tree_row(s, t, x, w, 1, 0);                                                       \
-      else if (C == 2) tree_row(s, t, x, w, 2, 0);                                                  \
-      else tree_row(s, t, x, w, C, 0);                                                              \
+      if (C == 1) tree_plan_##W(s, t, x, w, 1, 0);                                                  \
+      else if (C == 2) tree_plan_##W(s, t, x, w, 2, 0);                                             \
+      else tree_plan_##W(s, t, x, w, C, 0);                                                         \
     }                                                                                               \
   }
-TREE_ROW_ANY(tree_row_base, )
+TREE_PLAN_ANY(tree_row_base, , 4)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-TREE_ROW_ANY(tree_row_avx2, __attribute__((target("avx2"))))
+TREE_PLAN_ANY(tree_row_avx2, __attribute__((target("avx2"))), 4)
 #define SHAP_HAVE_AVX2 1
 #else
 #define SHAP_HAVE_AVX2 0
 #endif
+#if PP_HAVE_AVX512
+TREE_PLAN_ANY(tree_row_avx512_8, __attribute__((target("avx512f"))), 8)
+/* The AVX-512 copy: trees of a multiple of 8 points by 8-double vectors, the others by the AVX2 copy
+ * (every CPU with AVX-512F has AVX2). */
+static void tree_row_avx512(const pp_treeshap *s, size_t t, const float *x, const pass *w, size_t P) {
+  if (P % 8) tree_row_avx2(s, t, x, w, P);
+  else tree_row_avx512_8(s, t, x, w, P);
+}
+#endif
+#undef TREE_PLAN_ANY
 
-/* Rows one at a time (the single-row pass). */
-static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch) {
-  const size_t F = s->max_depth + 2, Pm = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d;
+typedef void (*tree_row_fn)(const pp_treeshap *, size_t, const float *, const pass *, size_t);
+
+/* The single pass's copy for path (PP_SHAP_SINGLE_*; any other: the fastest this CPU runs), the one
+ * used into *used. */
+static tree_row_fn single_copy(int path, int *used) {
+  *used = PP_SHAP_SINGLE_PORTABLE;
+  const int any = path < PP_SHAP_SINGLE_PORTABLE;
+#if PP_HAVE_AVX512
+  if ((any || path == PP_SHAP_SINGLE_AVX512) && pp_cpu_avx512f() && pp_cpu_avx2()) {
+    *used = PP_SHAP_SINGLE_AVX512;
+    return tree_row_avx512;
+  }
+#endif
+#if SHAP_HAVE_AVX2
+  if ((any || path == PP_SHAP_SINGLE_AVX2) && pp_cpu_avx2()) {
+    *used = PP_SHAP_SINGLE_AVX2;
+    return tree_row_avx2;
+  }
+#endif
+  return tree_row_base;
+}
+
+/* Rows one at a time (the single-row pass) by the copy row. */
+static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, tree_row_fn row) {
+  const size_t F = single_frames(s), E = s->max_edges + 1, Pm = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d;
   pass w;
   w.fr = scratch;
-  w.vec = (v4d *)(void *)(((uintptr_t)(void *)(w.fr + F) + 63) & ~(uintptr_t)63);
-  w.acc = w.vec + F * Pm;
-  w.cur = (int32_t *)(void *)(w.acc + d * Pm / PP_SHAP_LANES);
-  for (size_t f = 0; f < d; f++) w.cur[f] = -1;
-#if SHAP_HAVE_AVX2
-  void (*row)(const pp_treeshap *, size_t, const float *, const pass *, size_t) =
-      pp_cpu_avx2() ? tree_row_avx2 : tree_row_base;
-#else
-  void (*row)(const pp_treeshap *, size_t, const float *, const pass *, size_t) = tree_row_base;
-#endif
-  const double *acc = (const double *)(const void *)w.acc;
+  w.ed = (sedge *)(void *)(w.fr + F);
+  w.vec = (double *)(void *)(((uintptr_t)(void *)(w.ed + E) + 63) & ~(uintptr_t)63);
+  w.edv = w.vec + 2 * F * Pm;
+  w.acc = w.edv + 2 * E * Pm;
+  /* frames a row reads without their being written (a failed edge's 1 / a and z: tree_plan) hold
+   * zeros rather than whatever the scratch held */
+  memset(w.fr, 0, F * sizeof *w.fr);
+  memset(w.vec, 0, 2 * F * Pm * sizeof(double));
+  const double *acc = w.acc;
   for (size_t i = 0; i < n; i++) {
     const float *x = X + i * d;
     double *out = phi + i * d;
@@ -421,7 +472,7 @@ static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *
     for (size_t t = 0; t < s->ntrees; t++) {
       const size_t P = s->pts[t];
       if (!P) continue;
-      memset(w.acc, 0, d * P * sizeof(double));
+      memset(w.acc, 0, (d + 1) * P * sizeof(double));
       row(s, t, x, &w, P);
       for (size_t f = 0; f < d; f++) {
         double a = 0.0;
@@ -436,7 +487,7 @@ static void rows_single(const pp_treeshap *s, const float *X, size_t n, double *
  *
  * A batch walks each tree once for a group of rows (4, or 8 with AVX-512) instead of once per row: the
  * walk's order, its frames and the column -> frame map do not depend on the row, only which way each row
- * goes does, so the bookkeeping is paid once per group (most of the single-row pass's instructions).
+ * goes does, so the bookkeeping is paid once per group.
  * Every (row, point) value is a lane (per point a vector of the group's rows) and does the single-row
  * pass's double operations in its order, so each row gets the single-row pass's bits whatever its group,
  * its lane or the copy.  What depends on the row is little: on a live edge, zprev (so a, 1 / a and D) is
@@ -622,7 +673,12 @@ size_t pp_treeshap_scratch(const pp_treeshap *s, size_t n) {
  * single-row pass, which costs less than a group. */
 int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, int path) {
   size_t i = 0;
-  int used = PP_SHAP_SINGLE;
+  int used = PP_SHAP_SINGLE, single;
+  tree_row_fn row = single_copy(path, &single);
+  if (path >= PP_SHAP_SINGLE_PORTABLE) {
+    rows_single(s, X, n, phi, scratch, row);
+    return single;
+  }
   if (n >= 2 && path != PP_SHAP_SINGLE) {
     used = PP_SHAP_PORTABLE;
 #if PP_HAVE_AVX512
@@ -638,7 +694,7 @@ int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double
 #endif
     if (used == PP_SHAP_PORTABLE) i = walk_groups_4(s, X, n, phi, scratch, tree_group_base, tree_edges_base);
   }
-  if (i < n) rows_single(s, X + i * s->d, n - i, phi + i * s->d, scratch);
+  if (i < n) rows_single(s, X + i * s->d, n - i, phi + i * s->d, scratch, row);
   return used;
 }
 

@@ -39,6 +39,26 @@
 
 #define PP_SHAP_LANES 4 /* quadrature points come in groups of this many (a vector of doubles) */
 
+/* One inner node of a tree's walk plan (pp_treeshap_build; the single-row pass reads it): each tree's
+ * inner nodes in depth-first order (left child first), with what the walk needs of them and of their
+ * two children that does not depend on the row, so that a row's walk is a loop over them.  The walk
+ * keeps the path on a stack of frames (the root's is 0; a node whose edge is frame q puts its right
+ * child's edge at q + 1 and its left child's at q + 2), so that a node's frame, and that of the edge
+ * out of its column's previous split on the path, are known in advance; and each edge's contribution
+ * by its number in post-order (left subtree, right subtree, the node), the order they are added in.
+ * 56 bytes an inner node. */
+typedef struct pp_shap_node {
+  double ze[2];     /* the children's covers / the node's: left, right */
+  double value[2];  /* the children's values when they are leaves, else 0 */
+  float threshold;
+  int32_t feature;
+  uint16_t frame;   /* the frame of the edge into the node (the root's: 0) */
+  uint16_t prev;    /* frame of the edge out of the column's previous split on the path, 0: none */
+  uint8_t nan_left; /* a missing value (NaN) goes left */
+  uint32_t post[2]; /* the children's edges in post-order (the node's own: post[1] + 1; the root's:
+                       the tree's edge count) */
+} pp_shap_node;
+
 typedef struct pp_treeshap {
   /* the trees, borrowed (they must outlive this): as cart.h's flat trees */
   size_t d, ntrees;
@@ -53,10 +73,12 @@ typedef struct pp_treeshap {
   size_t min_pts;               /* 0, or at least this many points per tree (tests: every rule is exact) */
   /* derived by pp_treeshap_build (owned) */
   uint16_t *pts;                /* ntrees: quadrature points of the tree (0: a single leaf) */
-  size_t max_depth, max_pts;
+  size_t max_depth, max_pts, max_edges; /* max_edges: the largest tree's (the single-row pass's scratch) */
   double *rule;                 /* per multiple P of PP_SHAP_LANES up to max_pts: 4 x P doubles (see .c) */
   void *rule_mem;               /* rule's allocation */
   double base;                  /* offset + scale x sum over trees of the cover-weighted mean leaf */
+  pp_shap_node *plan;           /* the walk plan: each tree's reachable inner nodes */
+  size_t *plan_start;           /* ntrees + 1: tree t's are plan[plan_start[t] .. plan_start[t + 1]) */
 } pp_treeshap;
 
 /* Fills the derived fields of s, whose borrowed fields are set.  Checks what the pass relies on:
@@ -80,13 +102,23 @@ size_t pp_treeshap_scratch(const pp_treeshap *s, size_t n);
  * pp_treeshap_scratch(s, n) bytes or more, 16-byte aligned (malloc's).  base + sum phi[i] = s's output for row i
  * (offset + scale x sum of the leaves x reaches). */
 void pp_treeshap_rows(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch);
-/* The passes of pp_treeshap_rows (tests): rows one at a time, or the grouped walk (treeshap.c) in its
- * portable, AVX2 or AVX-512 copy; each gives every row the same bits.  PP_SHAP_BEST: the grouped
- * walk's fastest copy this CPU runs, a row alone one at a time (what pp_treeshap_rows does). */
-enum { PP_SHAP_BEST = 0, PP_SHAP_SINGLE = 1, PP_SHAP_PORTABLE = 2, PP_SHAP_AVX2 = 3, PP_SHAP_AVX512 = 4 };
+/* The passes of pp_treeshap_rows (tests): rows one at a time (the single-row pass's fastest copy this
+ * CPU runs, or its portable, AVX2 or AVX-512 copy), or the grouped walk (treeshap.c) in its portable,
+ * AVX2 or AVX-512 copy; each gives every row the same bits.  PP_SHAP_BEST: the grouped walk's fastest
+ * copy, a row alone one at a time (what pp_treeshap_rows does). */
+enum {
+  PP_SHAP_BEST = 0,
+  PP_SHAP_SINGLE = 1,
+  PP_SHAP_PORTABLE = 2,
+  PP_SHAP_AVX2 = 3,
+  PP_SHAP_AVX512 = 4,
+  PP_SHAP_SINGLE_PORTABLE = 5,
+  PP_SHAP_SINGLE_AVX2 = 6,
+  PP_SHAP_SINGLE_AVX512 = 7
+};
 /* pp_treeshap_rows by the pass path; one the CPU (or the compiler) lacks is the portable copy.
- * Returns the grouped copy used (PP_SHAP_PORTABLE, _AVX2 or _AVX512), or PP_SHAP_SINGLE when no
- * group was walked. */
+ * Returns the grouped copy used (PP_SHAP_PORTABLE, _AVX2 or _AVX512), PP_SHAP_SINGLE when no
+ * group was walked, or for PP_SHAP_SINGLE_* the single-row copy used (every row by it). */
 int pp_treeshap_rows_path(const pp_treeshap *s, const float *X, size_t n, double *phi, void *scratch, int path);
 /* A member's contrib on s: *base (may be NULL) = s->base, then (n > 0) pp_treeshap_rows with scratch,
  * or with scratch of its own when it is NULL (PROP_ERR_NOMEM). */
