@@ -240,8 +240,9 @@ int pp_treeshap_build(pp_treeshap *s, const char *what) {
   w.ex = pp_malloc_array(maxn, sizeof *w.ex);
   s->pts = pp_calloc(s->ntrees ? s->ntrees : 1, sizeof *s->pts);
   s->plan_start = pp_malloc_array(s->ntrees + 1, sizeof *s->plan_start);
-  const size_t nodes = s->ntrees ? s->start[s->ntrees] - s->start[0] : 0; /* more than the inner ones */
-  s->plan = pp_malloc_array(nodes ? nodes : 1, sizeof *s->plan);
+  size_t inner = 0; /* a binary tree of n nodes has (n - 1) / 2 inner ones, at most n / 2 of them reachable */
+  for (size_t t = 0; t < s->ntrees; t++) inner += (s->start[t + 1] - s->start[t]) / 2;
+  s->plan = pp_malloc_array(inner ? inner : 1, sizeof *s->plan);
   int rc = (!w.par || !w.stack || !w.dep || !w.cnt || !w.save || !w.frame || !w.post || !w.ex || !s->pts ||
             !s->plan_start || !s->plan)
                ? PROP_ERR_NOMEM
@@ -635,14 +636,6 @@ TREE_EDGES_ANY(tree_edges_avx2, __attribute__((target("avx2"))))
 #endif
 #undef TREE_EDGES_ANY
 typedef size_t (*edges_fn)(const pp_treeshap *, size_t, size_t, const glay *, size_t *);
-
-/* Edges of the largest tree (its nodes less one: the edge lists' room). */
-static size_t max_edges(const pp_treeshap *s) {
-  size_t m = 1;
-  for (size_t t = 0; t < s->ntrees; t++)
-    if (s->start[t + 1] - s->start[t] > m) m = s->start[t + 1] - s->start[t];
-  return m;
-}
 
 /* Groups of 4 rows (the portable and AVX2 copies), and of 8 (AVX-512). */
 #define SHAP_G 4

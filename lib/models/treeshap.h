@@ -73,7 +73,7 @@ typedef struct pp_treeshap {
   size_t min_pts;               /* 0, or at least this many points per tree (tests: every rule is exact) */
   /* derived by pp_treeshap_build (owned) */
   uint16_t *pts;                /* ntrees: quadrature points of the tree (0: a single leaf) */
-  size_t max_depth, max_pts, max_edges; /* max_edges: the largest tree's (the single-row pass's scratch) */
+  size_t max_depth, max_pts, max_edges; /* max_edges: the largest tree's reachable edges (both passes' scratch) */
   double *rule;                 /* per multiple P of PP_SHAP_LANES up to max_pts: 4 x P doubles (see .c) */
   void *rule_mem;               /* rule's allocation */
   double base;                  /* offset + scale x sum over trees of the cover-weighted mean leaf */

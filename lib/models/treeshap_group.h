@@ -71,7 +71,7 @@ typedef struct gpass {
 /* Group scratch from base (NULL: only the size): the vectors first, 64-byte aligned. */
 static size_t group_layout(const pp_treeshap *s, void *base, gpass *w) {
   const size_t F = s->max_depth + 2, P = s->max_pts ? s->max_pts : PP_SHAP_LANES, d = s->d, C = P / PP_SHAP_LANES;
-  const size_t E = max_edges(s), nv = F * GV(P) + d * P + 2 * GROUPS * d, n4 = F * C + E * 5 * C;
+  const size_t E = s->max_edges ? s->max_edges : 1, nv = F * GV(P) + d * P + 2 * GROUPS * d, n4 = F * C + E * 5 * C;
   const size_t ints = 2 * d + F; /* cur, cols, ei */
   if (base) {
     w->row = (vgd *)(void *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
@@ -223,6 +223,7 @@ static size_t walk_groups(const pp_treeshap *s, const float *X, size_t n, double
                           void (*tree)(const pp_treeshap *, const gpass *, size_t, size_t, size_t, size_t),
                           edges_fn edges) {
   gpass w;
+  memset(&w, 0, sizeof w); /* group_layout sets every field; gcc cannot always see it */
   group_layout(s, scratch, &w);
   for (size_t f = 0; f < s->d; f++) {
     w.lay.cur[f] = 0;
