@@ -41,10 +41,12 @@ struct pp_cart_compact {
   float *thr;        /* each feature's distinct thresholds ascending, padded with +inf (see cc_codes) */
   uint32_t *toff;    /* d rounded up to 16: feature f's thresholds start at thr[toff[f]] */
   uint8_t *steps;    /* per group of 16 features: binary-search steps, 2^steps > the group's largest count */
+  pp_cart_shallow *shallow; /* the shallow forest's heaps (cart_shallow.c), or NULL */
 };
 
 void pp_cart_compact_free(pp_cart_compact *c) {
   if (!c) return;
+  pp_cart_shallow_free(c->shallow);
   free(c->node);
   free(c->leafv);
   free(c->root);
@@ -211,6 +213,7 @@ int pp_cart_compact_build(pp_cart_trees *t) {
   c->n_trees = t->n_trees;
   int rc = cc_thresholds(t, c);
   if (!rc) rc = cc_nodes(t, c);
+  if (!rc) rc = pp_cart_shallow_build(t, c, &c->shallow);
   if (rc) {
     pp_cart_compact_free(c);
     return rc == 1 ? 0 : rc; /* 1: the forest does not fit the copy: the other walks serve it */
@@ -222,6 +225,12 @@ int pp_cart_compact_build(pp_cart_trees *t) {
 int pp_cart_compact_ready(const pp_cart_trees *t) {
   return t->pk_compact && t->pk_compact->n_nodes == t->n_nodes && t->pk_compact->n_trees == t->n_trees;
 }
+
+uint32_t pp_cart_compact_rank(const pp_cart_compact *c, size_t f, float threshold) { return cc_code_of(c, f, threshold); }
+
+const pp_cart_shallow *pp_cart_compact_shallow(const pp_cart_compact *c) { return c->shallow; }
+
+int pp_cart_shallow_ready(const pp_cart_trees *t) { return pp_cart_compact_ready(t) && t->pk_compact->shallow; }
 
 #define CC_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi")))
 #define CC_SLOTS 4 /* rows walked together, one vector each */
@@ -261,7 +270,10 @@ static CC_TARGET int cc_codes(const pp_cart_compact *c, const float *x, uint8_t 
   return lost;
 }
 
-/* The chunk's constants: its top levels and roots, in registers for all the rows that walk it. */
+CC_TARGET void pp_cart_compact_codes(const pp_cart_compact *c, const float *X, size_t m, uint8_t *tab) {
+  for (size_t r = 0; r < m; r++) (void)cc_codes(c, X + r * c->d, tab + r * 128);
+}
+
 /* One level of the walk of one row's 16 lanes from node words nd: each lane walking (act) compares its
  * feature's code with the node's threshold code, and either moves to its child (idx) or, where that child
  * is a leaf, records 2 x node + side in res and stops.  Returns the side taken (1 = right) per lane. */
@@ -405,6 +417,9 @@ int pp_cart_compact_usable(void) {
 }
 #else
 int pp_cart_compact_usable(void) { return 0; }
+void pp_cart_compact_codes(const pp_cart_compact *c, const float *X, size_t m, uint8_t *tab) {
+  (void)c, (void)X, (void)m, (void)tab;
+}
 size_t pp_cart_compact_walk(const pp_cart_trees *t, const float *X, size_t nb, double *acc, uint8_t *lost,
                             void *work) {
   (void)t, (void)X, (void)nb, (void)acc, (void)lost, (void)work;
