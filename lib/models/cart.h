@@ -202,10 +202,12 @@ size_t pp_cart_compact_work_bytes(size_t nb);
 size_t pp_cart_compact_walk(const pp_cart_trees *t, const float *X, size_t nb, double *acc, uint8_t *lost,
                             void *work);
 /* For the shallow walk: the rank of threshold th among feature f's distinct thresholds (th is one of them),
- * and the code tables of rows X[0..m) (128 bytes each; byte f is feature f's code, 255 for NaN).  The codes
- * need pp_cart_compact_usable(). */
+ * and the codes of rows X[0..m) (m <= 64) by column as signed bytes (code - 128): column f (64 bytes at
+ * cols + 64 f, 64-byte aligned) with NaN as code 255, column d + f with NaN as code 0; rows m..63 hold the
+ * codes of 0.0.  The same codes as the compact walk's (a search of the same thresholds, 16 rows of one
+ * feature at a time, its levels read by permutes).  The codes need pp_cart_compact_usable(). */
 uint32_t pp_cart_compact_rank(const pp_cart_compact *c, size_t f, float threshold);
-void pp_cart_compact_codes(const pp_cart_compact *c, const float *X, size_t m, uint8_t *tab);
+void pp_cart_compact_columns(const pp_cart_compact *c, const float *X, size_t m, uint8_t *cols);
 
 /* ---- the shallow forest (cart_shallow.c) ---------------------------------------------------------
  * Where every tree has depth <= 6, the compact copy keeps a second, gather-free one: each tree a complete
