@@ -20,6 +20,7 @@
  *    vector.  Each row's sum starts at 0.0 and adds its leaf of every tree in tree order, as the other walks
  *    do (the caller divides by the tree count), so the bits are theirs.
  * Built with the compact copy (same codes), for forests whose trees all have depth <= 6. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,26 +54,50 @@ void pp_cart_shallow_free(pp_cart_shallow *s) {
 /* A node's rank as the walk compares it: the signed byte rank - 127, repeated. */
 static int32_t sh_rank(uint32_t rank) { return (int32_t)(0x01010101u * (uint8_t)(rank - 127u)); }
 
+/* What the heap fill needs besides the node: the tree's column count, the compact copy (ranks), each
+ * feature's number of distinct thresholds, and the features on the path to the node. */
+typedef struct sh_ctx {
+  const pp_cart_compact *c;
+  size_t d;
+  const uint32_t *count;
+  uint32_t path[SH_DEPTH];
+} sh_ctx;
+
+/* The padding below a leaf at heap position h of level L < SH_DEPTH: any side gives the leaf's value, so
+ * the nodes compare something real, so that rows spread over all the leaf's copies and a wrong copy would
+ * show (the tests): a search tree over the thresholds of the feature with the most of them that is not on
+ * the path to the leaf (rows that reached the leaf vary most there). */
+static void sh_pad(const sh_ctx *x, unsigned h, unsigned L, sh_tree *tr) {
+  size_t best = 0;
+  int found = 0;
+  for (size_t f = 0; f < x->d; f++) {
+    int on = 0;
+    for (unsigned l = 0; l < L; l++) on |= x->path[l] == f;
+    if (!on && (!found || x->count[f] > x->count[best])) best = f, found = 1;
+  }
+  const uint32_t cnt = x->count[best];
+  for (unsigned j = 0, k = h; k < SH_NODES; j++, k = 2 * k + 1) /* level j below h: 2^j nodes from k */
+    for (unsigned q = 0; q < (1u << j); q++) {
+      const uint32_t r = (uint32_t)(((2 * q + 1) * (uint64_t)cnt) >> (j + 1));
+      tr->rank[k + q] = sh_rank(cnt ? (r < cnt ? r : cnt - 1) : 0);
+      tr->col[k + q] = (uint16_t)best;
+    }
+}
+
 /* Packed node i of a tree (nd, val) at heap position h of level L into the tree's heap.  Returns 1 when the
- * tree is deeper than SH_DEPTH.  Below a leaf of level L < SH_DEPTH, the heap's nodes ("padding") still
- * compare a column (h mod d at rank 0), so that rows spread over the leaf's 2^(SH_DEPTH - L) copies of its
- * value: any of them read wrong shows (the tests). */
-static int sh_fill(const pp_cart_trees *t, const pp_cart_compact *c, const pp_cart_pnode *nd, const double *val,
-                   uint32_t i, unsigned h, unsigned L, sh_tree *tr, double *leaf) {
+ * tree is deeper than SH_DEPTH. */
+static int sh_fill(sh_ctx *x, const pp_cart_pnode *nd, const double *val, uint32_t i, unsigned h, unsigned L,
+                   sh_tree *tr, double *leaf) {
   const uint32_t off = nd[i].meta >> 16;
   if (off) {
     if (L == SH_DEPTH) return 1;
     const uint32_t f = nd[i].meta & 0x7FFFu, dl = (nd[i].meta >> 15) & 1u;
-    tr->rank[h] = sh_rank(pp_cart_compact_rank(c, f, nd[i].threshold));
-    tr->col[h] = (uint16_t)(f + (dl ? t->d : 0));
-    return sh_fill(t, c, nd, val, i + 1, 2 * h + 1, L + 1, tr, leaf) ||
-           sh_fill(t, c, nd, val, i + off, 2 * h + 2, L + 1, tr, leaf);
+    tr->rank[h] = sh_rank(pp_cart_compact_rank(x->c, f, nd[i].threshold));
+    tr->col[h] = (uint16_t)(f + (dl ? x->d : 0));
+    x->path[L] = f;
+    return sh_fill(x, nd, val, i + 1, 2 * h + 1, L + 1, tr, leaf) || sh_fill(x, nd, val, i + off, 2 * h + 2, L + 1, tr, leaf);
   }
-  for (unsigned k = h; k < SH_NODES; k = 2 * k + 1) /* the padding below: its leftmost node on each level */
-    for (unsigned q = k; q < k + (k + 1) / (h + 1); q++) { /* 2^j nodes j levels below h */
-      tr->rank[q] = sh_rank(0);
-      tr->col[q] = (uint16_t)(q % t->d);
-    }
+  if (L < SH_DEPTH) sh_pad(x, h, L, tr);
   const unsigned p = h - ((1u << L) - 1u), w = 1u << (SH_DEPTH - L); /* place in the level, leaves below */
   for (unsigned k = 0; k < w; k++) leaf[SH_LEAVES - 1 - (p * w + k)] = val[i];
   return 0;
@@ -87,21 +112,30 @@ int pp_cart_shallow_build(const pp_cart_trees *t, const pp_cart_compact *c, pp_c
   s->d = t->d;
   s->tree = pp_calloc(t->n_trees, sizeof *s->tree);
   s->leafmem = pp_malloc_array(t->n_trees * SH_LEAVES + 8, sizeof *s->leaf);
-  if (!s->tree || !s->leafmem) {
+  uint32_t *count = pp_malloc_array(t->d, sizeof *count);
+  if (!s->tree || !s->leafmem || !count) {
+    free(count);
     pp_cart_shallow_free(s);
     return PROP_ERR_NOMEM;
   }
+  for (size_t f = 0; f < t->d; f++) count[f] = pp_cart_compact_rank(c, f, INFINITY); /* the finite ones */
+  sh_ctx x = {c, t->d, count, {0}};
   s->leaf = (double *)(void *)((char *)s->leafmem + (64 - (uintptr_t)s->leafmem % 64) % 64);
   int deep = 0;
   for (size_t tr = 0; !deep && tr < t->n_trees; tr++)
-    deep = sh_fill(t, c, t->pk_node + t->start[tr], t->pk_value + t->start[tr], 0, 0, 0, s->tree + tr,
+    deep = sh_fill(&x, t->pk_node + t->start[tr], t->pk_value + t->start[tr], 0, 0, 0, s->tree + tr,
                    s->leaf + tr * SH_LEAVES);
+  free(count);
   if (deep) { /* the compact walk serves it */
     pp_cart_shallow_free(s);
     return 0;
   }
   *out = s;
   return 0;
+}
+
+double *pp_cart_shallow_leaves(const pp_cart_trees *t, size_t tree) {
+  return pp_cart_compact_shallow(t->pk_compact)->leaf + tree * SH_LEAVES;
 }
 
 size_t pp_cart_shallow_work_bytes(size_t d) {
