@@ -159,20 +159,29 @@ static inline __attribute__((always_inline)) SH_TARGET __m512i sh_node(const sh_
 static inline __attribute__((always_inline)) SH_TARGET void sh_tree_add(const sh_tree *tr, const double *lv,
                                                                        const uint8_t *cols, uint64_t *lbuf,
                                                                        __m512d *acc) {
-  __m512i b[SH_DEPTH]; /* top bit of byte r of b[l]: row r goes left at level l */
-  b[0] = sh_node(tr, cols, 0);
-#pragma GCC unroll 8
-  for (unsigned L = 1; L < SH_DEPTH; L++) {
-    __m512i v[1u << (SH_DEPTH - 1)];
-    const unsigned base = (1u << L) - 1u;
-#pragma GCC unroll 32
-    for (unsigned i = 0; i < (1u << L); i++) v[i] = sh_node(tr, cols, base + i);
-#pragma GCC unroll 8
-    for (unsigned k = L; k-- > 0;) /* by level k's side: left ? left child's : right child's */
-#pragma GCC unroll 16
-      for (unsigned i = 0; i < (1u << k); i++) v[i] = _mm512_ternarylogic_epi64(b[k], v[2 * i], v[2 * i + 1], 0xCA);
-    b[L] = v[0];
-  }
+  /* b[l]: the top bit of byte r is set where row r goes left at level l: level l's nodes muxed by the sides
+   * already known, the deepest first (SH_Tk: the 2^k nodes from heap position h, by sides s0 .. s(k-1)) */
+#define SH_N(h) sh_node(tr, cols, h)
+#define SH_M(s, l, r) _mm512_ternarylogic_epi64(s, l, r, 0xCA) /* s ? l : r, bit by bit */
+#define SH_T1(h, s0) SH_M(s0, SH_N(h), SH_N((h) + 1))
+#define SH_T2(h, s0, s1) SH_M(s0, SH_T1(h, s1), SH_T1((h) + 2, s1))
+#define SH_T3(h, s0, s1, s2) SH_M(s0, SH_T2(h, s1, s2), SH_T2((h) + 4, s1, s2))
+#define SH_T4(h, s0, s1, s2, s3) SH_M(s0, SH_T3(h, s1, s2, s3), SH_T3((h) + 8, s1, s2, s3))
+#define SH_T5(h, s0, s1, s2, s3, s4) SH_M(s0, SH_T4(h, s1, s2, s3, s4), SH_T4((h) + 16, s1, s2, s3, s4))
+  __m512i b[SH_DEPTH];
+  b[0] = SH_N(0);
+  b[1] = SH_T1(1, b[0]);
+  b[2] = SH_T2(3, b[0], b[1]);
+  b[3] = SH_T3(7, b[0], b[1], b[2]);
+  b[4] = SH_T4(15, b[0], b[1], b[2], b[3]);
+  b[5] = SH_T5(31, b[0], b[1], b[2], b[3], b[4]);
+#undef SH_N
+#undef SH_M
+#undef SH_T1
+#undef SH_T2
+#undef SH_T3
+#undef SH_T4
+#undef SH_T5
   /* the leaf index with every bit inverted (bit 5 - l: left at level l) is 63 - index: the leaves are stored
    * reversed */
   __m512i idx = _mm512_maskz_mov_epi8(_mm512_movepi8_mask(b[2]), _mm512_set1_epi8(8));
@@ -185,7 +194,6 @@ static inline __attribute__((always_inline)) SH_TARGET void sh_tree_add(const sh
   for (unsigned q = 0; q < 8; q++) T[q] = _mm512_load_pd(lv + 8 * q);
   const uint8_t *b0 = (const uint8_t *)lbuf, *b1 = (const uint8_t *)(lbuf + 1);
   const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-#pragma GCC unroll 8
   for (unsigned r = 0; r < 8; r++) {
     const __m512i ix = _mm512_permutexvar_epi8(_mm512_add_epi64(lane, _mm512_set1_epi64(8 * r)), idx);
     const __mmask8 m0 = b0[r], m1 = b1[r];
