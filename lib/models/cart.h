@@ -226,7 +226,7 @@ void pp_cart_shallow_free(pp_cart_shallow *s);
 const pp_cart_shallow *pp_cart_compact_shallow(const pp_cart_compact *c);
 /* 1 when t has a current compact copy with a shallow one. */
 int pp_cart_shallow_ready(const pp_cart_trees *t);
-/* The 64 leaf values of tree tree in the shallow copy (leaf k, in heap order, at [63 - k]); for the tests. */
+/* The 64 leaf values of tree tree in the shallow copy (leaf k of the heap's last level at [k]); for the tests. */
 double *pp_cart_shallow_leaves(const pp_cart_trees *t, size_t tree);
 /* Bytes of work memory pp_cart_shallow_walk needs for a forest of d columns (any number of rows). */
 size_t pp_cart_shallow_work_bytes(size_t d);

@@ -30,7 +30,8 @@
 #define SH_NODES 63u  /* internal heap nodes of a tree of depth SH_DEPTH */
 #define SH_LEAVES 64u
 
-/* A tree's heap: node h's rank as a signed byte (rank - 127, repeated in a dword) and column. */
+/* A tree's heap: node h's rank as a signed byte (rank - 128, repeated in a dword) and its column's byte offset
+ * in the block's columns (64 x column). */
 typedef struct sh_tree {
   int32_t rank[SH_NODES];
   uint16_t col[SH_NODES];
@@ -40,7 +41,7 @@ typedef struct sh_tree {
 struct pp_cart_shallow {
   size_t n_trees, d;
   sh_tree *tree;   /* n_trees */
-  double *leaf;    /* n_trees x SH_LEAVES (64-byte aligned, in leafmem), leaf k of tree t at 64 t + 63 - k */
+  double *leaf;    /* n_trees x SH_LEAVES (64-byte aligned, in leafmem), leaf k of tree t at 64 t + k */
   void *leafmem;
 };
 
@@ -51,8 +52,8 @@ void pp_cart_shallow_free(pp_cart_shallow *s) {
   free(s);
 }
 
-/* A node's rank as the walk compares it: the signed byte rank - 127, repeated. */
-static int32_t sh_rank(uint32_t rank) { return (int32_t)(0x01010101u * (uint8_t)(rank - 127u)); }
+/* A node's rank as the walk compares it: the signed byte rank - 128, repeated. */
+static int32_t sh_rank(uint32_t rank) { return (int32_t)(0x01010101u * (uint8_t)(rank - 128u)); }
 
 /* What the heap fill needs besides the node: the tree's column count, the compact copy (ranks), each
  * feature's number of distinct thresholds, and the features on the path to the node. */
@@ -80,7 +81,7 @@ static void sh_pad(const sh_ctx *x, unsigned h, unsigned L, sh_tree *tr) {
     for (unsigned q = 0; q < (1u << j); q++) {
       const uint32_t r = (uint32_t)(((2 * q + 1) * (uint64_t)cnt) >> (j + 1));
       tr->rank[k + q] = sh_rank(cnt ? (r < cnt ? r : cnt - 1) : 0);
-      tr->col[k + q] = (uint16_t)best;
+      tr->col[k + q] = (uint16_t)(64 * best);
     }
 }
 
@@ -93,19 +94,19 @@ static int sh_fill(sh_ctx *x, const pp_cart_pnode *nd, const double *val, uint32
     if (L == SH_DEPTH) return 1;
     const uint32_t f = nd[i].meta & 0x7FFFu, dl = (nd[i].meta >> 15) & 1u;
     tr->rank[h] = sh_rank(pp_cart_compact_rank(x->c, f, nd[i].threshold));
-    tr->col[h] = (uint16_t)(f + (dl ? x->d : 0));
+    tr->col[h] = (uint16_t)(64 * (f + (dl ? x->d : 0)));
     x->path[L] = f;
     return sh_fill(x, nd, val, i + 1, 2 * h + 1, L + 1, tr, leaf) || sh_fill(x, nd, val, i + off, 2 * h + 2, L + 1, tr, leaf);
   }
   if (L < SH_DEPTH) sh_pad(x, h, L, tr);
   const unsigned p = h - ((1u << L) - 1u), w = 1u << (SH_DEPTH - L); /* place in the level, leaves below */
-  for (unsigned k = 0; k < w; k++) leaf[SH_LEAVES - 1 - (p * w + k)] = val[i];
+  for (unsigned k = 0; k < w; k++) leaf[p * w + k] = val[i];
   return 0;
 }
 
 int pp_cart_shallow_build(const pp_cart_trees *t, const pp_cart_compact *c, pp_cart_shallow **out) {
   *out = NULL;
-  if (!t->pk_node || t->pk_nodes != t->n_nodes || t->n_trees == 0 || t->d == 0 || 2 * t->d > UINT16_MAX) return 0;
+  if (!t->pk_node || t->pk_nodes != t->n_nodes || t->n_trees == 0 || t->d == 0 || 128 * t->d > UINT16_MAX) return 0;
   pp_cart_shallow *s = pp_calloc(1, sizeof *s);
   if (!s) return PROP_ERR_NOMEM;
   s->n_trees = t->n_trees;
@@ -147,22 +148,21 @@ size_t pp_cart_shallow_work_bytes(size_t d) {
 
 #define SH_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi")))
 
-/* Node h of tree tr for the block's 64 rows: the top bit of byte r is set where row r goes left (its signed
- * code minus the signed rank is negative: code <= rank). */
+/* Node h of tree tr for the block's 64 rows: the top bit of byte r is set where row r goes right (the signed
+ * rank minus its signed code is negative: code > rank; saturated, the sign is kept). */
 static inline __attribute__((always_inline)) SH_TARGET __m512i sh_node(const sh_tree *tr, const uint8_t *cols,
                                                                       unsigned h) {
-  return _mm512_subs_epi8(_mm512_load_si512((const void *)(cols + 64 * (size_t)tr->col[h])),
-                          _mm512_set1_epi32(tr->rank[h]));
+  return _mm512_subs_epi8(_mm512_set1_epi32(tr->rank[h]), _mm512_load_si512((const void *)(cols + tr->col[h])));
 }
 
 /* acc[r] (rows 8 r .. 8 r + 7) += the leaf values of tree tr (lv) reached by the block's rows; lbuf: 2 qwords. */
 static inline __attribute__((always_inline)) SH_TARGET void sh_tree_add(const sh_tree *tr, const double *lv,
                                                                        const uint8_t *cols, uint64_t *lbuf,
                                                                        __m512d *acc) {
-  /* b[l]: the top bit of byte r is set where row r goes left at level l: level l's nodes muxed by the sides
+  /* b[l]: the top bit of byte r is set where row r goes right at level l: level l's nodes muxed by the sides
    * already known, the deepest first (SH_Tk: the 2^k nodes from heap position h, by sides s0 .. s(k-1)) */
 #define SH_N(h) sh_node(tr, cols, h)
-#define SH_M(s, l, r) _mm512_ternarylogic_epi64(s, l, r, 0xCA) /* s ? l : r, bit by bit */
+#define SH_M(s, l, r) _mm512_ternarylogic_epi64(s, r, l, 0xCA) /* s ? r : l, bit by bit */
 #define SH_T1(h, s0) SH_M(s0, SH_N(h), SH_N((h) + 1))
 #define SH_T2(h, s0, s1) SH_M(s0, SH_T1(h, s1), SH_T1((h) + 2, s1))
 #define SH_T3(h, s0, s1, s2) SH_M(s0, SH_T2(h, s1, s2), SH_T2((h) + 4, s1, s2))
@@ -182,8 +182,7 @@ static inline __attribute__((always_inline)) SH_TARGET void sh_tree_add(const sh
 #undef SH_T3
 #undef SH_T4
 #undef SH_T5
-  /* the leaf index with every bit inverted (bit 5 - l: left at level l) is 63 - index: the leaves are stored
-   * reversed */
+  /* the leaf index: bit 5 - l set where the row goes right at level l; its low 4 bits by bytes */
   __m512i idx = _mm512_maskz_mov_epi8(_mm512_movepi8_mask(b[2]), _mm512_set1_epi8(8));
   idx = _mm512_mask_add_epi8(idx, _mm512_movepi8_mask(b[3]), idx, _mm512_set1_epi8(4));
   idx = _mm512_mask_add_epi8(idx, _mm512_movepi8_mask(b[4]), idx, _mm512_set1_epi8(2));
