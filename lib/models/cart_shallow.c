@@ -162,7 +162,7 @@ static inline __attribute__((always_inline)) SH_TARGET void sh_tree_add(const sh
   /* b[l]: the top bit of byte r is set where row r goes right at level l: level l's nodes muxed by the sides
    * already known, the deepest first (SH_Tk: the 2^k nodes from heap position h, by sides s0 .. s(k-1)) */
 #define SH_N(h) sh_node(tr, cols, h)
-#define SH_M(s, l, r) _mm512_ternarylogic_epi64(s, r, l, 0xCA) /* s ? r : l, bit by bit */
+#define SH_M(s, l, r) _mm512_ternarylogic_epi64(l, s, r, 0xB8) /* s ? r : l, bit by bit; l is overwritten */
 #define SH_T1(h, s0) SH_M(s0, SH_N(h), SH_N((h) + 1))
 #define SH_T2(h, s0, s1) SH_M(s0, SH_T1(h, s1), SH_T1((h) + 2, s1))
 #define SH_T3(h, s0, s1, s2) SH_M(s0, SH_T2(h, s1, s2), SH_T2((h) + 4, s1, s2))
