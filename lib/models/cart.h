@@ -212,11 +212,11 @@ void pp_cart_compact_columns(const pp_cart_compact *c, const float *X, size_t m,
 /* ---- the shallow forest (cart_shallow.c) ---------------------------------------------------------
  * Where every tree has depth <= 6, the compact copy keeps a second, gather-free one: each tree a complete
  * heap of 63 nodes (threshold rank and code column; a leaf above depth 6 padded, its value repeated on the
- * 64 leaves below it).  The walk decides all 63 nodes of a tree for 64 rows at once (one byte compare of the
- * rows' codes of the node's feature against its rank gives a 64-bit mask), finds each row's path bits by
- * muxing the masks level by level (8 trees per vector), and adds the leaf values by permutes.  The sums
- * are the other walks' bits (each row adds its leaves in tree order from 0.0).  Built by
- * pp_cart_compact_build with the compact copy, never saved. */
+ * leaves below it).  The walk decides all 63 nodes of a tree for 64 rows at once (a byte subtraction of the
+ * rows' codes of the node's feature from its rank: the sign is the side), finds each row's path bits by
+ * muxing the sides level by level (vpternlogq), and reads the leaf values by permutes.  The sums are the
+ * other walks' bits (each row adds its leaves in tree order from 0.0).  Built by pp_cart_compact_build with
+ * the compact copy (fit and load), never saved. */
 typedef struct pp_cart_shallow pp_cart_shallow;
 #define PP_CART_SH_ROWS 64 /* rows per block of the shallow walk */
 /* *out = the shallow copy of t (whose compact copy c is being built), or NULL when some tree is deeper than

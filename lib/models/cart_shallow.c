@@ -1,25 +1,37 @@
 /* lib/models/cart_shallow.c: the shallow forest's walk, 64 rows at a time, without gathers (cart.h).
  *
- * Why (measured on an Intel Xeon KVM guest with AVX-512, 2026-12; bench/README.md, "The shallow forest"):
- * the compact walk of cart_compact.c pays one gathered element per lane and level, ~8.7 cycles per tree and
- * row on the default recipe's forest (200 trees of depth <= 6).  A tree of depth <= 6 has at most 63
- * internal nodes, so it is cheaper to decide every node for 64 rows at once than to find each row's path:
- *  - a block's codes (cart_compact.c's byte codes, the number of a feature's distinct thresholds below the
- *    value, 255 for NaN) are transposed: column f is the 64 rows' codes of feature f, column d + f the same
- *    with NaN as 0 (read by the nodes that send NaN left);
- *  - every tree is a complete heap of 63 nodes (level l at heap positions 2^l - 1 .. 2^(l+1) - 2).  A node
- *    is a threshold rank (the byte repeated in a dword, so that its broadcast is a plain load) and a column;
- *    a row goes right exactly when its code > rank, so one byte compare of the column against the rank gives
- *    the 64 rows' sides as a 64-bit mask.  A leaf above depth 6 is padded: the nodes below it have rank 255
- *    (no code is above it: every row goes left) and the 2^(6 - depth) leaves below it carry its value;
- *  - level l's side bit of a row, B_l, is the mask of the node at level l on the row's path: the 2^l masks of
- *    level l are reduced by muxes (B_(l-1) ? right : left, then B_(l-2), ...).  The masks of 8 trees are
- *    kept side by side ([node][tree], 8 qwords), so that one vpternlogq muxes 8 trees: 57 per 8 trees;
- *  - the leaf index of a row is B_0 .. B_5 (B_0 the most significant bit); its low four bits pick one of 16
- *    leaves with a two-table permute, four permutes cover the 64 leaves and B_0, B_1 blend them, 8 rows a
- *    vector.  Each row's sum starts at 0.0 and adds its leaf of every tree in tree order, as the other walks
- *    do (the caller divides by the tree count), so the bits are theirs.
- * Built with the compact copy (same codes), for forests whose trees all have depth <= 6. */
+ * Why (measured on an Intel Xeon KVM guest with AVX-512 VBMI, 2026-12; bench/README.md, "The shallow
+ * forest"): the compact walk of cart_compact.c pays one gathered element per lane and level, ~8.7 cycles per
+ * tree and row on the default recipe's forest (200 trees, max_depth 6).  A tree of depth <= 6 has at most 63
+ * internal nodes, and deciding all of them for 64 rows at once, with plain loads, costs less than finding each
+ * row's path by gathers.  Layout and walk:
+ *  - codes: the block's rows are coded by column (pp_cart_compact_columns: the compact copy's codes, the
+ *    number of a feature's distinct thresholds below the value, 255 for NaN), as signed bytes (code - 128):
+ *    column f holds the 64 rows' codes of feature f, column d + f the same with NaN as code 0, read by the
+ *    nodes that send NaN left (code 255 is above every rank: NaN goes right elsewhere);
+ *  - heaps: every tree is a complete heap of 63 nodes (level l at heap positions 2^l - 1 .. 2^(l+1) - 2, the
+ *    children of h at 2h + 1 and 2h + 2), built with the compact copy at fit and load, never saved.  A node
+ *    is its threshold's rank as a signed byte repeated in a dword (its broadcast is a plain load) and its
+ *    column's byte offset.  A row goes right exactly when code > rank, i.e. when the saturated byte
+ *    difference (rank - 128) - (code - 128) is negative: one vpsubsb per node gives the 64 rows' sides in the
+ *    top bits of a vector.  A leaf above depth 6 is padded: its 2^(6 - depth) copies on the last level carry
+ *    its value, so any route below it is right; the padding nodes still compare something (a search tree over
+ *    the thresholds of an off-path feature), so that rows spread over every copy and the tests read them all;
+ *  - paths: a row's side at level l (B_l) is the side of the level-l node on its path.  The 2^l sides of level
+ *    l are reduced by bitwise muxes (vpternlogq: B_(l-1) ? right : left, then by B_(l-2), ..., B_0), 57 per
+ *    tree, on the top bits of the 64 bytes;
+ *  - leaves: bit 5 - l of a row's leaf index is B_l.  Its low four bits (B_2 .. B_5, as bytes) index one of
+ *    16 leaves with a two-table permute (vpermi2pd), four permutes cover the 64 leaves and B_0, B_1 blend
+ *    them, 8 rows a vector, added to 64 double sums held in registers for the whole forest.  Each row's sum
+ *    starts at 0.0 and adds its leaf of every tree in tree order, as the other walks do (the caller divides by
+ *    the tree count), so the bits are theirs.
+ * Per tree and 64 rows: 63 broadcasts and byte subtractions, 57 muxes, ~70 instructions for the leaves.
+ * Measured (1 thread, CPU time, ~3.5 GHz): ~475 cycles a row for demo's 200 trees (2.4 per tree and row),
+ * of which the codes ~6%; ~590 on lending_club (124 columns), the codes ~23%.  Tried and not kept: the
+ * sides as 64-bit masks (vpcmpub into a mask register) stored per node and muxed 8 trees per vector (the
+ * masks stored and reloaded as vectors: 11% slower than the byte sides), an 8-lane gather of the leaf values
+ * instead of the permutes (~7% slower), the codes computed row by row (cc_codes, a 16-lane gather per search
+ * step) and transposed: half the rate of the column-wise search, whose first levels are read by permutes. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
