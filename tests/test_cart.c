@@ -1016,6 +1016,43 @@ static void put_edge_values(const pp_cart_trees *t, float *X, size_t n, uint64_t
   }
 }
 
+/* n rows of d >= 6 normal columns, the label from columns 0 and 1 (wavy: sin(4 x0), and column 4) with 15%
+ * flipped; NaN in column 2 of every sixth row (mostly positive) and in column 3 of every ninth (mostly negative), so that splits send NaN both ways. */
+static void narrow_data(float *X, float *y, size_t n, size_t d, uint64_t *st, int wavy) {
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(st);
+    const double u = tu_uniform(st);
+    const float a = wavy ? sinf(4.0f * X[i * d]) - 0.3f * X[i * d + 4] : X[i * d];
+    y[i] = (a + 0.5f * X[i * d + 1] > 0.2f) ^ (u < 0.15) ? 1.0f : 0.0f;
+    if (i % 6 == 0) {
+      X[i * d + 2] = NAN;
+      y[i] = u < 0.8 ? 1.0f : 0.0f;
+    } else if (i % 9 == 0) {
+      X[i * d + 3] = NAN;
+      y[i] = u < 0.1 ? 1.0f : 0.0f;
+    }
+  }
+}
+
+/* n rows of 90 columns: 12 normal ones carrying the signal, the rest 0/1 flags; NaN in column 1 of every tenth
+ * row; 17 trees of max_depth depth (0: any) grown on them and packed.  Returns the rows with a NaN. */
+static size_t wide_forest(float *X, float *y, size_t n, size_t depth, uint64_t *st, pp_cart_trees *t) {
+  const size_t d = 90;
+  size_t with_nan = 0;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = j < 12 ? (float)tu_normal(st) : (tu_uniform(st) < 0.3 ? 1.0f : 0.0f);
+    y[i] = X[i * d] - X[i * d + 12] + 0.4f * (float)tu_normal(st) > 0.0f ? 1.0f : 0.0f;
+    if (i % 10 == 3) {
+      X[i * d + 1] = NAN;
+      with_nan++;
+    }
+  }
+  pp_cart_params p = params(PP_CART_ENTROPY, depth, 2, 2, 9);
+  grow_forest(X, y, n, d, 17, PP_CART_DEFAULT_BINS, &p, 9, t);
+  assert_int_equal(pp_cart_pack(t), 0);
+  return with_nan;
+}
+
 /* The compact copy walks to the same leaves and adds them in the same order as the node walk, bit for bit:
  * a narrow forest (d <= 64: NaN routed by the code table's second half, both ways) with single-leaf trees in
  * a partial last chunk of 16; a wide one (d > 64: rows with NaN are left to the other walk); values on and
@@ -1028,18 +1065,7 @@ static void test_predict_compact(void **state) {
   size_t d = 6;
   float *X = tu_xmalloc(n * 100 * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   uint64_t st = 41;
-  for (size_t i = 0; i < n; i++) {
-    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
-    const double u = tu_uniform(&st);
-    y[i] = (X[i * d] + 0.5f * X[i * d + 1] > 0.2f) ^ (u < 0.15) ? 1.0f : 0.0f;
-    if (i % 6 == 0) {
-      X[i * d + 2] = NAN;
-      y[i] = u < 0.8 ? 1.0f : 0.0f;
-    } else if (i % 9 == 0) {
-      X[i * d + 3] = NAN;
-      y[i] = u < 0.1 ? 1.0f : 0.0f;
-    }
-  }
+  narrow_data(X, y, n, d, &st, 0);
   pp_cart_trees t, one;
   pp_cart_params p = params(PP_CART_GINI, 0, 2, 1, 3);
   grow_forest(X, y, n, d, 21, PP_CART_DEFAULT_BINS, &p, 7, &t);
@@ -1063,18 +1089,7 @@ static void test_predict_compact(void **state) {
 
   /* wide: 90 columns of which 12 carry the signal and the rest are 0/1 flags; NaN in column 1 */
   d = 90;
-  size_t with_nan = 0;
-  for (size_t i = 0; i < n; i++) {
-    for (size_t j = 0; j < d; j++) X[i * d + j] = j < 12 ? (float)tu_normal(&st) : (tu_uniform(&st) < 0.3 ? 1.0f : 0.0f);
-    y[i] = X[i * d] - X[i * d + 12] + 0.4f * (float)tu_normal(&st) > 0.0f ? 1.0f : 0.0f;
-    if (i % 10 == 3) {
-      X[i * d + 1] = NAN;
-      with_nan++;
-    }
-  }
-  p = params(PP_CART_ENTROPY, 0, 2, 2, 9);
-  grow_forest(X, y, n, d, 17, PP_CART_DEFAULT_BINS, &p, 9, &t);
-  assert_int_equal(pp_cart_pack(&t), 0);
+  const size_t with_nan = wide_forest(X, y, n, 0, &st, &t);
   assert_non_null(t.pk_compact);
   check_compact(&t, X, n, with_nan);
   put_edge_values(&t, X, n, 6);
@@ -1186,19 +1201,8 @@ static void test_predict_shallow(void **state) {
   size_t d = 6;
   float *X = tu_xmalloc(n * 90 * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *y0 = tu_xmalloc(n * sizeof *y0);
   uint64_t st = 77;
-  for (size_t i = 0; i < n; i++) {
-    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
-    const double u = tu_uniform(&st);
-    y[i] = (sinf(4.0f * X[i * d]) + 0.5f * X[i * d + 1] - 0.3f * X[i * d + 4] > 0.2f) ^ (u < 0.15) ? 1.0f : 0.0f;
-    if (i % 6 == 0) {
-      X[i * d + 2] = NAN;
-      y[i] = u < 0.8 ? 1.0f : 0.0f;
-    } else if (i % 9 == 0) {
-      X[i * d + 3] = NAN;
-      y[i] = u < 0.1 ? 1.0f : 0.0f;
-    }
-    y0[i] = 0.0f;
-  }
+  narrow_data(X, y, n, d, &st, 1);
+  for (size_t i = 0; i < n; i++) y0[i] = 0.0f;
   pp_cart_trees t, one, all;
   pp_cart_params p = params(PP_CART_GINI, 6, 2, 8, 2);
   grow_forest(X, y, n, d, 40, PP_CART_DEFAULT_BINS, &p, 21, &t);
@@ -1245,19 +1249,7 @@ static void test_predict_shallow(void **state) {
   pp_cart_trees_free(&t);
 
   /* wide: 90 columns, NaN in column 1 (the compact walk leaves those rows to the node walk; this one not) */
-  d = 90;
-  size_t with_nan = 0;
-  for (size_t i = 0; i < n; i++) {
-    for (size_t j = 0; j < d; j++) X[i * d + j] = j < 12 ? (float)tu_normal(&st) : (tu_uniform(&st) < 0.3 ? 1.0f : 0.0f);
-    y[i] = X[i * d] - X[i * d + 12] + 0.4f * (float)tu_normal(&st) > 0.0f ? 1.0f : 0.0f;
-    if (i % 10 == 3) {
-      X[i * d + 1] = NAN;
-      with_nan++;
-    }
-  }
-  p = params(PP_CART_ENTROPY, 5, 2, 2, 9);
-  grow_forest(X, y, n, d, 17, PP_CART_DEFAULT_BINS, &p, 9, &t);
-  assert_int_equal(pp_cart_pack(&t), 0);
+  const size_t with_nan = wide_forest(X, y, n, 5, &st, &t);
   if (pp_cart_compact_usable()) check_shallow(&t, X, n, with_nan);
   pp_cart_trees_free(&t);
   free(X);
