@@ -1158,16 +1158,16 @@ static void check_shallow(const pp_cart_trees *t, const float *X, size_t n, size
 static size_t shallow_copies_read(const pp_cart_trees *t, size_t tr, const float *X, size_t n) {
   if (!pp_cart_compact_usable()) return 64;
   void *work = tu_xmalloc(pp_cart_shallow_work_bytes(t->d));
-  double *got = tu_xmalloc(n * sizeof *got), *ref = tu_xmalloc(n * sizeof *ref), *leaves = pp_cart_shallow_leaves(t, tr);
+  double *got = tu_xmalloc(n * sizeof *got), *ref = tu_xmalloc(n * sizeof *ref);
   pp_cart_shallow_walk(t, X, n, ref, work);
   assert_int_equal(shallow_diff(t, X, n, ref), 0);
   size_t shown = 0;
-  for (size_t k = 0; k < 64; k++) {
-    const double keep = leaves[k];
-    leaves[k] = keep + 0.25;
+  for (unsigned k = 0; k < 64; k++) {
+    const double keep = pp_cart_shallow_leaf(t, tr, k);
+    pp_cart_shallow_set_leaf(t, tr, k, keep + 0.25);
     pp_cart_shallow_walk(t, X, n, got, work);
     shown += memcmp(got, ref, n * sizeof *ref) != 0;
-    leaves[k] = keep;
+    pp_cart_shallow_set_leaf(t, tr, k, keep);
   }
   free(ref);
   free(got);

@@ -226,8 +226,9 @@ void pp_cart_shallow_free(pp_cart_shallow *s);
 const pp_cart_shallow *pp_cart_compact_shallow(const pp_cart_compact *c);
 /* 1 when t has a current compact copy with a shallow one. */
 int pp_cart_shallow_ready(const pp_cart_trees *t);
-/* The 64 leaf values of tree tree in the shallow copy (leaf k of the heap's last level at [k]); for the tests. */
-double *pp_cart_shallow_leaves(const pp_cart_trees *t, size_t tree);
+/* Leaf k (of the heap's last level, 0..63) of tree tree in the shallow copy, read and written; for the tests. */
+double pp_cart_shallow_leaf(const pp_cart_trees *t, size_t tree, unsigned k);
+void pp_cart_shallow_set_leaf(const pp_cart_trees *t, size_t tree, unsigned k, double v);
 /* Bytes of work memory pp_cart_shallow_walk needs for a forest of d columns (any number of rows). */
 size_t pp_cart_shallow_work_bytes(size_t d);
 /* The sums over all trees, in tree order, of the leaf values of rows X[0..nb) into acc[nb] (the same bits as

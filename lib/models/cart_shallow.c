@@ -53,7 +53,8 @@ typedef struct sh_tree {
 struct pp_cart_shallow {
   size_t n_trees, d;
   sh_tree *tree;   /* n_trees */
-  double *leaf;    /* n_trees x SH_LEAVES (64-byte aligned, in leafmem), leaf k of tree t at 64 t + k */
+  uint8_t *plane;  /* n_trees x 8 x SH_LEAVES (64-byte aligned, in leafmem): byte b of leaf k of tree t (its
+                    * double's bytes, little-endian) at 512 t + 64 b + k */
   void *leafmem;
 };
 
@@ -66,6 +67,13 @@ void pp_cart_shallow_free(pp_cart_shallow *s) {
 
 /* A node's rank as the walk compares it: the signed byte rank - 128, repeated. */
 static int32_t sh_rank(uint32_t rank) { return (int32_t)(0x01010101u * (uint8_t)(rank - 128u)); }
+
+/* Leaf k of tree tr := v, byte by byte into the planes. */
+static void sh_set_leaf(const pp_cart_shallow *s, size_t tr, unsigned k, double v) {
+  uint8_t b[8];
+  memcpy(b, &v, sizeof b);
+  for (unsigned i = 0; i < 8; i++) s->plane[tr * 8 * SH_LEAVES + i * SH_LEAVES + k] = b[i];
+}
 
 /* What the heap fill needs besides the node: the tree's column count, the compact copy (ranks), each
  * feature's number of distinct thresholds, and the features on the path to the node. */
@@ -124,7 +132,7 @@ int pp_cart_shallow_build(const pp_cart_trees *t, const pp_cart_compact *c, pp_c
   s->n_trees = t->n_trees;
   s->d = t->d;
   s->tree = pp_calloc(t->n_trees, sizeof *s->tree);
-  s->leafmem = pp_malloc_array(t->n_trees * SH_LEAVES + 8, sizeof *s->leaf);
+  s->leafmem = pp_malloc_array(t->n_trees * SH_LEAVES + 8, sizeof(double));
   uint32_t *count = pp_malloc_array(t->d, sizeof *count);
   if (!s->tree || !s->leafmem || !count) {
     free(count);
@@ -133,11 +141,13 @@ int pp_cart_shallow_build(const pp_cart_trees *t, const pp_cart_compact *c, pp_c
   }
   for (size_t f = 0; f < t->d; f++) count[f] = pp_cart_compact_rank(c, f, INFINITY); /* the finite ones */
   sh_ctx x = {c, t->d, count, {0}};
-  s->leaf = (double *)(void *)((char *)s->leafmem + (64 - (uintptr_t)s->leafmem % 64) % 64);
+  s->plane = (uint8_t *)s->leafmem + (64 - (uintptr_t)s->leafmem % 64) % 64;
   int deep = 0;
-  for (size_t tr = 0; !deep && tr < t->n_trees; tr++)
-    deep = sh_fill(&x, t->pk_node + t->start[tr], t->pk_value + t->start[tr], 0, 0, 0, s->tree + tr,
-                   s->leaf + tr * SH_LEAVES);
+  for (size_t tr = 0; !deep && tr < t->n_trees; tr++) {
+    double leaf[SH_LEAVES];
+    deep = sh_fill(&x, t->pk_node + t->start[tr], t->pk_value + t->start[tr], 0, 0, 0, s->tree + tr, leaf);
+    for (unsigned k = 0; !deep && k < SH_LEAVES; k++) sh_set_leaf(s, tr, k, leaf[k]);
+  }
   free(count);
   if (deep) { /* the compact walk serves it */
     pp_cart_shallow_free(s);
@@ -147,12 +157,21 @@ int pp_cart_shallow_build(const pp_cart_trees *t, const pp_cart_compact *c, pp_c
   return 0;
 }
 
-double *pp_cart_shallow_leaves(const pp_cart_trees *t, size_t tree) {
-  return pp_cart_compact_shallow(t->pk_compact)->leaf + tree * SH_LEAVES;
+double pp_cart_shallow_leaf(const pp_cart_trees *t, size_t tree, unsigned k) {
+  const pp_cart_shallow *s = pp_cart_compact_shallow(t->pk_compact);
+  uint8_t b[8];
+  for (unsigned i = 0; i < 8; i++) b[i] = s->plane[tree * 8 * SH_LEAVES + i * SH_LEAVES + k];
+  double v;
+  memcpy(&v, b, sizeof v);
+  return v;
+}
+
+void pp_cart_shallow_set_leaf(const pp_cart_trees *t, size_t tree, unsigned k, double v) {
+  sh_set_leaf(pp_cart_compact_shallow(t->pk_compact), tree, k, v);
 }
 
 size_t pp_cart_shallow_work_bytes(size_t d) {
-  return 64 + 2 * d * PP_CART_SH_ROWS + 2 * sizeof(uint64_t);
+  return 64 + 2 * d * PP_CART_SH_ROWS + PP_CART_SH_ROWS * sizeof(double);
 }
 
 #if PP_HAVE_AVX512
@@ -167,10 +186,10 @@ static inline __attribute__((always_inline)) SH_TARGET __m512i sh_node(const sh_
   return _mm512_subs_epi8(_mm512_set1_epi32(tr->rank[h]), _mm512_load_si512((const void *)(cols + tr->col[h])));
 }
 
-/* acc[r] (rows 8 r .. 8 r + 7) += the leaf values of tree tr (lv) reached by the block's rows; lbuf: 2 qwords. */
-static inline __attribute__((always_inline)) SH_TARGET void sh_tree_add(const sh_tree *tr, const double *lv,
-                                                                       const uint8_t *cols, uint64_t *lbuf,
-                                                                       __m512d *acc) {
+/* acc[c] += the leaf values of tree tr (its planes lp) reached by the block's rows; acc[c] holds rows
+ * 16 j + 2 c + q at qword 2 j + q (j < 4, q < 2: the order the byte transposition leaves them in). */
+static inline __attribute__((always_inline)) SH_TARGET void sh_tree_add(const sh_tree *tr, const uint8_t *lp,
+                                                                       const uint8_t *cols, __m512d *acc) {
   /* b[l]: the top bit of byte r is set where row r goes right at level l: level l's nodes muxed by the sides
    * already known, the deepest first (SH_Tk: the 2^k nodes from heap position h, by sides s0 .. s(k-1)) */
 #define SH_N(h) sh_node(tr, cols, h)
@@ -194,24 +213,27 @@ static inline __attribute__((always_inline)) SH_TARGET void sh_tree_add(const sh
 #undef SH_T3
 #undef SH_T4
 #undef SH_T5
-  /* the leaf index: bit 5 - l set where the row goes right at level l; its low 4 bits by bytes */
-  __m512i idx = _mm512_maskz_mov_epi8(_mm512_movepi8_mask(b[2]), _mm512_set1_epi8(8));
+  /* the leaf index: bit 5 - l set where the row goes right at level l */
+  __m512i idx = _mm512_maskz_mov_epi8(_mm512_movepi8_mask(b[0]), _mm512_set1_epi8(32));
+  idx = _mm512_mask_add_epi8(idx, _mm512_movepi8_mask(b[1]), idx, _mm512_set1_epi8(16));
+  idx = _mm512_mask_add_epi8(idx, _mm512_movepi8_mask(b[2]), idx, _mm512_set1_epi8(8));
   idx = _mm512_mask_add_epi8(idx, _mm512_movepi8_mask(b[3]), idx, _mm512_set1_epi8(4));
   idx = _mm512_mask_add_epi8(idx, _mm512_movepi8_mask(b[4]), idx, _mm512_set1_epi8(2));
   idx = _mm512_mask_add_epi8(idx, _mm512_movepi8_mask(b[5]), idx, _mm512_set1_epi8(1));
-  _store_mask64((__mmask64 *)lbuf, _mm512_movepi8_mask(b[0]));
-  _store_mask64((__mmask64 *)(lbuf + 1), _mm512_movepi8_mask(b[1]));
-  __m512d T[8];
-  for (unsigned q = 0; q < 8; q++) T[q] = _mm512_load_pd(lv + 8 * q);
-  const uint8_t *b0 = (const uint8_t *)lbuf, *b1 = (const uint8_t *)(lbuf + 1);
-  const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-  for (unsigned r = 0; r < 8; r++) {
-    const __m512i ix = _mm512_permutexvar_epi8(_mm512_add_epi64(lane, _mm512_set1_epi64(8 * r)), idx);
-    const __mmask8 m0 = b0[r], m1 = b1[r];
-    const __m512d q0 = _mm512_permutex2var_pd(T[0], ix, T[1]), q1 = _mm512_permutex2var_pd(T[2], ix, T[3]);
-    const __m512d q2 = _mm512_permutex2var_pd(T[4], ix, T[5]), q3 = _mm512_permutex2var_pd(T[6], ix, T[7]);
-    const __m512d v = _mm512_mask_blend_pd(m0, _mm512_mask_blend_pd(m1, q0, q1), _mm512_mask_blend_pd(m1, q2, q3));
-    acc[r] = _mm512_add_pd(acc[r], v);
+  /* byte i of every row's leaf value by one permute of plane i; then the bytes transposed back into doubles */
+  __m512i p[8];
+  for (unsigned i = 0; i < 8; i++) p[i] = _mm512_permutexvar_epi8(idx, _mm512_load_si512((const void *)(lp + 64 * i)));
+  const __m512i l01 = _mm512_unpacklo_epi8(p[0], p[1]), h01 = _mm512_unpackhi_epi8(p[0], p[1]);
+  const __m512i l23 = _mm512_unpacklo_epi8(p[2], p[3]), h23 = _mm512_unpackhi_epi8(p[2], p[3]);
+  const __m512i l45 = _mm512_unpacklo_epi8(p[4], p[5]), h45 = _mm512_unpackhi_epi8(p[4], p[5]);
+  const __m512i l67 = _mm512_unpacklo_epi8(p[6], p[7]), h67 = _mm512_unpackhi_epi8(p[6], p[7]);
+  const __m512i w[8] = {_mm512_unpacklo_epi16(l01, l23), _mm512_unpackhi_epi16(l01, l23),  /* rows 0-3, 4-7 */
+                        _mm512_unpacklo_epi16(h01, h23), _mm512_unpackhi_epi16(h01, h23),  /* 8-11, 12-15 */
+                        _mm512_unpacklo_epi16(l45, l67), _mm512_unpackhi_epi16(l45, l67),
+                        _mm512_unpacklo_epi16(h45, h67), _mm512_unpackhi_epi16(h45, h67)};
+  for (unsigned c = 0; c < 4; c++) { /* of each lane of 16 rows: rows 4 c + {0, 1} and 4 c + {2, 3} */
+    acc[2 * c] = _mm512_add_pd(acc[2 * c], _mm512_castsi512_pd(_mm512_unpacklo_epi32(w[c], w[c + 4])));
+    acc[2 * c + 1] = _mm512_add_pd(acc[2 * c + 1], _mm512_castsi512_pd(_mm512_unpackhi_epi32(w[c], w[c + 4])));
   }
 }
 
@@ -220,17 +242,16 @@ SH_TARGET void pp_cart_shallow_walk(const pp_cart_trees *t, const float *X, size
   const pp_cart_shallow *s = pp_cart_compact_shallow(c);
   const size_t d = t->d;
   uint8_t *cols = (uint8_t *)work + (64 - (uintptr_t)work % 64) % 64;
-  uint64_t *lbuf = (uint64_t *)(void *)(cols + 2 * d * PP_CART_SH_ROWS);
+  double *sums = (double *)(void *)(cols + 2 * d * PP_CART_SH_ROWS);
   for (size_t r0 = 0; r0 < nb; r0 += PP_CART_SH_ROWS) {
     const size_t m = nb - r0 < PP_CART_SH_ROWS ? nb - r0 : PP_CART_SH_ROWS;
     pp_cart_compact_columns(c, X + r0 * d, m, cols);
     __m512d a[8];
     for (unsigned r = 0; r < 8; r++) a[r] = _mm512_setzero_pd();
-    for (size_t tr = 0; tr < s->n_trees; tr++) sh_tree_add(s->tree + tr, s->leaf + tr * SH_LEAVES, cols, lbuf, a);
-    for (unsigned r = 0; r < 8 && 8 * r < m; r++) {
-      const __mmask8 k = m - 8 * r >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (m - 8 * r)) - 1u);
-      _mm512_mask_storeu_pd(acc + r0 + 8 * r, k, a[r]);
-    }
+    for (size_t tr = 0; tr < s->n_trees; tr++) sh_tree_add(s->tree + tr, s->plane + tr * 8 * SH_LEAVES, cols, a);
+    for (unsigned k = 0; k < 8; k++) _mm512_store_pd(sums + 8 * k, a[k]);
+    for (size_t r = 0; r < m; r++) /* row 16 j + 2 c + q at a[c], qword 2 j + q */
+      acc[r0 + r] = sums[8 * ((r % 16) / 2) + 2 * (r / 16) + r % 2];
   }
 }
 #else
