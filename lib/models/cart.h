@@ -214,9 +214,9 @@ void pp_cart_compact_columns(const pp_cart_compact *c, const float *X, size_t m,
  * heap of 63 nodes (threshold rank and code column; a leaf above depth 6 padded, its value repeated on the
  * leaves below it).  The walk decides all 63 nodes of a tree for 64 rows at once (a byte subtraction of the
  * rows' codes of the node's feature from its rank: the sign is the side), finds each row's path bits by
- * muxing the sides level by level (vpternlogq), and reads the leaf values by permutes.  The sums are the
- * other walks' bits (each row adds its leaves in tree order from 0.0).  Built by pp_cart_compact_build with
- * the compact copy (fit and load), never saved. */
+ * muxing the sides level by level (vpternlogq), and reads the leaf values from byte planes by permutes.
+ * The sums are the other walks' bits (each row adds its leaves in tree order from 0.0).  Built by
+ * pp_cart_compact_build with the compact copy (fit and load), never saved. */
 typedef struct pp_cart_shallow pp_cart_shallow;
 #define PP_CART_SH_ROWS 64 /* rows per block of the shallow walk */
 /* *out = the shallow copy of t (whose compact copy c is being built), or NULL when some tree is deeper than

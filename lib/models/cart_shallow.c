@@ -20,18 +20,22 @@
  *  - paths: a row's side at level l (B_l) is the side of the level-l node on its path.  The 2^l sides of level
  *    l are reduced by bitwise muxes (vpternlogq: B_(l-1) ? right : left, then by B_(l-2), ..., B_0), 57 per
  *    tree, on the top bits of the 64 bytes;
- *  - leaves: bit 5 - l of a row's leaf index is B_l.  Its low four bits (B_2 .. B_5, as bytes) index one of
- *    16 leaves with a two-table permute (vpermi2pd), four permutes cover the 64 leaves and B_0, B_1 blend
- *    them, 8 rows a vector, added to 64 double sums held in registers for the whole forest.  Each row's sum
- *    starts at 0.0 and adds its leaf of every tree in tree order, as the other walks do (the caller divides by
- *    the tree count), so the bits are theirs.
- * Per tree and 64 rows: 63 broadcasts and byte subtractions, 57 muxes, ~70 instructions for the leaves.
- * Measured (1 thread, CPU time, ~3.5 GHz): ~475 cycles a row for demo's 200 trees (2.4 per tree and row),
- * of which the codes ~6%; ~590 on lending_club (124 columns), the codes ~23%.  Tried and not kept: the
- * sides as 64-bit masks (vpcmpub into a mask register) stored per node and muxed 8 trees per vector (the
- * masks stored and reloaded as vectors: 11% slower than the byte sides), an 8-lane gather of the leaf values
- * instead of the permutes (~7% slower), the codes computed row by row (cc_codes, a 16-lane gather per search
- * step) and transposed: half the rate of the column-wise search, whose first levels are read by permutes. */
+ *  - leaves: bit 5 - l of a row's leaf index is B_l (6 mask moves and masked byte adds make the index
+ *    bytes).  A tree's 64 leaf values are kept as 8 byte planes (plane i: byte i of each value): one vpermb
+ *    per plane gives byte i of all 64 rows' values, and 24 unpacks (bytes, words, dwords) put the bytes back
+ *    together into 8 vectors of 8 doubles, in a fixed order of the rows (row 16 j + 2 c + q at qword 2 j + q
+ *    of vector c), added to 64 double sums held in registers for the whole forest.  Each row's sum starts at
+ *    0.0 and adds its leaf of every tree in tree order, as the other walks do (the caller divides by the tree
+ *    count), so the bits are theirs.
+ * Per tree and 64 rows: 63 broadcasts and byte subtractions, 57 muxes, ~50 instructions for the leaves.
+ * Measured (1 thread, CPU time, ~3.5 GHz; bench/README.md): ~360 cycles a row for demo's 200 trees (1.8 per
+ * tree and row, the compact walk's 8.7); ~480 on lending_club (124 columns), of which the codes ~29% (a
+ * 16-lane gather per column and 16 rows reads the values).  Tried and not kept: the sides as 64-bit masks
+ * (vpcmpub into a mask register) stored per node and muxed 8 trees per vector (the masks stored and reloaded
+ * as vectors: 11% slower than the byte sides); the leaf values by four two-table permutes (vpermi2pd) and
+ * three blends per 8 rows (the planes: 32% faster on demo) or by an 8-lane gather (slower still); the codes
+ * row by row (cc_codes, a 16-lane gather per search step) then transposed (half the rate); the values read
+ * by a 16 x 16 transposition of the rows instead of gathers (no measurable difference). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +120,8 @@ static int sh_fill(sh_ctx *x, const pp_cart_pnode *nd, const double *val, uint32
     tr->rank[h] = sh_rank(pp_cart_compact_rank(x->c, f, nd[i].threshold));
     tr->col[h] = (uint16_t)(64 * (f + (dl ? x->d : 0)));
     x->path[L] = f;
-    return sh_fill(x, nd, val, i + 1, 2 * h + 1, L + 1, tr, leaf) || sh_fill(x, nd, val, i + off, 2 * h + 2, L + 1, tr, leaf);
+    return sh_fill(x, nd, val, i + 1, 2 * h + 1, L + 1, tr, leaf) ||
+           sh_fill(x, nd, val, i + off, 2 * h + 2, L + 1, tr, leaf);
   }
   if (L < SH_DEPTH) sh_pad(x, h, L, tr);
   const unsigned p = h - ((1u << L) - 1u), w = 1u << (SH_DEPTH - L); /* place in the level, leaves below */
