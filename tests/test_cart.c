@@ -1016,6 +1016,43 @@ static void put_edge_values(const pp_cart_trees *t, float *X, size_t n, uint64_t
   }
 }
 
+/* n rows of d >= 6 normal columns, the label from columns 0 and 1 (wavy: sin(4 x0), and column 4) with 15%
+ * flipped; NaN in column 2 of every sixth row (mostly positive) and in column 3 of every ninth (mostly negative), so that splits send NaN both ways. */
+static void narrow_data(float *X, float *y, size_t n, size_t d, uint64_t *st, int wavy) {
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(st);
+    const double u = tu_uniform(st);
+    const float a = wavy ? sinf(4.0f * X[i * d]) - 0.3f * X[i * d + 4] : X[i * d];
+    y[i] = (a + 0.5f * X[i * d + 1] > 0.2f) ^ (u < 0.15) ? 1.0f : 0.0f;
+    if (i % 6 == 0) {
+      X[i * d + 2] = NAN;
+      y[i] = u < 0.8 ? 1.0f : 0.0f;
+    } else if (i % 9 == 0) {
+      X[i * d + 3] = NAN;
+      y[i] = u < 0.1 ? 1.0f : 0.0f;
+    }
+  }
+}
+
+/* n rows of 90 columns: 12 normal ones carrying the signal, the rest 0/1 flags; NaN in column 1 of every tenth
+ * row; 17 trees of max_depth depth (0: any) grown on them and packed.  Returns the rows with a NaN. */
+static size_t wide_forest(float *X, float *y, size_t n, size_t depth, uint64_t *st, pp_cart_trees *t) {
+  const size_t d = 90;
+  size_t with_nan = 0;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) X[i * d + j] = j < 12 ? (float)tu_normal(st) : (tu_uniform(st) < 0.3 ? 1.0f : 0.0f);
+    y[i] = X[i * d] - X[i * d + 12] + 0.4f * (float)tu_normal(st) > 0.0f ? 1.0f : 0.0f;
+    if (i % 10 == 3) {
+      X[i * d + 1] = NAN;
+      with_nan++;
+    }
+  }
+  pp_cart_params p = params(PP_CART_ENTROPY, depth, 2, 2, 9);
+  grow_forest(X, y, n, d, 17, PP_CART_DEFAULT_BINS, &p, 9, t);
+  assert_int_equal(pp_cart_pack(t), 0);
+  return with_nan;
+}
+
 /* The compact copy walks to the same leaves and adds them in the same order as the node walk, bit for bit:
  * a narrow forest (d <= 64: NaN routed by the code table's second half, both ways) with single-leaf trees in
  * a partial last chunk of 16; a wide one (d > 64: rows with NaN are left to the other walk); values on and
@@ -1028,18 +1065,7 @@ static void test_predict_compact(void **state) {
   size_t d = 6;
   float *X = tu_xmalloc(n * 100 * sizeof *X), *y = tu_xmalloc(n * sizeof *y);
   uint64_t st = 41;
-  for (size_t i = 0; i < n; i++) {
-    for (size_t j = 0; j < d; j++) X[i * d + j] = (float)tu_normal(&st);
-    const double u = tu_uniform(&st);
-    y[i] = (X[i * d] + 0.5f * X[i * d + 1] > 0.2f) ^ (u < 0.15) ? 1.0f : 0.0f;
-    if (i % 6 == 0) {
-      X[i * d + 2] = NAN;
-      y[i] = u < 0.8 ? 1.0f : 0.0f;
-    } else if (i % 9 == 0) {
-      X[i * d + 3] = NAN;
-      y[i] = u < 0.1 ? 1.0f : 0.0f;
-    }
-  }
+  narrow_data(X, y, n, d, &st, 0);
   pp_cart_trees t, one;
   pp_cart_params p = params(PP_CART_GINI, 0, 2, 1, 3);
   grow_forest(X, y, n, d, 21, PP_CART_DEFAULT_BINS, &p, 7, &t);
@@ -1063,18 +1089,7 @@ static void test_predict_compact(void **state) {
 
   /* wide: 90 columns of which 12 carry the signal and the rest are 0/1 flags; NaN in column 1 */
   d = 90;
-  size_t with_nan = 0;
-  for (size_t i = 0; i < n; i++) {
-    for (size_t j = 0; j < d; j++) X[i * d + j] = j < 12 ? (float)tu_normal(&st) : (tu_uniform(&st) < 0.3 ? 1.0f : 0.0f);
-    y[i] = X[i * d] - X[i * d + 12] + 0.4f * (float)tu_normal(&st) > 0.0f ? 1.0f : 0.0f;
-    if (i % 10 == 3) {
-      X[i * d + 1] = NAN;
-      with_nan++;
-    }
-  }
-  p = params(PP_CART_ENTROPY, 0, 2, 2, 9);
-  grow_forest(X, y, n, d, 17, PP_CART_DEFAULT_BINS, &p, 9, &t);
-  assert_int_equal(pp_cart_pack(&t), 0);
+  const size_t with_nan = wide_forest(X, y, n, 0, &st, &t);
   assert_non_null(t.pk_compact);
   check_compact(&t, X, n, with_nan);
   put_edge_values(&t, X, n, 6);
@@ -1104,6 +1119,142 @@ static void test_predict_compact(void **state) {
   free(y1);
   free(X);
   free(y);
+}
+
+/* ---- the shallow forest ---------------------------------------------------------------------------- */
+
+/* got[i] against the sum of row i's leaves, one tree at a time, for every row; returns the rows that differ. */
+static size_t shallow_diff(const pp_cart_trees *t, const float *X, size_t n, const double *got) {
+  size_t bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    double s = 0;
+    for (size_t k = 0; k < t->n_trees; k++) s += leaf_value(t, k, X + i * t->d);
+    bad += memcmp(&s, &got[i], sizeof s) != 0;
+  }
+  return bad;
+}
+
+/* The shallow walk on windows of X (partial and whole blocks of 64, several blocks) against one tree at a
+ * time, bit for bit, besides pp_cart_predict's checks (check_compact: whole set, 1 and 2 threads, windows). */
+static void check_shallow(const pp_cart_trees *t, const float *X, size_t n, size_t compact_lost) {
+  assert_true(pp_cart_shallow_ready(t));
+  check_compact(t, X, n, compact_lost);
+  if (!pp_cart_compact_usable()) return;
+  void *work = tu_xmalloc(pp_cart_shallow_work_bytes(t->d));
+  double *got = tu_xmalloc(n * sizeof *got);
+  const size_t sizes[] = {1, 5, 63, 64, 65, 128, 191, n};
+  for (size_t q = 0; q < sizeof sizes / sizeof *sizes; q++)
+    for (size_t at = 0; at + sizes[q] <= n && at < 30; at += 29) {
+      pp_cart_shallow_walk(t, X + at * t->d, sizes[q], got, work);
+      assert_int_equal(shallow_diff(t, X + at * t->d, sizes[q], got), 0);
+    }
+  free(got);
+  free(work);
+}
+
+/* Every one of the 64 leaf values the shallow copy keeps for tree tr, made wrong in turn, shows in some row's
+ * sum: the padded copies of a shallow leaf are all read (the padding nodes spread the rows).  Returns the
+ * number of copies whose change showed. */
+static size_t shallow_copies_read(const pp_cart_trees *t, size_t tr, const float *X, size_t n) {
+  if (!pp_cart_compact_usable()) return 64;
+  void *work = tu_xmalloc(pp_cart_shallow_work_bytes(t->d));
+  double *got = tu_xmalloc(n * sizeof *got), *ref = tu_xmalloc(n * sizeof *ref);
+  pp_cart_shallow_walk(t, X, n, ref, work);
+  assert_int_equal(shallow_diff(t, X, n, ref), 0);
+  size_t shown = 0;
+  for (unsigned k = 0; k < 64; k++) {
+    const double keep = pp_cart_shallow_leaf(t, tr, k);
+    pp_cart_shallow_set_leaf(t, tr, k, keep + 0.25);
+    pp_cart_shallow_walk(t, X, n, got, work);
+    shown += memcmp(got, ref, n * sizeof *ref) != 0;
+    pp_cart_shallow_set_leaf(t, tr, k, keep);
+  }
+  free(ref);
+  free(got);
+  free(work);
+  return shown;
+}
+
+/* Distinct thresholds of feature f over the forest. */
+static size_t distinct_thresholds(const pp_cart_trees *t, int32_t f) {
+  float *v = tu_xmalloc((t->n_nodes + 1) * sizeof *v);
+  size_t k = 0, u = 0;
+  for (size_t g = 0; g < t->n_nodes; g++)
+    if (t->node[g].feature == f) v[k++] = t->node[g].threshold;
+  for (size_t i = 0; i < k; i++) {
+    size_t j = 0;
+    while (j < i && v[j] != v[i]) j++;
+    u += j == i;
+  }
+  free(v);
+  return u;
+}
+
+/* The shallow walk (trees of depth <= 6) reaches the same leaves and adds them in the same order as one tree at
+ * a time, bit for bit: leaves above depth 6 (min_samples_leaf), single-leaf trees, NaN sent both ways, a
+ * feature with over a hundred distinct thresholds, values on and next to the thresholds, 900 rows (not a
+ * multiple of 64), a wide forest (d > 64, NaN); every padded copy of a shallow tree's leaves is read; a
+ * forest one level deeper keeps no shallow copy and gives the same bits. */
+static void test_predict_shallow(void **state) {
+  (void)state;
+  const size_t n = 900;
+  size_t d = 6;
+  float *X = tu_xmalloc(n * 90 * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *y0 = tu_xmalloc(n * sizeof *y0);
+  uint64_t st = 77;
+  narrow_data(X, y, n, d, &st, 1);
+  for (size_t i = 0; i < n; i++) y0[i] = 0.0f;
+  pp_cart_trees t, one, all;
+  pp_cart_params p = params(PP_CART_GINI, 6, 2, 8, 2);
+  grow_forest(X, y, n, d, 40, PP_CART_DEFAULT_BINS, &p, 21, &t);
+  grow_forest(X, y0, n, d, 2, PP_CART_DEFAULT_BINS, &p, 5, &one); /* single leaves */
+  pp_cart_trees *parts[3] = {&t, &one, &t};
+  pp_cart_trees_init(&all, d);
+  assert_int_equal(pp_cart_trees_concat(parts, 3, &all), 0);
+  assert_int_equal(pp_cart_pack(&all), 0);
+  if (pp_cart_compact_usable()) assert_true(pp_cart_shallow_ready(&all));
+  size_t dl = 0, shallow_leaf_tree = SIZE_MAX, many = 0;
+  for (size_t g = 0; g < all.n_nodes; g++) dl += all.node[g].feature >= 0 && all.default_left[g];
+  assert_true(dl > 0); /* some splits send NaN left, others right */
+  for (size_t k = 0; k < t.n_trees && shallow_leaf_tree == SIZE_MAX; k++)
+    if (pp_cart_depth(&all, k) == 6 && pp_cart_leaves(&all, k) < 40) shallow_leaf_tree = k;
+  assert_true(shallow_leaf_tree != SIZE_MAX); /* a full-depth tree with leaves above depth 6 */
+  assert_int_equal(all.start[t.n_trees + 1] - all.start[t.n_trees], 1);
+  for (int32_t f = 0; f < (int32_t)d; f++)
+    if (distinct_thresholds(&all, f) > many) many = distinct_thresholds(&all, f);
+  assert_true(many > 100);
+  if (pp_cart_compact_usable()) {
+    check_shallow(&all, X, n, 0);
+    const size_t nf = 20000; /* fresh rows, so that a shallow leaf sees enough of them */
+    float *F = tu_xmalloc(nf * d * sizeof *F);
+    for (size_t i = 0; i < nf * d; i++) F[i] = i % 97 == 5 ? NAN : (float)tu_normal(&st);
+    assert_int_equal(shallow_copies_read(&all, shallow_leaf_tree, F, nf), 64);
+    assert_int_equal(shallow_copies_read(&all, t.n_trees, F, nf), 64); /* a single leaf's 64 copies */
+    free(F);
+    put_edge_values(&all, X, n, 8);
+    check_shallow(&all, X, n, 0);
+  }
+  pp_cart_trees_free(&all);
+  pp_cart_trees_free(&one);
+  pp_cart_trees_free(&t);
+
+  /* the same data, one level deeper: no shallow copy, the compact walk, the same bits */
+  p = params(PP_CART_GINI, 7, 2, 1, 3);
+  grow_forest(X, y, n, d, 12, PP_CART_DEFAULT_BINS, &p, 22, &t);
+  assert_int_equal(pp_cart_pack(&t), 0);
+  size_t deepest = 0;
+  for (size_t k = 0; k < t.n_trees; k++) deepest = pp_cart_depth(&t, k) > deepest ? pp_cart_depth(&t, k) : deepest;
+  assert_int_equal(deepest, 7);
+  assert_false(pp_cart_shallow_ready(&t));
+  check_compact(&t, X, n, 0);
+  pp_cart_trees_free(&t);
+
+  /* wide: 90 columns, NaN in column 1 (the compact walk leaves those rows to the node walk; this one not) */
+  const size_t with_nan = wide_forest(X, y, n, 5, &st, &t);
+  if (pp_cart_compact_usable()) check_shallow(&t, X, n, with_nan);
+  pp_cart_trees_free(&t);
+  free(X);
+  free(y);
+  free(y0);
 }
 
 /* ---- AUC ---------------------------------------------------------------------------------------- */
@@ -1153,6 +1304,7 @@ int main(void) {
       cmocka_unit_test(test_predict_deep_trees),
       cmocka_unit_test(test_predict_top_levels),
       cmocka_unit_test(test_predict_compact),
+      cmocka_unit_test(test_predict_shallow),
       cmocka_unit_test(test_importance_known),
       cmocka_unit_test(test_save_load_and_crafted_files),
       cmocka_unit_test(test_pack_fallbacks),

@@ -201,6 +201,39 @@ size_t pp_cart_compact_work_bytes(size_t nb);
  * returns their number.  Requires pp_cart_compact_ready(t) and pp_cart_compact_usable(). */
 size_t pp_cart_compact_walk(const pp_cart_trees *t, const float *X, size_t nb, double *acc, uint8_t *lost,
                             void *work);
+/* For the shallow walk: the rank of threshold th among feature f's distinct thresholds (th is one of them),
+ * and the codes of rows X[0..m) (m <= 64) by column as signed bytes (code - 128): column f (64 bytes at
+ * cols + 64 f, 64-byte aligned) with NaN as code 255, column d + f with NaN as code 0; rows m..63 hold the
+ * codes of 0.0.  The same codes as the compact walk's (a search of the same thresholds, 16 rows of one
+ * feature at a time, its levels read by permutes).  The codes need pp_cart_compact_usable(). */
+uint32_t pp_cart_compact_rank(const pp_cart_compact *c, size_t f, float threshold);
+void pp_cart_compact_columns(const pp_cart_compact *c, const float *X, size_t m, uint8_t *cols);
+
+/* ---- the shallow forest (cart_shallow.c) ---------------------------------------------------------
+ * Where every tree has depth <= 6, the compact copy keeps a second, gather-free one: each tree a complete
+ * heap of 63 nodes (threshold rank and code column; a leaf above depth 6 padded, its value repeated on the
+ * leaves below it).  The walk decides all 63 nodes of a tree for 64 rows at once (a byte subtraction of the
+ * rows' codes of the node's feature from its rank: the sign is the side), finds each row's path bits by
+ * muxing the sides level by level (vpternlogq), and reads the leaf values from byte planes by permutes.
+ * The sums are the other walks' bits (each row adds its leaves in tree order from 0.0).  Built by
+ * pp_cart_compact_build with the compact copy (fit and load), never saved. */
+typedef struct pp_cart_shallow pp_cart_shallow;
+#define PP_CART_SH_ROWS 64 /* rows per block of the shallow walk */
+/* *out = the shallow copy of t (whose compact copy c is being built), or NULL when some tree is deeper than
+ * 6 levels.  0 or PROP_ERR_NOMEM. */
+int pp_cart_shallow_build(const pp_cart_trees *t, const pp_cart_compact *c, pp_cart_shallow **out);
+void pp_cart_shallow_free(pp_cart_shallow *s);
+const pp_cart_shallow *pp_cart_compact_shallow(const pp_cart_compact *c);
+/* 1 when t has a current compact copy with a shallow one. */
+int pp_cart_shallow_ready(const pp_cart_trees *t);
+/* Leaf k (of the heap's last level, 0..63) of tree tree in the shallow copy, read and written; for the tests. */
+double pp_cart_shallow_leaf(const pp_cart_trees *t, size_t tree, unsigned k);
+void pp_cart_shallow_set_leaf(const pp_cart_trees *t, size_t tree, unsigned k, double v);
+/* Bytes of work memory pp_cart_shallow_walk needs for a forest of d columns (any number of rows). */
+size_t pp_cart_shallow_work_bytes(size_t d);
+/* The sums over all trees, in tree order, of the leaf values of rows X[0..nb) into acc[nb] (the same bits as
+ * adding one tree at a time).  Requires pp_cart_shallow_ready(t) and pp_cart_compact_usable(). */
+void pp_cart_shallow_walk(const pp_cart_trees *t, const float *X, size_t nb, double *acc, void *work);
 
 /* Importance per column (imp[d]): per tree, the impurity decrease of its splits summed per column
  * and divided by the tree's total (trees without a split are skipped), then averaged over trees

@@ -41,10 +41,14 @@ struct pp_cart_compact {
   float *thr;        /* each feature's distinct thresholds ascending, padded with +inf (see cc_codes) */
   uint32_t *toff;    /* d rounded up to 16: feature f's thresholds start at thr[toff[f]] */
   uint8_t *steps;    /* per group of 16 features: binary-search steps, 2^steps > the group's largest count */
+  uint8_t *fsteps;   /* per feature: search steps s, 2^s > its number of distinct thresholds */
+  float *eyt;        /* per feature at toff[f]: its thresholds by search level, level j at [2^j, 2^(j+1)) */
+  pp_cart_shallow *shallow; /* the shallow forest's heaps (cart_shallow.c), or NULL */
 };
 
 void pp_cart_compact_free(pp_cart_compact *c) {
   if (!c) return;
+  pp_cart_shallow_free(c->shallow);
   free(c->node);
   free(c->leafv);
   free(c->root);
@@ -52,6 +56,8 @@ void pp_cart_compact_free(pp_cart_compact *c) {
   free(c->thr);
   free(c->toff);
   free(c->steps);
+  free(c->fsteps);
+  free(c->eyt);
   free(c);
 }
 
@@ -108,6 +114,17 @@ static int cc_thresholds(const pp_cart_trees *t, pp_cart_compact *c) {
       const size_t k = f < d ? at[f] : 0, room = (size_t)1 << c->steps[g];
       for (size_t i = 0; i < room; i++) c->thr[c->toff[f] + i] = i < k ? all[cnt[f] + i] : INFINITY;
     }
+  c->fsteps = pp_calloc(d ? d : 1, sizeof *c->fsteps);
+  c->eyt = pp_calloc(total + 32, sizeof *c->eyt); /* + 32: a level's 16-float loads may read past the last */
+  if (!rc && (!c->fsteps || !c->eyt)) rc = PROP_ERR_NOMEM;
+  for (size_t f = 0; !rc && f < d; f++) { /* level j, entry q: the sorted threshold (2 q + 1) 2^(s-1-j) - 1 */
+    unsigned s = 0;
+    while (((size_t)1 << s) <= at[f]) s++;
+    c->fsteps[f] = (uint8_t)s;
+    for (unsigned j = 0; j < s; j++)
+      for (size_t q = 0; q < ((size_t)1 << j); q++)
+        c->eyt[c->toff[f] + ((size_t)1 << j) + q] = c->thr[c->toff[f] + (2 * q + 1) * ((size_t)1 << (s - 1 - j)) - 1];
+  }
   free(cnt);
   free(at);
   free(all);
@@ -211,6 +228,7 @@ int pp_cart_compact_build(pp_cart_trees *t) {
   c->n_trees = t->n_trees;
   int rc = cc_thresholds(t, c);
   if (!rc) rc = cc_nodes(t, c);
+  if (!rc) rc = pp_cart_shallow_build(t, c, &c->shallow);
   if (rc) {
     pp_cart_compact_free(c);
     return rc == 1 ? 0 : rc; /* 1: the forest does not fit the copy: the other walks serve it */
@@ -222,6 +240,12 @@ int pp_cart_compact_build(pp_cart_trees *t) {
 int pp_cart_compact_ready(const pp_cart_trees *t) {
   return t->pk_compact && t->pk_compact->n_nodes == t->n_nodes && t->pk_compact->n_trees == t->n_trees;
 }
+
+uint32_t pp_cart_compact_rank(const pp_cart_compact *c, size_t f, float threshold) { return cc_code_of(c, f, threshold); }
+
+const pp_cart_shallow *pp_cart_compact_shallow(const pp_cart_compact *c) { return c->shallow; }
+
+int pp_cart_shallow_ready(const pp_cart_trees *t) { return pp_cart_compact_ready(t) && t->pk_compact->shallow; }
 
 #define CC_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi")))
 #define CC_SLOTS 4 /* rows walked together, one vector each */
@@ -261,7 +285,44 @@ static CC_TARGET int cc_codes(const pp_cart_compact *c, const float *x, uint8_t 
   return lost;
 }
 
-/* The chunk's constants: its top levels and roots, in registers for all the rows that walk it. */
+/* Entries pos (< 2^j, 16 lanes) of level j >= 4 of a feature's search levels e. */
+static inline __attribute__((always_inline)) CC_TARGET __m512 cc_level_entry(const float *e, unsigned j, __m512i pos) {
+  const float *l = e + ((size_t)1 << j);
+  if (j == 4) return _mm512_permutexvar_ps(pos, _mm512_loadu_ps(l));
+  __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(l), pos, _mm512_loadu_ps(l + 16));
+  const __m512i hi = _mm512_srli_epi32(pos, 5);
+  for (unsigned p = 1; p < (1u << (j - 5)); p++)
+    v = _mm512_mask_mov_ps(v, _mm512_cmpeq_epi32_mask(hi, _mm512_set1_epi32((int)p)),
+                           _mm512_permutex2var_ps(_mm512_loadu_ps(l + 32 * p), pos, _mm512_loadu_ps(l + 32 * p + 16)));
+  return v;
+}
+
+CC_TARGET void pp_cart_compact_columns(const pp_cart_compact *c, const float *X, size_t m, uint8_t *cols) {
+  const size_t d = c->d;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), one = _mm512_set1_epi32(1);
+  const __m512i rows = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)d)), flip = _mm512_set1_epi32(128);
+  for (size_t f = 0; f < d; f++) {
+    const unsigned s = c->fsteps[f];
+    const float *e = c->eyt + c->toff[f];
+    const __m512 top = _mm512_loadu_ps(e); /* levels 0..3 at 1, 2, 4, 8 */
+    for (size_t r0 = 0; r0 < 64; r0 += 16) {
+      const __mmask16 mk = r0 >= m ? 0 : m - r0 >= 16 ? 0xFFFF : (__mmask16)((1u << (m - r0)) - 1u);
+      const __m512 x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, rows, X + (mk ? r0 * d + f : 0), 4);
+      __m512i pos = _mm512_setzero_si512(); /* the path so far: entry of the level; finally the code */
+      for (unsigned j = 0; j < s; j++) {
+        const __m512 th = j < 4 ? _mm512_permutexvar_ps(_mm512_add_epi32(pos, _mm512_set1_epi32(1 << j)), top)
+                                : cc_level_entry(e, j, pos);
+        pos = _mm512_mask_add_epi32(_mm512_add_epi32(pos, pos), _mm512_cmp_ps_mask(th, x, _CMP_LT_OQ),
+                                    _mm512_add_epi32(pos, pos), one);
+      }
+      const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q); /* pos is 0 there */
+      _mm_store_si128((__m128i *)(void *)(cols + 64 * f + r0),
+                      _mm512_cvtepi32_epi8(_mm512_xor_si512(_mm512_mask_mov_epi32(pos, nan, _mm512_set1_epi32(255)), flip)));
+      _mm_store_si128((__m128i *)(void *)(cols + 64 * (d + f) + r0), _mm512_cvtepi32_epi8(_mm512_xor_si512(pos, flip)));
+    }
+  }
+}
+
 /* One level of the walk of one row's 16 lanes from node words nd: each lane walking (act) compares its
  * feature's code with the node's threshold code, and either moves to its child (idx) or, where that child
  * is a leaf, records 2 x node + side in res and stops.  Returns the side taken (1 = right) per lane. */
@@ -405,6 +466,9 @@ int pp_cart_compact_usable(void) {
 }
 #else
 int pp_cart_compact_usable(void) { return 0; }
+void pp_cart_compact_columns(const pp_cart_compact *c, const float *X, size_t m, uint8_t *cols) {
+  (void)c, (void)X, (void)m, (void)cols;
+}
 size_t pp_cart_compact_walk(const pp_cart_trees *t, const float *X, size_t nb, double *acc, uint8_t *lost,
                             void *work) {
   (void)t, (void)X, (void)nb, (void)acc, (void)lost, (void)work;

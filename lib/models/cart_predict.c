@@ -451,6 +451,15 @@ static int compact_block(const pp_cart_trees *t, const float *X, size_t nb, doub
   return 1;
 }
 
+/* The block's sums by the shallow walk (cart_shallow.c); 0 when it cannot run (no memory for its work). */
+static int shallow_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
+  void *w = pp_alloc_optional(pp_cart_shallow_work_bytes(t->d)); /* NULL: the other walks */
+  if (!w) return 0;
+  pp_cart_shallow_walk(t, X, nb, out, w);
+  free(w);
+  return 1;
+}
+
 /* The block's sums by the walks of the prediction copy, or of the nodes without one. */
 static void pk_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
   if (pk_ready(t)) {
@@ -469,10 +478,12 @@ static void pk_block(const pp_cart_trees *t, const float *X, size_t nb, double *
 }
 
 /* The block's sums are accumulated in out itself (no buffer: any block size, no stack to spare): by the
- * compact walk where the forest has a compact copy and the CPU runs it, else by pk_block. */
+ * shallow walk for blocks of 64 rows or more where the compact copy has a shallow one, else by the compact
+ * walk where the forest has a compact copy and the CPU runs it, else by pk_block. */
 static void predict_block(const pp_cart_trees *t, const float *X, size_t nb, double *out) {
   const int compact = pk_ready(t) && t->n_trees >= CC_MIN_TREES && pp_cart_compact_ready(t) && pp_cart_compact_usable();
-  if (!compact || !compact_block(t, X, nb, out)) pk_block(t, X, nb, out);
+  const int shallow = compact && nb >= PP_CART_SH_ROWS && pp_cart_shallow_ready(t);
+  if (!(shallow && shallow_block(t, X, nb, out)) && !(compact && compact_block(t, X, nb, out))) pk_block(t, X, nb, out);
   const double T = (double)t->n_trees;
   for (size_t r = 0; r < nb; r++) out[r] /= T;
 }
