@@ -250,7 +250,7 @@ static int model_finish(knn_model *m) {
   m->kk = m->k < n ? m->k : n;
   m->kc = m->kk + 8 < n ? m->kk + 8 : n; /* 8 spare candidates for the exactness check */
   m->kmax = m->kc + m->kc / 4;
-  m->bc = 4 * m->kc > m->kmax + 48 ? 4 * m->kc : m->kmax + 48;
+  m->bc = 4 * m->kc > m->kmax + 64 ? 4 * m->kc : m->kmax + 64; /* room for a panel of the fused kernel */
   m->dd = d;
   PP_TRY(detect_blocks(m));
   PP_TRY(draw_background(m));

@@ -49,6 +49,8 @@
 /* Training rows per panel of the transposed copies At and Adt (a multiple of PP_DOTS_COLS; the fused
  * kernel's registers hold 64 keys of a query). */
 #define KNN_PANEL 64
+/* Bytes of training panels the fused kernel keeps in the L1 cache while the block's queries go over them. */
+#define KNN_FUSED_L1 32768
 #ifndef KNN_FUSED_WB
 #define KNN_FUSED_WB 128
 #endif

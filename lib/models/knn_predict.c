@@ -356,10 +356,19 @@ KNN_AVX512 static inline __mmask16 lanes(size_t left) {
   return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
 }
 
+/* Two vectors of lane counts over the whole chunks (no mask, no popcount in the loop: shrink's
+ * bisection calls this some ten times per cut), then the last, partial chunk. */
 KNN_AVX512 static size_t count_below_avx512(const float *key, size_t n, float t) {
   const __m512 tv = _mm512_set1_ps(t);
-  size_t c = 0;
-  for (size_t j = 0; j < n; j += 16) {
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512i c0 = _mm512_setzero_si512(), c1 = c0;
+  size_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    c0 = _mm512_mask_add_epi32(c0, _mm512_cmp_ps_mask(_mm512_loadu_ps(key + j), tv, _CMP_LT_OQ), c0, one);
+    c1 = _mm512_mask_add_epi32(c1, _mm512_cmp_ps_mask(_mm512_loadu_ps(key + j + 16), tv, _CMP_LT_OQ), c1, one);
+  }
+  size_t c = (size_t)_mm512_reduce_add_epi32(_mm512_add_epi32(c0, c1));
+  for (; j < n; j += 16) {
     __mmask16 lm = lanes(n - j);
     c += (size_t)__builtin_popcount(_mm512_mask_cmp_ps_mask(lm, _mm512_maskz_loadu_ps(lm, key + j), tv, _CMP_LT_OQ));
   }
@@ -425,7 +434,7 @@ KNN_AVX512 static void offer_tile_avx512(qbuf *qb, const unsigned char *ok, size
 /* Fused keys and offer, on CPUs with AVX-512, for operands of any width: instead of a pp_dots tile
  * written to C and read back, the keys of QN query rows (4, or 1 for a single row and a block's last
  * rows) against a panel of 64 training rows are accumulated in registers from the transposed training
- * rows T (w x np; the one-hot path's Adt, or At): each starts from |y|^2 (the last column, times the
+ * rows T (in panels, knn_model.At; the one-hot path's Adt, or At): each starts from |y|^2 (the last column, times the
  * query's 1) and takes w - 1 fused multiply-adds in column order, one rounding per step.  The keys'
  * last bits differ from pp_dots's (two roundings per step), not their error bound, which holds for any
  * order of the sums with or without fused multiply-adds (see the check in predict_block): the float
@@ -451,75 +460,12 @@ typedef struct fused_op {
   float *part;             /* nq x 64: keys between width blocks */
 } fused_op;
 
-/* Columns [t0, t1) of the keys of query rows r0 .. r0 + QN - 1 against training rows [j, j + 64); the
- * last width block (t1 = w - 1) adds the codes' correction and offers the keys.  pf: fetch the next
- * panel's rows of these columns into the cache (the first query group of a panel does it). */
-static inline __attribute__((always_inline)) KNN_AVX512BW void keys_offer_body(
-    qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax, const fused_op *f,
-    size_t r0, size_t j, size_t t0, size_t t1, int pf, const size_t QN) {
-  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const size_t np = f->np, w = f->w, nb = f->nb;
-  const float *P = f->T + j * w; /* the panel: w x KNN_PANEL */
-  size_t ri[4];
-  const float *qp[4];
-  int any = 0;
-#pragma GCC unroll 4
-  for (size_t i = 0; i < QN; i++) {
-    ri[i] = r0 + i < nq ? r0 + i : nq - 1;
-    any |= r0 + i < nq && ok[r0 + i];
-    qp[i] = f->Q + ri[i] * w;
-  }
-  if (!any) return;
-  __m512 acc[4][4];
-  if (t0 == 0) {
-    const float *last = P + (w - 1) * KNN_PANEL; /* |y|^2 times the query's 1: the sums start from it */
-#pragma GCC unroll 4
-    for (size_t h = 0; h < 4; h++) {
-      const __m512 l = _mm512_loadu_ps(last + 16 * h);
-#pragma GCC unroll 4
-      for (size_t i = 0; i < QN; i++) acc[i][h] = l;
-    }
-  } else {
-#pragma GCC unroll 4
-    for (size_t i = 0; i < QN; i++)
-#pragma GCC unroll 4
-      for (size_t h = 0; h < 4; h++) acc[i][h] = _mm512_loadu_ps(f->part + ri[i] * 64 + 16 * h);
-  }
-  const float *tc = P + t0 * KNN_PANEL;
-  if (pf) {
-    for (size_t t = t0; t < t1; t++, tc += KNN_PANEL) {
-#pragma GCC unroll 4
-      for (size_t h = 0; h < 4; h++) _mm_prefetch((const char *)(tc + KNN_PANEL * w + 16 * h), _MM_HINT_T0);
-      __m512 v[4];
-#pragma GCC unroll 4
-      for (size_t h = 0; h < 4; h++) v[h] = _mm512_loadu_ps(tc + 16 * h);
-#pragma GCC unroll 4
-      for (size_t i = 0; i < QN; i++) {
-        const __m512 b = _mm512_set1_ps(qp[i][t]);
-#pragma GCC unroll 4
-        for (size_t h = 0; h < 4; h++) acc[i][h] = _mm512_fmadd_ps(b, v[h], acc[i][h]);
-      }
-    }
-  } else {
-    for (size_t t = t0; t < t1; t++, tc += KNN_PANEL) {
-      __m512 v[4];
-#pragma GCC unroll 4
-      for (size_t h = 0; h < 4; h++) v[h] = _mm512_loadu_ps(tc + 16 * h);
-#pragma GCC unroll 4
-      for (size_t i = 0; i < QN; i++) {
-        const __m512 b = _mm512_set1_ps(qp[i][t]);
-#pragma GCC unroll 4
-        for (size_t h = 0; h < 4; h++) acc[i][h] = _mm512_fmadd_ps(b, v[h], acc[i][h]);
-      }
-    }
-  }
-  if (t1 + 1 < w) { /* not the last width block: the partial keys wait in part */
-#pragma GCC unroll 4
-    for (size_t i = 0; i < QN; i++)
-#pragma GCC unroll 4
-      for (size_t h = 0; h < 4; h++) _mm512_storeu_ps(f->part + ri[i] * 64 + 16 * h, acc[i][h]);
-    return;
-  }
+/* The one-hot path's correction of a panel's keys acc (query rows ri[0 .. QN), training rows [j, j + 64)):
+ * minus 2 (the number of blocks where the row's code is the query's), exactly. */
+static inline __attribute__((always_inline)) KNN_AVX512BW void onehot_sub(__m512 acc[4][4], const fused_op *f,
+                                                                          const size_t *ri, size_t j,
+                                                                          const size_t QN) {
+  const size_t np = f->np, nb = f->nb;
   if (f->code8p) {
     __m512i cnt[4];
 #pragma GCC unroll 4
@@ -563,31 +509,116 @@ static inline __attribute__((always_inline)) KNN_AVX512BW void keys_offer_body(
         acc[i][h] = _mm512_sub_ps(acc[i][h], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(c16), 1)));
       }
   }
+}
+
+/* Offer a panel's keys acc (query rows r0 + i, i < QN, training rows [j, j + 64)) to the buffers of the
+ * rows with ok[]: compared with the threshold and compress-stored, 16 at a time. */
+static inline __attribute__((always_inline)) KNN_AVX512 void offer_panel(qbuf *qb, const unsigned char *ok, size_t nq,
+                                                                         size_t bc, size_t kc, size_t kmax,
+                                                                         __m512 acc[4][4], const size_t *ri,
+                                                                         size_t r0, size_t j, const size_t QN) {
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  /* the offer: the buffers first get room for 64 keys each (bc >= kmax + 64), then the stores run
+   * without a check or a call between them, the queries' chains interleaved */
+  float *kb[4];
+  uint32_t *ib[4];
+  size_t cnt[4];
+  __m512 tv[4];
+  int live[4];
 #pragma GCC unroll 4
   for (size_t i = 0; i < QN; i++) {
-    if (r0 + i >= nq || !ok[r0 + i]) continue;
-    qbuf *q = &qb[r0 + i];
-    for (size_t h = 0; h < 4; h++) {
-      if (q->cnt + 16 > bc) shrink(q, kc, kmax, &k_scan_avx512);
-      const __mmask16 mk = _mm512_cmp_ps_mask(acc[i][h], _mm512_set1_ps(q->thr), _CMP_LT_OQ);
-      const __m512i id = _mm512_add_epi32(_mm512_set1_epi32((int)(j + 16 * h)), iota);
-      _mm512_storeu_ps(q->key + q->cnt, _mm512_maskz_compress_ps(mk, acc[i][h]));
-      _mm512_storeu_si512((void *)(q->idx + q->cnt), _mm512_maskz_compress_epi32(mk, id));
-      q->cnt += (size_t)__builtin_popcount(mk);
+    live[i] = r0 + i < nq && ok[r0 + i];
+    qbuf *q = &qb[ri[i]];
+    if (live[i] && q->cnt + 64 > bc) shrink(q, kc, kmax, &k_scan_avx512);
+    kb[i] = q->key;
+    ib[i] = q->idx;
+    cnt[i] = q->cnt;
+    tv[i] = _mm512_set1_ps(q->thr);
+  }
+#pragma GCC unroll 4
+  for (size_t h = 0; h < 4; h++) {
+    const __m512i id = _mm512_add_epi32(_mm512_set1_epi32((int)(j + 16 * h)), iota);
+#pragma GCC unroll 4
+    for (size_t i = 0; i < QN; i++) {
+      if (!live[i]) continue;
+      const __mmask16 mk = _mm512_cmp_ps_mask(acc[i][h], tv[i], _CMP_LT_OQ);
+      _mm512_storeu_ps(kb[i] + cnt[i], _mm512_maskz_compress_ps(mk, acc[i][h]));
+      _mm512_storeu_si512((void *)(ib[i] + cnt[i]), _mm512_maskz_compress_epi32(mk, id));
+      cnt[i] += (size_t)__builtin_popcount(mk);
     }
+  }
+#pragma GCC unroll 4
+  for (size_t i = 0; i < QN; i++)
+    if (live[i]) qb[ri[i]].cnt = cnt[i];
+}
+
+/* Columns [t0, t1) of the keys of query rows r0 .. r0 + QN - 1 against training rows [j0, j1), panel by
+ * panel; the last width block (t1 = w - 1) adds the codes' correction and offers the keys. */
+static inline __attribute__((always_inline)) KNN_AVX512BW void keys_offer_body(
+    qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax, const fused_op *f,
+    size_t r0, size_t j0, size_t j1, size_t t0, size_t t1, const size_t QN) {
+  const size_t w = f->w;
+  size_t ri[4];
+  const float *qp[4];
+  int any = 0;
+#pragma GCC unroll 4
+  for (size_t i = 0; i < QN; i++) {
+    ri[i] = r0 + i < nq ? r0 + i : nq - 1;
+    any |= r0 + i < nq && ok[r0 + i];
+    qp[i] = f->Q + ri[i] * w;
+  }
+  if (!any) return;
+  for (size_t j = j0; j < j1; j += KNN_PANEL) {
+    const float *P = f->T + j * w; /* the panel: w x KNN_PANEL */
+    __m512 acc[4][4];
+    if (t0 == 0) {
+      const float *last = P + (w - 1) * KNN_PANEL; /* |y|^2 times the query's 1: the sums start from it */
+#pragma GCC unroll 4
+      for (size_t h = 0; h < 4; h++) {
+        const __m512 l = _mm512_loadu_ps(last + 16 * h);
+#pragma GCC unroll 4
+        for (size_t i = 0; i < QN; i++) acc[i][h] = l;
+      }
+    } else {
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++)
+#pragma GCC unroll 4
+        for (size_t h = 0; h < 4; h++) acc[i][h] = _mm512_loadu_ps(f->part + ri[i] * 64 + 16 * h);
+    }
+    const float *tc = P + t0 * KNN_PANEL;
+    for (size_t t = t0; t < t1; t++, tc += KNN_PANEL) {
+      __m512 v[4];
+#pragma GCC unroll 4
+      for (size_t h = 0; h < 4; h++) v[h] = _mm512_loadu_ps(tc + 16 * h);
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++) {
+        const __m512 b = _mm512_set1_ps(qp[i][t]);
+#pragma GCC unroll 4
+        for (size_t h = 0; h < 4; h++) acc[i][h] = _mm512_fmadd_ps(b, v[h], acc[i][h]);
+      }
+    }
+    if (t1 + 1 < w) { /* not the last width block: the partial keys wait in part */
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++)
+#pragma GCC unroll 4
+        for (size_t h = 0; h < 4; h++) _mm512_storeu_ps(f->part + ri[i] * 64 + 16 * h, acc[i][h]);
+      continue;
+    }
+    if (f->nb) onehot_sub(acc, f, ri, j, QN);
+    offer_panel(qb, ok, nq, bc, kc, kmax, acc, ri, r0, j, QN);
   }
 }
 
 KNN_AVX512BW static void keys_offer4_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
-                                            size_t kmax, const fused_op *f, size_t r0, size_t j, size_t t0,
-                                            size_t t1, int pf) {
-  keys_offer_body(qb, ok, nq, bc, kc, kmax, f, r0, j, t0, t1, pf, 4);
+                                            size_t kmax, const fused_op *f, size_t r0, size_t j0, size_t j1,
+                                            size_t t0, size_t t1) {
+  keys_offer_body(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1, 4);
 }
 
 KNN_AVX512BW static void keys_offer1_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
-                                            size_t kmax, const fused_op *f, size_t r0, size_t j, size_t t0,
-                                            size_t t1, int pf) {
-  keys_offer_body(qb, ok, nq, bc, kc, kmax, f, r0, j, t0, t1, pf, 1);
+                                            size_t kmax, const fused_op *f, size_t r0, size_t j0, size_t j1,
+                                            size_t t0, size_t t1) {
+  keys_offer_body(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1, 1);
 }
 
 /* The fused kernel over training rows [0, np) for the nq queries with ok[]: panel by panel of 64
@@ -597,13 +628,16 @@ KNN_AVX512BW static void keys_offer_avx512(qbuf *qb, const unsigned char *ok, si
                                            size_t kmax, const fused_op *f) {
   const size_t nt = f->w - 1, nwb = (nt + KNN_FUSED_WB - 1) / KNN_FUSED_WB;
   const size_t wb = nwb > 1 ? (nt + nwb - 1) / nwb : KNN_FUSED_WB;
-  for (size_t j = 0; j < f->np; j += KNN_PANEL) {
-    const int pf = j + KNN_PANEL < f->np;
+  size_t rows = KNN_PANEL; /* per pass of the queries: the panels that fit the L1 budget */
+  if (nwb == 1 && KNN_FUSED_L1 / (f->w * sizeof(float)) > rows)
+    rows = KNN_FUSED_L1 / (f->w * sizeof(float)) / KNN_PANEL * KNN_PANEL;
+  for (size_t j0 = 0; j0 < f->np; j0 += rows) {
+    const size_t j1 = f->np - j0 < rows ? f->np : j0 + rows;
     for (size_t t0 = 0, t1;; t0 = t1) {
       t1 = nt - t0 < wb ? nt : t0 + wb;
       size_t r0 = 0;
-      for (; r0 + 4 <= nq; r0 += 4) keys_offer4_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j, t0, t1, pf && r0 == 0);
-      for (; r0 < nq; r0++) keys_offer1_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j, t0, t1, pf && r0 == 0);
+      for (; r0 + 4 <= nq; r0 += 4) keys_offer4_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1);
+      for (; r0 < nq; r0++) keys_offer1_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1);
       if (t1 == nt) break; /* that block offered the keys */
     }
   }
