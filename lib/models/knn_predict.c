@@ -2,7 +2,7 @@
  *
  * predict, per block of up to 96 query rows (brute force, two passes):
  *  1. Float pass.  The model holds each training row y as [-2y, |y|^2] (d + 1 floats), a query x
- *     becomes [x, 1], and one pp_dots per tile (models/dots.c, on the transposed rows At) gives
+ *     becomes [x, 1], and pp_dots per tile (models/dots.c, on the transposed rows At) gives
  *     key(x, y) = |y|^2 - 2 x.y, which is |x - y|^2 minus the query's constant |x|^2.  Tiles are
  *     query block x training block (pp_knn_tile_shape), so a tile of C stays in L2.  (An OpenBLAS
  *     sgemm per tile, used before, retried a failed allocation of its buffer forever: under an
@@ -25,19 +25,25 @@
  *     categories are equal and 0 otherwise.  Any other query (a block with 0.5, two 1s, no 1, ...)
  *     takes the full path above; the two may share a block of queries.  The error bound B below
  *     holds for both paths (see the comment at the check).
- *     Narrow operands (d + 1, or dd + 1 on the one-hot path, at most KNN_FUSED_WMAX) on CPUs with
- *     AVX-512: no tiles; keys_offer_avx512 computes the keys of four queries (or one) x 64 training
- *     rows in registers from a transposed copy of A (or Ad), counts the equal category codes (one
- *     compare of 64 one-byte codes per block and query), subtracts the counts and offers the keys to
- *     the buffers in the same pass (the same keys, hence the same error bound; see the kernel).
+ *     On CPUs with AVX-512 (every width since issue 20; before, only operands of at most 32
+ *     floats): no tiles; keys_offer_avx512 computes the keys of four queries (or one) x 64 training
+ *     rows in registers with fused multiply-adds from the transposed copy of A (or Ad), kept in
+ *     contiguous panels of 64 rows so that a panel stays in L1 while the block's queries go over
+ *     it (operands wider than 129 floats in width blocks, the partial keys waiting in a small
+ *     buffer), counts the equal category codes (one compare of 64 one-byte codes per block and
+ *     query), subtracts the counts and offers the keys to the buffers in the same pass.  Its keys'
+ *     last bits differ from pp_dots's (one rounding per step instead of two), not their error
+ *     bound B (see the comment at the check), so the candidates may differ, the neighbours do not:
+ *     the float pass is only a filter.  Without AVX-512, pp_dots tiles as above, one per panel.
  *  2. Exact pass.  The candidates' squared distances are recomputed in double from the float
  *     inputs, and the k smallest by (distance, training row index) are chosen: ties go to the
  *     lower training row.  A float key is within B = (d + 3) 2^-23 (|x|^2 + 3 max|y|^2) of the
- *     true one (dot-product error bound, with a factor 2 to spare), so when the k-th exact
+ *     true one (dot-product error bound, for any order of the sums, with or without fused
+ *     multiply-adds, with a factor 2 to spare), so when the k-th exact
  *     distance is below |x|^2 + T - B, no row outside the buffer can be among the k nearest.
  *     Otherwise (many rows tied at the k-th distance, e.g. duplicates, or the k-th distance
  *     within B of |x|^2 + T: frequent on lending_club's rows) the query's keys are computed
- *     again (one query row) and only the rows with |x|^2 + key - B <= the k-th candidate distance D get an
+ *     again (one query row, pp_dots on any CPU) and only the rows with |x|^2 + key - B <= the k-th candidate distance D get an
  *     exact distance (pruned_scan: any other row is farther than D, which is at least the true
  *     k-th distance).  Queries with values above KNN_VALUE_MAX are answered by an exact scan of
  *     all training rows in double.  Either way the k neighbours are the exact ones, so a row's
@@ -1173,7 +1179,19 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
       qbuf *q = &qb[r];
       qbuf_finish(q, kc, kmax, ops);
       /* Error bounds (see the check below): a key is within c (|x|^2 + 3 |y|^2) of the true
-       * |y|^2 - 2 x.y, so each candidate's exact distance lies in [lo, hi] = x2 + key -+ B_j with
+       * |y|^2 - 2 x.y, whichever kernel made it.  (Checked again for the fused multiply-adds of
+       * keys_offer_avx512, issue 20.)  With u = 2^-24, a key sums d + 1 terms: A's |y|^2 (a float
+       * within about u |y|^2 of the true one: fill_row sums in double, then rounds) and the d
+       * products x_t (-2 y_t) of exact operands.  A dot product of n terms computed in ANY order,
+       * with each product rounded before it is added (pp_dots) or fused with the addition (one
+       * rounding per step), is within gamma_n = n u / (1 - n u) times the sum of the terms'
+       * absolute values (Higham, Accuracy and Stability of Numerical Algorithms, sec. 3.1), here
+       * |y|^2 + 2 sum |x_t y_t| <= |x|^2 + 2 |y|^2.  So the error is at most 1.07 (d + 1) u
+       * (|x|^2 + 2 |y|^2) + u |y|^2 for any d < 2^20, under (d + 3) 2^-23 (|x|^2 + 3 |y|^2) =
+       * c (...) with nearly a factor 2 to spare: the keys' last bits depend on the kernel, the
+       * bound and hence the neighbours do not (test_fused_key_bound measures each fused key
+       * against it: at most 4% of it on its data).  Each
+       * candidate's exact distance lies in [lo, hi] = x2 + key -+ B_j with
        * its own |y_j|^2 (sqy, rounded up), and every row left out of the buffer (key >= thr) is at
        * distance >= lb_out: either with max |y|^2, or with |y_j|^2 <= (|x| + |x - y_j|)^2 <=
        * 2 |x|^2 + 2 dist_j, which gives dist_j (1 + 6c) >= x2 (1 - 7c) + key_j. */
@@ -1199,8 +1217,8 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
          * real number as the full one (x and y are one-hot in every block, so x_b.y_b =
          * [code_x = code_y]); its terms have the same absolute sum (the one-hot products are >= 0
          * and sum to count); and it is rounded in at most dd + 2 <= d + 1 operations (dd + 1
-         * products and sums in the gemm, one subtraction of the exact 2 count), no more than the
-         * full gemm's d + 1. */
+         * products and sums in the dot product, one subtraction of the exact 2 count), no more
+         * than the full one's d + 1, with or without fused multiply-adds. */
         exact = D < lb_out;
         if (!exact) { /* by the same inequalities, only rows with x2 + key - bound <= D and
                        * x2 (1 - 7c) + key <= D (1 + 6c) can be among the k nearest */
