@@ -1076,7 +1076,19 @@ static double uniform_nearest(const knn_model *m, const kernels *kn, const float
   return D;
 }
 
-/* Predict nq <= L->tq rows (float_only: the float pass only, out unused, for bench/).  Returns 0, or
+/* The keys' error bound, whichever kernel made them (checked again for the fused multiply-adds of
+ * keys_offer_avx512, issue 20): a key is within c (|x|^2 + 3 |y|^2), c = (d + 3) 2^-23, of the true
+ * |y|^2 - 2 x.y.  With u = 2^-24, a key sums d + 1 terms: A's |y|^2 (a float within about u |y|^2 of
+ * the true one: fill_row sums in double, then rounds) and the d products x_t (-2 y_t) of exact
+ * operands.  A dot product of n terms computed in ANY order, with each product rounded before it is
+ * added (pp_dots) or fused with the addition (one rounding per step), is within gamma_n = n u /
+ * (1 - n u) times the sum of the terms' absolute values (Higham, Accuracy and Stability of Numerical
+ * Algorithms, sec. 3.1), here |y|^2 + 2 sum |x_t y_t| <= |x|^2 + 2 |y|^2.  So the error is at most
+ * 1.07 (d + 1) u (|x|^2 + 2 |y|^2) + u |y|^2 for any d < 2^20, under c (|x|^2 + 3 |y|^2) with nearly a
+ * factor 2 to spare: the keys' last bits depend on the kernel, the bound and hence the neighbours do
+ * not (test_fused_key_bound measures each fused key against it: at most 4% of it on its data).
+ *
+ * Predict nq <= L->tq rows (float_only: the float pass only, out unused, for bench/).  Returns 0, or
  * PROP_ERR_VALUE with *bad = the offending row. */
 static int predict_block(const knn_model *m, const kernels *kn, const layout *L, const float *X, size_t nq,
                          double *out, void *scratch, size_t *bad, int float_only) {
@@ -1178,20 +1190,9 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
     if (ok[r] || okr[r]) {
       qbuf *q = &qb[r];
       qbuf_finish(q, kc, kmax, ops);
-      /* Error bounds (see the check below): a key is within c (|x|^2 + 3 |y|^2) of the true
-       * |y|^2 - 2 x.y, whichever kernel made it.  (Checked again for the fused multiply-adds of
-       * keys_offer_avx512, issue 20.)  With u = 2^-24, a key sums d + 1 terms: A's |y|^2 (a float
-       * within about u |y|^2 of the true one: fill_row sums in double, then rounds) and the d
-       * products x_t (-2 y_t) of exact operands.  A dot product of n terms computed in ANY order,
-       * with each product rounded before it is added (pp_dots) or fused with the addition (one
-       * rounding per step), is within gamma_n = n u / (1 - n u) times the sum of the terms'
-       * absolute values (Higham, Accuracy and Stability of Numerical Algorithms, sec. 3.1), here
-       * |y|^2 + 2 sum |x_t y_t| <= |x|^2 + 2 |y|^2.  So the error is at most 1.07 (d + 1) u
-       * (|x|^2 + 2 |y|^2) + u |y|^2 for any d < 2^20, under (d + 3) 2^-23 (|x|^2 + 3 |y|^2) =
-       * c (...) with nearly a factor 2 to spare: the keys' last bits depend on the kernel, the
-       * bound and hence the neighbours do not (test_fused_key_bound measures each fused key
-       * against it: at most 4% of it on its data).  Each
-       * candidate's exact distance lies in [lo, hi] = x2 + key -+ B_j with
+      /* Error bounds (see the check below, and above predict_block): a key is within c (|x|^2 +
+       * 3 |y|^2) of the true |y|^2 - 2 x.y, whichever kernel made it, so each candidate's exact
+       * distance lies in [lo, hi] = x2 + key -+ B_j with
        * its own |y_j|^2 (sqy, rounded up), and every row left out of the buffer (key >= thr) is at
        * distance >= lb_out: either with max |y|^2, or with |y_j|^2 <= (|x| + |x - y_j|)^2 <=
        * 2 |x|^2 + 2 dist_j, which gives dist_j (1 + 6c) >= x2 (1 - 7c) + key_j. */
