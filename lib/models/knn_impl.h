@@ -44,13 +44,13 @@
  * ones could overflow it.  Training values beyond it are refused; such queries use the exact
  * scan. */
 #define KNN_VALUE_MAX 1e15
-/* Columns per width block of the fused key kernel (besides the last, |y|^2): a panel of 64 training
- * rows of that many columns (32 KiB) stays in the L1 cache while the block's queries go over it. */
 /* Training rows per panel of the transposed copies At and Adt (a multiple of PP_DOTS_COLS; the fused
  * kernel's registers hold 64 keys of a query). */
 #define KNN_PANEL 64
 /* Bytes of training panels the fused kernel keeps in the L1 cache while the block's queries go over them. */
 #define KNN_FUSED_L1 32768
+/* Columns per width block of the fused key kernel (besides the last, |y|^2): a panel of 64 training
+ * rows of that many columns (32 KiB) stays in the L1 cache while the block's queries go over it. */
 #ifndef KNN_FUSED_WB
 #define KNN_FUSED_WB 128
 #endif

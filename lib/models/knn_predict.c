@@ -4,7 +4,7 @@
  *  1. Float pass.  The model holds each training row y as [-2y, |y|^2] (d + 1 floats), a query x
  *     becomes [x, 1], and pp_dots per tile (models/dots.c, on the transposed rows At) gives
  *     key(x, y) = |y|^2 - 2 x.y, which is |x - y|^2 minus the query's constant |x|^2.  Tiles are
- *     query block x training block (pp_knn_tile_shape), so a tile of C stays in L2.  (An OpenBLAS
+ *     query block x training block (tile_shape), so a tile of C stays in L2.  (An OpenBLAS
  *     sgemm per tile, used before, retried a failed allocation of its buffer forever: under an
  *     address-space limit the prediction hung instead of failing.)  Each query keeps a buffer
  *     of candidates: keys below its threshold are appended (16 at a time with AVX-512
@@ -841,7 +841,7 @@ static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
  * rows, tn a multiple of KNN_PANEL (every tile then starts on a panel of the transposed rows)
  * with tq x tn at most KNN_TILE_FLOATS (C stays in L2), KNN_ROW_TILE rows for a single query; at
  * most n.  The width does not matter: the dot products keep no operand but C and a broadcast. */
-void pp_knn_tile_shape(size_t d, size_t n, size_t nq, size_t *tq_out, size_t *tn_out) {
+static void tile_shape(size_t d, size_t n, size_t nq, size_t *tq_out, size_t *tn_out) {
   (void)d;
   size_t tq = nq < KNN_QBLOCK ? nq : KNN_QBLOCK;
   if (tq == 0) tq = 1;
@@ -860,9 +860,9 @@ static size_t gemv_rows(size_t w) {
 static void make_layout(const knn_model *m, size_t nq, layout *L) {
   const size_t w = m->d + 1, wr = m->dd + 1, nb = m->nb;
   size_t tq, tn, tqr, tnr;
-  pp_knn_tile_shape(m->d, m->n, nq, &tq, &tn);
-  pp_knn_tile_shape(m->dd, m->n, tq, &tqr, &tnr); /* wr <= w: tqr == tq */
-  if (tq == 1) tnr = gemv_rows(wr);               /* as pp_knn_tile_shape gives for one row */
+  tile_shape(m->d, m->n, nq, &tq, &tn);
+  tile_shape(m->dd, m->n, tq, &tqr, &tnr); /* wr <= w: tqr == tq */
+  if (tq == 1) tnr = gemv_rows(wr);               /* as tile_shape gives for one row */
   size_t gv = gemv_rows(w), gvr = gemv_rows(wr);
   L->tq = tq;
   L->tn = tn;
