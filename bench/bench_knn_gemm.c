@@ -5,22 +5,24 @@
  * --onehot: data shaped like lending_club's encoding instead of normal data at each width: 10
  * normal columns and 14 one-hot blocks of 51, 14, 12, 7, 6, 4, 3, 3, 3, 3, 2, 2, 2, 2 levels (124
  * columns; levels drawn with skewed frequencies, so rows repeat categories), the --d list ignored.
- * The knn member then takes its one-hot path (the tiles row still times full-width gemms, and the
- * predict percentages still count full-width flops, so they can pass 100%).  Each width also
- * prints an FNV-1a hash of the probabilities, to compare two builds bit for bit.
+ * The knn member then takes its one-hot path (the big gemm still times a full-width gemm, and the
+ * float pass and predict percentages still count full-width flops, so they can pass 100%).  Each
+ * width also prints an FNV-1a hash of the probabilities, to compare two builds bit for bit.
  *
  * For each width d (default 22, the demo's encoded width, and 124, lending_club's), on N training
  * rows and Q query rows of seeded normal data, one run in one process:
  *  peak      cblas_sgemm of 2048 x 2048 x 2048 (OpenBLAS picks its own blocking), on 1 thread and on T;
  *  big       one cblas_sgemm of the whole distance problem, Q x N x (d + 1), on 1 thread: what the
  *            float pass would cost as a single call;
- *  tiles     the float pass's dot products as knn_predict.c runs them where the fused kernel does not:
- *            query blocks of tq rows against training tiles of tn rows (pp_knn_tile_shape), one
- *            pp_dots per tile on the transposed training rows, 1 thread;
+ *  float     the knn member's float pass alone, as its predict runs it (pp_knn_float_pass), 1 thread:
+ *            the queries' set-up, the distance kernel AND the offer of every key to the candidate
+ *            buffers (the kernel writes no key matrix: it compares each key with its query's
+ *            threshold as it makes it, so the two cannot be timed apart); on AVX-512 CPUs the fused
+ *            FMA kernel at every width, elsewhere pp_dots tiles (the line above the table names it);
  *  predict   the knn member's whole predict (k = 100) of the Q rows: float pass, candidate buffers,
  *            exact re-rank and votes, on 1 thread and on T.
- * GFLOP/s count 2 m n k flops per gemm; for predict, the float pass's 2 Q N (d + 1) flops over the
- * whole predict time, so its fraction of peak is a lower bound for the distance blocks alone.
+ * GFLOP/s count 2 m n k flops per gemm; for the float pass and predict, the float pass's 2 Q N (d + 1)
+ * flops over their time, so the float pass's fraction of peak is a lower bound for its kernel alone.
  * Every figure is the median of R runs.  OpenBLAS's thread count is set with
  * openblas_set_num_threads (a benchmark may; the library never does). */
 #include <cblas.h>
@@ -31,7 +33,6 @@
 #include <time.h>
 
 #include "common/common.h"
-#include "models/dots.h"
 #include "models/member.h"
 
 #define BENCH_NAME "bench_knn_gemm"
@@ -146,8 +147,11 @@ int main(int argc, char **argv) {
    * that says nothing; OPENBLAS_CORETYPE=SkylakeX then sets the kernels (bench/README) */
   printf("sgemm peak (2048^3, OpenBLAS kernels for %s): %.1f GFLOP/s on 1 thread, %.1f on %d threads\n",
          openblas_get_corename(), peak1, peakT, threads);
-  printf("%5s %7s %7s %9s | %-22s %-22s | %-24s %-24s\n", "d", "train", "queries", "tile", "big gemm, 1 thr",
-         "tiles, 1 thr", "predict, 1 thr", "predict, T thr");
+  const char *kname = NULL;
+  pp_knn_float_pass(NULL, NULL, 0, &kname);
+  printf("float pass: %s\n", kname);
+  printf("%5s %7s %7s | %-22s %-24s | %-24s %-24s\n", "d", "train", "queries", "big gemm, 1 thr",
+         "float pass+offer, 1 thr", "predict, 1 thr", "predict, T thr");
   openblas_set_num_threads(1);
   for (char *tok = strtok(dlist, ","); tok; tok = strtok(NULL, ",")) {
     size_t d = strtoul(tok, NULL, 10), w = d + 1;
@@ -175,27 +179,7 @@ int main(int argc, char **argv) {
     time_gemm(Q, A, C, nq, ntrain, w, 1);
     double big = flops / time_gemm(Q, A, C, nq, ntrain, w, runs) * 1e-9;
 
-    /* tiles: knn_predict.c's shapes, one pp_dots per tile, C tile reused (as knn_predict.c does) */
-    size_t tq, tn, np = pp_dots_stride(ntrain);
-    pp_knn_tile_shape(d, ntrain, nq, &tq, &tn);
-    float *At = malloc(w * np * sizeof *At);
-    if (!At) die("malloc");
-    pp_dots_transpose(A, ntrain, w, w, At, np);
-    const int path = pp_dots_best_path();
     double t[64];
-    for (int r = 0; r < runs; r++) {
-      double t0 = now();
-      for (size_t q0 = 0; q0 < nq; q0 += tq) {
-        size_t mq = nq - q0 < tq ? nq - q0 : tq;
-        for (size_t j0 = 0; j0 < ntrain; j0 += tn) {
-          size_t nt = ntrain - j0 < tn ? ntrain - j0 : tn;
-          pp_dots(Q + q0 * w, mq, w, w, At + j0, np, nt, C, tn, path);
-        }
-      }
-      t[r] = now() - t0;
-    }
-    free(At);
-    double tiles = flops / median(t, runs) * 1e-9;
 
     /* predict: the member itself */
     json_error_t je;
@@ -211,6 +195,13 @@ int main(int argc, char **argv) {
     pp_knn_ops.free_params(params);
     double *out = malloc(nq * sizeof *out);
     if (!out) die("malloc");
+    if (pp_knn_float_pass(model, Xq, nq, NULL)) die("float pass"); /* warm-up */
+    for (int r = 0; r < runs; r++) {
+      double t0 = now();
+      if (pp_knn_float_pass(model, Xq, nq, NULL)) die("float pass");
+      t[r] = now() - t0;
+    }
+    double fpass = flops / median(t, runs) * 1e-9;
     double pr[2];
     int thr[2] = {1, threads};
     for (int v = 0; v < 2; v++) {
@@ -225,13 +216,12 @@ int main(int argc, char **argv) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a of the probabilities: equal across builds iff same bits */
     for (size_t i = 0; i < nq * sizeof *out; i++) h = (h ^ ((const unsigned char *)out)[i]) * 1099511628211ull;
     printf("d %zu: probabilities' FNV-1a hash %016llx\n", d, (unsigned long long)h);
-    char tile[32], c1[32], c2[32], c3[32], c4[32];
-    snprintf(tile, sizeof tile, "%zux%zux%zu", tq, tn, w);
+    char c1[32], c2[32], c3[32], c4[32];
     snprintf(c1, sizeof c1, "%.1f GF/s (%.0f%%)", big, 100.0 * big / peak1);
-    snprintf(c2, sizeof c2, "%.1f GF/s (%.0f%%)", tiles, 100.0 * tiles / peak1);
+    snprintf(c2, sizeof c2, "%.1f GF/s (%.0f%%)", fpass, 100.0 * fpass / peak1);
     snprintf(c3, sizeof c3, "%.0f rows/s, %.0f%%", nq / pr[0], 100.0 * flops / pr[0] * 1e-9 / peak1);
     snprintf(c4, sizeof c4, "%.0f rows/s, %.0f%%", nq / pr[1], 100.0 * flops / pr[1] * 1e-9 / peakT);
-    printf("%5zu %7zu %7zu %9s | %-22s %-22s | %-24s %-24s\n", d, ntrain, nq, tile, c1, c2, c3, c4);
+    printf("%5zu %7zu %7zu | %-22s %-24s | %-24s %-24s\n", d, ntrain, nq, c1, c2, c3, c4);
     pp_knn_ops.free_model(model);
     free(out);
     free(Xtr);

@@ -523,6 +523,196 @@ static void test_fused_codes(void **state) {
   free(y);
 }
 
+/* Rows for the wide fused kernel: n rows of d columns, normal values, small integers in column 3
+ * (ties), rows 100..160 copies of row 10 (tied duplicates); with big >= 1, column 2 at 1e6 plus noise
+ * (cancellation in the keys); with big = 2, column 1 also at one of three values near KNN_VALUE_MAX
+ * (rows sharing it differ by less than the keys' error bound, so the float pass cannot order them and
+ * the exact pass must); with onehot, columns 4..8 and 9..11 are one-hot blocks. */
+static void wide_rows(float *X, size_t n, size_t d, int onehot, int big, uint64_t *st) {
+  for (size_t i = 0; i < n; i++) {
+    float *x = X + i * d;
+    for (size_t t = 0; t < d; t++) x[t] = (float)tu_normal(st);
+    if (big == 2) x[1] = (float)(KNN_VALUE_MAX * (0.5 + 0.25 * (double)(tu_rand(st) % 3)));
+    if (big >= 1) x[2] = 1e6f + (float)tu_normal(st);
+    x[3] = (float)(tu_rand(st) % 3);
+    if (onehot) {
+      memset(x + 4, 0, 8 * sizeof *x);
+      x[4 + tu_rand(st) % 5] = 1.0f;
+      x[9 + tu_rand(st) % 3] = 1.0f;
+    }
+  }
+  for (size_t i = 100; i < 161 && i < n; i++) memcpy(X + i * d, X + 10 * d, d * sizeof *X);
+}
+
+/* Queries for wide_rows: copies of training rows (some moved a little), the duplicated row, a value
+ * of exactly KNN_VALUE_MAX (still the float pass) and one beyond it (the exact scan). */
+static void wide_queries(float *Q, size_t nq, const float *X, size_t n, size_t d, uint64_t *st) {
+  for (size_t i = 0; i < nq; i++) {
+    float *q = Q + i * d;
+    memcpy(q, X + (tu_rand(st) % n) * d, d * sizeof *q);
+    if (i % 3 == 1)
+      for (size_t t = 12; t < d; t += 7) q[t] += 0.3f * (float)tu_normal(st);
+  }
+  memcpy(Q + 4 * d, X + 10 * d, d * sizeof *Q);
+  Q[5 * d + 1] = (float)KNN_VALUE_MAX; /* the float pass */
+  Q[6 * d + 20] = 3e15f;               /* the exact scan */
+}
+
+/* The fused kernel at widths 33 to 200 (d + 1; 129 is one width block of 128 columns, 130 and more
+ * two), on n = 645 rows (not a multiple of the panel's 64) of wide_rows' three kinds (plain, where
+ * the float keys decide, and with values around 1e6 and near KNN_VALUE_MAX, where the keys' error
+ * bound does), duplicates, on both float passes (the one-hot path's dense part is
+ * wider than 32 too): every answer, with uniform and distance weights and random sample weights (so
+ * that another set of neighbours would give another probability), is the exact scan's and the
+ * same bits as with pp_dots tiles (knn_no_fused), on the three predict paths (47 rows: 4 at a
+ * time, then 3 single ones; one at a time). */
+static void test_fused_wide(void **state) {
+  (void)state;
+  const size_t ds[] = {32, 46, 63, 64, 99, 128, 129, 160, 199}, n = 645, nq = 47;
+  uint64_t st = 2026;
+  for (size_t a = 0; a < sizeof ds / sizeof *ds; a++)
+    for (int kind = 0; kind < 6; kind++) {
+      const size_t d = ds[a];
+      const int onehot = kind % 2, big = kind / 2;
+      float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *sw = tu_xmalloc(n * sizeof *sw);
+      float *Q = tu_xmalloc(nq * d * sizeof *Q);
+      double *o1 = tu_xmalloc(nq * sizeof *o1), *o2 = tu_xmalloc(nq * sizeof *o2);
+      wide_rows(X, n, d, onehot, big, &st);
+      for (size_t i = 0; i < n; i++) {
+        y[i] = (float)((X[i * d] > 0) ^ (tu_rand(&st) % 5 == 0));
+        sw[i] = 0.5f + (float)(tu_rand(&st) % 1000) / 1000.0f;
+      }
+      wide_queries(Q, nq, X, n, d, &st);
+      const char *js[] = {"{\"k\": 1}", "{\"k\": 9, \"weights\": \"distance\"}", "{\"k\": 70}"};
+      for (size_t c = 0; c < 3; c++) {
+        void *mv = fit_w(js[c], X, y, c == 2 ? sw : NULL, n, d, PP_IMB_NONE, 1);
+        const knn_model *m = mv;
+        assert_int_equal(m->nb, onehot ? 2 : 0);
+        assert_int_equal(m->np, 704);
+        char label[160];
+        snprintf(label, sizeof label, "d %zu, %s, big %d, %s", d, onehot ? "one-hot" : "dense", big, js[c]);
+        fused_is_exact(mv, Q, nq, d, o1, o2, label);
+        pp_knn_ops.free_model(mv);
+      }
+      free(X);
+      free(y);
+      free(sw);
+      free(Q);
+      free(o1);
+      free(o2);
+    }
+}
+
+#if KNN_HAVE_AVX512
+/* Every key of the fused kernel (keys_offer_avx512 called directly, threshold +inf and room for all
+ * rows, so each training row is offered once) for the nq rows Q (of its width, [x, 1] or
+ * [x_dense, 1] with the codes qc) into keys[i n + j]. */
+static void fused_keys(const knn_model *m, int onehot, const float *Q, const uint16_t *qc, size_t nq, float *keys) {
+  const size_t n = m->n, bc = m->np + 64;
+  qbuf *qb = tu_xmalloc(nq * sizeof *qb);
+  float *kb = tu_xmalloc(nq * bc * sizeof *kb), *part = tu_xmalloc(nq * 64 * sizeof *part);
+  uint32_t *ib = tu_xmalloc(nq * bc * sizeof *ib);
+  unsigned char *ok = tu_xmalloc(nq), *seen = tu_xmalloc(n);
+  for (size_t i = 0; i < nq; i++) {
+    qb[i] = (qbuf){kb + i * bc, ib + i * bc, 0, INFINITY, -INFINITY, INFINITY};
+    ok[i] = 1;
+  }
+  const fused_op f = {onehot ? m->Adt : m->At, m->np, onehot ? m->dd + 1 : m->d + 1, Q, onehot ? m->code8p : NULL,
+                      onehot ? m->code16p : NULL, qc, onehot ? m->nb : 0, part};
+  keys_offer_avx512(qb, ok, nq, bc, m->kc, m->kmax, &f);
+  for (size_t i = 0; i < nq; i++) {
+    assert_int_equal(qb[i].cnt, n); /* the padding rows' keys are +inf: never offered */
+    memset(seen, 0, n);
+    for (size_t c = 0; c < n; c++) {
+      const uint32_t j = qb[i].idx[c];
+      assert_true(j < n && !seen[j]);
+      seen[j] = 1;
+      keys[i * n + j] = qb[i].key[c];
+    }
+  }
+  free(qb);
+  free(kb);
+  free(part);
+  free(ib);
+  free(ok);
+  free(seen);
+}
+#endif
+
+/* The error bound that predict_block relies on, for the fused kernel's keys: each key is within
+ * B = (d + 3) 2^-23 (|x|^2 + 3 |y|^2) of |y|^2 - 2 x.y computed in double from the same float
+ * inputs (y = -A / 2 exactly), on rows of wide_rows' three kinds (plain, where B is small and a
+ * wrong term would show; cancellation around 1e6; values near KNN_VALUE_MAX) at widths 33 to 200,
+ * on the full path and the one-hot path (whose key is the same real number).  The keys are not all
+ * exact (the bound is not met trivially by equal arithmetic). */
+static void test_fused_key_bound(void **state) {
+  (void)state;
+#if KNN_HAVE_AVX512
+  if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("popcnt")))
+    skip();
+  const size_t ds[] = {32, 99, 128, 129, 199}, n = 645, nq = 23;
+  uint64_t st = 4711;
+  for (size_t a = 0; a < sizeof ds / sizeof *ds; a++)
+    for (int kind = 0; kind < 6; kind++) {
+      const size_t d = ds[a];
+      const int onehot = kind % 2, big = kind / 2;
+      float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *Q = tu_xmalloc(nq * d * sizeof *Q);
+      wide_rows(X, n, d, onehot, big, &st);
+      for (size_t i = 0; i < n; i++) y[i] = (float)(i % 2);
+      wide_queries(Q, nq, X, n, d, &st);
+      Q[6 * d + 20] = 0.5f; /* within KNN_VALUE_MAX: the kernel takes every query here */
+      knn_model *m = fit_w("{\"k\": 3}", X, y, NULL, n, d, PP_IMB_NONE, 1);
+      assert_int_equal(m->nb, onehot ? 2 : 0);
+      const size_t w = onehot ? m->dd + 1 : d + 1;
+      float *Qw = tu_xmalloc(nq * w * sizeof *Qw), *keys = tu_xmalloc(nq * n * sizeof *keys);
+      uint16_t *qc = tu_xmalloc(nq * 2 * sizeof *qc);
+      for (size_t i = 0; i < nq; i++) {
+        const float *x = Q + i * d;
+        if (onehot) {
+          assert_true(query_onehot(m, x, qc + i * 2));
+          for (size_t t = 0; t < m->dd; t++) Qw[i * w + t] = x[m->dcol[t]];
+        } else {
+          memcpy(Qw + i * w, x, d * sizeof *x);
+        }
+        Qw[i * w + w - 1] = 1.0f;
+      }
+      fused_keys(m, onehot, Qw, qc, nq, keys);
+      double worst = 0;
+      size_t inexact = 0;
+      for (size_t i = 0; i < nq; i++)
+        for (size_t j = 0; j < n; j++) {
+          const float *x = Q + i * d, *aj = m->A + j * (d + 1);
+          double xx = 0, yy = 0, xy = 0;
+          for (size_t t = 0; t < d; t++) {
+            const double yt = -0.5 * (double)aj[t];
+            xx += (double)x[t] * (double)x[t];
+            yy += yt * yt;
+            xy += (double)x[t] * yt;
+          }
+          const double truth = yy - 2.0 * xy, B = (double)(d + 3) * 0x1p-23 * (xx + 3.0 * yy);
+          const double err = fabs((double)keys[i * n + j] - truth);
+          if (!(err <= B)) {
+            fprintf(stderr, "d %zu %s big %d: query %zu row %zu: key %.9g, in double %.17g, bound %.3g\n", d,
+                    onehot ? "one-hot" : "dense", big, i, j, (double)keys[i * n + j], truth, B);
+            fail();
+          }
+          if (err / B > worst) worst = err / B;
+          inexact += err > 0;
+        }
+      assert_true(inexact > 0 && worst > 0);
+      pp_knn_ops.free_model(m);
+      free(X);
+      free(y);
+      free(Q);
+      free(Qw);
+      free(keys);
+      free(qc);
+    }
+#else
+  skip();
+#endif
+}
+
 /* Block detection: only groups with exactly one 1 per row. */
 static void test_onehot_detection(void **state) {
   (void)state;
@@ -551,8 +741,8 @@ static void test_onehot_detection(void **state) {
   pp_knn_ops.free_model(m);
 }
 
-/* Wide rows (dot-product tiles, not the fused kernel), one column, and
- * query values too large for the float pass. */
+/* Wide rows (300 columns: the fused kernel's three width blocks where the CPU has AVX-512, else
+ * dot-product tiles), one column, and query values too large for the float pass. */
 static void test_shapes_and_huge_values(void **state) {
   (void)state;
   const size_t shapes[][3] = {{600, 300, 20}, {500, 1, 50}, {40, 3, 10}};
@@ -997,6 +1187,8 @@ int main(void) {
       cmocka_unit_test(test_onehot_blocks),
       cmocka_unit_test(test_fused_narrow),
       cmocka_unit_test(test_fused_codes),
+      cmocka_unit_test(test_fused_wide),
+      cmocka_unit_test(test_fused_key_bound),
       cmocka_unit_test(test_onehot_detection),
       cmocka_unit_test(test_shapes_and_huge_values),
       cmocka_unit_test(test_distance_weights),

@@ -180,23 +180,24 @@ out:
   return rc;
 }
 
-/* Columns [0, w) of the n rows of M (row stride w) into T (w x np, see knn_model.At). */
+/* Columns [0, w) of the n rows of M (row stride w) into T in panels of KNN_PANEL rows (np / KNN_PANEL
+ * panels of w x KNN_PANEL floats, see knn_model.At). */
 static float *transpose_rows(const float *M, size_t n, size_t w, size_t np) {
   float *T = pp_malloc_array(w, np * sizeof(float));
   if (!T) return NULL;
-  for (size_t t = 0; t < w; t++) {
-    float *r = T + t * np;
-    for (size_t j = 0; j < n; j++) r[j] = M[j * w + t];
-    for (size_t j = n; j < np; j++) r[j] = t + 1 == w ? INFINITY : 0.0f;
-  }
+  for (size_t p = 0; p < np; p += KNN_PANEL)
+    for (size_t t = 0; t < w; t++) {
+      float *r = T + p * w + t * KNN_PANEL;
+      for (size_t j = p; j < p + KNN_PANEL; j++) r[j - p] = j < n ? M[j * w + t] : t + 1 == w ? INFINITY : 0.0f;
+    }
   return T;
 }
 
 static int build_transposed(knn_model *m) {
-  m->np = (m->n + 63) & ~(size_t)63; /* a multiple of PP_DOTS_COLS too */
+  m->np = (m->n + KNN_PANEL - 1) / KNN_PANEL * KNN_PANEL;
   if (!(m->At = transpose_rows(m->A, m->n, m->d + 1, m->np))) return PROP_ERR_NOMEM;
   if (m->nb && !(m->Adt = transpose_rows(m->Ad, m->n, m->dd + 1, m->np))) return PROP_ERR_NOMEM;
-  if (m->nb && m->dd + 1 <= KNN_FUSED_WMAX) {
+  if (m->nb) { /* the fused kernel's codes */
     int bytes = m->nb <= 255;
     for (size_t b = 0; b < m->nb; b++) bytes &= m->blen[b] <= 256;
     if (bytes) {
@@ -249,7 +250,7 @@ static int model_finish(knn_model *m) {
   m->kk = m->k < n ? m->k : n;
   m->kc = m->kk + 8 < n ? m->kk + 8 : n; /* 8 spare candidates for the exactness check */
   m->kmax = m->kc + m->kc / 4;
-  m->bc = 4 * m->kc > m->kmax + 48 ? 4 * m->kc : m->kmax + 48;
+  m->bc = 4 * m->kc > m->kmax + 64 ? 4 * m->kc : m->kmax + 64; /* room for a panel of the fused kernel */
   m->dd = d;
   PP_TRY(detect_blocks(m));
   PP_TRY(draw_background(m));

@@ -38,16 +38,22 @@
 #endif
 /* Largest tile of C (floats): 64 KB. */
 #define KNN_TILE_FLOATS 16384
-/* Training rows per key tile of a single query row (a multiple of PP_DOTS_COLS). */
+/* Training rows per key tile of a single query row (a multiple of KNN_PANEL). */
 #define KNN_ROW_TILE 2048
 /* Feature values (training and query) up to this magnitude go through the float pass; larger
  * ones could overflow it.  Training values beyond it are refused; such queries use the exact
  * scan. */
 #define KNN_VALUE_MAX 1e15
-/* Widest operand (d + 1 or dd + 1) of the fused key kernel. */
-#define KNN_FUSED_WMAX 32
-/* Training rows per pass of the fused kernel over a block's queries (a multiple of 32). */
-#define KNN_FUSED_ROWS 1024
+/* Training rows per panel of the transposed copies At and Adt (a multiple of PP_DOTS_COLS; the fused
+ * kernel's registers hold 64 keys of a query). */
+#define KNN_PANEL 64
+/* Bytes of training panels the fused kernel keeps in the L1 cache while the block's queries go over them. */
+#define KNN_FUSED_L1 32768
+/* Columns per width block of the fused key kernel (besides the last, |y|^2): a panel of 64 training
+ * rows of that many columns (32 KiB) stays in the L1 cache while the block's queries go over it. */
+#ifndef KNN_FUSED_WB
+#define KNN_FUSED_WB 128
+#endif
 
 enum { W_UNIFORM = 0, W_DISTANCE = 1 };
 enum { CW_FOLLOW = -1, CW_BALANCED = 0, CW_NONE = 1 };
@@ -87,12 +93,15 @@ typedef struct knn_model {
   float *Ad;            /* n x (dd + 1): [-2 y_dense, |y|^2] (the same |y|^2 floats as A) */
   uint16_t *code;       /* nb x n: code[b n + j] = column of block b where row j holds its 1 */
   /* derived: transposed copies for the key tiles (pp_dots) and the fused key kernel
-   * (keys_offer_avx512, widths up to KNN_FUSED_WMAX): At[t np + j] = A[j w + t] (t < w = d + 1),
-   * Adt likewise from Ad (width dd + 1, when nb); np = n rounded up to 64 (a multiple of
-   * PP_DOTS_COLS), the padding rows hold 0 and |y|^2 = +inf (key +inf, never a candidate). */
+   * (keys_offer_avx512), in panels of KNN_PANEL training rows, each w x KNN_PANEL floats and
+   * contiguous (the fused kernel walks a panel's columns: pages in a row, not one per column):
+   * At[p w + t KNN_PANEL + (j - p)] = A[j w + t] for the panel p = j rounded down to KNN_PANEL
+   * (t < w = d + 1), Adt likewise from Ad (width dd + 1, when nb); np = n rounded up to KNN_PANEL
+   * (a multiple of PP_DOTS_COLS), the padding rows hold 0 and |y|^2 = +inf (key +inf, never a
+   * candidate). */
   size_t np;
   float *At, *Adt;
-  /* with Adt up to KNN_FUSED_WMAX wide, the codes block-major, nb x np, padded with zeros to np rows per block: one byte each when
+  /* with nb, the codes block-major, nb x np, padded with zeros to np rows per block: one byte each when
    * every block has at most 256 columns and there are at most 255 blocks (a row's count of equal codes
    * fits a byte), else two */
   uint8_t *code8p;

@@ -2,9 +2,9 @@
  *
  * predict, per block of up to 96 query rows (brute force, two passes):
  *  1. Float pass.  The model holds each training row y as [-2y, |y|^2] (d + 1 floats), a query x
- *     becomes [x, 1], and one pp_dots per tile (models/dots.c, on the transposed rows At) gives
+ *     becomes [x, 1], and pp_dots per tile (models/dots.c, on the transposed rows At) gives
  *     key(x, y) = |y|^2 - 2 x.y, which is |x - y|^2 minus the query's constant |x|^2.  Tiles are
- *     query block x training block (pp_knn_tile_shape), so a tile of C stays in L2.  (An OpenBLAS
+ *     query block x training block (tile_shape), so a tile of C stays in L2.  (An OpenBLAS
  *     sgemm per tile, used before, retried a failed allocation of its buffer forever: under an
  *     address-space limit the prediction hung instead of failing.)  Each query keeps a buffer
  *     of candidates: keys below its threshold are appended (16 at a time with AVX-512
@@ -25,19 +25,25 @@
  *     categories are equal and 0 otherwise.  Any other query (a block with 0.5, two 1s, no 1, ...)
  *     takes the full path above; the two may share a block of queries.  The error bound B below
  *     holds for both paths (see the comment at the check).
- *     Narrow operands (d + 1, or dd + 1 on the one-hot path, at most KNN_FUSED_WMAX) on CPUs with
- *     AVX-512: no tiles; keys_offer_avx512 computes the keys of four queries (or one) x 64 training
- *     rows in registers from a transposed copy of A (or Ad), counts the equal category codes (one
- *     compare of 64 one-byte codes per block and query), subtracts the counts and offers the keys to
- *     the buffers in the same pass (the same keys, hence the same error bound; see the kernel).
+ *     On CPUs with AVX-512 (every width since issue 20; before, only operands of at most 32
+ *     floats): no tiles; keys_offer_avx512 computes the keys of four queries (or one) x 64 training
+ *     rows in registers with fused multiply-adds from the transposed copy of A (or Ad), kept in
+ *     contiguous panels of 64 rows so that a panel stays in L1 while the block's queries go over
+ *     it (operands wider than 129 floats in width blocks, the partial keys waiting in a small
+ *     buffer), counts the equal category codes (one compare of 64 one-byte codes per block and
+ *     query), subtracts the counts and offers the keys to the buffers in the same pass.  Its keys'
+ *     last bits differ from pp_dots's (one rounding per step instead of two), not their error
+ *     bound B (see the comment at the check), so the candidates may differ, the neighbours do not:
+ *     the float pass is only a filter.  Without AVX-512, pp_dots tiles as above, one per panel.
  *  2. Exact pass.  The candidates' squared distances are recomputed in double from the float
  *     inputs, and the k smallest by (distance, training row index) are chosen: ties go to the
  *     lower training row.  A float key is within B = (d + 3) 2^-23 (|x|^2 + 3 max|y|^2) of the
- *     true one (dot-product error bound, with a factor 2 to spare), so when the k-th exact
+ *     true one (dot-product error bound, for any order of the sums, with or without fused
+ *     multiply-adds, with a factor 2 to spare), so when the k-th exact
  *     distance is below |x|^2 + T - B, no row outside the buffer can be among the k nearest.
  *     Otherwise (many rows tied at the k-th distance, e.g. duplicates, or the k-th distance
  *     within B of |x|^2 + T: frequent on lending_club's rows) the query's keys are computed
- *     again (one query row) and only the rows with |x|^2 + key - B <= the k-th candidate distance D get an
+ *     again (one query row, pp_dots on any CPU) and only the rows with |x|^2 + key - B <= the k-th candidate distance D get an
  *     exact distance (pruned_scan: any other row is farther than D, which is at least the true
  *     k-th distance).  Queries with values above KNN_VALUE_MAX are answered by an exact scan of
  *     all training rows in double.  Either way the k neighbours are the exact ones, so a row's
@@ -356,10 +362,19 @@ KNN_AVX512 static inline __mmask16 lanes(size_t left) {
   return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
 }
 
+/* Two vectors of lane counts over the whole chunks (no mask, no popcount in the loop: shrink's
+ * bisection calls this some ten times per cut), then the last, partial chunk. */
 KNN_AVX512 static size_t count_below_avx512(const float *key, size_t n, float t) {
   const __m512 tv = _mm512_set1_ps(t);
-  size_t c = 0;
-  for (size_t j = 0; j < n; j += 16) {
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512i c0 = _mm512_setzero_si512(), c1 = c0;
+  size_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    c0 = _mm512_mask_add_epi32(c0, _mm512_cmp_ps_mask(_mm512_loadu_ps(key + j), tv, _CMP_LT_OQ), c0, one);
+    c1 = _mm512_mask_add_epi32(c1, _mm512_cmp_ps_mask(_mm512_loadu_ps(key + j + 16), tv, _CMP_LT_OQ), c1, one);
+  }
+  size_t c = (size_t)_mm512_reduce_add_epi32(_mm512_add_epi32(c0, c1));
+  for (; j < n; j += 16) {
     __mmask16 lm = lanes(n - j);
     c += (size_t)__builtin_popcount(_mm512_mask_cmp_ps_mask(lm, _mm512_maskz_loadu_ps(lm, key + j), tv, _CMP_LT_OQ));
   }
@@ -422,24 +437,133 @@ KNN_AVX512 static void offer_tile_avx512(qbuf *qb, const unsigned char *ok, size
   }
 }
 
-/* Fused keys and offer for narrow operands (w <= KNN_FUSED_WMAX): instead of a pp_dots tile
+/* Fused keys and offer, on CPUs with AVX-512, for operands of any width: instead of a pp_dots tile
  * written to C and read back, the keys of QN query rows (4, or 1 for a single row and a block's last
- * rows) against 64 training rows are accumulated in registers from the transposed training rows T
- * (w x np; the one-hot path's Adt, or At): each starts from |y|^2 (the last column, times the query's 1)
- * and takes w - 1 fused multiply-adds in column order (one rounding per step, so the key is within the
- * same dot-product error bound as the tiles', see the check in predict_block).  On the one-hot path the
- * categories are compared as codes, never as columns: for each block, the 64 training rows' codes (one
- * byte each, code8p, or two, code16p, block-major, np per block) are compared with the query's code in
- * one instruction (two for 16-bit codes), and each row's count of equal codes is kept in a byte (16-bit)
- * lane; 2 count is then subtracted, exactly (2 count < 2^17 is exact in float; one rounded subtraction
- * per key, as before).  The keys are compared with the threshold and compress-stored into the buffers
- * as offer_tile_avx512 does.  Rows [j0, j1) with j0, j1 multiples of 64 (np is).  The same keys, bit for
- * bit, whatever QN and the code width, so the same candidates are offered. */
-static inline __attribute__((always_inline)) KNN_AVX512BW void keys_offer_body(
-    qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax, const float *T, size_t np,
-    size_t w, const float *Q, const uint8_t *code8p, const uint16_t *code16p, const uint16_t *qcode, size_t nb,
-    size_t r0, size_t j0, size_t j1, const size_t QN) {
+ * rows) against a panel of 64 training rows are accumulated in registers from the transposed training
+ * rows T (in panels, knn_model.At; the one-hot path's Adt, or At): each starts from |y|^2 (the last column, times the
+ * query's 1) and takes w - 1 fused multiply-adds in column order, one rounding per step.  The keys'
+ * last bits differ from pp_dots's (two roundings per step), not their error bound, which holds for any
+ * order of the sums with or without fused multiply-adds (see the check in predict_block): the float
+ * pass is only a filter, and the exact pass gives the same neighbours either way.  The panel
+ * (64 x (w - 1) floats, 32 KiB at w = 129) stays in L1 while every query of the block goes over it;
+ * wider operands are cut into width blocks of at most KNN_FUSED_WB columns, and the keys of the block's
+ * queries wait in part (tq x 64 floats) between width blocks: the same chain of roundings, bit for bit.
+ * On the one-hot path the categories are compared as codes, never as columns: for each block, the 64
+ * training rows' codes (one byte each, code8p, or two, code16p, block-major, np per block) are
+ * compared with the query's code in one instruction (two for 16-bit codes), and each row's count of
+ * equal codes is kept in a byte (16-bit) lane; 2 count is then subtracted, exactly (2 count < 2^17 is
+ * exact in float; one rounded subtraction per key).  The keys are compared with the threshold and
+ * compress-stored into the buffers as offer_tile_avx512 does.  The same keys, bit for bit, whatever
+ * QN, the code width and the width blocks, so the same candidates are offered. */
+typedef struct fused_op {
+  const float *T;          /* transposed rows, in panels (knn_model.At) */
+  size_t np, w;
+  const float *Q;          /* nq x w: [x, 1] */
+  const uint8_t *code8p;   /* one-hot path: codes (one of the two), else both NULL */
+  const uint16_t *code16p;
+  const uint16_t *qcode;   /* nq x nb: the queries' codes */
+  size_t nb;
+  float *part;             /* nq x 64: keys between width blocks */
+} fused_op;
+
+/* The one-hot path's correction of a panel's keys acc (query rows ri[0 .. QN), training rows [j, j + 64)):
+ * minus 2 (the number of blocks where the row's code is the query's), exactly. */
+static inline __attribute__((always_inline)) KNN_AVX512BW void onehot_sub(__m512 acc[4][4], const fused_op *f,
+                                                                          const size_t *ri, size_t j,
+                                                                          const size_t QN) {
+  const size_t np = f->np, nb = f->nb;
+  if (f->code8p) {
+    __m512i cnt[4];
+#pragma GCC unroll 4
+    for (size_t i = 0; i < QN; i++) cnt[i] = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi8(1);
+    for (size_t b = 0; b < nb; b++) {
+      const __m512i y = _mm512_loadu_si512((const void *)(f->code8p + b * np + j));
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++) {
+        const __mmask64 eq = _mm512_cmpeq_epi8_mask(y, _mm512_set1_epi8((char)f->qcode[ri[i] * nb + b]));
+        cnt[i] = _mm512_mask_add_epi8(cnt[i], eq, cnt[i], one);
+      }
+    }
+#pragma GCC unroll 4
+    for (size_t i = 0; i < QN; i++) {
+      acc[i][0] = _mm512_sub_ps(acc[i][0], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(cnt[i])), 1)));
+      acc[i][1] = _mm512_sub_ps(acc[i][1], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 1)), 1)));
+      acc[i][2] = _mm512_sub_ps(acc[i][2], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 2)), 1)));
+      acc[i][3] = _mm512_sub_ps(acc[i][3], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 3)), 1)));
+    }
+  } else if (f->code16p) {
+    __m512i cnt[4][2];
+#pragma GCC unroll 4
+    for (size_t i = 0; i < QN; i++) cnt[i][0] = cnt[i][1] = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi16(1);
+    for (size_t b = 0; b < nb; b++) {
+      const __m512i y0 = _mm512_loadu_si512((const void *)(f->code16p + b * np + j));
+      const __m512i y1 = _mm512_loadu_si512((const void *)(f->code16p + b * np + j + 32));
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++) {
+        const __m512i qv = _mm512_set1_epi16((short)f->qcode[ri[i] * nb + b]);
+        cnt[i][0] = _mm512_mask_add_epi16(cnt[i][0], _mm512_cmpeq_epi16_mask(y0, qv), cnt[i][0], one);
+        cnt[i][1] = _mm512_mask_add_epi16(cnt[i][1], _mm512_cmpeq_epi16_mask(y1, qv), cnt[i][1], one);
+      }
+    }
+#pragma GCC unroll 4
+    for (size_t i = 0; i < QN; i++)
+#pragma GCC unroll 4
+      for (size_t h = 0; h < 4; h++) {
+        const __m256i c16 = h & 1 ? _mm512_extracti64x4_epi64(cnt[i][h / 2], 1) : _mm512_castsi512_si256(cnt[i][h / 2]);
+        acc[i][h] = _mm512_sub_ps(acc[i][h], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(c16), 1)));
+      }
+  }
+}
+
+/* Offer a panel's keys acc (query rows r0 + i, i < QN, training rows [j, j + 64)) to the buffers of the
+ * rows with ok[]: compared with the threshold and compress-stored, 16 at a time. */
+static inline __attribute__((always_inline)) KNN_AVX512 void offer_panel(qbuf *qb, const unsigned char *ok, size_t nq,
+                                                                         size_t bc, size_t kc, size_t kmax,
+                                                                         __m512 acc[4][4], const size_t *ri,
+                                                                         size_t r0, size_t j, const size_t QN) {
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  /* the offer: the buffers first get room for 64 keys each (bc >= kmax + 64), then the stores run
+   * without a check or a call between them, the queries' chains interleaved */
+  float *kb[4];
+  uint32_t *ib[4];
+  size_t cnt[4];
+  __m512 tv[4];
+  int live[4];
+#pragma GCC unroll 4
+  for (size_t i = 0; i < QN; i++) {
+    live[i] = r0 + i < nq && ok[r0 + i];
+    qbuf *q = &qb[ri[i]];
+    if (live[i] && q->cnt + 64 > bc) shrink(q, kc, kmax, &k_scan_avx512);
+    kb[i] = q->key;
+    ib[i] = q->idx;
+    cnt[i] = q->cnt;
+    tv[i] = _mm512_set1_ps(q->thr);
+  }
+#pragma GCC unroll 4
+  for (size_t h = 0; h < 4; h++) {
+    const __m512i id = _mm512_add_epi32(_mm512_set1_epi32((int)(j + 16 * h)), iota);
+#pragma GCC unroll 4
+    for (size_t i = 0; i < QN; i++) {
+      if (!live[i]) continue;
+      const __mmask16 mk = _mm512_cmp_ps_mask(acc[i][h], tv[i], _CMP_LT_OQ);
+      _mm512_storeu_ps(kb[i] + cnt[i], _mm512_maskz_compress_ps(mk, acc[i][h]));
+      _mm512_storeu_si512((void *)(ib[i] + cnt[i]), _mm512_maskz_compress_epi32(mk, id));
+      cnt[i] += (size_t)__builtin_popcount(mk);
+    }
+  }
+#pragma GCC unroll 4
+  for (size_t i = 0; i < QN; i++)
+    if (live[i]) qb[ri[i]].cnt = cnt[i];
+}
+
+/* Columns [t0, t1) of the keys of query rows r0 .. r0 + QN - 1 against training rows [j0, j1), panel by
+ * panel; the last width block (t1 = w - 1) adds the codes' correction and offers the keys. */
+static inline __attribute__((always_inline)) KNN_AVX512BW void keys_offer_body(
+    qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax, const fused_op *f,
+    size_t r0, size_t j0, size_t j1, size_t t0, size_t t1, const size_t QN) {
+  const size_t w = f->w;
   size_t ri[4];
   const float *qp[4];
   int any = 0;
@@ -447,20 +571,28 @@ static inline __attribute__((always_inline)) KNN_AVX512BW void keys_offer_body(
   for (size_t i = 0; i < QN; i++) {
     ri[i] = r0 + i < nq ? r0 + i : nq - 1;
     any |= r0 + i < nq && ok[r0 + i];
-    qp[i] = Q + ri[i] * w;
+    qp[i] = f->Q + ri[i] * w;
   }
   if (!any) return;
-  for (size_t j = j0; j < j1; j += 64) {
+  for (size_t j = j0; j < j1; j += KNN_PANEL) {
+    const float *P = f->T + j * w; /* the panel: w x KNN_PANEL */
     __m512 acc[4][4];
-    const float *last = T + (w - 1) * np + j; /* |y|^2 times the query's 1: the sums start from it */
+    if (t0 == 0) {
+      const float *last = P + (w - 1) * KNN_PANEL; /* |y|^2 times the query's 1: the sums start from it */
 #pragma GCC unroll 4
-    for (size_t h = 0; h < 4; h++) {
-      const __m512 l = _mm512_loadu_ps(last + 16 * h);
+      for (size_t h = 0; h < 4; h++) {
+        const __m512 l = _mm512_loadu_ps(last + 16 * h);
 #pragma GCC unroll 4
-      for (size_t i = 0; i < QN; i++) acc[i][h] = l;
+        for (size_t i = 0; i < QN; i++) acc[i][h] = l;
+      }
+    } else {
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++)
+#pragma GCC unroll 4
+        for (size_t h = 0; h < 4; h++) acc[i][h] = _mm512_loadu_ps(f->part + ri[i] * 64 + 16 * h);
     }
-    const float *tc = T + j;
-    for (size_t t = 0; t + 1 < w; t++, tc += np) {
+    const float *tc = P + t0 * KNN_PANEL;
+    for (size_t t = t0; t < t1; t++, tc += KNN_PANEL) {
       __m512 v[4];
 #pragma GCC unroll 4
       for (size_t h = 0; h < 4; h++) v[h] = _mm512_loadu_ps(tc + 16 * h);
@@ -471,92 +603,49 @@ static inline __attribute__((always_inline)) KNN_AVX512BW void keys_offer_body(
         for (size_t h = 0; h < 4; h++) acc[i][h] = _mm512_fmadd_ps(b, v[h], acc[i][h]);
       }
     }
-    if (code8p) {
-      __m512i cnt[4];
-#pragma GCC unroll 4
-      for (size_t i = 0; i < QN; i++) cnt[i] = _mm512_setzero_si512();
-      const __m512i one = _mm512_set1_epi8(1);
-      for (size_t b = 0; b < nb; b++) {
-        const __m512i y = _mm512_loadu_si512((const void *)(code8p + b * np + j));
-#pragma GCC unroll 4
-        for (size_t i = 0; i < QN; i++) {
-          const __mmask64 eq = _mm512_cmpeq_epi8_mask(y, _mm512_set1_epi8((char)qcode[ri[i] * nb + b]));
-          cnt[i] = _mm512_mask_add_epi8(cnt[i], eq, cnt[i], one);
-        }
-      }
-#pragma GCC unroll 4
-      for (size_t i = 0; i < QN; i++) {
-        acc[i][0] = _mm512_sub_ps(acc[i][0], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(cnt[i])), 1)));
-        acc[i][1] = _mm512_sub_ps(acc[i][1], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 1)), 1)));
-        acc[i][2] = _mm512_sub_ps(acc[i][2], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 2)), 1)));
-        acc[i][3] = _mm512_sub_ps(acc[i][3], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 3)), 1)));
-      }
-    } else if (code16p) {
-      __m512i cnt[4][2];
-#pragma GCC unroll 4
-      for (size_t i = 0; i < QN; i++) cnt[i][0] = cnt[i][1] = _mm512_setzero_si512();
-      const __m512i one = _mm512_set1_epi16(1);
-      for (size_t b = 0; b < nb; b++) {
-        const __m512i y0 = _mm512_loadu_si512((const void *)(code16p + b * np + j));
-        const __m512i y1 = _mm512_loadu_si512((const void *)(code16p + b * np + j + 32));
-#pragma GCC unroll 4
-        for (size_t i = 0; i < QN; i++) {
-          const __m512i qv = _mm512_set1_epi16((short)qcode[ri[i] * nb + b]);
-          cnt[i][0] = _mm512_mask_add_epi16(cnt[i][0], _mm512_cmpeq_epi16_mask(y0, qv), cnt[i][0], one);
-          cnt[i][1] = _mm512_mask_add_epi16(cnt[i][1], _mm512_cmpeq_epi16_mask(y1, qv), cnt[i][1], one);
-        }
-      }
+    if (t1 + 1 < w) { /* not the last width block: the partial keys wait in part */
 #pragma GCC unroll 4
       for (size_t i = 0; i < QN; i++)
 #pragma GCC unroll 4
-        for (size_t h = 0; h < 4; h++) {
-          const __m256i c16 = h & 1 ? _mm512_extracti64x4_epi64(cnt[i][h / 2], 1) : _mm512_castsi512_si256(cnt[i][h / 2]);
-          acc[i][h] = _mm512_sub_ps(acc[i][h], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(c16), 1)));
-        }
+        for (size_t h = 0; h < 4; h++) _mm512_storeu_ps(f->part + ri[i] * 64 + 16 * h, acc[i][h]);
+      continue;
     }
-#pragma GCC unroll 4
-    for (size_t i = 0; i < QN; i++) {
-      if (r0 + i >= nq || !ok[r0 + i]) continue;
-      qbuf *q = &qb[r0 + i];
-      for (size_t h = 0; h < 4; h++) {
-        if (q->cnt + 16 > bc) shrink(q, kc, kmax, &k_scan_avx512);
-        const __mmask16 mk = _mm512_cmp_ps_mask(acc[i][h], _mm512_set1_ps(q->thr), _CMP_LT_OQ);
-        const __m512i id = _mm512_add_epi32(_mm512_set1_epi32((int)(j + 16 * h)), iota);
-        _mm512_storeu_ps(q->key + q->cnt, _mm512_maskz_compress_ps(mk, acc[i][h]));
-        _mm512_storeu_si512((void *)(q->idx + q->cnt), _mm512_maskz_compress_epi32(mk, id));
-        q->cnt += (size_t)__builtin_popcount(mk);
-      }
-    }
+    if (f->nb) onehot_sub(acc, f, ri, j, QN);
+    offer_panel(qb, ok, nq, bc, kc, kmax, acc, ri, r0, j, QN);
   }
 }
 
 KNN_AVX512BW static void keys_offer4_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
-                                            size_t kmax, const float *T, size_t np, size_t w, const float *Q,
-                                            const uint8_t *code8p, const uint16_t *code16p, const uint16_t *qcode,
-                                            size_t nb, size_t r0, size_t j0, size_t j1) {
-  keys_offer_body(qb, ok, nq, bc, kc, kmax, T, np, w, Q, code8p, code16p, qcode, nb, r0, j0, j1, 4);
+                                            size_t kmax, const fused_op *f, size_t r0, size_t j0, size_t j1,
+                                            size_t t0, size_t t1) {
+  keys_offer_body(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1, 4);
 }
 
 KNN_AVX512BW static void keys_offer1_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
-                                            size_t kmax, const float *T, size_t np, size_t w, const float *Q,
-                                            const uint8_t *code8p, const uint16_t *code16p, const uint16_t *qcode,
-                                            size_t nb, size_t r0, size_t j0, size_t j1) {
-  keys_offer_body(qb, ok, nq, bc, kc, kmax, T, np, w, Q, code8p, code16p, qcode, nb, r0, j0, j1, 1);
+                                            size_t kmax, const fused_op *f, size_t r0, size_t j0, size_t j1,
+                                            size_t t0, size_t t1) {
+  keys_offer_body(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1, 1);
 }
 
-/* The fused kernel over training rows [0, np) for the nq queries with ok[]: four at a time, then one at a
- * time, KNN_FUSED_ROWS training rows per pass (so that they stay in cache for every query of the block). */
+/* The fused kernel over training rows [0, np) for the nq queries with ok[]: panel by panel of 64
+ * training rows, width block by width block (balanced, at most KNN_FUSED_WB columns each), the
+ * queries four at a time, then one at a time. */
 KNN_AVX512BW static void keys_offer_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
-                                           size_t kmax, const float *T, size_t np, size_t w, const float *Q,
-                                           const uint8_t *code8p, const uint16_t *code16p, const uint16_t *qcode,
-                                           size_t nb) {
-  for (size_t j0 = 0; j0 < np; j0 += KNN_FUSED_ROWS) {
-    const size_t j1 = np - j0 < KNN_FUSED_ROWS ? np : j0 + KNN_FUSED_ROWS;
-    size_t r0 = 0;
-    for (; r0 + 4 <= nq; r0 += 4)
-      keys_offer4_avx512(qb, ok, nq, bc, kc, kmax, T, np, w, Q, code8p, code16p, qcode, nb, r0, j0, j1);
-    for (; r0 < nq; r0++)
-      keys_offer1_avx512(qb, ok, nq, bc, kc, kmax, T, np, w, Q, code8p, code16p, qcode, nb, r0, j0, j1);
+                                           size_t kmax, const fused_op *f) {
+  const size_t nt = f->w - 1, nwb = (nt + KNN_FUSED_WB - 1) / KNN_FUSED_WB;
+  const size_t wb = nwb > 1 ? (nt + nwb - 1) / nwb : KNN_FUSED_WB;
+  size_t rows = KNN_PANEL; /* per pass of the queries: the panels that fit the L1 budget */
+  if (nwb == 1 && KNN_FUSED_L1 / (f->w * sizeof(float)) > rows)
+    rows = KNN_FUSED_L1 / (f->w * sizeof(float)) / KNN_PANEL * KNN_PANEL;
+  for (size_t j0 = 0; j0 < f->np; j0 += rows) {
+    const size_t j1 = f->np - j0 < rows ? f->np : j0 + rows;
+    for (size_t t0 = 0, t1;; t0 = t1) {
+      t1 = nt - t0 < wb ? nt : t0 + wb;
+      size_t r0 = 0;
+      for (; r0 + 4 <= nq; r0 += 4) keys_offer4_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1);
+      for (; r0 < nq; r0++) keys_offer1_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1);
+      if (t1 == nt) break; /* that block offered the keys */
+    }
   }
 }
 #endif
@@ -742,21 +831,22 @@ typedef struct layout {
   size_t off_idx;  /* tq x bc uint32 */
   size_t off_v;    /* kmax nbr */
   size_t off_lu;   /* 3 x kmax doubles: the candidates' distance bounds (low, high) and a copy */
+  size_t off_part; /* tq x 64 floats: the fused kernel's keys between width blocks */
   size_t bytes;
 } layout;
 
 static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 
 /* The key tile of a block of nq query rows against n training rows: tq query rows by tn training
- * rows, tn a multiple of PP_DOTS_COLS (every tile then starts on a tile of the transposed rows)
+ * rows, tn a multiple of KNN_PANEL (every tile then starts on a panel of the transposed rows)
  * with tq x tn at most KNN_TILE_FLOATS (C stays in L2), KNN_ROW_TILE rows for a single query; at
  * most n.  The width does not matter: the dot products keep no operand but C and a broadcast. */
-void pp_knn_tile_shape(size_t d, size_t n, size_t nq, size_t *tq_out, size_t *tn_out) {
+static void tile_shape(size_t d, size_t n, size_t nq, size_t *tq_out, size_t *tn_out) {
   (void)d;
   size_t tq = nq < KNN_QBLOCK ? nq : KNN_QBLOCK;
   if (tq == 0) tq = 1;
-  size_t tn = tq == 1 ? KNN_ROW_TILE : KNN_TILE_FLOATS / tq / PP_DOTS_COLS * PP_DOTS_COLS;
-  if (tn < PP_DOTS_COLS) tn = PP_DOTS_COLS;
+  size_t tn = tq == 1 ? KNN_ROW_TILE : KNN_TILE_FLOATS / tq / KNN_PANEL * KNN_PANEL;
+  if (tn < KNN_PANEL) tn = KNN_PANEL;
   if (tn > n) tn = n;
   *tq_out = tq;
   *tn_out = tn;
@@ -770,9 +860,9 @@ static size_t gemv_rows(size_t w) {
 static void make_layout(const knn_model *m, size_t nq, layout *L) {
   const size_t w = m->d + 1, wr = m->dd + 1, nb = m->nb;
   size_t tq, tn, tqr, tnr;
-  pp_knn_tile_shape(m->d, m->n, nq, &tq, &tn);
-  pp_knn_tile_shape(m->dd, m->n, tq, &tqr, &tnr); /* wr <= w: tqr == tq */
-  if (tq == 1) tnr = gemv_rows(wr);               /* as pp_knn_tile_shape gives for one row */
+  tile_shape(m->d, m->n, nq, &tq, &tn);
+  tile_shape(m->dd, m->n, tq, &tqr, &tnr); /* wr <= w: tqr == tq */
+  if (tq == 1) tnr = gemv_rows(wr);               /* as tile_shape gives for one row */
   size_t gv = gemv_rows(w), gvr = gemv_rows(wr);
   L->tq = tq;
   L->tn = tn;
@@ -809,16 +899,22 @@ static void make_layout(const knn_model *m, size_t nq, layout *L) {
   o = align64(o + m->kmax * sizeof(nbr));
   L->off_lu = o;
   o = align64(o + 3 * m->kmax * sizeof(double));
+  L->off_part = o;
+  o = align64(o + (m->d + 1 > KNN_FUSED_WB + 1 ? tq * 64 * sizeof(float) : 0));
   L->bytes = o + 64; /* room to align the base */
 }
 
 /* Keys of the block's query rows Q (nq rows of w) against training rows [j0, j0 + nt) into C (row
- * stride ldc; unused for one row), from the transposed rows T (w x np): pp_dots, which allocates
- * nothing (an sgemm tile did: OpenBLAS's buffer, whose failed allocation it retries forever).  j0
- * is a multiple of PP_DOTS_COLS. */
-static void tile_keys(const float *T, size_t np, size_t w, const float *Q, size_t nq, size_t j0, size_t nt, float *C,
-                      size_t ldc, int path) {
-  pp_dots(Q, nq, w, w, T + j0, np, nt, C, nq == 1 ? nt : ldc, path);
+ * stride ldc; unused for one row), from the transposed rows T (in panels of KNN_PANEL rows): one
+ * pp_dots per panel, which allocates nothing (an sgemm tile did: OpenBLAS's buffer, whose failed
+ * allocation it retries forever); each key is the same bits at any split.  j0 is a multiple of
+ * KNN_PANEL. */
+static void tile_keys(const float *T, size_t w, const float *Q, size_t nq, size_t j0, size_t nt, float *C, size_t ldc,
+                      int path) {
+  for (size_t j = j0; j < j0 + nt; j += KNN_PANEL) {
+    const size_t cols = j0 + nt - j < KNN_PANEL ? j0 + nt - j : KNN_PANEL;
+    pp_dots(Q, nq, w, w, T + j * w, KNN_PANEL, cols, C + (j - j0), nq == 1 ? nt : ldc, path);
+  }
 }
 
 /* The one-hot correction of a tile: c[j] -= 2 (number of blocks b where training row j0 + j has
@@ -859,7 +955,7 @@ typedef struct kernels {
   onehot_fn onehot;
   exact_d2_fn d2;
   exact_rows_fn rows;
-  int fused; /* keys_offer_avx512 for operands up to KNN_FUSED_WMAX wide */
+  int fused; /* keys_offer_avx512 instead of pp_dots tiles and offer */
   int dots;  /* pp_dots's path */
 } kernels;
 
@@ -924,10 +1020,10 @@ static void pruned_scan(const knn_model *m, const kernels *kn, const float *x, c
   for (size_t j0 = 0; j0 < n; j0 += gv) {
     size_t nt = n - j0 < gv ? n - j0 : gv;
     if (qc) {
-      tile_keys(m->Adt, m->np, m->dd + 1, qrow, 1, j0, nt, C, 0, kn->dots);
+      tile_keys(m->Adt, m->dd + 1, qrow, 1, j0, nt, C, 0, kn->dots);
       kn->onehot(m, qc, j0, nt, cnt, C);
     } else {
-      tile_keys(m->At, m->np, w, qrow, 1, j0, nt, C, 0, kn->dots);
+      tile_keys(m->At, w, qrow, 1, j0, nt, C, 0, kn->dots);
     }
     for (size_t i = 0; i < nt; i++) {
       if (!((double)C[i] <= cut)) continue;
@@ -980,9 +1076,22 @@ static double uniform_nearest(const knn_model *m, const kernels *kn, const float
   return D;
 }
 
-/* Predict nq <= L->tq rows.  Returns 0, or PROP_ERR_VALUE with *bad = the offending row. */
+/* The keys' error bound, whichever kernel made them (checked again for the fused multiply-adds of
+ * keys_offer_avx512, issue 20): a key is within c (|x|^2 + 3 |y|^2), c = (d + 3) 2^-23, of the true
+ * |y|^2 - 2 x.y.  With u = 2^-24, a key sums d + 1 terms: A's |y|^2 (a float within about u |y|^2 of
+ * the true one: fill_row sums in double, then rounds) and the d products x_t (-2 y_t) of exact
+ * operands.  A dot product of n terms computed in ANY order, with each product rounded before it is
+ * added (pp_dots) or fused with the addition (one rounding per step), is within gamma_n = n u /
+ * (1 - n u) times the sum of the terms' absolute values (Higham, Accuracy and Stability of Numerical
+ * Algorithms, sec. 3.1), here |y|^2 + 2 sum |x_t y_t| <= |x|^2 + 2 |y|^2.  So the error is at most
+ * 1.07 (d + 1) u (|x|^2 + 2 |y|^2) + u |y|^2 for any d < 2^20, under c (|x|^2 + 3 |y|^2) with nearly a
+ * factor 2 to spare: the keys' last bits depend on the kernel, the bound and hence the neighbours do
+ * not (test_fused_key_bound measures each fused key against it: at most 4% of it on its data).
+ *
+ * Predict nq <= L->tq rows (float_only: the float pass only, out unused, for bench/).  Returns 0, or
+ * PROP_ERR_VALUE with *bad = the offending row. */
 static int predict_block(const knn_model *m, const kernels *kn, const layout *L, const float *X, size_t nq,
-                         double *out, void *scratch, size_t *bad) {
+                         double *out, void *scratch, size_t *bad, int float_only) {
   const size_t d = m->d, w = d + 1, n = m->n, kc = m->kc, kmax = m->kmax, kk = m->kk, bc = m->bc;
   const size_t nb = m->nb, dd = m->dd, wr = dd + 1;
   unsigned char *base = (unsigned char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
@@ -995,6 +1104,7 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
   uint32_t *idxs = (uint32_t *)(base + L->off_idx);
   nbr *v = (nbr *)(base + L->off_v);
   double *lob = (double *)(base + L->off_lu), *hib = lob + kmax, *tmp = hib + kmax;
+  float *part = (float *)(base + L->off_part);
   const offer_fn offer = kn->offer;
   const scan_ops *ops = kn->ops;
   size_t nfull = 0, nred = 0;
@@ -1043,12 +1153,14 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
   /* 1. float pass: the one-hot path (rows with okr) on Ad plus the code equality, the full path
    * (rows with ok) on A; a single row in tiles of gv rows, a block in tiles of tn rows */
 #if KNN_HAVE_AVX512
-  if (nred && kn->fused && wr <= KNN_FUSED_WMAX) {
-    keys_offer_avx512(qb, okr, nq, bc, kc, kmax, m->Adt, m->np, wr, Qr, m->code8p, m->code16p, qcode, nb);
+  if (nred && kn->fused) {
+    const fused_op f = {m->Adt, m->np, wr, Qr, m->code8p, m->code16p, qcode, nb, part};
+    keys_offer_avx512(qb, okr, nq, bc, kc, kmax, &f);
     nred = 0;
   }
-  if (nfull && kn->fused && w <= KNN_FUSED_WMAX) {
-    keys_offer_avx512(qb, ok, nq, bc, kc, kmax, m->At, m->np, w, Q, NULL, NULL, NULL, 0);
+  if (nfull && kn->fused) {
+    const fused_op f = {m->At, m->np, w, Q, NULL, NULL, NULL, 0, part};
+    keys_offer_avx512(qb, ok, nq, bc, kc, kmax, &f);
     nfull = 0;
   }
 #endif
@@ -1056,7 +1168,7 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
     const size_t step = nq == 1 ? L->gvr : L->tnr, ldc = nq == 1 ? 0 : L->tnr;
     for (size_t j0 = 0; j0 < n; j0 += step) {
       size_t nt = n - j0 < step ? n - j0 : step;
-      tile_keys(m->Adt, m->np, wr, Qr, nq, j0, nt, C, ldc, kn->dots);
+      tile_keys(m->Adt, wr, Qr, nq, j0, nt, C, ldc, kn->dots);
       for (size_t r = 0; r < nq; r++)
         if (okr[r]) kn->onehot(m, qcode + r * nb, j0, nt, cnt, C + r * ldc);
       offer(qb, okr, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
@@ -1066,10 +1178,11 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
     const size_t step = nq == 1 ? L->gv : L->tn, ldc = nq == 1 ? 0 : L->tn;
     for (size_t j0 = 0; j0 < n; j0 += step) {
       size_t nt = n - j0 < step ? n - j0 : step;
-      tile_keys(m->At, m->np, w, Q, nq, j0, nt, C, ldc, kn->dots);
+      tile_keys(m->At, w, Q, nq, j0, nt, C, ldc, kn->dots);
       offer(qb, ok, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
     }
   }
+  if (float_only) return 0;
   /* 2. exact pass */
   for (size_t r = 0; r < nq; r++) {
     const float *x = X + r * d;
@@ -1077,8 +1190,9 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
     if (ok[r] || okr[r]) {
       qbuf *q = &qb[r];
       qbuf_finish(q, kc, kmax, ops);
-      /* Error bounds (see the check below): a key is within c (|x|^2 + 3 |y|^2) of the true
-       * |y|^2 - 2 x.y, so each candidate's exact distance lies in [lo, hi] = x2 + key -+ B_j with
+      /* Error bounds (see the check below, and above predict_block): a key is within c (|x|^2 +
+       * 3 |y|^2) of the true |y|^2 - 2 x.y, whichever kernel made it, so each candidate's exact
+       * distance lies in [lo, hi] = x2 + key -+ B_j with
        * its own |y_j|^2 (sqy, rounded up), and every row left out of the buffer (key >= thr) is at
        * distance >= lb_out: either with max |y|^2, or with |y_j|^2 <= (|x| + |x - y_j|)^2 <=
        * 2 |x|^2 + 2 dist_j, which gives dist_j (1 + 6c) >= x2 (1 - 7c) + key_j. */
@@ -1104,8 +1218,8 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
          * real number as the full one (x and y are one-hot in every block, so x_b.y_b =
          * [code_x = code_y]); its terms have the same absolute sum (the one-hot products are >= 0
          * and sum to count); and it is rounded in at most dd + 2 <= d + 1 operations (dd + 1
-         * products and sums in the gemm, one subtraction of the exact 2 count), no more than the
-         * full gemm's d + 1. */
+         * products and sums in the dot product, one subtraction of the exact 2 count), no more
+         * than the full one's d + 1, with or without fused multiply-adds. */
         exact = D < lb_out;
         if (!exact) { /* by the same inequalities, only rows with x2 + key - bound <= D and
                        * x2 (1 - 7c) + key <= D (1 + 6c) can be among the k nearest */
@@ -1147,7 +1261,7 @@ int pp_knn_predict(const void *model, const float *X, size_t n, double *out, voi
     if (!ws && !(ws = pp_malloc(L.bytes))) return PROP_ERR_NOMEM;
     for (size_t b = 0; b < nblk && !rc; b++) {
       size_t i0 = b * L.tq, nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
-      rc = predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad);
+      rc = predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad, 0);
       if (rc) bad_row = i0 + bad;
     }
     if (ws != scratch) free(ws);
@@ -1163,7 +1277,7 @@ int pp_knn_predict(const void *model, const float *X, size_t n, double *out, voi
       for (size_t b = 0; b < nblk; b++) {
         if (!ws) continue;
         size_t i0 = b * L.tq, nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
-        if (predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad)) {
+        if (predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad, 0)) {
 #pragma omp critical
           {
             if (rc == 0 || (rc == PROP_ERR_VALUE && i0 + bad < bad_row)) {
@@ -1181,3 +1295,21 @@ int pp_knn_predict(const void *model, const float *X, size_t n, double *out, voi
   return 0;
 }
 
+int pp_knn_float_pass(const void *model, const float *X, size_t n, const char **kernel) {
+  const knn_model *m = model;
+  kernels kn;
+  pick_kernels(&kn);
+  if (kernel) *kernel = kn.fused ? "fused FMA keys + offer (AVX-512)" : "pp_dots tiles + offer";
+  if (!m || !X || n == 0) return 0;
+  layout L;
+  make_layout(m, n, &L);
+  void *ws = pp_malloc(L.bytes);
+  if (!ws) return PROP_ERR_NOMEM;
+  int rc = 0;
+  for (size_t i0 = 0; i0 < n && !rc; i0 += L.tq) {
+    size_t nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
+    rc = predict_block(m, &kn, &L, X + i0 * m->d, nb, NULL, ws, &bad, 1);
+  }
+  free(ws);
+  return rc ? pp_err(rc, "knn: a row has a non-finite value") : 0;
+}

@@ -104,8 +104,11 @@ extern const pp_member_ops pp_forest_ops;
 extern const pp_member_ops pp_knn_ops;
 extern const pp_member_ops pp_logistic_ops;
 
-/* knn_predict.c's key tile (pp_dots) for nq query rows against n training rows of d encoded columns (for bench/). */
-void pp_knn_tile_shape(size_t d, size_t n, size_t nq, size_t *tq, size_t *tn);
+/* For bench/: the knn model's float pass alone (step 1 of its predict: the queries' set-up, their keys
+ * and the offer to the candidate buffers; no exact pass, no vote), over n rows X in blocks as predict
+ * runs them, on the calling thread.  *kernel (when not NULL) names the key kernel this CPU runs.
+ * Returns 0, PROP_ERR_NOMEM or PROP_ERR_VALUE. */
+int pp_knn_float_pass(const void *model, const float *X, size_t n, const char **kernel);
 
 /* The member family called name, or NULL. */
 const pp_member_ops *pp_member_find(const char *name);
