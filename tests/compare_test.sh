@@ -38,9 +38,11 @@ cat >"$work/schema.py" <<'PY'
 import json, re, sys
 doc, report = sys.argv[1], sys.argv[2]
 fields = {}
+section = False  # only the tables of the section "## The JSON report, field by field" document fields
 for line in open(doc, encoding="utf-8"):
+    if line.startswith("## "): section = line.startswith("## The JSON report")
     m = re.match(r"^\| `([^`]+)` \| ([^|]+) \|", line)
-    if m: fields[m.group(1)] = m.group(2).strip()
+    if section and m: fields[m.group(1)] = m.group(2).strip()
 if len(fields) < 60: sys.exit(f"only {len(fields)} documented fields found in {doc}")
 r = json.load(open(report))
 problems = []
