@@ -14,6 +14,9 @@
  *  peak      cblas_sgemm of 2048 x 2048 x 2048 (OpenBLAS picks its own blocking), on 1 thread and on T;
  *  big       one cblas_sgemm of the whole distance problem, Q x N x (d + 1), on 1 thread: what the
  *            float pass would cost as a single call;
+ *  keys      the float pass's distance kernel alone (pp_knn_key_pass), 1 thread: the same kernel making the
+ *            same keys bit for bit, each query's keys reduced to their minimum (one vector min per 16
+ *            keys) instead of offered to the candidate buffers: what the distance arithmetic costs;
  *  float     the knn member's float pass alone, as its predict runs it (pp_knn_float_pass), 1 thread:
  *            the queries' set-up, the distance kernel AND the offer of every key to the candidate
  *            buffers (the kernel writes no key matrix: it compares each key with its query's
@@ -21,8 +24,8 @@
  *            FMA kernel at every width, elsewhere pp_dots tiles (the line above the table names it);
  *  predict   the knn member's whole predict (k = 100) of the Q rows: float pass, candidate buffers,
  *            exact re-rank and votes, on 1 thread and on T.
- * GFLOP/s count 2 m n k flops per gemm; for the float pass and predict, the float pass's 2 Q N (d + 1)
- * flops over their time, so the float pass's fraction of peak is a lower bound for its kernel alone.
+ * GFLOP/s count 2 m n k flops per gemm; for the keys, the float pass and predict, the float pass's
+ * 2 Q N (d + 1) flops over their time.
  * Every figure is the median of R runs.  OpenBLAS's thread count is set with
  * openblas_set_num_threads (a benchmark may; the library never does). */
 #include <cblas.h>
@@ -150,8 +153,8 @@ int main(int argc, char **argv) {
   const char *kname = NULL;
   pp_knn_float_pass(NULL, NULL, 0, &kname);
   printf("float pass: %s\n", kname);
-  printf("%5s %7s %7s | %-22s %-24s | %-24s %-24s\n", "d", "train", "queries", "big gemm, 1 thr",
-         "float pass+offer, 1 thr", "predict, 1 thr", "predict, T thr");
+  printf("%5s %7s %7s | %-22s %-22s %-24s | %-24s %-24s\n", "d", "train", "queries", "big gemm, 1 thr",
+         "keys alone, 1 thr", "float pass+offer, 1 thr", "predict, 1 thr", "predict, T thr");
   openblas_set_num_threads(1);
   for (char *tok = strtok(dlist, ","); tok; tok = strtok(NULL, ",")) {
     size_t d = strtoul(tok, NULL, 10), w = d + 1;
@@ -195,6 +198,16 @@ int main(int argc, char **argv) {
     pp_knn_ops.free_params(params);
     double *out = malloc(nq * sizeof *out);
     if (!out) die("malloc");
+    float *kmin = malloc(nq * sizeof *kmin);
+    if (!kmin) die("malloc");
+    if (pp_knn_key_pass(model, Xq, nq, kmin)) die("key pass"); /* warm-up */
+    for (int r = 0; r < runs; r++) {
+      double t0 = now();
+      if (pp_knn_key_pass(model, Xq, nq, kmin)) die("key pass");
+      t[r] = now() - t0;
+    }
+    double kpass = flops / median(t, runs) * 1e-9;
+    free(kmin);
     if (pp_knn_float_pass(model, Xq, nq, NULL)) die("float pass"); /* warm-up */
     for (int r = 0; r < runs; r++) {
       double t0 = now();
@@ -216,12 +229,13 @@ int main(int argc, char **argv) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a of the probabilities: equal across builds iff same bits */
     for (size_t i = 0; i < nq * sizeof *out; i++) h = (h ^ ((const unsigned char *)out)[i]) * 1099511628211ull;
     printf("d %zu: probabilities' FNV-1a hash %016llx\n", d, (unsigned long long)h);
-    char c1[32], c2[32], c3[32], c4[32];
+    char c1[32], c0[32], c2[32], c3[32], c4[32];
     snprintf(c1, sizeof c1, "%.1f GF/s (%.0f%%)", big, 100.0 * big / peak1);
+    snprintf(c0, sizeof c0, "%.1f GF/s (%.0f%%)", kpass, 100.0 * kpass / peak1);
     snprintf(c2, sizeof c2, "%.1f GF/s (%.0f%%)", fpass, 100.0 * fpass / peak1);
     snprintf(c3, sizeof c3, "%.0f rows/s, %.0f%%", nq / pr[0], 100.0 * flops / pr[0] * 1e-9 / peak1);
     snprintf(c4, sizeof c4, "%.0f rows/s, %.0f%%", nq / pr[1], 100.0 * flops / pr[1] * 1e-9 / peakT);
-    printf("%5zu %7zu %7zu | %-22s %-24s | %-24s %-24s\n", d, ntrain, nq, c1, c2, c3, c4);
+    printf("%5zu %7zu %7zu | %-22s %-22s %-24s | %-24s %-24s\n", d, ntrain, nq, c1, c0, c2, c3, c4);
     pp_knn_ops.free_model(model);
     free(out);
     free(Xtr);
@@ -232,8 +246,9 @@ int main(int argc, char **argv) {
     free(C);
   }
   if (onehot)
-    printf("(--onehot: lending_club-shaped data, 10 numeric columns and 14 one-hot blocks; the float pass's and\n"
-           " predict's GF/s and %% count the full width's flops, which the one-hot path does not do: they can pass 100%%)\n");
+    printf("(--onehot: lending_club-shaped data, 10 numeric columns and 14 one-hot blocks; the keys', the float\n"
+           " pass's and predict's GF/s and %% count the full width's flops, which the one-hot path does not do: they\n"
+           " can pass 100%%)\n");
   printf("(%% of the 1-thread sgemm peak; predict on T threads: %% of the T-thread peak; medians of %d runs)\n", runs);
   return 0;
 }

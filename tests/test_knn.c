@@ -618,7 +618,7 @@ static void fused_keys(const knn_model *m, int onehot, const float *Q, const uin
     ok[i] = 1;
   }
   const fused_op f = {onehot ? m->Adt : m->At, m->np, onehot ? m->dd + 1 : m->d + 1, Q, onehot ? m->code8p : NULL,
-                      onehot ? m->code16p : NULL, qc, onehot ? m->nb : 0, part};
+                      onehot ? m->code16p : NULL, qc, onehot ? m->nb : 0, part, NULL};
   keys_offer_avx512(qb, ok, nq, bc, m->kc, m->kmax, &f);
   for (size_t i = 0; i < nq; i++) {
     assert_int_equal(qb[i].cnt, n); /* the padding rows' keys are +inf: never offered */
@@ -711,6 +711,116 @@ static void test_fused_key_bound(void **state) {
 #else
   skip();
 #endif
+}
+
+/* pp_knn_key_pass, the float pass's distance kernel alone (for bench_knn_gemm): each row's smallest key
+ * is within the keys' error bound of the smallest |y|^2 - 2 x.y in double, with the fused kernel and
+ * with pp_dots tiles (knn_no_fused), on the full path, the one-hot path and a block mixing both (a row
+ * with 0.5 in a one-hot block; a wrong path's keys would miss by far more than the bound); with the
+ * fused kernel it is the smallest of the very keys the float pass offers (fused_keys), bit for bit.  A row
+ * beyond KNN_VALUE_MAX gets NAN; a NaN input fails naming its row. */
+static void test_key_pass(void **state) {
+  (void)state;
+  const size_t ds[] = {22, 61, 199}, n = 645, nq = 23;
+  uint64_t st = 77;
+  for (size_t a = 0; a < sizeof ds / sizeof *ds; a++)
+    for (int onehot = 0; onehot < 2; onehot++) {
+      const size_t d = ds[a];
+      float *X = tu_xmalloc(n * d * sizeof *X), *y = tu_xmalloc(n * sizeof *y), *Q = tu_xmalloc(nq * d * sizeof *Q);
+      float *kmin = tu_xmalloc(nq * sizeof *kmin);
+      wide_rows(X, n, d, onehot, 0, &st);
+      for (size_t i = 0; i < n; i++) y[i] = (float)(i % 2);
+      wide_queries(Q, nq, X, n, d, &st);
+      Q[6 * d + 20] = 0.5f; /* no row for the exact scan here (see below) */
+      if (onehot) {
+        /* rows 7 (on the full path: 0.5 in a block) and 8 (one-hot path) with every key above the smallest
+         * |y|^2 (column 3 of the rows moved to 1..3, the queries' -5, their other numeric columns 0): the
+         * keys of a zero query, which each pass makes for the other path's rows, must not reach them */
+        for (size_t i = 0; i < n; i++) X[i * d + 3] += 1.0f;
+        for (size_t i = 7; i <= 8; i++)
+          for (size_t t = 0; t < d; t++)
+            if (t < 4 || t >= 12) Q[i * d + t] = t == 3 ? -5.0f : 0.0f;
+        Q[7 * d + 4] = 0.5f;
+      }
+      knn_model *m = fit_w("{\"k\": 3}", X, y, NULL, n, d, PP_IMB_NONE, 1);
+      assert_int_equal(m->nb, onehot ? 2 : 0);
+      double yymax = 0;
+      for (size_t j = 0; j < n; j++) {
+        double yy = 0;
+        for (size_t t = 0; t < d; t++) yy += 0.25 * (double)m->A[j * (d + 1) + t] * (double)m->A[j * (d + 1) + t];
+        if (yy > yymax) yymax = yy;
+      }
+      for (int fused = 0; fused < 2; fused++) {
+        knn_no_fused = !fused;
+        memset(kmin, 0, nq * sizeof *kmin);
+        assert_int_equal(pp_knn_key_pass(m, Q, nq, kmin), 0);
+        knn_no_fused = 0;
+        for (size_t i = 0; i < nq; i++) {
+          const float *x = Q + i * d;
+          double xx = 0, best = INFINITY;
+          for (size_t t = 0; t < d; t++) xx += (double)x[t] * (double)x[t];
+          for (size_t j = 0; j < n; j++) {
+            double yy = 0, xy = 0;
+            for (size_t t = 0; t < d; t++) {
+              const double yt = -0.5 * (double)m->A[j * (d + 1) + t];
+              yy += yt * yt;
+              xy += (double)x[t] * yt;
+            }
+            if (yy - 2.0 * xy < best) best = yy - 2.0 * xy;
+          }
+          const double B = (double)(d + 3) * 0x1p-23 * (xx + 3.0 * yymax);
+          if (!(fabs((double)kmin[i] - best) <= B)) {
+            fprintf(stderr, "d %zu %s %s: row %zu: smallest key %.9g, in double %.17g, bound %.3g\n", d,
+                    onehot ? "one-hot" : "dense", fused ? "fused" : "tiles", i, (double)kmin[i], best, B);
+            fail();
+          }
+        }
+#if KNN_HAVE_AVX512
+        kernels kn;
+        pick_kernels(&kn);
+        if (fused && kn.fused) {
+          const size_t w = onehot ? m->dd + 1 : d + 1;
+          float *Qw = tu_xmalloc(nq * w * sizeof *Qw), *keys = tu_xmalloc(nq * n * sizeof *keys);
+          uint16_t *qc = tu_xmalloc(nq * 2 * sizeof *qc);
+          for (size_t i = 0; i < nq; i++) {
+            const float *x = Q + i * d;
+            if (onehot && query_onehot(m, x, qc + i * 2)) {
+              for (size_t t = 0; t < m->dd; t++) Qw[i * w + t] = x[m->dcol[t]];
+            } else if (onehot) { /* row 7: on the full path, checked by the bound only */
+              assert_int_equal(i, 7);
+              memset(Qw + i * w, 0, w * sizeof *Qw);
+            } else {
+              memcpy(Qw + i * w, x, d * sizeof *x);
+            }
+            Qw[i * w + w - 1] = 1.0f;
+          }
+          fused_keys(m, onehot, Qw, qc, nq, keys);
+          for (size_t i = 0; i < nq; i++) {
+            if (onehot && i == 7) continue;
+            float lo = INFINITY;
+            for (size_t j = 0; j < n; j++) lo = keys[i * n + j] < lo ? keys[i * n + j] : lo;
+            assert_true(kmin[i] == lo);
+          }
+          free(Qw);
+          free(keys);
+          free(qc);
+        }
+#endif
+      }
+      /* beyond KNN_VALUE_MAX: no key (the exact scan answers it in predict); NaN: an error naming the row */
+      Q[6 * d + 20] = 3e15f;
+      assert_int_equal(pp_knn_key_pass(m, Q, nq, kmin), 0);
+      assert_true(isnan(kmin[6]) && !isnan(kmin[5]));
+      Q[9 * d + 3] = NAN;
+      assert_int_equal(pp_knn_key_pass(m, Q, nq, kmin), PROP_ERR_VALUE);
+      assert_non_null(strstr(prop_last_error(), "row 9 "));
+      assert_int_equal(pp_knn_key_pass(m, NULL, nq, kmin), PROP_ERR_ARG);
+      pp_knn_ops.free_model(m);
+      free(X);
+      free(y);
+      free(Q);
+      free(kmin);
+    }
 }
 
 /* Block detection: only groups with exactly one 1 per row. */
@@ -1189,6 +1299,7 @@ int main(void) {
       cmocka_unit_test(test_fused_codes),
       cmocka_unit_test(test_fused_wide),
       cmocka_unit_test(test_fused_key_bound),
+      cmocka_unit_test(test_key_pass),
       cmocka_unit_test(test_onehot_detection),
       cmocka_unit_test(test_shapes_and_huge_values),
       cmocka_unit_test(test_distance_weights),

@@ -464,6 +464,7 @@ typedef struct fused_op {
   const uint16_t *qcode;   /* nq x nb: the queries' codes */
   size_t nb;
   float *part;             /* nq x 64: keys between width blocks */
+  float *kmin;             /* the key pass (pp_knn_key_pass): nq x 16, each query's lane-wise smallest key */
 } fused_op;
 
 /* The one-hot path's correction of a panel's keys acc (query rows ri[0 .. QN), training rows [j, j + 64)):
@@ -562,7 +563,7 @@ static inline __attribute__((always_inline)) KNN_AVX512 void offer_panel(qbuf *q
  * panel; the last width block (t1 = w - 1) adds the codes' correction and offers the keys. */
 static inline __attribute__((always_inline)) KNN_AVX512BW void keys_offer_body(
     qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax, const fused_op *f,
-    size_t r0, size_t j0, size_t j1, size_t t0, size_t t1, const size_t QN) {
+    size_t r0, size_t j0, size_t j1, size_t t0, size_t t1, const size_t QN, const int SINK) {
   const size_t w = f->w;
   size_t ri[4];
   const float *qp[4];
@@ -611,25 +612,36 @@ static inline __attribute__((always_inline)) KNN_AVX512BW void keys_offer_body(
       continue;
     }
     if (f->nb) onehot_sub(acc, f, ri, j, QN);
-    offer_panel(qb, ok, nq, bc, kc, kmax, acc, ri, r0, j, QN);
+    if (!SINK) {
+      offer_panel(qb, ok, nq, bc, kc, kmax, acc, ri, r0, j, QN);
+    } else { /* the key pass: the keys' lane-wise minimum instead of the offer */
+#pragma GCC unroll 4
+      for (size_t i = 0; i < QN; i++) {
+        if (!(r0 + i < nq && ok[r0 + i])) continue; /* a padding row, or one on the other path */
+        float *km = f->kmin + ri[i] * 16;
+        const __m512 m01 = _mm512_min_ps(acc[i][0], acc[i][1]), m23 = _mm512_min_ps(acc[i][2], acc[i][3]);
+        _mm512_storeu_ps(km, _mm512_min_ps(_mm512_loadu_ps(km), _mm512_min_ps(m01, m23)));
+      }
+    }
   }
 }
 
-KNN_AVX512BW static void keys_offer4_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
-                                            size_t kmax, const fused_op *f, size_t r0, size_t j0, size_t j1,
-                                            size_t t0, size_t t1) {
-  keys_offer_body(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1, 4);
-}
-
-KNN_AVX512BW static void keys_offer1_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
-                                            size_t kmax, const fused_op *f, size_t r0, size_t j0, size_t j1,
-                                            size_t t0, size_t t1) {
-  keys_offer_body(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1, 1);
-}
+/* The body's four instances: four query rows or one, offering the keys or (key pass) keeping their minimum. */
+#define KNN_KEYS_FN(name, QN, SINK)                                                                                \
+  KNN_AVX512BW static void name(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc, size_t kmax, \
+                                const fused_op *f, size_t r0, size_t j0, size_t j1, size_t t0, size_t t1) {      \
+    keys_offer_body(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1, QN, SINK);                                  \
+  }
+KNN_KEYS_FN(keys_offer4_avx512, 4, 0)
+KNN_KEYS_FN(keys_offer1_avx512, 1, 0)
+KNN_KEYS_FN(keys_min4_avx512, 4, 1)
+KNN_KEYS_FN(keys_min1_avx512, 1, 1)
+#undef KNN_KEYS_FN
 
 /* The fused kernel over training rows [0, np) for the nq queries with ok[]: panel by panel of 64
  * training rows, width block by width block (balanced, at most KNN_FUSED_WB columns each), the
- * queries four at a time, then one at a time. */
+ * queries four at a time, then one at a time.  With f->kmin (the key pass), the same keys go to
+ * the lane-wise minimum instead of the buffers. */
 KNN_AVX512BW static void keys_offer_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
                                            size_t kmax, const fused_op *f) {
   const size_t nt = f->w - 1, nwb = (nt + KNN_FUSED_WB - 1) / KNN_FUSED_WB;
@@ -642,8 +654,13 @@ KNN_AVX512BW static void keys_offer_avx512(qbuf *qb, const unsigned char *ok, si
     for (size_t t0 = 0, t1;; t0 = t1) {
       t1 = nt - t0 < wb ? nt : t0 + wb;
       size_t r0 = 0;
-      for (; r0 + 4 <= nq; r0 += 4) keys_offer4_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1);
-      for (; r0 < nq; r0++) keys_offer1_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1);
+      if (!f->kmin) {
+        for (; r0 + 4 <= nq; r0 += 4) keys_offer4_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1);
+        for (; r0 < nq; r0++) keys_offer1_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1);
+      } else {
+        for (; r0 + 4 <= nq; r0 += 4) keys_min4_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1);
+        for (; r0 < nq; r0++) keys_min1_avx512(qb, ok, nq, bc, kc, kmax, f, r0, j0, j1, t0, t1);
+      }
       if (t1 == nt) break; /* that block offered the keys */
     }
   }
@@ -946,6 +963,17 @@ __attribute__((target("avx512f,avx512bw"))) static void onehot_correct_avx512(co
 }
 #endif
 
+/* The key pass's reduction of a tile (instead of the offer): kminv[r 16] = min(itself, row r's keys). */
+static void tile_min(float *kminv, const unsigned char *ok, size_t nq, const float *C, size_t ldc, size_t nt) {
+  for (size_t r = 0; r < nq; r++) {
+    if (!ok[r]) continue;
+    const float *c = C + r * ldc;
+    float v = kminv[r * 16];
+    for (size_t j = 0; j < nt; j++) v = c[j] < v ? c[j] : v;
+    kminv[r * 16] = v;
+  }
+}
+
 typedef void (*onehot_fn)(const knn_model *m, const uint16_t *qc, size_t j0, size_t nt, uint16_t *cnt, float *c);
 
 /* The loops of one CPU variant, chosen once per predict call (all variants give the same bits). */
@@ -1076,6 +1104,54 @@ static double uniform_nearest(const knn_model *m, const kernels *kn, const float
   return D;
 }
 
+/* The float pass of a block of nq query rows set up by predict_block in its scratch (base): the one-hot
+ * path (rows with okr) on Ad plus the code equality, the full path (rows with ok, nfull of them; nred
+ * with okr) on A; the fused kernel where it runs, else a single row in tiles of gv rows, a block in tiles
+ * of tn rows.  The keys go to the candidate buffers, or with kminv (the key pass) to the lane-wise
+ * minima kminv[r 16 ..]. */
+static void block_keys(const knn_model *m, const kernels *kn, const layout *L, unsigned char *base, size_t nq,
+                       size_t nfull, size_t nred, float *kminv) {
+  const size_t w = m->d + 1, n = m->n, kc = m->kc, kmax = m->kmax, bc = m->bc, nb = m->nb, wr = m->dd + 1;
+  float *Q = (float *)(base + L->off_q), *C = (float *)(base + L->off_c), *Qr = (float *)(base + L->off_qr);
+  uint16_t *qcode = (uint16_t *)(base + L->off_qc), *cnt = (uint16_t *)(base + L->off_cnt);
+  const unsigned char *ok = base + L->off_ok, *okr = base + L->off_okr;
+  qbuf *qb = (qbuf *)(base + L->off_qb);
+  float *part = (float *)(base + L->off_part);
+  const offer_fn offer = kn->offer;
+#if KNN_HAVE_AVX512
+  if (nred && kn->fused) {
+    const fused_op f = {m->Adt, m->np, wr, Qr, m->code8p, m->code16p, qcode, nb, part, kminv};
+    keys_offer_avx512(qb, okr, nq, bc, kc, kmax, &f);
+    nred = 0;
+  }
+  if (nfull && kn->fused) {
+    const fused_op f = {m->At, m->np, w, Q, NULL, NULL, NULL, 0, part, kminv};
+    keys_offer_avx512(qb, ok, nq, bc, kc, kmax, &f);
+    nfull = 0;
+  }
+#endif
+  if (nred) {
+    const size_t step = nq == 1 ? L->gvr : L->tnr, ldc = nq == 1 ? 0 : L->tnr;
+    for (size_t j0 = 0; j0 < n; j0 += step) {
+      size_t nt = n - j0 < step ? n - j0 : step;
+      tile_keys(m->Adt, wr, Qr, nq, j0, nt, C, ldc, kn->dots);
+      for (size_t r = 0; r < nq; r++)
+        if (okr[r]) kn->onehot(m, qcode + r * nb, j0, nt, cnt, C + r * ldc);
+      if (kminv) tile_min(kminv, okr, nq, C, ldc, nt);
+      else offer(qb, okr, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
+    }
+  }
+  if (nfull) {
+    const size_t step = nq == 1 ? L->gv : L->tn, ldc = nq == 1 ? 0 : L->tn;
+    for (size_t j0 = 0; j0 < n; j0 += step) {
+      size_t nt = n - j0 < step ? n - j0 : step;
+      tile_keys(m->At, w, Q, nq, j0, nt, C, ldc, kn->dots);
+      if (kminv) tile_min(kminv, ok, nq, C, ldc, nt);
+      else offer(qb, ok, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
+    }
+  }
+}
+
 /* The keys' error bound, whichever kernel made them (checked again for the fused multiply-adds of
  * keys_offer_avx512, issue 20): a key is within c (|x|^2 + 3 |y|^2), c = (d + 3) 2^-23, of the true
  * |y|^2 - 2 x.y.  With u = 2^-24, a key sums d + 1 terms: A's |y|^2 (a float within about u |y|^2 of
@@ -1088,11 +1164,13 @@ static double uniform_nearest(const knn_model *m, const kernels *kn, const float
  * factor 2 to spare: the keys' last bits depend on the kernel, the bound and hence the neighbours do
  * not (test_fused_key_bound measures each fused key against it: at most 4% of it on its data).
  *
- * Predict nq <= L->tq rows (float_only: the float pass only, out unused, for bench/).  Returns 0, or
- * PROP_ERR_VALUE with *bad = the offending row. */
+ * Predict nq <= L->tq rows (mode PB_FLOAT: the float pass only, out unused, for bench/; PB_KEYS: the key
+ * pass, kmin[r] = row r's smallest key, out unused).  Returns 0, or PROP_ERR_VALUE with *bad = the
+ * offending row. */
+enum { PB_PREDICT, PB_FLOAT, PB_KEYS };
 static int predict_block(const knn_model *m, const kernels *kn, const layout *L, const float *X, size_t nq,
-                         double *out, void *scratch, size_t *bad, int float_only) {
-  const size_t d = m->d, w = d + 1, n = m->n, kc = m->kc, kmax = m->kmax, kk = m->kk, bc = m->bc;
+                         double *out, void *scratch, size_t *bad, int mode, float *kmin) {
+  const size_t d = m->d, w = d + 1, kc = m->kc, kmax = m->kmax, kk = m->kk, bc = m->bc;
   const size_t nb = m->nb, dd = m->dd, wr = dd + 1;
   unsigned char *base = (unsigned char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
   float *Q = (float *)(base + L->off_q), *C = (float *)(base + L->off_c), *Qr = (float *)(base + L->off_qr);
@@ -1104,8 +1182,7 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
   uint32_t *idxs = (uint32_t *)(base + L->off_idx);
   nbr *v = (nbr *)(base + L->off_v);
   double *lob = (double *)(base + L->off_lu), *hib = lob + kmax, *tmp = hib + kmax;
-  float *part = (float *)(base + L->off_part);
-  const offer_fn offer = kn->offer;
+  float *kminv = mode == PB_KEYS ? keys : NULL; /* the key pass: nq x 16 lane-wise minima (bc >= 16) */
   const scan_ops *ops = kn->ops;
   size_t nfull = 0, nred = 0;
   for (size_t r = 0; r < nq; r++) {
@@ -1150,39 +1227,21 @@ static int predict_block(const knn_model *m, const kernels *kn, const layout *L,
     qb[r].lo = (float)(-s * (1.0 + 1e-3) - 1e-30);
     qb[r].hi = (float)((m->sq_max + 2.0 * sqrt(s * m->sq_max)) * (1.0 + 1e-3) + 1e-30);
   }
-  /* 1. float pass: the one-hot path (rows with okr) on Ad plus the code equality, the full path
-   * (rows with ok) on A; a single row in tiles of gv rows, a block in tiles of tn rows */
-#if KNN_HAVE_AVX512
-  if (nred && kn->fused) {
-    const fused_op f = {m->Adt, m->np, wr, Qr, m->code8p, m->code16p, qcode, nb, part};
-    keys_offer_avx512(qb, okr, nq, bc, kc, kmax, &f);
-    nred = 0;
-  }
-  if (nfull && kn->fused) {
-    const fused_op f = {m->At, m->np, w, Q, NULL, NULL, NULL, 0, part};
-    keys_offer_avx512(qb, ok, nq, bc, kc, kmax, &f);
-    nfull = 0;
-  }
-#endif
-  if (nred) {
-    const size_t step = nq == 1 ? L->gvr : L->tnr, ldc = nq == 1 ? 0 : L->tnr;
-    for (size_t j0 = 0; j0 < n; j0 += step) {
-      size_t nt = n - j0 < step ? n - j0 : step;
-      tile_keys(m->Adt, wr, Qr, nq, j0, nt, C, ldc, kn->dots);
-      for (size_t r = 0; r < nq; r++)
-        if (okr[r]) kn->onehot(m, qcode + r * nb, j0, nt, cnt, C + r * ldc);
-      offer(qb, okr, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
+  if (kminv)
+    for (size_t i = 0; i < nq * 16; i++) kminv[i] = INFINITY;
+  /* 1. float pass */
+  block_keys(m, kn, L, base, nq, nfull, nred, kminv);
+  if (mode == PB_KEYS) {
+    for (size_t r = 0; r < nq; r++) {
+      float km = NAN;
+      if (ok[r] || okr[r]) {
+        km = kminv[r * 16];
+        for (size_t l = 1; l < 16; l++) km = kminv[r * 16 + l] < km ? kminv[r * 16 + l] : km;
+      }
+      kmin[r] = km;
     }
   }
-  if (nfull) {
-    const size_t step = nq == 1 ? L->gv : L->tn, ldc = nq == 1 ? 0 : L->tn;
-    for (size_t j0 = 0; j0 < n; j0 += step) {
-      size_t nt = n - j0 < step ? n - j0 : step;
-      tile_keys(m->At, w, Q, nq, j0, nt, C, ldc, kn->dots);
-      offer(qb, ok, nq, bc, kc, kmax, C, ldc, nt, (uint32_t)j0);
-    }
-  }
-  if (float_only) return 0;
+  if (mode != PB_PREDICT) return 0;
   /* 2. exact pass */
   for (size_t r = 0; r < nq; r++) {
     const float *x = X + r * d;
@@ -1261,7 +1320,7 @@ int pp_knn_predict(const void *model, const float *X, size_t n, double *out, voi
     if (!ws && !(ws = pp_malloc(L.bytes))) return PROP_ERR_NOMEM;
     for (size_t b = 0; b < nblk && !rc; b++) {
       size_t i0 = b * L.tq, nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
-      rc = predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad, 0);
+      rc = predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad, PB_PREDICT, NULL);
       if (rc) bad_row = i0 + bad;
     }
     if (ws != scratch) free(ws);
@@ -1277,7 +1336,7 @@ int pp_knn_predict(const void *model, const float *X, size_t n, double *out, voi
       for (size_t b = 0; b < nblk; b++) {
         if (!ws) continue;
         size_t i0 = b * L.tq, nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
-        if (predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad, 0)) {
+        if (predict_block(m, &kn, &L, X + i0 * d, nb, out + i0, ws, &bad, PB_PREDICT, NULL)) {
 #pragma omp critical
           {
             if (rc == 0 || (rc == PROP_ERR_VALUE && i0 + bad < bad_row)) {
@@ -1295,21 +1354,37 @@ int pp_knn_predict(const void *model, const float *X, size_t n, double *out, voi
   return 0;
 }
 
-int pp_knn_float_pass(const void *model, const float *X, size_t n, const char **kernel) {
-  const knn_model *m = model;
+/* The float pass (mode PB_FLOAT) or the key pass (PB_KEYS, kmin) of n rows, block by block on the calling thread. */
+static int float_pass(const knn_model *m, const float *X, size_t n, int mode, float *kmin) {
   kernels kn;
   pick_kernels(&kn);
-  if (kernel) *kernel = kn.fused ? "fused FMA keys + offer (AVX-512)" : "pp_dots tiles + offer";
-  if (!m || !X || n == 0) return 0;
   layout L;
   make_layout(m, n, &L);
   void *ws = pp_malloc(L.bytes);
   if (!ws) return PROP_ERR_NOMEM;
   int rc = 0;
-  for (size_t i0 = 0; i0 < n && !rc; i0 += L.tq) {
-    size_t nb = n - i0 < L.tq ? n - i0 : L.tq, bad = 0;
-    rc = predict_block(m, &kn, &L, X + i0 * m->d, nb, NULL, ws, &bad, 1);
+  size_t i0 = 0, bad = 0;
+  for (; i0 < n && !rc; i0 += L.tq) {
+    size_t nb = n - i0 < L.tq ? n - i0 : L.tq;
+    rc = predict_block(m, &kn, &L, X + i0 * m->d, nb, NULL, ws, &bad, mode, kmin ? kmin + i0 : NULL);
+    if (rc) bad += i0;
   }
   free(ws);
-  return rc ? pp_err(rc, "knn: a row has a non-finite value") : 0;
+  return rc ? pp_err(rc, "knn: row %zu has a non-finite value", bad) : 0;
+}
+
+int pp_knn_float_pass(const void *model, const float *X, size_t n, const char **kernel) {
+  if (kernel) {
+    kernels kn;
+    pick_kernels(&kn);
+    *kernel = kn.fused ? "fused FMA keys + offer (AVX-512)" : "pp_dots tiles + offer";
+  }
+  if (!model || !X || n == 0) return 0;
+  return float_pass(model, X, n, PB_FLOAT, NULL);
+}
+
+int pp_knn_key_pass(const void *model, const float *X, size_t n, float *kmin) {
+  if (!model || (!X && n) || (!kmin && n)) return pp_err(PROP_ERR_ARG, "knn key pass: NULL argument");
+  if (n == 0) return 0;
+  return float_pass(model, X, n, PB_KEYS, kmin);
 }

@@ -109,6 +109,12 @@ extern const pp_member_ops pp_logistic_ops;
  * runs them, on the calling thread.  *kernel (when not NULL) names the key kernel this CPU runs.
  * Returns 0, PROP_ERR_NOMEM or PROP_ERR_VALUE. */
 int pp_knn_float_pass(const void *model, const float *X, size_t n, const char **kernel);
+/* For bench/ and tests: the float pass's distance kernel alone.  The same kernel as the float pass above,
+ * making the same keys bit for bit (the fused AVX-512 kernel, or pp_dots tiles where that does not run),
+ * but each query's keys are reduced to their minimum instead of being offered to the candidate
+ * buffers: kmin[i] = the smallest key of row i over all training rows (NAN for a row that skips the
+ * float pass: a value above KNN_VALUE_MAX).  Returns 0, PROP_ERR_NOMEM or PROP_ERR_VALUE. */
+int pp_knn_key_pass(const void *model, const float *X, size_t n, float *kmin);
 
 /* The member family called name, or NULL. */
 const pp_member_ops *pp_member_find(const char *name);
