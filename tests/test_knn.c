@@ -2,10 +2,10 @@
  * reference (random data, duplicates, ties, huge values), distance weights and exact matches,
  * class and sample weights, the row cap, save/load and crafted payloads.
  *
- * The file includes knn.c and knn_predict.c themselves (white box) so that it can also check that the two variants
- * of the candidate scan and of the exact distances (portable and AVX-512) make the same
- * decisions; the member is used
- * through pp_knn_ops as everywhere else. */
+ * The file includes knn.c, knn_predict.c and knn_fused.c themselves (white box) so that it can also
+ * check that the two variants of the candidate scan and of the exact distances (portable and AVX-512)
+ * make the same decisions, and reach the fused kernel's keys; the member is used through pp_knn_ops
+ * as everywhere else. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 
 #include "models/knn.c"
 #include "models/knn_predict.c"
+#include "models/knn_fused.c"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -412,7 +413,7 @@ static void fused_is_exact(void *mv, const float *Q, size_t nq, size_t d, double
   }
 }
 
-/* Narrow operands take the fused key kernel (keys_offer_avx512 on At and Adt, where the CPU has
+/* Narrow operands take the fused key kernel (pp_knn_keys_offer_avx512 on At and Adt, where the CPU has
  * AVX-512): 3 dense columns and one-hot blocks of 4, 3 and 5 (d = 15), n not a multiple of 32
  * (padding rows), queries on both float passes (one-hot and not), duplicates.  Every answer is
  * the exact scan's, and the same bits as with the kernel turned off (pp_dots tiles). */
@@ -604,7 +605,7 @@ static void test_fused_wide(void **state) {
 }
 
 #if KNN_HAVE_AVX512
-/* Every key of the fused kernel (keys_offer_avx512 called directly, threshold +inf and room for all
+/* Every key of the fused kernel (pp_knn_keys_offer_avx512 called directly, threshold +inf and room for all
  * rows, so each training row is offered once) for the nq rows Q (of its width, [x, 1] or
  * [x_dense, 1] with the codes qc) into keys[i n + j]. */
 static void fused_keys(const knn_model *m, int onehot, const float *Q, const uint16_t *qc, size_t nq, float *keys) {
@@ -619,7 +620,7 @@ static void fused_keys(const knn_model *m, int onehot, const float *Q, const uin
   }
   const fused_op f = {onehot ? m->Adt : m->At, m->np, onehot ? m->dd + 1 : m->d + 1, Q, onehot ? m->code8p : NULL,
                       onehot ? m->code16p : NULL, qc, onehot ? m->nb : 0, part, NULL};
-  keys_offer_avx512(qb, ok, nq, bc, m->kc, m->kmax, &f);
+  pp_knn_keys_offer_avx512(qb, ok, nq, bc, m->kc, m->kmax, &f);
   for (size_t i = 0; i < nq; i++) {
     assert_int_equal(qb[i].cnt, n); /* the padding rows' keys are +inf: never offered */
     memset(seen, 0, n);

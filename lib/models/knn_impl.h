@@ -1,6 +1,7 @@
 /* Internals of the "knn" member shared by knn.c (parameters, fit, one-hot blocks, transposed
- * copies, save / load) and knn_predict.c (the neighbour search and the vote), and seen by
- * tests/test_knn.c, which includes both .c files to reach their static kernels. */
+ * copies, save / load), knn_predict.c (the neighbour search and the vote) and knn_fused.c (the
+ * float pass's fused AVX-512 key kernel), and seen by tests/test_knn.c, which includes the three .c
+ * files to reach their static kernels. */
 #ifndef PP_KNN_IMPL_H
 #define PP_KNN_IMPL_H
 
@@ -93,7 +94,7 @@ typedef struct knn_model {
   float *Ad;            /* n x (dd + 1): [-2 y_dense, |y|^2] (the same |y|^2 floats as A) */
   uint16_t *code;       /* nb x n: code[b n + j] = column of block b where row j holds its 1 */
   /* derived: transposed copies for the key tiles (pp_dots) and the fused key kernel
-   * (keys_offer_avx512), in panels of KNN_PANEL training rows, each w x KNN_PANEL floats and
+   * (pp_knn_keys_offer_avx512, knn_fused.c), in panels of KNN_PANEL training rows, each w x KNN_PANEL floats and
    * contiguous (the fused kernel walks a panel's columns: pages in a row, not one per column):
    * At[p w + t KNN_PANEL + (j - p)] = A[j w + t] for the panel p = j rounded down to KNN_PANEL
    * (t < w = d + 1), Adt likewise from Ad (width dd + 1, when nb); np = n rounded up to KNN_PANEL
@@ -111,6 +112,56 @@ typedef struct knn_model {
   float *bg;
   size_t nbg;
 } knn_model;
+
+/* ---- the float pass's candidate buffers (knn_predict.c) and fused key kernel (knn_fused.c) ---- */
+
+/* Candidate buffer of one query, as two arrays so that 16 keys are compared and stored at a
+ * time.  Keys below thr are appended; when the buffer is nearly full it keeps only the keys
+ * below a new, lower thr, chosen so that between kc and kmax of them remain.  Invariant: every
+ * training row outside the buffer has a key >= thr. */
+typedef struct qbuf {
+  float *key;
+  uint32_t *idx;
+  size_t cnt;
+  float thr;
+  float lo, hi; /* bracket of the keys, for the bisection */
+} qbuf;
+
+/* The variant-specific loops over a buffer (portable and AVX-512, knn_predict.c). */
+typedef struct scan_ops {
+  size_t (*count_below)(const float *key, size_t n, float t);
+  size_t (*keep_below)(float *key, uint32_t *idx, size_t n, float t);
+} scan_ops;
+
+/* Lower q's threshold so that between lo_cnt and hi_cnt keys stay (q->cnt > hi_cnt >= lo_cnt >= 1). */
+void pp_knn_shrink(qbuf *q, size_t lo_cnt, size_t hi_cnt, const scan_ops *ops);
+
+#if KNN_HAVE_AVX512
+#define KNN_AVX512 __attribute__((target("avx512f,popcnt")))
+#define KNN_AVX512BW __attribute__((target("avx512f,avx512bw,popcnt")))
+
+/* The AVX-512 loops over a buffer (knn_predict.c). */
+extern const scan_ops pp_knn_scan_avx512;
+
+/* An operand of the fused key kernel (knn_fused.c, where the kernel is described). */
+typedef struct fused_op {
+  const float *T;          /* transposed rows, in panels (knn_model.At) */
+  size_t np, w;
+  const float *Q;          /* nq x w: [x, 1] */
+  const uint8_t *code8p;   /* one-hot path: codes (one of the two), else both NULL */
+  const uint16_t *code16p;
+  const uint16_t *qcode;   /* nq x nb: the queries' codes */
+  size_t nb;
+  float *part;             /* nq x 64: keys between width blocks */
+  float *kmin;             /* the key pass (pp_knn_key_pass): nq x 16, each query's lane-wise smallest key */
+} fused_op;
+
+/* The fused kernel over every training row for the nq queries with ok[]: their keys offered to the buffers
+ * qb (room for bc keys each, cut back to between kc and kmax), or with f->kmin kept as lane-wise minima.
+ * Only on CPUs with AVX-512F, AVX-512BW and POPCNT. */
+KNN_AVX512BW void pp_knn_keys_offer_avx512(qbuf *qb, const unsigned char *ok, size_t nq, size_t bc, size_t kc,
+                                           size_t kmax, const fused_op *f);
+#endif
 
 /* knn_predict.c: the member's scratch_bytes and predict operations. */
 size_t pp_knn_scratch_bytes(const void *model, size_t n);
