@@ -100,6 +100,19 @@ static double time_gemm(const float *A, const float *B, float *C, size_t m, size
   return median(t, runs);
 }
 
+/* Median seconds of the knn model's key pass over the nq rows Xq (kmin: nq floats), or with kmin NULL of
+ * its float pass, after one warm-up run. */
+static double time_pass(const void *model, const float *Xq, size_t nq, float *kmin, int runs) {
+  double t[64];
+  for (int r = -1; r < runs; r++) {
+    double t0 = now();
+    if (kmin ? pp_knn_key_pass(model, Xq, nq, kmin) : pp_knn_float_pass(model, Xq, nq, NULL))
+      die(kmin ? "key pass" : "float pass");
+    if (r >= 0) t[r] = now() - t0;
+  }
+  return median(t, runs);
+}
+
 static double peak_gflops(int threads, int runs) {
   const size_t s = 2048;
   float *A = normal_matrix(s, s, 1), *B = normal_matrix(s, s, 2), *C = malloc(s * s * sizeof *C);
@@ -200,21 +213,9 @@ int main(int argc, char **argv) {
     if (!out) die("malloc");
     float *kmin = malloc(nq * sizeof *kmin);
     if (!kmin) die("malloc");
-    if (pp_knn_key_pass(model, Xq, nq, kmin)) die("key pass"); /* warm-up */
-    for (int r = 0; r < runs; r++) {
-      double t0 = now();
-      if (pp_knn_key_pass(model, Xq, nq, kmin)) die("key pass");
-      t[r] = now() - t0;
-    }
-    double kpass = flops / median(t, runs) * 1e-9;
+    double kpass = flops / time_pass(model, Xq, nq, kmin, runs) * 1e-9;
+    double fpass = flops / time_pass(model, Xq, nq, NULL, runs) * 1e-9;
     free(kmin);
-    if (pp_knn_float_pass(model, Xq, nq, NULL)) die("float pass"); /* warm-up */
-    for (int r = 0; r < runs; r++) {
-      double t0 = now();
-      if (pp_knn_float_pass(model, Xq, nq, NULL)) die("float pass");
-      t[r] = now() - t0;
-    }
-    double fpass = flops / median(t, runs) * 1e-9;
     double pr[2];
     int thr[2] = {1, threads};
     for (int v = 0; v < 2; v++) {
