@@ -23,6 +23,11 @@
 
 #if KNN_HAVE_AVX512
 
+/* 2 c as floats, for 16 counts c (exact: c < 2^16). */
+static inline __attribute__((always_inline)) KNN_AVX512 __m512 twice_counts(__m512i c) {
+  return _mm512_cvtepi32_ps(_mm512_slli_epi32(c, 1));
+}
+
 /* The one-hot path's correction of a panel's keys acc (query rows ri[0 .. QN), training rows [j, j + 64)):
  * minus 2 (the number of blocks where the row's code is the query's), exactly. */
 static inline __attribute__((always_inline)) KNN_AVX512BW void onehot_sub(__m512 acc[4][4], const fused_op *f,
@@ -44,10 +49,10 @@ static inline __attribute__((always_inline)) KNN_AVX512BW void onehot_sub(__m512
     }
 #pragma GCC unroll 4
     for (size_t i = 0; i < QN; i++) {
-      acc[i][0] = _mm512_sub_ps(acc[i][0], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(cnt[i])), 1)));
-      acc[i][1] = _mm512_sub_ps(acc[i][1], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 1)), 1)));
-      acc[i][2] = _mm512_sub_ps(acc[i][2], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 2)), 1)));
-      acc[i][3] = _mm512_sub_ps(acc[i][3], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 3)), 1)));
+      acc[i][0] = _mm512_sub_ps(acc[i][0], twice_counts(_mm512_cvtepu8_epi32(_mm512_castsi512_si128(cnt[i]))));
+      acc[i][1] = _mm512_sub_ps(acc[i][1], twice_counts(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 1))));
+      acc[i][2] = _mm512_sub_ps(acc[i][2], twice_counts(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 2))));
+      acc[i][3] = _mm512_sub_ps(acc[i][3], twice_counts(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(cnt[i], 3))));
     }
   } else if (f->code16p) {
     __m512i cnt[4][2];
@@ -69,7 +74,7 @@ static inline __attribute__((always_inline)) KNN_AVX512BW void onehot_sub(__m512
 #pragma GCC unroll 4
       for (size_t h = 0; h < 4; h++) {
         const __m256i c16 = h & 1 ? _mm512_extracti64x4_epi64(cnt[i][h / 2], 1) : _mm512_castsi512_si256(cnt[i][h / 2]);
-        acc[i][h] = _mm512_sub_ps(acc[i][h], _mm512_cvtepi32_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(c16), 1)));
+        acc[i][h] = _mm512_sub_ps(acc[i][h], twice_counts(_mm512_cvtepu16_epi32(c16)));
       }
   }
 }

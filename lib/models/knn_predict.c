@@ -27,8 +27,8 @@
  *     holds for both paths (see the comment at the check).
  *     On CPUs with AVX-512 (every width since issue 20; before, only operands of at most 32
  *     floats): no tiles; pp_knn_keys_offer_avx512 (knn_fused.c) computes the keys of four queries
- *     (or one) x 64 training rows in registers with fused multiply-adds from the transposed copy of A (or Ad), kept in
- *     contiguous panels of 64 rows so that a panel stays in L1 while the block's queries go over
+ *     (or one) x 64 training rows in registers with fused multiply-adds from the transposed copy of
+ *     A (or Ad), kept in contiguous panels of 64 rows so that a panel stays in L1 while the block's queries go over
  *     it (operands wider than 129 floats in width blocks, the partial keys waiting in a small
  *     buffer), counts the equal category codes (one compare of 64 one-byte codes per block and
  *     query), subtracts the counts and offers the keys to the buffers in the same pass.  Its keys'
